@@ -1,0 +1,129 @@
+"""The command line: parse arguments, call one library function, print its result.
+
+Commands import their modules only when they run, so `mlgitops cmp generate` (the Argo CD hot path)
+loads nothing it does not use. User errors are one line each on stderr and a non-zero exit, never a
+traceback (`--debug` shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlgitops.loader import Workspace
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _workspace(args: argparse.Namespace, only_model: str | None = None) -> Workspace:
+    from mlgitops.loader import find_root, load_workspace
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    return load_workspace(find_root(start), only_model=only_model)
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from mlgitops import tree
+
+    workspace = _workspace(args)
+    status = tree.render(workspace, check=args.check)
+    if args.check:
+        if status.stale:
+            for path in status.stale:
+                print(path)
+            print(
+                f"{len(status.stale)} generated file(s) out of date; run `mlgitops render` and commit the result",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    if status.stale:
+        print(f"rendered {len(status.stale)} changed file(s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from mlgitops.build import build
+
+    workspace = _workspace(args, only_model=args.model)
+    sys.stdout.write(build(workspace, args.env, args.model))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from mlgitops.overlay import render_models
+
+    workspace = _workspace(args)
+    render_models(workspace)
+    envs = workspace.project.environment_names
+    print(f"valid: {len(workspace.models)} model(s) in {len(envs)} environment(s) ({', '.join(envs)})")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from mlgitops.schema import json_schema
+
+    print(json.dumps(json_schema(args.kind), indent=2, sort_keys=True))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlgitops",
+        description="GitOps for machine learning: render model specs into Kustomize overlays and Argo manifests.",
+    )
+    parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    render = commands.add_parser("render", help="write base/, overlays/ and plugins/ from the specs")
+    render.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale files")
+    render.set_defaults(handler=_cmd_render)
+
+    build = commands.add_parser("build", help="print an environment's final manifests (kustomize output)")
+    build.add_argument("--env", required=True, help="environment name from mlgitops.yaml")
+    build.add_argument("--model", help="only this model's objects")
+    build.set_defaults(handler=_cmd_build)
+
+    validate = commands.add_parser("validate", help="check the specs and the rendered objects")
+    validate.set_defaults(handler=_cmd_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec files (for editors)")
+    schema.add_argument("--kind", choices=["all", "model", "project"], default="all")
+    schema.set_defaults(handler=_cmd_schema)
+    return parser
+
+
+def _version() -> str:
+    from mlgitops import __version__
+
+    return f"mlgitops {__version__}"
+
+
+def run(argv: list[str]) -> int:
+    from mlgitops.errors import MlgitopsError
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except MlgitopsError as exc:
+        if args.debug:
+            raise
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

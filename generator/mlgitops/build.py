@@ -1,0 +1,61 @@
+"""`mlgitops build`: an environment's final manifests, as Argo CD applies them.
+
+The overlay for the chosen models is rendered in memory into a temporary directory and built by the
+real Kustomize, so the output follows the specs even when the committed overlays are stale or absent
+(in CI before `render`, or in the Argo CD sidecar). Hand-written `base/platform/` is copied along.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from mlgitops import kustomize
+from mlgitops.errors import SpecError, UsageError
+from mlgitops.loader import Workspace, _did_you_mean
+from mlgitops.overlay import PLATFORM_DIR, ModelRender, base_files, overlay_files, render_models
+from mlgitops.errors import Location
+
+
+def check_environment(workspace: Workspace, env: str) -> None:
+    names = workspace.project.environment_names
+    if env not in names:
+        raise UsageError(f"unknown environment {env!r}{_did_you_mean(env, names)}; the project has {', '.join(names)}")
+
+
+def _copy_platform(root: Path, destination: Path) -> None:
+    source = root / PLATFORM_DIR
+    real_root = root.resolve()
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            raise SpecError.at(Location(path.relative_to(root).as_posix()), "symlink points outside the repository")
+    shutil.copytree(source, destination / PLATFORM_DIR, symlinks=False)
+
+
+def build_files(workspace: Workspace, env: str, model: str | None = None) -> tuple[dict[str, str], list[ModelRender], bool]:
+    """The files a build of `env` needs, the renders behind them, and whether base/platform is included."""
+    check_environment(workspace, env)
+    names = [workspace.model(model).name] if model else None
+    renders = render_models(workspace, names, [env])
+    with_platform = model is None and (workspace.root / PLATFORM_DIR).is_dir()
+    files: dict[str, str] = {}
+    for item in renders:
+        if item.environments.get(env) is not None:
+            files.update(base_files(item))
+    files.update(overlay_files(workspace, env, renders, include_platform=with_platform, with_namespace=model is None))
+    return files, renders, with_platform
+
+
+def build(workspace: Workspace, env: str, model: str | None = None) -> str:
+    """The manifest stream of `env` (one model's objects only, with `model`)."""
+    files, _renders, with_platform = build_files(workspace, env, model)
+    with tempfile.TemporaryDirectory(prefix="mlgitops-build-") as tmp:
+        scratch = Path(tmp)
+        for path, content in files.items():
+            target = scratch / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+        if with_platform:
+            _copy_platform(workspace.root, scratch)
+        return kustomize.build(scratch / "overlays" / env)

@@ -1,0 +1,496 @@
+"""Offline schema validation of rendered Kubernetes objects against CustomResourceDefinitions.
+
+`load_crd_schemas` reads a directory of CRD manifests (as upstream publishes them or as
+`kubectl get crd -o yaml` prints them) and turns every `spec.versions[].schema.openAPIV3Schema`
+into a strict JSON Schema, the way kubeconform's openapi2jsonschema does:
+
+* `x-kubernetes-int-or-string: true` becomes `type: [integer, string]`;
+* `nullable: true` also allows `null`;
+* objects with `x-kubernetes-preserve-unknown-fields: true` stay open;
+* every other object with `properties` gets `additionalProperties: false` (this catches typos),
+  including the root object;
+* `apiVersion`, `kind` and `metadata` at the root are left to the API server (only their JSON
+  type is checked, and they are never required).
+
+Converted schemas are cached in memory and on disk (one JSON file per CRD file, keyed by the
+sha256 of its content) because parsing and converting the multi-megabyte Argo and KServe CRDs
+takes seconds. `SchemaSet.validate` returns one `SchemaViolation` per problem, with a JSON
+Pointer to the offending field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from mlgitops.errors import MlgitopsError
+
+__all__ = [
+    "CrdSchemaError",
+    "SchemaSet",
+    "SchemaViolation",
+    "cache_dir",
+    "clear_memory_cache",
+    "convert_openapi_schema",
+    "load_crd_schemas",
+]
+
+JsonSchema = dict[str, Any]
+SchemaKey = tuple[str, str]
+"""(apiVersion, kind), e.g. ("serving.kserve.io/v1beta1", "InferenceService")."""
+
+# Bump whenever the conversion changes: it is part of every on-disk cache file name.
+_CACHE_FORMAT = 1
+_CRD_SUFFIXES = (".yaml", ".yml", ".json")
+_ROOT_FIELDS: dict[str, JsonSchema] = {
+    "apiVersion": {"type": "string"},
+    "kind": {"type": "string"},
+    "metadata": {"type": "object"},
+}
+# JSON Schema keywords copied unchanged from the OpenAPI v3 schema; everything else
+# (descriptions, defaults, x-kubernetes-* markers, CEL rules, formats) is dropped.
+_VALUE_KEYWORDS = frozenset(
+    {
+        "type",
+        "enum",
+        "pattern",
+        "minimum",
+        "maximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+        "required",
+    }
+)
+_LOGIC_KEYWORDS = ("anyOf", "oneOf", "allOf")
+_MESSAGE_LIMIT = 200
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CrdSchemaError(MlgitopsError):
+    """A CRD file cannot be read or is not a valid CRD manifest."""
+
+
+@dataclass(frozen=True, order=True)
+class SchemaViolation:
+    """One schema problem: a JSON Pointer into the object and a one-line message."""
+
+    json_path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.json_path or '/'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    api_version: str
+    kind: str
+    schema: JsonSchema
+
+
+class SchemaSet:
+    """Strict JSON Schemas of custom resources, keyed by (apiVersion, kind)."""
+
+    def __init__(self, schemas: Mapping[SchemaKey, JsonSchema]) -> None:
+        self._schemas: dict[SchemaKey, JsonSchema] = dict(schemas)
+        self._validators: dict[SchemaKey, Draft7Validator] = {}
+
+    def __len__(self) -> int:
+        return len(self._schemas)
+
+    def __repr__(self) -> str:
+        return f"SchemaSet({len(self._schemas)} kinds)"
+
+    def has(self, api_version: str, kind: str) -> bool:
+        """Whether a schema for this apiVersion (group/version) and kind is known."""
+        return (api_version, kind) in self._schemas
+
+    def keys(self) -> list[SchemaKey]:
+        """All known (apiVersion, kind) pairs, sorted."""
+        return sorted(self._schemas)
+
+    def schema(self, api_version: str, kind: str) -> JsonSchema:
+        """The converted JSON Schema (shared, do not mutate); KeyError if unknown."""
+        return self._schemas[(api_version, kind)]
+
+    def validate(self, obj: Mapping[str, Any]) -> list[SchemaViolation]:
+        """Validate one object; KeyError if its apiVersion/kind has no schema (check `has`)."""
+        key = (str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+        validator = self._validators.get(key)
+        if validator is None:
+            if key not in self._schemas:
+                raise KeyError(f"no CRD schema for apiVersion {key[0]!r}, kind {key[1]!r}")
+            validator = Draft7Validator(self._schemas[key])
+            self._validators[key] = validator
+        found: set[SchemaViolation] = set()
+        error: ValidationError
+        for error in validator.iter_errors(obj):
+            found.update(_violations(error))
+        return sorted(found)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+_MEMO: dict[str, tuple[_Entry, ...]] = {}
+
+
+def clear_memory_cache() -> None:
+    """Forget the in-process cache of converted CRD files (the disk cache is kept)."""
+    _MEMO.clear()
+
+
+def cache_dir() -> Path | None:
+    """Where converted schemas are cached: $MLGITOPS_CACHE_DIR, $XDG_CACHE_HOME/mlgitops, ~/.cache."""
+    explicit = os.environ.get("MLGITOPS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "mlgitops"
+    try:
+        return Path.home() / ".cache" / "mlgitops"
+    except RuntimeError:  # no home directory can be determined
+        return None
+
+
+def load_crd_schemas(directory: Path) -> SchemaSet:
+    """Read every *.yaml, *.yml and *.json CRD file in `directory` into a SchemaSet."""
+    try:
+        files = sorted(p for p in directory.iterdir() if p.suffix in _CRD_SUFFIXES and p.is_file())
+    except OSError as e:
+        raise CrdSchemaError(f"{directory}: cannot list CRD directory: {e.strerror or e}") from e
+    schemas: dict[SchemaKey, JsonSchema] = {}
+    for path in files:
+        for entry in _load_file(path):
+            schemas[(entry.api_version, entry.kind)] = entry.schema
+    return SchemaSet(schemas)
+
+
+def _load_file(path: Path) -> tuple[_Entry, ...]:
+    try:
+        content = path.read_bytes()
+    except OSError as e:
+        raise CrdSchemaError(f"{path}: cannot read CRD file: {e.strerror or e}") from e
+    digest = hashlib.sha256(content).hexdigest()
+    entries = _MEMO.get(digest)
+    if entries is not None:
+        return entries
+    directory = cache_dir()
+    cache_file = directory / "crdschema" / f"v{_CACHE_FORMAT}-{digest}.json" if directory else None
+    entries = _read_cache(cache_file, digest) if cache_file else None
+    if entries is None:
+        entries = tuple(_convert_documents(path, _parse(path, content)))
+        if cache_file:
+            _write_cache(cache_file, digest, entries)
+    _MEMO[digest] = entries
+    return entries
+
+
+def _parse(path: Path, content: bytes) -> list[Any]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CrdSchemaError(f"{path}: not UTF-8 text: {e.reason} at byte {e.start}") from e
+    if path.suffix == ".json":
+        try:
+            return [json.loads(text)]
+        except json.JSONDecodeError as e:
+            raise CrdSchemaError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from e
+    try:
+        return list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise CrdSchemaError(f"{where}: invalid YAML: {problem}") from e
+
+
+def _convert_documents(path: Path, documents: Iterable[Any]) -> Iterator[_Entry]:
+    for doc in documents:
+        if not isinstance(doc, dict):
+            continue
+        kind = doc.get("kind")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
+            yield from _convert_documents(path, doc["items"])
+        elif kind == "CustomResourceDefinition" and str(doc.get("apiVersion", "")).startswith(
+            "apiextensions.k8s.io/"
+        ):
+            yield from _convert_crd(path, doc)
+
+
+def _convert_crd(path: Path, crd: dict[str, Any]) -> Iterator[_Entry]:
+    metadata = crd.get("metadata")
+    name = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
+
+    def invalid(what: str) -> CrdSchemaError:
+        return CrdSchemaError(f"{path}: CustomResourceDefinition {name}: {what}")
+
+    spec = crd.get("spec")
+    if not isinstance(spec, dict):
+        raise invalid("spec is not a mapping")
+    group, names = spec.get("group"), spec.get("names")
+    if not isinstance(group, str) or not isinstance(names, dict) or not isinstance(names.get("kind"), str):
+        raise invalid("spec.group or spec.names.kind is missing")
+    kind: str = names["kind"]
+    # apiextensions.k8s.io/v1beta1 CRDs may have one top-level schema for all versions.
+    legacy = spec.get("validation")
+    default_schema = legacy.get("openAPIV3Schema") if isinstance(legacy, dict) else None
+    versions = spec.get("versions")
+    if versions is None and isinstance(spec.get("version"), str):
+        versions = [{"name": spec["version"]}]
+    if not isinstance(versions, list):
+        raise invalid("spec.versions is not a list")
+    for version in versions:
+        if not isinstance(version, dict) or not isinstance(version.get("name"), str):
+            raise invalid("spec.versions[] entry without a name")
+        if version.get("served") is False:
+            continue
+        holder = version.get("schema")
+        schema = holder.get("openAPIV3Schema") if isinstance(holder, dict) else default_schema
+        if schema is None:
+            continue
+        if not isinstance(schema, dict):
+            raise invalid(f"version {version['name']}: openAPIV3Schema is not a mapping")
+        yield _Entry(f"{group}/{version['name']}", kind, convert_openapi_schema(schema))
+
+
+def convert_openapi_schema(schema: Mapping[str, Any]) -> JsonSchema:
+    """Convert a CRD's root `openAPIV3Schema` to a strict Draft 7 JSON Schema (see module doc)."""
+    out = _convert_node(schema, in_logic=False)
+    properties = out.get("properties")
+    if isinstance(properties, dict):
+        properties.update(_ROOT_FIELDS)
+    required = [r for r in out.get("required", ()) if r not in _ROOT_FIELDS]
+    if required:
+        out["required"] = required
+    else:
+        out.pop("required", None)
+    return out
+
+
+def _convert_node(node: Mapping[str, Any], *, in_logic: bool) -> JsonSchema:
+    out: JsonSchema = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {
+                str(name): _convert_node(sub, in_logic=in_logic)
+                for name, sub in value.items()
+                if isinstance(sub, dict)
+            }
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            out[key] = _convert_node(value, in_logic=in_logic or key == "not")
+        elif key == "additionalProperties" and isinstance(value, bool):
+            out[key] = value
+        elif key in _LOGIC_KEYWORDS and isinstance(value, list):
+            out[key] = [_convert_node(sub, in_logic=True) for sub in value if isinstance(sub, dict)]
+        elif key in _VALUE_KEYWORDS:
+            out[key] = value
+    # OpenAPI 3.0 boolean exclusiveMinimum/Maximum modify minimum/maximum.
+    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if node.get(exclusive) is True and bound in out:
+            out[exclusive] = out.pop(bound)
+    if node.get("x-kubernetes-int-or-string") is True:
+        out["type"] = ["integer", "string"]
+        branches = out.get("anyOf")
+        if isinstance(branches, list) and all(
+            set(b) == {"type"} and b["type"] in ("integer", "string") for b in branches
+        ):
+            del out["anyOf"]  # the type list says the same, with a clearer error message
+    if node.get("nullable") is True:
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+        elif isinstance(kind, list) and "null" not in kind:
+            out["type"] = [*kind, "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    properties = out.get("properties")
+    if node.get("x-kubernetes-embedded-resource") is True and isinstance(properties, dict):
+        for field, field_schema in _ROOT_FIELDS.items():
+            properties.setdefault(field, dict(field_schema))
+    # Inside anyOf/oneOf/allOf/not a structural schema may list only some of the properties,
+    # so closing those branches would reject valid objects.
+    if (
+        properties is not None
+        and not in_logic
+        and "additionalProperties" not in out
+        and node.get("x-kubernetes-preserve-unknown-fields") is not True
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+# --------------------------------------------------------------------------- disk cache
+
+
+def _read_cache(cache_file: Path, digest: str) -> tuple[_Entry, ...] | None:
+    try:
+        with cache_file.open("rb") as f:
+            data = json.load(f)
+        if data.get("format") != _CACHE_FORMAT or data.get("sha256") != digest:
+            return None
+        entries = tuple(_Entry(e["apiVersion"], e["kind"], e["schema"]) for e in data["schemas"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # missing, unreadable or corrupt: convert again
+    for entry in entries:
+        if not (
+            isinstance(entry.api_version, str)
+            and isinstance(entry.kind, str)
+            and isinstance(entry.schema, dict)
+        ):
+            return None
+    return entries
+
+
+def _write_cache(cache_file: Path, digest: str, entries: tuple[_Entry, ...]) -> None:
+    data = {
+        "format": _CACHE_FORMAT,
+        "sha256": digest,
+        "schemas": [{"apiVersion": e.api_version, "kind": e.kind, "schema": e.schema} for e in entries],
+    }
+    tmp_name: str | None = None
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=cache_file.parent, prefix=".tmp-", suffix=".json", delete=False
+        ) as f:
+            tmp_name = f.name
+            json.dump(data, f, separators=(",", ":"))
+        os.replace(tmp_name, cache_file)
+        tmp_name = None
+    except OSError:
+        pass  # read-only or full cache directory: caching is only an optimisation
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _violations(error: ValidationError) -> Iterator[SchemaViolation]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        combined = _combined_type_error(error)
+        if combined is not None:
+            yield combined
+            return
+        best = best_match([error])
+        if best is not error:
+            yield from _violations(best)
+            return
+    path = list(error.absolute_path)
+    keyword, instance, value = error.validator, error.instance, error.validator_value
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if keyword == "additionalProperties" and value is False and isinstance(instance, dict):
+        known = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        for field in instance:
+            if field not in known and not any(re.search(p, field) for p in patterns):
+                yield SchemaViolation(_pointer([*path, field]), _unknown_field(str(field), known))
+    elif keyword == "required" and isinstance(instance, dict) and isinstance(value, list):
+        for field in value:
+            if field not in instance:
+                yield SchemaViolation(_pointer([*path, field]), f'missing required field "{field}"')
+    elif keyword == "type":
+        yield SchemaViolation(_pointer(path), f"expected {_type_names(value)}, got {_json_type(instance)}")
+    elif keyword == "enum" and isinstance(value, list):
+        allowed = ", ".join(_short(v) for v in value)
+        yield SchemaViolation(
+            _pointer(path), f"unsupported value {_short(instance)}; must be one of {allowed}"
+        )
+    elif keyword == "pattern":
+        yield SchemaViolation(_pointer(path), f"{_short(instance)} does not match pattern {_short(value)}")
+    elif keyword == "minItems" and isinstance(instance, list):
+        yield SchemaViolation(_pointer(path), f"expected at least {value} item(s), got {len(instance)}")
+    else:
+        yield SchemaViolation(_pointer(path), _one_line(error.message))
+
+
+def _combined_type_error(error: ValidationError) -> SchemaViolation | None:
+    """`anyOf: [{type: a}, {type: b}]` failing on type alone reads as "expected a or b"."""
+    if not all(sub.validator == "type" and not sub.relative_path for sub in error.context):
+        return None
+    names: list[str] = []
+    for sub in error.context:
+        value = sub.validator_value
+        if isinstance(value, str):
+            names.append(value)
+        elif isinstance(value, list):
+            names.extend(str(v) for v in value)
+    return SchemaViolation(
+        _pointer(list(error.absolute_path)),
+        f"expected {_type_names(names)}, got {_json_type(error.instance)}",
+    )
+
+
+def _unknown_field(field: str, known: Iterable[str]) -> str:
+    candidates = list(known)
+    lower = {c.lower(): c for c in candidates}
+    if field.lower() in lower:
+        close = [lower[field.lower()]]
+    else:
+        close = difflib.get_close_matches(field, candidates, n=1)
+    hint = f' (did you mean "{close[0]}"?)' if close else ""
+    return f'unknown field "{field}"{hint}'
+
+
+def _pointer(path: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _type_names(value: Any) -> str:
+    names = [value] if isinstance(value, str) else list(dict.fromkeys(value))
+    return " or ".join(str(n) for n in names)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    try:
+        text = json.dumps(value, default=str)
+    except ValueError:
+        text = repr(value)
+    return _one_line(text, limit=80)
+
+
+def _one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,62 @@
+"""Exceptions with a user-facing, one-line-per-problem rendering.
+
+Every error a user can cause is a `MlgitopsError`; the CLI prints `str(error)` and exits with
+`error.exit_code`, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in a source file (1-based line and column, as editors show them)."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.path}:{self.line}:{self.column}"
+        return self.path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem at one place."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class MlgitopsError(Exception):
+    """Base class of all errors reported to users."""
+
+    exit_code = 1
+
+
+class UsageError(MlgitopsError):
+    """The command line itself is wrong (unknown environment, missing option...)."""
+
+    exit_code = 2
+
+
+class SpecError(MlgitopsError):
+    """One or more problems in the hand-written files; each is reported on its own line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, location: Location, message: str) -> SpecError:
+        return cls([Problem(location, message)])
+
+
+class ToolError(MlgitopsError):
+    """An external tool (kustomize, git) failed."""

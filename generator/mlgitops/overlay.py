@@ -1,0 +1,220 @@
+"""The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory.
+
+Each environment's overlay is an exact encoding of the resolved models: the base objects, then one
+JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
+resources), resources for objects only that environment has, and `$patch: delete` for objects it
+lacks. `environment_objects` computes the same objects directly; tests check that
+`kubectl kustomize overlays/<env>` gives exactly these.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlgitops.loader import Workspace
+from mlgitops.render import Obj, object_key, render_model
+from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
+from mlgitops.resolve import ResolvedModel, resolve
+from mlgitops.yamlio import dump, generated_header
+
+BASE_MODELS_DIR = "base/models"
+PLATFORM_DIR = "base/platform"
+OVERLAYS_DIR = "overlays"
+KUSTOMIZATION = "kustomization.yaml"
+
+
+def object_file_name(obj: Obj) -> str:
+    return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+
+
+def _escape(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def json_patch(source: Any, target: Any, path: str = "") -> list[Obj]:
+    """JSON6902 operations turning `source` into `target`, recursing into maps and equal-length lists.
+
+    >>> json_patch({"a": 1, "b": [1, 2]}, {"a": 2, "b": [1, 3], "c": True})
+    [{'op': 'replace', 'path': '/a', 'value': 2}, {'op': 'replace', 'path': '/b/1', 'value': 3}, \
+{'op': 'add', 'path': '/c', 'value': True}]
+    """
+    if isinstance(source, dict) and isinstance(target, dict):
+        ops: list[Obj] = []
+        for key in source:
+            if key not in target:
+                ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
+            else:
+                ops.extend(json_patch(source[key], target[key], f"{path}/{_escape(key)}"))
+        for key in target:
+            if key not in source:
+                ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": target[key]})
+        return ops
+    if isinstance(source, list) and isinstance(target, list) and len(source) == len(target):
+        return [op for i, (a, b) in enumerate(zip(source, target, strict=True)) for op in json_patch(a, b, f"{path}/{i}")]
+    if _same(source, target):
+        return []
+    return [{"op": "replace", "path": path or "/", "value": target}]
+
+
+def _target(obj: Obj) -> Obj:
+    group, _, version = obj["apiVersion"].rpartition("/")
+    target: Obj = {}
+    if group:
+        target["group"] = group
+    target["version"] = version
+    target["kind"] = obj["kind"]
+    target["name"] = obj["metadata"]["name"]
+    return target
+
+
+@dataclass
+class ModelRender:
+    """One model's base objects and, per environment, its objects there (None: opted out)."""
+
+    name: str
+    source: str
+    base: list[Obj]
+    environments: dict[str, list[Obj] | None] = field(default_factory=dict)
+
+
+def render_models(workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None) -> list[ModelRender]:
+    """Render the chosen models (default: all) as the base and in the chosen environments (default: all)."""
+    project = workspace.project
+    chosen = [m for m in workspace.models if names is None or m.name in names]
+    out: list[ModelRender] = []
+    for model in chosen:
+        base = render_model(ResolvedModel(model, None, model.spec), project)
+        result = ModelRender(model.name, model.path, base)
+        for env in envs if envs is not None else project.environment_names:
+            resolved = resolve(workspace, model, env)
+            if resolved is None:
+                result.environments[env] = None
+            elif resolved.spec is model.spec:
+                result.environments[env] = base  # no patch reached this model here
+            else:
+                result.environments[env] = render_model(resolved, project)
+        out.append(result)
+    return out
+
+
+def namespace_object(workspace: Workspace, env: str) -> Obj:
+    project = workspace.project
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": project.environment(env).namespace,
+            "labels": {"app.kubernetes.io/part-of": project.metadata.name, "app.kubernetes.io/managed-by": MANAGED_BY},
+        },
+    }
+
+
+def environment_objects(workspace: Workspace, env: str, renders: list[ModelRender], *, with_namespace: bool = True) -> list[Obj]:
+    """The final objects of `env` as Kustomize will print them (platform resources excluded)."""
+    namespace = workspace.project.environment(env).namespace
+    objects: list[Obj] = []
+    if with_namespace and workspace.project.environment(env).createNamespace:
+        ns = namespace_object(workspace, env)
+        ns["metadata"]["labels"][ENVIRONMENT_LABEL] = env
+        objects.append(ns)
+    for item in renders:
+        for obj in item.environments.get(env) or []:
+            final = copy.deepcopy(obj)
+            final["metadata"]["namespace"] = namespace
+            final["metadata"].setdefault("labels", {})[ENVIRONMENT_LABEL] = env
+            objects.append(final)
+    return objects
+
+
+def _doc(source: str, data: Any) -> str:
+    return generated_header(source) + dump(data)
+
+
+def base_files(item: ModelRender) -> dict[str, str]:
+    folder = f"{BASE_MODELS_DIR}/{item.name}"
+    files = {f"{folder}/{object_file_name(obj)}": _doc(item.source, obj) for obj in item.base}
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [object_file_name(obj) for obj in item.base],
+    }
+    files[f"{folder}/{KUSTOMIZATION}"] = _doc(item.source, kustomization)
+    return files
+
+
+def overlay_files(
+    workspace: Workspace, env: str, renders: list[ModelRender], *, include_platform: bool, with_namespace: bool = True
+) -> dict[str, str]:
+    """`overlays/<env>/`: kustomization.yaml, patches/ and resources/ for the given models."""
+    project = workspace.project
+    environment = project.environment(env)
+    folder = f"{OVERLAYS_DIR}/{env}"
+    files: dict[str, str] = {}
+    resources: list[str] = []
+    patches: list[Obj] = []
+    if with_namespace and environment.createNamespace:
+        resources.append("namespace.yaml")
+        files[f"{folder}/namespace.yaml"] = _doc("mlgitops.yaml", namespace_object(workspace, env))
+    if include_platform:
+        resources.append(f"../../{PLATFORM_DIR}")
+    added: list[str] = []
+    for item in renders:
+        env_objects = item.environments.get(env)
+        if env_objects is None:
+            continue
+        resources.append(f"../../{BASE_MODELS_DIR}/{item.name}")
+        base_by_key = {object_key(o): o for o in item.base}
+        env_by_key = {object_key(o): o for o in env_objects}
+        for key, obj in base_by_key.items():
+            if key not in env_by_key:
+                patches.append(
+                    {
+                        "patch": dump(
+                            {
+                                "$patch": "delete",
+                                "apiVersion": obj["apiVersion"],
+                                "kind": obj["kind"],
+                                "metadata": {"name": obj["metadata"]["name"]},
+                            }
+                        )
+                    }
+                )
+                continue
+            ops = json_patch(obj, env_by_key[key])
+            if ops:
+                path = f"patches/{object_file_name(obj)}"
+                files[f"{folder}/{path}"] = _doc(item.source, ops)
+                patches.append({"path": path, "target": _target(obj)})
+        for key, obj in env_by_key.items():
+            if key not in base_by_key:
+                path = f"resources/{object_file_name(obj)}"
+                files[f"{folder}/{path}"] = _doc(item.source, obj)
+                added.append(path)
+    kustomization: Obj = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": environment.namespace,
+        "labels": [{"pairs": {ENVIRONMENT_LABEL: env}, "includeSelectors": False}],
+        "resources": resources + added,
+    }
+    if patches:
+        kustomization["patches"] = patches
+    files[f"{folder}/{KUSTOMIZATION}"] = _doc("mlgitops.yaml and models/", kustomization)
+    return files
+
+
+def layout_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, str]:
+    """Every generated file under base/models/ and overlays/."""
+    include_platform = (workspace.root / PLATFORM_DIR).is_dir()
+    files: dict[str, str] = {}
+    for item in renders:
+        files.update(base_files(item))
+    for env in workspace.project.environment_names:
+        files.update(overlay_files(workspace, env, renders, include_platform=include_platform))
+    return files

@@ -1,0 +1,38 @@
+"""Turning a resolved model into Kubernetes objects (plain dicts, in a fixed order)."""
+
+from __future__ import annotations
+
+from mlgitops.render.common import Obj
+from mlgitops.render.deployment import render_deployment_engine
+from mlgitops.render.kserve import render_inference_service
+from mlgitops.render.training import render_cron_workflow, render_workflow_template
+from mlgitops.resolve import ResolvedModel
+from mlgitops.spec import Project
+
+__all__ = ["Obj", "object_key", "render_model"]
+
+ObjectKey = tuple[str, str, str]
+
+
+def object_key(obj: Obj) -> ObjectKey:
+    """(group, kind, name): unique within one environment (everything shares its namespace)."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    return group, obj["kind"], obj["metadata"]["name"]
+
+
+def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
+    """Every object of one model, sorted by (group, kind, name)."""
+    objects: list[Obj] = []
+    serving = model.spec.serving
+    if serving is not None:
+        if serving.engine == "kserve":
+            objects.append(render_inference_service(model, project))
+        else:
+            objects.extend(render_deployment_engine(model, project))
+    if model.spec.training is not None:
+        objects.append(render_workflow_template(model, project))
+        cron = render_cron_workflow(model, project)
+        if cron is not None:
+            objects.append(cron)
+    objects.sort(key=object_key)
+    return objects

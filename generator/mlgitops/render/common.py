@@ -1,0 +1,87 @@
+"""Pieces every rendered object shares: labels, annotations, GPU placement, resources."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlgitops.resolve import ResolvedModel
+from mlgitops.spec import Gpu, Project, Resources
+
+MANAGED_BY = "mlgitops"
+ENVIRONMENT_LABEL = "mlgitops.io/environment"
+OWNER_ANNOTATION = "mlgitops.io/owner"
+REGISTRY_ANNOTATION = "mlgitops.io/registry-uri"
+SOURCE_ANNOTATION = "mlgitops.io/source"
+CANARY_ANNOTATION = "mlgitops.io/canary-version"
+
+Obj = dict[str, Any]
+
+
+def standard_labels(model: ResolvedModel, project: Project, component: str) -> dict[str, str]:
+    """The model's own labels, then the app.kubernetes.io set (which wins on a clash)."""
+    labels = {key: model.spec.metadata.labels[key] for key in sorted(model.spec.metadata.labels)}
+    labels.update(
+        {
+            "app.kubernetes.io/name": model.name,
+            "app.kubernetes.io/version": model.spec.model.version,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": project.metadata.name,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+        }
+    )
+    return labels
+
+
+def selector_labels(model: ResolvedModel, component: str) -> dict[str, str]:
+    """Labels that never change over a model's life (selectors are immutable)."""
+    return {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": component}
+
+
+def standard_annotations(model: ResolvedModel, extra: dict[str, str] | None = None) -> dict[str, str]:
+    spec = model.spec
+    annotations = {key: spec.metadata.annotations[key] for key in sorted(spec.metadata.annotations)}
+    if extra:
+        annotations.update(extra)
+    if spec.metadata.owner:
+        annotations[OWNER_ANNOTATION] = spec.metadata.owner
+    if spec.model.registry:
+        annotations[REGISTRY_ANNOTATION] = spec.model.registry
+    annotations[SOURCE_ANNOTATION] = model.file.path
+    return annotations
+
+
+def metadata(name: str, labels: dict[str, str], annotations: dict[str, str]) -> Obj:
+    return {"name": name, "labels": labels, "annotations": annotations}
+
+
+def gpu_placement(project: Project, gpu: Gpu | None) -> tuple[dict[str, str], Obj]:
+    """(extra resource limits, pod placement fields) for a GPU request."""
+    if gpu is None or gpu.count == 0:
+        return {}, {}
+    gpu_class = project.gpuClasses.get(gpu.class_) if gpu.class_ else None
+    resource = gpu_class.resource if gpu_class else "nvidia.com/gpu"
+    placement: Obj = {}
+    if gpu_class and gpu_class.nodeSelector:
+        placement["nodeSelector"] = dict(gpu_class.nodeSelector)
+    if gpu_class and gpu_class.tolerations:
+        placement["tolerations"] = [t.model_dump(exclude_none=True) for t in gpu_class.tolerations]
+    return {resource: str(gpu.count)}, placement
+
+
+def resources(spec: Resources | None, gpu_limits: dict[str, str]) -> Obj:
+    """A container `resources` block; GPUs go into limits (and requests, when requests are set)."""
+    requests = dict(spec.requests) if spec else {}
+    limits = dict(spec.limits) if spec else {}
+    limits.update(gpu_limits)
+    out: Obj = {}
+    if requests:
+        out["requests"] = requests
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def dns_safe(text: str) -> str:
+    """`1.2.3` → `1-2-3`: a version turned into a name fragment."""
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"

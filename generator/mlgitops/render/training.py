@@ -1,0 +1,217 @@
+"""`training` → an Argo WorkflowTemplate `<name>-train` (and a CronWorkflow when scheduled).
+
+Steps become one container template each, wired as a DAG (`depends` from `after`); artifacts pass
+between steps by name; metric steps write one file per metric, read back as output parameters; a
+`register` task runs only when every gate holds. Argo CD cannot apply `generateName` objects, so
+scheduled runs are a CronWorkflow that references the template, never a bare Workflow.
+"""
+
+from __future__ import annotations
+
+from mlgitops.render.common import (
+    Obj,
+    gpu_placement,
+    metadata,
+    resources,
+    standard_annotations,
+    standard_labels,
+)
+from mlgitops.resolve import ResolvedModel, default_register_command
+from mlgitops.spec import Project, Step, Training, duration_seconds
+
+WORK_DIR = "/tmp/mlgitops"
+INPUT_DIR = f"{WORK_DIR}/inputs"
+OUTPUT_DIR = f"{WORK_DIR}/outputs"
+METRICS_DIR = f"{WORK_DIR}/metrics"
+SUCCEEDED_TTL_S = 24 * 3600
+FAILED_TTL_S = 7 * 24 * 3600
+
+
+def template_name(model_name: str) -> str:
+    return f"{model_name}-train"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def _env(training: Training, step_env: dict[str, str]) -> list[Obj]:
+    env = {
+        "MLGITOPS_INPUT_DIR": INPUT_DIR,
+        "MLGITOPS_OUTPUT_DIR": OUTPUT_DIR,
+        "MLGITOPS_METRICS_DIR": METRICS_DIR,
+    }
+    for name in training.parameters:
+        env[name.upper().replace("-", "_").replace(".", "_")] = f"{{{{workflow.parameters.{name}}}}}"
+    env.update(step_env)
+    return [{"name": key, "value": env[key]} for key in sorted(env)]
+
+
+def _producers(training: Training) -> dict[str, dict[str, str]]:
+    """step name → {input artifact → the step that outputs it} (validation guarantees one)."""
+    after = {s.name: set(s.after) for s in training.steps}
+    ancestors: dict[str, set[str]] = {}
+
+    def of(name: str) -> set[str]:
+        if name not in ancestors:
+            found: set[str] = set()
+            for parent in after[name]:
+                found |= {parent} | of(parent)
+            ancestors[name] = found
+        return ancestors[name]
+
+    outputs = {s.name: s.outputs for s in training.steps}
+    return {
+        s.name: {art: next(a for a in sorted(of(s.name)) if art in outputs[a]) for art in s.inputs}
+        for s in training.steps
+    }
+
+
+def _step_template(step: Step, training: Training, project: Project) -> Obj:
+    gpu_limits, placement = gpu_placement(project, step.gpu)
+    template: Obj = {"name": step.name}
+    if step.inputs:
+        template["inputs"] = {"artifacts": [{"name": a, "path": f"{INPUT_DIR}/{a}"} for a in step.inputs]}
+    outputs: Obj = {}
+    if step.outputs:
+        outputs["artifacts"] = [{"name": a, "path": f"{OUTPUT_DIR}/{a}"} for a in step.outputs]
+    if step.metrics:
+        outputs["parameters"] = [{"name": m, "valueFrom": {"path": f"{METRICS_DIR}/{m}"}} for m in step.metrics]
+    if outputs:
+        template["outputs"] = outputs
+    if step.retries:
+        template["retryStrategy"] = {
+            "limit": step.retries,
+            "retryPolicy": "Always",
+            "backoff": {"duration": "30s", "factor": 2, "maxDuration": "30m"},
+        }
+    if step.timeout:
+        template["timeout"] = step.timeout
+    template.update(placement)
+    container: Obj = {"image": step.image or training.image, "command": list(step.command)}
+    if step.args:
+        container["args"] = list(step.args)
+    container["env"] = _env(training, step.env)
+    container_resources = resources(step.resources, gpu_limits)
+    if container_resources:
+        container["resources"] = container_resources
+    template["container"] = container
+    return template
+
+
+def _register_template(training: Training, metric_steps: list[Step], inputs: list[str]) -> Obj:
+    register = training.register_
+    command = list(register.command) if register else default_register_command(training) or []
+    image = (register.image if register else None) or training.image
+    metrics = [m for s in metric_steps for m in s.metrics]
+    template: Obj = {"name": "register"}
+    template_inputs: Obj = {}
+    if metrics:
+        template_inputs["parameters"] = [{"name": m} for m in metrics]
+    if inputs:
+        template_inputs["artifacts"] = [{"name": a, "path": f"{INPUT_DIR}/{a}"} for a in inputs]
+    if template_inputs:
+        template["inputs"] = template_inputs
+    container: Obj = {"image": image, "command": command}
+    if register and register.args:
+        container["args"] = list(register.args)
+    env = {f"METRIC_{m.upper().replace('-', '_')}": f"{{{{inputs.parameters.{m}}}}}" for m in metrics}
+    container["env"] = _env(training, env)
+    template["container"] = container
+    return template
+
+
+def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
+    training = model.spec.training
+    assert training is not None
+    producers = _producers(training)
+    tasks: list[Obj] = []
+    for step in training.steps:
+        task: Obj = {"name": step.name, "template": step.name}
+        if step.after:
+            task["depends"] = " && ".join(step.after)
+        if step.inputs:
+            task["arguments"] = {
+                "artifacts": [
+                    {"name": a, "from": f"{{{{tasks.{producers[step.name][a]}.outputs.artifacts.{a}}}}}"}
+                    for a in step.inputs
+                ]
+            }
+        tasks.append(task)
+    templates: list[Obj] = []
+    metric_steps = [s for s in training.steps if s.metrics]
+    if training.gates:
+        gate_step = {m: s.name for s in metric_steps for m in s.metrics}
+        register_inputs = [a for s in metric_steps for a in s.inputs]
+        arguments: Obj = {
+            "parameters": [
+                {"name": m, "value": f"{{{{tasks.{s.name}.outputs.parameters.{m}}}}}"}
+                for s in metric_steps
+                for m in s.metrics
+            ]
+        }
+        if register_inputs:
+            first = metric_steps[0].name
+            arguments["artifacts"] = [
+                {"name": a, "from": f"{{{{tasks.{producers[first][a]}.outputs.artifacts.{a}}}}}"}
+                for a in register_inputs
+            ]
+        tasks.append(
+            {
+                "name": "register",
+                "template": "register",
+                "depends": " && ".join(s.name for s in metric_steps),
+                "when": " && ".join(
+                    f"{{{{tasks.{gate_step[g.metric]}.outputs.parameters.{g.metric}}}}} {g.op} {_number(g.value)}"
+                    for g in training.gates
+                ),
+                "arguments": arguments,
+            }
+        )
+    templates.append({"name": "pipeline", "dag": {"tasks": tasks}})
+    templates.extend(_step_template(step, training, project) for step in training.steps)
+    if training.gates:
+        templates.append(_register_template(training, metric_steps, register_inputs))
+
+    spec: Obj = {"entrypoint": "pipeline"}
+    if training.serviceAccount:
+        spec["serviceAccountName"] = training.serviceAccount
+    if training.parameters:
+        spec["arguments"] = {"parameters": [{"name": k, "value": v} for k, v in training.parameters.items()]}
+    if training.timeout:
+        spec["activeDeadlineSeconds"] = duration_seconds(training.timeout)
+    spec["podGC"] = {"strategy": "OnPodSuccess"}
+    spec["ttlStrategy"] = {"secondsAfterSuccess": SUCCEEDED_TTL_S, "secondsAfterFailure": FAILED_TTL_S}
+    spec["podMetadata"] = {
+        "labels": {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "training"}
+    }
+    spec["templates"] = templates
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": metadata(
+            template_name(model.name), standard_labels(model, project, "training"), standard_annotations(model)
+        ),
+        "spec": spec,
+    }
+
+
+def render_cron_workflow(model: ResolvedModel, project: Project) -> Obj | None:
+    training = model.spec.training
+    if training is None or not training.schedules:
+        return None
+    spec: Obj = {"schedules": training.schedules}
+    if training.timezone:
+        spec["timezone"] = training.timezone
+    spec["concurrencyPolicy"] = "Forbid"
+    spec["successfulJobsHistoryLimit"] = 3
+    spec["failedJobsHistoryLimit"] = 3
+    spec["workflowSpec"] = {"workflowTemplateRef": {"name": template_name(model.name)}}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "CronWorkflow",
+        "metadata": metadata(
+            template_name(model.name), standard_labels(model, project, "training"), standard_annotations(model)
+        ),
+        "spec": spec,
+    }

@@ -1,0 +1,363 @@
+"""Resolving a model for an environment, and the checks every resolved model must pass.
+
+Resolution: the model spec, then the project's `defaults` for the environment, then the model's own
+`environments.<env>` patch, each an RFC 7386 merge patch. The result is validated again; a problem in
+it is reported at the patch that introduced the offending value (or at the model file when no patch
+touched it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.loader import (
+    Locator,
+    ModelFile,
+    Workspace,
+    _did_you_mean,
+    document_locator,
+    validation_problems,
+)
+from mlgitops.mergepatch import merge_patch
+from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
+from mlgitops.yamlio import Document, JsonPath
+
+RESERVED_STEP_NAMES = ("pipeline", "register")
+
+
+@dataclass
+class ResolvedModel:
+    """A model as one environment sees it (`environment` is None for the environment-free base)."""
+
+    file: ModelFile
+    environment: str | None
+    spec: Model
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+@dataclass
+class _Layer:
+    doc: Document
+    prefix: JsonPath
+    patch: dict[str, Any]
+
+
+def _layered_locator(base: Document, layers: list[_Layer]) -> Locator:
+    """Locate a path of the resolved document in the file whose patch last set it."""
+
+    def locate(path: JsonPath, key: bool) -> Location:
+        for layer in reversed(layers):
+            node: Any = layer.patch
+            matched = 0
+            for part in path:
+                if isinstance(node, dict) and part in node:
+                    node = node[part]
+                    matched += 1
+                    if not isinstance(node, dict):
+                        break
+                else:
+                    break
+            if matched and (matched == len(path) or not isinstance(node, dict)):
+                return layer.doc.location((*layer.prefix, *path[:matched]), key=key and matched == len(path))
+        return base.location(path, key=key)
+
+    return locate
+
+
+def _env_patch(model: ModelFile, env: str) -> dict[str, Any]:
+    patch = model.spec.environments.get(env) or {}
+    return {k: v for k, v in patch.items() if k != "enabled"}
+
+
+def is_enabled(model: ModelFile, env: str) -> bool:
+    patch = model.spec.environments.get(env) or {}
+    return patch.get("enabled", True) is not False
+
+
+def _resolve(workspace: Workspace, model: ModelFile, env: str) -> tuple[dict[str, Any], list[_Layer]]:
+    project_env = workspace.project.environment(env)
+    env_index = workspace.project.environment_names.index(env)
+    data = {k: v for k, v in model.doc.data.items() if k != "environments"}
+    layers: list[_Layer] = []
+    # Defaults only reach blocks the model has: a dev default for `training` must not invent one.
+    defaults = {k: v for k, v in project_env.defaults.items() if k in data and data[k] is not None}
+    if defaults:
+        layers.append(_Layer(workspace.project_doc, ("environments", env_index, "defaults"), defaults))
+        data = merge_patch(data, defaults)
+    own = _env_patch(model, env)
+    if own:
+        layers.append(_Layer(model.doc, ("environments", env), own))
+        data = merge_patch(data, own)
+    return data, layers
+
+
+def resolve(workspace: Workspace, model: ModelFile, env: str | None) -> ResolvedModel | None:
+    """The model in `env` (None: the base), or None when the model opts out of `env`."""
+    if env is None:
+        return ResolvedModel(model, None, model.spec)
+    cache_key = (model.name, env)
+    if cache_key in workspace.resolved:
+        cached: ResolvedModel | None = workspace.resolved[cache_key]
+        return cached
+    result = _resolve_uncached(workspace, model, env)
+    workspace.resolved[cache_key] = result
+    return result
+
+
+def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> ResolvedModel | None:
+    if not is_enabled(model, env):
+        return None
+    data, layers = _resolve(workspace, model, env)
+    if not layers:
+        return ResolvedModel(model, env, model.spec)
+    locate = _layered_locator(model.doc, layers)
+    try:
+        spec = Model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(
+            [_in_env(p, env) for p in validation_problems(exc, data, Model, locate)]
+        ) from None
+    problems = check_model(spec, workspace.project, locate)
+    if problems:
+        raise SpecError([_in_env(p, env) for p in problems])
+    return ResolvedModel(model, env, spec)
+
+
+def _in_env(problem: Problem, env: str) -> Problem:
+    return Problem(problem.location, f"{problem.message} (in environment {env!r})")
+
+
+def check_workspace_model(workspace: Workspace, model: ModelFile) -> list[Problem]:
+    """Project-level checks of one model, then its resolution in every environment."""
+    doc = model.doc
+    envs = workspace.project.environment_names
+    problems = check_model(model.spec, workspace.project, document_locator(doc))
+    for env, patch in model.spec.environments.items():
+        if env not in envs:
+            problems.append(
+                Problem(
+                    doc.location(("environments", env), key=True),
+                    f"unknown environment {env!r}{_did_you_mean(env, envs)}; the project has {', '.join(envs)}",
+                )
+            )
+            continue
+        for key, value in (patch or {}).items():
+            where = doc.location(("environments", env, key), key=True)
+            if key == "enabled":
+                if not isinstance(value, bool):
+                    problems.append(Problem(doc.location(("environments", env, key)), "enabled must be true or false"))
+            elif key not in PATCHABLE_MODEL_KEYS:
+                problems.append(
+                    Problem(
+                        where,
+                        f"an environment patch may set enabled, {', '.join(PATCHABLE_MODEL_KEYS)}; not {key!r}"
+                        + _did_you_mean(key, (*PATCHABLE_MODEL_KEYS, "enabled")),
+                    )
+                )
+    if problems:
+        return problems
+    for env in envs:
+        try:
+            resolve(workspace, model, env)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+# --- semantic checks -----------------------------------------------------------------------------
+
+
+def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]:
+    """Checks a schema cannot express: references between fields and to the project."""
+    problems: list[Problem] = []
+    classes = sorted(project.gpuClasses)
+
+    def gpu_class(path: JsonPath, name: str | None) -> None:
+        if name is not None and name not in project.gpuClasses:
+            known = ", ".join(classes) if classes else "none are defined in mlgitops.yaml"
+            problems.append(
+                Problem(locate((*path, "class"), False), f"unknown GPU class {name!r}{_did_you_mean(name, classes)}; known: {known}")
+            )
+
+    serving = spec.serving
+    if serving is not None:
+        gpu_class(("serving", "gpu"), serving.gpu.class_)
+        if serving.engine == "deployment":
+            if server_image(spec, project) is None:
+                problems.append(
+                    Problem(
+                        locate(("model", "format"), False),
+                        f"engine: deployment has no model server image for format {spec.model.format!r}; "
+                        "set serving.image, or images.servers in mlgitops.yaml",
+                    )
+                )
+            if serving.replicas.min < 1:
+                problems.append(
+                    Problem(
+                        locate(("serving", "replicas", "min"), False),
+                        "serving.replicas.min must be at least 1 with engine: deployment "
+                        "(scale to zero needs engine: kserve with mode: Knative)",
+                    )
+                )
+            if serving.autoscaling and serving.autoscaling.metric not in ("cpu", "memory"):
+                problems.append(
+                    Problem(
+                        locate(("serving", "autoscaling", "metric"), False),
+                        f"autoscaling on {serving.autoscaling.metric!r} needs engine: kserve with mode: Knative; "
+                        "engine: deployment scales on cpu or memory",
+                    )
+                )
+        if serving.canary is not None and serving.canary.version == spec.model.version:
+            problems.append(
+                Problem(
+                    locate(("serving", "canary", "version"), False),
+                    f"canary version {serving.canary.version!r} is the version already served",
+                )
+            )
+    if spec.training is not None:
+        problems.extend(_check_training(spec.training, locate, gpu_class))
+    return problems
+
+
+def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    index_of: dict[str, int] = {}
+    for i, step in enumerate(training.steps):
+        where = ("training", "steps", i)
+        if step.name in RESERVED_STEP_NAMES:
+            problems.append(Problem(locate((*where, "name"), False), f"step name {step.name!r} is reserved"))
+        if step.name in index_of:
+            problems.append(Problem(locate((*where, "name"), False), f"duplicate step name {step.name!r}"))
+        index_of.setdefault(step.name, i)
+        if step.gpu is not None:
+            gpu_class((*where, "gpu"), step.gpu.class_)
+    names = list(index_of)
+    for i, step in enumerate(training.steps):
+        for j, dep in enumerate(step.after):
+            if dep not in index_of:
+                problems.append(
+                    Problem(
+                        locate(("training", "steps", i, "after", j), False),
+                        f"step {step.name!r} runs after {dep!r}, which is not a step{_did_you_mean(dep, names)}",
+                    )
+                )
+            elif dep == step.name:
+                problems.append(Problem(locate(("training", "steps", i, "after", j), False), f"step {step.name!r} runs after itself"))
+    if problems:
+        return problems
+    cycle = _find_cycle({s.name: list(s.after) for s in training.steps})
+    if cycle:
+        first = index_of[cycle[0]]
+        problems.append(
+            Problem(locate(("training", "steps", first, "after"), False), "steps form a cycle: " + " → ".join(cycle))
+        )
+        return problems
+    ancestors = _ancestors({s.name: list(s.after) for s in training.steps})
+    for i, step in enumerate(training.steps):
+        for j, name in enumerate(step.inputs):
+            producers = [a for a in ancestors[step.name] if name in training.steps[index_of[a]].outputs]
+            if not producers:
+                problems.append(
+                    Problem(
+                        locate(("training", "steps", i, "inputs", j), False),
+                        f"step {step.name!r} takes input {name!r}, which no step it runs after outputs",
+                    )
+                )
+            elif len(producers) > 1:
+                problems.append(
+                    Problem(
+                        locate(("training", "steps", i, "inputs", j), False),
+                        f"input {name!r} of step {step.name!r} is output by several earlier steps: {', '.join(sorted(producers))}",
+                    )
+                )
+    emitted: dict[str, str] = {}
+    for i, step in enumerate(training.steps):
+        for j, metric in enumerate(step.metrics):
+            if metric in emitted:
+                problems.append(
+                    Problem(
+                        locate(("training", "steps", i, "metrics", j), False),
+                        f"metric {metric!r} is already emitted by step {emitted[metric]!r}",
+                    )
+                )
+            emitted.setdefault(metric, step.name)
+    for g, gate in enumerate(training.gates):
+        if gate.metric not in emitted:
+            problems.append(
+                Problem(
+                    locate(("training", "gates", g, "metric"), False),
+                    f"gate on metric {gate.metric!r}, which no step emits{_did_you_mean(gate.metric, emitted)}",
+                )
+            )
+    if training.gates and training.register_ is None and default_register_command(training) is None:
+        problems.append(
+            Problem(
+                locate(("training", "gates"), True),
+                "gates need a register step: set training.register.command "
+                "(the default, `python -m <package>.register`, needs the metrics step to run `python -m <package>.<module>`)",
+            )
+        )
+    return problems
+
+
+def default_register_command(training: Training) -> list[str] | None:
+    """By convention the register step is the sibling module of the step that emits the metrics.
+
+    `[python, -m, fraud.evaluate]` → `[python, -m, fraud.register]`.
+    """
+    for step in training.steps:
+        if step.metrics:
+            command = step.command
+            if len(command) >= 3 and command[1] == "-m" and "." in command[2]:
+                package = command[2].rsplit(".", 1)[0]
+                return [command[0], "-m", f"{package}.register"]
+            return None
+    return None
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def _ancestors(graph: dict[str, list[str]]) -> dict[str, set[str]]:
+    memo: dict[str, set[str]] = {}
+
+    def of(node: str) -> set[str]:
+        if node not in memo:
+            result: set[str] = set()
+            for parent in graph.get(node, []):
+                result.add(parent)
+                result |= of(parent)
+            memo[node] = result
+        return memo[node]
+
+    return {node: of(node) for node in graph}
