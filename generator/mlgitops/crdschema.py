@@ -12,10 +12,13 @@ into a strict JSON Schema, the way kubeconform's openapi2jsonschema does:
 * `apiVersion`, `kind` and `metadata` at the root are left to the API server (only their JSON
   type is checked, and they are never required).
 
+Not checked (the API server does): `format`, CEL `x-kubernetes-validations`, list-map key
+uniqueness. Versions with `served: false` are skipped.
+
 Converted schemas are cached in memory and on disk (one JSON file per CRD file, keyed by the
-sha256 of its content) because parsing and converting the multi-megabyte Argo and KServe CRDs
-takes seconds. `SchemaSet.validate` returns one `SchemaViolation` per problem, with a JSON
-Pointer to the offending field.
+sha256 of its content) because parsing the multi-megabyte Argo and KServe CRDs takes seconds.
+`SchemaSet.validate` returns one `SchemaViolation` per problem, with a JSON Pointer to the
+offending field.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ class SchemaSet:
         """Whether a schema for this apiVersion (group/version) and kind is known."""
         return (api_version, kind) in self._schemas
 
-    def keys(self) -> list[SchemaKey]:
+    def kinds(self) -> list[SchemaKey]:
         """All known (apiVersion, kind) pairs, sorted."""
         return sorted(self._schemas)
 
@@ -175,7 +178,11 @@ def cache_dir() -> Path | None:
 
 
 def load_crd_schemas(directory: Path) -> SchemaSet:
-    """Read every *.yaml, *.yml and *.json CRD file in `directory` into a SchemaSet."""
+    """Read every *.yaml, *.yml and *.json CRD file in `directory` into a SchemaSet.
+
+    Non-CRD documents are ignored; `kind: List` documents are searched. If two files define the
+    same apiVersion and kind, the later file (in name order) wins.
+    """
     try:
         files = sorted(p for p in directory.iterdir() if p.suffix in _CRD_SUFFIXES and p.is_file())
     except OSError as e:
@@ -391,16 +398,10 @@ def _write_cache(cache_file: Path, digest: str, entries: tuple[_Entry, ...]) -> 
 
 
 def _violations(error: ValidationError) -> Iterator[SchemaViolation]:
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        combined = _combined_type_error(error)
-        if combined is not None:
-            yield combined
-            return
-        best = best_match([error])
-        if best is not error:
-            yield from _violations(best)
-            return
     path = list(error.absolute_path)
+    if error.validator in ("anyOf", "oneOf"):
+        yield from _alternatives(error, path)
+        return
     keyword, instance, value = error.validator, error.instance, error.validator_value
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     if keyword == "additionalProperties" and value is False and isinstance(instance, dict):
@@ -413,19 +414,70 @@ def _violations(error: ValidationError) -> Iterator[SchemaViolation]:
         for field in value:
             if field not in instance:
                 yield SchemaViolation(_pointer([*path, field]), f'missing required field "{field}"')
-    elif keyword == "type":
-        yield SchemaViolation(_pointer(path), f"expected {_type_names(value)}, got {_json_type(instance)}")
-    elif keyword == "enum" and isinstance(value, list):
-        allowed = ", ".join(_short(v) for v in value)
-        yield SchemaViolation(
-            _pointer(path), f"unsupported value {_short(instance)}; must be one of {allowed}"
-        )
-    elif keyword == "pattern":
-        yield SchemaViolation(_pointer(path), f"{_short(instance)} does not match pattern {_short(value)}")
-    elif keyword == "minItems" and isinstance(instance, list):
-        yield SchemaViolation(_pointer(path), f"expected at least {value} item(s), got {len(instance)}")
     else:
-        yield SchemaViolation(_pointer(path), _one_line(error.message))
+        yield SchemaViolation(_pointer(path), _message(error))
+
+
+def _alternatives(error: ValidationError, path: list[str | int]) -> Iterator[SchemaViolation]:
+    """anyOf/oneOf: report the most relevant branch failure, not the whole instance."""
+    if not error.context:  # oneOf with several matching branches
+        yield SchemaViolation(_pointer(path), "matches more than one of the allowed alternatives")
+        return
+    combined = _combined_type_error(error)
+    if combined is not None:
+        yield combined
+        return
+    best = best_match([error])
+    if best is not error:
+        yield from _violations(best)
+        return
+    # No branch stands out: summarise each branch's problems in one line.
+    prefix = _pointer(path)
+    problems: set[str] = set()
+    for sub in error.context:
+        for v in _violations(sub):
+            relative = v.json_path[len(prefix) :] if v.json_path.startswith(prefix) else v.json_path
+            problems.add(f"{relative}: {v.message}" if relative else v.message)
+    text = "; or ".join(sorted(problems))
+    yield SchemaViolation(prefix, _one_line(f"matches none of the allowed alternatives: {text}"))
+
+
+def _message(error: ValidationError) -> str:
+    keyword, instance, value = error.validator, error.instance, error.validator_value
+    size = len(instance) if isinstance(instance, (str, list, dict)) else None
+    if keyword == "type":
+        return f"expected {_type_names(value)}, got {_json_type(instance)}"
+    if keyword == "enum" and isinstance(value, list):
+        allowed = ", ".join(_short(v) for v in value)
+        return f"unsupported value {_short(instance)}; must be one of {allowed}"
+    if keyword == "pattern":
+        return f"{_short(instance)} does not match pattern {_short(value)}"
+    bounds = {
+        "minimum": ">=",
+        "maximum": "<=",
+        "exclusiveMinimum": ">",
+        "exclusiveMaximum": "<",
+    }
+    if keyword in bounds:
+        return f"must be {bounds[str(keyword)]} {value}, got {_short(instance)}"
+    counts = {
+        "minItems": ("at least", "item(s)"),
+        "maxItems": ("at most", "item(s)"),
+        "minLength": ("at least", "character(s)"),
+        "maxLength": ("at most", "character(s)"),
+        "minProperties": ("at least", "field(s)"),
+        "maxProperties": ("at most", "field(s)"),
+    }
+    if keyword in counts and size is not None:
+        limit, unit = counts[str(keyword)]
+        return f"expected {limit} {value} {unit}, got {size}"
+    if keyword == "uniqueItems":
+        return "items must be unique"
+    if keyword == "multipleOf":
+        return f"must be a multiple of {value}, got {_short(instance)}"
+    if keyword == "not":
+        return "matches a schema it must not match"
+    return _one_line(error.message)
 
 
 def _combined_type_error(error: ValidationError) -> SchemaViolation | None:
