@@ -27,8 +27,6 @@ from mlgitops.crdschema import (  # noqa: E402
     load_crd_schemas,
 )
 
-pytestmark = pytest.mark.skipif(not CRDS.is_dir(), reason=f"upstream CRDs not found at {CRDS}")
-
 
 @pytest.fixture(scope="module")
 def module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
