@@ -44,6 +44,8 @@ def json_patch(source: Any, target: Any, path: str = "") -> list[Obj]:
     [{'op': 'replace', 'path': '/a', 'value': 2}, {'op': 'replace', 'path': '/b/1', 'value': 3}, \
 {'op': 'add', 'path': '/c', 'value': True}]
     """
+    if source is target or (type(source) is type(target) and source == target):
+        return []  # fast path: rendered values at one path always have one type
     if isinstance(source, dict) and isinstance(target, dict):
         ops: list[Obj] = []
         for key in source:

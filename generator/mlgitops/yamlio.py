@@ -11,6 +11,7 @@ multi-line strings as literal blocks.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ from mlgitops.errors import Location, Problem, SpecError
 
 JsonPath = tuple[str | int, ...]
 
-_CoreLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CoreDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_PLAIN_TAG = "tag:mlgitops,plain"
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -36,6 +38,7 @@ _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _KNOWN_TAGS = {
+    _PLAIN_TAG,
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -44,6 +47,15 @@ _KNOWN_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
+
+
+class _PositionLoader(_CLoader):  # type: ignore[misc]
+    """The C parser, with tag resolution left to `_resolve_plain` (YAML 1.2 core, and much cheaper)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return _PLAIN_TAG if implicit[0] else _STR_TAG
+        return "tag:yaml.org,2002:map" if kind is yaml.MappingNode else "tag:yaml.org,2002:seq"
 
 
 @dataclass
@@ -98,7 +110,7 @@ def _scalar(node: yaml.ScalarNode, doc: Document) -> Any:
         raise SpecError.at(_mark(doc, node), f"unsupported YAML tag {node.tag}")
     if node.tag == _STR_TAG:
         return node.value
-    # PyYAML resolved this scalar by YAML 1.1 rules (`yes`, `on`, `0777`...): apply YAML 1.2 core.
+    # A plain scalar, or one with an explicit non-string tag: YAML 1.2 core rules.
     return _resolve_plain(node.value)
 
 
@@ -133,7 +145,7 @@ def parse_document(text: str, path: str) -> Document:
     """Parse one hand-written YAML file; raise `SpecError` with `path:line:col` on any problem."""
     doc = Document(path=path, data=None)
     try:
-        nodes = list(yaml.compose_all(text, Loader=_CoreLoader))
+        nodes = list(yaml.compose_all(text, Loader=_PositionLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -155,42 +167,132 @@ def parse_document(text: str, path: str) -> Document:
 
 def load_plain(text: str) -> list[Any]:
     """Load machine-written YAML (kustomize output, generated files) without positions."""
-    return [d for d in yaml.load_all(text, Loader=_CoreLoader) if d is not None]
+    return [d for d in yaml.load_all(text, Loader=_CLoader) if d is not None]
 
 
-class _Dumper(_CoreDumper):  # type: ignore[misc]
-    pass
+# --- writing -------------------------------------------------------------------------------------
+#
+# PyYAML's representer is pure Python even with the C emitter and cost most of a 1000-model render,
+# so generated files use this small emitter for the JSON-like data the renderer builds. It writes
+# block style, quotes every string that YAML 1.1 or 1.2 could read as anything but that string, and
+# is checked against PyYAML's loader in the tests.
+
+_PLAIN_SAFE = re.compile(r"^[$A-Za-z_/.][A-Za-z0-9_/.=+@-]*(?::[A-Za-z0-9_/.=+@-]+)*$")
+_YAML11_WORDS = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
+    r"null|Null|NULL|~|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN|=|<<)$"
+)
+_LITERAL_SAFE = re.compile(r"^[^\s][^\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff]*$", re.DOTALL)
 
 
-def _represent_str(dumper: Any, data: str) -> Any:
-    if "\n" in data:
-        return dumper.represent_scalar(_STR_TAG, data, style="|")
-    return dumper.represent_scalar(_STR_TAG, data)
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
-_Dumper.add_representer(str, _represent_str)
+def _quote(text: str) -> str:
+    """A double-quoted scalar (JSON string syntax is valid YAML), with YAML line breaks escaped."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _scalar_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        mantissa, e, exponent = repr(value).partition("e")
+        if "." not in mantissa:
+            mantissa += ".0"  # YAML 1.1 readers need the dot: 1e+20 would read back as a string
+        return f"{mantissa}{e}{exponent}"
+    if isinstance(value, str):
+        if _PLAIN_SAFE.fullmatch(value) and not _YAML11_WORDS.fullmatch(value) and _resolve_plain(value) == value:
+            return value
+        return _quote(value)
+    raise TypeError(f"cannot write {type(value).__name__} as YAML")
+
+
+def _literal(text: str, indent: str) -> str | None:
+    """A `|` block for multi-line text, when it reads back exactly; else None."""
+    if not _LITERAL_SAFE.fullmatch(text) or any(line != line.rstrip() for line in text.split("\n")):
+        return None
+    body = text[:-1] if text.endswith("\n") else text
+    if body.endswith("\n") or not body:
+        return None
+    chomp = "" if text.endswith("\n") else "-"
+    lines = "".join(f"{indent}{line}\n" if line else "\n" for line in body.split("\n"))
+    return f"|{chomp}\n{lines}"
+
+
+def _key_text(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
+    return _scalar_text(key)
+
+
+def _emit(value: Any, indent: int, out: list[str]) -> None:
+    """Append lines for a non-empty mapping or sequence, each starting at `indent` spaces."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _emit_entry(f"{pad}{_key_text(key)}:", item, indent, out, nested_indent=indent + 2, list_indent=indent)
+    else:
+        for item in value:
+            if isinstance(item, dict) and item:
+                lines: list[str] = []
+                _emit(item, indent + 2, lines)
+                lines[0] = f"{pad}- {lines[0][indent + 2:]}"
+                out.extend(lines)
+            elif isinstance(item, list) and item:
+                lines = []
+                _emit(item, indent + 2, lines)
+                lines[0] = f"{pad}- {lines[0][indent + 2:]}"
+                out.extend(lines)
+            else:
+                _emit_entry(f"{pad}-", item, indent, out, nested_indent=indent + 2, list_indent=indent + 2)
+
+
+def _emit_entry(head: str, item: Any, indent: int, out: list[str], *, nested_indent: int, list_indent: int) -> None:
+    if isinstance(item, dict):
+        if item:
+            out.append(head + "\n")
+            _emit(item, nested_indent, out)
+        else:
+            out.append(head + " {}\n")
+    elif isinstance(item, list):
+        if item:
+            out.append(head + "\n")
+            _emit(item, list_indent, out)
+        else:
+            out.append(head + " []\n")
+    elif isinstance(item, str) and "\n" in item and (block := _literal(item, " " * (indent + 2))) is not None:
+        out.append(f"{head} {block}")
+    else:
+        out.append(f"{head} {_scalar_text(item)}\n")
 
 
 def dump(data: Any) -> str:
-    """One YAML document, deterministic: insertion-ordered keys, no aliases, block style."""
-    text: str = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096
-    )
-    return text
+    """One YAML document, deterministic: keys in insertion order, block style."""
+    if isinstance(data, (dict, list)) and data:
+        out: list[str] = []
+        _emit(data, 0, out)
+        return "".join(out)
+    if isinstance(data, dict):
+        return "{}\n"
+    if isinstance(data, list):
+        return "[]\n"
+    return _scalar_text(data) + "\n"
 
 
 def dump_all(documents: Iterable[Any]) -> str:
     """A `---`-separated YAML stream."""
-    text: str = yaml.dump_all(
-        list(documents),
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=4096,
-        explicit_start=True,
-    )
-    return text
+    return "".join("---\n" + dump(doc) for doc in documents)
 
 
 def generated_header(source: str) -> str:

@@ -1,0 +1,124 @@
+"""Generate a synthetic mlgitops repository with N models over dev, staging and prod.
+
+Models cycle through the shapes a real project has: KServe Standard with a staging canary, a GPU
+model trained on a schedule with gates and served on Knative, and `engine: deployment`.
+
+    python bench/genrepo.py DIR --models 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+PROJECT = """\
+apiVersion: mlgitops.io/v1alpha1
+kind: Project
+metadata: {name: bench}
+repoURL: https://github.com/acme/ml-config.git
+revision: main
+environments:
+- name: dev
+  namespace: ml-dev
+  defaults:
+    serving: {replicas: {min: 0, max: 1}}
+    training: {schedule: null}
+- name: staging
+  namespace: ml-staging
+- name: prod
+  namespace: ml-prod
+  syncPolicy: manual
+gpuClasses:
+  a100:
+    nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
+    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+"""
+
+KSERVE = """\
+apiVersion: mlgitops.io/v1alpha1
+kind: Model
+metadata: {{name: {name}, owner: team-{team}}}
+model: {{format: sklearn, version: "{v}", storageUri: "s3://models/{name}/{v}/model"}}
+serving:
+  engine: kserve
+  serviceAccount: model-reader
+  replicas: {{min: 1, max: 4}}
+  autoscaling: {{metric: cpu, target: 70}}
+  resources: {{requests: {{cpu: "1", memory: 2Gi}}, limits: {{cpu: "2", memory: 4Gi}}}}
+environments:
+  staging: {{serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 10}}}}}}
+  prod: {{model: {{version: "{v0}", storageUri: "s3://models/{name}/{v0}/model"}}, serving: {{replicas: {{min: 3, max: 10}}}}}}
+"""
+
+TRAINED = """\
+apiVersion: mlgitops.io/v1alpha1
+kind: Model
+metadata: {{name: {name}, owner: team-{team}}}
+model: {{format: huggingface, version: "{v}", storageUri: "s3://models/{name}/{v}/model"}}
+serving:
+  mode: Knative
+  replicas: {{min: 1, max: 3}}
+  resources: {{requests: {{cpu: "4", memory: 16Gi}}, limits: {{memory: 16Gi}}}}
+  gpu: {{count: 1, class: a100}}
+training:
+  image: ghcr.io/acme/train@sha256:{digest}
+  schedule: "0 3 * * 1"
+  timeout: 6h
+  parameters: {{data-uri: "s3://data/{name}/"}}
+  steps:
+  - {{name: prepare, command: [python, -m, m.prepare], outputs: [features]}}
+  - {{name: train, after: [prepare], command: [python, -m, m.train], inputs: [features], outputs: [model],
+     gpu: {{count: 1, class: a100}}, retries: 2, timeout: 4h}}
+  - {{name: evaluate, after: [train], command: [python, -m, m.evaluate], inputs: [model], metrics: [auc]}}
+  gates: [{{metric: auc, op: ">=", value: 0.9}}]
+environments:
+  prod: {{serving: {{replicas: {{min: 2, max: 6}}}}}}
+"""
+
+DEPLOYMENT = """\
+apiVersion: mlgitops.io/v1alpha1
+kind: Model
+metadata: {{name: {name}, owner: team-{team}}}
+model: {{format: xgboost, version: "{v}", storageUri: "gs://models/{name}/{v}/model.bst"}}
+serving:
+  engine: deployment
+  replicas: {{min: 2, max: 8}}
+  resources: {{requests: {{cpu: 500m, memory: 1Gi}}, limits: {{cpu: "1", memory: 2Gi}}}}
+environments:
+  dev: {{serving: {{replicas: {{min: 1}}}}}}
+  prod: {{serving: {{replicas: {{min: 4, max: 16}}}}}}
+"""
+
+SHAPES = (KSERVE, TRAINED, DEPLOYMENT)
+
+
+def model_name(index: int) -> str:
+    return f"model-{index:04d}"
+
+
+def model_text(index: int, version: int = 5) -> str:
+    shape = SHAPES[index % len(SHAPES)]
+    return shape.format(
+        name=model_name(index), team=index % 7, v=version, v0=version - 1, v2=version + 1, digest=f"{index:064x}"
+    )
+
+
+def generate(directory: Path, models: int) -> Path:
+    """Write mlgitops.yaml and `models` model files into `directory` (created if needed)."""
+    (directory / "models").mkdir(parents=True, exist_ok=True)
+    (directory / "mlgitops.yaml").write_text(PROJECT)
+    for index in range(models):
+        (directory / "models" / f"{model_name(index)}.yaml").write_text(model_text(index))
+    return directory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--models", type=int, default=10)
+    args = parser.parse_args()
+    generate(args.directory, args.models)
+
+
+if __name__ == "__main__":
+    main()

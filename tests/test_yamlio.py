@@ -1,0 +1,96 @@
+"""The YAML reader (positions, YAML 1.2 scalars, duplicate keys) and the fast writer."""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+from typing import Any
+
+import pytest
+import yaml
+
+from mlgitops.errors import SpecError
+from mlgitops.yamlio import dump, dump_all, parse_document
+
+TRICKY_STRINGS = [
+    "", " lead", "trail ", "x: y", "#c", "2026-08-01", "1:20", "a\n", "a\n\n", "trail \nx", "0o17", "0x1F",
+    "1e3", ".5", "s3://bucket/x", "{{tasks.a.outputs.parameters.auc}} >= 0.92", ">=", "ü", "\u2028", "\x85",
+    "-", "- x", "@x", "a b", "nvidia.com/gpu", "$patch", "*", "!x", "%x", "it's", '"', "\t", "x\ty", "yes",
+    "no", "on", "off", "y", "n", "~", "null", "true", "False", ".inf", "+1", "1_000", "0777", "=", "<<",
+    "[a]", "{a}", "a #b", "x\n y", "\ufeffbom", "emoji 😀", "\r\n", "multi\nline\ntext", "ends\n",
+]
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    alphabet = string.printable + "üé\u2028\x85😀"
+    roll = rng.random()
+    if depth > 3 or roll < 0.5:
+        kind = rng.random()
+        if kind < 0.5:
+            return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        if kind < 0.6:
+            return rng.choice(TRICKY_STRINGS)
+        if kind < 0.7:
+            return rng.randint(-(10**12), 10**12)
+        if kind < 0.8:
+            return rng.random() * 10 ** rng.randint(-8, 25) * rng.choice([1, -1])
+        return rng.choice([True, False, None])
+    if roll < 0.75:
+        return {
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))): _random_value(rng, depth + 1)
+            for _ in range(rng.randint(0, 4))
+        }
+    return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_writer_round_trips_through_an_independent_reader(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(1500):
+        value = _random_value(rng)
+        text = dump(value)
+        assert yaml.safe_load(text) == value, text
+
+
+@pytest.mark.parametrize("text", TRICKY_STRINGS)
+def test_tricky_strings_stay_strings(text: str) -> None:
+    assert yaml.safe_load(dump({"k": text, "l": [text]})) == {"k": text, "l": [text]}
+    assert parse_document(dump({"k": text}), "x.yaml").data == {"k": text}
+
+
+def test_floats_keep_their_type_for_yaml_1_1_readers() -> None:
+    for number in (1e20, 1.5, -0.25, 3.0, 1e-7):
+        assert yaml.safe_load(dump({"v": number})) == {"v": number}
+    assert yaml.safe_load(dump({"v": math.inf}))["v"] == math.inf
+
+
+def test_stream_has_one_document_per_object() -> None:
+    docs = [{"kind": "A"}, {"kind": "B", "spec": {"x": [1]}}]
+    assert list(yaml.safe_load_all(dump_all(docs))) == docs
+
+
+def test_reader_uses_yaml_1_2_scalars_and_records_positions() -> None:
+    doc = parse_document("a: yes\nb:\n  c: 0x10\n  d: '7'\ne: [on, 1.5, ~]\n", "f.yaml")
+    assert doc.data == {"a": "yes", "b": {"c": 16, "d": "7"}, "e": ["on", 1.5, None]}
+    assert str(doc.location(("b", "c"))) == "f.yaml:3:6"
+    assert str(doc.location(("b", "c"), key=True)) == "f.yaml:3:3"
+    assert str(doc.location(("e", 2))) == "f.yaml:5:14"
+    assert str(doc.location(("b", "missing"))) == "f.yaml:3:3"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("a: 1\na: 2\n", "f.yaml:2:1", "duplicate key 'a'"),
+        ("a: [1\n", "f.yaml:2:1", "invalid YAML"),
+        ("a: 1\n---\nb: 2\n", "f.yaml:3:1", "single YAML document"),
+        ("a: !custom 1\n", "f.yaml:1:4", "unsupported YAML tag"),
+        ("? [1]\n: x\n", "f.yaml:1:3", "keys must be plain strings"),
+    ],
+)
+def test_reader_errors_name_file_line_and_column(text: str, where: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_document(text, "f.yaml")
+    assert str(info.value).startswith(where + ": ")
+    assert message in str(info.value)
