@@ -29,7 +29,7 @@ def _copy_platform(root: Path, destination: Path) -> None:
     real_root = root.resolve()
     for path in sorted(source.rglob("*")):
         if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            raise SpecError.at(Location(path.relative_to(root).as_posix()), "symlink points outside the repository")
+            raise SpecError.at(Location(path.relative_to(root).as_posix(), 1, 1), "symlink points outside the repository")
     shutil.copytree(source, destination / PLATFORM_DIR, symlinks=False)
 
 

@@ -80,15 +80,15 @@ def _read(root: Path, relative: str) -> str:
     try:
         real = path.resolve(strict=True)
     except OSError:
-        raise SpecError.at(Location(relative), "file not found") from None
+        raise SpecError.at(Location(relative, 1, 1), "file not found") from None
     if not real.is_relative_to(root.resolve()):
-        raise SpecError.at(Location(relative), "file resolves outside the repository (symlink)")
+        raise SpecError.at(Location(relative, 1, 1), "file resolves outside the repository (symlink)")
     try:
         return real.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError.at(Location(relative), f"not UTF-8 text ({exc.reason})") from None
+        raise SpecError.at(Location(relative, 1, 1), f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
-        raise SpecError.at(Location(relative), f"cannot read: {exc.strerror}") from None
+        raise SpecError.at(Location(relative, 1, 1), f"cannot read: {exc.strerror}") from None
 
 
 # --- pydantic errors → positioned problems ------------------------------------------------------
@@ -176,7 +176,7 @@ def validation_problems(
         elif kind == "missing":
             where = _dotted(key[:-1])
             problems.append(
-                Problem(locate(key[:-1], False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
+                Problem(locate(key, False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
             )
         else:
             message = item["msg"].removeprefix("Value error, ")

@@ -95,7 +95,7 @@ def _check_hand_written(root: Path, paths: list[str]) -> None:
         if head != GENERATED_MARK.encode():
             problems.append(
                 Problem(
-                    Location(path),
+                    Location(path, 1, 1),
                     "not written by mlgitops, but inside a directory render owns; move it (base/platform/ "
                     "holds hand-written resources) or delete it",
                 )
