@@ -12,10 +12,9 @@ import tempfile
 from pathlib import Path
 
 from mlgitops import kustomize
-from mlgitops.errors import SpecError, UsageError
+from mlgitops.errors import Location, SpecError, UsageError
 from mlgitops.loader import Workspace, _did_you_mean
 from mlgitops.overlay import PLATFORM_DIR, ModelRender, base_files, overlay_files, render_models
-from mlgitops.errors import Location
 
 
 def check_environment(workspace: Workspace, env: str) -> None:
@@ -38,6 +37,8 @@ def build_files(workspace: Workspace, env: str, model: str | None = None) -> tup
     check_environment(workspace, env)
     names = [workspace.model(model).name] if model else None
     renders = render_models(workspace, names, [env])
+    if model and renders[0].environments.get(env) is None:
+        raise UsageError(f"model {model!r} is disabled in environment {env!r} (environments.{env}.enabled: false)")
     with_platform = model is None and (workspace.root / PLATFORM_DIR).is_dir()
     files: dict[str, str] = {}
     for item in renders:
