@@ -14,6 +14,9 @@ OWNER_ANNOTATION = "mlgitops.io/owner"
 REGISTRY_ANNOTATION = "mlgitops.io/registry-uri"
 SOURCE_ANNOTATION = "mlgitops.io/source"
 CANARY_ANNOTATION = "mlgitops.io/canary-version"
+# Flux's post-build substitution would rewrite the shell `${...}` of workflow scripts (and, strict by
+# default since kustomize-controller 1.9, fail on every unset one): Argo objects opt out of it.
+FLUX_SUBSTITUTE_ANNOTATION = "kustomize.toolkit.fluxcd.io/substitute"
 
 Obj = dict[str, Any]
 
@@ -49,6 +52,12 @@ def standard_annotations(model: ResolvedModel, extra: dict[str, str] | None = No
         annotations[REGISTRY_ANNOTATION] = spec.model.registry
     annotations[SOURCE_ANNOTATION] = model.file.path
     return annotations
+
+
+def workflow_annotations(model: ResolvedModel, project: Project) -> dict[str, str]:
+    """Annotations of Argo Workflows objects: the standard ones, plus Flux's opt-out when it substitutes."""
+    extra = {FLUX_SUBSTITUTE_ANNOTATION: "disabled"} if project.flux.substitution else None
+    return standard_annotations(model, extra)
 
 
 def metadata(name: str, labels: dict[str, str], annotations: dict[str, str]) -> Obj:

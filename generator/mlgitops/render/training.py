@@ -13,8 +13,8 @@ from mlgitops.render.common import (
     gpu_placement,
     metadata,
     resources,
-    standard_annotations,
     standard_labels,
+    workflow_annotations,
 )
 from mlgitops.resolve import ResolvedModel, default_register_command
 from mlgitops.spec import Project, Step, Training, duration_seconds
@@ -190,7 +190,9 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "WorkflowTemplate",
         "metadata": metadata(
-            template_name(model.name), standard_labels(model, project, "training"), standard_annotations(model)
+            template_name(model.name),
+            standard_labels(model, project, "training"),
+            workflow_annotations(model, project),
         ),
         "spec": spec,
     }
@@ -211,7 +213,9 @@ def render_cron_workflow(model: ResolvedModel, project: Project) -> Obj | None:
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "CronWorkflow",
         "metadata": metadata(
-            template_name(model.name), standard_labels(model, project, "training"), standard_annotations(model)
+            template_name(model.name),
+            standard_labels(model, project, "training"),
+            workflow_annotations(model, project),
         ),
         "spec": spec,
     }
