@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,23 @@ def _workspace(args: argparse.Namespace, only_model: str | None = None) -> Works
     return load_workspace(find_root(start), only_model=only_model)
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from mlgitops.scaffold import InitOptions, init_project
+
+    base = Path(args.directory) if args.directory else Path.cwd()
+    options = InitOptions(
+        base / args.path, name=args.name, repo_url=args.repo_url, ci=args.ci, force=args.force
+    )
+    result = init_project(options)
+    shown = args.path if args.directory is None else str(options.directory)
+    print(
+        f"created project {result.name!r} in {shown}: {len(result.written)} starting file(s), "
+        f"{len(result.rendered)} rendered file(s)"
+    )
+    print(f"next: cd {shlex.quote(shown)} && git init && git add -A && git commit -m 'mlgitops init'")
+    return 0
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from mlgitops import tree
 
@@ -36,8 +54,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
         if status.stale:
             for path in status.stale:
                 print(path)
+            fix = f"mlgitops -C {shlex.quote(args.directory)} render" if args.directory else "mlgitops render"
             print(
-                f"{len(status.stale)} generated file(s) out of date; run `mlgitops render` and commit the result",
+                f"{len(status.stale)} generated file(s) above do not match the specs; to fix, run `{fix}` "
+                "and commit the result",
                 file=sys.stderr,
             )
             return 1
@@ -83,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    init = commands.add_parser("init", help="scaffold a working project (example model, environments, CI)")
+    init.add_argument("path", nargs="?", default=".", metavar="DIR", help="where to create it (default: .)")
+    init.add_argument("--name", help="project name (default: the directory's name)")
+    init.add_argument("--repo-url", help="the Git URL Argo CD and Flux read (default: a placeholder to edit)")
+    init.add_argument("--ci", choices=["github", "gitlab", "none"], default="github",
+                      help="which CI definition to add (default: github)")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
+    init.set_defaults(handler=_cmd_init)
 
     render = commands.add_parser("render", help="write base/, overlays/ and plugins/ from the specs")
     render.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale files")
