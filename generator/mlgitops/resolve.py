@@ -111,6 +111,20 @@ def resolve(workspace: Workspace, model: ModelFile, env: str | None) -> Resolved
     return result
 
 
+def spec_location(
+    workspace: Workspace, model: ModelFile, env: str | None, path: JsonPath, *, key: bool = False
+) -> Location:
+    """Where the value at `path` of the model resolved for `env` was written: the model file, the
+    project's defaults for `env`, or the model's own `environments.<env>` patch, whichever set it last.
+
+    A path nobody wrote (a default) points at its closest written parent.
+    """
+    if env is None or not is_enabled(model, env):
+        return model.doc.location(path, key=key)
+    _, layers = _resolve(workspace, model, env)
+    return _layered_locator(model.doc, layers)(path, key)
+
+
 def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> ResolvedModel | None:
     if not is_enabled(model, env):
         return None

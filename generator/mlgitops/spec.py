@@ -148,6 +148,8 @@ class ArgoCDSettings(Strict):
     mode: Literal["plugin", "rendered"] = "plugin"
     namespace: str = "argocd"
     applicationSet: bool = False
+    # The config management plugin sidecar image (built from the Dockerfile); default mlgitops-cmp:<version>.
+    image: str | None = Field(default=None, min_length=1)
 
 
 class FluxSettings(Strict):
@@ -158,6 +160,26 @@ class FluxSettings(Strict):
     dependsOn: bool = False
     substitution: bool = False
     secretRef: str | None = None
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a reason is required (say why the policy does not apply)")
+    return value.strip()
+
+
+class PolicyWaiver(Strict):
+    """One policy switched off, with the reason recorded in Git (optionally only in some environments)."""
+
+    id: str = Field(min_length=1)
+    reason: Annotated[str, AfterValidator(_reason)]
+    environments: list[str] | None = None
+
+
+class Policies(Strict):
+    """`policies:` in mlgitops.yaml (whole project) or in a model file (that model only)."""
+
+    disabled: list[PolicyWaiver] = Field(default_factory=list)
 
 
 class Images(Strict):
@@ -178,6 +200,7 @@ class Project(Strict):
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
     flux: FluxSettings = Field(default_factory=FluxSettings)
     images: Images = Field(default_factory=Images)
+    policies: Policies = Field(default_factory=Policies)
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:
@@ -309,6 +332,7 @@ class Model(Strict):
     model: ModelSource
     serving: Serving | None = None
     training: Training | None = None
+    policies: Policies = Field(default_factory=Policies)
     environments: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
 
 
