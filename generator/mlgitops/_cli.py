@@ -76,13 +76,31 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from mlgitops.overlay import render_models
+    from mlgitops import validate
+    from mlgitops.errors import SpecError
 
-    workspace = _workspace(args)
-    render_models(workspace)
-    envs = workspace.project.environment_names
-    print(f"valid: {len(workspace.models)} model(s) in {len(envs)} environment(s) ({', '.join(envs)})")
-    return 0
+    base = Path(args.directory) if args.directory else Path.cwd()
+    options = validate.ValidateOptions(
+        crds=tuple(base / d for d in args.crds), kube_version=args.kube_version, strict=args.strict
+    )
+    try:
+        workspace = _workspace(args)
+        report = validate.validate_workspace(workspace, options)
+    except SpecError as exc:
+        if args.format == "json":
+            sys.stdout.write(validate.spec_problems_json(exc.problems))
+        elif args.format == "github":
+            sys.stdout.writelines(validate.spec_problem_annotations(exc.problems, base))
+        raise
+    for note in report.notes:
+        print(note, file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(validate.format_json(report))
+    elif args.format == "github":
+        sys.stdout.write(validate.format_github(report, workspace.root))
+    else:
+        sys.stdout.write(validate.format_text(report))
+    return report.exit_code
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -122,7 +140,22 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", help="only this model's objects")
     build.set_defaults(handler=_cmd_build)
 
-    validate = commands.add_parser("validate", help="check the specs and the rendered objects")
+    validate = commands.add_parser(
+        "validate", help="check the specs, then every rendered object against schemas and policies"
+    )
+    validate.add_argument(
+        "--crds", action="append", default=[], metavar="DIR",
+        help="directory of CustomResourceDefinition manifests for custom resources (repeatable)",
+    )
+    validate.add_argument(
+        "--kube-version", metavar="X.Y", help="Kubernetes release for built-in kinds (default: newest known)"
+    )
+    validate.add_argument(
+        "--strict", action="store_true", help="kinds without a schema and warnings are errors"
+    )
+    validate.add_argument(
+        "--format", choices=["text", "json", "github"], default="text", help="text, json or GitHub annotations"
+    )
     validate.set_defaults(handler=_cmd_validate)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec files (for editors)")

@@ -1,0 +1,561 @@
+"""Policies: footguns of ML serving and training on Kubernetes, checked on the rendered objects.
+
+Each policy has an id, a severity and a one-line reason. A project switches one off in mlgitops.yaml,
+a model in its own file, always with a reason (optionally only in some environments):
+
+    policies:
+      disabled:
+      - {id: gpu-scale-to-zero, reason: "dev GPUs are shared; cold starts are fine", environments: [dev]}
+
+Where an environment stands in the promotion order (`environments:` of mlgitops.yaml, first to last):
+
+* dev is the first environment, when there are at least two (a single environment is production);
+* prod is the last environment;
+* the stage before prod is the closest earlier environment where the model is enabled.
+
+Checks read the objects exactly as they are deployed, so they also cover objects a platform team adds
+(base/platform); the model spec, when there is one, refines a check (the GPU class a step asked for).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mlgitops.render.common import CANARY_ANNOTATION
+from mlgitops.spec import Model, Project
+from mlgitops.yamlio import JsonPath
+
+__all__ = [
+    "POLICIES",
+    "POLICY_IDS",
+    "PodSite",
+    "Policy",
+    "Severity",
+    "Stage",
+    "Violation",
+    "check_objects",
+    "check_promotion",
+    "compare_versions",
+    "image_problem",
+    "pod_sites",
+    "stage_of",
+]
+
+Severity = Literal["error", "warning"]
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    severity: Severity
+    reason: str
+
+
+IMAGE_PINNED = Policy(
+    "image-pinned", "error",
+    "an image without a tag or digest, or tagged latest, can change without a Git change",
+)
+GPU_CLASS = Policy(
+    "gpu-class", "error",
+    "a GPU request without a GPU class has no placement: the pod stays pending or lands on the wrong GPU",
+)
+GPU_SCALE_TO_ZERO = Policy(
+    "gpu-scale-to-zero", "error",
+    "minReplicas 0 with a GPU: scale-to-zero kills pods still waiting for a GPU node",
+)
+AUTOSCALING_MODE = Policy(
+    "autoscaling-mode", "error",
+    "concurrency and rps autoscaling need KServe Knative mode; Standard mode's HPA scales on cpu or memory",
+)
+KNATIVE_CANARY = Policy(
+    "knative-canary", "warning",
+    "a Knative canary keeps the previous model only in cluster revisions: rollback state lives outside Git",
+)
+STORAGE_URI_VERSION = Policy(
+    "storage-uri-version", "error",
+    "a storageUri without the model version in its path is mutable: overwriting it does not roll out",
+)
+PROD_LIMITS = Policy(
+    "prod-limits", "error",
+    "serving containers in prod without cpu or memory limits can starve their neighbours",
+)
+PROMOTION_ORDER = Policy(
+    "promotion-order", "error",
+    "prod serves a model version newer than the stage before it: the promotion skipped a stage",
+)
+KSERVE_ANNOTATION = Policy(
+    "kserve-annotation", "error",
+    "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
+)
+
+POLICIES: tuple[Policy, ...] = (
+    IMAGE_PINNED,
+    GPU_CLASS,
+    GPU_SCALE_TO_ZERO,
+    AUTOSCALING_MODE,
+    KNATIVE_CANARY,
+    STORAGE_URI_VERSION,
+    PROD_LIMITS,
+    PROMOTION_ORDER,
+    KSERVE_ANNOTATION,
+)
+POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy broken by one object, at `path` inside it.
+
+    `spec_path` names the model field to blame when the object path alone would point elsewhere.
+    """
+
+    policy: Policy
+    obj: Obj
+    path: JsonPath
+    message: str
+    spec_path: JsonPath | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where an environment stands in the promotion order."""
+
+    environment: str
+    is_dev: bool
+    is_prod: bool
+
+
+def stage_of(project: Project, env: str) -> Stage:
+    names = project.environment_names
+    return Stage(env, is_dev=len(names) > 1 and env == names[0], is_prod=env == names[-1])
+
+
+# --- where pods are --------------------------------------------------------------------------------
+
+_SERVING_WORKLOADS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Rollout"}
+)
+_WORKFLOW_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"}
+_PLACEMENT = ("nodeSelector", "tolerations", "affinity")
+# KServe's default GPU resource names (pkg/constants); project GPU classes add theirs.
+_GPU_RESOURCES = frozenset({"nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi"})
+
+
+@dataclass(frozen=True)
+class PodSite:
+    """A pod-shaped part of an object: where placement goes and where its containers are."""
+
+    path: JsonPath
+    containers: tuple[JsonPath, ...]
+    init_containers: tuple[JsonPath, ...]
+    serving: bool
+    inherited_placement: bool = False
+
+
+def _get(obj: Any, path: JsonPath) -> Any:
+    node = obj
+    for part in path:
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _list_paths(obj: Obj, path: JsonPath) -> tuple[JsonPath, ...]:
+    items = _get(obj, path)
+    if not isinstance(items, list):
+        return ()
+    return tuple((*path, i) for i, item in enumerate(items) if isinstance(item, dict))
+
+
+def _pod_spec_site(obj: Obj, path: JsonPath, serving: bool) -> PodSite | None:
+    if not isinstance(_get(obj, path), dict):
+        return None
+    return PodSite(
+        path,
+        _list_paths(obj, (*path, "containers")),
+        _list_paths(obj, (*path, "initContainers")),
+        serving,
+    )
+
+
+def pod_sites(obj: Obj) -> list[PodSite]:
+    """Every pod-shaped part of a rendered object (InferenceService components, workload pod
+    templates, Argo templates)."""
+    kind = obj.get("kind")
+    sites: list[PodSite] = []
+    if kind == "InferenceService":
+        components: list[JsonPath] = [("spec", c) for c in ("predictor", "transformer", "explainer")]
+        components += [(*entry, "predictor") for entry in _list_paths(obj, ("spec", "canary"))]
+        for path in components:
+            component = _get(obj, path)
+            if not isinstance(component, dict):
+                continue
+            containers = _list_paths(obj, (*path, "containers"))
+            if isinstance(component.get("model"), dict):
+                containers = ((*path, "model"), *containers)
+            sites.append(PodSite(path, containers, _list_paths(obj, (*path, "initContainers")), serving=True))
+    elif kind in _SERVING_WORKLOADS or kind in ("Job", "Pod", "CronJob"):
+        path = {"CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}.get(
+            str(kind), ("spec", "template", "spec")
+        )
+        site = _pod_spec_site(obj, path, serving=kind in _SERVING_WORKLOADS)
+        if site is not None:
+            sites.append(site)
+    elif kind in _WORKFLOW_KINDS or kind == "CronWorkflow":
+        base: JsonPath = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
+        workflow = _get(obj, base)
+        inherited = isinstance(workflow, dict) and any(workflow.get(p) for p in _PLACEMENT)
+        for template in _list_paths(obj, (*base, "templates")):
+            containers = tuple(
+                (*template, key)
+                for key in ("container", "script")
+                if isinstance(_get(obj, (*template, key)), dict)
+            )
+            containers += _list_paths(obj, (*template, "containerSet", "containers"))
+            containers += _list_paths(obj, (*template, "sidecars"))
+            if not containers:
+                continue
+            init = _list_paths(obj, (*template, "initContainers"))
+            sites.append(PodSite(template, containers, init, serving=False, inherited_placement=inherited))
+    return sites
+
+
+def _gpu_resources(project: Project) -> frozenset[str]:
+    return _GPU_RESOURCES | {c.resource for c in project.gpuClasses.values()}
+
+
+def _is_gpu(name: str, known: frozenset[str]) -> bool:
+    return name in known or name.endswith("/gpu") or name.startswith("nvidia.com/mig-")
+
+
+def _gpu_request(obj: Obj, container: JsonPath, known: frozenset[str]) -> JsonPath | None:
+    """Path of the first non-zero GPU quantity in a container's limits or requests."""
+    for kind in ("limits", "requests"):
+        block = _get(obj, (*container, "resources", kind))
+        if isinstance(block, dict):
+            for name in sorted(block):
+                if _is_gpu(name, known) and str(block[name]).strip() not in ("0", ""):
+                    return (*container, "resources", kind, name)
+    return None
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+
+_DIGEST = re.compile(r"@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+
+
+def image_problem(image: str) -> str | None:
+    """Why an image reference is not pinned, or None when it has a digest or a tag other than latest."""
+    if _DIGEST.search(image):
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "has a malformed digest"
+    if ":" not in last:
+        return "has no tag or digest"
+    if last.rsplit(":", 1)[1] == "latest":
+        return "uses the mutable tag latest"
+    return None
+
+
+def _images(obj: Obj, stage: Stage) -> Iterator[Violation]:
+    if stage.is_dev:
+        return
+    for site in pod_sites(obj):
+        for container in (*site.init_containers, *site.containers):
+            image = _get(obj, (*container, "image"))
+            if not isinstance(image, str) or "{{" in image:
+                continue
+            problem = image_problem(image)
+            if problem:
+                yield Violation(
+                    IMAGE_PINNED, obj, (*container, "image"),
+                    f"image {image!r} {problem} (allowed only in the first environment, the dev stage); "
+                    "pin a version tag or a digest",
+                )
+
+
+def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPath] | None:
+    """(has a class, where the GPU count is) from the model spec, for objects the model rendered."""
+    kind = obj.get("kind")
+    if kind in ("InferenceService", "Deployment") and spec.serving is not None:
+        return spec.serving.gpu.class_ is not None, ("serving", "gpu", "count")
+    if kind in _WORKFLOW_KINDS and spec.training is not None:
+        name = _get(obj, (*site.path, "name"))
+        for i, step in enumerate(spec.training.steps):
+            if step.name == name and step.gpu is not None:
+                return step.gpu.class_ is not None, ("training", "steps", i, "gpu", "count")
+    return None
+
+
+def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]:
+    known = _gpu_resources(project)
+    classes = ", ".join(sorted(project.gpuClasses)) or "none defined in mlgitops.yaml"
+    for site in pod_sites(obj):
+        for container in site.containers:
+            request = _gpu_request(obj, container, known)
+            if request is None:
+                continue
+            from_spec = _spec_gpu_class(obj, site, spec) if spec is not None else None
+            if from_spec is not None:
+                has_class, spec_path = from_spec
+            else:
+                site_node = _get(obj, site.path)
+                placed = isinstance(site_node, dict) and any(site_node.get(p) for p in _PLACEMENT)
+                has_class, spec_path = placed or site.inherited_placement, None
+            if not has_class:
+                yield Violation(
+                    GPU_CLASS, obj, request,
+                    f"requests {request[-1]} without a GPU class (no node selector or tolerations); "
+                    f"set gpu.class (known: {classes})",
+                    spec_path,
+                )
+            break  # one finding per pod
+
+
+def _mode(obj: Obj) -> str | None:
+    mode = _get(obj, ("metadata", "annotations", "serving.kserve.io/deploymentMode"))
+    return {"RawDeployment": "Standard", "Serverless": "Knative"}.get(str(mode), mode) if mode else None
+
+
+def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
+    if obj.get("kind") != "InferenceService":
+        return
+    predictor = _get(obj, ("spec", "predictor"))
+    if not isinstance(predictor, dict):
+        return
+    mode = _mode(obj)
+    known = _gpu_resources(project)
+    site = next((s for s in pod_sites(obj) if s.path == ("spec", "predictor")), None)
+    gpu = site is not None and any(_gpu_request(obj, c, known) for c in site.containers)
+    if predictor.get("minReplicas") == 0 and gpu:
+        yield Violation(
+            GPU_SCALE_TO_ZERO, obj, ("spec", "predictor", "minReplicas"),
+            "minReplicas is 0 on a GPU predictor; keep at least 1 replica (serving.replicas.min)",
+        )
+    metric = predictor.get("scaleMetric")
+    if mode == "Standard" and metric in ("concurrency", "rps"):
+        yield Violation(
+            AUTOSCALING_MODE, obj, ("spec", "predictor", "scaleMetric"),
+            f"scaleMetric {metric} needs Knative mode; Standard mode scales on cpu or memory",
+        )
+    if mode == "Knative" and predictor.get("canaryTrafficPercent") is not None:
+        yield Violation(
+            KNATIVE_CANARY, obj, ("spec", "predictor", "canaryTrafficPercent"),
+            "Knative canary: the previous model lives only in the cluster's revisions, so rollback state is "
+            "outside Git; prefer Standard mode, where spec.canary[] declares both versions",
+        )
+
+
+def _uri_has_version(uri: str, version: str) -> bool:
+    _, _, rest = uri.partition("://")
+    segments = re.split(r"[/?#]", rest or uri)
+    return version in segments or f"v{version}" in segments
+
+
+def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
+    """(path, uri, version it should carry) for every model location an object declares."""
+    kind = obj.get("kind")
+    labels = _get(obj, ("metadata", "labels")) or {}
+    version = labels.get("app.kubernetes.io/version") if isinstance(labels, dict) else None
+    canary_version = _get(obj, ("metadata", "annotations", CANARY_ANNOTATION))
+    if kind == "InferenceService":
+        knative_canary = _get(obj, ("spec", "predictor", "canaryTrafficPercent")) is not None
+        path: JsonPath = ("spec", "predictor", "model", "storageUri")
+        uri = _get(obj, path)
+        if isinstance(uri, str):
+            yield path, uri, canary_version if knative_canary else version
+        for entry in _list_paths(obj, ("spec", "canary")):
+            path = (*entry, "predictor", "model", "storageUri")
+            uri = _get(obj, path)
+            if isinstance(uri, str):
+                yield path, uri, canary_version
+    elif kind in _SERVING_WORKLOADS:
+        pod_labels = _get(obj, ("spec", "template", "metadata", "labels")) or {}
+        if isinstance(pod_labels, dict):
+            version = pod_labels.get("app.kubernetes.io/version", version)
+        for init in _list_paths(obj, ("spec", "template", "spec", "initContainers")):
+            uri = _get(obj, (*init, "args", 0))
+            if _get(obj, (*init, "name")) == "storage-initializer" and isinstance(uri, str):
+                yield (*init, "args", 0), uri, version
+
+
+def _storage(obj: Obj) -> Iterator[Violation]:
+    for path, uri, version in _storage_uris(obj):
+        if isinstance(version, str) and version and not _uri_has_version(uri, version):
+            yield Violation(
+                STORAGE_URI_VERSION, obj, path,
+                f"storageUri {uri!r} does not contain the model version {version!r} as a path segment; "
+                "use a versioned, immutable location",
+            )
+
+
+def _limits(obj: Obj, stage: Stage) -> Iterator[Violation]:
+    if not stage.is_prod:
+        return
+    for site in pod_sites(obj):
+        if not site.serving:
+            continue
+        for container in site.containers:
+            limits = _get(obj, (*container, "resources", "limits"))
+            if isinstance(limits, dict) and ("cpu" in limits or "memory" in limits):
+                continue
+            name = _get(obj, (*container, "name")) or container[-1]
+            yield Violation(
+                PROD_LIMITS, obj, (*container, "resources", "limits"),
+                f"container {name} has no cpu or memory limit in {stage.environment}, the production stage; "
+                "set serving.resources.limits",
+            )
+
+
+# KServe annotation keys (pkg/constants, pkg/credentials), by prefix.
+_KSERVE_KEYS: dict[str, frozenset[str]] = {
+    "serving.kserve.io": frozenset(
+        {
+            "deploymentMode", "autoscalerClass", "metrics", "targetUtilizationPercentage", "stop",
+            "enable-tag-routing", "disable-localmodel", "gke-accelerator", "enable-metric-aggregation",
+            "enable-prometheus-scraping", "nodegroup", "gpu-resource-types", "storage-initializer-uid",
+            "s3-endpoint", "s3-region", "s3-verifyssl", "s3-usehttps", "s3-usevirtualbucket",
+            "s3-useaccelerate", "s3-useanoncredential", "s3-cabundle-configmap", "s3-cabundle",
+            "inferenceservice", "inferencegraph", "kind", "trainedmodel-allocated",
+        }
+    ),
+    "internal.serving.kserve.io": frozenset(),
+    "storage.kserve.io": frozenset({"readonly"}),
+    "prometheus.kserve.io": frozenset({"port", "path"}),
+    "networking.kserve.io": frozenset({"visibility"}),
+    "autoscaling.knative.dev": frozenset(),
+    "serving.knative.dev": frozenset(),
+    "networking.knative.dev": frozenset(),
+}
+
+
+def annotation_typo(key: str) -> str | None:
+    """The KServe key `key` probably meant, when it looks like a misspelling of one."""
+    prefix, slash, name = key.rpartition("/")
+    if not slash:
+        return None
+    if prefix in _KSERVE_KEYS:
+        names = _KSERVE_KEYS[prefix]
+        if not names or name in names:
+            return None
+        lower = {n.lower(): n for n in names}
+        if name.lower() in lower:
+            return f"{prefix}/{lower[name.lower()]}"
+        close = difflib.get_close_matches(name, names, 1, 0.85)
+        return f"{prefix}/{close[0]}" if close else None
+    looks_like = "kserve" in prefix or "kfserving" in prefix
+    close = difflib.get_close_matches(prefix, list(_KSERVE_KEYS), 1, 0.8)
+    if close or looks_like:
+        target = close[0] if close else "serving.kserve.io"
+        names = _KSERVE_KEYS[target]
+        if names and name not in names:
+            near = difflib.get_close_matches(name, names, 1, 0.85)
+            name = near[0] if near else name
+        return f"{target}/{name}"
+    return None
+
+
+def _annotation_maps(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "annotations" and isinstance(value, dict):
+                yield (*path, key), value
+            else:
+                yield from _annotation_maps(value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _annotation_maps(item, (*path, i))
+
+
+def _annotations(obj: Obj) -> Iterator[Violation]:
+    for path, keys in _annotation_maps(obj, ()):
+        for key in keys:
+            meant = annotation_typo(str(key))
+            if meant:
+                yield Violation(
+                    KSERVE_ANNOTATION, obj, (*path, key),
+                    f"annotation {key!r} looks like a misspelt KServe key (did you mean {meant!r}?); "
+                    "KServe ignores it",
+                )
+
+
+def check_objects(
+    objects: list[Obj], stage: Stage, project: Project, spec: Model | None = None
+) -> list[Violation]:
+    """Every per-object policy, on the final objects of one environment (`spec`: the model that
+    rendered them, resolved for that environment, when there is one)."""
+    found: list[Violation] = []
+    for obj in objects:
+        found.extend(_images(obj, stage))
+        found.extend(_gpus(obj, project, spec))
+        found.extend(_inference_service(obj, project))
+        found.extend(_storage(obj))
+        found.extend(_limits(obj, stage))
+        found.extend(_annotations(obj))
+    return found
+
+
+# --- promotion order ------------------------------------------------------------------------------
+
+_NUMERIC = re.compile(r"^v?(\d+(?:\.\d+)*)$")
+
+
+def compare_versions(a: str, b: str) -> int | None:
+    """-1, 0 or 1; None when the two cannot be ordered with confidence.
+
+    Integers and dotted numbers (`7`, `1.10.2`, `v2`) compare numerically; other strings compare
+    as text only when they have the same shape (digits in the same places, like `2026-08-01`).
+    """
+    na, nb = _NUMERIC.match(a), _NUMERIC.match(b)
+    if na and nb:
+        xa = [int(x) for x in na[1].split(".")]
+        xb = [int(x) for x in nb[1].split(".")]
+        width = max(len(xa), len(xb))
+        xa += [0] * (width - len(xa))
+        xb += [0] * (width - len(xb))
+        return (xa > xb) - (xa < xb)
+    if re.sub(r"\d", "0", a) == re.sub(r"\d", "0", b) and re.search(r"\d", a):
+        return (a > b) - (a < b)
+    return None
+
+
+def check_promotion(
+    prod_objects: list[Obj], prod: Model, prod_env: str, previous: Model, previous_env: str
+) -> list[Violation]:
+    """prod's version must not be ahead of every version the stage before it serves."""
+    version = prod.model.version
+    before = [previous.model.version]
+    if previous.serving is not None and previous.serving.canary is not None:
+        before.append(previous.serving.canary.version)
+    order = [compare_versions(version, b) for b in before]
+    if not order or any(o is None or o <= 0 for o in order):
+        return []
+    # Blame the serving object when there is one (InferenceService, then the stable Deployment).
+    rank = {"InferenceService": 0, "Deployment": 1}
+    carriers = sorted(
+        (o for o in prod_objects if _get(o, ("metadata", "labels", "app.kubernetes.io/version")) == version),
+        key=lambda o: rank.get(str(o.get("kind")), 2),
+    )
+    if not carriers:
+        return []
+    carrier = carriers[0]
+    return [
+        Violation(
+            PROMOTION_ORDER, carrier, ("metadata", "labels", "app.kubernetes.io/version"),
+            f"{prod_env} serves version {version!r}, ahead of {previous_env} "
+            f"({', '.join(repr(b) for b in before)}); "
+            f"promote it through {previous_env} first",
+            ("model", "version"),
+        )
+    ]
