@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import REPO, kustomize_objects, run_cli, snapshot_tree
 
 from mlgitops.crdschema import SchemaSet, load_crd_schemas
-from mlgitops.flux import flux_objects
+from mlgitops.flux import flux_objects, git_url
 from mlgitops.loader import load_workspace
 from mlgitops.yamlio import load_plain
+from tests.conftest import REPO, kustomize_objects, run_cli, snapshot_tree
 
 SUBSTITUTE = "kustomize.toolkit.fluxcd.io/substitute"
 ENVS = ["dev", "staging", "prod"]
@@ -230,6 +230,27 @@ def test_scp_like_url_becomes_ssh_and_revision_picks_the_ref(example: Path) -> N
     assert repo["spec"]["ref"] == {"name": "refs/tags/v1.4.0"}
     edit(example / "mlgitops.yaml", "revision: refs/tags/v1.4.0", "revision: " + "a" * 40)
     assert flux_objects(load_workspace(example))[0]["spec"]["ref"] == {"commit": "a" * 40}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://github.com/acme/ml-config.git", "https://github.com/acme/ml-config.git"),
+        ("ssh://git@github.com:2222/acme/ml-config.git", "ssh://git@github.com:2222/acme/ml-config.git"),
+        ("ssh://git@[fd00::1]:2222/ml.git", "ssh://git@[fd00::1]:2222/ml.git"),
+        ("git@github.com:acme/ml-config.git", "ssh://git@github.com/acme/ml-config.git"),
+        ("git.example.com:/srv/git/ml.git", "ssh://git.example.com/srv/git/ml.git"),
+        ("https://", None),
+        ("git://github.com/acme/ml-config.git", None),
+        ("/srv/git/ml-config.git", None),
+    ],
+)
+def test_git_url(url: str, expected: str | None) -> None:
+    if expected is None:
+        with pytest.raises(ValueError):
+            git_url(url)
+    else:
+        assert git_url(url) == expected
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ exactly what Flux applies. The objects follow kustomize-controller v1 and source
 * No `postBuild` unless `flux.substitution` is on: kustomize-controller ≥ 1.9 fails on any unset
   `${VAR}` once `postBuild` is present, and Argo Workflows scripts are full of shell `${...}`. With
   substitution on, the renderer marks every Argo Workflows object with
-  `kustomize.toolkit.fluxcd.io/substitute: disabled` (see `render/training.py`).
+  `kustomize.toolkit.fluxcd.io/substitute: disabled` (`render.common.workflow_annotations`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,11 @@ def git_url(repo_url: str) -> str:
         user, at, host_port = authority.rpartition("@")
         if scheme not in ("https", "http", "ssh"):
             raise ValueError(f"Flux fetches https://, http:// and ssh:// URLs, not {scheme}://")
-        host, _, port = host_port.partition(":")
+        if host_port.startswith("["):  # an IPv6 address: [::1]:2222
+            bracket = host_port.find("]") + 1
+            host, port = host_port[:bracket], host_port[bracket:].removeprefix(":")
+        else:
+            host, _, port = host_port.partition(":")
         if not host:
             raise ValueError("the URL names no host")
         if port and not port.isdigit():
