@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import MLGITOPS, median_of, report, timed_run  # noqa: E402
-from genrepo import generate, model_name  # noqa: E402
+from common import MLGITOPS, median_of, report, timed_run
+from genrepo import generate, model_name
 
 
 def main() -> None:
@@ -35,21 +35,37 @@ def main() -> None:
 
         label = f"render, {args.models} models x 3 envs (empty tree)"
         report(label, *median_of(args.runs, fresh_render), target=5.0)
-        report(f"render, {args.models} models (up to date)", *median_of(args.runs, lambda: timed_run([*MLGITOPS, "render"], big)))
-        report(f"render --check, {args.models} models", *median_of(args.runs, lambda: timed_run([*MLGITOPS, "render", "--check"], big)))
+        report(
+            f"render, {args.models} models (up to date)",
+            *median_of(args.runs, lambda: timed_run([*MLGITOPS, "render"], big)),
+        )
+        report(
+            f"render --check, {args.models} models",
+            *median_of(args.runs, lambda: timed_run([*MLGITOPS, "render", "--check"], big)),
+        )
         # Kustomize's cost grows with the square of the resources in one build (about 3 s for 300
         # models, 35 s for 1000 here), so a whole-environment build is measured at 100 models; large
         # projects give each model its own Argo CD Application (`--model`), which stays flat.
         medium = generate(Path(tmp) / "medium", 100)
         timed_run([*MLGITOPS, "render"], medium)
-        report("build --env prod, 100 models", *median_of(3, lambda: timed_run([*MLGITOPS, "build", "--env", "prod"], medium)))
+        report(
+            "build --env prod, 100 models",
+            *median_of(3, lambda: timed_run([*MLGITOPS, "build", "--env", "prod"], medium)),
+        )
         one_of_many = [*MLGITOPS, "build", "--env", "prod", "--model", model_name(1)]
-        report(f"build --env prod --model M, {args.models} models", *median_of(args.runs, lambda: timed_run(one_of_many, big)))
+        report(
+            f"build --env prod --model M, {args.models} models",
+            *median_of(args.runs, lambda: timed_run(one_of_many, big)),
+        )
 
         small = generate(Path(tmp) / "small", 10)
         timed_run([*MLGITOPS, "render"], small)
         one = [*MLGITOPS, "build", "--env", "prod", "--model", model_name(1)]
-        report("build --env prod --model M, 10 models", *median_of(args.runs * 2, lambda: timed_run(one, small)), target=0.3)
+        report(
+            "build --env prod --model M, 10 models",
+            *median_of(args.runs * 2, lambda: timed_run(one, small)),
+            target=0.3,
+        )
         report(
             "build --env prod, 10 models",
             *median_of(args.runs, lambda: timed_run([*MLGITOPS, "build", "--env", "prod"], small)),

@@ -13,7 +13,9 @@ from pathlib import Path
 MLGITOPS = [sys.executable, "-m", "mlgitops"]
 
 
-def timed_run(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, ok: Sequence[int] = (0,)) -> tuple[float, int]:
+def timed_run(
+    argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, ok: Sequence[int] = (0,)
+) -> tuple[float, int]:
     """(wall seconds, peak RSS in KiB) of one run of argv; fails loudly on an unexpected exit code."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -46,8 +46,11 @@ serving:
   autoscaling: {{metric: cpu, target: 70}}
   resources: {{requests: {{cpu: "1", memory: 2Gi}}, limits: {{cpu: "2", memory: 4Gi}}}}
 environments:
-  staging: {{serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 10}}}}}}
-  prod: {{model: {{version: "{v0}", storageUri: "s3://models/{name}/{v0}/model"}}, serving: {{replicas: {{min: 3, max: 10}}}}}}
+  staging:
+    serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 10}}}}
+  prod:
+    model: {{version: "{v0}", storageUri: "s3://models/{name}/{v0}/model"}}
+    serving: {{replicas: {{min: 3, max: 10}}}}
 """
 
 TRAINED = """\

@@ -57,7 +57,9 @@ def test_unknown_environment_and_model_are_usage_errors(example: Path) -> None:
     result = run_cli(["build", "--env", "prd"], cwd=example)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.strip() == "unknown environment 'prd' (did you mean 'prod'?); the project has dev, staging, prod"
+    assert (
+        result.stderr.strip() == "unknown environment 'prd' (did you mean 'prod'?); the project has dev, staging, prod"
+    )
     result = run_cli(["build", "--env", "prod", "--model", "fraud-detecter"], cwd=example)
     assert result.exit_code == 2
     assert "unknown model 'fraud-detecter' (did you mean 'fraud-detector'?)" in result.stderr

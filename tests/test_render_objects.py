@@ -133,7 +133,10 @@ def test_deployment_engine_objects(objects: dict[Any, Any]) -> None:
     selector = deployment["spec"]["selector"]["matchLabels"]
     assert "app.kubernetes.io/version" not in selector  # selectors are immutable
     service = objects[("churn-scorer", None, "Service", "churn-scorer-predictor")]
-    assert service["spec"]["selector"] == {"app.kubernetes.io/name": "churn-scorer", "app.kubernetes.io/component": "predictor"}
+    assert service["spec"]["selector"] == {
+        "app.kubernetes.io/name": "churn-scorer",
+        "app.kubernetes.io/component": "predictor",
+    }
     hpa = objects[("churn-scorer", "prod", "HorizontalPodAutoscaler", "churn-scorer-predictor")]
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (4, 16)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 75

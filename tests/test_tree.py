@@ -23,7 +23,7 @@ def test_check_lists_stale_files_and_writes_nothing(example: Path) -> None:
     result = run_cli(["render", "--check"], cwd=example)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == ["overlays/prod/patches/inferenceservice-fraud-detector.yaml"]
-    assert "mlgitops render" in result.stderr
+    assert "render` and commit the result" in result.stderr
     assert snapshot_tree(example) == before
     assert run_cli(["render"], cwd=example).exit_code == 0
     assert run_cli(["render", "--check"], cwd=example).exit_code == 0
@@ -37,8 +37,10 @@ def test_deleted_model_and_removed_environment_leave_no_generated_files(example:
     end = text.index("- name: prod")
     project.write_text(text[:start] + text[end:])
     (example / "models/fraud-detector.yaml").write_text(
-        (example / "models/fraud-detector.yaml").read_text().replace(
-            "  staging:\n    serving:\n      canary: {version: \"8\", storageUri: s3://ml-models/fraud-detector/8/model, "
+        (example / "models/fraud-detector.yaml")
+        .read_text()
+        .replace(
+            '  staging:\n    serving:\n      canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, '
             "trafficPercent: 10}\n",
             "",
         )

@@ -141,9 +141,16 @@ def _dotted(path: JsonPath) -> str:
     return text
 
 
-def validation_problems(
-    error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator
-) -> list[Problem]:
+def _child(node: Any, part: str | int) -> tuple[bool, Any]:
+    """(True, node[part]) when `part` exists in the mapping or sequence `node`."""
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
+
+
+def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator) -> list[Problem]:
     """Turn pydantic's errors into one positioned, readable problem each."""
     problems: list[Problem] = []
     seen: set[JsonPath] = set()
@@ -153,12 +160,10 @@ def validation_problems(
         branch = False
         loc = item["loc"]
         for index, part in enumerate(loc):
-            if isinstance(node, dict) and part in node:
+            present, child = _child(node, part)
+            if present:
                 path.append(part)
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                path.append(part)
-                node = node[part]
+                node = child
             elif index == len(loc) - 1 and item["type"] == "missing":
                 path.append(part)
             else:

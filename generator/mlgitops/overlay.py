@@ -58,7 +58,9 @@ def json_patch(source: Any, target: Any, path: str = "") -> list[Obj]:
                 ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": target[key]})
         return ops
     if isinstance(source, list) and isinstance(target, list) and len(source) == len(target):
-        return [op for i, (a, b) in enumerate(zip(source, target, strict=True)) for op in json_patch(a, b, f"{path}/{i}")]
+        return [
+            op for i, (a, b) in enumerate(zip(source, target, strict=True)) for op in json_patch(a, b, f"{path}/{i}")
+        ]
     if _same(source, target):
         return []
     return [{"op": "replace", "path": path or "/", "value": target}]
@@ -85,7 +87,9 @@ class ModelRender:
     environments: dict[str, list[Obj] | None] = field(default_factory=dict)
 
 
-def render_models(workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None) -> list[ModelRender]:
+def render_models(
+    workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None
+) -> list[ModelRender]:
     """Render the chosen models (default: all) as the base and in the chosen environments (default: all)."""
     project = workspace.project
     chosen = [m for m in workspace.models if names is None or m.name in names]
@@ -117,7 +121,9 @@ def namespace_object(workspace: Workspace, env: str) -> Obj:
     }
 
 
-def environment_objects(workspace: Workspace, env: str, renders: list[ModelRender], *, with_namespace: bool = True) -> list[Obj]:
+def environment_objects(
+    workspace: Workspace, env: str, renders: list[ModelRender], *, with_namespace: bool = True
+) -> list[Obj]:
     """The final objects of `env` as Kustomize will print them (platform resources excluded)."""
     namespace = workspace.project.environment(env).namespace
     objects: list[Obj] = []

@@ -135,9 +135,7 @@ def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> Resol
     try:
         spec = Model.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(
-            [_in_env(p, env) for p in validation_problems(exc, data, Model, locate)]
-        ) from None
+        raise SpecError([_in_env(p, env) for p in validation_problems(exc, data, Model, locate)]) from None
     problems = check_model(spec, workspace.project, locate)
     if problems:
         raise SpecError([_in_env(p, env) for p in problems])
@@ -197,7 +195,10 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
         if name is not None and name not in project.gpuClasses:
             known = ", ".join(classes) if classes else "none are defined in mlgitops.yaml"
             problems.append(
-                Problem(locate((*path, "class"), False), f"unknown GPU class {name!r}{_did_you_mean(name, classes)}; known: {known}")
+                Problem(
+                    locate((*path, "class"), False),
+                    f"unknown GPU class {name!r}{_did_you_mean(name, classes)}; known: {known}",
+                )
             )
 
     serving = spec.serving
@@ -263,7 +264,11 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
                     )
                 )
             elif dep == step.name:
-                problems.append(Problem(locate(("training", "steps", i, "after", j), False), f"step {step.name!r} runs after itself"))
+                problems.append(
+                    Problem(
+                        locate(("training", "steps", i, "after", j), False), f"step {step.name!r} runs after itself"
+                    )
+                )
     if problems:
         return problems
     cycle = _find_cycle({s.name: list(s.after) for s in training.steps})
@@ -288,7 +293,8 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
                 problems.append(
                     Problem(
                         locate(("training", "steps", i, "inputs", j), False),
-                        f"input {name!r} of step {step.name!r} is output by several earlier steps: {', '.join(sorted(producers))}",
+                        f"input {name!r} of step {step.name!r} is output by several earlier steps: "
+                        + ", ".join(sorted(producers)),
                     )
                 )
     emitted: dict[str, str] = {}
@@ -314,8 +320,8 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
         problems.append(
             Problem(
                 locate(("training", "gates"), True),
-                "gates need a register step: set training.register.command "
-                "(the default, `python -m <package>.register`, needs the metrics step to run `python -m <package>.<module>`)",
+                "gates need a register step: set training.register.command (the default, "
+                "`python -m <package>.register`, needs the metrics step to run `python -m <package>.<module>`)",
             )
         )
     return problems
@@ -345,7 +351,7 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in graph.get(node, []):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:

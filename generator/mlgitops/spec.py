@@ -71,9 +71,7 @@ def _duration(value: str) -> str:
 def _storage_uri(value: str) -> str:
     scheme, sep, rest = value.partition("://")
     if not sep or not rest or scheme not in _STORAGE_SCHEMES:
-        raise ValueError(
-            f"{value!r} is not a storage URI KServe can load (schemes: {', '.join(_STORAGE_SCHEMES)})"
-        )
+        raise ValueError(f"{value!r} is not a storage URI KServe can load (schemes: {', '.join(_STORAGE_SCHEMES)})")
     return value
 
 
@@ -148,8 +146,11 @@ class ArgoCDSettings(Strict):
     mode: Literal["plugin", "rendered"] = "plugin"
     namespace: str = "argocd"
     applicationSet: bool = False
-    # The config management plugin sidecar image (built from the Dockerfile); default mlgitops-cmp:<version>.
-    image: str | None = Field(default=None, min_length=1)
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Image of the Argo CD plugin sidecar (built from the Dockerfile); default mlgitops-cmp:<version>",
+    )
 
 
 class FluxSettings(Strict):

@@ -153,8 +153,9 @@ def _remove_empty(path: Path, stop: Path) -> None:
         path = path.parent
 
 
-def render(workspace: Workspace, *, check: bool = False,
-           produce: Callable[[Workspace], dict[str, str]] = generated_files) -> TreeStatus:
+def render(
+    workspace: Workspace, *, check: bool = False, produce: Callable[[Workspace], dict[str, str]] = generated_files
+) -> TreeStatus:
     """Compute the generated tree and write it (or, with `check`, only report what is stale)."""
     files = produce(workspace)
     status = compare(workspace.root, files)

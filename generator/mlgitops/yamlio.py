@@ -247,12 +247,12 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
             if isinstance(item, dict) and item:
                 lines: list[str] = []
                 _emit(item, indent + 2, lines)
-                lines[0] = f"{pad}- {lines[0][indent + 2:]}"
+                lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
                 out.extend(lines)
             elif isinstance(item, list) and item:
                 lines = []
                 _emit(item, indent + 2, lines)
-                lines[0] = f"{pad}- {lines[0][indent + 2:]}"
+                lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
                 out.extend(lines)
             else:
                 _emit_entry(f"{pad}-", item, indent, out, nested_indent=indent + 2, list_indent=indent + 2)

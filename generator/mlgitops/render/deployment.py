@@ -61,8 +61,16 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
     return {"metadata": {"labels": labels}, "spec": pod}
 
 
-def _deployment(model: ResolvedModel, project: Project, name: str, track: str, replicas: int | None,
-                storage_uri: str, version: str, extra: dict[str, str]) -> Obj:
+def _deployment(
+    model: ResolvedModel,
+    project: Project,
+    name: str,
+    track: str,
+    replicas: int | None,
+    storage_uri: str,
+    version: str,
+    extra: dict[str, str],
+) -> Obj:
     spec: Obj = {}
     if replicas is not None:
         spec["replicas"] = replicas
@@ -93,8 +101,14 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
         weighted = serving.replicas.min * share / (1 - share) if share < 1 else serving.replicas.max
         objects.append(
             _deployment(
-                model, project, f"{name}-canary", "canary", max(1, math.ceil(weighted)),
-                canary.storageUri, canary.version, {CANARY_ANNOTATION: canary.version},
+                model,
+                project,
+                f"{name}-canary",
+                "canary",
+                max(1, math.ceil(weighted)),
+                canary.storageUri,
+                canary.version,
+                {CANARY_ANNOTATION: canary.version},
             )
         )
     objects.append(

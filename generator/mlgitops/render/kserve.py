@@ -69,7 +69,7 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
         canary_predictor["model"] = {"name": "kserve-container", **canary_model}
         spec["canary"] = [{"trafficPercent": canary.trafficPercent, "predictor": canary_predictor}]
 
-    extra = {DEPLOYMENT_MODE_ANNOTATION: serving.mode}
+    extra: dict[str, str] = {DEPLOYMENT_MODE_ANNOTATION: serving.mode}
     if canary is not None:
         extra[CANARY_ANNOTATION] = canary.version
     return {

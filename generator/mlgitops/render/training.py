@@ -182,9 +182,7 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
         spec["activeDeadlineSeconds"] = duration_seconds(training.timeout)
     spec["podGC"] = {"strategy": "OnPodSuccess"}
     spec["ttlStrategy"] = {"secondsAfterSuccess": SUCCEEDED_TTL_S, "secondsAfterFailure": FAILED_TTL_S}
-    spec["podMetadata"] = {
-        "labels": {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "training"}
-    }
+    spec["podMetadata"] = {"labels": {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "training"}}
     spec["templates"] = templates
     return {
         "apiVersion": "argoproj.io/v1alpha1",
