@@ -75,6 +75,32 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cmp(args: argparse.Namespace) -> int:
+    """Argo CD plugin commands: every failure is one line on stderr (Argo CD shows it as the error)."""
+    from mlgitops import cmp
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    try:
+        if args.cmp_command == "parameters":
+            import json
+
+            print(json.dumps(cmp.parameters(start, os.environ), sort_keys=True))
+            return 0
+        result = cmp.generate(start, os.environ)
+    except cmp.CmpError:
+        raise
+    except Exception as exc:
+        if args.debug:
+            raise
+        raise cmp.CmpError(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(result.stream)
+    what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
+    print(f"rendered {what}", file=sys.stderr)
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from mlgitops import validate
     from mlgitops.errors import SpecError
@@ -157,6 +183,14 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["text", "json", "github"], default="text", help="text, json or GitHub annotations"
     )
     validate.set_defaults(handler=_cmd_validate)
+
+    cmp = commands.add_parser("cmp", help="Argo CD config management plugin commands (run by the sidecar)")
+    cmp_commands = cmp.add_subparsers(dest="cmp_command", metavar="CMP_COMMAND", required=True)
+    cmp_commands.add_parser(
+        "generate", help="print an environment's manifests (settings from PARAM_*, ARGOCD_ENV_*, ...)"
+    )
+    cmp_commands.add_parser("parameters", help="print the parameter announcements (JSON) for the Argo CD UI")
+    cmp.set_defaults(handler=_cmd_cmp)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec files (for editors)")
     schema.add_argument("--kind", choices=["all", "model", "project"], default="all")

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlgitops import kustomize
 from mlgitops.errors import Location, SpecError, UsageError
 from mlgitops.loader import Workspace, _did_you_mean
 from mlgitops.overlay import PLATFORM_DIR, ModelRender, base_files, overlay_files, render_models
+from mlgitops.yamlio import dump
+
+EXTRA_LABELS_DIR = "extra-labels"  # beside overlays/ and base/ in the scratch tree
 
 
 def check_environment(workspace: Workspace, env: str) -> None:
@@ -48,9 +52,24 @@ def build_files(workspace: Workspace, env: str, model: str | None = None) -> tup
     return files, renders, with_platform
 
 
-def build(workspace: Workspace, env: str, model: str | None = None) -> str:
-    """The manifest stream of `env` (one model's objects only, with `model`)."""
+def build(
+    workspace: Workspace, env: str, model: str | None = None, *, extra_labels: Mapping[str, str] | None = None
+) -> str:
+    """The manifest stream of `env` (one model's objects only, with `model`).
+
+    `extra_labels` (the Argo CD plugin's `extra-labels`) go on every object's metadata.labels, through
+    a Kustomization wrapping the overlay, so the stream is otherwise the overlay's own.
+    """
     files, _renders, with_platform = build_files(workspace, env, model)
+    if extra_labels:
+        files[f"{EXTRA_LABELS_DIR}/kustomization.yaml"] = dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [f"../overlays/{env}"],
+                "labels": [{"pairs": dict(extra_labels), "includeSelectors": False}],
+            }
+        )
     with tempfile.TemporaryDirectory(prefix="mlgitops-build-") as tmp:
         scratch = Path(tmp)
         for path, content in files.items():
@@ -59,4 +78,4 @@ def build(workspace: Workspace, env: str, model: str | None = None) -> str:
             target.write_text(content, encoding="utf-8")
         if with_platform:
             _copy_platform(workspace.root, scratch)
-        return kustomize.build(scratch / "overlays" / env)
+        return kustomize.build(scratch / (EXTRA_LABELS_DIR if extra_labels else f"overlays/{env}"))
