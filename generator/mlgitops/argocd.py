@@ -1,10 +1,340 @@
-"""Argo CD wiring generated into `plugins/argocd/` (filled in by the Argo CD integration)."""
+"""Argo CD wiring generated into `plugins/argocd/`.
+
+* `plugin.yaml`: the config management plugin (`mlgitops`, version `v1`, so Applications name it
+  `mlgitops-v1`). It has no `discover`: it is never picked for an Application that does not name it,
+  and it never takes over plain Kustomize Applications. Commands are argv lists (no shell) that
+  `argocd-cmp-server` resolves on the sidecar's PATH. The file does not depend on the project, so
+  one sidecar serves every repository that uses mlgitops.
+* `sidecar/`: a Kustomize Component for the Argo CD installation: the ConfigMap holding
+  plugin.yaml and a strategic-merge patch adding the plugin container to `argocd-repo-server`
+  (uid 999, `HOME=/tmp`, read-only root file system, the `var-files` and `plugins` mounts of the
+  stock Deployment, plugin.yaml as a ConfigMap `subPath`, and a private emptyDir at `/tmp`).
+* The project's `AppProject` and either one `Application` per environment or one `ApplicationSet`,
+  with a `kustomization.yaml` listing them (`kubectl apply -k plugins/argocd`, or an app of apps).
+  `argocd.mode: plugin` renders at sync time through the plugin; `rendered` points each Application
+  at the committed `overlays/<env>` as plain Kustomize. Environments with `syncPolicy: manual` get no
+  automated sync.
+"""
 
 from __future__ import annotations
 
-from mlgitops.loader import Workspace
+import hashlib
+import json
+
+from mlgitops import __version__
+from mlgitops.loader import MODELS_DIR, PROJECT_FILE, Workspace
+from mlgitops.overlay import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, object_file_name
+from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.spec import DEFAULT_CLUSTER, Environment
+from mlgitops.yamlio import dump, generated_header
+
+ARGOCD_DIR = "plugins/argocd"
+SIDECAR_DIR = f"{ARGOCD_DIR}/sidecar"
+ARGO_API = "argoproj.io/v1alpha1"
+
+PLUGIN_NAME = "mlgitops"
+PLUGIN_VERSION = "v1"
+PLUGIN_FULL_NAME = f"{PLUGIN_NAME}-{PLUGIN_VERSION}"  # what Applications put in plugin.name
+GENERATE_COMMAND = ("mlgitops", "cmp", "generate")
+PARAMETERS_COMMAND = ("mlgitops", "cmp", "parameters")
+PLUGIN_COMMANDS = (GENERATE_COMMAND, PARAMETERS_COMMAND)
+
+REPO_SERVER = "argocd-repo-server"
+SIDECAR_CONTAINER = "mlgitops-cmp"
+PLUGIN_CONFIGMAP = "mlgitops-cmp-plugin"
+TMP_VOLUME = "mlgitops-cmp-tmp"
+PLUGIN_CONFIG_PATH = "/home/argocd/cmp-server/config/plugin.yaml"
+PLUGIN_CHECKSUM_ANNOTATION = "mlgitops.io/cmp-plugin-sha256"
+RUN_AS_USER = 999
+
+# What the plugin reads from the repository (the renderer's inputs), as manifest-generate-paths.
+PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}", "/templates")
+GENERATE_PATHS_ANNOTATION = "argocd.argoproj.io/manifest-generate-paths"
+
+
+def default_image() -> str:
+    return f"mlgitops-cmp:{__version__}"
+
+
+# --- the plugin and its sidecar (the same for every project) ------------------------------------
+
+
+def plugin_config() -> Obj:
+    """plugin.yaml as data."""
+    return {
+        "apiVersion": ARGO_API,
+        "kind": "ConfigManagementPlugin",
+        "metadata": {"name": PLUGIN_NAME},
+        "spec": {
+            "version": PLUGIN_VERSION,
+            "generate": {"command": list(GENERATE_COMMAND)},
+            "parameters": {
+                "static": [
+                    {
+                        "name": "extra-labels",
+                        "title": "Extra labels",
+                        "tooltip": "Labels added to every rendered object (not mlgitops' own labels)",
+                        "required": False,
+                        "collectionType": "map",
+                    }
+                ],
+                "dynamic": {"command": list(PARAMETERS_COMMAND)},
+            },
+            "preserveFileMode": False,
+            "provideGitCreds": False,
+        },
+    }
+
+
+def plugin_yaml() -> str:
+    return generated_header("the mlgitops package") + dump(plugin_config())
+
+
+def _sidecar_labels() -> dict[str, str]:
+    return {"app.kubernetes.io/name": SIDECAR_CONTAINER, "app.kubernetes.io/part-of": "argocd"}
+
+
+def plugin_configmap() -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": PLUGIN_CONFIGMAP, "labels": _sidecar_labels()},
+        "data": {"plugin.yaml": plugin_yaml()},
+    }
+
+
+def repo_server_patch(image: str) -> Obj:
+    """Strategic-merge patch adding the plugin sidecar to the stock argocd-repo-server Deployment."""
+    checksum = hashlib.sha256(plugin_yaml().encode("utf-8")).hexdigest()
+    container: Obj = {
+        "name": SIDECAR_CONTAINER,
+        "image": image,
+        "command": ["/var/run/argocd/argocd-cmp-server"],
+        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"}],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "var-files", "mountPath": "/var/run/argocd"},
+            {"name": "plugins", "mountPath": "/home/argocd/cmp-server/plugins"},
+            {"name": PLUGIN_CONFIGMAP, "mountPath": PLUGIN_CONFIG_PATH, "subPath": "plugin.yaml"},
+            {"name": TMP_VOLUME, "mountPath": "/tmp"},
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": REPO_SERVER},
+        "spec": {
+            "template": {
+                # plugin.yaml is read once at start: a new checksum rolls the pods.
+                "metadata": {"annotations": {PLUGIN_CHECKSUM_ANNOTATION: checksum}},
+                "spec": {
+                    "containers": [container],
+                    "volumes": [
+                        {"name": PLUGIN_CONFIGMAP, "configMap": {"name": PLUGIN_CONFIGMAP}},
+                        {"name": TMP_VOLUME, "emptyDir": {}},
+                    ],
+                },
+            }
+        },
+    }
+
+
+def sidecar_files(image: str) -> dict[str, str]:
+    header = generated_header(PROJECT_FILE)
+    component = {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "resources": ["plugin-configmap.yaml"],
+        "patches": [{"path": "repo-server-patch.yaml", "target": {"kind": "Deployment", "name": REPO_SERVER}}],
+    }
+    return {
+        f"{SIDECAR_DIR}/{KUSTOMIZATION}": header + dump(component),
+        f"{SIDECAR_DIR}/plugin-configmap.yaml": header + dump(plugin_configmap()),
+        f"{SIDECAR_DIR}/repo-server-patch.yaml": header + dump(repo_server_patch(image)),
+    }
+
+
+# --- the project's AppProject and Applications ---------------------------------------------------
+
+
+def _labels(workspace: Workspace) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/part-of": workspace.project.metadata.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+
+
+def destination(environment: Environment) -> Obj:
+    if environment.clusterName:
+        return {"name": environment.clusterName, "namespace": environment.namespace}
+    return {"server": environment.cluster or DEFAULT_CLUSTER, "namespace": environment.namespace}
+
+
+def app_project(workspace: Workspace) -> Obj:
+    project = workspace.project
+    destinations: list[Obj] = []
+    for environment in project.environments:
+        item = destination(environment)
+        if item not in destinations:
+            destinations.append(item)
+    return {
+        "apiVersion": ARGO_API,
+        "kind": "AppProject",
+        "metadata": {
+            "name": project.metadata.name,
+            "namespace": project.argocd.namespace,
+            "labels": _labels(workspace),
+        },
+        "spec": {
+            "description": f"Models of {project.metadata.name}, rendered by mlgitops",
+            "sourceRepos": [project.repoURL],
+            "destinations": destinations,
+            # The environments' Namespace objects are the only cluster-scoped objects mlgitops renders.
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+        },
+    }
+
+
+def application_name(workspace: Workspace, env: str) -> str:
+    return f"{workspace.project.metadata.name}-{env}"
+
+
+def _source(workspace: Workspace, env: str) -> Obj:
+    project = workspace.project
+    source: Obj = {"repoURL": project.repoURL, "targetRevision": project.revision}
+    if project.argocd.mode == "plugin":
+        source["path"] = "."
+        source["plugin"] = {"name": PLUGIN_FULL_NAME, "parameters": [{"name": "environment", "string": env}]}
+    else:
+        source["path"] = f"{OVERLAYS_DIR}/{env}"
+    return source
+
+
+def _generate_paths(workspace: Workspace) -> str:
+    """Paths whose changes regenerate an Application (the rest reuse Argo CD's manifest cache)."""
+    if workspace.project.argocd.mode == "plugin":
+        return ";".join(PLUGIN_INPUTS)
+    return ";".join((".", f"/{BASE_MODELS_DIR}", f"/{PLATFORM_DIR}"))
+
+
+AUTOMATED_SYNC: Obj = {"automated": {"prune": True, "selfHeal": True}}
+
+
+def application(workspace: Workspace, environment: Environment) -> Obj:
+    project = workspace.project
+    env = environment.name
+    labels = _labels(workspace)
+    labels[ENVIRONMENT_LABEL] = env
+    spec: Obj = {
+        "project": project.metadata.name,
+        "source": _source(workspace, env),
+        "destination": destination(environment),
+    }
+    if environment.syncPolicy == "auto":
+        spec["syncPolicy"] = json.loads(json.dumps(AUTOMATED_SYNC))
+    return {
+        "apiVersion": ARGO_API,
+        "kind": "Application",
+        "metadata": {
+            "name": application_name(workspace, env),
+            "namespace": project.argocd.namespace,
+            "labels": labels,
+            "annotations": {GENERATE_PATHS_ANNOTATION: _generate_paths(workspace)},
+        },
+        "spec": spec,
+    }
+
+
+# Go template (ApplicationSet `goTemplate: true`) for what differs between environments' Applications
+# beyond plain substitution: the destination kind and automated sync. `toJson` quotes the values.
+TEMPLATE_PATCH = """\
+spec:
+  destination:
+{{- if .clusterName }}
+    name: {{ .clusterName | toJson }}
+{{- else }}
+    server: {{ .server | toJson }}
+{{- end }}
+{{- if .automated }}
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+{{- end }}
+"""
+
+
+def application_set(workspace: Workspace) -> Obj:
+    project = workspace.project
+    elements: list[Obj] = []
+    for environment in project.environments:
+        elements.append(
+            {
+                "environment": environment.name,
+                "namespace": environment.namespace,
+                "server": "" if environment.clusterName else (environment.cluster or DEFAULT_CLUSTER),
+                "clusterName": environment.clusterName or "",
+                "automated": environment.syncPolicy == "auto",
+            }
+        )
+    labels = _labels(workspace)
+    template_labels = dict(labels)
+    template_labels[ENVIRONMENT_LABEL] = "{{ .environment }}"
+    source = _source(workspace, "{{ .environment }}")
+    return {
+        "apiVersion": ARGO_API,
+        "kind": "ApplicationSet",
+        "metadata": {"name": project.metadata.name, "namespace": project.argocd.namespace, "labels": labels},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"list": {"elements": elements}}],
+            "template": {
+                "metadata": {
+                    "name": f"{project.metadata.name}-{{{{ .environment }}}}",
+                    "labels": template_labels,
+                    "annotations": {GENERATE_PATHS_ANNOTATION: _generate_paths(workspace)},
+                },
+                "spec": {
+                    "project": project.metadata.name,
+                    "source": source,
+                    "destination": {"namespace": "{{ .namespace }}"},
+                },
+            },
+            "templatePatch": TEMPLATE_PATCH,
+        },
+    }
+
+
+def argocd_objects(workspace: Workspace) -> list[Obj]:
+    """The AppProject, then the Applications (or the ApplicationSet)."""
+    project = workspace.project
+    if project.argocd.applicationSet:
+        return [app_project(workspace), application_set(workspace)]
+    return [app_project(workspace), *(application(workspace, env) for env in project.environments)]
 
 
 def argocd_files(workspace: Workspace) -> dict[str, str]:
     """Generated files under plugins/argocd/, by repository-relative path."""
-    return {}
+    header = generated_header(PROJECT_FILE)
+    files: dict[str, str] = {f"{ARGOCD_DIR}/plugin.yaml": plugin_yaml()}
+    files.update(sidecar_files(workspace.project.argocd.image or default_image()))
+    names: list[str] = []
+    for obj in argocd_objects(workspace):
+        name = object_file_name(obj)
+        names.append(name)
+        files[f"{ARGOCD_DIR}/{name}"] = header + dump(obj)
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": names,
+    }
+    files[f"{ARGOCD_DIR}/{KUSTOMIZATION}"] = header + dump(kustomization)
+    return dict(sorted(files.items()))

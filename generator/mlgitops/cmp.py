@@ -356,9 +356,11 @@ def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]
     project, _doc = load_project(root)
     names = project.environment_names
     folder = root / MODELS_DIR
-    models = sorted(
-        p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
-    ) if folder.is_dir() else []
+    models = (
+        sorted(p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+        if folder.is_dir()
+        else []
+    )
     from_path = path_environment(root, start)
     environment: dict[str, Any] = {
         "name": ENVIRONMENT,
