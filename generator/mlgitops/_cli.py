@@ -129,6 +129,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from mlgitops.diff import run
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    output, changed = run(start, base=args.base, head=args.head, envs=args.env, fmt=args.format)
+    sys.stdout.write(output)
+    return 1 if changed else 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     import json
 
@@ -195,6 +204,18 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec files (for editors)")
     schema.add_argument("--kind", choices=["all", "model", "project"], default="all")
     schema.set_defaults(handler=_cmd_schema)
+
+    diff = commands.add_parser(
+        "diff",
+        help="compare the rendered manifests of two Git revisions (exit 0 same, 1 changed, 2 error)",
+    )
+    diff.add_argument("--base", metavar="REF", help="base revision (default: merge-base of HEAD and main)")
+    diff.add_argument("--head", metavar="REF", help="head revision (default: the working tree)")
+    diff.add_argument(
+        "--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)"
+    )
+    diff.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    diff.set_defaults(handler=_cmd_diff)
     return parser
 
 
