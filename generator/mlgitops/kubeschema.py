@@ -64,7 +64,7 @@ def _choose(requested: str | None) -> tuple[int, int]:
         return versions[-1]
     match = _REQUESTED.match(requested.strip())
     if not match:
-        raise UsageError(f"--kube-version {requested!r}: expected MAJOR.MINOR, like 1.34")
+        raise UsageError(f"--kube-version {requested}: expected MAJOR.MINOR, like 1.34")
     wanted = (int(match[1]), int(match[2]))
     if wanted not in versions:
         shipped = f"{_version_text(versions[0])} to {_version_text(versions[-1])}"
