@@ -225,9 +225,7 @@ def test_broken_spec_at_head_exits_2_and_touches_nothing(repo: Path, scratch_tmp
         result = diff(repo, "--format", fmt)
         assert result.exit_code == 2
         assert result.stdout == ""
-        assert result.stderr.startswith(
-            "working tree: models/fraud-detector.yaml:20:3: unknown key 'replicaz'"
-        )
+        assert result.stderr.startswith("working tree: models/fraud-detector.yaml:20:3: unknown key 'replicaz'")
         assert "Traceback" not in result.stderr
     assert snapshot_tree(repo) == before
     assert (repo / ".git/index").read_bytes() == index
@@ -268,9 +266,7 @@ def test_markdown_over_budget_is_truncated_and_stays_valid(tmp_path: Path) -> No
         (root / f"models/fraud-{i:02d}.yaml").write_text(source.replace("fraud-detector", f"fraud-{i:02d}"))
     git(root, "init", "-q")
     commit_all(root, "big")
-    edit(
-        root / "mlgitops.yaml", "  name: acme-ml\n", "  name: acme-ai\n"
-    )  # the part-of label of every object
+    edit(root / "mlgitops.yaml", "  name: acme-ml\n", "  name: acme-ai\n")  # the part-of label of every object
 
     full = diff(root, "--format", "json")
     assert full.exit_code == 1
@@ -316,8 +312,7 @@ def test_secret_in_platform_is_masked(repo: Path) -> None:
     platform = repo / "base/platform"
     platform.mkdir()
     (platform / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "resources: [secret.yaml, config.yaml]\n"
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [secret.yaml, config.yaml]\n"
     )
     (platform / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: registry-creds}\n"
@@ -358,9 +353,7 @@ def test_secret_in_platform_is_masked(repo: Path) -> None:
 
 def test_renamed_model_pairs_its_objects(repo: Path) -> None:
     old = repo / "models/churn-scorer.yaml"
-    (repo / "models/churn-model.yaml").write_text(
-        old.read_text().replace("name: churn-scorer", "name: churn-model")
-    )
+    (repo / "models/churn-model.yaml").write_text(old.read_text().replace("name: churn-scorer", "name: churn-model"))
     old.unlink()
     result = diff(repo)
     assert result.exit_code == 1
@@ -378,11 +371,7 @@ def test_renamed_model_pairs_its_objects(repo: Path) -> None:
     for obj in prod["objects"]:
         if obj["status"] == "added":
             # a diff against the old object, not the whole new one
-            plus = [
-                line
-                for line in obj["diff"].splitlines()
-                if line.startswith("+") and not line.startswith("+++")
-            ]
+            plus = [line for line in obj["diff"].splitlines() if line.startswith("+") and not line.startswith("+++")]
             assert 0 < len(plus) <= 8, obj["diff"]
         else:
             assert obj["renamedTo"] is not None and obj["diff"] == ""
@@ -392,9 +381,7 @@ def test_renamed_model_pairs_its_objects(repo: Path) -> None:
         "+ prod  Service ml-prod/churn-model-predictor  "
         "(renamed from Service ml-prod/churn-scorer-predictor; the old object is deleted)"
     )
-    removed_title = (
-        "- prod  Service ml-prod/churn-scorer-predictor  (renamed to Service ml-prod/churn-model-predictor)"
-    )
+    removed_title = "- prod  Service ml-prod/churn-scorer-predictor  (renamed to Service ml-prod/churn-model-predictor)"
     # the removed side follows its added side, with only the diff between them
     between = lines[lines.index(added_title) + 1 : lines.index(removed_title)]
     assert between and not any(re.match(r"^[-+~] (dev|staging|prod)  ", line) for line in between)
@@ -543,3 +530,16 @@ def test_objects_are_exactly_what_build_computes(example: Path) -> None:
     # and the rendered objects themselves were not modified on the way
     every = [o for r in renders for objs in (r.base, *r.environments.values()) for o in objs or []]
     assert every and all("namespace" not in o["metadata"] for o in every)
+
+
+def test_broken_platform_is_an_error_naming_the_revision(repo: Path, scratch_tmp: Path) -> None:
+    platform = repo / "base/platform"
+    platform.mkdir()
+    (platform / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    result = diff(repo)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("working tree: base/platform: kustomize build failed:")
+    assert "missing.yaml" in result.stderr
+    assert str(scratch_tmp) not in result.stderr  # no temporary paths in messages
+    assert result.stdout == ""
+    assert list(scratch_tmp.iterdir()) == []

@@ -5,10 +5,11 @@ temporary directory (`mlgitops.git_repo`); the head defaults to the working tree
 each revision the final objects of every environment are computed as `mlgitops build` would print
 them:
 
-- model objects in memory (`load_workspace` → `render_models` → `environment_objects`): the
-  renderer's overlays are tested to be an exact encoding of these, so no Kustomize run is needed for
-  them (a real `kustomize build` of a 200-model overlay costs about 2 s per environment and
-  revision, far over the 3 s budget of the whole diff);
+- model objects in memory (`load_workspace` → `render_models`, then namespace and environment label
+  as `overlay.environment_objects` sets them): the renderer's overlays are tested to be an exact
+  encoding of these, so no Kustomize run is needed for them (a real `kustomize build` of a
+  200-model overlay costs about 2 s per environment and revision, far over the 3 s budget of the
+  whole diff);
 - hand-written `base/platform/` objects with the real Kustomize, through an overlay holding only the
   environment's namespace and labels (the same kustomization `render` writes, minus the models), so
   generators, patches and namespace rules behave exactly as in the real overlay. These builds run in
@@ -64,8 +65,11 @@ JSON output (`--format json`, `schemaVersion` 1; keys are stable, new keys may b
 Markdown output (`--format markdown`) is meant for a pull-request comment: a marker comment for
 in-place updates, a summary table, a model-changes table, and one `<details>` per environment with
 added/removed objects listed and a fenced `diff` block per changed or renamed object. It never exceeds
-`MARKDOWN_BUDGET` characters: what does not fit is left out whole (a single oversized diff is cut at a
-line) and a note says what was cut; fences and tags are always closed.
+`MARKDOWN_BUDGET` characters. The model table and each environment get a fair share of the budget
+(a part smaller than its share gets all it needs, the rest is split evenly), so a long dev diff
+cannot crowd out prod. Within its share a part keeps whole pieces in order; the first diff that does
+not fit is cut at a line when a useful part of it fits. A note lists what was left out; fences and
+tags are always closed.
 """
 
 from __future__ import annotations
@@ -257,7 +261,8 @@ def _add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: P
                 objects = load_plain(future.result())
             except MlgitopsError as exc:
                 first = item.snapshots[0][0].revision
-                raise DiffError(f"{first.label}: base/platform: {exc}") from None
+                message = str(exc).replace(f"{item.directory.parent.parent}/", "")  # no scratch paths
+                raise DiffError(f"{first.label}: base/platform: {message}") from None
             for snap, env in item.snapshots:
                 table = snap.objects.setdefault(env, {})
                 for obj in objects:
@@ -351,9 +356,7 @@ def _path(env: str, oid: ObjectId) -> str:
     return "/".join(p for p in (env, f"{group + '/' if group else ''}{kind}", namespace, name) if p)
 
 
-def unified(
-    env: str, old_id: ObjectId | None, old: Obj | None, new_id: ObjectId | None, new: Obj | None
-) -> str:
+def unified(env: str, old_id: ObjectId | None, old: Obj | None, new_id: ObjectId | None, new: Obj | None) -> str:
     lines = difflib.unified_diff(
         _yaml_lines(old),
         _yaml_lines(new),
@@ -455,9 +458,7 @@ def _similarity(old_id: ObjectId, old_text: str, new_id: ObjectId, new_text: str
     return matcher.ratio()
 
 
-def _pair_renames(
-    removed: dict[ObjectId, Tracked], added: dict[ObjectId, Tracked]
-) -> list[tuple[ObjectId, ObjectId]]:
+def _pair_renames(removed: dict[ObjectId, Tracked], added: dict[ObjectId, Tracked]) -> list[tuple[ObjectId, ObjectId]]:
     """Greedy best-first pairing of removed and added objects of the same group and kind."""
     pairs: list[tuple[ObjectId, ObjectId]] = []
     by_kind: dict[tuple[str, str], tuple[list[ObjectId], list[ObjectId]]] = {}
@@ -490,9 +491,7 @@ def _pair_renames(
     return pairs
 
 
-def _compare_environment(
-    env: str, before: dict[ObjectId, Tracked], after: dict[ObjectId, Tracked]
-) -> EnvironmentDiff:
+def _compare_environment(env: str, before: dict[ObjectId, Tracked], after: dict[ObjectId, Tracked]) -> EnvironmentDiff:
     result = EnvironmentDiff(env)
     removed = {oid: t for oid, t in before.items() if oid not in after}
     added = {oid: t for oid, t in after.items() if oid not in before}
@@ -602,9 +601,7 @@ def _model_summary(old: Model | None, new: Model | None) -> tuple[str, list[Fiel
     parts = [f"{c.field} {c.old} → {c.new}" for c in changes]
     others = [
         ".".join(p)
-        for p in _changed_paths(
-            old.model_dump(mode="json", by_alias=True), new.model_dump(mode="json", by_alias=True)
-        )
+        for p in _changed_paths(old.model_dump(mode="json", by_alias=True), new.model_dump(mode="json", by_alias=True))
     ]
     changes.extend(FieldChange(p, None, None) for p in others)
     if others:
@@ -716,9 +713,7 @@ def _load(root: Path | None, revision: Revision) -> Snapshot:
         raise _where(revision, exc) from None
 
 
-def diff(
-    start: Path, *, base: str | None = None, head: str | None = None, envs: list[str] | None = None
-) -> DiffResult:
+def diff(start: Path, *, base: str | None = None, head: str | None = None, envs: list[str] | None = None) -> DiffResult:
     """Compare the project found from `start` at two revisions (head None: the working tree)."""
     root = find_root(start)
     repo = git_repo.open_repository(root)
@@ -728,9 +723,7 @@ def diff(
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as tmp:
         scratch = Path(tmp)
         base_root = _materialise(repo, base_rev, scratch / "base", notes)
-        head_root = (
-            root if head_rev.is_working_tree else _materialise(repo, head_rev, scratch / "head", notes)
-        )
+        head_root = root if head_rev.is_working_tree else _materialise(repo, head_rev, scratch / "head", notes)
         base_snap, head_snap = _load(base_root, base_rev), _load(head_root, head_rev)
         selected = _select(base_snap, head_snap, envs)
         for snap in (base_snap, head_snap):
@@ -740,9 +733,7 @@ def diff(
     return DiffResult(base_rev, head_rev, environments, notes)
 
 
-def run(
-    start: Path, *, base: str | None, head: str | None, envs: list[str] | None, fmt: Format
-) -> tuple[str, bool]:
+def run(start: Path, *, base: str | None, head: str | None, envs: list[str] | None, fmt: Format) -> tuple[str, bool]:
     """The formatted diff and whether anything changed; every failure is a `DiffError` (exit 2)."""
     try:
         result = diff(start, base=base, head=head, envs=envs)
@@ -790,7 +781,7 @@ def _model_lines(result: DiffResult) -> list[str]:
     if not rows:
         return []
     env_width = max(len(r[0]) for r in rows)
-    model_width = max(len(r[1]) for r in rows if len(r[1]) <= 40) if any(len(r[1]) <= 40 for r in rows) else 0
+    model_width = max((len(r[1]) for r in rows if len(r[1]) <= 40), default=0)  # grouped rows stick out
     return [f"{e.ljust(env_width)}  {m.ljust(model_width)}  {s}" for e, m, s in rows]
 
 
