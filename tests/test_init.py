@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
-from tests.conftest import kustomize_objects, object_identity, run_cli, snapshot_tree
 
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
 from mlgitops.scaffold import ci_definition, schema_text
+from tests.conftest import kustomize_objects, object_identity, run_cli, snapshot_tree
 
 MLGITOPS = str(Path(sys.executable).parent / "mlgitops")
 ENVS = ["dev", "staging", "prod"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REPO
-
 from mlgitops.scaffold import schema_text
+from tests.conftest import REPO
 
 REGENERATE = ".venv/bin/mlgitops schema > docs/schema.json"
 
