@@ -150,6 +150,19 @@ def test_forced_init_that_cannot_render_writes_nothing(tmp_path: Path) -> None:
     assert snapshot_tree(demo) == before
 
 
+def test_forced_init_over_a_directory_in_the_way_writes_nothing(tmp_path: Path) -> None:
+    assert run_cli(["init", "demo"], cwd=tmp_path).exit_code == 0
+    demo = tmp_path / "demo"
+    (demo / "README.md").unlink()
+    (demo / "README.md").mkdir()
+    (demo / MODEL).write_text((demo / MODEL).read_text().replace("owner: team-ml", "owner: team-risk"))
+    before = snapshot_tree(demo)
+    result = run_cli(["init", "demo", "--force"], cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "README.md is not a regular file" in result.stderr
+    assert snapshot_tree(demo) == before
+
+
 def test_forced_init_keeps_the_tree_consistent_with_other_models(tmp_path: Path) -> None:
     assert run_cli(["init", "demo"], cwd=tmp_path).exit_code == 0
     demo = tmp_path / "demo"

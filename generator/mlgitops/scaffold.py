@@ -122,12 +122,17 @@ def _conflicts(root: Path, files: dict[str, str]) -> list[str]:
     return sorted(found, key=lambda path: (path != PROJECT_FILE, path))
 
 
+def _check_writable(root: Path, files: dict[str, str]) -> None:
+    for path in files:
+        target = root / path
+        if target.is_symlink() or target.is_dir():
+            raise UsageError(f"{target} is not a regular file; remove it first")
+
+
 def _write(root: Path, files: dict[str, str]) -> None:
     for path, content in files.items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_symlink() or target.is_dir():
-            raise UsageError(f"{target}: not a regular file; remove it first")
         target.write_text(content, encoding="utf-8")
 
 
@@ -171,6 +176,7 @@ def init_project(options: InitOptions) -> InitResult:
                 "(pass --force to overwrite)"
             )
     if options.force and root.is_dir():
+        _check_writable(root, files)
         _preflight(root, files)
     root.mkdir(parents=True, exist_ok=True)
     _write(root, files)
