@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 MLGITOPS := $(BIN)/mlgitops
+CRDS ?= ../shared/crds
 
 .PHONY: help setup example test lint typecheck render render-check check bench clean
 
@@ -21,7 +22,7 @@ setup: $(VENV)/.installed ## create .venv with mlgitops, kubectl (kustomize) and
 
 example: setup ## render and validate the bundled example, then show what prod deploys
 	$(MLGITOPS) render
-	$(MLGITOPS) validate
+	$(MLGITOPS) validate $(if $(wildcard $(CRDS)),--crds $(CRDS))
 	$(BIN)/kubectl kustomize overlays/prod
 
 test: setup ## run the test suite
@@ -43,6 +44,7 @@ check: lint typecheck render-check test ## everything CI runs
 
 bench: setup ## speed benchmarks (medians; see bench/)
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_validate.py --crds $(CRDS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
