@@ -275,9 +275,9 @@ def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
 
 
 def _identity(obj: Obj) -> tuple[str, str, str]:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    assert isinstance(metadata, dict)
-    return str(obj.get("apiVersion", "")), str(obj.get("kind", "")), str(metadata.get("name", ""))
+    metadata = obj.get("metadata")
+    name = metadata.get("name", "") if isinstance(metadata, dict) else ""
+    return str(obj.get("apiVersion", "")), str(obj.get("kind", "")), str(name)
 
 
 def _finding(env: str, v: Violation, location: Location | None) -> Finding:
