@@ -1,0 +1,157 @@
+"""Wall time of `mlgitops cmp generate` for one model, beside `kubectl kustomize` of the committed overlay.
+
+Builds a 10-model repository with bench/genrepo.py, renders it, copies it the way argocd-cmp-server
+extracts a checkout (files 0644), then times, interleaved:
+
+- `mlgitops cmp generate` as Argo CD runs it: a subprocess without a shell, cwd at the Application
+  path (`overlays/<env>`), the request variables (`ARGOCD_APP_*`, `PARAM_*`, `ARGOCD_APP_PARAMETERS`)
+  and a `HOME` that is not writable;
+- the bare `kubectl kustomize overlays/<env>` of the same committed overlay (what a plain Kustomize
+  Application would cost);
+- for reference, `cmp generate` of the whole environment, a bare interpreter start, and an
+  interpreter that only imports what `cmp generate` imports.
+
+Reports medians. Targets: one-model generate under 0.3 s and under 3x the bare Kustomize call.
+
+    .venv/bin/python bench/bench_cmp.py [--models 10] [--runs 21] [--env prod]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from genrepo import generate as generate_repo  # noqa: E402
+from genrepo import model_name  # noqa: E402
+
+TARGET_S = 0.3
+IMPORTS = "import mlgitops._cli, mlgitops.cmp, mlgitops.build"
+TARGET_RATIO = 3.0
+
+
+def _render(repo: Path) -> None:
+    from mlgitops import tree
+    from mlgitops.loader import load_workspace
+
+    tree.render(load_workspace(repo))
+
+
+def _extract_like_argocd(source: Path, destination: Path) -> None:
+    """A copy with the modes argocd-cmp-server gives extracted files (0644 files, 0755 dirs)."""
+    shutil.copytree(source, destination)
+    for path in destination.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0 or (argv[-1] not in ("pass", IMPORTS) and not proc.stdout.strip()):
+        raise SystemExit(f"{argv} failed ({proc.returncode}): {proc.stderr.decode(errors='replace').strip()}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--env", default="prod")
+    parser.add_argument("--model", type=int, default=1, help="index of the model to render alone")
+    args = parser.parse_args()
+
+    bindir = Path(sys.executable).parent
+    mlgitops = shutil.which("mlgitops", path=str(bindir)) or shutil.which("mlgitops")
+    if mlgitops is None:
+        raise SystemExit("mlgitops is not installed beside this interpreter")
+    from mlgitops.kustomize import kustomize_command
+
+    kustomize = list(kustomize_command())
+    model = model_name(args.model)
+    app_path = f"overlays/{args.env}"
+
+    with tempfile.TemporaryDirectory(prefix="mlgitops-bench-cmp-") as tmp:
+        work = Path(tmp)
+        source = generate_repo(work / "source", args.models)
+        _render(source)
+        checkout = work / "checkout"
+        _extract_like_argocd(source, checkout)
+        home = work / "home"
+        home.mkdir()
+        home.chmod(0o555)
+        sidecar = {
+            "PATH": f"{bindir}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(home),
+            "TMPDIR": str(work),
+            "LANG": "C.UTF-8",
+        }
+        request = {
+            "ARGOCD_APP_NAME": f"bench-{args.env}-{model}",
+            "ARGOCD_APP_NAMESPACE": "ml-" + args.env,
+            "ARGOCD_APP_PROJECT_NAME": "bench",
+            "ARGOCD_APP_REVISION": "0" * 40,
+            "ARGOCD_APP_REVISION_SHORT": "0" * 7,
+            "ARGOCD_APP_REVISION_SHORT_8": "0" * 8,
+            "ARGOCD_APP_SOURCE_PATH": app_path,
+            "ARGOCD_APP_SOURCE_REPO_URL": "https://github.com/acme/ml-config.git",
+            "ARGOCD_APP_SOURCE_TARGET_REVISION": "main",
+            "KUBE_VERSION": "1.31.2",
+            "KUBE_API_VERSIONS": "apps/v1,v1",
+        }
+
+        def plugin_env(params: list[dict[str, str]]) -> dict[str, str]:
+            env = {**sidecar, **request}
+            env["ARGOCD_APP_PARAMETERS"] = json.dumps(params, separators=(",", ":"), sort_keys=True)
+            for item in params:
+                env["PARAM_" + item["name"].upper().replace("-", "_")] = item["string"]
+            return env
+
+        one = plugin_env([{"name": "environment", "string": args.env}, {"name": "model", "string": model}])
+        whole = plugin_env([{"name": "environment", "string": args.env}])
+        cwd = checkout / app_path
+        cases = {
+            "cmp generate, one model": ([mlgitops, "cmp", "generate"], cwd, one),
+            "kubectl kustomize (committed overlay)": ([*kustomize, app_path], checkout, sidecar),
+            "cmp generate, whole environment": ([mlgitops, "cmp", "generate"], cwd, whole),
+            # Where the time goes: interpreter start, then the imports generate needs (pydantic and the
+            # spec models are most of it), doing nothing else.
+            "reference: python -c pass": ([sys.executable, "-c", "pass"], cwd, sidecar),
+            "reference: import mlgitops.cmp, build": ([sys.executable, "-c", IMPORTS], cwd, sidecar),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for argv, where, env in cases.values():  # warm the page cache
+            _time(argv, where, env)
+        for _ in range(args.runs):
+            for name, (argv, where, env) in cases.items():
+                samples[name].append(_time(argv, where, env))
+
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    print(
+        f"{args.models}-model repository, environment {args.env}, model {model}, "
+        f"{args.runs} runs each: median (min-max)"
+    )
+    for name, values in samples.items():
+        print(f"  {name:40s} {medians[name]:.3f} s   ({min(values):.3f}-{max(values):.3f})")
+    one_model = medians["cmp generate, one model"]
+    ratio = one_model / medians["kubectl kustomize (committed overlay)"]
+    ok = one_model < TARGET_S and ratio < TARGET_RATIO
+    print(
+        f"  one model / bare kustomize: {ratio:.2f}x   target: < {TARGET_S} s and < {TARGET_RATIO:.0f}x   "
+        + ("met" if ok else "NOT met")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
