@@ -32,11 +32,15 @@ def _copy_platform(root: Path, destination: Path) -> None:
     real_root = root.resolve()
     for path in sorted(source.rglob("*")):
         if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            raise SpecError.at(Location(path.relative_to(root).as_posix(), 1, 1), "symlink points outside the repository")
+            raise SpecError.at(
+                Location(path.relative_to(root).as_posix(), 1, 1), "symlink points outside the repository"
+            )
     shutil.copytree(source, destination / PLATFORM_DIR, symlinks=False)
 
 
-def build_files(workspace: Workspace, env: str, model: str | None = None) -> tuple[dict[str, str], list[ModelRender], bool]:
+def build_files(
+    workspace: Workspace, env: str, model: str | None = None
+) -> tuple[dict[str, str], list[ModelRender], bool]:
     """The files a build of `env` needs, the renders behind them, and whether base/platform is included."""
     check_environment(workspace, env)
     names = [workspace.model(model).name] if model else None

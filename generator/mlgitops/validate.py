@@ -143,7 +143,7 @@ class Report:
     models: int
     objects: int
     kube_version: str | None
-    crd_kinds: int
+    crd_files: int
     notes: list[str] = field(default_factory=list)
     """One-line remarks for stderr (e.g. kubernetes-validate is not installed)."""
 
@@ -169,7 +169,7 @@ class SchemaSources:
 
     crds: list[SchemaSet]
     kube: KubeSchemas | None
-    crd_kinds: int = 0
+    crd_files: int = 0
 
     def violations(self, obj: Obj) -> list[SchemaViolation] | None:
         """The object's schema problems; None when no schema knows its kind."""
@@ -186,7 +186,7 @@ def load_schema_sources(options: ValidateOptions) -> SchemaSources:
     """Load the CRD directories (cached on disk) and pick the Kubernetes release (UsageError if unknown)."""
     kube = load_kube_schemas(options.kube_version)
     crds = [load_crd_schemas(directory) for directory in options.crds]
-    return SchemaSources(crds, kube, sum(len(s) for s in crds))
+    return SchemaSources(crds, kube, sum(s.file_count for s in crds))
 
 
 def _no_schema_hint(api_version: str, sources: SchemaSources) -> str:
@@ -311,14 +311,19 @@ class _Run:
                 path = parse_pointer(obj, violation.json_path)
                 self.findings.append(
                     Finding(
-                        "error", SCHEMA, env, api_version, kind, name, to_pointer(path), violation.message,
+                        "error",
+                        SCHEMA,
+                        env,
+                        api_version,
+                        kind,
+                        name,
+                        to_pointer(path),
+                        violation.message,
                         locate(obj, path, None),
                     )
                 )
 
-    def policies(
-        self, env: str, violations: list[Violation], locate: Locate, model: ModelFile | None
-    ) -> None:
+    def policies(self, env: str, violations: list[Violation], locate: Locate, model: ModelFile | None) -> None:
         for v in violations:
             found = _finding(env, v, locate(v.obj, v.path, v.spec_path))
             waiver = self._waiver(v.policy.id, env, model)
@@ -344,7 +349,13 @@ class _Run:
         for (api_version, kind), envs in sorted(self.unchecked.items()):
             self.findings.append(
                 Finding(
-                    "warning", NO_SCHEMA, "", api_version, kind, "", "",
+                    "warning",
+                    NO_SCHEMA,
+                    "",
+                    api_version,
+                    kind,
+                    "",
+                    "",
                     f"no schema, so objects in {', '.join(envs)} were not checked; "
                     + _no_schema_hint(api_version, self.sources),
                 )
@@ -378,8 +389,7 @@ def check_waivers(workspace: Workspace) -> list[Problem]:
                     problems.append(
                         Problem(
                             doc.location((*where, "environments", j)),
-                            f"unknown environment {env!r}{_did_you_mean(env, envs)}; "
-                            f"the project has {', '.join(envs)}",
+                            f"unknown environment {env!r}{_did_you_mean(env, envs)}; the project has {', '.join(envs)}",
                         )
                     )
     return problems
@@ -405,6 +415,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     project = workspace.project
     envs = project.environment_names
     renders = render_models(workspace)
+    kinds = {(o["apiVersion"], o["kind"]) for r in renders for objs in r.environments.values() for o in objs or []}
+    for schemas in sources.crds:
+        schemas.prefetch(kinds)
     by_name = {m.name: m for m in workspace.models}
     run = _Run(workspace, sources, options.strict)
     for env in envs:
@@ -434,8 +447,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     notes = []
     if sources.kube is None:
         notes.append(
-            "kubernetes-validate is not installed (pip install 'mlgitops[validate]'): "
-            "built-in kinds have no schema"
+            "kubernetes-validate is not installed (pip install 'mlgitops[validate]'): built-in kinds have no schema"
         )
     return Report(
         findings=run.finish(),
@@ -444,7 +456,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         models=len(workspace.models),
         objects=run.objects,
         kube_version=sources.kube.version if sources.kube else None,
-        crd_kinds=sources.crd_kinds,
+        crd_files=sources.crd_files,
         notes=notes,
     )
 
@@ -492,7 +504,7 @@ def _summary(report: Report) -> str:
     schemas = []
     if report.kube_version:
         schemas.append(f"Kubernetes {report.kube_version}")
-    schemas.append(f"{report.crd_kinds} CRD kind(s)")
+    schemas.append(f"{report.crd_files} CRD file(s)")
     envs = len(report.environments)
     counts = f"{report.models} model(s), {report.objects} object(s) in {envs} environment(s)"
     tail = f" ({', '.join(report.environments)}); schemas: {', '.join(schemas)}"
@@ -519,11 +531,9 @@ def format_json(report: Report) -> str:
         "objects": report.objects,
         "environments": report.environments,
         "kubernetesVersion": report.kube_version,
-        "crdKinds": report.crd_kinds,
+        "crdFiles": report.crd_files,
         "findings": [f.as_dict() for f in report.findings],
-        "waived": [
-            {**w.finding.as_dict(), "reason": w.reason, "waivedAt": str(w.waiver)} for w in report.waived
-        ],
+        "waived": [{**w.finding.as_dict(), "reason": w.reason, "waivedAt": str(w.waiver)} for w in report.waived],
     }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
