@@ -54,7 +54,9 @@ def schemas(shared_cache: Path) -> SchemaSet:
     crdschema.clear_memory_cache()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLGITOPS_CACHE_DIR", str(shared_cache))
-        return load_crd_schemas(CRDS)
+        loaded = load_crd_schemas(CRDS)
+        loaded.kinds()  # files are converted on first use; convert them all now, under the cache
+        return loaded
 
 
 def doc(text: str) -> dict[str, Any]:
@@ -674,7 +676,7 @@ def test_invalid_yaml_raises_one_line_error_naming_the_file(tmp_path: Path) -> N
     bad = tmp_path / "broken.yaml"
     bad.write_text("apiVersion: apiextensions.k8s.io/v1\nkind: [unclosed\n")
     with pytest.raises(CrdSchemaError) as info:
-        load_crd_schemas(tmp_path)
+        load_crd_schemas(tmp_path).kinds()
     message = str(info.value)
     assert message.startswith(f"{bad}:") and "invalid YAML" in message and "\n" not in message
 
@@ -683,7 +685,7 @@ def test_invalid_crd_and_missing_directory(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec: 3\n")
     with pytest.raises(CrdSchemaError, match=r"bad\.yaml: .*spec is not a mapping"):
-        load_crd_schemas(tmp_path)
+        load_crd_schemas(tmp_path).kinds()
     with pytest.raises(CrdSchemaError, match="does-not-exist"):
         load_crd_schemas(tmp_path / "does-not-exist")
 
@@ -732,7 +734,7 @@ def test_warm_load_reads_the_disk_cache(
     cache = tmp_path / "cache"
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(cache))
     crdschema.clear_memory_cache()
-    load_crd_schemas(small_crds)
+    load_crd_schemas(small_crds).kinds()
     # tamper with the cached conversion: a warm load must use it rather than re-convert
     for file in (cache / "crdschema").glob("*.json"):
         data = json.loads(file.read_text())
@@ -752,6 +754,7 @@ def test_corrupt_cache_file_is_ignored(
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(cache))
     crdschema.clear_memory_cache()
     cold = load_crd_schemas(small_crds)
+    cold.kinds()
     files = sorted((cache / "crdschema").glob("*.json"))
     assert len(files) == 2
     for file in files:
@@ -784,3 +787,24 @@ def test_in_process_cache_shares_conversions(small_crds: Path) -> None:
     second = load_crd_schemas(small_crds)
     key = ("argoproj.io/v1alpha1", "AppProject")
     assert first.schema(*key) is second.schema(*key)
+
+
+def test_files_are_parsed_only_when_one_of_their_kinds_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    crdschema.clear_memory_cache()
+    parsed: list[str] = []
+    real_parse = crdschema._parse
+
+    def spy(path: Path, content: bytes) -> list[Any]:
+        parsed.append(path.name)
+        return real_parse(path, content)
+
+    monkeypatch.setattr(crdschema, "_parse", spy)
+    monkeypatch.setenv("MLGITOPS_CACHE_DIR", "")  # no disk cache: every conversion parses
+    monkeypatch.setattr(crdschema, "cache_dir", lambda: None)
+    loaded = load_crd_schemas(CRDS)
+    assert parsed == []
+    assert loaded.has("argoproj.io/v1alpha1", "AppProject")
+    assert parsed == ["argo-cd_appprojects.yaml"]
+    assert not loaded.has("example.com/v1", "Nothing")
+    assert parsed == ["argo-cd_appprojects.yaml"]
+    assert loaded.file_count == 9
