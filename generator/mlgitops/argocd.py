@@ -23,7 +23,13 @@ import json
 
 from mlgitops import __version__
 from mlgitops.loader import MODELS_DIR, PROJECT_FILE, Workspace
-from mlgitops.overlay import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, object_file_name
+from mlgitops.overlay import (
+    BASE_MODELS_DIR,
+    KUSTOMIZATION,
+    OVERLAYS_DIR,
+    PLATFORM_DIR,
+    object_directory,
+)
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.spec import DEFAULT_CLUSTER, Environment
 from mlgitops.yamlio import dump, generated_header
@@ -323,18 +329,7 @@ def argocd_objects(workspace: Workspace) -> list[Obj]:
 
 def argocd_files(workspace: Workspace) -> dict[str, str]:
     """Generated files under plugins/argocd/, by repository-relative path."""
-    header = generated_header(PROJECT_FILE)
     files: dict[str, str] = {f"{ARGOCD_DIR}/plugin.yaml": plugin_yaml()}
     files.update(sidecar_files(workspace.project.argocd.image or default_image()))
-    names: list[str] = []
-    for obj in argocd_objects(workspace):
-        name = object_file_name(obj)
-        names.append(name)
-        files[f"{ARGOCD_DIR}/{name}"] = header + dump(obj)
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": names,
-    }
-    files[f"{ARGOCD_DIR}/{KUSTOMIZATION}"] = header + dump(kustomization)
+    files.update(object_directory(ARGOCD_DIR, argocd_objects(workspace), PROJECT_FILE))
     return dict(sorted(files.items()))

@@ -40,6 +40,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from mlgitops.errors import MlgitopsError
+from mlgitops.jsonpointer import to_pointer
 
 __all__ = [
     "CrdSchemaError",
@@ -500,19 +501,19 @@ def _violations(error: ValidationError) -> Iterator[SchemaViolation]:
         patterns = schema.get("patternProperties", {})
         for field in instance:
             if field not in known and not any(re.search(p, field) for p in patterns):
-                yield SchemaViolation(_pointer([*path, field]), _unknown_field(str(field), known))
+                yield SchemaViolation(to_pointer([*path, field]), _unknown_field(str(field), known))
     elif keyword == "required" and isinstance(instance, dict) and isinstance(value, list):
         for field in value:
             if field not in instance:
-                yield SchemaViolation(_pointer([*path, field]), f'missing required field "{field}"')
+                yield SchemaViolation(to_pointer([*path, field]), f'missing required field "{field}"')
     else:
-        yield SchemaViolation(_pointer(path), _message(error))
+        yield SchemaViolation(to_pointer(path), _message(error))
 
 
 def _alternatives(error: ValidationError, path: list[str | int]) -> Iterator[SchemaViolation]:
     """anyOf/oneOf: report the most relevant branch failure, not the whole instance."""
     if not error.context:  # oneOf with several matching branches
-        yield SchemaViolation(_pointer(path), "matches more than one of the allowed alternatives")
+        yield SchemaViolation(to_pointer(path), "matches more than one of the allowed alternatives")
         return
     combined = _combined_type_error(error)
     if combined is not None:
@@ -523,7 +524,7 @@ def _alternatives(error: ValidationError, path: list[str | int]) -> Iterator[Sch
         yield from _violations(best)
         return
     # No branch stands out: summarise each branch's problems in one line.
-    prefix = _pointer(path)
+    prefix = to_pointer(path)
     problems: set[str] = set()
     for sub in error.context:
         for v in _violations(sub):
@@ -583,7 +584,7 @@ def _combined_type_error(error: ValidationError) -> SchemaViolation | None:
         elif isinstance(value, list):
             names.extend(str(v) for v in value)
     return SchemaViolation(
-        _pointer(list(error.absolute_path)),
+        to_pointer(list(error.absolute_path)),
         f"expected {_type_names(names)}, got {_json_type(error.instance)}",
     )
 
@@ -594,10 +595,6 @@ def _unknown_field(field: str, known: Iterable[str]) -> str:
     close = [lower[field.lower()]] if field.lower() in lower else difflib.get_close_matches(field, candidates, n=1)
     hint = f' (did you mean "{close[0]}"?)' if close else ""
     return f'unknown field "{field}"{hint}'
-
-
-def _pointer(path: Iterable[str | int]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 def _type_names(value: Any) -> str:

@@ -23,9 +23,8 @@ import re
 
 from mlgitops.errors import SpecError
 from mlgitops.loader import PROJECT_FILE, Workspace
-from mlgitops.overlay import KUSTOMIZATION, OVERLAYS_DIR, object_file_name
+from mlgitops.overlay import OVERLAYS_DIR, object_directory
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
-from mlgitops.yamlio import dump, generated_header
 
 FLUX_DIR = "plugins/flux"
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
@@ -180,17 +179,4 @@ def flux_files(workspace: Workspace) -> dict[str, str]:
     One object per file, plus a `kustomization.yaml` listing them, so the whole directory can be
     applied at once (`kubectl apply -k plugins/flux`) or referenced from a Flux bootstrap path.
     """
-    header = generated_header(PROJECT_FILE)
-    files: dict[str, str] = {}
-    names: list[str] = []
-    for obj in flux_objects(workspace):
-        name = object_file_name(obj)
-        names.append(name)
-        files[f"{FLUX_DIR}/{name}"] = header + dump(obj)
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": names,
-    }
-    files[f"{FLUX_DIR}/{KUSTOMIZATION}"] = header + dump(kustomization)
-    return files
+    return object_directory(FLUX_DIR, flux_objects(workspace), PROJECT_FILE)

@@ -13,6 +13,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
@@ -27,10 +28,6 @@ KUSTOMIZATION = "kustomization.yaml"
 
 def object_file_name(obj: Obj) -> str:
     return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
-
-
-def _escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -50,12 +47,12 @@ def json_patch(source: Any, target: Any, path: str = "") -> list[Obj]:
         ops: list[Obj] = []
         for key in source:
             if key not in target:
-                ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
+                ops.append({"op": "remove", "path": f"{path}/{escape(key)}"})
             else:
-                ops.extend(json_patch(source[key], target[key], f"{path}/{_escape(key)}"))
+                ops.extend(json_patch(source[key], target[key], f"{path}/{escape(key)}"))
         for key in target:
             if key not in source:
-                ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": target[key]})
+                ops.append({"op": "add", "path": f"{path}/{escape(key)}", "value": target[key]})
         return ops
     if isinstance(source, list) and isinstance(target, list) and len(source) == len(target):
         return [
@@ -144,16 +141,20 @@ def _doc(source: str, data: Any) -> str:
     return generated_header(source) + dump(data)
 
 
-def base_files(item: ModelRender) -> dict[str, str]:
-    folder = f"{BASE_MODELS_DIR}/{item.name}"
-    files = {f"{folder}/{object_file_name(obj)}": _doc(item.source, obj) for obj in item.base}
+def object_directory(folder: str, objects: list[Obj], source: str) -> dict[str, str]:
+    """One file per object in `folder`, plus a kustomization.yaml listing them."""
+    files = {f"{folder}/{object_file_name(obj)}": _doc(source, obj) for obj in objects}
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [object_file_name(obj) for obj in item.base],
+        "resources": [object_file_name(obj) for obj in objects],
     }
-    files[f"{folder}/{KUSTOMIZATION}"] = _doc(item.source, kustomization)
+    files[f"{folder}/{KUSTOMIZATION}"] = _doc(source, kustomization)
     return files
+
+
+def base_files(item: ModelRender) -> dict[str, str]:
+    return object_directory(f"{BASE_MODELS_DIR}/{item.name}", item.base, item.source)
 
 
 def overlay_files(

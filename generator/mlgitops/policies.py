@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlgitops.jsonpointer import get_path
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import JsonPath
@@ -157,27 +158,15 @@ class PodSite:
     inherited_placement: bool = False
 
 
-def _get(obj: Any, path: JsonPath) -> Any:
-    node = obj
-    for part in path:
-        if isinstance(node, dict) and isinstance(part, str):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node
-
-
 def _list_paths(obj: Obj, path: JsonPath) -> tuple[JsonPath, ...]:
-    items = _get(obj, path)
+    items = get_path(obj, path)
     if not isinstance(items, list):
         return ()
     return tuple((*path, i) for i, item in enumerate(items) if isinstance(item, dict))
 
 
 def _pod_spec_site(obj: Obj, path: JsonPath, serving: bool) -> PodSite | None:
-    if not isinstance(_get(obj, path), dict):
+    if not isinstance(get_path(obj, path), dict):
         return None
     return PodSite(
         path,
@@ -196,7 +185,7 @@ def pod_sites(obj: Obj) -> list[PodSite]:
         components: list[JsonPath] = [("spec", c) for c in ("predictor", "transformer", "explainer")]
         components += [(*entry, "predictor") for entry in _list_paths(obj, ("spec", "canary"))]
         for path in components:
-            component = _get(obj, path)
+            component = get_path(obj, path)
             if not isinstance(component, dict):
                 continue
             containers = _list_paths(obj, (*path, "containers"))
@@ -212,13 +201,13 @@ def pod_sites(obj: Obj) -> list[PodSite]:
             sites.append(site)
     elif kind in _WORKFLOW_KINDS or kind == "CronWorkflow":
         base: JsonPath = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
-        workflow = _get(obj, base)
+        workflow = get_path(obj, base)
         inherited = isinstance(workflow, dict) and any(workflow.get(p) for p in _PLACEMENT)
         for template in _list_paths(obj, (*base, "templates")):
             containers = tuple(
                 (*template, key)
                 for key in ("container", "script")
-                if isinstance(_get(obj, (*template, key)), dict)
+                if isinstance(get_path(obj, (*template, key)), dict)
             )
             containers += _list_paths(obj, (*template, "containerSet", "containers"))
             containers += _list_paths(obj, (*template, "sidecars"))
@@ -240,7 +229,7 @@ def _is_gpu(name: str, known: frozenset[str]) -> bool:
 def _gpu_request(obj: Obj, container: JsonPath, known: frozenset[str]) -> JsonPath | None:
     """Path of the first non-zero GPU quantity in a container's limits or requests."""
     for kind in ("limits", "requests"):
-        block = _get(obj, (*container, "resources", kind))
+        block = get_path(obj, (*container, "resources", kind))
         if isinstance(block, dict):
             for name in sorted(block):
                 if _is_gpu(name, known) and str(block[name]).strip() not in ("0", ""):
@@ -273,7 +262,7 @@ def _images(obj: Obj, stage: Stage) -> Iterator[Violation]:
         return
     for site in pod_sites(obj):
         for container in (*site.init_containers, *site.containers):
-            image = _get(obj, (*container, "image"))
+            image = get_path(obj, (*container, "image"))
             if not isinstance(image, str) or "{{" in image:
                 continue
             problem = image_problem(image)
@@ -291,7 +280,7 @@ def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPat
     if kind in ("InferenceService", "Deployment") and spec.serving is not None:
         return spec.serving.gpu.class_ is not None, ("serving", "gpu", "count")
     if kind in _WORKFLOW_KINDS and spec.training is not None:
-        name = _get(obj, (*site.path, "name"))
+        name = get_path(obj, (*site.path, "name"))
         for i, step in enumerate(spec.training.steps):
             if step.name == name and step.gpu is not None:
                 return step.gpu.class_ is not None, ("training", "steps", i, "gpu", "count")
@@ -310,7 +299,7 @@ def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]
             if from_spec is not None:
                 has_class, spec_path = from_spec
             else:
-                site_node = _get(obj, site.path)
+                site_node = get_path(obj, site.path)
                 placed = isinstance(site_node, dict) and any(site_node.get(p) for p in _PLACEMENT)
                 has_class, spec_path = placed or site.inherited_placement, None
             if not has_class:
@@ -324,14 +313,14 @@ def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]
 
 
 def _mode(obj: Obj) -> str | None:
-    mode = _get(obj, ("metadata", "annotations", "serving.kserve.io/deploymentMode"))
+    mode = get_path(obj, ("metadata", "annotations", "serving.kserve.io/deploymentMode"))
     return {"RawDeployment": "Standard", "Serverless": "Knative"}.get(str(mode), mode) if mode else None
 
 
 def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
     if obj.get("kind") != "InferenceService":
         return
-    predictor = _get(obj, ("spec", "predictor"))
+    predictor = get_path(obj, ("spec", "predictor"))
     if not isinstance(predictor, dict):
         return
     mode = _mode(obj)
@@ -366,27 +355,27 @@ def _uri_has_version(uri: str, version: str) -> bool:
 def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
     """(path, uri, version it should carry) for every model location an object declares."""
     kind = obj.get("kind")
-    labels = _get(obj, ("metadata", "labels")) or {}
+    labels = get_path(obj, ("metadata", "labels")) or {}
     version = labels.get("app.kubernetes.io/version") if isinstance(labels, dict) else None
-    canary_version = _get(obj, ("metadata", "annotations", CANARY_ANNOTATION))
+    canary_version = get_path(obj, ("metadata", "annotations", CANARY_ANNOTATION))
     if kind == "InferenceService":
-        knative_canary = _get(obj, ("spec", "predictor", "canaryTrafficPercent")) is not None
+        knative_canary = get_path(obj, ("spec", "predictor", "canaryTrafficPercent")) is not None
         path: JsonPath = ("spec", "predictor", "model", "storageUri")
-        uri = _get(obj, path)
+        uri = get_path(obj, path)
         if isinstance(uri, str):
             yield path, uri, canary_version if knative_canary else version
         for entry in _list_paths(obj, ("spec", "canary")):
             path = (*entry, "predictor", "model", "storageUri")
-            uri = _get(obj, path)
+            uri = get_path(obj, path)
             if isinstance(uri, str):
                 yield path, uri, canary_version
     elif kind in _SERVING_WORKLOADS:
-        pod_labels = _get(obj, ("spec", "template", "metadata", "labels")) or {}
+        pod_labels = get_path(obj, ("spec", "template", "metadata", "labels")) or {}
         if isinstance(pod_labels, dict):
             version = pod_labels.get("app.kubernetes.io/version", version)
         for init in _list_paths(obj, ("spec", "template", "spec", "initContainers")):
-            uri = _get(obj, (*init, "args", 0))
-            if _get(obj, (*init, "name")) == "storage-initializer" and isinstance(uri, str):
+            uri = get_path(obj, (*init, "args", 0))
+            if get_path(obj, (*init, "name")) == "storage-initializer" and isinstance(uri, str):
                 yield (*init, "args", 0), uri, version
 
 
@@ -407,10 +396,10 @@ def _limits(obj: Obj, stage: Stage) -> Iterator[Violation]:
         if not site.serving:
             continue
         for container in site.containers:
-            limits = _get(obj, (*container, "resources", "limits"))
+            limits = get_path(obj, (*container, "resources", "limits"))
             if isinstance(limits, dict) and ("cpu" in limits or "memory" in limits):
                 continue
-            name = _get(obj, (*container, "name")) or container[-1]
+            name = get_path(obj, (*container, "name")) or container[-1]
             yield Violation(
                 PROD_LIMITS, obj, (*container, "resources", "limits"),
                 f"container {name} has no cpu or memory limit in {stage.environment}, the production stage; "
@@ -544,7 +533,7 @@ def check_promotion(
     # Blame the serving object when there is one (InferenceService, then the stable Deployment).
     rank = {"InferenceService": 0, "Deployment": 1}
     carriers = sorted(
-        (o for o in prod_objects if _get(o, ("metadata", "labels", "app.kubernetes.io/version")) == version),
+        (o for o in prod_objects if get_path(o, ("metadata", "labels", "app.kubernetes.io/version")) == version),
         key=lambda o: rank.get(str(o.get("kind")), 2),
     )
     if not carriers:

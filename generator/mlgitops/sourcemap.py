@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlgitops.jsonpointer import get_path
 from mlgitops.render.common import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION
 from mlgitops.spec import Model, Project, Resources, Step
 from mlgitops.yamlio import JsonPath
 
-__all__ = ["SpecSource", "parse_pointer", "spec_source", "to_pointer"]
+__all__ = ["SpecSource", "parse_pointer", "spec_source"]
 
 _PLACEMENT = ("nodeSelector", "tolerations", "affinity")
 _VERSION_LABEL = "app.kubernetes.io/version"
@@ -60,23 +61,6 @@ def parse_pointer(obj: Any, pointer: str) -> JsonPath:
     return tuple(parts)
 
 
-def to_pointer(path: JsonPath) -> str:
-    """The inverse of `parse_pointer` (RFC 6901 escaping)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
-
-
-def _get(obj: Any, path: JsonPath) -> Any:
-    node = obj
-    for part in path:
-        if isinstance(node, dict) and isinstance(part, str):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node
-
-
 def spec_source(
     obj: dict[str, Any], path: JsonPath, spec: Model, project: Project, env: str | None
 ) -> SpecSource:
@@ -104,7 +88,7 @@ def _metadata(
         case ("labels", str(key), *_):
             if key == _VERSION_LABEL:
                 canary = spec.serving.canary if spec.serving else None
-                if canary is not None and _get(obj, ("metadata", "labels", key)) == canary.version:
+                if canary is not None and get_path(obj, ("metadata", "labels", key)) == canary.version:
                     return _m("serving", "canary", "version")
                 return _m("model", "version")
             if key in spec.metadata.labels:
@@ -152,7 +136,7 @@ def _serving_resources(rest: JsonPath, spec: Model) -> SpecSource:
 
 def _inference_service(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
     serving = spec.serving
-    knative_canary = _get(obj, ("spec", "predictor", "canaryTrafficPercent")) is not None
+    knative_canary = get_path(obj, ("spec", "predictor", "canaryTrafficPercent")) is not None
     match path:
         case ("spec", "predictor", *rest):
             return _predictor(tuple(rest), spec, canary=knative_canary)
@@ -204,7 +188,7 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
 def _deployment_engine(obj: dict[str, Any], path: JsonPath, spec: Model, project: Project) -> SpecSource:
     kind = obj.get("kind")
     is_canary = kind == "Deployment" and spec.serving is not None and spec.serving.canary is not None and (
-        _get(obj, ("metadata", "annotations", CANARY_ANNOTATION)) is not None
+        get_path(obj, ("metadata", "annotations", CANARY_ANNOTATION)) is not None
     )
     if kind == "HorizontalPodAutoscaler":
         match path:
@@ -269,7 +253,7 @@ def _training(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
         case ("spec", "activeDeadlineSeconds", *_):
             return _m("training", "timeout")
         case ("spec", "arguments", "parameters", int(index), *_):
-            name = _get(obj, ("spec", "arguments", "parameters", index, "name"))
+            name = get_path(obj, ("spec", "arguments", "parameters", index, "name"))
             if isinstance(name, str) and name in training.parameters:
                 return _m("training", "parameters", name)
             return _m("training", "parameters")
@@ -291,11 +275,11 @@ def _step_index(spec: Model, name: Any) -> int | None:
 def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> SpecSource:
     training = spec.training
     assert training is not None
-    name = _get(obj, ("spec", "templates", index, "name"))
+    name = get_path(obj, ("spec", "templates", index, "name"))
     if name == "pipeline":
         match rest:
             case ("dag", "tasks", int(task), *more):
-                task_name = _get(obj, ("spec", "templates", index, "dag", "tasks", task, "name"))
+                task_name = get_path(obj, ("spec", "templates", index, "dag", "tasks", task, "name"))
                 if task_name == "register":
                     return _m("training", "gates")
                 step = _step_index(spec, task_name)

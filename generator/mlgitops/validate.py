@@ -25,6 +25,7 @@ import yaml
 
 from mlgitops.crdschema import SchemaSet, SchemaViolation, load_crd_schemas
 from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.jsonpointer import to_pointer
 from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, _did_you_mean
 from mlgitops.overlay import PLATFORM_DIR, environment_objects, render_models
@@ -38,7 +39,7 @@ from mlgitops.policies import (
     stage_of,
 )
 from mlgitops.resolve import resolve, spec_location
-from mlgitops.sourcemap import parse_pointer, spec_source, to_pointer
+from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
 from mlgitops.yamlio import JsonPath
 
