@@ -118,6 +118,10 @@ def test_floats_keep_their_type_for_yaml_1_1_readers() -> None:
     assert yaml.safe_load(dump({"v": math.inf}))["v"] == math.inf
 
 
+def test_quantities_are_written_plain() -> None:
+    assert dump({"cpu": "500m", "memory": "2Gi", "x": "0b101"}) == 'cpu: 500m\nmemory: 2Gi\nx: "0b101"\n'
+
+
 def test_stream_has_one_document_per_object() -> None:
     docs = [{"kind": "A"}, {"kind": "B", "spec": {"x": [1]}}]
     assert list(yaml.safe_load_all(dump_all(docs))) == docs

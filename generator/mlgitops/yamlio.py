@@ -182,6 +182,8 @@ _YAML11_WORDS = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
     r"null|Null|NULL|~|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN|=|<<)$"
 )
+# Kubernetes quantities (2Gi, 500m) read as strings under YAML 1.1 and 1.2 alike.
+_QUANTITY_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[KMGTPE]i|[numkMGTPE])")
 _LITERAL_SAFE = re.compile(r"^[^\s][^\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff]*$", re.DOTALL)
 
 
@@ -212,7 +214,9 @@ def _scalar_text(value: Any) -> str:
             mantissa += ".0"  # YAML 1.1 readers need the dot: 1e+20 would read back as a string
         return f"{mantissa}{e}{exponent}"
     if isinstance(value, str):
-        if _PLAIN_SAFE.fullmatch(value) and not _YAML11_WORDS.fullmatch(value) and _resolve_plain(value) == value:
+        if (
+            (_PLAIN_SAFE.fullmatch(value) and not _YAML11_WORDS.fullmatch(value)) or _QUANTITY_PLAIN.fullmatch(value)
+        ) and _resolve_plain(value) == value:
             return value
         return _quote(value)
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
