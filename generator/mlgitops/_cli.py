@@ -32,9 +32,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     from mlgitops.scaffold import InitOptions, init_project
 
     base = Path(args.directory) if args.directory else Path.cwd()
-    options = InitOptions(
-        base / args.path, name=args.name, repo_url=args.repo_url, ci=args.ci, force=args.force
-    )
+    options = InitOptions(base / args.path, name=args.name, repo_url=args.repo_url, ci=args.ci, force=args.force)
     result = init_project(options)
     shown = args.path if args.directory is None else str(options.directory)
     print(
@@ -161,8 +159,12 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("path", nargs="?", default=".", metavar="DIR", help="where to create it (default: .)")
     init.add_argument("--name", help="project name (default: the directory's name)")
     init.add_argument("--repo-url", help="the Git URL Argo CD and Flux read (default: a placeholder to edit)")
-    init.add_argument("--ci", choices=["github", "gitlab", "none"], default="github",
-                      help="which CI definition to add (default: github)")
+    init.add_argument(
+        "--ci",
+        choices=["github", "gitlab", "none"],
+        default="github",
+        help="which CI definition to add (default: github)",
+    )
     init.add_argument("--force", action="store_true", help="overwrite existing files")
     init.set_defaults(handler=_cmd_init)
 
@@ -179,15 +181,16 @@ def _parser() -> argparse.ArgumentParser:
         "validate", help="check the specs, then every rendered object against schemas and policies"
     )
     validate.add_argument(
-        "--crds", action="append", default=[], metavar="DIR",
+        "--crds",
+        action="append",
+        default=[],
+        metavar="DIR",
         help="directory of CustomResourceDefinition manifests for custom resources (repeatable)",
     )
     validate.add_argument(
         "--kube-version", metavar="X.Y", help="Kubernetes release for built-in kinds (default: newest known)"
     )
-    validate.add_argument(
-        "--strict", action="store_true", help="kinds without a schema and warnings are errors"
-    )
+    validate.add_argument("--strict", action="store_true", help="kinds without a schema and warnings are errors")
     validate.add_argument(
         "--format", choices=["text", "json", "github"], default="text", help="text, json or GitHub annotations"
     )
@@ -211,9 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--base", metavar="REF", help="base revision (default: merge-base of HEAD and main)")
     diff.add_argument("--head", metavar="REF", help="head revision (default: the working tree)")
-    diff.add_argument(
-        "--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)"
-    )
+    diff.add_argument("--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)")
     diff.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     diff.set_defaults(handler=_cmd_diff)
     return parser

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlgitops import kustomize
 from mlgitops.errors import Location, SpecError, UsageError
-from mlgitops.loader import Workspace, _did_you_mean
+from mlgitops.loader import Workspace, unknown_environment
 from mlgitops.overlay import PLATFORM_DIR, ModelRender, base_files, overlay_files, render_models
 from mlgitops.yamlio import dump
 
@@ -24,7 +24,7 @@ EXTRA_LABELS_DIR = "extra-labels"  # beside overlays/ and base/ in the scratch t
 def check_environment(workspace: Workspace, env: str) -> None:
     names = workspace.project.environment_names
     if env not in names:
-        raise UsageError(f"unknown environment {env!r}{_did_you_mean(env, names)}; the project has {', '.join(names)}")
+        raise UsageError(unknown_environment(env, names))
 
 
 def _copy_platform(root: Path, destination: Path) -> None:

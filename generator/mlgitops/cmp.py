@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import MlgitopsError, UsageError
+from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
 
 # The plugin parameters, by the names Applications use in `plugin.parameters`.
 ENVIRONMENT = "environment"
@@ -96,7 +96,7 @@ def _parameters_json(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         name = item["name"]
         if name not in PARAMETER_NAMES:
             raise CmpError(
-                f"unknown plugin parameter {name!r}{_did_you_mean(name, PARAMETER_NAMES)}; "
+                f"unknown plugin parameter {name!r}{did_you_mean(name, PARAMETER_NAMES)}; "
                 f"the mlgitops plugin takes {', '.join(PARAMETER_NAMES)}"
             )
         kinds = [kind for kind in ("string", "array", "map") if kind in item]
@@ -255,13 +255,6 @@ def path_environment(root: Path, start: Path) -> str | None:
     if len(parts) == 2 and parts[0] == "overlays":
         return parts[1]
     return None
-
-
-def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _one_line(error: MlgitopsError) -> CmpError:

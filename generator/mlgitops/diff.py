@@ -87,9 +87,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlgitops import git_repo, kustomize
-from mlgitops.errors import MlgitopsError, UsageError
+from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
 from mlgitops.git_repo import Repository, Revision
-from mlgitops.loader import PROJECT_FILE, ModelFile, Workspace, _did_you_mean, find_root, load_workspace
+from mlgitops.loader import PROJECT_FILE, ModelFile, Workspace, find_root, load_workspace
 from mlgitops.render.common import ENVIRONMENT_LABEL, Obj
 from mlgitops.spec import Model
 from mlgitops.yamlio import dump, load_plain
@@ -673,7 +673,7 @@ def _select(base: Snapshot, head: Snapshot, wanted: list[str] | None) -> list[st
     unknown = [e for e in wanted if e not in names]
     if unknown:
         raise UsageError(
-            f"unknown environment {unknown[0]!r}{_did_you_mean(unknown[0], names)}; "
+            f"unknown environment {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
             f"the project has {', '.join(names) or 'none'} at these revisions"
         )
     return [e for e in names if e in wanted]

@@ -6,6 +6,8 @@ Every error a user can cause is a `MlgitopsError`; the CLI prints `str(error)` a
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -60,3 +62,9 @@ class SpecError(MlgitopsError):
 
 class ToolError(MlgitopsError):
     """An external tool (kustomize, git) failed."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'prod'?)` when one choice is close to `word`, else an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -6,7 +6,6 @@ problems of every file before failing, so one run shows them all.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mlgitops.errors import Location, Problem, SpecError, UsageError
+from mlgitops.errors import Location, Problem, SpecError, UsageError, did_you_mean
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project
 from mlgitops.yamlio import Document, JsonPath, parse_document
 
@@ -54,7 +53,7 @@ class Workspace:
         for item in self.models:
             if item.name == name:
                 return item
-        hint = _did_you_mean(name, [m.name for m in self.models])
+        hint = did_you_mean(name, [m.name for m in self.models])
         raise UsageError(f"unknown model {name!r}{hint}")
 
 
@@ -70,9 +69,9 @@ def find_root(start: Path, boundary: Path | None = None) -> Path:
         current = current.parent
 
 
-def _did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def unknown_environment(env: str, names: list[str]) -> str:
+    """The message for an environment the project does not have."""
+    return f"unknown environment {env!r}{did_you_mean(env, names)}; the project has {', '.join(names)}"
 
 
 def _read(root: Path, relative: str) -> str:
@@ -175,7 +174,7 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
         kind = item["type"]
         if kind == "extra_forbidden":
             name = str(path[-1])
-            hint = _did_you_mean(name, _keys_at(cls, key[:-1]))
+            hint = did_you_mean(name, _keys_at(cls, key[:-1]))
             where = _dotted(key[:-1])
             problems.append(Problem(locate(key, True), f"unknown key {name!r}{' in ' + where if where else ''}{hint}"))
         elif kind == "missing":
@@ -223,7 +222,7 @@ def load_project(root: Path) -> tuple[Project, Document]:
                     Problem(
                         doc.location(("environments", index, "defaults", key), key=True),
                         f"defaults may set {', '.join(PATCHABLE_MODEL_KEYS)}, not {key!r}"
-                        + _did_you_mean(key, PATCHABLE_MODEL_KEYS),
+                        + did_you_mean(key, PATCHABLE_MODEL_KEYS),
                     )
                 )
     if problems:
@@ -270,7 +269,7 @@ def load_workspace(root: Path, *, only_model: str | None = None) -> Workspace:
     if only_model is not None:
         wanted = [p for p in paths if Path(p).stem == only_model]
         if not wanted:
-            hint = _did_you_mean(only_model, [Path(p).stem for p in paths])
+            hint = did_you_mean(only_model, [Path(p).stem for p in paths])
             raise UsageError(f"unknown model {only_model!r}{hint}")
         paths = wanted
     workspace = Workspace(root=root, project=project, project_doc=project_doc)

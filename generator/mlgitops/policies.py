@@ -58,39 +58,48 @@ class Policy:
 
 
 IMAGE_PINNED = Policy(
-    "image-pinned", "error",
+    "image-pinned",
+    "error",
     "an image without a tag or digest, or tagged latest, can change without a Git change",
 )
 GPU_CLASS = Policy(
-    "gpu-class", "error",
+    "gpu-class",
+    "error",
     "a GPU request without a GPU class has no placement: the pod stays pending or lands on the wrong GPU",
 )
 GPU_SCALE_TO_ZERO = Policy(
-    "gpu-scale-to-zero", "error",
+    "gpu-scale-to-zero",
+    "error",
     "minReplicas 0 with a GPU: scale-to-zero kills pods still waiting for a GPU node",
 )
 AUTOSCALING_MODE = Policy(
-    "autoscaling-mode", "error",
+    "autoscaling-mode",
+    "error",
     "concurrency and rps autoscaling need KServe Knative mode; Standard mode's HPA scales on cpu or memory",
 )
 KNATIVE_CANARY = Policy(
-    "knative-canary", "warning",
+    "knative-canary",
+    "warning",
     "a Knative canary keeps the previous model only in cluster revisions: rollback state lives outside Git",
 )
 STORAGE_URI_VERSION = Policy(
-    "storage-uri-version", "error",
+    "storage-uri-version",
+    "error",
     "a storageUri without the model version in its path is mutable: overwriting it does not roll out",
 )
 PROD_LIMITS = Policy(
-    "prod-limits", "error",
+    "prod-limits",
+    "error",
     "serving containers in prod without cpu or memory limits can starve their neighbours",
 )
 PROMOTION_ORDER = Policy(
-    "promotion-order", "error",
+    "promotion-order",
+    "error",
     "prod serves a model version newer than the stage before it: the promotion skipped a stage",
 )
 KSERVE_ANNOTATION = Policy(
-    "kserve-annotation", "error",
+    "kserve-annotation",
+    "error",
     "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
 )
 
@@ -205,9 +214,7 @@ def pod_sites(obj: Obj) -> list[PodSite]:
         inherited = isinstance(workflow, dict) and any(workflow.get(p) for p in _PLACEMENT)
         for template in _list_paths(obj, (*base, "templates")):
             containers = tuple(
-                (*template, key)
-                for key in ("container", "script")
-                if isinstance(get_path(obj, (*template, key)), dict)
+                (*template, key) for key in ("container", "script") if isinstance(get_path(obj, (*template, key)), dict)
             )
             containers += _list_paths(obj, (*template, "containerSet", "containers"))
             containers += _list_paths(obj, (*template, "sidecars"))
@@ -268,7 +275,9 @@ def _images(obj: Obj, stage: Stage) -> Iterator[Violation]:
             problem = image_problem(image)
             if problem:
                 yield Violation(
-                    IMAGE_PINNED, obj, (*container, "image"),
+                    IMAGE_PINNED,
+                    obj,
+                    (*container, "image"),
                     f"image {image!r} {problem} (allowed only in the first environment, the dev stage); "
                     "pin a version tag or a digest",
                 )
@@ -304,7 +313,9 @@ def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]
                 has_class, spec_path = placed or site.inherited_placement, None
             if not has_class:
                 yield Violation(
-                    GPU_CLASS, obj, request,
+                    GPU_CLASS,
+                    obj,
+                    request,
                     f"requests {request[-1]} without a GPU class (no node selector or tolerations); "
                     f"set gpu.class (known: {classes})",
                     spec_path,
@@ -329,18 +340,24 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
     gpu = site is not None and any(_gpu_request(obj, c, known) for c in site.containers)
     if predictor.get("minReplicas") == 0 and gpu:
         yield Violation(
-            GPU_SCALE_TO_ZERO, obj, ("spec", "predictor", "minReplicas"),
+            GPU_SCALE_TO_ZERO,
+            obj,
+            ("spec", "predictor", "minReplicas"),
             "minReplicas is 0 on a GPU predictor; keep at least 1 replica (serving.replicas.min)",
         )
     metric = predictor.get("scaleMetric")
     if mode == "Standard" and metric in ("concurrency", "rps"):
         yield Violation(
-            AUTOSCALING_MODE, obj, ("spec", "predictor", "scaleMetric"),
+            AUTOSCALING_MODE,
+            obj,
+            ("spec", "predictor", "scaleMetric"),
             f"scaleMetric {metric} needs Knative mode; Standard mode scales on cpu or memory",
         )
     if mode == "Knative" and predictor.get("canaryTrafficPercent") is not None:
         yield Violation(
-            KNATIVE_CANARY, obj, ("spec", "predictor", "canaryTrafficPercent"),
+            KNATIVE_CANARY,
+            obj,
+            ("spec", "predictor", "canaryTrafficPercent"),
             "Knative canary: the previous model lives only in the cluster's revisions, so rollback state is "
             "outside Git; prefer Standard mode, where spec.canary[] declares both versions",
         )
@@ -383,7 +400,9 @@ def _storage(obj: Obj) -> Iterator[Violation]:
     for path, uri, version in _storage_uris(obj):
         if isinstance(version, str) and version and not _uri_has_version(uri, version):
             yield Violation(
-                STORAGE_URI_VERSION, obj, path,
+                STORAGE_URI_VERSION,
+                obj,
+                path,
                 f"storageUri {uri!r} does not contain the model version {version!r} as a path segment; "
                 "use a versioned, immutable location",
             )
@@ -401,7 +420,9 @@ def _limits(obj: Obj, stage: Stage) -> Iterator[Violation]:
                 continue
             name = get_path(obj, (*container, "name")) or container[-1]
             yield Violation(
-                PROD_LIMITS, obj, (*container, "resources", "limits"),
+                PROD_LIMITS,
+                obj,
+                (*container, "resources", "limits"),
                 f"container {name} has no cpu or memory limit in {stage.environment}, the production stage; "
                 "set serving.resources.limits",
             )
@@ -411,12 +432,32 @@ def _limits(obj: Obj, stage: Stage) -> Iterator[Violation]:
 _KSERVE_KEYS: dict[str, frozenset[str]] = {
     "serving.kserve.io": frozenset(
         {
-            "deploymentMode", "autoscalerClass", "metrics", "targetUtilizationPercentage", "stop",
-            "enable-tag-routing", "disable-localmodel", "gke-accelerator", "enable-metric-aggregation",
-            "enable-prometheus-scraping", "nodegroup", "gpu-resource-types", "storage-initializer-uid",
-            "s3-endpoint", "s3-region", "s3-verifyssl", "s3-usehttps", "s3-usevirtualbucket",
-            "s3-useaccelerate", "s3-useanoncredential", "s3-cabundle-configmap", "s3-cabundle",
-            "inferenceservice", "inferencegraph", "kind", "trainedmodel-allocated",
+            "deploymentMode",
+            "autoscalerClass",
+            "metrics",
+            "targetUtilizationPercentage",
+            "stop",
+            "enable-tag-routing",
+            "disable-localmodel",
+            "gke-accelerator",
+            "enable-metric-aggregation",
+            "enable-prometheus-scraping",
+            "nodegroup",
+            "gpu-resource-types",
+            "storage-initializer-uid",
+            "s3-endpoint",
+            "s3-region",
+            "s3-verifyssl",
+            "s3-usehttps",
+            "s3-usevirtualbucket",
+            "s3-useaccelerate",
+            "s3-useanoncredential",
+            "s3-cabundle-configmap",
+            "s3-cabundle",
+            "inferenceservice",
+            "inferencegraph",
+            "kind",
+            "trainedmodel-allocated",
         }
     ),
     "internal.serving.kserve.io": frozenset(),
@@ -473,15 +514,14 @@ def _annotations(obj: Obj) -> Iterator[Violation]:
             meant = annotation_typo(str(key))
             if meant:
                 yield Violation(
-                    KSERVE_ANNOTATION, obj, (*path, key),
-                    f"annotation {key!r} looks like a misspelt KServe key (did you mean {meant!r}?); "
-                    "KServe ignores it",
+                    KSERVE_ANNOTATION,
+                    obj,
+                    (*path, key),
+                    f"annotation {key!r} looks like a misspelt KServe key (did you mean {meant!r}?); KServe ignores it",
                 )
 
 
-def check_objects(
-    objects: list[Obj], stage: Stage, project: Project, spec: Model | None = None
-) -> list[Violation]:
+def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Model | None = None) -> list[Violation]:
     """Every per-object policy, on the final objects of one environment (`spec`: the model that
     rendered them, resolved for that environment, when there is one)."""
     found: list[Violation] = []
@@ -541,7 +581,9 @@ def check_promotion(
     carrier = carriers[0]
     return [
         Violation(
-            PROMOTION_ORDER, carrier, ("metadata", "labels", "app.kubernetes.io/version"),
+            PROMOTION_ORDER,
+            carrier,
+            ("metadata", "labels", "app.kubernetes.io/version"),
             f"{prod_env} serves version {version!r}, ahead of {previous_env} "
             f"({', '.join(repr(b) for b in before)}); "
             f"promote it through {previous_env} first",

@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.loader import (
     Locator,
     ModelFile,
     Workspace,
-    _did_you_mean,
     document_locator,
+    unknown_environment,
     validation_problems,
 )
 from mlgitops.mergepatch import merge_patch
@@ -156,7 +156,7 @@ def check_workspace_model(workspace: Workspace, model: ModelFile) -> list[Proble
             problems.append(
                 Problem(
                     doc.location(("environments", env), key=True),
-                    f"unknown environment {env!r}{_did_you_mean(env, envs)}; the project has {', '.join(envs)}",
+                    unknown_environment(env, envs),
                 )
             )
             continue
@@ -170,7 +170,7 @@ def check_workspace_model(workspace: Workspace, model: ModelFile) -> list[Proble
                     Problem(
                         where,
                         f"an environment patch may set enabled, {', '.join(PATCHABLE_MODEL_KEYS)}; not {key!r}"
-                        + _did_you_mean(key, (*PATCHABLE_MODEL_KEYS, "enabled")),
+                        + did_you_mean(key, (*PATCHABLE_MODEL_KEYS, "enabled")),
                     )
                 )
     if problems:
@@ -197,7 +197,7 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
             problems.append(
                 Problem(
                     locate((*path, "class"), False),
-                    f"unknown GPU class {name!r}{_did_you_mean(name, classes)}; known: {known}",
+                    f"unknown GPU class {name!r}{did_you_mean(name, classes)}; known: {known}",
                 )
             )
 
@@ -260,7 +260,7 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
                 problems.append(
                     Problem(
                         locate(("training", "steps", i, "after", j), False),
-                        f"step {step.name!r} runs after {dep!r}, which is not a step{_did_you_mean(dep, names)}",
+                        f"step {step.name!r} runs after {dep!r}, which is not a step{did_you_mean(dep, names)}",
                     )
                 )
             elif dep == step.name:
@@ -313,7 +313,7 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
             problems.append(
                 Problem(
                     locate(("training", "gates", g, "metric"), False),
-                    f"gate on metric {gate.metric!r}, which no step emits{_did_you_mean(gate.metric, emitted)}",
+                    f"gate on metric {gate.metric!r}, which no step emits{did_you_mean(gate.metric, emitted)}",
                 )
             )
     if training.gates and training.register_ is None and default_register_command(training) is None:

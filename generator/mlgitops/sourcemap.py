@@ -61,9 +61,7 @@ def parse_pointer(obj: Any, pointer: str) -> JsonPath:
     return tuple(parts)
 
 
-def spec_source(
-    obj: dict[str, Any], path: JsonPath, spec: Model, project: Project, env: str | None
-) -> SpecSource:
+def spec_source(obj: dict[str, Any], path: JsonPath, spec: Model, project: Project, env: str | None) -> SpecSource:
     """The spec field that produced `path` of `obj`, a rendered object of the model `spec` in `env`."""
     kind = obj.get("kind")
     if path[:1] == ("metadata",):
@@ -77,9 +75,7 @@ def spec_source(
     return _m()
 
 
-def _metadata(
-    obj: dict[str, Any], rest: JsonPath, spec: Model, project: Project, env: str | None
-) -> SpecSource:
+def _metadata(obj: dict[str, Any], rest: JsonPath, spec: Model, project: Project, env: str | None) -> SpecSource:
     match rest:
         case ("name", *_):
             return _m("metadata", "name")
@@ -109,9 +105,7 @@ def _metadata(
     return _m("metadata")
 
 
-def _resources(
-    rest: JsonPath, block: JsonPath, spec_resources: Resources | None, gpu: JsonPath
-) -> SpecSource:
+def _resources(rest: JsonPath, block: JsonPath, spec_resources: Resources | None, gpu: JsonPath) -> SpecSource:
     """`resources/limits/nvidia.com~1gpu` → the GPU count; other quantities → the resources block."""
     match rest:
         case (("requests" | "limits") as kind, str(name), *_):
@@ -187,8 +181,11 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
 
 def _deployment_engine(obj: dict[str, Any], path: JsonPath, spec: Model, project: Project) -> SpecSource:
     kind = obj.get("kind")
-    is_canary = kind == "Deployment" and spec.serving is not None and spec.serving.canary is not None and (
-        get_path(obj, ("metadata", "annotations", CANARY_ANNOTATION)) is not None
+    is_canary = (
+        kind == "Deployment"
+        and spec.serving is not None
+        and spec.serving.canary is not None
+        and (get_path(obj, ("metadata", "annotations", CANARY_ANNOTATION)) is not None)
     )
     if kind == "HorizontalPodAutoscaler":
         match path:

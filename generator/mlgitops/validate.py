@@ -24,10 +24,10 @@ from typing import Any
 import yaml
 
 from mlgitops.crdschema import SchemaSet, SchemaViolation, load_crd_schemas
-from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.jsonpointer import to_pointer
 from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
-from mlgitops.loader import ModelFile, Workspace, _did_you_mean
+from mlgitops.loader import ModelFile, Workspace, unknown_environment
 from mlgitops.overlay import PLATFORM_DIR, environment_objects, render_models
 from mlgitops.policies import (
     POLICY_IDS,
@@ -381,7 +381,7 @@ def check_waivers(workspace: Workspace) -> list[Problem]:
                 problems.append(
                     Problem(
                         doc.location((*where, "id")),
-                        f"unknown policy {waiver.id!r}{_did_you_mean(waiver.id, POLICY_IDS)}; "
+                        f"unknown policy {waiver.id!r}{did_you_mean(waiver.id, POLICY_IDS)}; "
                         f"policies: {', '.join(POLICY_IDS)}",
                     )
                 )
@@ -390,7 +390,7 @@ def check_waivers(workspace: Workspace) -> list[Problem]:
                     problems.append(
                         Problem(
                             doc.location((*where, "environments", j)),
-                            f"unknown environment {env!r}{_did_you_mean(env, envs)}; the project has {', '.join(envs)}",
+                            unknown_environment(env, envs),
                         )
                     )
     return problems
