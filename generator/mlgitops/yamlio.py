@@ -11,6 +11,7 @@ multi-line strings as literal blocks.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -214,12 +215,21 @@ def _scalar_text(value: Any) -> str:
             mantissa += ".0"  # YAML 1.1 readers need the dot: 1e+20 would read back as a string
         return f"{mantissa}{e}{exponent}"
     if isinstance(value, str):
-        if (
-            (_PLAIN_SAFE.fullmatch(value) and not _YAML11_WORDS.fullmatch(value)) or _QUANTITY_PLAIN.fullmatch(value)
-        ) and _resolve_plain(value) == value:
-            return value
-        return _quote(value)
+        return _string_text(value)
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _string_text(value: str) -> str:
+    """A string as a plain scalar when every YAML reader reads it back as that string, else quoted.
+
+    Cached: rendered files repeat the same keys and values thousands of times.
+    """
+    if (
+        (_PLAIN_SAFE.fullmatch(value) and not _YAML11_WORDS.fullmatch(value)) or _QUANTITY_PLAIN.fullmatch(value)
+    ) and _resolve_plain(value) == value:
+        return value
+    return _quote(value)
 
 
 def _literal(text: str, indent: str) -> str | None:
