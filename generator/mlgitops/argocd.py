@@ -54,7 +54,7 @@ PLUGIN_CHECKSUM_ANNOTATION = "mlgitops.io/cmp-plugin-sha256"
 RUN_AS_USER = 999
 
 # What the plugin reads from the repository (the renderer's inputs), as manifest-generate-paths.
-PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}", "/templates")
+PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}")
 GENERATE_PATHS_ANNOTATION = "argocd.argoproj.io/manifest-generate-paths"
 
 
