@@ -516,17 +516,18 @@ def test_output_is_deterministic(repo: Path) -> None:
 
 def test_objects_are_exactly_what_build_computes(example: Path) -> None:
     """The diff's per-environment objects equal `overlay.environment_objects` (tested against kustomize)."""
+    from mlgitops.git_repo import Revision
     from mlgitops.loader import load_workspace
     from mlgitops.overlay import environment_objects, render_models
 
     workspace = load_workspace(example)
     renders = render_models(workspace)
+    snapshot = diff_module.Snapshot(Revision("working tree", None, "the working tree"), workspace)
+    diff_module._add_model_objects(snapshot, workspace.project.environment_names)
     for env in workspace.project.environment_names:
-        namespace = workspace.project.environment(env).namespace
-        rendered = [o for r in renders for o in r.environments[env] or []]
-        ours = [diff_module.in_environment(o, namespace, env) for o in rendered]
-        assert ours == environment_objects(workspace, env, renders, with_namespace=False)
-        assert all(o["metadata"]["namespace"] == namespace for o in ours)
+        ours = {oid: tracked.obj for oid, tracked in snapshot.objects[env].items()}
+        expected = {diff_module.object_id(o): o for o in environment_objects(workspace, env, renders)}
+        assert ours == expected
     # and the rendered objects themselves were not modified on the way
     every = [o for r in renders for objs in (r.base, *r.environments.values()) for o in objs or []]
     assert every and all("namespace" not in o["metadata"] for o in every)

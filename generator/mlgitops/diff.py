@@ -90,7 +90,7 @@ from mlgitops import git_repo, kustomize
 from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
 from mlgitops.git_repo import Repository, Revision
 from mlgitops.loader import PROJECT_FILE, ModelFile, Workspace, find_root, load_workspace
-from mlgitops.render.common import ENVIRONMENT_LABEL, Obj
+from mlgitops.render.common import Obj
 from mlgitops.spec import Model
 from mlgitops.yamlio import dump, load_plain
 
@@ -270,20 +270,8 @@ def _add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: P
                         _add(table, copy.deepcopy(obj), None, env, snap.revision, "base/platform")
 
 
-def in_environment(obj: Obj, namespace: str, env: str) -> Obj:
-    """One rendered object as `overlay.environment_objects` finalises it (namespace, environment label).
-
-    Only the dicts that change are copied: the diff never mutates objects, and deep copies of every
-    object of every environment would cost more than rendering them.
-    """
-    meta = dict(obj["metadata"])
-    meta["namespace"] = namespace
-    meta["labels"] = {**(meta.get("labels") or {}), ENVIRONMENT_LABEL: env}
-    return {**obj, "metadata": meta}
-
-
 def _add_model_objects(snap: Snapshot, envs: list[str]) -> None:
-    from mlgitops.overlay import environment_objects, render_models
+    from mlgitops.overlay import environment_objects, in_environment, render_models
 
     ws = snap.workspace
     if ws is None:

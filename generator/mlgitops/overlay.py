@@ -9,7 +9,6 @@ lacks. `environment_objects` computes the same objects directly; tests check tha
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,12 +128,19 @@ def environment_objects(
         ns["metadata"]["labels"][ENVIRONMENT_LABEL] = env
         objects.append(ns)
     for item in renders:
-        for obj in item.environments.get(env) or []:
-            final = copy.deepcopy(obj)
-            final["metadata"]["namespace"] = namespace
-            final["metadata"].setdefault("labels", {})[ENVIRONMENT_LABEL] = env
-            objects.append(final)
+        objects.extend(in_environment(obj, namespace, env) for obj in item.environments.get(env) or [])
     return objects
+
+
+def in_environment(obj: Obj, namespace: str, env: str) -> Obj:
+    """A rendered object as Kustomize finalises it in `env`: its namespace and the environment label.
+
+    Only the metadata is copied (the rest is shared with the rendered object, which nothing mutates):
+    deep copies of every object of every environment would cost more than rendering them.
+    """
+    metadata = {**obj["metadata"], "namespace": namespace}
+    metadata["labels"] = {**(metadata.get("labels") or {}), ENVIRONMENT_LABEL: env}
+    return {**obj, "metadata": metadata}
 
 
 def _doc(source: str, data: Any) -> str:
