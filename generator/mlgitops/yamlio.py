@@ -258,13 +258,9 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
             _emit_entry(f"{pad}{_key_text(key)}:", item, indent, out, nested_indent=indent + 2, list_indent=indent)
     else:
         for item in value:
-            if isinstance(item, dict) and item:
+            if isinstance(item, (dict, list)) and item:
+                # A non-empty collection starts on the dash's line: "- key: value" or "- - value".
                 lines: list[str] = []
-                _emit(item, indent + 2, lines)
-                lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
-                out.extend(lines)
-            elif isinstance(item, list) and item:
-                lines = []
                 _emit(item, indent + 2, lines)
                 lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
                 out.extend(lines)
