@@ -15,7 +15,7 @@ from pathlib import Path
 from mlgitops import kustomize
 from mlgitops.errors import Location, SpecError, UsageError
 from mlgitops.loader import Workspace, unknown_environment
-from mlgitops.overlay import PLATFORM_DIR, ModelRender, base_files, overlay_files, render_models
+from mlgitops.overlay import PLATFORM_DIR, base_files, overlay_files, render_models
 from mlgitops.yamlio import dump
 
 EXTRA_LABELS_DIR = "extra-labels"  # beside overlays/ and base/ in the scratch tree
@@ -38,10 +38,8 @@ def _copy_platform(root: Path, destination: Path) -> None:
     shutil.copytree(source, destination / PLATFORM_DIR, symlinks=False)
 
 
-def build_files(
-    workspace: Workspace, env: str, model: str | None = None
-) -> tuple[dict[str, str], list[ModelRender], bool]:
-    """The files a build of `env` needs, the renders behind them, and whether base/platform is included."""
+def build_files(workspace: Workspace, env: str, model: str | None = None) -> tuple[dict[str, str], bool]:
+    """The files a build of `env` needs, and whether base/platform is included."""
     check_environment(workspace, env)
     names = [workspace.model(model).name] if model else None
     renders = render_models(workspace, names, [env])
@@ -53,7 +51,7 @@ def build_files(
         if item.environments.get(env) is not None:
             files.update(base_files(item))
     files.update(overlay_files(workspace, env, renders, include_platform=with_platform, with_namespace=model is None))
-    return files, renders, with_platform
+    return files, with_platform
 
 
 def build(
@@ -64,7 +62,7 @@ def build(
     `extra_labels` (the Argo CD plugin's `extra-labels`) go on every object's metadata.labels, through
     a Kustomization wrapping the overlay, so the stream is otherwise the overlay's own.
     """
-    files, _renders, with_platform = build_files(workspace, env, model)
+    files, with_platform = build_files(workspace, env, model)
     if extra_labels:
         files[f"{EXTRA_LABELS_DIR}/kustomization.yaml"] = dump(
             {

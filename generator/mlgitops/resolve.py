@@ -278,7 +278,7 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
             Problem(locate(("training", "steps", first, "after"), False), "steps form a cycle: " + " → ".join(cycle))
         )
         return problems
-    ancestors = _ancestors({s.name: list(s.after) for s in training.steps})
+    ancestors = step_ancestors(training)
     for i, step in enumerate(training.steps):
         for j, name in enumerate(step.inputs):
             producers = [a for a in ancestors[step.name] if name in training.steps[index_of[a]].outputs]
@@ -368,7 +368,9 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-def _ancestors(graph: dict[str, list[str]]) -> dict[str, set[str]]:
+def step_ancestors(training: Training) -> dict[str, set[str]]:
+    """step name → every step it runs after, directly or not (the steps must form no cycle)."""
+    graph = {s.name: list(s.after) for s in training.steps}
     memo: dict[str, set[str]] = {}
 
     def of(node: str) -> set[str]:

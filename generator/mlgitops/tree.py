@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,11 +152,9 @@ def _remove_empty(path: Path, stop: Path) -> None:
         path = path.parent
 
 
-def render(
-    workspace: Workspace, *, check: bool = False, produce: Callable[[Workspace], dict[str, str]] = generated_files
-) -> TreeStatus:
+def render(workspace: Workspace, *, check: bool = False) -> TreeStatus:
     """Compute the generated tree and write it (or, with `check`, only report what is stale)."""
-    files = produce(workspace)
+    files = generated_files(workspace)
     status = compare(workspace.root, files)
     if check:
         return status

@@ -16,7 +16,7 @@ from mlgitops.render.common import (
     standard_labels,
     workflow_annotations,
 )
-from mlgitops.resolve import ResolvedModel, default_register_command
+from mlgitops.resolve import ResolvedModel, default_register_command, step_ancestors
 from mlgitops.spec import Project, Step, Training, duration_seconds
 
 WORK_DIR = "/tmp/mlgitops"
@@ -49,20 +49,10 @@ def _env(training: Training, step_env: dict[str, str]) -> list[Obj]:
 
 def _producers(training: Training) -> dict[str, dict[str, str]]:
     """step name → {input artifact → the step that outputs it} (validation guarantees one)."""
-    after = {s.name: set(s.after) for s in training.steps}
-    ancestors: dict[str, set[str]] = {}
-
-    def of(name: str) -> set[str]:
-        if name not in ancestors:
-            found: set[str] = set()
-            for parent in after[name]:
-                found |= {parent} | of(parent)
-            ancestors[name] = found
-        return ancestors[name]
-
+    ancestors = step_ancestors(training)
     outputs = {s.name: s.outputs for s in training.steps}
     return {
-        s.name: {art: next(a for a in sorted(of(s.name)) if art in outputs[a]) for art in s.inputs}
+        s.name: {art: next(a for a in sorted(ancestors[s.name]) if art in outputs[a]) for art in s.inputs}
         for s in training.steps
     }
 
