@@ -110,7 +110,8 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         return status
     _check_hand_written(root, status.removed)
     dirty = sorted({_root_of(p) for p in status.stale})
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    _remove_abandoned_staging(root)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
     swapped: list[tuple[Path, Path | None]] = []
     try:
         for owned in dirty:
@@ -144,6 +145,28 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         if not any(p.startswith(owned + "/") for p in files):
             _remove_empty(root / owned, stop=root)
     return status
+
+
+def _remove_abandoned_staging(root: Path) -> None:
+    """Delete staging directories of renders that were killed mid-way (their process is gone).
+
+    Such a directory holds only generated files (a new tree, or an old one being swapped out), which
+    this render writes again from the specs.
+    """
+    for path in root.glob(STAGING_PREFIX + "*"):
+        pid = path.name.removeprefix(STAGING_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_empty(path: Path, stop: Path) -> None:
