@@ -27,7 +27,7 @@ def check_environment(workspace: Workspace, env: str) -> None:
         raise UsageError(unknown_environment(env, names))
 
 
-def _copy_platform(root: Path, destination: Path) -> None:
+def copy_platform(root: Path, destination: Path) -> None:
     source = root / PLATFORM_DIR
     real_root = root.resolve()
     for path in sorted(source.rglob("*")):
@@ -79,5 +79,5 @@ def build(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8")
         if with_platform:
-            _copy_platform(workspace.root, scratch)
+            copy_platform(workspace.root, scratch)
         return kustomize.build(scratch / (EXTRA_LABELS_DIR if extra_labels else f"overlays/{env}"))

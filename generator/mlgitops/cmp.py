@@ -12,12 +12,13 @@ command actually needs them.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
 
@@ -41,6 +42,8 @@ _RESERVED_PREFIX = "mlgitops.io/"
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _MODEL_LIST_LIMIT = 20
+
+T = TypeVar("T")
 
 
 class CmpError(MlgitopsError):
@@ -266,14 +269,25 @@ def _one_line(error: MlgitopsError) -> CmpError:
 # --- generate ------------------------------------------------------------------------------------
 
 
+def _as_one_line(action: Callable[[Path, Mapping[str, str]], T]) -> Callable[[Path, Mapping[str, str]], T]:
+    """Report any user error of `action` as one CmpError line (Argo CD shows stderr in the condition)."""
+
+    @functools.wraps(action)
+    def wrapper(start: Path, environ: Mapping[str, str]) -> T:
+        try:
+            return action(start, environ)
+        except CmpError:
+            raise
+        except MlgitopsError as exc:
+            raise _one_line(exc) from None
+
+    return wrapper
+
+
+@_as_one_line
 def generate(start: Path, environ: Mapping[str, str]) -> Generated:
     """Render the manifests one Application asks for (see the module docstring)."""
-    try:
-        return _generate(start, environ)
-    except CmpError:
-        raise
-    except MlgitopsError as exc:
-        raise _one_line(exc) from None
+    return _generate(start, environ)
 
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
@@ -328,18 +342,14 @@ def _has_objects(stream: str) -> bool:
 # --- parameters ----------------------------------------------------------------------------------
 
 
+@_as_one_line
 def parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
     """The dynamic parameter announcements for the Argo CD UI: this project's environments and models.
 
     Only `mlgitops.yaml` is read and validated; model files are listed, not loaded, so one broken
     model does not blank the form. `extra-labels` is announced statically in plugin.yaml.
     """
-    try:
-        return _parameters(start, environ)
-    except CmpError:
-        raise
-    except MlgitopsError as exc:
-        raise _one_line(exc) from None
+    return _parameters(start, environ)
 
 
 def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -214,7 +214,7 @@ class _PlatformBuild:
 
 def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> dict[str, _PlatformBuild]:
     """One Kustomize build per distinct (base/platform content, environment overlay)."""
-    from mlgitops.build import _copy_platform
+    from mlgitops.build import copy_platform
     from mlgitops.overlay import KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, overlay_files
 
     builds: dict[str, _PlatformBuild] = {}
@@ -238,7 +238,7 @@ def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) 
                 continue
             if not copied:
                 try:
-                    _copy_platform(ws.root, side)
+                    copy_platform(ws.root, side)
                 except MlgitopsError as exc:
                     raise _where(snap.revision, exc) from None
                 copied = True

@@ -269,18 +269,12 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
 
 
 def _emit_entry(head: str, item: Any, indent: int, out: list[str], *, nested_indent: int, list_indent: int) -> None:
-    if isinstance(item, dict):
+    if isinstance(item, (dict, list)):
         if item:
             out.append(head + "\n")
-            _emit(item, nested_indent, out)
+            _emit(item, nested_indent if isinstance(item, dict) else list_indent, out)
         else:
-            out.append(head + " {}\n")
-    elif isinstance(item, list):
-        if item:
-            out.append(head + "\n")
-            _emit(item, list_indent, out)
-        else:
-            out.append(head + " []\n")
+            out.append(head + (" {}\n" if isinstance(item, dict) else " []\n"))
     elif isinstance(item, str) and "\n" in item and (block := _literal(item, " " * (indent + 2))) is not None:
         out.append(f"{head} {block}")
     else:
