@@ -267,6 +267,9 @@ def test_all_shared_crds_are_loaded(schemas: SchemaSet) -> None:
         ("argoproj.io/v1alpha1", "Workflow"),
         ("argoproj.io/v1alpha1", "WorkflowTemplate"),
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+        ("monitoring.coreos.com/v1", "PodMonitor"),
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
+        ("monitoring.coreos.com/v1", "ServiceMonitor"),
         ("serving.kserve.io/v1beta1", "InferenceService"),
         ("source.toolkit.fluxcd.io/v1", "GitRepository"),
     ]
@@ -807,4 +810,5 @@ def test_files_are_parsed_only_when_one_of_their_kinds_is_needed(monkeypatch: py
     assert parsed == ["argo-cd_appprojects.yaml"]
     assert not loaded.has("example.com/v1", "Nothing")
     assert parsed == ["argo-cd_appprojects.yaml"]
-    assert loaded.file_count == 9
+    assert loaded.file_count == len(list(CRDS.glob("*.yaml"))) == 12
+    assert loaded.has("monitoring.coreos.com/v1", "PrometheusRule")
