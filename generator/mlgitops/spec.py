@@ -121,6 +121,49 @@ class GpuClass(Strict):
     tolerations: list[Toleration] = Field(default_factory=list)
 
 
+class KnativeFeatures(Strict):
+    """Knative Serving `config-features` flags the cluster has enabled (all disabled on a stock install).
+
+    knative/serving `config/core/configmaps/features.yaml`: `kubernetes.podspec-nodeselector`,
+    `kubernetes.podspec-tolerations`, `kubernetes.podspec-affinity`.
+    """
+
+    podspecNodeSelector: bool = False
+    podspecTolerations: bool = False
+    podspecAffinity: bool = False
+
+
+class ProvidedResources(Strict):
+    """Objects the cluster provides in the environment's namespace (so `validate` need not find them rendered)."""
+
+    serviceAccounts: list[str] = Field(default_factory=list)
+    configMaps: list[str] = Field(default_factory=list)
+    secrets: list[str] = Field(default_factory=list)
+
+
+class ClusterFeatures(Strict):
+    """What the target cluster has enabled; the defaults describe a stock installation."""
+
+    knative: KnativeFeatures = Field(default_factory=KnativeFeatures)
+    gatewayApi: bool = False
+    podSecurity: Literal["privileged", "baseline", "restricted"] = "restricted"
+    provides: ProvidedResources = Field(default_factory=ProvidedResources)
+
+
+def merged_features(base: ClusterFeatures, override: ClusterFeatures | None) -> ClusterFeatures:
+    """`override`'s explicitly set fields over `base` (one level deep for nested blocks)."""
+    if override is None:
+        return base
+    updates: dict[str, Any] = {}
+    for name in override.model_fields_set:
+        value = getattr(override, name)
+        if isinstance(value, BaseModel):
+            inner = getattr(base, name)
+            value = inner.model_copy(update={k: getattr(value, k) for k in value.model_fields_set})
+        updates[name] = value
+    return base.model_copy(update=updates)
+
+
 class Environment(Strict):
     name: DnsLabel
     namespace: DnsLabel
@@ -129,6 +172,7 @@ class Environment(Strict):
     createNamespace: bool = True
     syncPolicy: Literal["auto", "manual"] = "auto"
     defaults: dict[str, Any] = Field(default_factory=dict)
+    clusterFeatures: ClusterFeatures | None = None
 
     @model_validator(mode="after")
     def _one_destination(self) -> Environment:
@@ -198,6 +242,7 @@ class Project(Strict):
     revision: str = "main"
     environments: list[Environment] = Field(min_length=1)
     gpuClasses: dict[str, GpuClass] = Field(default_factory=dict)
+    clusterFeatures: ClusterFeatures = Field(default_factory=ClusterFeatures)
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
     flux: FluxSettings = Field(default_factory=FluxSettings)
     images: Images = Field(default_factory=Images)
@@ -208,6 +253,10 @@ class Project(Strict):
             if env.name == name:
                 return env
         raise KeyError(name)
+
+    def features(self, env: str) -> ClusterFeatures:
+        """The cluster features of one environment: the project's, with the environment's settings over them."""
+        return merged_features(self.clusterFeatures, self.environment(env).clusterFeatures)
 
     @property
     def environment_names(self) -> list[str]:
