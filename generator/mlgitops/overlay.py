@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlgitops.clusterfit import features_for
 from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model
@@ -90,14 +91,19 @@ def render_models(
     project = workspace.project
     chosen = [m for m in workspace.models if names is None or m.name in names]
     out: list[ModelRender] = []
+    # The base is rendered for the cluster features every environment has; an environment with others
+    # may render the same spec differently (Knative placement), so it reuses the base only when they match.
+    base_features = features_for(project, None).model_dump()
+    env_names = envs if envs is not None else project.environment_names
+    same_features = {env: features_for(project, env).model_dump() == base_features for env in env_names}
     for model in chosen:
         base = render_model(ResolvedModel(model, None, model.spec), project)
         result = ModelRender(model.name, model.path, base)
-        for env in envs if envs is not None else project.environment_names:
+        for env in env_names:
             resolved = resolve(workspace, model, env)
             if resolved is None:
                 result.environments[env] = None
-            elif resolved.spec is model.spec:
+            elif resolved.spec is model.spec and same_features[env]:
                 result.environments[env] = base  # no patch reached this model here
             else:
                 result.environments[env] = render_model(resolved, project)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlgitops import clusterfit
 from mlgitops.jsonpointer import get_path
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
@@ -102,6 +103,23 @@ KSERVE_ANNOTATION = Policy(
     "error",
     "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
 )
+# What a stock cluster refuses or ignores (clusterfit.py, docs/real-cluster.md), read against the
+# environment's clusterFeatures.
+KNATIVE_SCALE_METRIC = Policy(
+    "knative-scale-metric",
+    "error",
+    "KServe refuses cpu and memory autoscaling in Knative mode unless the Knative HPA class is set",
+)
+KNATIVE_PLACEMENT = Policy(
+    "knative-placement",
+    "error",
+    "Knative refuses nodeSelector, tolerations and affinity unless its config-features flags enable them",
+)
+STANDARD_CANARY_INGRESS = Policy(
+    "standard-canary-ingress",
+    "error",
+    "a Standard-mode canary gets its traffic share only through KServe's Gateway API ingress",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -113,6 +131,9 @@ POLICIES: tuple[Policy, ...] = (
     PROD_LIMITS,
     PROMOTION_ORDER,
     KSERVE_ANNOTATION,
+    KNATIVE_SCALE_METRIC,
+    KNATIVE_PLACEMENT,
+    STANDARD_CANARY_INGRESS,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -532,7 +553,21 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_storage(obj))
         found.extend(_limits(obj, stage))
         found.extend(_annotations(obj))
+        found.extend(_cluster_fit(obj, stage, project))
     return found
+
+
+def _cluster_fit(obj: Obj, stage: Stage, project: Project) -> Iterator[Violation]:
+    """Serving objects the environment's cluster (its clusterFeatures) refuses or ignores."""
+    if obj.get("kind") != "InferenceService":
+        return
+    features = clusterfit.features_for(project, stage.environment)
+    for path, message in clusterfit.knative_scale_metric_problems(obj):
+        yield Violation(KNATIVE_SCALE_METRIC, obj, path, message)
+    for path, message in clusterfit.knative_placement_problems(obj, features):
+        yield Violation(KNATIVE_PLACEMENT, obj, path, message)
+    for path, message in clusterfit.standard_canary_problems(obj, features):
+        yield Violation(STANDARD_CANARY_INGRESS, obj, path, message)
 
 
 # --- promotion order ------------------------------------------------------------------------------

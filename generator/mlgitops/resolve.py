@@ -8,11 +8,13 @@ touched it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from mlgitops.clusterfit import Latest, check_cluster_fit
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.loader import (
     Locator,
@@ -125,18 +127,46 @@ def spec_location(
     return _layered_locator(model.doc, layers)(path, key)
 
 
+def _sets(patch: dict[str, Any], path: JsonPath) -> bool:
+    """Whether a merge patch decides the value at `path` (sets it, or replaces or deletes a parent)."""
+    node: Any = patch
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+        if not isinstance(node, dict):
+            return True
+    return True
+
+
+def _latest_writer(layers: list[_Layer]) -> Latest:
+    """Of several paths, the one the latest layer decided (the first on a tie): a clash's cause."""
+
+    def rank(path: JsonPath) -> int:
+        return max((i for i, layer in enumerate(layers) if _sets(layer.patch, path)), default=-1)
+
+    def latest(paths: Sequence[JsonPath]) -> JsonPath:
+        return max(paths, key=rank)
+
+    return latest
+
+
 def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> ResolvedModel | None:
     if not is_enabled(model, env):
         return None
     data, layers = _resolve(workspace, model, env)
-    if not layers:
-        return ResolvedModel(model, env, model.spec)
     locate = _layered_locator(model.doc, layers)
-    try:
-        spec = Model.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError([_in_env(p, env) for p in validation_problems(exc, data, Model, locate)]) from None
-    problems = check_model(spec, workspace.project, locate)
+    spec = model.spec
+    if layers:
+        try:
+            spec = Model.model_validate(data)
+        except ValidationError as exc:
+            raise SpecError([_in_env(p, env) for p in validation_problems(exc, data, Model, locate)]) from None
+        problems = check_model(spec, workspace.project, locate)
+        if problems:
+            raise SpecError([_in_env(p, env) for p in problems])
+    features = workspace.project.features(env)
+    problems = check_cluster_fit(spec, workspace.project, features, locate, _latest_writer(layers))
     if problems:
         raise SpecError([_in_env(p, env) for p in problems])
     return ResolvedModel(model, env, spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlgitops.clusterfit import features_for, knative_allows
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -39,6 +40,12 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     serving = model.spec.serving
     assert serving is not None
     gpu_limits, placement = gpu_placement(project, serving.gpu)
+    if serving.mode == "Knative":
+        # Knative refuses placement fields its config-features flags do not enable (clusterfit.py); GPU
+        # limits need no flag. Resolution refuses an environment that needs a missing flag, so this only
+        # trims the base, which is rendered for what every environment has.
+        features = features_for(project, model.environment)
+        placement = {field: value for field, value in placement.items() if knative_allows(field, features)}
     container_resources = resources(serving.resources, gpu_limits)
     canary = serving.canary
     # Knative keeps the previous revision itself: the predictor points at the new version and
