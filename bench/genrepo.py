@@ -25,9 +25,12 @@ environments:
     training: {schedule: null}
 - name: staging
   namespace: ml-staging
+  clusterFeatures: {gatewayApi: true}   # the Standard-mode canaries in staging need it
 - name: prod
   namespace: ml-prod
   syncPolicy: manual
+clusterFeatures:
+  knative: {podspecNodeSelector: true, podspecTolerations: true}   # GPU placement on Knative
 gpuClasses:
   a100:
     nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}

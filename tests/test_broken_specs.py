@@ -161,7 +161,7 @@ CASES = [
     Case(
         "override-invalid-engine",
         FRAUD,
-        replace("    serving: {mode: Knative}", "    serving: {engine: kubeflow}"),
+        replace("    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "    serving: {engine: kubeflow}"),
         FRAUD + ":40:23",
         "in environment 'dev'",
     ),
@@ -175,7 +175,7 @@ CASES = [
     Case(
         "override-unknown-key",
         FRAUD,
-        replace("    serving: {mode: Knative}", "    serving: {mdoe: Knative}"),
+        replace("    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "    serving: {mdoe: Knative}"),
         FRAUD + ":40:15",
         "did you mean 'mode'",
     ),
@@ -189,14 +189,14 @@ CASES = [
     Case(
         "enabled-not-boolean",
         FRAUD,
-        replace("  dev:\n    serving: {mode: Knative}", "  dev:\n    enabled: nope"),
+        replace("  dev:\n    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "  dev:\n    enabled: nope"),
         FRAUD + ":40:14",
         "enabled must be true or false",
     ),
     Case(
         "patch-of-unpatchable-key",
         FRAUD,
-        replace("  dev:\n    serving: {mode: Knative}", "  dev:\n    kind: Other"),
+        replace("  dev:\n    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "  dev:\n    kind: Other"),
         FRAUD + ":40:5",
         "an environment patch may set",
     ),

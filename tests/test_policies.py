@@ -20,6 +20,7 @@ environments:
 - {name: dev, namespace: ml-dev}
 - {name: staging, namespace: ml-staging}
 - {name: prod, namespace: ml-prod}
+clusterFeatures: {gatewayApi: true, knative: {podspecNodeSelector: true, podspecTolerations: true}}
 gpuClasses:
   l4:
     nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4}
@@ -192,7 +193,7 @@ def test_gpu_with_class_passes(repo: Path, crds_dir: Path) -> None:
 
 SCALE_TO_ZERO = GOOD.replace(
     "  replicas: {min: 1, max: 2}", "  mode: Knative\n  gpu: {count: 1, class: l4}\n  replicas: {min: 1, max: 2}"
-)
+).replace("{metric: cpu, target: 70}", "{metric: concurrency, target: 8}")
 
 
 def test_gpu_with_min_replicas_zero(repo: Path, crds_dir: Path) -> None:
@@ -211,7 +212,9 @@ def test_gpu_with_one_replica_or_cpu_scale_to_zero_passes(repo: Path, crds_dir: 
     assert findings(validate(repo, crds_dir), "gpu-scale-to-zero") == []
     write_model(
         repo,
-        GOOD.replace("  replicas: {min: 1, max: 2}", "  mode: Knative\n  replicas: {min: 0, max: 2}"),
+        GOOD.replace("  replicas: {min: 1, max: 2}", "  mode: Knative\n  replicas: {min: 0, max: 2}").replace(
+            "metric: cpu", "metric: concurrency"
+        ),
     )
     result = validate(repo, crds_dir)
     assert result.exit_code == 0, result.stdout
@@ -250,7 +253,9 @@ CANARY = "      canary: {version: \"4\", storageUri: s3://models/m/4/model, traf
 
 
 def test_canary_in_knative_mode_is_a_warning(repo: Path, crds_dir: Path) -> None:
-    model = write_model(repo, GOOD + "environments:\n  prod:\n    serving:\n      mode: Knative\n" + CANARY)
+    model = write_model(
+        repo, GOOD + "environments:\n  prod:\n    serving:\n      mode: Knative\n      autoscaling: {metric: rps}\n" + CANARY
+    )
     result = validate(repo, crds_dir)
     assert result.exit_code == 0, result.stdout  # warnings alone pass
     assert findings(result, "knative-canary") == [
@@ -436,7 +441,7 @@ def test_disabled_per_project_with_a_reason(repo: Path, crds_dir: Path) -> None:
     report = json.loads(result.stdout)
     assert report["findings"] == []
     assert {(w["id"], w["environment"], w["reason"], w["waivedAt"]) for w in report["waived"]} == {
-        ("storage-uri-version", env, "object storage is versioned", "mlgitops.yaml:15:5")
+        ("storage-uri-version", env, "object storage is versioned", "mlgitops.yaml:16:5")
         for env in ("dev", "staging", "prod")
     }
     text = validate(repo, crds_dir)
@@ -480,7 +485,7 @@ def test_unknown_policy_or_environment_in_a_waiver(repo: Path, crds_dir: Path) -
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("mlgitops.yaml:15:10: unknown policy 'storage-uri-versions' (did you mean "
+    assert lines[0].startswith("mlgitops.yaml:16:10: unknown policy 'storage-uri-versions' (did you mean "
                                "'storage-uri-version'?); policies: image-pinned, ")
     assert lines[1] == (
         f"{at(repo / 'mlgitops.yaml', 'environments: [stagin]', 'stagin')}: unknown environment 'stagin' "
