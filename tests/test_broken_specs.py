@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 FRAUD = "models/fraud-detector.yaml"
+DEV_PATCH = "    serving: {mode: Knative, autoscaling: {metric: concurrency}}"
 CHURN = "models/churn-scorer.yaml"
 PROJECT = "mlgitops.yaml"
 
@@ -161,7 +162,7 @@ CASES = [
     Case(
         "override-invalid-engine",
         FRAUD,
-        replace("    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "    serving: {engine: kubeflow}"),
+        replace(DEV_PATCH, "    serving: {engine: kubeflow}"),
         FRAUD + ":40:23",
         "in environment 'dev'",
     ),
@@ -175,7 +176,7 @@ CASES = [
     Case(
         "override-unknown-key",
         FRAUD,
-        replace("    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "    serving: {mdoe: Knative}"),
+        replace(DEV_PATCH, "    serving: {mdoe: Knative}"),
         FRAUD + ":40:15",
         "did you mean 'mode'",
     ),
@@ -189,14 +190,14 @@ CASES = [
     Case(
         "enabled-not-boolean",
         FRAUD,
-        replace("  dev:\n    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "  dev:\n    enabled: nope"),
+        replace("  dev:\n" + DEV_PATCH, "  dev:\n    enabled: nope"),
         FRAUD + ":40:14",
         "enabled must be true or false",
     ),
     Case(
         "patch-of-unpatchable-key",
         FRAUD,
-        replace("  dev:\n    serving: {mode: Knative, autoscaling: {metric: concurrency}}", "  dev:\n    kind: Other"),
+        replace("  dev:\n" + DEV_PATCH, "  dev:\n    kind: Other"),
         FRAUD + ":40:5",
         "an environment patch may set",
     ),

@@ -254,7 +254,8 @@ CANARY = "      canary: {version: \"4\", storageUri: s3://models/m/4/model, traf
 
 def test_canary_in_knative_mode_is_a_warning(repo: Path, crds_dir: Path) -> None:
     model = write_model(
-        repo, GOOD + "environments:\n  prod:\n    serving:\n      mode: Knative\n      autoscaling: {metric: rps}\n" + CANARY
+        repo,
+        GOOD + "environments:\n  prod:\n    serving:\n      mode: Knative\n      autoscaling: {metric: rps}\n" + CANARY,
     )
     result = validate(repo, crds_dir)
     assert result.exit_code == 0, result.stdout  # warnings alone pass
