@@ -432,3 +432,23 @@ def test_bundled_example_on_a_stock_cluster_is_refused(tmp_path: Path) -> None:
     ]
     assert all("kubernetes.podspec-nodeselector: enabled" in line for line in lines[1:])
     assert lines[0].endswith("(in environment 'staging')")
+
+
+def test_the_real_cluster_page_names_each_feature_and_is_linked() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    page = (repo / "docs" / "real-cluster.md").read_text()
+    assert page.startswith("# Running on a real cluster\n")
+    for needle in (
+        "kubernetes.podspec-nodeselector",
+        "kubernetes.podspec-tolerations",
+        "kubernetes.podspec-affinity",
+        "config-features",
+        "enableGatewayApi",
+        "inferenceservice-config",
+        "nvidia.com/gpu.product",
+        "knative-scale-metric",
+        "knative-placement",
+        "standard-canary-ingress",
+    ):
+        assert needle in page, needle
+    assert "docs/real-cluster.md" in (repo / "README.md").read_text()
