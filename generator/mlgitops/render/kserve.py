@@ -40,7 +40,7 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     serving = model.spec.serving
     assert serving is not None
     gpu_limits, placement = gpu_placement(project, serving.gpu)
-    if serving.mode == "Knative":
+    if serving.mode == "Knative" and placement:
         # Knative refuses placement fields its config-features flags do not enable (clusterfit.py); GPU
         # limits need no flag. Resolution refuses an environment that needs a missing flag, so this only
         # trims the base, which is rendered for what every environment has.
