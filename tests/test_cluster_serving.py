@@ -292,7 +292,7 @@ def test_gpu_limits_and_standard_placement_need_no_flags(tmp_path: Path) -> None
     assert plain["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
 
 
-def test_flags_in_one_environment_only_place_pods_there(tmp_path: Path) -> None:
+def test_flags_in_one_environment_only_place_pods_there(tmp_path: Path, crds_dir: Path) -> None:
     # The base is rendered for what every environment has (no flags): prod's overlay adds the placement.
     flags = "  clusterFeatures: {knative: {podspecNodeSelector: true, podspecTolerations: true}}\n"
     text = PROJECT.replace("- {name: prod, namespace: ml-prod}\n", "- name: prod\n  namespace: ml-prod\n" + flags)
@@ -307,6 +307,8 @@ def test_flags_in_one_environment_only_place_pods_there(tmp_path: Path) -> None:
     assert predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
     base = yaml.safe_load((root / "base" / "models" / "llm" / "inferenceservice-llm.yaml").read_text())
     assert "nodeSelector" not in base["spec"]["predictor"] and "tolerations" not in base["spec"]["predictor"]
+    result = validate(root, crds_dir, "--strict")
+    assert result.exit_code == 0, result.stdout
 
 
 def test_validate_finds_placement_on_a_knative_platform_object(tmp_path: Path, crds_dir: Path) -> None:
