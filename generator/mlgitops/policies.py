@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlgitops.jsonpointer import get_path
+from mlgitops.podsecurity import pod_security_level, site_problems
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import JsonPath
@@ -102,6 +103,11 @@ KSERVE_ANNOTATION = Policy(
     "error",
     "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
 )
+POD_SECURITY = Policy(
+    "pod-security",
+    "error",
+    "a pod that breaks its namespace's Pod Security level is refused at admission: the workload never starts",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -113,6 +119,7 @@ POLICIES: tuple[Policy, ...] = (
     PROD_LIMITS,
     PROMOTION_ORDER,
     KSERVE_ANNOTATION,
+    POD_SECURITY,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -532,6 +539,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_storage(obj))
         found.extend(_limits(obj, stage))
         found.extend(_annotations(obj))
+        found.extend(_pod_security(obj, project, stage))
     return found
 
 
@@ -590,3 +598,20 @@ def check_promotion(
             ("model", "version"),
         )
     ]
+
+
+
+def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violation]:
+    """Every pod against the Pod Security level of the environment's namespace (podsecurity.py)."""
+    level = pod_security_level(project, stage.environment)
+    if level == "privileged":
+        return
+    where = f"the {level} Pod Security level of {stage.environment} (clusterFeatures.podSecurity)"
+    kind = obj.get("kind")
+    workflow: JsonPath | None = None
+    if kind in _WORKFLOW_KINDS or kind == "CronWorkflow":
+        workflow = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
+    for site in pod_sites(obj):
+        containers = (*site.init_containers, *site.containers)
+        for path, message in site_problems(obj, site.path, containers, workflow, level):
+            yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")

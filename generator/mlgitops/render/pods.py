@@ -15,6 +15,9 @@ their own settings: KServe's `ClusterStorageContainer` (the Helm chart sets them
 install does not) and Argo's `executor` in workflow-controller-configmap. docs/real-cluster.md shows
 both patches.
 
+/dev/shm. A memory-backed emptyDir for GPU pods (size: podspec.py, which also refuses one larger than
+the container's memory limit).
+
 Read-only root. Only where the image is known to write nowhere else than /tmp and the model
 directory: the KServe Python model servers below (kserve/kserve `python/*.Dockerfile`: USER 1000 or
 1001, a venv outside $HOME) and KServe's storage initializer (it writes temporary files with Python's
@@ -25,8 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlgitops.podspec import shared_memory_size, step_security
 from mlgitops.render.common import Obj
-from mlgitops.spec import Gpu, Model, SecurityContext, Serving, Step, Training
+from mlgitops.spec import Model, SecurityContext, Serving, Step, Training
 
 TMP_VOLUME = "tmp"
 TMP_DIR = "/tmp"
@@ -36,13 +40,6 @@ TMP_DIR = "/tmp"
 # MergeRuntimeContainers), so the same name gives one volume, not a second mount at /dev/shm.
 SHM_VOLUME = "devshm"
 SHM_DIR = "/dev/shm"
-SHM_PER_GPU_GIB = 1
-"""Default /dev/shm per GPU. One training process per GPU (torchrun, DDP) passes batches from its
-DataLoader workers through /dev/shm, and NCCL's shared-memory transport keeps buffers per GPU pair
-there; the container runtime's 64 MiB default is what makes them crash. 1 GiB per process is the usual
-starting point (NVIDIA's NGC and Triton examples run containers with `--shm-size=1g`), scaled with the
-number of processes, i.e. of GPUs."""
-
 # Formats whose default `engine: deployment` server, and KServe's runtime for them, run as a numeric
 # non-root user and write only to /tmp and /mnt/models.
 READ_ONLY_FORMATS = frozenset({"sklearn", "xgboost", "lightgbm", "pmml", "paddle"})
@@ -75,19 +72,9 @@ def serving_hardening(spec: Model) -> Hardening:
     return _resolve(serving.securityContext, known_server)
 
 
-def step_context(training: Training, step: Step | None) -> SecurityContext:
-    """training.securityContext with the fields the step sets over it."""
-    if step is None or step.securityContext is None:
-        return training.securityContext
-    override = step.securityContext
-    return training.securityContext.model_copy(
-        update={name: getattr(override, name) for name in override.model_fields_set}
-    )
-
-
 def step_hardening(training: Training, step: Step | None) -> Hardening:
     """A training step (or, `step` None, the register step): writable root unless asked."""
-    return _resolve(step_context(training, step), False)
+    return _resolve(step_security(training, step), False)
 
 
 STORAGE_INITIALIZER = Hardening(run_as_non_root=True, run_as_user=None, read_only_root=True)
@@ -108,18 +95,6 @@ def pod_security_context() -> Obj:
     """The pod-level `securityContext`: seccomp only (user settings stay per container, so that a
     container the controller injects keeps the user its image declares)."""
     return {"seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP)}
-
-
-def gpu_count(gpu: Gpu | None) -> int:
-    return gpu.count if gpu is not None else 0
-
-
-def shared_memory_size(explicit: str | None, gpu: Gpu | None) -> str | None:
-    """The /dev/shm size of a pod: the spec's, or for GPU pods 1Gi per GPU; None: keep the default."""
-    if explicit is not None:
-        return explicit
-    count = gpu_count(gpu)
-    return f"{SHM_PER_GPU_GIB * count}Gi" if count else None
 
 
 def serving_shared_memory(serving: Serving) -> str | None:
