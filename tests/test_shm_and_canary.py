@@ -222,3 +222,24 @@ def test_full_canary_on_the_deployment_engine_is_a_positioned_error(repo: Path) 
     assert result.exit_code == 1
     assert result.stderr.startswith(f"models/m.yaml:{line_of(model, 'trafficPercent: 100')}:")
     assert "trafficPercent 100 cannot be honoured with engine: deployment" in result.stderr
+
+
+def test_coarse_canary_share_is_a_warning_at_the_spec_line(repo: Path, crds_dir: Path) -> None:
+    """10 % over one stable pod is one canary pod beside one: half the connections."""
+    model = write_model(repo, CANARY_MODEL.format(low=1, high=4, share=10))
+    result = run_cli(["validate", "--crds", str(crds_dir)], cwd=repo)
+    lines = [line for line in result.stdout.splitlines() if "[canary-share]" in line]
+    where = f"(models/m.yaml:{line_of(model, 'trafficPercent: 10')}:"
+    assert len(lines) == 2  # dev and prod
+    for line in lines:
+        assert line.startswith("warning [canary-share] ")
+        assert "HorizontalPodAutoscaler/m-predictor-canary /spec/minReplicas" in line
+        assert "the canary has 1 pod(s) beside 1, so 50% of the connections, not 10%" in line
+        assert "serving.replicas.min 6 gives 14%" in line  # within 5 points
+        assert where in line
+    assert result.exit_code == 0  # a warning; --strict makes it an error
+    assert run_cli(["validate", "--strict", "--crds", str(crds_dir)], cwd=repo).exit_code == 1
+
+    write_model(repo, CANARY_MODEL.format(low=9, high=36, share=10))
+    result = run_cli(["validate", "--strict", "--crds", str(crds_dir)], cwd=repo)
+    assert result.exit_code == 0, result.stdout

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from mlgitops.jsonpointer import get_path
 from mlgitops.podsecurity import pod_security_level, site_problems
 from mlgitops.render.common import CANARY_ANNOTATION
+from mlgitops.render.deployment import canary_replicas
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import JsonPath
 
@@ -109,6 +110,12 @@ POD_SECURITY = Policy(
     "a pod that breaks its namespace's Pod Security level is refused at admission: the workload never starts",
 )
 
+CANARY_SHARE = Policy(
+    "canary-share",
+    "warning",
+    "a Deployment-engine canary is weighted by pod count: few stable pods make the share far coarser than asked",
+)
+
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
     GPU_CLASS,
@@ -120,6 +127,7 @@ POLICIES: tuple[Policy, ...] = (
     PROMOTION_ORDER,
     KSERVE_ANNOTATION,
     POD_SECURITY,
+    CANARY_SHARE,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -540,6 +548,8 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_limits(obj, stage))
         found.extend(_annotations(obj))
         found.extend(_pod_security(obj, project, stage))
+    if spec is not None:
+        found.extend(_canary_share(objects, spec))
     return found
 
 
@@ -615,3 +625,40 @@ def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violatio
         containers = (*site.init_containers, *site.containers)
         for path, message in site_problems(obj, site.path, containers, workflow, level):
             yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
+
+
+_SHARE_TOLERANCE = 0.05
+
+
+def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
+    """The canary's share of the pods at the stable HPA's minimum, against the trafficPercent asked for."""
+    canary = spec.serving.canary if spec.serving is not None else None
+    if canary is None or spec.serving is None or spec.serving.engine != "deployment":
+        return
+    hpas = {get_path(o, ("metadata", "name")): o for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+    for name, hpa in hpas.items():
+        stable = hpas.get(str(name).removesuffix("-canary")) if str(name).endswith("-canary") else None
+        canary_pods, stable_pods = get_path(hpa, ("spec", "minReplicas")), get_path(stable, ("spec", "minReplicas"))
+        if not isinstance(canary_pods, int) or not isinstance(stable_pods, int):
+            continue
+        asked = canary.trafficPercent / 100
+        got = canary_pods / (canary_pods + stable_pods)
+        if abs(got - asked) <= _SHARE_TOLERANCE:
+            continue
+        enough = next(
+            (m for m in range(stable_pods, 10_000) if abs(_pods_share(asked, m) - asked) <= _SHARE_TOLERANCE), None
+        )
+        hint = f"; serving.replicas.min {enough} gives {_pods_share(asked, enough):.0%}" if enough else ""
+        yield Violation(
+            CANARY_SHARE,
+            hpa,
+            ("spec", "minReplicas"),
+            f"at the stable minimum the canary has {canary_pods} pod(s) beside {stable_pods}, so {got:.0%} of the "
+            f"connections, not {canary.trafficPercent}%{hint}",
+            ("serving", "canary", "trafficPercent"),
+        )
+
+
+def _pods_share(share: float, stable: int) -> float:
+    canary = canary_replicas(round(share * 100), stable)
+    return canary / (canary + stable)
