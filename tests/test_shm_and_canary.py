@@ -11,7 +11,7 @@ import pytest
 
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
-from mlgitops.render.deployment import canary_replicas
+from mlgitops.podspec import canary_replicas
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, run_cli
 
@@ -243,3 +243,61 @@ def test_coarse_canary_share_is_a_warning_at_the_spec_line(repo: Path, crds_dir:
     write_model(repo, CANARY_MODEL.format(low=9, high=36, share=10))
     result = run_cli(["validate", "--strict", "--crds", str(crds_dir)], cwd=repo)
     assert result.exit_code == 0, result.stdout
+
+
+GPU_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: benchmark}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
+      containers:
+      - name: bench
+        image: ghcr.io/acme/bench:1.0
+        resources: {limits: {nvidia.com/gpu: "8", cpu: "8", memory: 64Gi}}
+        securityContext:
+          allowPrivilegeEscalation: false
+          capabilities: {drop: [ALL]}
+          runAsNonRoot: true
+          seccompProfile: {type: RuntimeDefault}
+VOLUMES"""
+
+
+@pytest.mark.parametrize(
+    ("volumes", "warned"),
+    [
+        ("", True),
+        (
+            "        volumeMounts: [{name: shm, mountPath: /dev/shm}]\n      volumes: [{name: shm, emptyDir: {}}]\n",
+            True,
+        ),
+        (
+            "        volumeMounts: [{name: shm, mountPath: /dev/shm}]\n"
+            "      volumes: [{name: shm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}]\n",
+            False,
+        ),
+    ],
+)
+def test_gpu_pod_without_a_memory_backed_dev_shm_is_a_warning(
+    repo: Path, crds_dir: Path, volumes: str, warned: bool
+) -> None:
+    """The class, caught in a hand-written base/platform object (a disk-backed emptyDir does not count)."""
+    write_model(repo, "serving:\n  engine: kserve\n  gpu: {count: 1, class: a100}\n")
+    platform = repo / "base" / "platform"
+    platform.mkdir(parents=True)
+    (platform / "kustomization.yaml").write_text("resources: [job.yaml]\n")
+    (platform / "job.yaml").write_text(GPU_JOB.replace("VOLUMES", volumes))
+    result = run_cli(["validate", "--crds", str(crds_dir)], cwd=repo)
+    lines = [line for line in result.stdout.splitlines() if "[gpu-shared-memory]" in line]
+    if warned:
+        assert lines == [
+            "warning [gpu-shared-memory] base/platform Job/benchmark "
+            "/spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu: requests GPUs without a "
+            "memory-backed emptyDir at /dev/shm, so it gets the runtime's 64 MiB; mlgitops renders one for GPU "
+            "pods (sharedMemory); mount one in hand-written objects (base/platform/job.yaml:12:46)"
+        ]
+    else:
+        assert lines == []  # and the rendered GPU predictor has its own

@@ -27,7 +27,7 @@ from mlgitops.jsonpointer import get_path
 from mlgitops.spec import Project
 from mlgitops.yamlio import JsonPath
 
-__all__ = ["POD_SECURITY_LEVELS", "pod_security_level", "site_problems"]
+__all__ = ["POD_SECURITY_LEVELS", "pod_security_level", "shared_memory_mounted", "site_problems"]
 
 Obj = dict[str, Any]
 Problem = tuple[JsonPath, str]
@@ -267,3 +267,15 @@ def _probe_hosts(obj: Obj, container: JsonPath) -> Iterator[Problem]:
             host = get_path(obj, (*handler, action, "host"))
             if host:
                 yield (*handler, action, "host"), f"a probe or lifecycle handler names host {host}"
+
+
+def shared_memory_mounted(obj: Obj, site: JsonPath, container: JsonPath, workflow: JsonPath | None) -> bool:
+    """Whether the container mounts a memory-backed emptyDir of its pod at /dev/shm."""
+    pod = _Pod(obj, site, workflow)
+    memory = {
+        get_path(obj, (*volume, "name"))
+        for volume in pod.volumes
+        if get_path(obj, (*volume, "emptyDir", "medium")) == "Memory"
+    }
+    mounts = get_path(obj, (*container, "volumeMounts")) or []
+    return any(isinstance(m, dict) and m.get("mountPath") == "/dev/shm" and m.get("name") in memory for m in mounts)

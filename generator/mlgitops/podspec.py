@@ -10,6 +10,7 @@ a pod, and the checks that make a spec which cannot run a positioned error.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 
@@ -135,3 +136,35 @@ def _shared_memory(
             "or raise resources.limits.memory",
         )
     ]
+
+
+def canary_replicas(share_percent: int, stable: int) -> int:
+    """Canary pods that take `share_percent` of the pods when the stable Deployment has `stable` pods.
+
+    The Service spreads connections over all ready pods of both Deployments, so the canary's share is
+    canary / (canary + stable): canary = stable × share / (1 − share), rounded up, at least 1.
+    """
+    share = share_percent / 100
+    return max(1, math.ceil(round(stable * share / (1 - share), 9)))
+
+
+CANARY_SHARE_TOLERANCE = 0.05
+
+
+def canary_share_problem(share_percent: int, canary_pods: int, stable_pods: int) -> str | None:
+    """Why `canary_pods` beside `stable_pods` is not the share asked for (more than 5 points off), or None."""
+    asked = share_percent / 100
+    got = canary_pods / (canary_pods + stable_pods)
+    if abs(got - asked) <= CANARY_SHARE_TOLERANCE:
+        return None
+
+    def share(stable: int) -> float:
+        pods = canary_replicas(share_percent, stable)
+        return pods / (pods + stable)
+
+    enough = next((m for m in range(stable_pods, 10_000) if abs(share(m) - asked) <= CANARY_SHARE_TOLERANCE), None)
+    hint = f"; serving.replicas.min {enough} gives {share(enough):.0%}" if enough else ""
+    return (
+        f"at the stable minimum the canary has {canary_pods} pod(s) beside {stable_pods}, so {got:.0%} of the "
+        f"connections, not {share_percent}%{hint}"
+    )

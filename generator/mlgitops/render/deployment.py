@@ -8,8 +8,7 @@ its own HPA whose bounds keep that share at every scale.
 
 from __future__ import annotations
 
-import math
-
+from mlgitops.podspec import canary_replicas
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -104,16 +103,6 @@ def _deployment(
         "metadata": metadata(name, labels, standard_annotations(model, extra)),
         "spec": spec,
     }
-
-
-def canary_replicas(share_percent: int, stable: int) -> int:
-    """Canary pods that take `share_percent` of the pods when the stable Deployment has `stable` pods.
-
-    The Service spreads connections over all ready pods of both Deployments, so the canary's share is
-    canary / (canary + stable): canary = stable × share / (1 − share), rounded up, at least 1.
-    """
-    share = share_percent / 100
-    return max(1, math.ceil(round(stable * share / (1 - share), 9)))
 
 
 def _autoscaler(
