@@ -117,8 +117,9 @@ def test_every_rendered_container_is_restricted_and_the_objects_pass_their_schem
     repo: Path, crds_dir: Path
 ) -> None:
     """Each engine and the training templates, field by field; then the upstream schemas and all policies."""
-    write_model(repo, "standard", extra=CANARY + TRAINING)
-    write_model(repo, "knative", mode="Knative")
+    runtime = "  runtime: kserve-sklearnserver\n"
+    write_model(repo, "standard", extra=runtime + CANARY + TRAINING)
+    write_model(repo, "knative", mode="Knative", extra=runtime)
     write_model(repo, "plain", engine="deployment", extra=CANARY)
     objects = objects_of(repo, "prod")
 
@@ -164,7 +165,13 @@ def test_read_only_root_only_where_the_server_allows_it(repo: Path) -> None:
     write_model(repo, "llm", fmt="huggingface")  # vLLM and Triton cache under $HOME
     write_model(repo, "custom", engine="deployment", extra="  image: ghcr.io/acme/server:2.0\n")
     write_model(repo, "asked", fmt="huggingface", extra="  securityContext: {readOnlyRootFilesystem: true}\n")
+    write_model(repo, "auto", fmt="sklearn")  # no runtime named: KServe may pick kserve-mlserver
+    write_model(repo, "named", fmt="sklearn", extra="  runtime: kserve-sklearnserver\n")
     objects = objects_of(repo, "dev")
+    auto = objects[("InferenceService", "auto")]["spec"]["predictor"]["model"]
+    assert auto["securityContext"]["readOnlyRootFilesystem"] is False
+    named = objects[("InferenceService", "named")]["spec"]["predictor"]["model"]
+    assert named["securityContext"]["readOnlyRootFilesystem"] is True
     llm = objects[("InferenceService", "llm")]["spec"]["predictor"]
     assert llm["model"]["securityContext"]["readOnlyRootFilesystem"] is False
     assert "volumes" not in llm

@@ -323,8 +323,9 @@ class SecurityContext(Strict):
     )
     readOnlyRootFilesystem: bool | None = Field(
         default=None,
-        description="read-only root filesystem with /tmp as an emptyDir; default: true for the KServe model "
-        "servers known to write only to /tmp and the model directory, false for other images",
+        description="read-only root filesystem with /tmp as an emptyDir; default: true for the KServe Python "
+        "model servers (sklearn, xgboost, lightgbm, pmml, paddle: the engine: deployment default image, or "
+        "the matching kserve-*server runtime named in serving.runtime), false for other images",
     )
 
 

@@ -20,7 +20,8 @@ the container's memory limit).
 
 Read-only root. Only where the image is known to write nowhere else than /tmp and the model
 directory: the KServe Python model servers below (kserve/kserve `python/*.Dockerfile`: USER 1000 or
-1001, a venv outside $HOME) and KServe's storage initializer (it writes temporary files with Python's
+1001, a venv outside $HOME), as our `engine: deployment` default or as the InferenceService's named
+runtime, and KServe's storage initializer (it writes temporary files with Python's
 `tempfile`, i.e. to /tmp). The huggingface server is left writable: vLLM and Triton cache under $HOME.
 """
 
@@ -40,9 +41,18 @@ TMP_DIR = "/tmp"
 # MergeRuntimeContainers), so the same name gives one volume, not a second mount at /dev/shm.
 SHM_VOLUME = "devshm"
 SHM_DIR = "/dev/shm"
-# Formats whose default `engine: deployment` server, and KServe's runtime for them, run as a numeric
-# non-root user and write only to /tmp and /mnt/models.
-READ_ONLY_FORMATS = frozenset({"sklearn", "xgboost", "lightgbm", "pmml", "paddle"})
+# KServe's Python model servers, by model format: the `engine: deployment` default image for the format
+# (spec.DEFAULT_SERVER_IMAGES) and KServe's ServingRuntime of that server. They run as a numeric non-root
+# user and write only to /tmp and /mnt/models. An InferenceService without `serving.runtime` may get
+# another runtime (kserve-mlserver has the higher priority for sklearn, xgboost and lightgbm over v2:
+# config/runtimes/kserve-mlserver.yaml), so it is not assumed read-only.
+READ_ONLY_SERVERS = {
+    "sklearn": "kserve-sklearnserver",
+    "xgboost": "kserve-xgbserver",
+    "lightgbm": "kserve-lgbserver",
+    "pmml": "kserve-pmmlserver",
+    "paddle": "kserve-paddleserver",
+}
 
 RUNTIME_DEFAULT_SECCOMP: Obj = {"type": "RuntimeDefault"}
 
@@ -68,7 +78,11 @@ def _resolve(context: SecurityContext, read_only_default: bool) -> Hardening:
 def serving_hardening(spec: Model) -> Hardening:
     serving = spec.serving
     assert serving is not None
-    known_server = serving.image is None and spec.model.format in READ_ONLY_FORMATS
+    runtime = READ_ONLY_SERVERS.get(spec.model.format)
+    if serving.engine == "deployment":
+        known_server = runtime is not None and serving.image is None
+    else:
+        known_server = runtime is not None and serving.runtime == runtime
     return _resolve(serving.securityContext, known_server)
 
 
