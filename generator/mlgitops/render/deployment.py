@@ -21,6 +21,7 @@ from mlgitops.render.common import (
 )
 from mlgitops.render.pods import (
     STORAGE_INITIALIZER,
+    TMP_VOLUME,
     container_security_context,
     pod_files,
     pod_security_context,
@@ -75,7 +76,7 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
     pod["containers"] = [container]
     pod.update(placement)
     volumes = [{"name": "model-store", "emptyDir": {}}, *files.volumes]
-    if not any(v["name"] == tmp_volume()["name"] for v in volumes):
+    if not any(v["name"] == TMP_VOLUME for v in volumes):  # the initializer's /tmp, when the server has none
         volumes.append(tmp_volume())
     pod["volumes"] = volumes
     return {"metadata": {"labels": labels}, "spec": pod}
@@ -86,14 +87,11 @@ def _deployment(
     project: Project,
     name: str,
     track: str,
-    replicas: int | None,
     storage_uri: str,
     version: str,
     extra: dict[str, str],
 ) -> Obj:
-    spec: Obj = {}
-    if replicas is not None:
-        spec["replicas"] = replicas
+    spec: Obj = {}  # no `replicas`: an HPA owns the count
     spec["selector"] = {"matchLabels": {**selector_labels(model, "predictor"), TRACK_LABEL: track}}
     spec["template"] = _pod_template(model, project, track, storage_uri, version)
     labels = {**standard_labels(model, project, "predictor"), "app.kubernetes.io/version": version}
@@ -138,7 +136,7 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
     annotations = standard_annotations(model)
     # An HPA owns each replica count, so the Deployments leave `replicas` unset.
     objects = [
-        _deployment(model, project, name, "stable", None, model.spec.model.storageUri, model.spec.model.version, {})
+        _deployment(model, project, name, "stable", model.spec.model.storageUri, model.spec.model.version, {})
     ]
     canary = serving.canary
     autoscalers = [_autoscaler(model, name, labels, (serving.replicas.min, serving.replicas.max), annotations)]
@@ -148,9 +146,7 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
         # Both HPAs see the same per-pod load, so between the bounds they scale in step, up to rounding.
         extra = {CANARY_ANNOTATION: canary.version}
         objects.append(
-            _deployment(
-                model, project, f"{name}-canary", "canary", None, canary.storageUri, canary.version, extra
-            )
+            _deployment(model, project, f"{name}-canary", "canary", canary.storageUri, canary.version, extra)
         )
         low = canary_replicas(canary.trafficPercent, serving.replicas.min)
         high = max(low, canary_replicas(canary.trafficPercent, serving.replicas.max))
