@@ -135,7 +135,9 @@ def hand_written_isvc(mode: str, predictor: str, annotations: str = "", spec_ext
         f"metadata:\n  name: hand\n  annotations:\n    serving.kserve.io/deploymentMode: {mode}\n{annotations}"
         "spec:\n  predictor:\n"
         "    model: {modelFormat: {name: sklearn}, storageUri: s3://models/hand/1/model,\n"
-        "            resources: {limits: {cpu: '1', memory: 1Gi}}}\n"
+        "            resources: {limits: {cpu: '1', memory: 1Gi}},\n"
+        "            securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false,\n"
+        "                              capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}}\n"
         f"{predictor}{spec_extra}"
     )
 
@@ -378,7 +380,7 @@ def test_dark_launch_knative_and_deployment_canaries_need_no_gateway_api(tmp_pat
     objects = built(root, "staging")
     assert objects[("InferenceService", "m")]["spec"]["canary"][0]["trafficPercent"] == 0
     assert objects[("InferenceService", "k")]["spec"]["predictor"]["canaryTrafficPercent"] == 10
-    assert objects[("Deployment", "d-predictor-canary")]["spec"]["replicas"] >= 1
+    assert objects[("HorizontalPodAutoscaler", "d-predictor-canary")]["spec"]["minReplicas"] >= 1
 
 
 def test_validate_finds_a_standard_canary_without_gateway_api(tmp_path: Path, crds_dir: Path) -> None:
@@ -386,7 +388,9 @@ def test_validate_finds_a_standard_canary_without_gateway_api(tmp_path: Path, cr
     canary = (
         "  canary:\n  - trafficPercent: 20\n    predictor:\n      name: v2\n"
         "      model: {name: kserve-container, modelFormat: {name: sklearn}, storageUri: s3://models/hand/2/model,\n"
-        "              resources: {limits: {cpu: '1', memory: 1Gi}}}\n"
+        "              resources: {limits: {cpu: '1', memory: 1Gi}},\n"
+        "            securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false,\n"
+        "                              capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}}\n"
     )
     isvc = platform(root, hand_written_isvc("RawDeployment", "", spec_extra=canary))
     result = validate(root, crds_dir)

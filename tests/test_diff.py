@@ -171,8 +171,8 @@ def test_removed_model_is_removed_everywhere(repo: Path) -> None:
     assert result.exit_code == 1
     data = as_json(repo)
     counts = {e["name"]: (e["added"], e["changed"], e["removed"]) for e in data["environments"]}
-    # Deployment, Service, HPA everywhere; prod also has the canary Deployment
-    assert counts == {"dev": (0, 0, 3), "staging": (0, 0, 3), "prod": (0, 0, 4)}
+    # Deployment, Service, HPA everywhere; prod also has the canary Deployment and its HPA
+    assert counts == {"dev": (0, 0, 3), "staging": (0, 0, 3), "prod": (0, 0, 5)}
     for env in data["environments"]:
         [model] = env["models"]
         assert (model["model"], model["status"], model["summary"]) == (
@@ -300,9 +300,9 @@ def test_markdown_small_diff_is_complete(repo: Path) -> None:
     assert_valid_markdown(text)
     assert text.startswith("<!-- mlgitops-diff -->\n")
     assert "Truncated" not in text
-    assert "| prod | 0 | 3 | 4 | 0 |" in text
+    assert "| prod | 0 | 3 | 5 | 0 |" in text  # churn-scorer: 2 Deployments, 2 HPAs, the Service
     assert "| prod | fraud-detector | version 6 → 7, replicas 3–10 → 4–12 |" in text
-    assert "<summary><b>prod</b>: 3 changed, 4 removed</summary>" in text
+    assert "<summary><b>prod</b>: 3 changed, 5 removed</summary>" in text
     assert "- `apps/Deployment ml-prod/churn-scorer-predictor-canary`" in text  # removed: listed
     assert "-  name: churn-scorer-predictor" not in text  # not shown whole
     assert text.count("#### Changed:") == 3
@@ -359,7 +359,7 @@ def test_renamed_model_pairs_its_objects(repo: Path) -> None:
     assert result.exit_code == 1
     data = as_json(repo)
     prod = data["environments"][2]
-    assert (prod["added"], prod["removed"], prod["renamed"]) == (4, 4, 4)
+    assert (prod["added"], prod["removed"], prod["renamed"]) == (5, 5, 5)
     [model] = prod["models"]
     assert (model["model"], model["status"], model["renamedFrom"]) == (
         "churn-model",

@@ -144,7 +144,10 @@ def test_deployment_engine_objects(objects: dict[Any, Any]) -> None:
 
 def test_deployment_engine_canary_is_weighted_by_replicas(objects: dict[Any, Any]) -> None:
     canary = objects[("churn-scorer", "prod", "Deployment", "churn-scorer-predictor-canary")]
-    assert canary["spec"]["replicas"] == 1  # 20% of traffic beside 4 stable replicas
+    assert "replicas" not in canary["spec"]  # its own HPA owns the count
+    hpa = objects[("churn-scorer", "prod", "HorizontalPodAutoscaler", "churn-scorer-predictor-canary")]
+    # 20% of the pods beside 4..16 stable replicas
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 4)
     assert canary["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "4"
     assert ("churn-scorer", "staging", "Deployment", "churn-scorer-predictor-canary") not in objects
 

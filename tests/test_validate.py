@@ -136,6 +136,11 @@ def test_builtin_kind_type_error_is_located_at_the_spec_field_of_each_environmen
         "prod": line_of(model, "replicas: {min: 4, max: 16}"),
     }
     lines = finding_lines(result, "schema")
+    # prod's canary has its own HPA, whose bounds come from the canary's traffic share
+    canary = [line for line in lines if "HorizontalPodAutoscaler/churn-scorer-predictor-canary " in line]
+    assert len(canary) == 1
+    assert f"(models/churn-scorer.yaml:{line_of(model, 'trafficPercent: 20}')}:" in canary[0]
+    lines = [line for line in lines if line not in canary]
     assert len(lines) == 3
     for env, line in zip(("dev", "staging", "prod"), lines, strict=True):
         assert line.startswith(
@@ -454,6 +459,14 @@ def test_crds_directory_errors_are_one_line(example: Path, tmp_path: Path) -> No
     assert "cannot list CRD directory" in result.stderr
 
 
+RESTRICTED: Obj = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def test_validate_objects_runs_policies_given_a_project(example: Path) -> None:
     workspace = load_workspace(example)
     deployment: Obj = {
@@ -464,7 +477,7 @@ def test_validate_objects_runs_policies_given_a_project(example: Path) -> None:
             "selector": {"matchLabels": {"app": "addon"}},
             "template": {
                 "metadata": {"labels": {"app": "addon"}},
-                "spec": {"containers": [{"name": "main", "image": "acme/addon"}]},
+                "spec": {"containers": [{"name": "main", "image": "acme/addon", "securityContext": RESTRICTED}]},
             },
         },
     }

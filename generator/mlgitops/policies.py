@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 from mlgitops import clusterfit
 from mlgitops.jsonpointer import get_path
+from mlgitops.podsecurity import pod_security_level, shared_memory_mounted, site_problems
+from mlgitops.podspec import canary_share_problem
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import JsonPath
@@ -120,6 +122,23 @@ STANDARD_CANARY_INGRESS = Policy(
     "error",
     "a Standard-mode canary gets its traffic share only through KServe's Gateway API ingress",
 )
+POD_SECURITY = Policy(
+    "pod-security",
+    "error",
+    "a pod that breaks its namespace's Pod Security level is refused at admission: the workload never starts",
+)
+
+CANARY_SHARE = Policy(
+    "canary-share",
+    "warning",
+    "a Deployment-engine canary is weighted by pod count: few stable pods make the share far coarser than asked",
+)
+
+GPU_SHARED_MEMORY = Policy(
+    "gpu-shared-memory",
+    "warning",
+    "a GPU container with the runtime's 64 MiB /dev/shm: NCCL and PyTorch DataLoader workers crash",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -134,6 +153,9 @@ POLICIES: tuple[Policy, ...] = (
     KNATIVE_SCALE_METRIC,
     KNATIVE_PLACEMENT,
     STANDARD_CANARY_INGRESS,
+    POD_SECURITY,
+    CANARY_SHARE,
+    GPU_SHARED_MEMORY,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -554,6 +576,10 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_limits(obj, stage))
         found.extend(_annotations(obj))
         found.extend(_cluster_fit(obj, stage, project))
+        found.extend(_pod_security(obj, project, stage))
+        found.extend(_gpu_shared_memory(obj, project))
+    if spec is not None:
+        found.extend(_canary_share(objects, spec))
     return found
 
 
@@ -625,3 +651,56 @@ def check_promotion(
             ("model", "version"),
         )
     ]
+
+
+
+def _workflow_spec(obj: Obj) -> JsonPath | None:
+    """Where an Argo object's workflow spec is (its templates inherit pod-level fields from it)."""
+    kind = obj.get("kind")
+    if kind == "CronWorkflow":
+        return ("spec", "workflowSpec")
+    return ("spec",) if kind in _WORKFLOW_KINDS else None
+
+
+def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violation]:
+    """Every pod against the Pod Security level of the environment's namespace (podsecurity.py)."""
+    level = pod_security_level(project, stage.environment)
+    if level == "privileged":
+        return
+    where = f"the {level} Pod Security level of {stage.environment} (clusterFeatures.podSecurity)"
+    for site in pod_sites(obj):
+        containers = (*site.init_containers, *site.containers)
+        for path, message in site_problems(obj, site.path, containers, _workflow_spec(obj), level):
+            yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
+
+
+
+def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
+    """The canary's share of the pods at the stable HPA's minimum, against the trafficPercent asked for."""
+    serving = spec.serving
+    if serving is None or serving.canary is None or serving.engine != "deployment":
+        return
+    hpas = {get_path(o, ("metadata", "name")): o for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+    for name, hpa in hpas.items():
+        stable = hpas.get(str(name).removesuffix("-canary")) if str(name).endswith("-canary") else None
+        canary_pods, stable_pods = get_path(hpa, ("spec", "minReplicas")), get_path(stable, ("spec", "minReplicas"))
+        if isinstance(canary_pods, int) and isinstance(stable_pods, int):
+            problem = canary_share_problem(serving.canary.trafficPercent, canary_pods, stable_pods)
+            if problem:
+                path = ("serving", "canary", "trafficPercent")
+                yield Violation(CANARY_SHARE, hpa, ("spec", "minReplicas"), problem, path)
+
+def _gpu_shared_memory(obj: Obj, project: Project) -> Iterator[Violation]:
+    known = _gpu_resources(project)
+    for site in pod_sites(obj):
+        for container in site.containers:
+            request = _gpu_request(obj, container, known)
+            if request is None or shared_memory_mounted(obj, site.path, container, _workflow_spec(obj)):
+                continue
+            yield Violation(
+                GPU_SHARED_MEMORY,
+                obj,
+                request,
+                "requests GPUs without a memory-backed emptyDir at /dev/shm, so it gets the runtime's 64 MiB; "
+                "mlgitops renders one for GPU pods (sharedMemory); mount one in hand-written objects",
+            )

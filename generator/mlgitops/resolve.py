@@ -25,6 +25,7 @@ from mlgitops.loader import (
     validation_problems,
 )
 from mlgitops.mergepatch import merge_patch
+from mlgitops.podspec import check_pods
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
 from mlgitops.yamlio import Document, JsonPath
 
@@ -268,6 +269,7 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
             )
     if spec.training is not None:
         problems.extend(_check_training(spec.training, locate, gpu_class))
+    problems.extend(check_pods(spec, locate))
     return problems
 
 

@@ -173,6 +173,8 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
             return _m("serving", "canary", "storageUri") if canary else _m("model", "storageUri")
         case ("model", "resources", *more):
             return _serving_resources(tuple(more), spec)
+        case ("securityContext", *_) | ("model", "securityContext", *_):
+            return _m("serving", "securityContext")
     return _m("serving")
 
 
@@ -188,7 +190,10 @@ def _deployment_engine(obj: dict[str, Any], path: JsonPath, spec: Model, project
         and (get_path(obj, ("metadata", "annotations", CANARY_ANNOTATION)) is not None)
     )
     if kind == "HorizontalPodAutoscaler":
+        canary_hpa = get_path(obj, ("metadata", "annotations", CANARY_ANNOTATION)) is not None
         match path:
+            case ("spec", ("minReplicas" | "maxReplicas"), *_) if canary_hpa:
+                return _m("serving", "canary", "trafficPercent")
             case ("spec", "minReplicas", *_):
                 return _m("serving", "replicas", "min")
             case ("spec", "maxReplicas", *_):
@@ -228,6 +233,8 @@ def _pod(rest: JsonPath, spec: Model, project: Project, is_canary: bool) -> Spec
             return _m("model", "format")
         case ("containers", int(), "resources", *more):
             return _serving_resources(tuple(more), spec)
+        case ("securityContext", *_) | ("containers", int(), "securityContext", *_):
+            return _m("serving", "securityContext")
     return _m("serving")
 
 
@@ -295,6 +302,8 @@ def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> S
                 return _m("training", "register", "image")
             case ("container", "image", *_):
                 return _m("training", "image")
+            case ("container", "securityContext", *_):
+                return _m("training", "securityContext")
         return _m("training", "register") if training.register_ is not None else _m("training", "gates")
     step_index = _step_index(spec, name)
     if step_index is None:
@@ -315,6 +324,9 @@ def _step(rest: JsonPath, i: int, step: Step) -> SpecSource:
             return _m(*here, "env") if step.env else _m("training", "parameters")
         case ("container", "resources", *more):
             return _resources(tuple(more), (*here, "resources"), step.resources, (*here, "gpu"))
+        case ("container", "securityContext", *_):
+            own = step.securityContext is not None
+            return _m(*here, "securityContext") if own else _m("training", "securityContext")
         case ("retryStrategy", *_):
             return _m(*here, "retries")
         case ("timeout", *_):

@@ -307,6 +307,28 @@ class Gpu(Strict):
     class_: str | None = Field(default=None, alias="class")
 
 
+class SecurityContext(Strict):
+    """How a pod's containers run. The defaults meet the `restricted` Pod Security Standard; switch a
+    field off only for an image that cannot run that way (render/pods.py renders it, docs/real-cluster.md)."""
+
+    runAsNonRoot: bool = Field(
+        default=True,
+        description="false: the image runs as root (the pod then meets `baseline` at most)",
+    )
+    runAsUser: int | None = Field(
+        default=None,
+        ge=0,
+        description="numeric user to run as, for images whose USER is a name or root (the kubelet cannot "
+        "verify a named user is non-root)",
+    )
+    readOnlyRootFilesystem: bool | None = Field(
+        default=None,
+        description="read-only root filesystem with /tmp as an emptyDir; default: true for the KServe Python "
+        "model servers (sklearn, xgboost, lightgbm, pmml, paddle: the engine: deployment default image, or "
+        "the matching kserve-*server runtime named in serving.runtime), false for other images",
+    )
+
+
 class Canary(Strict):
     version: Version = Field(min_length=1)
     storageUri: StorageUri
@@ -325,6 +347,11 @@ class Serving(Strict):
     resources: Resources = Field(default_factory=Resources)
     gpu: Gpu = Field(default_factory=Gpu)
     canary: Canary | None = None
+    securityContext: SecurityContext = Field(default_factory=SecurityContext)
+    sharedMemory: Quantity | None = Field(
+        default=None,
+        description="size of the memory-backed /dev/shm; default for GPU pods: 1Gi per GPU",
+    )
 
 
 class Step(Strict):
@@ -341,6 +368,13 @@ class Step(Strict):
     gpu: Gpu | None = None
     retries: int = Field(default=0, ge=0, le=20)
     timeout: Duration | None = None
+    securityContext: SecurityContext | None = Field(
+        default=None, description="fields set here override training.securityContext for this step"
+    )
+    sharedMemory: Quantity | None = Field(
+        default=None,
+        description="size of the memory-backed /dev/shm; default for GPU steps: 1Gi per GPU",
+    )
 
 
 class Gate(Strict):
@@ -367,6 +401,7 @@ class Training(Strict):
     steps: list[Step] = Field(min_length=1)
     gates: list[Gate] = Field(default_factory=list)
     register_: Register | None = Field(default=None, alias="register")
+    securityContext: SecurityContext = Field(default_factory=SecurityContext)
 
     @property
     def schedules(self) -> list[str]:

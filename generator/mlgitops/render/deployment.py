@@ -2,13 +2,13 @@
 
 This mirrors what KServe's Standard mode creates: a storage-initializer init container downloads the
 model into an emptyDir, and a KServe model server image serves it. A canary is a second Deployment
-behind the same Service, weighted by its replica count.
+behind the same Service, weighted by its share of the pods (so per connection, not per request), with
+its own HPA whose bounds keep that share at every scale.
 """
 
 from __future__ import annotations
 
-import math
-
+from mlgitops.podspec import canary_replicas
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -18,6 +18,17 @@ from mlgitops.render.common import (
     selector_labels,
     standard_annotations,
     standard_labels,
+)
+from mlgitops.render.pods import (
+    STORAGE_INITIALIZER,
+    TMP_VOLUME,
+    container_security_context,
+    pod_files,
+    pod_security_context,
+    serving_hardening,
+    serving_shared_memory,
+    tmp_mount,
+    tmp_volume,
 )
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Project, server_image
@@ -43,21 +54,31 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
     container_resources = resources(serving.resources, gpu_limits)
     if container_resources:
         container["resources"] = container_resources
-    container["volumeMounts"] = [{"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True}]
+    hardening = serving_hardening(model.spec)
+    container["securityContext"] = container_security_context(hardening)
+    files = pod_files(hardening, serving_shared_memory(serving))
+    container["volumeMounts"] = [{"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True}, *files.mounts]
     pod: Obj = {}
     if serving.serviceAccount:
         pod["serviceAccountName"] = serving.serviceAccount
+    pod["securityContext"] = pod_security_context()
+    # KServe's storage initializer image runs as USER 1000 and writes temporary files to /tmp
+    # (kserve/kserve python/storage-initializer.Dockerfile, python/storage/kserve_storage/kserve_storage.py).
     pod["initContainers"] = [
         {
             "name": "storage-initializer",
             "image": project.images.storageInitializer,
             "args": [storage_uri, MODEL_DIR],
-            "volumeMounts": [{"name": "model-store", "mountPath": MODEL_DIR}],
+            "securityContext": container_security_context(STORAGE_INITIALIZER),
+            "volumeMounts": [{"name": "model-store", "mountPath": MODEL_DIR}, tmp_mount()],
         }
     ]
     pod["containers"] = [container]
     pod.update(placement)
-    pod["volumes"] = [{"name": "model-store", "emptyDir": {}}]
+    volumes = [{"name": "model-store", "emptyDir": {}}, *files.volumes]
+    if not any(v["name"] == TMP_VOLUME for v in volumes):  # the initializer's /tmp, when the server has none
+        volumes.append(tmp_volume())
+    pod["volumes"] = volumes
     return {"metadata": {"labels": labels}, "spec": pod}
 
 
@@ -66,14 +87,11 @@ def _deployment(
     project: Project,
     name: str,
     track: str,
-    replicas: int | None,
     storage_uri: str,
     version: str,
     extra: dict[str, str],
 ) -> Obj:
-    spec: Obj = {}
-    if replicas is not None:
-        spec["replicas"] = replicas
+    spec: Obj = {}  # no `replicas`: an HPA owns the count
     spec["selector"] = {"matchLabels": {**selector_labels(model, "predictor"), TRACK_LABEL: track}}
     spec["template"] = _pod_template(model, project, track, storage_uri, version)
     labels = {**standard_labels(model, project, "predictor"), "app.kubernetes.io/version": version}
@@ -85,31 +103,56 @@ def _deployment(
     }
 
 
+def _autoscaler(
+    model: ResolvedModel, name: str, labels: dict[str, str], bounds: tuple[int, int], annotations: dict[str, str]
+) -> Obj:
+    serving = model.spec.serving
+    assert serving is not None
+    metric = serving.autoscaling.metric if serving.autoscaling else "cpu"
+    target = serving.autoscaling.target if serving.autoscaling else 80
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata(name, labels, annotations),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": bounds[0],
+            "maxReplicas": bounds[1],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": metric, "target": {"type": "Utilization", "averageUtilization": target}},
+                }
+            ],
+        },
+    }
+
+
 def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj]:
     serving = model.spec.serving
     assert serving is not None
     name = f"{model.name}-predictor"
     labels = standard_labels(model, project, "predictor")
     annotations = standard_annotations(model)
-    # The HPA owns the stable replica count, so the Deployment leaves `replicas` unset.
+    # An HPA owns each replica count, so the Deployments leave `replicas` unset.
     objects = [
-        _deployment(model, project, name, "stable", None, model.spec.model.storageUri, model.spec.model.version, {})
+        _deployment(model, project, name, "stable", model.spec.model.storageUri, model.spec.model.version, {})
     ]
     canary = serving.canary
+    autoscalers = [_autoscaler(model, name, labels, (serving.replicas.min, serving.replicas.max), annotations)]
     if canary is not None and canary.trafficPercent > 0:
-        share = canary.trafficPercent / 100
-        weighted = serving.replicas.min * share / (1 - share) if share < 1 else serving.replicas.max
+        # The canary has its own HPA, on the same metric and target, with bounds that keep its share of
+        # the pods at the stable HPA's bounds (resolve.py refuses 100 %: the stable keeps min pods).
+        # Both HPAs see the same per-pod load, so between the bounds they scale in step, up to rounding.
+        extra = {CANARY_ANNOTATION: canary.version}
         objects.append(
-            _deployment(
-                model,
-                project,
-                f"{name}-canary",
-                "canary",
-                max(1, math.ceil(weighted)),
-                canary.storageUri,
-                canary.version,
-                {CANARY_ANNOTATION: canary.version},
-            )
+            _deployment(model, project, f"{name}-canary", "canary", canary.storageUri, canary.version, extra)
+        )
+        low = canary_replicas(canary.trafficPercent, serving.replicas.min)
+        high = max(low, canary_replicas(canary.trafficPercent, serving.replicas.max))
+        canary_labels = {**labels, "app.kubernetes.io/version": canary.version}
+        autoscalers.append(
+            _autoscaler(model, f"{name}-canary", canary_labels, (low, high), standard_annotations(model, extra))
         )
     objects.append(
         {
@@ -122,24 +165,5 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
             },
         }
     )
-    metric = serving.autoscaling.metric if serving.autoscaling else "cpu"
-    target = serving.autoscaling.target if serving.autoscaling else 80
-    objects.append(
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": metadata(name, labels, annotations),
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": serving.replicas.min,
-                "maxReplicas": serving.replicas.max,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {"name": metric, "target": {"type": "Utilization", "averageUtilization": target}},
-                    }
-                ],
-            },
-        }
-    )
+    objects.extend(autoscalers)
     return objects

@@ -13,10 +13,39 @@ from mlgitops.render.common import (
     standard_annotations,
     standard_labels,
 )
+from mlgitops.render.pods import (
+    container_security_context,
+    pod_files,
+    pod_security_context,
+    serving_hardening,
+    serving_shared_memory,
+)
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Project
 
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+
+
+def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:
+    """(predictor pod fields, model container fields) that make the predictor pod run hardened.
+
+    KServe merges these into the ServingRuntime's container and pod (strategic merge: securityContext
+    field by field, volumes by name, volumeMounts by mountPath), so they add to what the runtime sets.
+    Knative refuses a pod-level securityContext by default: there the container carries everything.
+    """
+    serving = model.spec.serving
+    assert serving is not None
+    hardening = serving_hardening(model.spec)
+    files = pod_files(hardening, serving_shared_memory(serving))
+    pod: Obj = {}
+    if serving.mode == "Standard":
+        pod["securityContext"] = pod_security_context()
+    if files.volumes:
+        pod["volumes"] = list(files.volumes)
+    container: Obj = {"securityContext": container_security_context(hardening)}
+    if files.mounts:
+        container["volumeMounts"] = list(files.mounts)
+    return pod, container
 
 
 def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Obj) -> Obj:
@@ -33,6 +62,7 @@ def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Ob
     block["storageUri"] = storage_uri
     if container_resources:
         block["resources"] = container_resources
+    block.update(_pod_fields(model)[1])
     return block
 
 
@@ -64,6 +94,8 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     if canary is not None and knative_canary:
         predictor["canaryTrafficPercent"] = canary.trafficPercent
     predictor.update(placement)
+    pod_fields = _pod_fields(model)[0]
+    predictor.update(pod_fields)
     predictor["model"] = _model_block(model, uri, container_resources)
 
     spec: Obj = {"predictor": predictor}
@@ -72,6 +104,7 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
         if serving.serviceAccount:
             canary_predictor["serviceAccountName"] = serving.serviceAccount
         canary_predictor.update(placement)
+        canary_predictor.update(pod_fields)
         canary_model = _model_block(model, canary.storageUri, container_resources)
         canary_predictor["model"] = {"name": "kserve-container", **canary_model}
         spec["canary"] = [{"trafficPercent": canary.trafficPercent, "predictor": canary_predictor}]

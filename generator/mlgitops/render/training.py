@@ -16,6 +16,7 @@ from mlgitops.render.common import (
     standard_labels,
     workflow_annotations,
 )
+from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
 from mlgitops.resolve import ResolvedModel, default_register_command, step_ancestors
 from mlgitops.spec import Project, Step, Training, duration_seconds
 
@@ -85,6 +86,7 @@ def _step_template(step: Step, training: Training, project: Project) -> Obj:
     container_resources = resources(step.resources, gpu_limits)
     if container_resources:
         container["resources"] = container_resources
+    harden_template(template, container, step_hardening(training, step), step_shared_memory(step))
     template["container"] = container
     return template
 
@@ -107,6 +109,7 @@ def _register_template(training: Training, metric_steps: list[Step], inputs: lis
         container["args"] = list(register.args)
     env = {f"METRIC_{m.upper().replace('-', '_')}": f"{{{{inputs.parameters.{m}}}}}" for m in metrics}
     container["env"] = _env(training, env)
+    harden_template(template, container, step_hardening(training, None), None)
     template["container"] = container
     return template
 
@@ -173,6 +176,9 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     spec["podGC"] = {"strategy": "OnPodSuccess"}
     spec["ttlStrategy"] = {"secondsAfterSuccess": SUCCEEDED_TTL_S, "secondsAfterFailure": FAILED_TTL_S}
     spec["podMetadata"] = {"labels": {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "training"}}
+    # Pod level, for every pod of the workflow: covers Argo's own init and wait containers too (their
+    # other settings come from workflow-controller-configmap `executor`; see render/pods.py).
+    spec["securityContext"] = pod_security_context()
     spec["templates"] = templates
     return {
         "apiVersion": "argoproj.io/v1alpha1",
