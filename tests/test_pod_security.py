@@ -229,7 +229,8 @@ def test_root_image_switch_fails_restricted_at_its_line_and_passes_baseline(repo
         assert where in line
 
     # the namespace runs at baseline: a root image is allowed there
-    (repo / "mlgitops.yaml").write_text(PROJECT.replace("clusterFeatures: {", "clusterFeatures: {podSecurity: baseline, "))
+    baseline = PROJECT.replace("clusterFeatures: {", "clusterFeatures: {podSecurity: baseline, ")
+    (repo / "mlgitops.yaml").write_text(baseline)
     result = validate(repo, crds_dir, "--strict")
     assert result.exit_code == 0, result.stdout
 
