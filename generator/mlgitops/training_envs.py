@@ -43,7 +43,12 @@ def training_environments(project: Project, spec: Model) -> list[str]:
 
 
 def trains_in(project: Project, spec: Model, env: str) -> bool:
-    return spec.training is not None and env in training_environments(project, spec)
+    """Whether a model whose file says `spec` keeps its resolved `training` block in `env`.
+
+    A model without a `training` block of its own that gets one from an environment patch trains
+    exactly where the patches put it (the patch is the placement).
+    """
+    return spec.training is None or env in training_environments(project, spec)
 
 
 def _names(names: list[str], where: tuple[Any, ...], doc: Document, envs: list[str]) -> list[Problem]:
