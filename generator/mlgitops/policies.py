@@ -40,6 +40,7 @@ __all__ = [
     "Violation",
     "check_objects",
     "check_promotion",
+    "check_training_schedules",
     "compare_versions",
     "image_problem",
     "pod_sites",
@@ -102,6 +103,12 @@ KSERVE_ANNOTATION = Policy(
     "error",
     "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
 )
+TRAINING_ENVIRONMENTS = Policy(
+    "training-environments",
+    "warning",
+    "a model that trains on a schedule in several environments runs the same training job in each, "
+    "and each run registers its own model versions",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -113,6 +120,7 @@ POLICIES: tuple[Policy, ...] = (
     PROD_LIMITS,
     PROMOTION_ORDER,
     KSERVE_ANNOTATION,
+    TRAINING_ENVIRONMENTS,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -589,4 +597,39 @@ def check_promotion(
             f"promote it through {previous_env} first",
             ("model", "version"),
         )
+    ]
+
+
+# --- where training runs ---------------------------------------------------------------------------
+
+
+_NAME_LABEL: JsonPath = ("metadata", "labels", "app.kubernetes.io/name")
+
+
+def check_training_schedules(model: str, per_environment: list[tuple[str, list[Obj]]]) -> list[tuple[str, Violation]]:
+    """(environment, finding) for each environment where the model's CronWorkflow runs, when it runs in
+    more than one (`per_environment`: the model's final objects in each environment it is enabled in)."""
+    crons = [
+        (env, obj)
+        for env, objects in per_environment
+        for obj in objects
+        if obj.get("kind") == "CronWorkflow" and get_path(obj, _NAME_LABEL) == model
+    ]
+    envs = [env for env, _ in crons]
+    if len(set(envs)) < 2:
+        return []
+    return [
+        (
+            env,
+            Violation(
+                TRAINING_ENVIRONMENTS,
+                obj,
+                ("spec", "schedules"),
+                f"{model} trains on a schedule in {', '.join(envs)}: the same job runs in each and each "
+                "registers its own versions; train in one environment (training.environments) and promote "
+                "the version it registers through Git",
+                ("training", "schedule"),
+            ),
+        )
+        for env, obj in crons
     ]
