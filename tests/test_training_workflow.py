@@ -330,3 +330,70 @@ def test_the_bundled_example_trains_in_prod_only_and_validates_strictly(crds_dir
         for spec_template in template["spec"]["templates"]:
             assert "maxDuration" not in spec_template.get("retryStrategy", {}).get("backoff", {})
         assert {"register", "reject"} <= set(tasks_of(template))
+
+
+# --- validate catches the classes in hand-written Argo objects (base/platform) ----------------------
+
+OLD_STYLE = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "WorkflowTemplate",
+    "metadata": {"name": "legacy-train"},
+    "spec": {
+        "entrypoint": "pipeline",
+        "templates": [
+            {
+                "name": "pipeline",
+                "dag": {
+                    "tasks": [
+                        {"name": "fit", "template": "fit"},
+                        {
+                            "name": "register",
+                            "template": "fit",
+                            "depends": "fit",
+                            "when": "{{tasks.fit.outputs.parameters.loss}} < 0.0001",
+                        },
+                        {"name": "again", "template": "fit", "depends": "fit", "when": "{{workflow.name}} != 5e-05"},
+                        {
+                            "name": "fine",
+                            "template": "fit",
+                            "depends": "fit",
+                            "when": "{{= asFloat(tasks['fit'].outputs.parameters['loss']) < 0.0001 }}",
+                        },
+                    ]
+                },
+            },
+            {
+                "name": "fit",
+                "retryStrategy": {"limit": 2, "backoff": {"duration": "30s", "maxDuration": "30m"}},
+                "timeout": "4h",
+                "container": {"image": "ghcr.io/acme/t:1.0", "command": ["true"]},
+            },
+        ],
+    },
+}
+
+
+def test_validate_flags_plain_when_comparisons_and_short_max_durations(tmp_path: Path, crds_dir: Path) -> None:
+    workspace = load_workspace(project(tmp_path))
+    sources = load_schema_sources(ValidateOptions(crds=(crds_dir,)))
+    found = validate_objects([OLD_STYLE], sources, environment="prod", project=workspace.project)
+    by_path = {(f.check, f.path): f for f in found}
+    assert set(by_path) == {
+        ("argo-when", "/spec/templates/0/dag/tasks/1/when"),
+        ("argo-when", "/spec/templates/0/dag/tasks/2/when"),
+        ("retry-max-duration", "/spec/templates/1/retryStrategy/backoff/maxDuration"),
+    }
+    assert "exponent form" in by_path[("argo-when", "/spec/templates/0/dag/tasks/2/when")].message
+    assert "asFloat" in by_path[("argo-when", "/spec/templates/0/dag/tasks/1/when")].message
+    retry = by_path[("retry-max-duration", "/spec/templates/1/retryStrategy/backoff/maxDuration")]
+    assert retry.severity == "warning" and "shorter than 3 attempts of timeout 4h" in retry.message
+    # What mlgitops renders passes both.
+    rendered = template_in(project(tmp_path / "b"))
+    assert [f for f in validate_objects([rendered], sources, project=workspace.project) if f.check != "no-schema"] == []
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800.0), ("1h30m", 5400.0), ("90", 90.0), ("2.5s", 2.5)])
+def test_argo_durations(text: str, seconds: float) -> None:
+    from mlgitops.policies import argo_duration_seconds
+
+    assert argo_duration_seconds(text) == seconds
