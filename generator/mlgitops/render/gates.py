@@ -20,6 +20,8 @@ How Argo v4.1 evaluates a DAG task's `when` (argoproj/argo-workflows):
 * A value that does not parse (`n/a`) makes expr fail; Argo marks the task Error and the Workflow
   fails with the parse error, never registering.
 * Names are read with `['...']`: metric and step names may contain `-`, which expr reads as minus.
+* Submission-time validation skips expression tags (`util/template/validate.go`), so they are checked
+  only when the task runs; the tests check them with a model of this pipeline (tests/argo_when.py).
 """
 
 from __future__ import annotations
