@@ -394,6 +394,6 @@ def test_validate_flags_plain_when_comparisons_and_short_max_durations(tmp_path:
 
 @pytest.mark.parametrize(("text", "seconds"), [("30m", 1800.0), ("1h30m", 5400.0), ("90", 90.0), ("2.5s", 2.5)])
 def test_argo_durations(text: str, seconds: float) -> None:
-    from mlgitops.policies import argo_duration_seconds
+    from mlgitops.argo_checks import argo_duration_seconds
 
     assert argo_duration_seconds(text) == seconds

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlgitops.argo_checks import max_duration_problems, scheduled_environments, when_problems
 from mlgitops.jsonpointer import get_path
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
@@ -616,131 +617,29 @@ def check_promotion(
 # --- where training runs ---------------------------------------------------------------------------
 
 
-_NAME_LABEL: JsonPath = ("metadata", "labels", "app.kubernetes.io/name")
-
-
 def check_training_schedules(model: str, per_environment: list[tuple[str, list[Obj]]]) -> list[tuple[str, Violation]]:
     """(environment, finding) for each environment where the model's CronWorkflow runs, when it runs in
     more than one (`per_environment`: the model's final objects in each environment it is enabled in)."""
-    crons = [
-        (env, obj)
-        for env, objects in per_environment
-        for obj in objects
-        if obj.get("kind") == "CronWorkflow" and get_path(obj, _NAME_LABEL) == model
-    ]
-    envs = [env for env, _ in crons]
-    if len(set(envs)) < 2:
-        return []
+    crons = scheduled_environments(model, per_environment)
+    envs = ", ".join(env for env, _ in crons)
+    message = (
+        f"{model} trains on a schedule in {envs}: the same job runs in each and each registers its own versions; "
+        "train in one environment (training.environments) and promote the version it registers through Git"
+    )
     return [
-        (
-            env,
-            Violation(
-                TRAINING_ENVIRONMENTS,
-                obj,
-                ("spec", "schedules"),
-                f"{model} trains on a schedule in {', '.join(envs)}: the same job runs in each and each "
-                "registers its own versions; train in one environment (training.environments) and promote "
-                "the version it registers through Git",
-                ("training", "schedule"),
-            ),
-        )
+        (env, Violation(TRAINING_ENVIRONMENTS, obj, ("spec", "schedules"), message, ("training", "schedule")))
         for env, obj in crons
     ]
 
 
-# --- Argo Workflows: when expressions and retries --------------------------------------------------
-# argoproj/argo-workflows v4.1: workflow/controller/steps.go `shouldExecute` (govaluate, Knetic/govaluate
-# parsing.go `readToken`: numbers are digits and '.'); workflow/controller/operator.go
-# `processNodeRetries` (maxDuration from the first attempt's StartedAt, passed on as the retry pod's
-# executionDeadline; workflowpod.go `getDeadline`).
-
-_TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_EXPONENT = re.compile(r"(?<![\w.])\d+(?:\.\d*)?[eE][+-]?\d+")
-_FILE_VALUE_COMPARED = re.compile(
-    r"\{\{\s*(?!=)[^{}]*outputs\.parameters\.[^{}]*\}\}\s*(?:<=|>=|<|>)"
-    r"|(?:<=|>=|<|>)\s*\{\{\s*(?!=)[^{}]*outputs\.parameters\.[^{}]*\}\}"
-)
-_GO_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$")
-_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
-
-
-def argo_duration_seconds(value: Any) -> float | None:
-    """Argo's ParseStringToDuration: an integer is seconds, otherwise a Go duration (`1h30m`)."""
-    text = str(value).strip()
-    if re.fullmatch(r"\d+", text):
-        return float(text)
-    if not _GO_DURATION.match(text):
-        return None
-    unit = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-    return sum(float(n) * unit[u] for n, u in _GO_DURATION_PART.findall(text))
-
-
-def _argo_templates(obj: Obj) -> list[JsonPath]:
-    kind = obj.get("kind")
-    if kind not in _WORKFLOW_KINDS and kind != "CronWorkflow":
-        return []
-    base: JsonPath = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
-    return list(_list_paths(obj, (*base, "templates")))
-
-
-def _whens(obj: Obj) -> Iterator[tuple[JsonPath, str]]:
-    for template in _argo_templates(obj):
-        for task in _list_paths(obj, (*template, "dag", "tasks")):
-            when = get_path(obj, (*task, "when"))
-            if isinstance(when, str):
-                yield (*task, "when"), when
-        steps = get_path(obj, (*template, "steps"))
-        if isinstance(steps, list):
-            for i, group in enumerate(steps):
-                for j, step in enumerate(group if isinstance(group, list) else []):
-                    when = step.get("when") if isinstance(step, dict) else None
-                    if isinstance(when, str):
-                        yield (*template, "steps", i, j, "when"), when
+# --- Argo Workflows: when expressions and retries (the checks: argo_checks.py) -----------------------
 
 
 def _argo_when(obj: Obj) -> Iterator[Violation]:
-    for path, when in _whens(obj):
-        outside = _TAG.sub(" x ", when)
-        literal = _EXPONENT.search(outside)
-        if literal:
-            yield Violation(
-                ARGO_WHEN,
-                obj,
-                path,
-                f"when {when!r} has the number {literal.group(0)} in exponent form, which govaluate cannot read; "
-                "write it in fixed-point",
-            )
-        elif _FILE_VALUE_COMPARED.search(when):
-            yield Violation(
-                ARGO_WHEN,
-                obj,
-                path,
-                f"when {when!r} compares an output parameter as a number with govaluate: a value written as "
-                "1e-05 (or with blanks) makes the task error; compare parsed numbers in an expression tag, "
-                "{{= asFloat(trim(tasks['t'].outputs.parameters['p'])) >= 0.5 }}",
-            )
+    for path, message in when_problems(obj):
+        yield Violation(ARGO_WHEN, obj, path, message)
 
 
 def _retry_max_duration(obj: Obj) -> Iterator[Violation]:
-    for template in _argo_templates(obj):
-        strategy = get_path(obj, (*template, "retryStrategy"))
-        if not isinstance(strategy, dict):
-            continue
-        max_duration = get_path(obj, (*template, "retryStrategy", "backoff", "maxDuration"))
-        if max_duration is None:
-            continue
-        bound = argo_duration_seconds(max_duration)
-        timeout = get_path(obj, (*template, "timeout"))
-        per_attempt = argo_duration_seconds(timeout) if timeout is not None else None
-        limit = argo_duration_seconds(strategy.get("limit", 0)) or 0.0
-        if bound is not None and per_attempt is not None and bound >= (limit + 1) * per_attempt:
-            continue
-        needed = f", shorter than {int(limit) + 1} attempts of timeout {timeout}" if per_attempt is not None else ""
-        yield Violation(
-            RETRY_MAX_DURATION,
-            obj,
-            (*template, "retryStrategy", "backoff", "maxDuration"),
-            f"maxDuration {max_duration} counts from the first attempt's start{needed}: a failure after it is "
-            "never retried and a retry is killed at that mark; bound each attempt with the template's timeout "
-            "and drop maxDuration",
-        )
+    for path, message in max_duration_problems(obj):
+        yield Violation(RETRY_MAX_DURATION, obj, path, message)
