@@ -294,6 +294,16 @@ def test_unknown_or_per_environment_training_environments_are_positioned_errors(
     assert str(error.value.problems[0]).startswith("models/m.yaml:18:24: training.environments says which")
 
 
+def test_a_model_disabled_wherever_it_trains_is_a_positioned_error(tmp_path: Path) -> None:
+    root = project(tmp_path, MODEL + "environments:\n  prod: {enabled: false}\n")
+    result = run_cli(["render"], cwd=root)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "models/m.yaml:8:1: m trains only in prod, where it is disabled, so it never trains; "
+        "set training.environments\n"
+    )
+
+
 def test_validate_warns_when_a_model_trains_on_a_schedule_in_two_environments(tmp_path: Path, crds_dir: Path) -> None:
     model = MODEL.replace("  schedule:", "  environments: [staging, prod]\n  schedule:")
     root = project(tmp_path, model)

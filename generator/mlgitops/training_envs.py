@@ -90,4 +90,15 @@ def model_problems(model: ModelFile, project: Project) -> list[Problem]:
         if _patch_sets_environments(patch):
             where = ("environments", env, "training", "environments")
             problems.append(Problem(model.doc.location(where, key=True), _NOT_PER_ENVIRONMENT))
+    if training is not None and not problems:
+        chosen = training_environments(project, model.spec)
+        disabled = [e for e in chosen if (model.spec.environments.get(e) or {}).get("enabled", True) is False]
+        if disabled == chosen:
+            problems.append(
+                Problem(
+                    model.doc.location(("training",), key=True),
+                    f"{model.name} trains only in {', '.join(chosen)}, where it is disabled, so it never trains; "
+                    "set training.environments",
+                )
+            )
     return problems
