@@ -271,7 +271,7 @@ def test_markdown_over_budget_is_truncated_and_stays_valid(tmp_path: Path) -> No
     full = diff(root, "--format", "json")
     assert full.exit_code == 1
     total = sum(e["changed"] for e in json.loads(full.stdout)["environments"])
-    assert total > 300
+    assert total > 200
 
     result = diff(root, "--format", "markdown")
     assert result.exit_code == 1

@@ -151,7 +151,7 @@ def test_every_rendered_container_is_restricted_and_the_objects_pass_their_schem
     # workflow level: every pod, Argo's init and wait containers included
     assert template["spec"]["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
     steps = {t["name"]: t for t in template["spec"]["templates"] if "container" in t}
-    assert set(steps) == {"fit", "evaluate", "register"}
+    assert set(steps) == {"fit", "evaluate", "register", "reject"}
     for step in steps.values():
         # training images are the user's own: writable root unless asked
         assert step["container"]["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False}
@@ -194,7 +194,7 @@ def test_step_security_context_overrides_the_training_one_field_by_field(repo: P
         "  - {name: fit, command: [python, -m, m.fit], securityContext: {readOnlyRootFilesystem: true}}\n"
         "  - {name: report, after: [fit], command: [python, -m, m.report]}\n",
     )
-    template = objects_of(repo, "dev")[("WorkflowTemplate", "m-train")]
+    template = objects_of(repo, "prod")[("WorkflowTemplate", "m-train")]  # trains in the last environment
     steps = {t["name"]: t for t in template["spec"]["templates"] if "container" in t}
     fit, report = steps["fit"], steps["report"]
     assert fit["container"]["securityContext"] == {

@@ -98,19 +98,26 @@ def test_the_good_model_passes_every_policy(repo: Path, crds_dir: Path) -> None:
 
 
 def test_policies_have_ids_severities_and_one_line_reasons() -> None:
-    assert len(set(POLICY_IDS)) == len(POLICIES) == 15
+    assert len(set(POLICY_IDS)) == len(POLICIES) == 18
     for policy in POLICIES:
         assert policy.severity in ("error", "warning")
         assert policy.reason and "\n" not in policy.reason and len(policy.reason) < 120
-    warnings = {p.id for p in POLICIES if p.severity == "warning"}
-    assert warnings == {"knative-canary", "canary-share", "gpu-shared-memory"}
+    assert {p.id for p in POLICIES if p.severity == "warning"} == {
+        "knative-canary",
+        "canary-share",
+        "gpu-shared-memory",
+        "training-environments",
+        "retry-max-duration",
+    }
 
 
 # --- image-pinned ---------------------------------------------------------------------------------
 
 
 def test_image_latest_outside_dev(repo: Path, crds_dir: Path) -> None:
-    model = write_model(repo, GOOD + TRAINING.replace("ghcr.io/acme/train:1.4.2", "ghcr.io/acme/train:latest"))
+    # Trains in every environment (no schedule, so no training-environments warning); dev may float.
+    training = TRAINING.replace("ghcr.io/acme/train:1.4.2", "ghcr.io/acme/train:latest")
+    model = write_model(repo, GOOD + training + "  environments: [dev, staging, prod]\n")
     result = validate(repo, crds_dir)
     assert result.exit_code == 1
     where = at(model, "image: ghcr.io/acme/train:latest", "ghcr.io")
@@ -170,13 +177,13 @@ def test_gpu_without_class_in_serving_and_in_a_step(repo: Path, crds_dir: Path) 
     model = write_model(repo, text)
     result = validate(repo, crds_dir)
     assert result.exit_code == 1
-    staging = [line for line in findings(result, "gpu-class") if " staging " in line]
-    assert staging == [
-        "error [gpu-class] staging WorkflowTemplate/m-train "
+    prod = [line for line in findings(result, "gpu-class") if " prod " in line]
+    assert prod == [
+        "error [gpu-class] prod WorkflowTemplate/m-train "
         "/spec/templates/1/container/resources/limits/nvidia.com~1gpu: requests nvidia.com/gpu without a GPU class "
         "(no node selector or tolerations); set gpu.class (known: l4) "
         f"({at(model, 'gpu: {count: 2}', '2}')})",
-        "error [gpu-class] staging InferenceService/m /spec/predictor/model/resources/limits/nvidia.com~1gpu: "
+        "error [gpu-class] prod InferenceService/m /spec/predictor/model/resources/limits/nvidia.com~1gpu: "
         "requests nvidia.com/gpu without a GPU class (no node selector or tolerations); set gpu.class (known: l4) "
         f"({at(model, 'gpu: {count: 1}', '1}')})",
     ]

@@ -92,10 +92,11 @@ def test_workflow_template_is_a_gated_dag(objects: dict[Any, Any]) -> None:
         {"name": "features", "from": "{{tasks.prepare.outputs.artifacts.features}}"}
     ]
     assert tasks["register"]["depends"] == "evaluate"
-    assert tasks["register"]["when"] == (
-        "{{tasks.evaluate.outputs.parameters.auc}} >= 0.92 && "
-        "{{tasks.evaluate.outputs.parameters.p95_latency_ms}} <= 50"
+    assert tasks["register"]["when"] == (  # one expr tag: Argo's govaluate only sees true/false
+        "{{= asFloat(trim(tasks['evaluate'].outputs.parameters['auc'])) >= 0.92 && "
+        "asFloat(trim(tasks['evaluate'].outputs.parameters['p95_latency_ms'])) <= 50.0 }}"
     )
+    assert tasks["reject"]["depends"] == "evaluate"  # fails the Workflow when a gate does not hold
     assert tasks["register"]["arguments"]["artifacts"] == [
         {"name": "model", "from": "{{tasks.train.outputs.artifacts.model}}"}
     ]

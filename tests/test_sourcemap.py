@@ -89,10 +89,15 @@ def test_specific_fields_map_to_the_field_a_person_edits(tmp_path: Path) -> None
     resolved = resolve(workspace, model, "staging")
     assert resolved is not None
     objects = {o["kind"]: o for o in render_model(resolved, project)}
-    isvc, template = objects["InferenceService"], objects["WorkflowTemplate"]
+    isvc = objects["InferenceService"]
+    trains = resolve(workspace, model, "prod")  # the example trains in prod only (training_envs.py)
+    assert trains is not None
+    template = next(o for o in render_model(trains, project) if o["kind"] == "WorkflowTemplate")
 
     def source(obj: dict[str, Any], pointer: str) -> tuple[tuple[str | int, ...], bool]:
-        found = spec_source(obj, parse_pointer(obj, pointer), resolved.spec, project, "staging")
+        where = trains if obj is template else resolved
+        assert where.environment is not None
+        found = spec_source(obj, parse_pointer(obj, pointer), where.spec, project, where.environment)
         return found.path, found.in_project
 
     assert source(isvc, "/spec/predictor/minReplicas") == (("serving", "replicas", "min"), False)

@@ -246,9 +246,9 @@ def test_misspelt_field_in_workflow_template_is_caught_with_its_path(
     result = validate(example, "--crds", str(crds_dir))
     assert result.exit_code == 1
     lines = [line for line in finding_lines(result, "schema") if "fraud-detector-train" in line]
-    assert len(lines) == 3  # dev, staging, prod
+    assert len(lines) == 1  # prod: the only environment that trains by default
     model = example / "models" / "fraud-detector.yaml"
-    for env, line in zip(("dev", "staging", "prod"), lines, strict=True):
+    for env, line in zip(("prod",), lines, strict=True):
         assert line == (
             f"error [schema] {env} WorkflowTemplate/fraud-detector-train /spec/templates/2/activeDeadlineSecs: "
             'unknown field "activeDeadlineSecs" (did you mean "activeDeadlineSeconds"?) '
@@ -292,7 +292,7 @@ def test_cron_workflow_schema_error_points_at_the_schedule(
     assert lines == [
         f"error [schema] {env} CronWorkflow/support-llm-train /spec/schedules: expected array, got string "
         f"(models/support-llm.yaml:{line_of(model, 'schedule: ')}:13)"
-        for env in ("staging", "prod")  # dev has no schedule (project defaults)
+        for env in ("prod",)  # the only environment that trains by default
     ]
 
 

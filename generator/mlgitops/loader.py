@@ -201,6 +201,8 @@ def document_locator(doc: Document, prefix: JsonPath = ()) -> Locator:
 
 
 def load_project(root: Path) -> tuple[Project, Document]:
+    from mlgitops.training_envs import project_problems  # local: training_envs imports this module
+
     doc = parse_document(_read(root, PROJECT_FILE), PROJECT_FILE)
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), "expected a mapping (apiVersion, kind, metadata, ...)")
@@ -225,6 +227,7 @@ def load_project(root: Path) -> tuple[Project, Document]:
                         + did_you_mean(key, PATCHABLE_MODEL_KEYS),
                     )
                 )
+    problems.extend(project_problems(project, doc))
     if problems:
         raise SpecError(problems)
     return project, doc

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlgitops import clusterfit
+from mlgitops.argo_checks import max_duration_problems, scheduled_environments, when_problems
 from mlgitops.jsonpointer import get_path
 from mlgitops.podsecurity import pod_security_level, shared_memory_mounted, site_problems
 from mlgitops.podspec import canary_share_problem
@@ -43,6 +44,7 @@ __all__ = [
     "Violation",
     "check_objects",
     "check_promotion",
+    "check_training_schedules",
     "compare_versions",
     "image_problem",
     "pod_sites",
@@ -139,6 +141,21 @@ GPU_SHARED_MEMORY = Policy(
     "warning",
     "a GPU container with the runtime's 64 MiB /dev/shm: NCCL and PyTorch DataLoader workers crash",
 )
+TRAINING_ENVIRONMENTS = Policy(
+    "training-environments",
+    "warning",
+    "a model training on a schedule in several environments runs the same job in each, and each registers",
+)
+ARGO_WHEN = Policy(
+    "argo-when",
+    "error",
+    "Argo's when parser (govaluate) cannot read a number in exponent form (5e-05): the task errors",
+)
+RETRY_MAX_DURATION = Policy(
+    "retry-max-duration",
+    "warning",
+    "backoff.maxDuration counts from the first attempt's start: longer steps are never retried",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -156,6 +173,9 @@ POLICIES: tuple[Policy, ...] = (
     POD_SECURITY,
     CANARY_SHARE,
     GPU_SHARED_MEMORY,
+    TRAINING_ENVIRONMENTS,
+    ARGO_WHEN,
+    RETRY_MAX_DURATION,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -578,6 +598,8 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_cluster_fit(obj, stage, project))
         found.extend(_pod_security(obj, project, stage))
         found.extend(_gpu_shared_memory(obj, project))
+        found.extend(_argo_when(obj))
+        found.extend(_retry_max_duration(obj))
     if spec is not None:
         found.extend(_canary_share(objects, spec))
     return found
@@ -674,7 +696,6 @@ def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violatio
             yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
 
 
-
 def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
     """The canary's share of the pods at the stable HPA's minimum, against the trafficPercent asked for."""
     serving = spec.serving
@@ -704,3 +725,32 @@ def _gpu_shared_memory(obj: Obj, project: Project) -> Iterator[Violation]:
                 "requests GPUs without a memory-backed emptyDir at /dev/shm, so it gets the runtime's 64 MiB; "
                 "mlgitops renders one for GPU pods (sharedMemory); mount one in hand-written objects",
             )
+# --- where training runs ---------------------------------------------------------------------------
+
+
+def check_training_schedules(model: str, per_environment: list[tuple[str, list[Obj]]]) -> list[tuple[str, Violation]]:
+    """(environment, finding) for each environment where the model's CronWorkflow runs, when it runs in
+    more than one (`per_environment`: the model's final objects in each environment it is enabled in)."""
+    crons = scheduled_environments(model, per_environment)
+    envs = ", ".join(env for env, _ in crons)
+    message = (
+        f"{model} trains on a schedule in {envs}: the same job runs in each and each registers its own versions; "
+        "train in one environment (training.environments) and promote the version it registers through Git"
+    )
+    return [
+        (env, Violation(TRAINING_ENVIRONMENTS, obj, ("spec", "schedules"), message, ("training", "schedule")))
+        for env, obj in crons
+    ]
+
+
+# --- Argo Workflows: when expressions and retries (the checks: argo_checks.py) -----------------------
+
+
+def _argo_when(obj: Obj) -> Iterator[Violation]:
+    for path, message in when_problems(obj):
+        yield Violation(ARGO_WHEN, obj, path, message)
+
+
+def _retry_max_duration(obj: Obj) -> Iterator[Violation]:
+    for path, message in max_duration_problems(obj):
+        yield Violation(RETRY_MAX_DURATION, obj, path, message)

@@ -27,9 +27,10 @@ from mlgitops.loader import (
 from mlgitops.mergepatch import merge_patch
 from mlgitops.podspec import check_pods
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
+from mlgitops.training_envs import model_problems, trains_in
 from mlgitops.yamlio import Document, JsonPath
 
-RESERVED_STEP_NAMES = ("pipeline", "register")
+RESERVED_STEP_NAMES = ("pipeline", "register", "reject")
 
 
 @dataclass
@@ -155,6 +156,14 @@ def _latest_writer(layers: list[_Layer]) -> Latest:
 def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> ResolvedModel | None:
     if not is_enabled(model, env):
         return None
+    resolved = _resolve_checked(workspace, model, env)
+    if resolved.spec.training is not None and not trains_in(workspace.project, model.spec, env):
+        # Checked like every other block, but rendered only where the model trains (training_envs.py).
+        return ResolvedModel(model, env, resolved.spec.model_copy(update={"training": None}))
+    return resolved
+
+
+def _resolve_checked(workspace: Workspace, model: ModelFile, env: str) -> ResolvedModel:
     data, layers = _resolve(workspace, model, env)
     locate = _layered_locator(model.doc, layers)
     spec = model.spec
@@ -182,6 +191,7 @@ def check_workspace_model(workspace: Workspace, model: ModelFile) -> list[Proble
     doc = model.doc
     envs = workspace.project.environment_names
     problems = check_model(model.spec, workspace.project, document_locator(doc))
+    problems.extend(model_problems(model, workspace.project))
     for env, patch in model.spec.environments.items():
         if env not in envs:
             problems.append(

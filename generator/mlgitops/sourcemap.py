@@ -284,7 +284,7 @@ def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> S
         match rest:
             case ("dag", "tasks", int(task), *more):
                 task_name = get_path(obj, ("spec", "templates", index, "dag", "tasks", task, "name"))
-                if task_name == "register":
+                if task_name in ("register", "reject"):
                     return _m("training", "gates")
                 step = _step_index(spec, task_name)
                 if step is None:
@@ -305,6 +305,11 @@ def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> S
             case ("container", "securityContext", *_):
                 return _m("training", "securityContext")
         return _m("training", "register") if training.register_ is not None else _m("training", "gates")
+    if name == "reject":
+        match rest:
+            case ("container", "image", *_):
+                return _m("training", "image")
+        return _m("training", "gates")
     step_index = _step_index(spec, name)
     if step_index is None:
         return _m("training")
@@ -327,6 +332,8 @@ def _step(rest: JsonPath, i: int, step: Step) -> SpecSource:
         case ("container", "securityContext", *_):
             own = step.securityContext is not None
             return _m(*here, "securityContext") if own else _m("training", "securityContext")
+        case ("retryStrategy", "retryPolicy", *_):
+            return _m(*here, "retryPolicy")
         case ("retryStrategy", *_):
             return _m(*here, "retries")
         case ("timeout", *_):

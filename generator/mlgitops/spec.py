@@ -234,6 +234,19 @@ class Images(Strict):
     servers: dict[str, str] = Field(default_factory=dict)
 
 
+class TrainingPlacement(Strict):
+    """`training:` in mlgitops.yaml: the environments where models train (and register what they train).
+
+    Default: the last environment only (see `mlgitops.training_envs`); the others just serve.
+    """
+
+    environments: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Environments that get each model's WorkflowTemplate/CronWorkflow; default: the last one",
+    )
+
+
 class Project(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"]
     kind: Literal["Project"]
@@ -247,6 +260,7 @@ class Project(Strict):
     flux: FluxSettings = Field(default_factory=FluxSettings)
     images: Images = Field(default_factory=Images)
     policies: Policies = Field(default_factory=Policies)
+    training: TrainingPlacement = Field(default_factory=TrainingPlacement)
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:
@@ -367,6 +381,10 @@ class Step(Strict):
     resources: Resources | None = None
     gpu: Gpu | None = None
     retries: int = Field(default=0, ge=0, le=20)
+    retryPolicy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] | None = Field(
+        default=None,
+        description="Argo retryPolicy for the retries; default: Argo's own default, OnFailure",
+    )
     timeout: Duration | None = None
     securityContext: SecurityContext | None = Field(
         default=None, description="fields set here override training.securityContext for this step"
@@ -380,7 +398,7 @@ class Step(Strict):
 class Gate(Strict):
     metric: str
     op: Literal[">=", "<=", ">", "<", "==", "!="]
-    value: float
+    value: float = Field(allow_inf_nan=False)
 
 
 class Register(Strict):
@@ -402,6 +420,11 @@ class Training(Strict):
     gates: list[Gate] = Field(default_factory=list)
     register_: Register | None = Field(default=None, alias="register")
     securityContext: SecurityContext = Field(default_factory=SecurityContext)
+    environments: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Environments this model trains in; default: training.environments of mlgitops.yaml",
+    )
 
     @property
     def schedules(self) -> list[str]:

@@ -36,6 +36,7 @@ from mlgitops.policies import (
     Violation,
     check_objects,
     check_promotion,
+    check_training_schedules,
     stage_of,
 )
 from mlgitops.resolve import resolve, spec_location
@@ -421,6 +422,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         schemas.prefetch(kinds)
     by_name = {m.name: m for m in workspace.models}
     run = _Run(workspace, sources, options.strict)
+    trained: dict[str, list[tuple[str, list[Obj]]]] = {}
     for env in envs:
         stage = stage_of(project, env)
         namespace = environment_objects(workspace, env, [], with_namespace=True)
@@ -436,8 +438,12 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
             spec = resolved.spec if resolved is not None else None
             run.schema(env, objects, locate)
             run.policies(env, check_objects(objects, stage, project, spec), locate, model)
+            trained.setdefault(item.name, []).append((env, objects))
             if env == envs[-1] and len(envs) > 1 and spec is not None:
                 run.policies(env, _promotion(workspace, model, objects, env), locate, model)
+    for name, per_environment in trained.items():
+        for env, violation in check_training_schedules(name, per_environment):
+            run.policies(env, [violation], _model_locator(workspace, by_name[name], env), by_name[name])
     platform = _platform_objects(workspace)
     if platform:
         files = _PlatformFiles(workspace.root)

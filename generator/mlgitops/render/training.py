@@ -16,6 +16,7 @@ from mlgitops.render.common import (
     standard_labels,
     workflow_annotations,
 )
+from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
 from mlgitops.resolve import ResolvedModel, default_register_command, step_ancestors
 from mlgitops.spec import Project, Step, Training, duration_seconds
@@ -32,8 +33,28 @@ def template_name(model_name: str) -> str:
     return f"{model_name}-train"
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else repr(value)
+def retry_strategy(step: Step) -> Obj:
+    """`retryStrategy` for a step with `retries: N`, bounded by the step's own `timeout`.
+
+    No `backoff.maxDuration`: Argo measures it from the FIRST attempt's start and also caps every
+    retry pod's deadline with it (argoproj/argo-workflows v4.1 `workflow/controller/operator.go`,
+    `processNodeRetries`: `firstChildNode.StartedAt.Add(maxDuration)` becomes `executionDeadline`;
+    `workflow/controller/workflowpod.go`, `getDeadline`), so a fixed 30m made a 4 h step that fails
+    unretryable and killed any retry at the 30-minute mark. Without it, each attempt is its own pod
+    node whose `timeout` counts from that attempt's start (`checkTemplateTimeouts` on the attempt's
+    node), so a step runs at most (retries + 1) × timeout plus the backoff, and the workflow's
+    `activeDeadlineSeconds` (training.timeout) still bounds the whole run (`processNodeRetries`
+    stops retrying past the workflow deadline).
+
+    `retryPolicy` is rendered only when the spec chooses one: Argo's default is `OnFailure`, which
+    retries a failed main container (crash, OOM kill, timeout) but not an Error of Argo's own
+    (`RetryPolicyActual` in `pkg/apis/workflow/v1alpha1/workflow_types.go`; `docs/retries.md`).
+    """
+    strategy: Obj = {"limit": step.retries}
+    if step.retryPolicy is not None:
+        strategy["retryPolicy"] = step.retryPolicy
+    strategy["backoff"] = {"duration": "30s", "factor": 2, "cap": "10m"}
+    return strategy
 
 
 def _env(training: Training, step_env: dict[str, str]) -> list[Obj]:
@@ -71,11 +92,7 @@ def _step_template(step: Step, training: Training, project: Project) -> Obj:
     if outputs:
         template["outputs"] = outputs
     if step.retries:
-        template["retryStrategy"] = {
-            "limit": step.retries,
-            "retryPolicy": "Always",
-            "backoff": {"duration": "30s", "factor": 2, "maxDuration": "30m"},
-        }
+        template["retryStrategy"] = retry_strategy(step)
     if step.timeout:
         template["timeout"] = step.timeout
     template.update(placement)
@@ -114,6 +131,27 @@ def _register_template(training: Training, metric_steps: list[Step], inputs: lis
     return template
 
 
+def _reject_template(training: Training) -> Obj:
+    """Runs only when a gate does not hold, and fails: the Workflow ends Failed, not Succeeded with a
+    Skipped `register` (a Skipped task counts as success: `assessDAGPhase`, workflow/controller/dag.go).
+
+    The message (computed by Argo, gates.failure_message) goes to the pod's log and, through
+    `terminationMessagePolicy: FallbackToLogsOnError`, into the node's message (`inferFailedReason`,
+    workflow/controller/operator.go, appends the container's termination message), which `argo get`
+    and the UI show. It needs only `sh` in the training image (no extra image to pull).
+    """
+    container: Obj = {
+        "image": training.image,
+        "command": ["sh", "-c", 'printf \'%s\\n\' "$MLGITOPS_GATES_FAILED" >&2; exit 1'],
+        "env": [{"name": "MLGITOPS_GATES_FAILED", "value": "{{inputs.parameters.message}}"}],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    template: Obj = {"name": "reject", "inputs": {"parameters": [{"name": "message"}]}, "container": container}
+    harden_template(template, container, step_hardening(training, None), None)
+    return template
+
+
 def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     training = model.spec.training
     assert training is not None
@@ -149,22 +187,35 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
                 {"name": a, "from": f"{{{{tasks.{producers[first][a]}.outputs.artifacts.{a}}}}}"}
                 for a in register_inputs
             ]
+        after_metrics = " && ".join(s.name for s in metric_steps)
+        holds = all_hold(training.gates, gate_step)
         tasks.append(
             {
                 "name": "register",
                 "template": "register",
-                "depends": " && ".join(s.name for s in metric_steps),
-                "when": " && ".join(
-                    f"{{{{tasks.{gate_step[g.metric]}.outputs.parameters.{g.metric}}}}} {g.op} {_number(g.value)}"
-                    for g in training.gates
-                ),
+                "depends": after_metrics,
+                "when": f"{{{{= {holds} }}}}",
                 "arguments": arguments,
+            }
+        )
+        tasks.append(
+            {
+                "name": "reject",
+                "template": "reject",
+                "depends": after_metrics,
+                "when": f"{{{{= !({holds}) }}}}",
+                "arguments": {
+                    "parameters": [
+                        {"name": "message", "value": f"{{{{= {failure_message(training.gates, gate_step)} }}}}"}
+                    ]
+                },
             }
         )
     templates.append({"name": "pipeline", "dag": {"tasks": tasks}})
     templates.extend(_step_template(step, training, project) for step in training.steps)
     if training.gates:
         templates.append(_register_template(training, metric_steps, register_inputs))
+        templates.append(_reject_template(training))
 
     spec: Obj = {"entrypoint": "pipeline"}
     if training.serviceAccount:
