@@ -92,13 +92,13 @@ def _documents(root: Path, path: Path) -> list[PlatformObject]:
         if not isinstance(data, dict) or not data.get("kind"):
             continue
         api_version = str(data.get("apiVersion", ""))
-        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        metadata = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
         where = Location(relative, node.start_mark.line + 1, node.start_mark.column + 1)
         group = api_version.rpartition("/")[0]
         if data["kind"].endswith("List") and isinstance(data.get("items"), list):
             for item in data["items"]:
                 if isinstance(item, dict) and item.get("kind"):
-                    item_meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+                    item_meta = item["metadata"] if isinstance(item.get("metadata"), dict) else {}
                     found.append(
                         PlatformObject(
                             str(item.get("apiVersion", "")).rpartition("/")[0],

@@ -102,6 +102,12 @@ KSERVE_ANNOTATION = Policy(
     "error",
     "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
 )
+MISSING_REFERENCE = Policy(
+    "missing-reference",
+    "error",
+    "a ServiceAccount, ConfigMap or Secret a pod needs is neither rendered nor provided by the cluster: "
+    "the pod is never created or never starts",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -113,6 +119,7 @@ POLICIES: tuple[Policy, ...] = (
     PROD_LIMITS,
     PROMOTION_ORDER,
     KSERVE_ANNOTATION,
+    MISSING_REFERENCE,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 

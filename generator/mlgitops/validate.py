@@ -28,7 +28,7 @@ from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.jsonpointer import to_pointer
 from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, unknown_environment
-from mlgitops.overlay import PLATFORM_DIR, environment_objects, render_models
+from mlgitops.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
 from mlgitops.policies import (
     POLICY_IDS,
     Severity,
@@ -38,6 +38,7 @@ from mlgitops.policies import (
     check_promotion,
     stage_of,
 )
+from mlgitops.references import available, check_references
 from mlgitops.resolve import resolve, spec_location
 from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
@@ -421,7 +422,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         schemas.prefetch(kinds)
     by_name = {m.name: m for m in workspace.models}
     run = _Run(workspace, sources, options.strict)
+    platform = _platform_objects(workspace)
     for env in envs:
+        have = _available_references(workspace, env, renders, platform)
         stage = stage_of(project, env)
         namespace = environment_objects(workspace, env, [], with_namespace=True)
         run.schema(env, namespace, _namespace_locator(workspace, env))
@@ -436,9 +439,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
             spec = resolved.spec if resolved is not None else None
             run.schema(env, objects, locate)
             run.policies(env, check_objects(objects, stage, project, spec), locate, model)
+            run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, model)
             if env == envs[-1] and len(envs) > 1 and spec is not None:
                 run.policies(env, _promotion(workspace, model, objects, env), locate, model)
-    platform = _platform_objects(workspace)
     if platform:
         files = _PlatformFiles(workspace.root)
         run.schema(PLATFORM, platform, files.locate)
@@ -460,6 +463,14 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         crd_files=sources.crd_files,
         notes=notes,
     )
+
+
+def _available_references(
+    workspace: Workspace, env: str, renders: list[ModelRender], platform: list[Obj]
+) -> dict[str, set[str]]:
+    """ServiceAccounts, ConfigMaps and Secrets present in `env`: rendered, in base/platform, or provided."""
+    objects = environment_objects(workspace, env, renders, with_namespace=False) + platform
+    return available(objects, workspace.project.features(env).provides)
 
 
 def _promotion(workspace: Workspace, model: ModelFile, objects: list[Obj], env: str) -> list[Violation]:
