@@ -105,8 +105,7 @@ KSERVE_ANNOTATION = Policy(
 MISSING_REFERENCE = Policy(
     "missing-reference",
     "error",
-    "a ServiceAccount, ConfigMap or Secret a pod needs is neither rendered nor provided by the cluster: "
-    "the pod is never created or never starts",
+    "a ServiceAccount, ConfigMap or Secret a pod needs is neither rendered nor provided: the pod never starts",
 )
 
 POLICIES: tuple[Policy, ...] = (
