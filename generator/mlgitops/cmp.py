@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -431,12 +432,9 @@ def verify_committed_files(workspace: Workspace, env: str, model: str | None) ->
     if model is None:
         folders += sorted({p.rpartition("/")[0] for p in files if p.startswith(BASE_MODELS_DIR + "/")})
     for folder in folders:
-        top = root / folder
-        if top.is_dir():
-            for found in sorted(top.rglob("*")):
-                relative = found.relative_to(root).as_posix()
-                if found.is_file() and relative not in files:
-                    stale.append(relative)
+        for dirpath, _dirnames, filenames in os.walk(root / folder):
+            prefix = Path(dirpath).relative_to(root).as_posix()
+            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in files)
     if model is not None:
         try:
             committed = (root / overlay_kustomization).read_text(encoding="utf-8")
