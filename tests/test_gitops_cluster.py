@@ -275,6 +275,14 @@ def test_a_manual_environment_on_the_merge_branch_is_refused(example: Path) -> N
     assert snapshot_tree(example) == before
 
 
+def test_validate_catches_a_manual_environment_on_the_merge_branch(example: Path) -> None:
+    data = project_data(example)
+    environment(data, "prod")["flux"] = {"revision": "main"}
+    write_project(example, data)
+    result = run_cli(["validate"], cwd=example)
+    assert result.exit_code == 1 and "would deploy each merge" in error_line(result.stderr)
+
+
 def test_revision_and_semver_together_are_refused(example: Path) -> None:
     data = project_data(example)
     environment(data, "prod")["flux"] = {"revision": "release", "semver": ">=1.0.0"}

@@ -62,8 +62,10 @@ PLUGIN_CONFIG_PATH = "/home/argocd/cmp-server/config/plugin.yaml"
 PLUGIN_CHECKSUM_ANNOTATION = "mlgitops.io/cmp-plugin-sha256"
 RUN_AS_USER = 999
 
-# What the plugin reads from the repository (the renderer's inputs), as manifest-generate-paths.
-PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}")
+# What the plugin reads from the repository, as manifest-generate-paths: the renderer's inputs, and the
+# committed generated tree it checks against its render (cmp.verify_committed_files), so a commit
+# that edits only overlays/ is checked too instead of reusing the cached render.
+PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}", f"/{BASE_MODELS_DIR}", f"/{OVERLAYS_DIR}")
 GENERATE_PATHS_ANNOTATION = "argocd.argoproj.io/manifest-generate-paths"
 
 

@@ -397,6 +397,16 @@ def check_waivers(workspace: Workspace) -> list[Problem]:
     return problems
 
 
+def check_delivery_settings(workspace: Workspace) -> None:
+    """The Argo CD and Flux settings `render` would refuse: a plugin without a sidecar image, a manual
+    environment that Flux would deploy on every merge."""
+    from mlgitops.argocd import sidecar_image
+    from mlgitops.flux import check_manual_environments
+
+    sidecar_image(workspace)
+    check_manual_environments(workspace)
+
+
 def _platform_objects(workspace: Workspace) -> list[Obj]:
     from mlgitops.kustomize import build
     from mlgitops.yamlio import load_plain
@@ -413,6 +423,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     problems = check_waivers(workspace)
     if problems:
         raise SpecError(problems)
+    check_delivery_settings(workspace)
     sources = load_schema_sources(options)
     project = workspace.project
     envs = project.environment_names
