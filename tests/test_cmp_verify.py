@@ -234,12 +234,6 @@ def test_plugin_mode_without_an_image_is_refused(example: Path) -> None:
     assert result.exit_code == 1 and result.stderr.startswith("mlgitops.yaml:1:1: argocd.mode is plugin")
 
 
-def test_validate_catches_plugin_mode_without_an_image(example: Path) -> None:
-    set_argocd(example, {"mode": "plugin"})
-    result = run_cli(["validate"], cwd=example)
-    assert result.exit_code == 1 and "argocd.image is not set" in result.stderr
-
-
 def test_plugin_applications_are_regenerated_when_the_committed_tree_changes() -> None:
     for path in sorted((REPO / "plugins" / "argocd").glob("application-*.yaml")):
         app = yaml.safe_load(path.read_text())

@@ -398,12 +398,12 @@ def check_waivers(workspace: Workspace) -> list[Problem]:
 
 
 def check_delivery_settings(workspace: Workspace) -> None:
-    """The Argo CD and Flux settings `render` would refuse: a plugin without a sidecar image, a manual
-    environment that Flux would deploy on every merge."""
-    from mlgitops.argocd import sidecar_image
+    """A manual environment that Flux would deploy on every merge (`render` refuses it too).
+
+    A plugin-mode project without `argocd.image` is left to `render`: `validate` checks what is
+    deployed, and the sidecar image is not part of it."""
     from mlgitops.flux import check_manual_environments
 
-    sidecar_image(workspace)
     check_manual_environments(workspace)
 
 
