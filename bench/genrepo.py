@@ -35,6 +35,7 @@ gpuClasses:
   a100:
     nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
     tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+argocd: {mode: plugin, image: "ghcr.io/acme/mlgitops-cmp:0.1.0"}
 """
 
 KSERVE = """\

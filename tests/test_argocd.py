@@ -24,7 +24,6 @@ from mlgitops.argocd import (
     PLUGIN_FULL_NAME,
     argocd_files,
     argocd_objects,
-    default_image,
 )
 from mlgitops.crdschema import SchemaSet, load_crd_schemas
 from mlgitops.loader import load_workspace
@@ -32,6 +31,7 @@ from mlgitops.yamlio import GENERATED_MARK
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli
 
 Obj = dict[str, Any]
+EXAMPLE_IMAGE = "ghcr.io/acme/mlgitops-cmp:0.1.0"  # argocd.image of the bundled example
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def configure(repo: Path, argocd: Obj | None = None, **environment_changes: Obj)
     path = repo / "mlgitops.yaml"
     data = yaml.safe_load(path.read_text())
     if argocd is not None:
-        data["argocd"] = argocd
+        data["argocd"] = {"image": EXAMPLE_IMAGE, **argocd}
     for env in data["environments"]:
         env.update(environment_changes.get(env["name"], {}))
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -93,7 +93,7 @@ def test_plugin_and_sidecar_do_not_depend_on_the_project(example: Path) -> None:
     assert len(shared) == 4
     for path in shared:
         if path.endswith("repo-server-patch.yaml"):
-            assert base[path].replace(default_image(), "reg.io/cmp:9") == other[path]
+            assert base[path].replace(EXAMPLE_IMAGE, "reg.io/cmp:9") == other[path]
         else:
             assert base[path] == other[path], path
 
@@ -305,7 +305,7 @@ def test_sidecar_component_on_a_stock_repo_server(tmp_path: Path) -> None:
     assert set(containers) == {"mlgitops-cmp", "argocd-repo-server"}
     sidecar = containers["mlgitops-cmp"]
     assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
-    assert sidecar["image"] == default_image()
+    assert sidecar["image"] == EXAMPLE_IMAGE
     security = sidecar["securityContext"]
     assert security["runAsNonRoot"] is True and security["runAsUser"] == 999
     assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False

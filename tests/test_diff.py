@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -310,6 +311,7 @@ def test_markdown_small_diff_is_complete(repo: Path) -> None:
 
 def test_secret_in_platform_is_masked(repo: Path) -> None:
     platform = repo / "base/platform"
+    shutil.rmtree(platform)  # the example's own platform, replaced by this test's
     platform.mkdir()
     (platform / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [secret.yaml, config.yaml]\n"
@@ -535,6 +537,7 @@ def test_objects_are_exactly_what_build_computes(example: Path) -> None:
 
 def test_broken_platform_is_an_error_naming_the_revision(repo: Path, scratch_tmp: Path) -> None:
     platform = repo / "base/platform"
+    shutil.rmtree(platform)  # the example's own platform, replaced by this test's
     platform.mkdir()
     (platform / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
     result = diff(repo)

@@ -65,12 +65,14 @@ def assert_valid(schemas: SchemaSet, objects: list[dict[str, Any]]) -> None:
 def test_committed_flux_files_match_the_crds_and_point_at_the_overlays(flux_schemas: SchemaSet) -> None:
     objects = flux_dir_objects(REPO)
     assert_valid(flux_schemas, objects)
-    repos = [o for o in objects if o["kind"] == "GitRepository"]
-    assert len(repos) == 1
-    repo = repos[0]
+    repos = {o["metadata"]["name"]: o for o in objects if o["kind"] == "GitRepository"}
+    # prod is syncPolicy: manual and follows release tags through its own GitRepository (test_gitops_cluster.py)
+    assert sorted(repos) == ["acme-ml", "acme-ml-prod"]
+    repo = repos["acme-ml"]
     assert repo["apiVersion"] == "source.toolkit.fluxcd.io/v1"
     assert repo["spec"]["url"] == "https://github.com/acme/ml-config.git"
     assert repo["spec"]["ref"] == {"branch": "main"}
+    assert repos["acme-ml-prod"]["spec"]["ref"] == {"semver": ">=1.0.0"}
     by_env = kustomizations(REPO)
     assert list(by_env) == sorted(ENVS)
     for env, ks in by_env.items():
@@ -78,11 +80,13 @@ def test_committed_flux_files_match_the_crds_and_point_at_the_overlays(flux_sche
         assert spec["path"] == f"./overlays/{env}"
         assert (REPO / spec["path"] / "kustomization.yaml").is_file()
         assert spec["prune"] is True and spec["wait"] is True
-        assert (spec["interval"], spec["retryInterval"], spec["timeout"]) == ("10m", "2m", "5m")
+        # every environment serves support-llm on an L4: the GPU default
+        assert (spec["interval"], spec["retryInterval"], spec["timeout"]) == ("10m", "2m", "30m")
+        source = repos["acme-ml-prod" if env == "prod" else "acme-ml"]
         assert spec["sourceRef"] == {
             "kind": "GitRepository",
-            "name": repo["metadata"]["name"],
-            "namespace": repo["metadata"]["namespace"],
+            "name": source["metadata"]["name"],
+            "namespace": source["metadata"]["namespace"],
         }
         assert ks["metadata"]["namespace"] == "flux-system"
         assert "dependsOn" not in spec  # off by default

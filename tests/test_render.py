@@ -101,7 +101,8 @@ def _by_identity(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str, str
 def test_kustomize_build_of_every_overlay_equals_the_in_memory_objects(project: Path) -> None:
     workspace = load_workspace(project)
     renders = render_models(workspace)
-    platform_kinds = {"ServiceAccount", "ConfigMap"} if (project / "base/platform").is_dir() else set()
+    has_platform = (project / "base/platform").is_dir()
+    platform_kinds = {"ServiceAccount", "ConfigMap", "Role", "RoleBinding"} if has_platform else set()
     for env in workspace.project.environment_names:
         built = _by_identity(kustomize_objects(project / "overlays" / env))
         expected = _by_identity(environment_objects(workspace, env, renders))

@@ -306,7 +306,8 @@ def test_a_model_disabled_wherever_it_trains_is_a_positioned_error(tmp_path: Pat
 
 def test_validate_warns_when_a_model_trains_on_a_schedule_in_two_environments(tmp_path: Path, crds_dir: Path) -> None:
     model = MODEL.replace("  schedule:", "  environments: [staging, prod]\n  schedule:")
-    root = project(tmp_path, model)
+    provided = PROJECT + "clusterFeatures: {provides: {configMaps: [artifact-repositories]}}\n"
+    root = project(tmp_path, model, provided)
     result = run_cli(["validate", "--crds", str(crds_dir)], cwd=root)
     found = [line for line in result.stdout.splitlines() if "[training-environments]" in line]
     assert found == [

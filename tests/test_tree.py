@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,7 @@ def test_failed_swap_puts_the_old_tree_back(example: Path, monkeypatch: pytest.M
 
 def test_platform_directory_is_picked_up(example: Path) -> None:
     platform = example / "base/platform"
+    shutil.rmtree(platform)  # the example's own platform, replaced by this test's
     platform.mkdir()
     (platform / "kustomization.yaml").write_text("resources: [sa.yaml]\n")
     (platform / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: model-reader}\n")

@@ -9,11 +9,16 @@
   plugin.yaml and a strategic-merge patch adding the plugin container to `argocd-repo-server`
   (uid 999, `HOME=/tmp`, read-only root file system, the `var-files` and `plugins` mounts of the
   stock Deployment, plugin.yaml as a ConfigMap `subPath`, and a private emptyDir at `/tmp`).
-* The project's `AppProject` and either one `Application` per environment or one `ApplicationSet`,
+* The project's `AppProject` (sources: the repository; destinations: the environments; resources:
+  exactly the kinds the project renders and base/platform declares, and only the environments' own
+  Namespaces; see `resource_whitelists`) and either one `Application` per environment or one `ApplicationSet`,
   with a `kustomization.yaml` listing them (`kubectl apply -k plugins/argocd`, or an app of apps).
   `argocd.mode: plugin` renders at sync time through the plugin; `rendered` points each Application
   at the committed `overlays/<env>` as plain Kustomize. Environments with `syncPolicy: manual` get no
   automated sync.
+
+No public sidecar image exists, so plugin mode requires `argocd.image` (a fully qualified reference
+to an image built from the Dockerfile); rendered mode needs no sidecar and writes none without it.
 """
 
 from __future__ import annotations
@@ -22,14 +27,18 @@ import hashlib
 import json
 
 from mlgitops import __version__
+from mlgitops.errors import SpecError
 from mlgitops.loader import MODELS_DIR, PROJECT_FILE, Workspace
 from mlgitops.overlay import (
     BASE_MODELS_DIR,
     KUSTOMIZATION,
     OVERLAYS_DIR,
     PLATFORM_DIR,
+    ModelRender,
     object_directory,
+    render_models,
 )
+from mlgitops.platformfiles import platform_objects
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.spec import DEFAULT_CLUSTER, Environment
 from mlgitops.yamlio import dump, generated_header
@@ -53,13 +62,31 @@ PLUGIN_CONFIG_PATH = "/home/argocd/cmp-server/config/plugin.yaml"
 PLUGIN_CHECKSUM_ANNOTATION = "mlgitops.io/cmp-plugin-sha256"
 RUN_AS_USER = 999
 
-# What the plugin reads from the repository (the renderer's inputs), as manifest-generate-paths.
-PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}")
+# What the plugin reads from the repository, as manifest-generate-paths: the renderer's inputs, and the
+# committed generated tree it checks against its render (cmp.verify_committed_files), so a commit
+# that edits only overlays/ is checked too instead of reusing the cached render.
+PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}", f"/{BASE_MODELS_DIR}", f"/{OVERLAYS_DIR}")
 GENERATE_PATHS_ANNOTATION = "argocd.argoproj.io/manifest-generate-paths"
 
 
-def default_image() -> str:
-    return f"mlgitops-cmp:{__version__}"
+def sidecar_image(workspace: Workspace) -> str | None:
+    """`argocd.image`; required in plugin mode (no public image exists to default to).
+
+    None in rendered mode without an image: Argo CD then needs no sidecar, and none is written.
+    """
+    project = workspace.project
+    if project.argocd.image:
+        return project.argocd.image
+    if project.argocd.mode == "rendered":
+        return None
+    doc = workspace.project_doc
+    where = doc.location(("argocd", "mode")) if isinstance(doc.data.get("argocd"), dict) else doc.location(())
+    raise SpecError.at(
+        where,
+        "argocd.mode is plugin but argocd.image is not set: build the sidecar image from mlgitops' "
+        f"Dockerfile (docker build -t REGISTRY/mlgitops-cmp:{__version__} .), push it, and set argocd.image to that "
+        "fully qualified reference; or use argocd.mode: rendered",
+    )
 
 
 # --- the plugin and its sidecar (the same for every project) ------------------------------------
@@ -183,13 +210,58 @@ def destination(environment: Environment) -> Obj:
     return {"server": environment.cluster or DEFAULT_CLUSTER, "namespace": environment.namespace}
 
 
-def app_project(workspace: Workspace) -> Obj:
+def resource_whitelists(workspace: Workspace, renders: list[ModelRender]) -> tuple[list[Obj], list[Obj]]:
+    """(namespaceResourceWhitelist, clusterResourceWhitelist) for exactly what the project deploys.
+
+    Argo CD (pkg/apis/application/v1alpha1/app_project_types.go, `IsGroupKindNamePermitted`, at
+    37ee0097): a nil namespaceResourceWhitelist admits every namespaced kind, and a cluster kind is
+    admitted only by a clusterResourceWhitelist entry whose group and kind match and whose `name`
+    (a filepath.Match glob; types.go `isNamedResourceInList`) matches, or is empty. So every kind the
+    project renders in any environment, plus what base/platform declares, is listed, and cluster
+    entries carry the object's name: the environments' own Namespaces, nothing else.
+    """
+    namespaced: set[tuple[str, str]] = set()
+    cluster: set[tuple[str, str, str]] = set()
+    for item in renders:
+        for objects in (item.base, *item.environments.values()):
+            for obj in objects or []:
+                namespaced.add((obj["apiVersion"].rpartition("/")[0], obj["kind"]))
+    for platform in platform_objects(workspace.root):
+        if platform.kind == "Namespace" and platform.group == "":
+            raise SpecError.at(
+                platform.location,
+                "no Namespace objects in base/platform: every overlay's `namespace:` renames them to its own "
+                "namespace; mlgitops writes overlays/<env>/namespace.yaml (environments[].createNamespace)",
+            )
+        if platform.cluster_scoped:
+            cluster.add((platform.group, platform.kind, platform.name))
+        else:
+            namespaced.add((platform.group, platform.kind))
+    for environment in workspace.project.environments:
+        if environment.createNamespace:
+            cluster.add(("", "Namespace", environment.namespace))
+    return (
+        [{"group": group, "kind": kind} for group, kind in sorted(namespaced)],
+        [{"group": group, "kind": kind, "name": name} for group, kind, name in sorted(cluster)],
+    )
+
+
+def app_project(workspace: Workspace, renders: list[ModelRender] | None = None) -> Obj:
     project = workspace.project
     destinations: list[Obj] = []
     for environment in project.environments:
         item = destination(environment)
         if item not in destinations:
             destinations.append(item)
+    namespaced, cluster = resource_whitelists(workspace, render_models(workspace) if renders is None else renders)
+    spec: Obj = {
+        "description": f"Models of {project.metadata.name}, rendered by mlgitops",
+        "sourceRepos": [project.repoURL],
+        "destinations": destinations,
+        # An empty list (not a missing field) admits no cluster-scoped object at all.
+        "clusterResourceWhitelist": cluster,
+        "namespaceResourceWhitelist": namespaced,
+    }
     return {
         "apiVersion": ARGO_API,
         "kind": "AppProject",
@@ -198,13 +270,7 @@ def app_project(workspace: Workspace) -> Obj:
             "namespace": project.argocd.namespace,
             "labels": _labels(workspace),
         },
-        "spec": {
-            "description": f"Models of {project.metadata.name}, rendered by mlgitops",
-            "sourceRepos": [project.repoURL],
-            "destinations": destinations,
-            # The environments' Namespace objects are the only cluster-scoped objects mlgitops renders.
-            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
-        },
+        "spec": spec,
     }
 
 
@@ -319,17 +385,19 @@ def application_set(workspace: Workspace) -> Obj:
     }
 
 
-def argocd_objects(workspace: Workspace) -> list[Obj]:
+def argocd_objects(workspace: Workspace, renders: list[ModelRender] | None = None) -> list[Obj]:
     """The AppProject, then the Applications (or the ApplicationSet)."""
     project = workspace.project
     if project.argocd.applicationSet:
-        return [app_project(workspace), application_set(workspace)]
-    return [app_project(workspace), *(application(workspace, env) for env in project.environments)]
+        return [app_project(workspace, renders), application_set(workspace)]
+    return [app_project(workspace, renders), *(application(workspace, env) for env in project.environments)]
 
 
-def argocd_files(workspace: Workspace) -> dict[str, str]:
-    """Generated files under plugins/argocd/, by repository-relative path."""
+def argocd_files(workspace: Workspace, renders: list[ModelRender] | None = None) -> dict[str, str]:
+    """Generated files under plugins/argocd/, by repository-relative path (`renders`: every model, every env)."""
     files: dict[str, str] = {f"{ARGOCD_DIR}/plugin.yaml": plugin_yaml()}
-    files.update(sidecar_files(workspace.project.argocd.image or default_image()))
-    files.update(object_directory(ARGOCD_DIR, argocd_objects(workspace), PROJECT_FILE))
+    image = sidecar_image(workspace)
+    if image is not None:
+        files.update(sidecar_files(image))
+    files.update(object_directory(ARGOCD_DIR, argocd_objects(workspace, renders), PROJECT_FILE))
     return dict(sorted(files.items()))

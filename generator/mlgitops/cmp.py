@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    from mlgitops.loader import Workspace
 
 # The plugin parameters, by the names Applications use in `plugin.parameters`.
 ENVIRONMENT = "environment"
@@ -320,6 +324,7 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
             f"the Application's destination namespace {requested!r} is not {namespace!r}, the namespace of "
             f"environment {env!r}; the objects keep {namespace!r}"
         )
+    verify_committed_files(workspace, env, settings.model)
     stream = build(workspace, env, settings.model, extra_labels=settings.extra_labels)
     if not _has_objects(stream):
         what = f"model {settings.model!r} in " if settings.model else ""
@@ -389,3 +394,78 @@ def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]
         "collectionType": "string",
     }
     return [environment, model]
+
+
+# --- committed files -----------------------------------------------------------------------------
+
+_STALE_SHOWN = 3
+
+
+def verify_committed_files(workspace: Workspace, env: str, model: str | None) -> None:
+    """Refuse when the repository commits generated files that differ from what this render deploys.
+
+    Flux, `mlgitops diff` and reviewers see the committed `base/models/` and `overlays/`; in plugin
+    mode Argo CD applies what the sidecar's mlgitops renders from the specs. Where the repository
+    commits the generated tree, the two must agree, or the sync would deploy something nobody
+    reviewed (a stale render, or a sidecar on another mlgitops version). Only the files this call
+    renders are compared: the environment's overlay and its models' bases or, with `model`, that
+    model's base and overlay files and its entries in the overlay's kustomization.yaml.
+    """
+    from mlgitops import __version__
+    from mlgitops.build import build_files
+    from mlgitops.overlay import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
+
+    root = workspace.root
+    if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):
+        return  # the repository does not commit the generated tree
+    files, _ = build_files(workspace, env, model)
+    overlay_kustomization = f"{OVERLAYS_DIR}/{env}/{KUSTOMIZATION}"
+    stale: list[str] = []
+    expected_entries: list[str] = []
+    for path, content in files.items():
+        if model is not None and path == overlay_kustomization:
+            expected_entries = _kustomization_entries(content)
+            continue
+        if not _same_file(root / path, content):
+            stale.append(path)
+    folders = [f"{BASE_MODELS_DIR}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
+    if model is None:
+        folders += sorted({p.rpartition("/")[0] for p in files if p.startswith(BASE_MODELS_DIR + "/")})
+    for folder in folders:
+        for dirpath, _dirnames, filenames in os.walk(root / folder):
+            prefix = Path(dirpath).relative_to(root).as_posix()
+            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in files)
+    if model is not None:
+        try:
+            committed = (root / overlay_kustomization).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            committed = ""
+        if any(entry not in committed for entry in expected_entries):
+            stale.append(overlay_kustomization)
+    if stale:
+        stale = sorted(set(stale))
+        shown = ", ".join(stale[:_STALE_SHOWN])
+        more = f" and {len(stale) - _STALE_SHOWN} more" if len(stale) > _STALE_SHOWN else ""
+        raise CmpError(
+            f"{len(stale)} committed generated file(s) ({shown}{more}) are not what mlgitops {__version__} renders "
+            f"from the specs, so Argo CD would deploy what the repository does not show; run `mlgitops render` "
+            "and commit the result (or run the sidecar on the mlgitops version that rendered them)"
+        )
+
+
+def _same_file(path: Path, content: str) -> bool:
+    try:
+        return path.read_bytes() == content.encode("utf-8")
+    except OSError:
+        return False
+
+
+def _kustomization_entries(text: str) -> list[str]:
+    """The lines one model contributes to an overlay's kustomization.yaml (its base, resources, patches)."""
+    from mlgitops.yamlio import load_plain
+
+    docs = load_plain(text)
+    data = docs[0] if docs and isinstance(docs[0], dict) else {}
+    entries = [f"- {resource}\n" for resource in data.get("resources", [])]
+    entries += [f"path: {patch['path']}\n" for patch in data.get("patches", []) if "path" in patch]
+    return entries

@@ -11,6 +11,11 @@ exactly what Flux applies. The objects follow kustomize-controller v1 and source
   only when the overlay carries the Namespace object (Flux requires the namespace to exist or be part
   of the build), `dependsOn` the previous environment only when `flux.dependsOn` asks for it (it only
   works when every environment's Kustomization lives in the same cluster).
+* `syncPolicy: manual` environments never deploy on merge. With `flux.semver` (a tag range) or
+  `flux.revision` (another branch, a ref or a commit) they get their own GitRepository, so a tag or a
+  push to that branch deploys them and Flux keeps correcting drift at the reviewed revision; without
+  either their Kustomization is `suspend: true` and `flux resume` deploys it.
+* `timeout` (build, apply and health checks) per environment: `health_timeout`.
 * No `postBuild` unless `flux.substitution` is on: kustomize-controller ≥ 1.9 fails on any unset
   `${VAR}` once `postBuild` is present, and Argo Workflows scripts are full of shell `${...}`. With
   substitution on, the renderer marks every Argo Workflows object with
@@ -25,6 +30,8 @@ from mlgitops.errors import SpecError
 from mlgitops.loader import PROJECT_FILE, Workspace
 from mlgitops.overlay import OVERLAYS_DIR, object_directory
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.spec import Environment
+from mlgitops.yamlio import JsonPath
 
 FLUX_DIR = "plugins/flux"
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
@@ -91,7 +98,18 @@ def _labels(workspace: Workspace) -> dict[str, str]:
     }
 
 
-def git_repository(workspace: Workspace) -> Obj:
+def _ref(workspace: Workspace, revision: str, where: JsonPath) -> dict[str, str]:
+    ref = git_ref(revision)
+    if ref is None:
+        raise SpecError.at(
+            workspace.project_doc.location(where),
+            "revision 'HEAD' has no meaning for a Flux GitRepository: name the branch (for example main)",
+        )
+    return ref
+
+
+def git_repository(workspace: Workspace, environment: Environment | None = None) -> Obj:
+    """The project's GitRepository, or (given an environment with its own revision) that environment's."""
     project = workspace.project
     doc = workspace.project_doc
     try:
@@ -100,25 +118,83 @@ def git_repository(workspace: Workspace) -> Obj:
         raise SpecError.at(
             doc.location(("repoURL",)), f"repoURL {project.repoURL!r} cannot be fetched by Flux: {exc}"
         ) from None
-    ref = git_ref(project.revision)
-    if ref is None:
-        raise SpecError.at(
-            doc.location(("revision",)),
-            "revision 'HEAD' has no meaning for a Flux GitRepository: name the branch (for example main)",
-        )
+    name = project.metadata.name
+    ref = _ref(workspace, project.revision, ("revision",))
+    labels = _labels(workspace)
+    if environment is not None and environment.flux is not None:
+        index = project.environment_names.index(environment.name)
+        name = source_name(workspace, environment)
+        labels[ENVIRONMENT_LABEL] = environment.name
+        if environment.flux.semver:
+            ref = {"semver": environment.flux.semver}
+        elif environment.flux.revision:
+            ref = _ref(workspace, environment.flux.revision, ("environments", index, "flux", "revision"))
     spec: Obj = {"interval": project.flux.interval, "url": url, "ref": ref}
     if project.flux.secretRef:
         spec["secretRef"] = {"name": project.flux.secretRef}
     return {
         "apiVersion": SOURCE_API,
         "kind": "GitRepository",
-        "metadata": {
-            "name": project.metadata.name,
-            "namespace": project.flux.namespace,
-            "labels": _labels(workspace),
-        },
+        "metadata": {"name": name, "namespace": project.flux.namespace, "labels": labels},
         "spec": spec,
     }
+
+
+def own_source(environment: Environment) -> bool:
+    """Whether the environment follows its own revision (branch, ref, commit or tag range)."""
+    return environment.flux is not None and bool(environment.flux.revision or environment.flux.semver)
+
+
+def source_name(workspace: Workspace, environment: Environment) -> str:
+    name = workspace.project.metadata.name
+    return f"{name}-{environment.name}" if own_source(environment) else name
+
+
+def check_manual_environments(workspace: Workspace) -> None:
+    """A manual environment must not follow the revision every merge lands on."""
+    project = workspace.project
+    for index, environment in enumerate(project.environments):
+        flux = environment.flux
+        if environment.syncPolicy != "manual" or flux is None or not flux.revision:
+            continue
+        if flux.revision == project.revision:
+            raise SpecError.at(
+                workspace.project_doc.location(("environments", index, "flux", "revision")),
+                f"environment {environment.name!r} has syncPolicy: manual but follows {project.revision!r}, the "
+                "revision every merge lands on, so Flux would deploy each merge; name another branch, or a tag "
+                "range with flux.semver (for example '>=1.0.0')",
+            )
+
+
+GPU_TIMEOUT = "30m"
+DEFAULT_TIMEOUT = "10m"
+
+
+def serves_gpu_model(workspace: Workspace, env: str) -> bool:
+    """Whether any model enabled in `env` serves on GPUs there."""
+    from mlgitops.resolve import resolve
+
+    for model in workspace.models:
+        resolved = resolve(workspace, model, env)
+        serving = resolved.spec.serving if resolved is not None else None
+        if serving is not None and serving.gpu.count > 0:
+            return True
+    return False
+
+
+def health_timeout(workspace: Workspace, environment: Environment) -> str:
+    """How long Flux waits for the environment to become ready.
+
+    `environments[].flux.timeout`, else the project's `flux.timeout`, else 30m where a model serves
+    on GPUs (a GPU node scaling up, the NVIDIA driver and device plugin starting on it, a
+    multi-gigabyte server image and the model download all happen before the predictor is Ready)
+    and 10m elsewhere (Kubernetes' own Deployment progress deadline is 600 s).
+    """
+    if environment.flux is not None and environment.flux.timeout:
+        return environment.flux.timeout
+    if workspace.project.flux.timeout:
+        return workspace.project.flux.timeout
+    return GPU_TIMEOUT if serves_gpu_model(workspace, environment.name) else DEFAULT_TIMEOUT
 
 
 def kustomization_name(workspace: Workspace, env: str) -> str:
@@ -137,12 +213,16 @@ def kustomizations(workspace: Workspace) -> list[Obj]:
         spec: Obj = {
             "interval": flux.interval,
             "retryInterval": flux.retryInterval,
-            "timeout": flux.timeout,
-            "sourceRef": dict(source),
+            "timeout": health_timeout(workspace, environment),
+            "sourceRef": {**source, "name": source_name(workspace, environment)},
             "path": f"./{OVERLAYS_DIR}/{env}",
             "prune": True,
             "wait": True,
         }
+        if environment.syncPolicy == "manual" and not own_source(environment):
+            # Nothing but a person deploys it: `flux resume kustomization <name>` applies the current
+            # revision (see README, Flux). Prefer flux.semver: a tag, not a merge, deploys it.
+            spec["suspend"] = True
         if environment.createNamespace:
             spec["targetNamespace"] = environment.namespace
         if flux.dependsOn and previous is not None:
@@ -170,7 +250,11 @@ def kustomizations(workspace: Workspace) -> list[Obj]:
 
 
 def flux_objects(workspace: Workspace) -> list[Obj]:
-    return [git_repository(workspace), *kustomizations(workspace)]
+    """The project's GitRepository, one per environment with its own revision, then the Kustomizations."""
+    check_manual_environments(workspace)
+    sources = [git_repository(workspace)]
+    sources += [git_repository(workspace, env) for env in workspace.project.environments if own_source(env)]
+    return [*sources, *kustomizations(workspace)]
 
 
 def flux_files(workspace: Workspace) -> dict[str, str]:

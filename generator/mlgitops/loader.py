@@ -206,6 +206,7 @@ def load_project(root: Path) -> tuple[Project, Document]:
     doc = parse_document(_read(root, PROJECT_FILE), PROJECT_FILE)
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), "expected a mapping (apiVersion, kind, metadata, ...)")
+    check_version_pin(doc)
     try:
         project = Project.model_validate(doc.data)
     except ValidationError as exc:
@@ -231,6 +232,14 @@ def load_project(root: Path) -> tuple[Project, Document]:
     if problems:
         raise SpecError(problems)
     return project, doc
+
+
+def check_version_pin(doc: Document) -> None:
+    """Refuse a project whose `requires:` excludes this mlgitops (versionpin.py)."""
+    from mlgitops import __version__
+    from mlgitops.versionpin import check_requires
+
+    check_requires(doc, __version__)
 
 
 def _model_paths(root: Path) -> list[str]:

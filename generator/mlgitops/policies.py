@@ -156,6 +156,11 @@ RETRY_MAX_DURATION = Policy(
     "warning",
     "backoff.maxDuration counts from the first attempt's start: longer steps are never retried",
 )
+MISSING_REFERENCE = Policy(
+    "missing-reference",
+    "error",
+    "a ServiceAccount, ConfigMap or Secret a pod needs is neither rendered nor provided: the pod never starts",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -176,6 +181,7 @@ POLICIES: tuple[Policy, ...] = (
     TRAINING_ENVIRONMENTS,
     ARGO_WHEN,
     RETRY_MAX_DURATION,
+    MISSING_REFERENCE,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 

@@ -97,7 +97,14 @@ def project_name(options: InitOptions) -> str:
 def scaffold_files(name: str, repo_url: str, ci: CiKind) -> dict[str, str]:
     """The hand-written starting files, by project-relative path."""
     namespace = name[: 63 - _LONGEST_ENV_SUFFIX].rstrip("-")
-    values = {"{{project}}": name, "{{namespace}}": namespace, "{{repo_url}}": json.dumps(repo_url)}
+    from mlgitops import __version__
+
+    values = {
+        "{{project}}": name,
+        "{{namespace}}": namespace,
+        "{{repo_url}}": json.dumps(repo_url),
+        "{{version}}": __version__,
+    }
     files: dict[str, str] = {}
     for path, template in _TEMPLATES.items():
         text = _data("scaffold", template)

@@ -81,6 +81,20 @@ def _artifact_name(value: str) -> str:
     return value
 
 
+def _qualified_image(value: str) -> str:
+    """A reference a node can pull as written: registry host, repository, and a tag or digest."""
+    name, at, digest = value.partition("@")
+    host, slash, path = name.partition("/")
+    tag = path.rpartition(":")[2] if ":" in path else ""
+    if not slash or not ("." in host or ":" in host or host == "localhost"):
+        raise ValueError(
+            f"{value!r} is not fully qualified: name the registry host (for example ghcr.io/acme/mlgitops-cmp:0.1.0)"
+        )
+    if not (tag or (at and digest.startswith("sha256:"))):
+        raise ValueError(f"{value!r} names no tag or digest (for example ghcr.io/acme/mlgitops-cmp:0.1.0)")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Text = Annotated[str, BeforeValidator(_scalar_text)]
 Version = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_label_value)]
@@ -164,6 +178,34 @@ def merged_features(base: ClusterFeatures, override: ClusterFeatures | None) -> 
     return base.model_copy(update=updates)
 
 
+class EnvironmentFlux(Strict):
+    """Flux settings of one environment (plugins/flux/)."""
+
+    revision: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Git branch, full ref (refs/tags/v1) or commit this environment's Flux Kustomization "
+        "deploys, through its own GitRepository (default: the project's revision)",
+    )
+    semver: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Deploy the highest Git tag in this SemVer range (for example '>=1.0.0'), through its own "
+        "GitRepository: a tag, not a merge, deploys the environment",
+    )
+    timeout: Duration | None = Field(
+        default=None,
+        description="How long Flux waits for the environment's objects to become ready (default: flux.timeout, "
+        "else 30m when the environment serves a model on GPUs and 10m otherwise)",
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> EnvironmentFlux:
+        if self.revision and self.semver:
+            raise ValueError("set either revision or semver, not both")
+        return self
+
+
 class Environment(Strict):
     name: DnsLabel
     namespace: DnsLabel
@@ -173,6 +215,7 @@ class Environment(Strict):
     syncPolicy: Literal["auto", "manual"] = "auto"
     defaults: dict[str, Any] = Field(default_factory=dict)
     clusterFeatures: ClusterFeatures | None = None
+    flux: EnvironmentFlux | None = None
 
     @model_validator(mode="after")
     def _one_destination(self) -> Environment:
@@ -187,13 +230,13 @@ class ProjectMetadata(Strict):
 
 
 class ArgoCDSettings(Strict):
-    mode: Literal["plugin", "rendered"] = "plugin"
+    mode: Literal["plugin", "rendered"] = "rendered"
     namespace: str = "argocd"
     applicationSet: bool = False
-    image: str | None = Field(
+    image: Annotated[str, AfterValidator(_qualified_image)] | None = Field(
         default=None,
-        min_length=1,
-        description="Image of the Argo CD plugin sidecar (built from the Dockerfile); default mlgitops-cmp:<version>",
+        description="Fully qualified image of the Argo CD plugin sidecar, built from mlgitops' Dockerfile and "
+        "pushed to your registry (for example ghcr.io/acme/mlgitops-cmp:0.1.0); required with mode: plugin",
     )
 
 
@@ -201,7 +244,11 @@ class FluxSettings(Strict):
     namespace: str = "flux-system"
     interval: Duration = "10m"
     retryInterval: Duration = "2m"
-    timeout: Duration = "5m"
+    timeout: Duration | None = Field(
+        default=None,
+        description="How long Flux waits for an environment's objects to become ready; default 30m where the "
+        "environment serves a model on GPUs (node scale-up, image pull, model download), 10m elsewhere",
+    )
     dependsOn: bool = False
     substitution: bool = False
     secretRef: str | None = None
@@ -251,6 +298,11 @@ class Project(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"]
     kind: Literal["Project"]
     metadata: ProjectMetadata
+    requires: str | None = Field(
+        default=None,
+        description="mlgitops versions this project accepts, as a PEP 440 specifier (for example '>=0.1,<0.2'); "
+        "other versions refuse every command",
+    )
     repoURL: str
     revision: str = "main"
     environments: list[Environment] = Field(min_length=1)

@@ -40,8 +40,9 @@ def generated_files(workspace: Workspace) -> dict[str, str]:
     from mlgitops.flux import flux_files
     from mlgitops.overlay import layout_files, render_models
 
-    files = layout_files(workspace, render_models(workspace))
-    files.update(argocd_files(workspace))
+    renders = render_models(workspace)
+    files = layout_files(workspace, renders)
+    files.update(argocd_files(workspace, renders))
     files.update(flux_files(workspace))
     return dict(sorted(files.items()))
 

@@ -28,7 +28,7 @@ from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.jsonpointer import to_pointer
 from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, unknown_environment
-from mlgitops.overlay import PLATFORM_DIR, environment_objects, render_models
+from mlgitops.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
 from mlgitops.policies import (
     POLICY_IDS,
     Severity,
@@ -39,6 +39,7 @@ from mlgitops.policies import (
     check_training_schedules,
     stage_of,
 )
+from mlgitops.references import available, check_references
 from mlgitops.resolve import resolve, spec_location
 from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
@@ -397,6 +398,16 @@ def check_waivers(workspace: Workspace) -> list[Problem]:
     return problems
 
 
+def check_delivery_settings(workspace: Workspace) -> None:
+    """A manual environment that Flux would deploy on every merge (`render` refuses it too).
+
+    A plugin-mode project without `argocd.image` is left to `render`: `validate` checks what is
+    deployed, and the sidecar image is not part of it."""
+    from mlgitops.flux import check_manual_environments
+
+    check_manual_environments(workspace)
+
+
 def _platform_objects(workspace: Workspace) -> list[Obj]:
     from mlgitops.kustomize import build
     from mlgitops.yamlio import load_plain
@@ -413,6 +424,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     problems = check_waivers(workspace)
     if problems:
         raise SpecError(problems)
+    check_delivery_settings(workspace)
     sources = load_schema_sources(options)
     project = workspace.project
     envs = project.environment_names
@@ -423,7 +435,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     by_name = {m.name: m for m in workspace.models}
     run = _Run(workspace, sources, options.strict)
     trained: dict[str, list[tuple[str, list[Obj]]]] = {}
+    platform = _platform_objects(workspace)
     for env in envs:
+        have = _available_references(workspace, env, renders, platform)
         stage = stage_of(project, env)
         namespace = environment_objects(workspace, env, [], with_namespace=True)
         run.schema(env, namespace, _namespace_locator(workspace, env))
@@ -439,12 +453,12 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
             run.schema(env, objects, locate)
             run.policies(env, check_objects(objects, stage, project, spec), locate, model)
             trained.setdefault(item.name, []).append((env, objects))
+            run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, model)
             if env == envs[-1] and len(envs) > 1 and spec is not None:
                 run.policies(env, _promotion(workspace, model, objects, env), locate, model)
     for name, per_environment in trained.items():
         for env, violation in check_training_schedules(name, per_environment):
             run.policies(env, [violation], _model_locator(workspace, by_name[name], env), by_name[name])
-    platform = _platform_objects(workspace)
     if platform:
         files = _PlatformFiles(workspace.root)
         run.schema(PLATFORM, platform, files.locate)
@@ -466,6 +480,14 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         crd_files=sources.crd_files,
         notes=notes,
     )
+
+
+def _available_references(
+    workspace: Workspace, env: str, renders: list[ModelRender], platform: list[Obj]
+) -> dict[str, set[str]]:
+    """ServiceAccounts, ConfigMaps and Secrets present in `env`: rendered, in base/platform, or provided."""
+    objects = environment_objects(workspace, env, renders, with_namespace=False) + platform
+    return available(objects, workspace.project.features(env).provides)
 
 
 def _promotion(workspace: Workspace, model: ModelFile, objects: list[Obj], env: str) -> list[Violation]:
