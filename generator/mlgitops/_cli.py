@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlgitops.errors import MlgitopsError
+
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
 
@@ -50,8 +52,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     status = tree.render(workspace, check=args.check)
     if args.check:
         if status.stale:
+            from mlgitops.textsafe import printable
+
             for path in status.stale:
-                print(path)
+                print(printable(path))
             fix = f"mlgitops -C {shlex.quote(args.directory)} render" if args.directory else "mlgitops render"
             print(
                 f"{len(status.stale)} generated file(s) above do not match the specs; to fix, run `{fix}` "
@@ -90,9 +94,11 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        raise cmp.CmpError(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+        raise cmp.CmpError(_internal_error(exc)) from None
+    from mlgitops.textsafe import printable
+
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(printable(f"warning: {warning}"), file=sys.stderr)
     sys.stdout.write(result.stream)
     what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
     print(f"rendered {what}", file=sys.stderr)
@@ -117,7 +123,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             sys.stdout.writelines(validate.spec_problem_annotations(exc.problems, base))
         raise
     for note in report.notes:
-        print(note, file=sys.stderr)
+        print(validate.printable(note), file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(validate.format_json(report))
     elif args.format == "github":
@@ -127,11 +133,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _internal_error(exc: BaseException) -> str:
+    """One line for an unexpected exception (its traceback is what `--debug` is for)."""
+    from mlgitops.textsafe import printable
+
+    detail = " ".join(str(exc).split())
+    return printable(f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}")
+
+
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from mlgitops.diff import run
+    """Every failure exits 2: CI reads 1 as "there are changes"."""
+    from mlgitops.diff import DiffError, run
 
     start = Path(args.directory) if args.directory else Path.cwd()
-    output, changed = run(start, base=args.base, head=args.head, envs=args.env, fmt=args.format)
+    try:
+        output, changed = run(start, base=args.base, head=args.head, envs=args.env, fmt=args.format)
+    except (MlgitopsError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # RecursionError, MemoryError, OSError included
+        if args.debug:
+            raise
+        raise DiffError(_internal_error(exc)) from None
     sys.stdout.write(output)
     return 1 if changed else 0
 
@@ -227,8 +249,6 @@ def _version() -> str:
 
 
 def run(argv: list[str]) -> int:
-    from mlgitops.errors import MlgitopsError
-
     parser = _parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
@@ -237,7 +257,9 @@ def run(argv: list[str]) -> int:
     except MlgitopsError as exc:
         if args.debug:
             raise
-        print(str(exc), file=sys.stderr)
+        from mlgitops.textsafe import printable
+
+        print("\n".join(printable(line) for line in str(exc).split("\n")), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -41,6 +41,7 @@ from mlgitops.policies import (
 from mlgitops.resolve import resolve, spec_location
 from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
+from mlgitops.textsafe import printable
 from mlgitops.yamlio import JsonPath
 
 __all__ = [
@@ -520,7 +521,7 @@ def _summary(report: Report) -> str:
 
 def format_text(report: Report) -> str:
     """One line per finding, then a summary line."""
-    return "".join(f"{f}\n" for f in report.findings) + _summary(report) + "\n"
+    return "".join(f"{printable(str(f))}\n" for f in report.findings) + printable(_summary(report)) + "\n"
 
 
 def format_json(report: Report) -> str:
@@ -578,7 +579,7 @@ def _annotation(severity: str, title: str, message: str, location: Location | No
             props.append(f"line={location.line}")
             props.append(f"col={location.column}")
     props.append(f"title={_escape_property(title)}")
-    return f"::{severity} {','.join(props)}::{_escape_data(message)}\n"
+    return f"::{severity} {','.join(props)}::{_escape_data(printable(message))}\n"
 
 
 def format_github(report: Report, root: Path) -> str:
@@ -588,7 +589,7 @@ def format_github(report: Report, root: Path) -> str:
         _annotation(f.severity, f"mlgitops {f.check}", f"{f.subject}: {f.message}", f.location, prefix)
         for f in report.findings
     ]
-    return "".join(lines) + _summary(report) + "\n"
+    return "".join(lines) + printable(_summary(report)) + "\n"
 
 
 def spec_problem_annotations(problems: list[Problem], root: Path) -> Iterator[str]:

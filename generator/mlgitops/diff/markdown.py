@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mlgitops.diff.results import DiffResult, EnvironmentDiff, describe
 from mlgitops.diff.text import _plural, model_rows
+from mlgitops.textsafe import printable, printable_lines
 
 MARKDOWN_BUDGET = 65_536  # GitHub's limit for one comment
 MARKER = "<!-- mlgitops-diff -->"
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text inside HTML (`<summary>`): tags and entities escaped, non-printables as escapes."""
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Markdown punctuation that could start a link, an image, emphasis, code, a table cell or a mention.
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()!|~@])")
+
+
+def _text(text: str) -> str:
+    """Text from specs in Markdown: shown literally, never as links, images, emphasis or HTML."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", _html(text))
 
 
 def _cell(text: str) -> str:
-    return _html(text).replace("|", "\\|").replace("\n", " ")
+    return _text(text)
 
 
 def _code(text: str) -> str:
-    """Inline code that survives any backticks in `text`."""
+    """Inline code that survives any backticks in `text` (non-printables escaped: one line)."""
+    text = printable(text)
     ticks = "`" * (max((len(s) for s in _backtick_runs(text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
@@ -156,8 +169,9 @@ def _environment_section(env: EnvironmentDiff) -> _Section:
             continue
         verb = "Changed" if o.status == "changed" else "Renamed"
         title = f"#### {verb}: {_code(describe(o.oid))}"
-        section.diff_titles[len(section.pieces)] = (title, o.diff)
-        section.pieces.append(("diff", _diff_block(title, o.diff, len(o.diff) * 2 + 1_000)))
+        body = printable_lines(o.diff)
+        section.diff_titles[len(section.pieces)] = (title, body)
+        section.pieces.append(("diff", _diff_block(title, body, len(body) * 2 + 1_000)))
     return section
 
 
@@ -186,7 +200,7 @@ def _truncation_note(budget: int, left_out: dict[str, Counter[str]], cut: list[s
 def format_markdown(result: DiffResult, budget: int = MARKDOWN_BUDGET) -> str:
     head = [f"{MARKER}\n### mlgitops diff\n\n"]
     head.append(f"Base {_code(result.base.description)} → head {_code(result.head.description)}.\n\n")
-    head.extend(f"> {_html(note)}\n\n" for note in result.notes)
+    head.extend(f"> {_text(note)}\n\n" for note in result.notes)
     changed = [env for env in result.environments if env.changed]
     if not changed:
         head.append(f"No changes in {_plural(len(result.environments), 'environment')}.\n")

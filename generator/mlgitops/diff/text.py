@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlgitops.diff.results import DiffResult, ObjectChange, describe
+from mlgitops.textsafe import printable, printable_lines
 
 GROUP_AT = 4  # this many models with the same summary line in one environment share one line
 
@@ -26,7 +27,7 @@ def model_rows(result: DiffResult) -> list[tuple[str, str, str]]:
 
 
 def _model_lines(result: DiffResult) -> list[str]:
-    rows = model_rows(result)
+    rows = [(printable(e), printable(m), printable(s)) for e, m, s in model_rows(result)]
     if not rows:
         return []
     env_width = max(len(r[0]) for r in rows)
@@ -43,23 +44,24 @@ def _object_title(change: ObjectChange) -> str:
         title += f"  (renamed to {describe(change.renamed_to)})"
     elif change.status != "changed":
         title += f"  ({change.status})"
-    return title
+    return printable(title)
 
 
 def format_text(result: DiffResult) -> str:
-    lines = [f"base  {result.base.description}", f"head  {result.head.description}"]
-    lines.extend(f"note  {note}" for note in result.notes)
+    lines = [f"base  {printable(result.base.description)}", f"head  {printable(result.head.description)}"]
+    lines.extend(f"note  {printable(note)}" for note in result.notes)
     lines.append("")
     changed = [env for env in result.environments if env.changed]
     if not changed:
         lines.append(f"no changes in {_plural(len(result.environments), 'environment')}")
         return "\n".join(lines) + "\n"
-    width = max(len("environment"), *(len(env.name) for env in changed))
+    names = {env.name: printable(env.name) for env in changed}
+    width = max(len("environment"), *(len(name) for name in names.values()))
     lines.append(f"{'environment'.ljust(width)}  added  changed  removed")
     for env in changed:
         renamed = f"  ({env.renamed} renamed)" if env.renamed else ""
         lines.append(
-            f"{env.name.ljust(width)}  {env.count('added'):>5}  {env.count('changed'):>7}  "
+            f"{names[env.name].ljust(width)}  {env.count('added'):>5}  {env.count('changed'):>7}  "
             f"{env.count('removed'):>7}{renamed}"
         )
     unchanged = len(result.environments) - len(changed)
@@ -74,7 +76,7 @@ def format_text(result: DiffResult) -> str:
             lines.append("")
             lines.append(_object_title(change))
             if change.diff:
-                lines.append(change.diff)
+                lines.append(printable_lines(change.diff))
     return "\n".join(lines) + "\n"
 
 
