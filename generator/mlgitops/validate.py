@@ -194,7 +194,7 @@ def load_schema_sources(options: ValidateOptions) -> SchemaSources:
 def _no_schema_hint(api_version: str, sources: SchemaSources) -> str:
     if "." not in api_version.partition("/")[0] or "/" not in api_version:
         if sources.kube is None:
-            return "install the validate extra (pip install 'mlgitops[validate]') for the Kubernetes schemas"
+            return "kubernetes-validate (a dependency of mlgitops) is missing: reinstall mlgitops"
         return f"not a built-in kind of Kubernetes {sources.kube.version}"
     return "pass --crds DIR with its CustomResourceDefinition"
 
@@ -449,7 +449,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     notes = []
     if sources.kube is None:
         notes.append(
-            "kubernetes-validate is not installed (pip install 'mlgitops[validate]'): built-in kinds have no schema"
+            "kubernetes-validate (a dependency of mlgitops) is not installed: built-in kinds have no schema"
         )
     return Report(
         findings=run.finish(),
