@@ -122,8 +122,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         elif args.format == "github":
             sys.stdout.writelines(validate.spec_problem_annotations(exc.problems, base))
         raise
+    from mlgitops.textsafe import printable
+
     for note in report.notes:
-        print(validate.printable(note), file=sys.stderr)
+        print(printable(note), file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(validate.format_json(report))
     elif args.format == "github":

@@ -42,7 +42,7 @@ from mlgitops.resolve import resolve, spec_location
 from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
 from mlgitops.textsafe import printable
-from mlgitops.yamlio import JsonPath
+from mlgitops.yamlio import JsonPath, unwritable
 
 __all__ = [
     "PLATFORM",
@@ -66,6 +66,7 @@ PLATFORM = PLATFORM_DIR
 """The `environment` of findings about hand-written base/platform objects (shared by every environment)."""
 SCHEMA = "schema"
 NO_SCHEMA = "no-schema"
+UNWRITABLE = "unwritable-text"  # text render refuses to write (yamlio.unwritable_reason)
 Obj = dict[str, Any]
 
 
@@ -297,10 +298,12 @@ class _Run:
     waived: list[Waived] = field(default_factory=list)
     unchecked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     objects: int = 0
+    reported: set[tuple[Location | None, str]] = field(default_factory=set)
 
     def schema(self, env: str, objects: list[Obj], locate: Locate) -> None:
         for obj in objects:
             self.objects += 1
+            self.unwritable(env, obj, locate)
             violations = self.sources.violations(obj)
             if violations is None:
                 api_version, kind, _ = _identity(obj)
@@ -324,6 +327,18 @@ class _Run:
                         locate(obj, path, None),
                     )
                 )
+
+    def unwritable(self, env: str, obj: Obj, locate: Locate) -> None:
+        """Text no generated file can carry (`render` refuses it): once per place in the specs."""
+        for path, reason in unwritable(obj):
+            location = locate(obj, path, None)
+            if (location, reason) in self.reported:
+                continue
+            self.reported.add((location, reason))
+            api_version, kind, name = _identity(obj)
+            self.findings.append(
+                Finding("error", UNWRITABLE, env, api_version, kind, name, to_pointer(path), reason, location)
+            )
 
     def policies(self, env: str, violations: list[Violation], locate: Locate, model: ModelFile | None) -> None:
         for v in violations:

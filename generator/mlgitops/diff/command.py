@@ -39,7 +39,6 @@ def compute(base: Snapshot, head: Snapshot, envs: list[str]) -> list[Environment
     return out
 
 
-
 def diff(start: Path, *, base: str | None = None, head: str | None = None, envs: list[str] | None = None) -> DiffResult:
     """Compare the project found from `start` at two revisions (head None: the working tree)."""
     root = find_root(start)
@@ -77,4 +76,3 @@ def render(result: DiffResult, fmt: Format) -> str:
     if fmt == "markdown":
         return format_markdown(result)
     return format_text(result)
-

@@ -79,7 +79,6 @@ def unified(env: str, old_id: ObjectId | None, old: Obj | None, new_id: ObjectId
     return "\n".join(lines)
 
 
-
 def _name_core(old: str, new: str) -> tuple[str, str]:
     """The differing middle of two names, by dash-separated words: ('x-a-train', 'x-b-train') → (a, b)."""
     a, b = old.split("-"), new.split("-")
@@ -182,4 +181,3 @@ def _compare_environment(env: str, before: dict[ObjectId, Tracked], after: dict[
                 ObjectChange(env, "removed", oid, masked_old, None, old.owner, text, renamed_to=target)
             )
     return result
-

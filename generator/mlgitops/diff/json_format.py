@@ -68,4 +68,3 @@ def to_json(result: DiffResult) -> dict[str, Any]:
 
 def format_json(result: DiffResult) -> str:
     return json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
-

@@ -249,4 +249,3 @@ def format_markdown(result: DiffResult, budget: int = MARKDOWN_BUDGET) -> str:
             note = f"> **Truncated** to fit {budget:,} characters; run `mlgitops diff` to see it all.\n"
         text += "\n" + note
     return text
-

@@ -26,7 +26,6 @@ class Tracked:
     owner: str | None  # the model that renders it; None for the Namespace and base/platform objects
 
 
-
 def object_id(obj: Obj) -> ObjectId:
     meta = obj.get("metadata") or {}
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
@@ -37,7 +36,6 @@ def describe(oid: ObjectId) -> str:
     """`serving.kserve.io/InferenceService ml-prod/fraud-detector` (core kinds without a group)."""
     group, kind, namespace, name = oid
     return f"{group + '/' if group else ''}{kind} {namespace + '/' if namespace else ''}{name}"
-
 
 
 @dataclass

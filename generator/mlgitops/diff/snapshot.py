@@ -48,7 +48,6 @@ class Snapshot:
         return self._by_name
 
 
-
 def _where(revision: Revision, exc: MlgitopsError) -> DiffError:
     lines = str(exc).splitlines() or [type(exc).__name__]
     return DiffError("\n".join(f"{revision.label}: {line}" for line in lines))
@@ -164,7 +163,6 @@ def _add_model_objects(snap: Snapshot, envs: list[str]) -> None:
                 _add(table, in_environment(obj, namespace, env), item.name, env, snap.revision, item.source)
 
 
-
 def _materialise(repo: Repository, revision: Revision, destination: Path, notes: list[str]) -> Path | None:
     from mlgitops.tree import GENERATED_ROOTS
 
@@ -188,4 +186,3 @@ def _load(root: Path | None, revision: Revision) -> Snapshot:
         return Snapshot(revision, load_workspace(root))
     except MlgitopsError as exc:
         raise _where(revision, exc) from None
-

@@ -131,4 +131,3 @@ def _model_changes(env: EnvironmentDiff, base: Snapshot, head: Snapshot) -> list
         summary, changes = _model_summary(old, new)
         out.append(ModelChange(env.name, name, status, summary, changes))
     return out
-

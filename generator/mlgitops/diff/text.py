@@ -82,4 +82,3 @@ def format_text(result: DiffResult) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
