@@ -111,7 +111,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     base = Path(args.directory) if args.directory else Path.cwd()
     options = validate.ValidateOptions(
-        crds=tuple(base / d for d in args.crds), kube_version=args.kube_version, strict=args.strict
+        crds=tuple(base / d for d in args.crds),
+        kube_version=args.kube_version,
+        strict=args.strict,
+        base=args.base,
     )
     try:
         workspace = _workspace(args)
@@ -217,6 +220,11 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="kinds without a schema and warnings are errors")
     validate.add_argument(
         "--format", choices=["text", "json", "github"], default="text", help="text, json or GitHub annotations"
+    )
+    validate.add_argument(
+        "--base",
+        metavar="REF",
+        help="the revision deployed now, to check changes KServe refuses (default: diff's merge-base, in Git)",
     )
     validate.set_defaults(handler=_cmd_validate)
 

@@ -33,6 +33,7 @@ from mlgitops.yamlio import JsonPath
 __all__ = [
     "POLICIES",
     "POLICY_IDS",
+    "SERVING_MODE_CHANGE",
     "PodSite",
     "Policy",
     "Severity",
@@ -102,6 +103,12 @@ KSERVE_ANNOTATION = Policy(
     "error",
     "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
 )
+# Needs a base revision: checked by `validate` when it has one (mlgitops.modechange).
+SERVING_MODE_CHANGE = Policy(
+    "serving-mode-change",
+    "error",
+    "KServe refuses to change the deployment mode of an existing InferenceService",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -113,6 +120,7 @@ POLICIES: tuple[Policy, ...] = (
     PROD_LIMITS,
     PROMOTION_ORDER,
     KSERVE_ANNOTATION,
+    SERVING_MODE_CHANGE,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 

@@ -28,6 +28,7 @@ from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.jsonpointer import to_pointer
 from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, unknown_environment
+from mlgitops.modechange import base_modes
 from mlgitops.overlay import PLATFORM_DIR, environment_objects, render_models
 from mlgitops.policies import (
     POLICY_IDS,
@@ -136,6 +137,10 @@ class ValidateOptions:
     """Kubernetes MAJOR.MINOR for built-in kinds; None: the newest kubernetes-validate ships."""
     strict: bool = False
     """Kinds without a schema and warnings are errors."""
+    base: str | None = None
+    """Git revision deployed now, for checks of changes (`serving-mode-change`); None: diff's merge-base."""
+    compare_base: bool = True
+    """Compare with the base revision at all (skipped quietly outside Git or without commits)."""
 
 
 @dataclass
@@ -437,6 +442,8 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         schemas.prefetch(kinds)
     by_name = {m.name: m for m in workspace.models}
     run = _Run(workspace, sources, options.strict)
+    notes: list[str] = []
+    base = base_modes(workspace, options.base, notes) if options.compare_base else None
     for env in envs:
         stage = stage_of(project, env)
         namespace = environment_objects(workspace, env, [], with_namespace=True)
@@ -452,6 +459,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
             spec = resolved.spec if resolved is not None else None
             run.schema(env, objects, locate)
             run.policies(env, check_objects(objects, stage, project, spec), locate, model)
+            if base is not None:
+                mode_changes = base.violations(objects, item.name, env, project.environment(env).namespace, spec)
+                run.policies(env, mode_changes, locate, model)
             if env == envs[-1] and len(envs) > 1 and spec is not None:
                 run.policies(env, _promotion(workspace, model, objects, env), locate, model)
     platform = _platform_objects(workspace)
@@ -461,7 +471,6 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         platform_stage = Stage(PLATFORM, is_dev=False, is_prod=True)  # deployed to every environment
         run.policies(PLATFORM, check_objects(platform, platform_stage, project), files.locate, None)
     run.no_schema()
-    notes = []
     if sources.kube is None:
         notes.append(
             "kubernetes-validate (a dependency of mlgitops) is not installed: built-in kinds have no schema"

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from mlgitops.diff.results import EnvironmentDiff, FieldChange, ModelChange
 from mlgitops.diff.snapshot import Snapshot
+from mlgitops.modechange import mode_change, summary_text
 from mlgitops.spec import Model
 
 _COVERED = (
@@ -18,6 +19,7 @@ _COVERED = (
     ("serving", "canary"),
     ("serving", "replicas"),
     ("serving", "gpu"),
+    ("serving", "mode"),
     ("training", "schedule"),
 )
 _MAX_OTHER_PATHS = 3
@@ -55,7 +57,11 @@ def _changed_paths(old: Any, new: Any, path: tuple[str, ...] = ()) -> Iterator[t
         yield path
 
 
-def _model_summary(old: Model | None, new: Model | None) -> tuple[str, list[FieldChange]]:
+def _model_summary(
+    old: Model | None, new: Model | None, *, updates_inference_service: bool = False
+) -> tuple[str, list[FieldChange]]:
+    """The summary line and its changes; `updates_inference_service`: the model's InferenceService is
+    changed in place (not added, removed or renamed), where KServe refuses a mode change."""
     if new is None:
         assert old is not None
         version = old.model.version
@@ -69,6 +75,10 @@ def _model_summary(old: Model | None, new: Model | None) -> tuple[str, list[Fiel
     old_facts = _facts(old)
     changes = [FieldChange(k, old_facts[k], new_facts[k]) for k in new_facts if old_facts[k] != new_facts[k]]
     parts = [f"{c.field} {c.old} → {c.new}" for c in changes]
+    mode = mode_change(old, new)
+    if mode is not None:
+        changes.append(FieldChange("mode", *mode))
+        parts.append(summary_text(*mode) if updates_inference_service else f"mode {mode[0]} → {mode[1]}")
     others = [
         ".".join(p)
         for p in _changed_paths(old.model_dump(mode="json", by_alias=True), new.model_dump(mode="json", by_alias=True))
@@ -128,6 +138,10 @@ def _model_changes(env: EnvironmentDiff, base: Snapshot, head: Snapshot) -> list
         status: Literal["added", "changed", "removed"] = (
             "changed" if old is not None and new is not None else "added" if new is not None else "removed"
         )
-        summary, changes = _model_summary(old, new)
+        in_place = any(
+            o.owner == name and o.status == "changed" and o.oid[:2] == ("serving.kserve.io", "InferenceService")
+            for o in env.objects
+        )
+        summary, changes = _model_summary(old, new, updates_inference_service=in_place)
         out.append(ModelChange(env.name, name, status, summary, changes))
     return out
