@@ -95,10 +95,11 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
         if args.debug:
             raise
         raise cmp.CmpError(_internal_error(exc)) from None
-    from mlgitops.textsafe import printable
+    if result.warnings:
+        from mlgitops.textsafe import printable
 
-    for warning in result.warnings:
-        print(printable(f"warning: {warning}"), file=sys.stderr)
+        for warning in result.warnings:
+            print(printable(f"warning: {warning}"), file=sys.stderr)
     sys.stdout.write(result.stream)
     what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
     print(f"rendered {what}", file=sys.stderr)
