@@ -190,26 +190,42 @@ def test_kustomize_cannot_read_back_what_the_writer_refuses(tmp_path: Path, esca
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("annotations", "expected"),
     [
-        ("first\\nsecond\\x9f", "U+009F"),  # the reported annotation: render used to write an unreadable file
-        ("bell\\u007f", "U+007F"),
-        ("x\\uffff", "U+FFFF"),
-        ("x\\ud800", "models/fraud-detector.yaml:8:"),  # the spec reader already refuses the escape
+        ('{note: "first\\nsecond\\x9f"}', ":8:23: it holds U+009F"),  # the reported annotation
+        ('{note: "bell\\u007f"}', ":8:23: it holds U+007F"),
+        ('{note: "x\\uffff"}', ":8:23: it holds U+FFFF"),
+        ('{"k\\x85": "v"}', ":8:17: key: it holds U+0085"),
+        ('{"<<": "v"}', ":8:17: key: the key '<<'"),
+        ('{note: "x\\ud800"}', ":8:"),  # the spec reader already refuses the escape
     ],
 )
-@pytest.mark.parametrize("command", ["render", "validate"])
-def test_a_spec_value_no_file_can_carry_is_one_line(tmp_path: Path, value: str, expected: str, command: str) -> None:
+@pytest.mark.parametrize("command", ["render", "validate", "build"])
+def test_a_spec_value_no_file_can_carry_is_one_positioned_line(
+    tmp_path: Path, annotations: str, expected: str, command: str
+) -> None:
     root = copy_example(tmp_path / "repo")
     spec = root / "models" / "fraud-detector.yaml"
     text = spec.read_text()
-    spec.write_text(
-        text.replace("  owner: team-risk\n", f'  owner: team-risk\n  annotations: {{note: "{value}"}}\n', 1)
-    )
+    spec.write_text(text.replace("  owner: team-risk\n", f"  owner: team-risk\n  annotations: {annotations}\n", 1))
     before = snapshot_tree(root)
-    result = run_cli([command], cwd=root)
+    args = [command] + (["--env", "prod"] if command == "build" else [])
+    result = run_cli(args, cwd=root)
     assert result.exit_code == 1, result.stdout + result.stderr
-    problems = [line for line in (result.stdout + result.stderr).splitlines() if expected in line]
-    assert len(problems) == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith("models/fraud-detector.yaml" + expected), result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot_tree(root) == before
+
+
+def test_validate_reports_unwritable_text_in_rendered_objects() -> None:
+    """Text that reaches an object other than from a model file (a renderer bug, a project value)."""
+    from mlgitops.yamlio import unwritable
+
+    obj = {"metadata": {"annotations": {"a": "ok", "b": "x\x9f", "<<": "v"}}, "spec": ["\ufffe"]}
+    found = [(path, is_key) for path, _reason, is_key in unwritable(obj)]
+    assert found == [
+        (("metadata", "annotations", "b"), False),
+        (("metadata", "annotations", "<<"), True),
+        (("spec", 0), False),
+    ]

@@ -200,10 +200,20 @@ def document_locator(doc: Document, prefix: JsonPath = ()) -> Locator:
 # --- loading -------------------------------------------------------------------------------------
 
 
+def refuse_unwritable_text(doc: Document) -> None:
+    """Text no generated file can carry (yamlio.unwritable_reason), at the line that holds it."""
+    from mlgitops.yamlio import unwritable
+
+    problems = [Problem(doc.location(path, key=is_key), reason) for path, reason, is_key in unwritable(doc.data)]
+    if problems:
+        raise SpecError(problems)
+
+
 def load_project(root: Path) -> tuple[Project, Document]:
     doc = parse_document(_read(root, PROJECT_FILE), PROJECT_FILE)
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), "expected a mapping (apiVersion, kind, metadata, ...)")
+    refuse_unwritable_text(doc)
     try:
         project = Project.model_validate(doc.data)
     except ValidationError as exc:
@@ -243,6 +253,7 @@ def parse_model(relative: str, text: str) -> ModelFile:
     doc = parse_document(text, relative)
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), "expected a mapping (apiVersion, kind, metadata, ...)")
+    refuse_unwritable_text(doc)
     try:
         spec = Model.model_validate(doc.data)
     except ValidationError as exc:

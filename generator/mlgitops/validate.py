@@ -335,7 +335,7 @@ class _Run:
 
     def unwritable(self, env: str, obj: Obj, locate: Locate) -> None:
         """Text no generated file can carry (`render` refuses it): once per place in the specs."""
-        for path, reason in unwritable(obj):
+        for path, reason, _is_key in unwritable(obj):
             location = locate(obj, path, None)
             if (location, reason) in self.reported:
                 continue

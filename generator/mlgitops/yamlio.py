@@ -245,18 +245,18 @@ def unwritable_reason(text: str) -> str | None:
 _MERGE_KEY_REASON = "the key '<<' is read by Kustomize as a YAML merge key and dropped; rename it"
 
 
-def unwritable(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str]]:
-    """(path, reason) for every key or string in `value` that `dump` would refuse (for `validate`)."""
+def unwritable(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str, bool]]:
+    """(path, reason, is_key) for every key or string in `value` that `dump` would refuse."""
     if isinstance(value, str):
         reason = unwritable_reason(value)
         if reason is not None:
-            yield path, reason
+            yield path, reason, False
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str):
                 reason = _MERGE_KEY_REASON if key == "<<" else unwritable_reason(key)
                 if reason is not None:
-                    yield (*path, key), f"key: {reason}"
+                    yield (*path, key), f"key: {reason}", True
             yield from unwritable(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
