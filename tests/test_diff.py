@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from mlgitops import diff as diff_module
+from mlgitops.diff import snapshot as diff_snapshot
 from tests.conftest import CliResult, copy_example, run_cli, snapshot_tree
 
 GIT_CONFIG = [
@@ -253,7 +254,7 @@ def test_interrupt_cleans_up(repo: Path, scratch_tmp: Path, monkeypatch: pytest.
         assert any(scratch_tmp.iterdir())  # the base revision is unpacked by now
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(diff_module, "load_workspace", interrupted)
+    monkeypatch.setattr(diff_snapshot, "load_workspace", interrupted)
     result = diff(repo)
     assert result.exit_code == 130
     assert list(scratch_tmp.iterdir()) == []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -30,9 +29,13 @@ INSTALL_TIMEOUT_S = 600
 
 
 def _requirement_name(requirement: str) -> str | None:
-    if "extra ==" in requirement:
+    """The distribution a runtime requirement names; None for extras and markers that do not apply here."""
+    from packaging.requirements import Requirement
+
+    parsed = Requirement(requirement)
+    if parsed.marker is not None and not parsed.marker.evaluate({"extra": ""}):
         return None
-    return re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0]
+    return parsed.name
 
 
 def _runtime_distributions() -> list[importlib.metadata.Distribution]:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlgitops.errors import MlgitopsError
+
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
 
@@ -50,8 +52,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     status = tree.render(workspace, check=args.check)
     if args.check:
         if status.stale:
+            from mlgitops.textsafe import printable
+
             for path in status.stale:
-                print(path)
+                print(printable(path))
             fix = f"mlgitops -C {shlex.quote(args.directory)} render" if args.directory else "mlgitops render"
             print(
                 f"{len(status.stale)} generated file(s) above do not match the specs; to fix, run `{fix}` "
@@ -90,9 +94,12 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        raise cmp.CmpError(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        raise cmp.CmpError(_internal_error(exc)) from None
+    if result.warnings:
+        from mlgitops.textsafe import printable
+
+        for warning in result.warnings:
+            print(printable(f"warning: {warning}"), file=sys.stderr)
     sys.stdout.write(result.stream)
     what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
     print(f"rendered {what}", file=sys.stderr)
@@ -105,7 +112,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     base = Path(args.directory) if args.directory else Path.cwd()
     options = validate.ValidateOptions(
-        crds=tuple(base / d for d in args.crds), kube_version=args.kube_version, strict=args.strict
+        crds=tuple(base / d for d in args.crds),
+        kube_version=args.kube_version,
+        strict=args.strict,
+        base=args.base,
     )
     try:
         workspace = _workspace(args)
@@ -116,8 +126,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         elif args.format == "github":
             sys.stdout.writelines(validate.spec_problem_annotations(exc.problems, base))
         raise
+    from mlgitops.textsafe import printable
+
     for note in report.notes:
-        print(note, file=sys.stderr)
+        print(printable(note), file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(validate.format_json(report))
     elif args.format == "github":
@@ -127,11 +139,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _internal_error(exc: BaseException) -> str:
+    """One line for an unexpected exception (its traceback is what `--debug` is for)."""
+    from mlgitops.textsafe import printable
+
+    detail = " ".join(str(exc).split())
+    return printable(f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}")
+
+
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from mlgitops.diff import run
+    """Every failure exits 2: CI reads 1 as "there are changes"."""
+    from mlgitops.diff import DiffError, run
 
     start = Path(args.directory) if args.directory else Path.cwd()
-    output, changed = run(start, base=args.base, head=args.head, envs=args.env, fmt=args.format)
+    try:
+        output, changed = run(start, base=args.base, head=args.head, envs=args.env, fmt=args.format)
+    except (MlgitopsError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # RecursionError, MemoryError, OSError included
+        if args.debug:
+            raise
+        raise DiffError(_internal_error(exc)) from None
     sys.stdout.write(output)
     return 1 if changed else 0
 
@@ -194,6 +222,11 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--format", choices=["text", "json", "github"], default="text", help="text, json or GitHub annotations"
     )
+    validate.add_argument(
+        "--base",
+        metavar="REF",
+        help="the revision deployed now, to check changes KServe refuses (default: diff's merge-base, in Git)",
+    )
     validate.set_defaults(handler=_cmd_validate)
 
     cmp = commands.add_parser("cmp", help="Argo CD config management plugin commands (run by the sidecar)")
@@ -227,8 +260,6 @@ def _version() -> str:
 
 
 def run(argv: list[str]) -> int:
-    from mlgitops.errors import MlgitopsError
-
     parser = _parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
@@ -237,7 +268,9 @@ def run(argv: list[str]) -> int:
     except MlgitopsError as exc:
         if args.debug:
             raise
-        print(str(exc), file=sys.stderr)
+        from mlgitops.textsafe import printable
+
+        print("\n".join(printable(line) for line in str(exc).split("\n")), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -200,6 +200,15 @@ def document_locator(doc: Document, prefix: JsonPath = ()) -> Locator:
 # --- loading -------------------------------------------------------------------------------------
 
 
+def refuse_unwritable_text(doc: Document) -> None:
+    """Text no generated file can carry (yamlio.unwritable_reason), at the line that holds it."""
+    from mlgitops.yamlio import unwritable
+
+    problems = [Problem(doc.location(path, key=is_key), reason) for path, reason, is_key in unwritable(doc.data)]
+    if problems:
+        raise SpecError(problems)
+
+
 def load_project(root: Path) -> tuple[Project, Document]:
     from mlgitops.training_envs import project_problems  # local: training_envs imports this module
 
@@ -207,6 +216,7 @@ def load_project(root: Path) -> tuple[Project, Document]:
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), "expected a mapping (apiVersion, kind, metadata, ...)")
     check_version_pin(doc)
+    refuse_unwritable_text(doc)
     try:
         project = Project.model_validate(doc.data)
     except ValidationError as exc:
@@ -255,6 +265,7 @@ def parse_model(relative: str, text: str) -> ModelFile:
     doc = parse_document(text, relative)
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), "expected a mapping (apiVersion, kind, metadata, ...)")
+    refuse_unwritable_text(doc)
     try:
         spec = Model.model_validate(doc.data)
     except ValidationError as exc:

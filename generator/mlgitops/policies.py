@@ -37,6 +37,7 @@ from mlgitops.yamlio import JsonPath
 __all__ = [
     "POLICIES",
     "POLICY_IDS",
+    "SERVING_MODE_CHANGE",
     "PodSite",
     "Policy",
     "Severity",
@@ -161,6 +162,12 @@ MISSING_REFERENCE = Policy(
     "error",
     "a ServiceAccount, ConfigMap or Secret a pod needs is neither rendered nor provided: the pod never starts",
 )
+# Needs a base revision: checked by `validate` when it has one (mlgitops.modechange).
+SERVING_MODE_CHANGE = Policy(
+    "serving-mode-change",
+    "error",
+    "KServe refuses to change the deployment mode of an existing InferenceService",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -182,6 +189,7 @@ POLICIES: tuple[Policy, ...] = (
     ARGO_WHEN,
     RETRY_MAX_DURATION,
     MISSING_REFERENCE,
+    SERVING_MODE_CHANGE,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 

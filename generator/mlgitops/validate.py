@@ -28,6 +28,7 @@ from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.jsonpointer import to_pointer
 from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, unknown_environment
+from mlgitops.modechange import base_modes
 from mlgitops.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
 from mlgitops.policies import (
     POLICY_IDS,
@@ -43,7 +44,8 @@ from mlgitops.references import available, check_references
 from mlgitops.resolve import resolve, spec_location
 from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
-from mlgitops.yamlio import JsonPath
+from mlgitops.textsafe import printable
+from mlgitops.yamlio import JsonPath, unwritable
 
 __all__ = [
     "PLATFORM",
@@ -67,6 +69,7 @@ PLATFORM = PLATFORM_DIR
 """The `environment` of findings about hand-written base/platform objects (shared by every environment)."""
 SCHEMA = "schema"
 NO_SCHEMA = "no-schema"
+UNWRITABLE = "unwritable-text"  # text render refuses to write (yamlio.unwritable_reason)
 Obj = dict[str, Any]
 
 
@@ -136,6 +139,10 @@ class ValidateOptions:
     """Kubernetes MAJOR.MINOR for built-in kinds; None: the newest kubernetes-validate ships."""
     strict: bool = False
     """Kinds without a schema and warnings are errors."""
+    base: str | None = None
+    """Git revision deployed now, for checks of changes (`serving-mode-change`); None: diff's merge-base."""
+    compare_base: bool = True
+    """Compare with the base revision at all (skipped quietly outside Git or without commits)."""
 
 
 @dataclass
@@ -195,7 +202,7 @@ def load_schema_sources(options: ValidateOptions) -> SchemaSources:
 def _no_schema_hint(api_version: str, sources: SchemaSources) -> str:
     if "." not in api_version.partition("/")[0] or "/" not in api_version:
         if sources.kube is None:
-            return "install the validate extra (pip install 'mlgitops[validate]') for the Kubernetes schemas"
+            return "kubernetes-validate (a dependency of mlgitops) is missing: reinstall mlgitops"
         return f"not a built-in kind of Kubernetes {sources.kube.version}"
     return "pass --crds DIR with its CustomResourceDefinition"
 
@@ -298,10 +305,12 @@ class _Run:
     waived: list[Waived] = field(default_factory=list)
     unchecked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     objects: int = 0
+    reported: set[tuple[Location | None, str]] = field(default_factory=set)
 
     def schema(self, env: str, objects: list[Obj], locate: Locate) -> None:
         for obj in objects:
             self.objects += 1
+            self.unwritable(env, obj, locate)
             violations = self.sources.violations(obj)
             if violations is None:
                 api_version, kind, _ = _identity(obj)
@@ -325,6 +334,18 @@ class _Run:
                         locate(obj, path, None),
                     )
                 )
+
+    def unwritable(self, env: str, obj: Obj, locate: Locate) -> None:
+        """Text no generated file can carry (`render` refuses it): once per place in the specs."""
+        for path, reason, _is_key in unwritable(obj):
+            location = locate(obj, path, None)
+            if (location, reason) in self.reported:
+                continue
+            self.reported.add((location, reason))
+            api_version, kind, name = _identity(obj)
+            self.findings.append(
+                Finding("error", UNWRITABLE, env, api_version, kind, name, to_pointer(path), reason, location)
+            )
 
     def policies(self, env: str, violations: list[Violation], locate: Locate, model: ModelFile | None) -> None:
         for v in violations:
@@ -436,6 +457,8 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     run = _Run(workspace, sources, options.strict)
     trained: dict[str, list[tuple[str, list[Obj]]]] = {}
     platform = _platform_objects(workspace)
+    notes: list[str] = []
+    base = base_modes(workspace, options.base, notes) if options.compare_base else None
     for env in envs:
         have = _available_references(workspace, env, renders, platform)
         stage = stage_of(project, env)
@@ -454,6 +477,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
             run.policies(env, check_objects(objects, stage, project, spec), locate, model)
             trained.setdefault(item.name, []).append((env, objects))
             run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, model)
+            if base is not None:
+                mode_changes = base.violations(objects, item.name, env, project.environment(env).namespace, spec)
+                run.policies(env, mode_changes, locate, model)
             if env == envs[-1] and len(envs) > 1 and spec is not None:
                 run.policies(env, _promotion(workspace, model, objects, env), locate, model)
     for name, per_environment in trained.items():
@@ -465,10 +491,9 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         platform_stage = Stage(PLATFORM, is_dev=False, is_prod=True)  # deployed to every environment
         run.policies(PLATFORM, check_objects(platform, platform_stage, project), files.locate, None)
     run.no_schema()
-    notes = []
     if sources.kube is None:
         notes.append(
-            "kubernetes-validate is not installed (pip install 'mlgitops[validate]'): built-in kinds have no schema"
+            "kubernetes-validate (a dependency of mlgitops) is not installed: built-in kinds have no schema"
         )
     return Report(
         findings=run.finish(),
@@ -548,7 +573,7 @@ def _summary(report: Report) -> str:
 
 def format_text(report: Report) -> str:
     """One line per finding, then a summary line."""
-    return "".join(f"{f}\n" for f in report.findings) + _summary(report) + "\n"
+    return "".join(f"{printable(str(f))}\n" for f in report.findings) + printable(_summary(report)) + "\n"
 
 
 def format_json(report: Report) -> str:
@@ -606,7 +631,7 @@ def _annotation(severity: str, title: str, message: str, location: Location | No
             props.append(f"line={location.line}")
             props.append(f"col={location.column}")
     props.append(f"title={_escape_property(title)}")
-    return f"::{severity} {','.join(props)}::{_escape_data(message)}\n"
+    return f"::{severity} {','.join(props)}::{_escape_data(printable(message))}\n"
 
 
 def format_github(report: Report, root: Path) -> str:
@@ -616,7 +641,7 @@ def format_github(report: Report, root: Path) -> str:
         _annotation(f.severity, f"mlgitops {f.check}", f"{f.subject}: {f.message}", f.location, prefix)
         for f in report.findings
     ]
-    return "".join(lines) + _summary(report) + "\n"
+    return "".join(lines) + printable(_summary(report)) + "\n"
 
 
 def spec_problem_annotations(problems: list[Problem], root: Path) -> Iterator[str]:

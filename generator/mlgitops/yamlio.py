@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.errors import Location, MlgitopsError, Problem, SpecError
 
 JsonPath = tuple[str | int, ...]
 
@@ -185,15 +185,82 @@ _YAML11_WORDS = re.compile(
 )
 # Kubernetes quantities (2Gi, 500m) read as strings under YAML 1.1 and 1.2 alike.
 _QUANTITY_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[KMGTPE]i|[numkMGTPE])")
-_LITERAL_SAFE = re.compile(r"^[^\s][^\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff]*$", re.DOTALL)
+# A `|` block may hold only YAML's printable characters (YAML 1.2 §5.1: tab, LF, 0x20-0x7E, 0xA0-0xD7FF,
+# 0xE000-0xFFFD and the planes above) minus the line breaks YAML 1.1 readers know besides LF (NEL, LS,
+# PS: PyYAML folds them) and the BOM; the first character must not be blank (it would set the indent).
+_LITERAL_SAFE = re.compile(
+    "(?!\\s)[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]+"
+)
+# Escaped inside double quotes (json.dumps already escapes C0, `"` and `\\`): NEL, LS and PS (line
+# breaks a reader would fold) and the BOM.
+_UNPRINTABLE = re.compile("[\x85\u2028\u2029\ufeff]")
+# Text no generated file can carry, refused with one line instead:
+# - lone surrogates: neither UTF-8 nor YAML can represent them (YAML 1.2 §5.1, §5.7);
+# - DEL, the C1 controls, U+FFFE and U+FFFF: Kustomize (kyaml, as in `kubectl kustomize`, Argo CD and
+#   Flux) round-trips every object through Go's encoding/json, which leaves them unescaped, and its
+#   YAML reader then fails with "control characters are not allowed", or, for NEL (U+0085), reads a
+#   line break: a space in a value, an error in a key; however they were written
+#   (tests/test_yaml_writer_fuzz.py checks both halves of this against the real Kustomize).
+_UNWRITABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# YAML readers give up on an implicit key longer than 1024 characters (PyYAML and go-yaml alike, see
+# `stale_possible_simple_keys`); longer keys are written as explicit `? key` entries.
+_IMPLICIT_KEY_MAX = 1000
 
 
-_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+class UnwritableTextError(MlgitopsError):
+    """A string no generated file can carry (see `_UNWRITABLE`)."""
 
 
 def _quote(text: str) -> str:
     """A double-quoted scalar (JSON string syntax is valid YAML), with YAML line breaks escaped."""
+    if _UNWRITABLE.search(text):
+        _refuse(text)
     return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _refuse(text: str) -> None:
+    from mlgitops.textsafe import printable
+
+    shown = printable(text if len(text) <= 60 else text[:57] + "...")
+    raise UnwritableTextError(f"cannot write the text '{shown}': {unwritable_reason(text)}")
+
+
+def unwritable_reason(text: str) -> str | None:
+    """Why no generated file can carry `text` (see `_UNWRITABLE`), or None when it can."""
+    found = _UNWRITABLE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return (
+            f"it holds U+{code:04X}, a lone surrogate, which YAML (and UTF-8) cannot represent; write a "
+            "character above U+FFFF as \\U0001XXXX, not as a surrogate pair"
+        )
+    return (
+        f"it holds U+{code:04X}, a control character or noncharacter that Kustomize cannot read back "
+        "(nor Argo CD or Flux); remove it"
+    )
+
+
+_MERGE_KEY_REASON = "the key '<<' is read by Kustomize as a YAML merge key and dropped; rename it"
+
+
+def unwritable(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str, bool]]:
+    """(path, reason, is_key) for every key or string in `value` that `dump` would refuse."""
+    if isinstance(value, str):
+        reason = unwritable_reason(value)
+        if reason is not None:
+            yield path, reason, False
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                reason = _MERGE_KEY_REASON if key == "<<" else unwritable_reason(key)
+                if reason is not None:
+                    yield (*path, key), f"key: {reason}", True
+            yield from unwritable(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from unwritable(item, (*path, index))
 
 
 def _scalar_text(value: Any) -> str:
@@ -247,6 +314,9 @@ def _literal(text: str, indent: str) -> str | None:
 def _key_text(key: Any) -> str:
     if not isinstance(key, str):
         raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
+    if key == "<<":
+        # Kustomize's JSON round trip turns it back into a merge key, and the entry vanishes (quoted or not)
+        raise UnwritableTextError(f"cannot write a mapping: {_MERGE_KEY_REASON}")
     return _scalar_text(key)
 
 
@@ -255,7 +325,12 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for key, item in value.items():
-            _emit_entry(f"{pad}{_key_text(key)}:", item, indent, out, nested_indent=indent + 2, list_indent=indent)
+            key_text = _key_text(key)
+            if len(key_text) <= _IMPLICIT_KEY_MAX:
+                _emit_entry(f"{pad}{key_text}:", item, indent, out, nested_indent=indent + 2, list_indent=indent)
+            else:
+                out.append(f"{pad}? {key_text}\n")
+                _emit_entry(f"{pad}:", item, indent, out, nested_indent=indent + 2, list_indent=indent + 2)
     else:
         for item in value:
             if isinstance(item, (dict, list)) and item:

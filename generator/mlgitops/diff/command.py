@@ -1,0 +1,78 @@
+"""Running a diff: resolve the revisions, load both snapshots, compare, format."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from mlgitops import git_repo
+from mlgitops.diff.compare import _compare_environment
+from mlgitops.diff.json_format import format_json
+from mlgitops.diff.markdown import format_markdown
+from mlgitops.diff.results import DiffError, DiffResult, EnvironmentDiff, Format
+from mlgitops.diff.snapshot import Snapshot, _add_model_objects, _add_platform_objects, _load, _materialise
+from mlgitops.diff.summary import _model_changes
+from mlgitops.diff.text import format_text
+from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
+from mlgitops.loader import find_root
+
+
+def _select(base: Snapshot, head: Snapshot, wanted: list[str] | None) -> list[str]:
+    names = list(head.environments) + [e for e in base.environments if e not in head.environments]
+    if not wanted:
+        return names
+    unknown = [e for e in wanted if e not in names]
+    if unknown:
+        raise UsageError(
+            f"unknown environment {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
+            f"the project has {', '.join(names) or 'none'} at these revisions"
+        )
+    return [e for e in names if e in wanted]
+
+
+def compute(base: Snapshot, head: Snapshot, envs: list[str]) -> list[EnvironmentDiff]:
+    out: list[EnvironmentDiff] = []
+    for env in envs:
+        result = _compare_environment(env, base.objects.get(env, {}), head.objects.get(env, {}))
+        result.models = _model_changes(result, base, head)
+        out.append(result)
+    return out
+
+
+def diff(start: Path, *, base: str | None = None, head: str | None = None, envs: list[str] | None = None) -> DiffResult:
+    """Compare the project found from `start` at two revisions (head None: the working tree)."""
+    root = find_root(start)
+    repo = git_repo.open_repository(root)
+    base_rev = git_repo.resolve_revision(repo, base) if base is not None else git_repo.default_base(repo)
+    head_rev = git_repo.resolve_revision(repo, head) if head is not None else git_repo.WORKING_TREE
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as tmp:
+        scratch = Path(tmp)
+        base_root = _materialise(repo, base_rev, scratch / "base", notes)
+        head_root = root if head_rev.is_working_tree else _materialise(repo, head_rev, scratch / "head", notes)
+        base_snap, head_snap = _load(base_root, base_rev), _load(head_root, head_rev)
+        selected = _select(base_snap, head_snap, envs)
+        for snap in (base_snap, head_snap):
+            _add_model_objects(snap, selected)
+        _add_platform_objects([base_snap, head_snap], selected, scratch)
+        environments = compute(base_snap, head_snap, selected)
+    return DiffResult(base_rev, head_rev, environments, notes)
+
+
+def run(start: Path, *, base: str | None, head: str | None, envs: list[str] | None, fmt: Format) -> tuple[str, bool]:
+    """The formatted diff and whether anything changed; every failure is a `DiffError` (exit 2)."""
+    try:
+        result = diff(start, base=base, head=head, envs=envs)
+    except DiffError:
+        raise
+    except MlgitopsError as exc:
+        raise DiffError(str(exc)) from exc
+    return render(result, fmt), result.changed
+
+
+def render(result: DiffResult, fmt: Format) -> str:
+    if fmt == "json":
+        return format_json(result)
+    if fmt == "markdown":
+        return format_markdown(result)
+    return format_text(result)

@@ -1,0 +1,188 @@
+"""The objects of every environment at one revision: models in memory, base/platform through Kustomize."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlgitops import git_repo, kustomize
+from mlgitops.diff.results import DiffError, ObjectId, Tracked, describe, object_id
+from mlgitops.errors import MlgitopsError
+from mlgitops.git_repo import Repository, Revision
+from mlgitops.loader import PROJECT_FILE, ModelFile, Workspace, load_workspace
+from mlgitops.render.common import Obj
+from mlgitops.spec import Model
+from mlgitops.yamlio import load_plain
+
+
+@dataclass
+class Snapshot:
+    revision: Revision
+    workspace: Workspace | None  # None: no project at this revision
+    objects: dict[str, dict[ObjectId, Tracked]] = field(default_factory=dict)
+    _by_name: dict[str, ModelFile] | None = None
+
+    @property
+    def environments(self) -> list[str]:
+        return self.workspace.project.environment_names if self.workspace else []
+
+    def spec(self, model: str, env: str) -> Model | None:
+        """The model's resolved spec in `env`, or None when it is absent or opted out there."""
+        if self.workspace is None or env not in self.environments:
+            return None
+        found = self._files().get(model)
+        if found is None:
+            return None
+        from mlgitops.resolve import resolve
+
+        resolved = resolve(self.workspace, found, env)
+        return resolved.spec if resolved else None
+
+    def _files(self) -> dict[str, ModelFile]:
+        assert self.workspace is not None
+        if self._by_name is None:
+            self._by_name = {m.name: m for m in self.workspace.models}
+        return self._by_name
+
+
+def _where(revision: Revision, exc: MlgitopsError) -> DiffError:
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    return DiffError("\n".join(f"{revision.label}: {line}" for line in lines))
+
+
+def _add(
+    table: dict[ObjectId, Tracked], obj: Obj, owner: str | None, env: str, revision: Revision, origin: str
+) -> None:
+    oid = object_id(obj)
+    if oid in table:
+        first = f"models/{table[oid].owner}" if table[oid].owner else "base/platform or mlgitops.yaml"
+        raise DiffError(
+            f"{revision.label}: environment {env!r}: {describe(oid)} is defined twice ({first} and {origin})"
+        )
+    table[oid] = Tracked(obj, owner)
+
+
+def _platform_digest(root: Path, kustomization: str) -> str:
+    """A hash of every file under base/platform/ plus the overlay that builds it."""
+    from mlgitops.overlay import PLATFORM_DIR
+
+    digest = hashlib.sha256(kustomization.encode())
+    top = root / PLATFORM_DIR
+    for path in sorted(top.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            digest.update(b"\0" + path.relative_to(top).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"->" + str(path.readlink()).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class _PlatformBuild:
+    directory: Path
+    snapshots: list[tuple[Snapshot, str]]  # where the result goes: (snapshot, env)
+
+
+def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> dict[str, _PlatformBuild]:
+    """One Kustomize build per distinct (base/platform content, environment overlay)."""
+    from mlgitops.build import copy_platform
+    from mlgitops.overlay import KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, overlay_files
+
+    builds: dict[str, _PlatformBuild] = {}
+    for index, snap in enumerate(snapshots):
+        ws = snap.workspace
+        if ws is None or not (ws.root / PLATFORM_DIR).is_dir():
+            continue
+        side = scratch / f"platform-{index}"
+        copied = False
+        for env in envs:
+            if env not in snap.environments:
+                continue
+            files = overlay_files(ws, env, [], include_platform=True, with_namespace=False)
+            kustomization = files[f"{OVERLAYS_DIR}/{env}/{KUSTOMIZATION}"]
+            try:
+                key = _platform_digest(ws.root, kustomization)
+            except OSError as exc:
+                raise DiffError(f"{snap.revision.label}: {PLATFORM_DIR}: cannot read: {exc}") from None
+            if key in builds:
+                builds[key].snapshots.append((snap, env))
+                continue
+            if not copied:
+                try:
+                    copy_platform(ws.root, side)
+                except MlgitopsError as exc:
+                    raise _where(snap.revision, exc) from None
+                copied = True
+            for path, content in files.items():
+                target = side / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content, encoding="utf-8")
+            builds[key] = _PlatformBuild(side / OVERLAYS_DIR / env, [(snap, env)])
+    return builds
+
+
+def _add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> None:
+    builds = list(_platform_builds(snapshots, envs, scratch).values())
+    if not builds:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(builds))) as pool:
+        futures = [pool.submit(kustomize.build, item.directory) for item in builds]
+        for item, future in zip(builds, futures, strict=True):
+            try:
+                objects = load_plain(future.result())
+            except MlgitopsError as exc:
+                first = item.snapshots[0][0].revision
+                message = str(exc).replace(f"{item.directory.parent.parent}/", "")  # no scratch paths
+                raise DiffError(f"{first.label}: base/platform: {message}") from None
+            for snap, env in item.snapshots:
+                table = snap.objects.setdefault(env, {})
+                for obj in objects:
+                    if isinstance(obj, dict):
+                        _add(table, copy.deepcopy(obj), None, env, snap.revision, "base/platform")
+
+
+def _add_model_objects(snap: Snapshot, envs: list[str]) -> None:
+    from mlgitops.overlay import environment_objects, in_environment, render_models
+
+    ws = snap.workspace
+    if ws is None:
+        return
+    here = [env for env in envs if env in snap.environments]
+    try:
+        renders = render_models(ws, envs=here)
+    except MlgitopsError as exc:
+        raise _where(snap.revision, exc) from None
+    for env in here:
+        table = snap.objects.setdefault(env, {})
+        for obj in environment_objects(ws, env, [], with_namespace=True):
+            _add(table, obj, None, env, snap.revision, PROJECT_FILE)
+        namespace = ws.project.environment(env).namespace
+        for item in renders:
+            for obj in item.environments.get(env) or []:
+                _add(table, in_environment(obj, namespace, env), item.name, env, snap.revision, item.source)
+
+
+def _materialise(repo: Repository, revision: Revision, destination: Path, notes: list[str]) -> Path | None:
+    from mlgitops.tree import GENERATED_ROOTS
+
+    assert revision.commit is not None
+    where = f"{repo.prefix}/" if repo.prefix else "the repository root"
+    if not git_repo.has_file(repo, revision.commit, PROJECT_FILE):
+        notes.append(f"{revision.label}: no {PROJECT_FILE} in {where}; compared as an empty project")
+        return None
+    destination.mkdir(parents=True)
+    try:
+        git_repo.materialise(repo, revision.commit, destination, exclude=GENERATED_ROOTS)
+    except MlgitopsError as exc:
+        raise _where(revision, exc) from None
+    return destination
+
+
+def _load(root: Path | None, revision: Revision) -> Snapshot:
+    if root is None:
+        return Snapshot(revision, None)
+    try:
+        return Snapshot(revision, load_workspace(root))
+    except MlgitopsError as exc:
+        raise _where(revision, exc) from None

@@ -1,0 +1,82 @@
+"""`validate` works from a plain install, and the Argo CD plugin path still imports none of its packages.
+
+jsonschema and kubernetes-validate are main dependencies now; `python -X importtime -m mlgitops cmp
+generate` (how the sidecar runs it, one process per refresh) must not load them, nor what they pull in.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+BIN = Path(sys.executable).parent
+
+# Imported by `validate` only (jsonschema and what it loads; the Kubernetes schemas; schema generation).
+VALIDATION_ONLY = (
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "rpds",
+    "attrs",
+    "kubernetes_validate",
+    "mlgitops.validate",
+    "mlgitops.crdschema",
+    "mlgitops.kubeschema",
+    "mlgitops.policies",
+    "pydantic.json_schema_extra",
+)
+
+
+def imported_modules(cwd: Path, *args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run `python -X importtime -m mlgitops ARGS`; the modules the import-time log names."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlgitops", *args],
+        cwd=cwd,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+    )
+    modules = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                modules.add(name)
+    return proc, modules
+
+
+def test_validation_packages_are_main_dependencies() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {d.split(">")[0].split("=")[0].split("[")[0].strip() for d in project["dependencies"]}
+    assert {"jsonschema", "kubernetes-validate"} <= names
+    # old install lines (`pip install 'mlgitops[validate]'`) keep working
+    assert project["optional-dependencies"]["validate"] == []
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_cmp_generate_imports_no_validation_package(example: Path, env: str) -> None:
+    proc, modules = imported_modules(example, "cmp", "generate", env={"PARAM_ENVIRONMENT": env})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "mlgitops.cmp" in modules and "yaml" in modules  # the log is read correctly
+    assert sorted(m for m in VALIDATION_ONLY if m in modules) == []
+
+
+def test_cmp_generate_failure_imports_no_validation_package(example: Path) -> None:
+    proc, modules = imported_modules(example, "cmp", "generate", env={"PARAM_ENVIRONMENT": "nowhere"})
+    assert proc.returncode == 2  # a usage error: the environment does not exist
+    assert proc.stderr.splitlines()[-1].startswith("unknown environment 'nowhere'")
+    assert sorted(m for m in VALIDATION_ONLY if m in modules) == []
+
+
+def test_validate_loads_its_packages_and_runs(example: Path) -> None:
+    """The same probe sees them when `validate` runs (so the assertions above can fail)."""
+    proc, modules = imported_modules(example, "validate", env={})
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert {"jsonschema", "mlgitops.kubeschema", "mlgitops.validate"} <= modules
