@@ -7,6 +7,7 @@ Every error a user can cause is a `MlgitopsError`; the CLI prints `str(error)` a
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,7 +34,27 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        """One printable line, whatever the spec put in the path or the message."""
+        return printable(f"{self.location}: {self.message}")
+
+
+# C0 and C1 controls, DEL, the bidirectional formatting characters (which can make a terminal show
+# text in another order than it is) and the Unicode line and paragraph separators.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control, bidi override and line break escaped (`\\x1b`, `\\n`, `\\u202e`)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    if named:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class MlgitopsError(Exception):

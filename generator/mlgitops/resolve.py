@@ -14,16 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
-from mlgitops.loader import (
-    Locator,
-    ModelFile,
-    Workspace,
-    document_locator,
-    unknown_environment,
-    validation_problems,
-)
+from mlgitops.limits import MAX_PROBLEMS, MAX_STEPS
 from mlgitops.mergepatch import merge_patch
+from mlgitops.schema_errors import validation_problems
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
+from mlgitops.stepgraph import find_cycle, input_producers
+from mlgitops.workspace import Locator, ModelFile, Workspace, document_locator, unknown_environment
 from mlgitops.yamlio import Document, JsonPath
 
 RESERVED_STEP_NAMES = ("pipeline", "register")
@@ -242,6 +238,13 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
 
 
 def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list[Problem]:
+    if len(training.steps) > MAX_STEPS:
+        return [
+            Problem(
+                locate(("training", "steps"), False),
+                f"{len(training.steps)} training steps exceed the limit of {MAX_STEPS} (MAX_STEPS)",
+            )
+        ]
     problems: list[Problem] = []
     index_of: dict[str, int] = {}
     for i, step in enumerate(training.steps):
@@ -255,6 +258,8 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
             gpu_class((*where, "gpu"), step.gpu.class_)
     names = list(index_of)
     for i, step in enumerate(training.steps):
+        if len(problems) >= MAX_PROBLEMS:
+            break  # each problem below looks for a close name among all steps
         for j, dep in enumerate(step.after):
             if dep not in index_of:
                 problems.append(
@@ -271,17 +276,17 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
                 )
     if problems:
         return problems
-    cycle = _find_cycle({s.name: list(s.after) for s in training.steps})
+    cycle = find_cycle({s.name: list(s.after) for s in training.steps})
     if cycle:
         first = index_of[cycle[0]]
         problems.append(
             Problem(locate(("training", "steps", first, "after"), False), "steps form a cycle: " + " → ".join(cycle))
         )
         return problems
-    ancestors = step_ancestors(training)
+    producers_of = input_producers(training)
     for i, step in enumerate(training.steps):
         for j, name in enumerate(step.inputs):
-            producers = [a for a in ancestors[step.name] if name in training.steps[index_of[a]].outputs]
+            producers = producers_of[step.name][name]
             if not producers:
                 problems.append(
                     Problem(
@@ -340,46 +345,3 @@ def default_register_command(training: Training) -> list[str] | None:
                 return [command[0], "-m", f"{package}.register"]
             return None
     return None
-
-
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
-
-
-def step_ancestors(training: Training) -> dict[str, set[str]]:
-    """step name → every step it runs after, directly or not (the steps must form no cycle)."""
-    graph = {s.name: list(s.after) for s in training.steps}
-    memo: dict[str, set[str]] = {}
-
-    def of(node: str) -> set[str]:
-        if node not in memo:
-            result: set[str] = set()
-            for parent in graph.get(node, []):
-                result.add(parent)
-                result |= of(parent)
-            memo[node] = result
-        return memo[node]
-
-    return {node: of(node) for node in graph}
