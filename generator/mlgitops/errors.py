@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mlgitops.limits import MAX_PROBLEMS
+
 
 @dataclass(frozen=True, order=True)
 class Location:
@@ -73,12 +75,28 @@ class SpecError(MlgitopsError):
     """One or more problems in the hand-written files; each is reported on its own line."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        self.problems = _at_most_per_file(sorted(set(problems)))
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
     def at(cls, location: Location, message: str) -> SpecError:
         return cls([Problem(location, message)])
+
+
+def _at_most_per_file(problems: list[Problem]) -> list[Problem]:
+    """The first `MAX_PROBLEMS` problems of each file, then one line saying that more were found."""
+    kept: list[Problem] = []
+    count: dict[str, int] = {}
+    for problem in problems:
+        path = problem.location.path
+        count[path] = count.get(path, 0) + 1
+        if count[path] <= MAX_PROBLEMS:
+            kept.append(problem)
+        elif count[path] == MAX_PROBLEMS + 1:
+            kept.append(
+                Problem(problem.location, f"more problems in this file are not shown (MAX_PROBLEMS is {MAX_PROBLEMS})")
+            )
+    return kept
 
 
 class ToolError(MlgitopsError):

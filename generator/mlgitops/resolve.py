@@ -258,9 +258,9 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
             gpu_class((*where, "gpu"), step.gpu.class_)
     names = list(index_of)
     for i, step in enumerate(training.steps):
-        if len(problems) >= MAX_PROBLEMS:
-            break  # each problem below looks for a close name among all steps
         for j, dep in enumerate(step.after):
+            if len(problems) > MAX_PROBLEMS:
+                break  # each problem below looks for a close name among all steps; SpecError shows MAX_PROBLEMS
             if dep not in index_of:
                 problems.append(
                     Problem(

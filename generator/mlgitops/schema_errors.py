@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mlgitops.errors import Problem, did_you_mean
+from mlgitops.limits import MAX_PROBLEMS
 from mlgitops.workspace import Locator
 from mlgitops.yamlio import JsonPath
 
@@ -74,6 +75,8 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
     problems: list[Problem] = []
     seen: set[JsonPath] = set()
     for item in error.errors(include_url=False):
+        if len(problems) > 2 * MAX_PROBLEMS:
+            break  # SpecError shows MAX_PROBLEMS per file and says there were more
         path: list[str | int] = []
         node = data
         branch = False
