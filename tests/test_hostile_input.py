@@ -28,6 +28,7 @@ from mlgitops.limits import (
     MAX_ENVIRONMENTS,
     MAX_EXPANDED_CHARS,
     MAX_INTEGER_DIGITS,
+    MAX_MESSAGE_CHARS,
     MAX_NESTING_DEPTH,
     MAX_PROBLEMS,
     MAX_SPEC_BYTES,
@@ -269,6 +270,13 @@ TRACEBACKS = [
 
 TEXT = [
     Case(
+        "megabyte-value-quoted-in-the-message",
+        FRAUD,
+        replace('  version: "7"', '  version: "' + "7" * 500_000 + '"'),
+        FRAUD + ":11:12",
+        "characters not shown)...",
+    ),
+    Case(
         "escape-sequence-in-a-key",
         FRAUD,
         replace("  owner: team-risk", '  owner: team-risk\n  "\\e[2J\\e[31mbogus": 1'),
@@ -406,6 +414,8 @@ def test_problem_is_always_one_printable_line() -> None:
     )
     assert str(SpecError([Problem(Location("x", 1, 1), "p\nq")])) == "x:1:1: p\\nq"
     assert str(Problem(Location("m.yaml", 1, 2), "plain é ✓ 日本")) == "m.yaml:1:2: plain é ✓ 日本"
+    long = str(Problem(Location("m.yaml", 1, 2), "value " + "v" * 10_000 + " end"))
+    assert len(long) < MAX_MESSAGE_CHARS + 50 and long.startswith("m.yaml:1:2: value vvv") and long.endswith("v end")
 
 
 # --- the same specs through the Argo CD plugin ----------------------------------------------------
@@ -424,9 +434,9 @@ def _limited_plugin() -> object:
 
 
 CMP_CASES = [
-    c
-    for c in EXHAUSTION + TRACEBACKS
-    if c.name
+    case
+    for case in EXHAUSTION + TRACEBACKS + TEXT
+    if case.name
     in {
         "alias-bomb-in-a-model",
         "alias-bomb-in-the-project-file",
@@ -435,8 +445,13 @@ CMP_CASES = [
         "1200-steps-in-reverse-order",
         "self-referencing-alias",
         "cpu-1e400",
+        "escape-sequence-in-a-key",
     }
-] + [TEXT[0]]
+]
+
+
+def test_the_plugin_cases_exist() -> None:
+    assert len(CMP_CASES) == 8
 
 
 @pytest.mark.parametrize("case", CMP_CASES, ids=lambda c: c.name)

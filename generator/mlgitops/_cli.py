@@ -91,8 +91,10 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
         if args.debug:
             raise
         raise cmp.CmpError(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+    from mlgitops.errors import printable
+
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(printable(f"warning: {warning}"), file=sys.stderr)
     sys.stdout.write(result.stream)
     what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
     print(f"rendered {what}", file=sys.stderr)

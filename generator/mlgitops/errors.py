@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mlgitops.limits import MAX_PROBLEMS
+from mlgitops.limits import MAX_MESSAGE_CHARS, MAX_PROBLEMS
 
 
 @dataclass(frozen=True, order=True)
@@ -36,8 +36,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        """One printable line, whatever the spec put in the path or the message."""
-        return printable(f"{self.location}: {self.message}")
+        """One printable line of bounded length, whatever the spec put in the path or the message."""
+        text = printable(f"{self.location}: {self.message}")
+        if len(text) <= MAX_MESSAGE_CHARS:
+            return text
+        keep = MAX_MESSAGE_CHARS - 200
+        omitted = len(text) - keep - 100
+        return f"{text[:keep]}...({omitted} characters not shown)...{text[-100:]}"
 
 
 # C0 and C1 controls, DEL, the bidirectional formatting characters (which can make a terminal show

@@ -37,3 +37,6 @@ must fit in one Kubernetes object)."""
 
 MAX_PROBLEMS = 100
 """Problems reported for one file; the rest are summarised in one line."""
+
+MAX_MESSAGE_CHARS = 1_000
+"""Characters of one problem line; a longer one (a huge value quoted in it) is cut in the middle."""
