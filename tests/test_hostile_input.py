@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from cmp_harness import AppRequest, Parameter, generate, load_plugin
-from limits import assert_refused, run_limited, set_limits
+from limits import POSITIONED, assert_refused, run_limited, set_limits
 from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.limits import (
     MAX_COLLECTION_ITEMS,
@@ -492,3 +493,74 @@ def test_cmp_generate_refuses_hostile_specs(tmp_path: Path, case: Case, model: s
     assert message.isprintable()
     assert snapshot_tree(repo) == before
     assert list(sidecar_tmp.iterdir()) == []
+
+
+# --- every written value replaced by an odd one ---------------------------------------------------
+
+ODD_VALUES = [
+    ".inf",
+    "-.inf",
+    ".nan",
+    "1e400",
+    "1e300",
+    "-1",
+    "0x" + "f" * 90,
+    "9" * 99,
+    "~",
+    "[]",
+    "{}",
+    "{a: {b: [c]}}",
+    "!!binary aGVsbG8=",
+    "!!timestamp 2001-12-14",
+    "!foo bar",
+    '"\\e[2J"',
+    '"\\u202e\\u2028"',
+    '"a\\nb"',
+    '""',
+    "-0.0",
+]
+_INLINE_VALUE = re.compile(r"(?<=: )[^\s{}\[\],#][^,{}\[\]#]*?(?=[,}\]]|$)")
+
+
+def _odd_variants() -> list[tuple[str, int, int, str]]:
+    """(file, line, which value on the line, odd value): every inline value of two files, three times."""
+    variants = []
+    turn = 0
+    for name in (FRAUD, PROJECT):
+        for number, line in enumerate((REPO / name).read_text().split("\n"), start=1):
+            for which, _ in enumerate(_INLINE_VALUE.finditer(line)):
+                for _ in range(3):
+                    variants.append((name, number, which, ODD_VALUES[turn % len(ODD_VALUES)]))
+                    turn += 1
+    return variants
+
+
+def test_odd_values_anywhere_are_spec_errors_or_render(tmp_path: Path) -> None:
+    """In-process, for speed: no value in any field may end in anything but a result or a SpecError."""
+    from mlgitops import tree
+    from mlgitops.loader import load_workspace
+
+    work = tmp_path / "specs"  # only the hand-written files: `render --check` renders all in memory
+    (work / "models").mkdir(parents=True)
+    originals = {
+        name: (REPO / name).read_text()
+        for name in (PROJECT, *(f"models/{p.name}" for p in (REPO / "models").iterdir()))
+    }
+    for name, text in originals.items():
+        (work / name).write_text(text)
+    variants = _odd_variants()
+    assert len(variants) > 200
+    refused = 0
+    for name, number, which, odd in variants:
+        lines = originals[name].split("\n")
+        found = list(_INLINE_VALUE.finditer(lines[number - 1]))[which]
+        lines[number - 1] = lines[number - 1][: found.start()] + odd + lines[number - 1][found.end() :]
+        (work / name).write_text("\n".join(lines))
+        try:
+            tree.render(load_workspace(work), check=True)
+        except SpecError as exc:
+            refused += 1
+            for text in str(exc).split("\n"):
+                assert POSITIONED.match(text) and text.isprintable(), (name, number, odd, text)
+        (work / name).write_text(originals[name])
+    assert refused > len(variants) // 2  # most odd values are wrong somewhere; the test must see errors
