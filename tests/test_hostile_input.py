@@ -564,3 +564,22 @@ def test_odd_values_anywhere_are_spec_errors_or_render(tmp_path: Path) -> None:
                 assert POSITIONED.match(text) and text.isprintable(), (name, number, odd, text)
         (work / name).write_text(originals[name])
     assert refused > len(variants) // 2  # most odd values are wrong somewhere; the test must see errors
+
+
+@pytest.mark.parametrize("error", [RecursionError, MemoryError])
+@pytest.mark.parametrize(("command", "code"), [(["render"], 1), (["diff"], 2)])
+def test_cli_turns_exhaustion_into_one_line(
+    example: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception], command: list[str], code: int
+) -> None:
+    """Defence in depth: should a bound be missed, the CLI still prints one line, not a traceback."""
+    from mlgitops import diff, tree
+    from tests.conftest import run_cli
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise error("exhausted")
+
+    monkeypatch.setattr(tree, "render", exhausted)
+    monkeypatch.setattr(diff, "run", exhausted)
+    result = run_cli(command, cwd=example)
+    assert result.exit_code == code
+    assert result.stderr == f"mlgitops: input too large or too deeply nested to process ({error.__name__})\n"
