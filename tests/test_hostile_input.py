@@ -34,6 +34,7 @@ from mlgitops.limits import (
     MAX_PROBLEMS,
     MAX_SPEC_BYTES,
     MAX_STEPS,
+    MAX_TEMPLATE_ENTRIES,
     MAX_YAML_NODES,
 )
 from tests.conftest import REPO, copy_example, snapshot_tree
@@ -175,6 +176,17 @@ EXHAUSTION = [
         reversed_chain(MAX_STEPS + 100),
         FRAUD + ":30:3",
         f"{MAX_STEPS + 101} training steps exceed the limit of {MAX_STEPS} (MAX_STEPS)",
+    ),
+    Case(
+        "steps-times-workflow-parameters",
+        FRAUD,
+        lambda text: reversed_chain(MAX_STEPS - 1)(text).replace(
+            '  parameters: {data-uri: "s3://ml-data/fraud/2026-08/"}',
+            "  parameters: {" + ", ".join(f"p{i}: v{i}" for i in range(999)) + "}",
+        ),
+        FRAUD + ":28:3",
+        f"the {MAX_STEPS} training steps repeat {MAX_STEPS * 999} environment variables and GPU placement entries "
+        f"(every step gets every workflow parameter); the limit is {MAX_TEMPLATE_ENTRIES} (MAX_TEMPLATE_ENTRIES)",
     ),
     Case(
         "too-many-environments",
@@ -382,6 +394,26 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=set_limits, timeout=120, check=False
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_steps_times_gpu_placement_is_bounded(tmp_path: Path) -> None:
+    """A GPU class's placement is repeated in every step that uses it: bounded like the parameters."""
+    repo = copy_example(tmp_path / "repo")
+    project = repo / PROJECT
+    tolerations = ", ".join(f"{{key: k{i}, operator: Exists}}" for i in range(999))
+    project.write_text(
+        replace(
+            "    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  l4:",
+            f"    tolerations: [{tolerations}]\n  l4:",
+        )(project.read_text())
+    )
+    model = repo / FRAUD
+    chain = reversed_chain(100)(model.read_text()).replace("outputs: [a", "gpu: {count: 1, class: a100}, outputs: [a")
+    model.write_text(chain)
+    before = snapshot_tree(repo)
+    result = run_limited(["render"], repo)
+    assert_refused(result, FRAUD + ":29:3: the 101 training steps repeat 100101 ", "(MAX_TEMPLATE_ENTRIES)")
+    assert snapshot_tree(repo) == before
 
 
 def test_many_unknown_step_references_are_capped(tmp_path: Path) -> None:

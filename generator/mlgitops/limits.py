@@ -35,6 +35,12 @@ MAX_STEPS = 500
 """Training steps of one model (each is a DAG task and a template in one WorkflowTemplate, which
 must fit in one Kubernetes object)."""
 
+MAX_TEMPLATE_ENTRIES = 25_000
+"""Entries the steps of one WorkflowTemplate repeat: every step's container gets every workflow
+parameter as an environment variable, and every GPU step its class's node selector and tolerations,
+so they grow with steps x parameters. Past this (about 60 bytes each) the object could not be stored
+anyway: etcd refuses requests over 1.5 MiB by default (etcd.io/docs/latest/dev-guide/limit)."""
+
 MAX_PROBLEMS = 100
 """Problems reported for one file; the rest are summarised in one line."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
-from mlgitops.limits import MAX_PROBLEMS, MAX_STEPS
+from mlgitops.limits import MAX_PROBLEMS, MAX_STEPS, MAX_TEMPLATE_ENTRIES
 from mlgitops.mergepatch import merge_patch
 from mlgitops.schema_errors import validation_problems
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
@@ -234,7 +234,30 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
             )
     if spec.training is not None:
         problems.extend(_check_training(spec.training, locate, gpu_class))
+        problems.extend(_check_template_size(spec.training, project, locate))
     return problems
+
+
+def _check_template_size(training: Training, project: Project, locate: Locator) -> list[Problem]:
+    """Bound what the WorkflowTemplate repeats per step (see `MAX_TEMPLATE_ENTRIES`)."""
+    entries = 0
+    for step in training.steps:
+        entries += len(training.parameters) + len(step.env)
+        placement = project.gpuClasses.get(step.gpu.class_ or "") if step.gpu and step.gpu.count else None
+        if placement is not None:
+            entries += len(placement.nodeSelector) + len(placement.tolerations)
+    if entries <= MAX_TEMPLATE_ENTRIES:
+        return []
+    from_parameters = len(training.steps) * len(training.parameters)
+    where = ("training", "parameters") if 2 * from_parameters > entries else ("training", "steps")
+    return [
+        Problem(
+            locate(where, True),
+            f"the {len(training.steps)} training steps repeat {entries} environment variables and GPU placement "
+            f"entries (every step gets every workflow parameter); the limit is {MAX_TEMPLATE_ENTRIES} "
+            "(MAX_TEMPLATE_ENTRIES)",
+        )
+    ]
 
 
 def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list[Problem]:
