@@ -247,6 +247,10 @@ def parse_document(text: str, path: str) -> Document:
         raise SpecError.at(where, f"invalid YAML: character {shown} is not allowed ({exc.reason})") from None
     except yaml.YAMLError as exc:
         raise SpecError.at(Location(path, 1, 1), f"invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # only PyYAML's pure-Python composer recurses (libyaml stops at 1000 levels)
+        raise SpecError.at(
+            Location(path, 1, 1), f"nested too deeply to parse (MAX_NESTING_DEPTH is {MAX_NESTING_DEPTH})"
+        ) from None
     nodes = [n for n in nodes if n is not None]
     if not nodes:
         return doc
