@@ -615,3 +615,16 @@ def test_cli_turns_exhaustion_into_one_line(
     result = run_cli(command, cwd=example)
     assert result.exit_code == code
     assert result.stderr == f"mlgitops: input too large or too deeply nested to process ({error.__name__})\n"
+
+
+def test_control_characters_in_a_model_file_name_are_escaped(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "repo")
+    text = (repo / FRAUD).read_text()
+    (repo / "models" / "evil\x1b[2J\nname\u202e.yaml").write_text(text)
+    before = snapshot_tree(repo)
+    result = run_limited(["render"], repo)
+    assert_refused(
+        result,
+        "models/evil\\x1b[2J\\nname\\u202e.yaml:6:9: metadata.name 'fraud-detector' must match the file name",
+    )
+    assert snapshot_tree(repo) == before

@@ -4,6 +4,8 @@ Reading: hand-written files are parsed with PyYAML's C composer (about 40x faste
 round-trip loader, which matters at 1000 models) and turned into plain data by our own constructor,
 which records the line and column of every key and value, rejects duplicate keys and resolves plain
 scalars by the YAML 1.2 core schema (so `country: no` stays a string, as in Kubernetes tooling).
+It enforces `mlgitops.limits` (size, depth, nodes after alias expansion) as it goes, so what one
+file costs is bounded before anything else sees it.
 
 Writing: PyYAML's C emitter, keys in insertion order (the renderer builds them in a fixed order),
 multi-line strings as literal blocks.
