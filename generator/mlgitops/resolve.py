@@ -77,20 +77,29 @@ def is_enabled(model: ModelFile, env: str) -> bool:
     return patch.get("enabled", True) is not False
 
 
-def _resolve(workspace: Workspace, model: ModelFile, env: str) -> tuple[dict[str, Any], list[_Layer]]:
+def _layers(workspace: Workspace, model: ModelFile, env: str) -> list[_Layer]:
+    """The patches over the model file in `env`, in order (cheap: nothing is merged or copied)."""
     project_env = workspace.project.environment(env)
     env_index = workspace.project.environment_names.index(env)
-    data = {k: v for k, v in model.doc.data.items() if k != "environments"}
+    data = model.doc.data
     layers: list[_Layer] = []
     # Defaults only reach blocks the model has: a dev default for `training` must not invent one.
-    defaults = {k: v for k, v in project_env.defaults.items() if k in data and data[k] is not None}
+    defaults = {
+        k: v for k, v in project_env.defaults.items() if k != "environments" and k in data and data[k] is not None
+    }
     if defaults:
         layers.append(_Layer(workspace.project_doc, ("environments", env_index, "defaults"), defaults))
-        data = merge_patch(data, defaults)
     own = _env_patch(model, env)
     if own:
         layers.append(_Layer(model.doc, ("environments", env), own))
-        data = merge_patch(data, own)
+    return layers
+
+
+def _resolve(workspace: Workspace, model: ModelFile, env: str) -> tuple[dict[str, Any], list[_Layer]]:
+    layers = _layers(workspace, model, env)
+    data = {k: v for k, v in model.doc.data.items() if k != "environments"}
+    for layer in layers:
+        data = merge_patch(data, layer.patch)
     return data, layers
 
 
@@ -117,8 +126,7 @@ def spec_location(
     """
     if env is None or not is_enabled(model, env):
         return model.doc.location(path, key=key)
-    _, layers = _resolve(workspace, model, env)
-    return _layered_locator(model.doc, layers)(path, key)
+    return _layered_locator(model.doc, _layers(workspace, model, env))(path, key)
 
 
 def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> ResolvedModel | None:
