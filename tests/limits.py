@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEMORY_BYTES = 512 << 20
-"""RLIMIT_AS: address space of the process (the CLI alone needs about 150 MiB)."""
+"""RLIMIT_AS: address space of the process (the CLI alone needs about 150 MiB). The Go runtime of
+`kubectl kustomize` reserves more than this at start, so only commands that never reach Kustomize
+(`render`, `validate` and `build` of a refused spec, `cmp generate` of a refused spec) run under it."""
 CPU_SECONDS = 10
 """RLIMIT_CPU: the kernel kills the process (SIGXCPU, then SIGKILL) past this."""
 
