@@ -260,6 +260,8 @@ def _version() -> str:
 
 
 def run(argv: list[str]) -> int:
+    from mlgitops.textsafe import printable
+
     parser = _parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
@@ -268,10 +270,15 @@ def run(argv: list[str]) -> int:
     except MlgitopsError as exc:
         if args.debug:
             raise
-        from mlgitops.textsafe import printable
-
-        print("\n".join(printable(line) for line in str(exc).split("\n")), file=sys.stderr)
+        for line in (str(exc) or type(exc).__name__).split("\n"):
+            print(printable(line), file=sys.stderr)
         return exc.exit_code
+    except (RecursionError, MemoryError) as exc:
+        # The spec readers bound depth and size (mlgitops.limits), so this is a defect; still one line.
+        if args.debug:
+            raise
+        print(f"mlgitops: input too large or too deeply nested to process ({type(exc).__name__})", file=sys.stderr)
+        return 2 if args.command == "diff" else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

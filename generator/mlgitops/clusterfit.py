@@ -35,8 +35,8 @@ from typing import Any
 
 from mlgitops.errors import Problem
 from mlgitops.jsonpointer import get_path
-from mlgitops.loader import Locator
 from mlgitops.spec import ClusterFeatures, KnativeFeatures, Model, Project
+from mlgitops.workspace import Locator
 from mlgitops.yamlio import JsonPath
 
 Obj = dict[str, Any]

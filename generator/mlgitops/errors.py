@@ -10,6 +10,9 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mlgitops.limits import MAX_MESSAGE_CHARS, MAX_PROBLEMS
+from mlgitops.textsafe import printable
+
 
 @dataclass(frozen=True, order=True)
 class Location:
@@ -33,7 +36,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        """One printable line of bounded length, whatever the spec put in the path or the message."""
+        text = printable(f"{self.location}: {self.message}")
+        if len(text) <= MAX_MESSAGE_CHARS:
+            return text
+        keep = MAX_MESSAGE_CHARS - 200
+        omitted = len(text) - keep - 100
+        return f"{text[:keep]}...({omitted} characters not shown)...{text[-100:]}"
 
 
 class MlgitopsError(Exception):
@@ -52,12 +61,28 @@ class SpecError(MlgitopsError):
     """One or more problems in the hand-written files; each is reported on its own line."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        self.problems = _at_most_per_file(sorted(set(problems)))
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
     def at(cls, location: Location, message: str) -> SpecError:
         return cls([Problem(location, message)])
+
+
+def _at_most_per_file(problems: list[Problem]) -> list[Problem]:
+    """The first `MAX_PROBLEMS` problems of each file, then one line saying that more were found."""
+    kept: list[Problem] = []
+    count: dict[str, int] = {}
+    for problem in problems:
+        path = problem.location.path
+        count[path] = count.get(path, 0) + 1
+        if count[path] <= MAX_PROBLEMS:
+            kept.append(problem)
+        elif count[path] == MAX_PROBLEMS + 1:
+            kept.append(
+                Problem(problem.location, f"more problems in this file are not shown (MAX_PROBLEMS is {MAX_PROBLEMS})")
+            )
+    return kept
 
 
 class ToolError(MlgitopsError):

@@ -6,55 +6,24 @@ problems of every file before failing, so one run shows them all.
 
 from __future__ import annotations
 
-import types
-import typing
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+import stat
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from mlgitops.errors import Location, Problem, SpecError, UsageError, did_you_mean
+from mlgitops.limits import MAX_ENVIRONMENTS, MAX_SPEC_BYTES
+from mlgitops.resolve import check_workspace_model
+from mlgitops.schema_errors import validation_problems
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project
-from mlgitops.yamlio import Document, JsonPath, parse_document
-
-PROJECT_FILE = "mlgitops.yaml"
-MODELS_DIR = "models"
-
-Locator = Callable[[JsonPath, bool], Location]
-
-
-@dataclass
-class ModelFile:
-    """One `models/<name>.yaml`: its parsed document and its validated, environment-free spec."""
-
-    path: str
-    doc: Document
-    spec: Model
-
-    @property
-    def name(self) -> str:
-        return self.spec.metadata.name
-
-
-@dataclass
-class Workspace:
-    """A loaded project: the root directory, the project file and every model, sorted by name."""
-
-    root: Path
-    project: Project
-    project_doc: Document
-    models: list[ModelFile] = field(default_factory=list)
-    # (model name, environment) → the resolved model, or None when the model opts out there.
-    resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def model(self, name: str) -> ModelFile:
-        for item in self.models:
-            if item.name == name:
-                return item
-        hint = did_you_mean(name, [m.name for m in self.models])
-        raise UsageError(f"unknown model {name!r}{hint}")
+from mlgitops.workspace import MODELS_DIR as MODELS_DIR
+from mlgitops.workspace import PROJECT_FILE as PROJECT_FILE
+from mlgitops.workspace import ModelFile as ModelFile
+from mlgitops.workspace import Workspace as Workspace
+from mlgitops.workspace import document_locator
+from mlgitops.workspace import unknown_environment as unknown_environment
+from mlgitops.yamlio import Document, parse_document
 
 
 def find_root(start: Path, boundary: Path | None = None) -> Path:
@@ -69,11 +38,6 @@ def find_root(start: Path, boundary: Path | None = None) -> Path:
         current = current.parent
 
 
-def unknown_environment(env: str, names: list[str]) -> str:
-    """The message for an environment the project does not have."""
-    return f"unknown environment {env!r}{did_you_mean(env, names)}; the project has {', '.join(names)}"
-
-
 def _read(root: Path, relative: str) -> str:
     path = root / relative
     try:
@@ -83,118 +47,27 @@ def _read(root: Path, relative: str) -> str:
     if not real.is_relative_to(root.resolve()):
         raise SpecError.at(Location(relative, 1, 1), "file resolves outside the repository (symlink)")
     try:
-        return real.read_text(encoding="utf-8")
+        return _read_bounded(real, relative).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError.at(Location(relative, 1, 1), f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise SpecError.at(Location(relative, 1, 1), f"cannot read: {exc.strerror}") from None
 
 
-# --- pydantic errors → positioned problems ------------------------------------------------------
-
-
-def _model_classes(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    found: list[type[BaseModel]] = []
-    for arg in typing.get_args(annotation):
-        found.extend(_model_classes(arg))
-    return found
-
-
-def _is_dict(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is dict:
-        return True
-    if origin in (typing.Union, types.UnionType, typing.Annotated):
-        return any(_is_dict(arg) for arg in typing.get_args(annotation))
-    return False
-
-
-def _keys_at(cls: type[BaseModel], path: JsonPath) -> list[str]:
-    """The keys a mapping at `path` of `cls` accepts (for "did you mean")."""
-    classes: list[type[BaseModel]] = [cls]
-    skip_key = False
-    for part in path:
-        if isinstance(part, int):
-            continue
-        if skip_key:
-            skip_key = False
-            continue
-        next_classes: list[type[BaseModel]] = []
-        for current in classes:
-            for name, info in current.model_fields.items():
-                if (info.alias or name) == part:
-                    next_classes.extend(_model_classes(info.annotation))
-                    skip_key = skip_key or (_is_dict(info.annotation) and not _model_classes(info.annotation))
-        if not next_classes:
-            return []
-        classes = next_classes
-    return sorted({info.alias or name for c in classes for name, info in c.model_fields.items()})
-
-
-def _dotted(path: JsonPath) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _child(node: Any, part: str | int) -> tuple[bool, Any]:
-    """(True, node[part]) when `part` exists in the mapping or sequence `node`."""
-    if isinstance(node, dict) and part in node:
-        return True, node[part]
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return True, node[part]
-    return False, None
-
-
-def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator) -> list[Problem]:
-    """Turn pydantic's errors into one positioned, readable problem each."""
-    problems: list[Problem] = []
-    seen: set[JsonPath] = set()
-    for item in error.errors(include_url=False):
-        path: list[str | int] = []
-        node = data
-        branch = False
-        loc = item["loc"]
-        for index, part in enumerate(loc):
-            present, child = _child(node, part)
-            if present:
-                path.append(part)
-                node = child
-            elif index == len(loc) - 1 and item["type"] == "missing":
-                path.append(part)
-            else:
-                branch = True  # a union branch label like 'str' or 'list[str]'
-        key = tuple(path)
-        if branch and key in seen:
-            continue
-        seen.add(key)
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            name = str(path[-1])
-            hint = did_you_mean(name, _keys_at(cls, key[:-1]))
-            where = _dotted(key[:-1])
-            problems.append(Problem(locate(key, True), f"unknown key {name!r}{' in ' + where if where else ''}{hint}"))
-        elif kind == "missing":
-            where = _dotted(key[:-1])
-            problems.append(
-                Problem(locate(key, False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
-            )
-        else:
-            message = item["msg"].removeprefix("Value error, ")
-            if branch and kind.endswith("_type"):
-                message = f"invalid type ({type(node).__name__})"
-            problems.append(Problem(locate(key, False), f"{_dotted(key) or 'document'}: {message}"))
-    return problems
-
-
-def document_locator(doc: Document, prefix: JsonPath = ()) -> Locator:
-    def locate(path: JsonPath, key: bool) -> Location:
-        return doc.location((*prefix, *path), key=key)
-
-    return locate
+def _read_bounded(real: Path, relative: str) -> bytes:
+    """A regular file's bytes, refused beyond `MAX_SPEC_BYTES` (a FIFO or device would hang or never end)."""
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError.at(Location(relative, 1, 1), "not a regular file")
+        data = handle.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError.at(
+            Location(relative, 1, 1),
+            f"file of {info.st_size} bytes exceeds the limit of {MAX_SPEC_BYTES} bytes (MAX_SPEC_BYTES)",
+        )
+    return data
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -221,6 +94,11 @@ def load_project(root: Path) -> tuple[Project, Document]:
         project = Project.model_validate(doc.data)
     except ValidationError as exc:
         raise SpecError(validation_problems(exc, doc.data, Project, document_locator(doc))) from None
+    if len(project.environments) > MAX_ENVIRONMENTS:
+        raise SpecError.at(
+            doc.location(("environments",)),
+            f"{len(project.environments)} environments exceed the limit of {MAX_ENVIRONMENTS} (MAX_ENVIRONMENTS)",
+        )
     problems: list[Problem] = []
     seen: set[str] = set()
     for index, env in enumerate(project.environments):
@@ -285,8 +163,6 @@ def load_workspace(root: Path, *, only_model: str | None = None) -> Workspace:
     With `only_model`, only that model's file is read and checked: the fast path used when Argo CD
     renders one model's Application.
     """
-    from mlgitops.resolve import check_workspace_model  # local: resolve imports this module
-
     project, project_doc = load_project(root)
     paths = _model_paths(root)
     if only_model is not None:

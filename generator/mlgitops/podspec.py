@@ -15,8 +15,8 @@ import re
 from decimal import Decimal
 
 from mlgitops.errors import Problem
-from mlgitops.loader import Locator
 from mlgitops.spec import Gpu, Model, Resources, SecurityContext, Step, Training
+from mlgitops.workspace import Locator
 from mlgitops.yamlio import JsonPath
 
 SHM_PER_GPU_GIB = 1

@@ -16,18 +16,14 @@ from pydantic import ValidationError
 
 from mlgitops.clusterfit import Latest, check_cluster_fit
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
-from mlgitops.loader import (
-    Locator,
-    ModelFile,
-    Workspace,
-    document_locator,
-    unknown_environment,
-    validation_problems,
-)
+from mlgitops.limits import MAX_PROBLEMS, MAX_STEPS, MAX_TEMPLATE_ENTRIES
 from mlgitops.mergepatch import merge_patch
 from mlgitops.podspec import check_pods
+from mlgitops.schema_errors import validation_problems
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
+from mlgitops.stepgraph import find_cycle, input_producers
 from mlgitops.training_envs import model_problems, trains_in
+from mlgitops.workspace import Locator, ModelFile, Workspace, document_locator, unknown_environment
 from mlgitops.yamlio import Document, JsonPath
 
 RESERVED_STEP_NAMES = ("pipeline", "register", "reject")
@@ -85,20 +81,29 @@ def is_enabled(model: ModelFile, env: str) -> bool:
     return patch.get("enabled", True) is not False
 
 
-def _resolve(workspace: Workspace, model: ModelFile, env: str) -> tuple[dict[str, Any], list[_Layer]]:
+def _layers(workspace: Workspace, model: ModelFile, env: str) -> list[_Layer]:
+    """The patches over the model file in `env`, in order (cheap: nothing is merged or copied)."""
     project_env = workspace.project.environment(env)
     env_index = workspace.project.environment_names.index(env)
-    data = {k: v for k, v in model.doc.data.items() if k != "environments"}
+    data = model.doc.data
     layers: list[_Layer] = []
     # Defaults only reach blocks the model has: a dev default for `training` must not invent one.
-    defaults = {k: v for k, v in project_env.defaults.items() if k in data and data[k] is not None}
+    defaults = {
+        k: v for k, v in project_env.defaults.items() if k != "environments" and k in data and data[k] is not None
+    }
     if defaults:
         layers.append(_Layer(workspace.project_doc, ("environments", env_index, "defaults"), defaults))
-        data = merge_patch(data, defaults)
     own = _env_patch(model, env)
     if own:
         layers.append(_Layer(model.doc, ("environments", env), own))
-        data = merge_patch(data, own)
+    return layers
+
+
+def _resolve(workspace: Workspace, model: ModelFile, env: str) -> tuple[dict[str, Any], list[_Layer]]:
+    layers = _layers(workspace, model, env)
+    data = {k: v for k, v in model.doc.data.items() if k != "environments"}
+    for layer in layers:
+        data = merge_patch(data, layer.patch)
     return data, layers
 
 
@@ -125,8 +130,7 @@ def spec_location(
     """
     if env is None or not is_enabled(model, env):
         return model.doc.location(path, key=key)
-    _, layers = _resolve(workspace, model, env)
-    return _layered_locator(model.doc, layers)(path, key)
+    return _layered_locator(model.doc, _layers(workspace, model, env))(path, key)
 
 
 def _sets(patch: dict[str, Any], path: JsonPath) -> bool:
@@ -279,11 +283,41 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
             )
     if spec.training is not None:
         problems.extend(_check_training(spec.training, locate, gpu_class))
+        problems.extend(_check_template_size(spec.training, project, locate))
     problems.extend(check_pods(spec, locate))
     return problems
 
 
+def _check_template_size(training: Training, project: Project, locate: Locator) -> list[Problem]:
+    """Bound what the WorkflowTemplate repeats per step (see `MAX_TEMPLATE_ENTRIES`)."""
+    entries = 0
+    for step in training.steps:
+        entries += len(training.parameters) + len(step.env)
+        placement = project.gpuClasses.get(step.gpu.class_ or "") if step.gpu and step.gpu.count else None
+        if placement is not None:
+            entries += len(placement.nodeSelector) + len(placement.tolerations)
+    if entries <= MAX_TEMPLATE_ENTRIES:
+        return []
+    from_parameters = len(training.steps) * len(training.parameters)
+    where = ("training", "parameters") if 2 * from_parameters > entries else ("training", "steps")
+    return [
+        Problem(
+            locate(where, True),
+            f"the {len(training.steps)} training steps repeat {entries} environment variables and GPU placement "
+            f"entries (every step gets every workflow parameter); the limit is {MAX_TEMPLATE_ENTRIES} "
+            "(MAX_TEMPLATE_ENTRIES)",
+        )
+    ]
+
+
 def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list[Problem]:
+    if len(training.steps) > MAX_STEPS:
+        return [
+            Problem(
+                locate(("training", "steps"), False),
+                f"{len(training.steps)} training steps exceed the limit of {MAX_STEPS} (MAX_STEPS)",
+            )
+        ]
     problems: list[Problem] = []
     index_of: dict[str, int] = {}
     for i, step in enumerate(training.steps):
@@ -298,6 +332,8 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
     names = list(index_of)
     for i, step in enumerate(training.steps):
         for j, dep in enumerate(step.after):
+            if len(problems) > MAX_PROBLEMS:
+                break  # each problem below looks for a close name among all steps; SpecError shows MAX_PROBLEMS
             if dep not in index_of:
                 problems.append(
                     Problem(
@@ -313,17 +349,17 @@ def _check_training(training: Training, locate: Locator, gpu_class: Any) -> list
                 )
     if problems:
         return problems
-    cycle = _find_cycle({s.name: list(s.after) for s in training.steps})
+    cycle = find_cycle({s.name: list(s.after) for s in training.steps})
     if cycle:
         first = index_of[cycle[0]]
         problems.append(
             Problem(locate(("training", "steps", first, "after"), False), "steps form a cycle: " + " → ".join(cycle))
         )
         return problems
-    ancestors = step_ancestors(training)
+    producers_of = input_producers(training)
     for i, step in enumerate(training.steps):
         for j, name in enumerate(step.inputs):
-            producers = [a for a in ancestors[step.name] if name in training.steps[index_of[a]].outputs]
+            producers = producers_of[step.name][name]
             if not producers:
                 problems.append(
                     Problem(
@@ -382,46 +418,3 @@ def default_register_command(training: Training) -> list[str] | None:
                 return [command[0], "-m", f"{package}.register"]
             return None
     return None
-
-
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
-
-
-def step_ancestors(training: Training) -> dict[str, set[str]]:
-    """step name → every step it runs after, directly or not (the steps must form no cycle)."""
-    graph = {s.name: list(s.after) for s in training.steps}
-    memo: dict[str, set[str]] = {}
-
-    def of(node: str) -> set[str]:
-        if node not in memo:
-            result: set[str] = set()
-            for parent in graph.get(node, []):
-                result.add(parent)
-                result |= of(parent)
-            memo[node] = result
-        return memo[node]
-
-    return {node: of(node) for node in graph}

@@ -7,6 +7,7 @@ unquoted (`version: 7`, `cpu: 1`) are accepted and normalised to strings.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,8 @@ def _scalar_text(value: Any) -> Any:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number (quote it if you mean the text)")
         return format(value, "g") if value != int(value) else str(int(value))
     return value
 
@@ -113,7 +116,7 @@ def duration_seconds(value: str) -> int:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, allow_inf_nan=False)
 
 
 # --- Project -------------------------------------------------------------------------------------

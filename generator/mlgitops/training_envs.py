@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.errors import Problem
-from mlgitops.loader import ModelFile, unknown_environment
 from mlgitops.spec import Model, Project
+from mlgitops.workspace import ModelFile, unknown_environment
 from mlgitops.yamlio import Document
 
 __all__ = ["model_problems", "project_problems", "training_environments", "trains_in"]

@@ -4,6 +4,8 @@ Reading: hand-written files are parsed with PyYAML's C composer (about 40x faste
 round-trip loader, which matters at 1000 models) and turned into plain data by our own constructor,
 which records the line and column of every key and value, rejects duplicate keys and resolves plain
 scalars by the YAML 1.2 core schema (so `country: no` stays a string, as in Kubernetes tooling).
+It enforces `mlgitops.limits` (size, depth, nodes after alias expansion) as it goes, so what one
+file costs is bounded before anything else sees it.
 
 Writing: PyYAML's C emitter, keys in insertion order (the renderer builds them in a fixed order),
 multi-line strings as literal blocks.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +24,14 @@ from typing import Any
 import yaml
 
 from mlgitops.errors import Location, MlgitopsError, Problem, SpecError
+from mlgitops.limits import (
+    MAX_COLLECTION_ITEMS,
+    MAX_EXPANDED_CHARS,
+    MAX_INTEGER_DIGITS,
+    MAX_NESTING_DEPTH,
+    MAX_SPEC_BYTES,
+    MAX_YAML_NODES,
+)
 
 JsonPath = tuple[str | int, ...]
 
@@ -106,45 +117,124 @@ def _resolve_plain(text: str) -> Any:
     return text
 
 
-def _scalar(node: yaml.ScalarNode, doc: Document) -> Any:
-    if node.tag not in _KNOWN_TAGS:
-        raise SpecError.at(_mark(doc, node), f"unsupported YAML tag {node.tag}")
-    if node.tag == _STR_TAG:
-        return node.value
-    # A plain scalar, or one with an explicit non-string tag: YAML 1.2 core rules.
-    return _resolve_plain(node.value)
+def _too_long_integer(text: str) -> str | None:
+    """Why an integer literal is refused, or None (converting between int and text grows with its digits)."""
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INTEGER_DIGITS and (_INT10.match(text) or _INT8.match(text) or _INT16.match(text)):
+        return f"an integer of {digits} digits exceeds the limit of {MAX_INTEGER_DIGITS} (MAX_INTEGER_DIGITS)"
+    return None
+
+
+def _shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _mark(doc: Document, node: yaml.Node) -> Location:
     return Location(doc.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _construct(node: yaml.Node, path: JsonPath, doc: Document, problems: list[Problem]) -> Any:
-    doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.ScalarNode):
-        return _scalar(node, doc)
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, i), doc, problems) for i, item in enumerate(node.value)]
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Turns composed nodes into plain data, within the limits of `mlgitops.limits`.
+
+    Aliases are expanded (every use is counted against the node and text budgets); an alias that
+    refers to a node containing it is refused.
+    """
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.nodes = 0
+        self.chars = 0
+        self.open: set[int] = set()  # ids of the collections being built (to catch recursive aliases)
+
+    def fail(self, node: yaml.Node, message: str) -> SpecError:
+        return SpecError.at(_mark(self.doc, node), message)
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        doc = self.doc
+        doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.nodes += 1
+        if self.nodes > MAX_YAML_NODES:
+            raise self.fail(node, f"more than {MAX_YAML_NODES} YAML nodes after expanding aliases (MAX_YAML_NODES)")
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if len(path) >= MAX_NESTING_DEPTH:
+            raise self.fail(node, f"nested deeper than {MAX_NESTING_DEPTH} levels (MAX_NESTING_DEPTH)")
+        if len(node.value) > MAX_COLLECTION_ITEMS:
+            kind = "mapping" if isinstance(node, yaml.MappingNode) else "sequence"
+            raise self.fail(
+                node,
+                f"a {kind} of {len(node.value)} entries exceeds the limit of {MAX_COLLECTION_ITEMS} "
+                "(MAX_COLLECTION_ITEMS)",
+            )
+        key = id(node)
+        if key in self.open:
+            raise self.fail(node, "an alias refers to a node that contains it (a recursive structure)")
+        self.open.add(key)
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
+        finally:
+            self.open.discard(key)
+        raise self.fail(node, "unsupported YAML node")
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        self.chars += len(node.value)
+        if self.chars > MAX_EXPANDED_CHARS:
+            raise self.fail(
+                node, f"more than {MAX_EXPANDED_CHARS} characters of text after expanding aliases (MAX_EXPANDED_CHARS)"
+            )
+        if node.tag not in _KNOWN_TAGS:
+            raise self.fail(node, f"unsupported YAML tag {node.tag}")
+        if node.tag == _STR_TAG:
+            return node.value
+        # A plain scalar, or one with an explicit non-string tag: YAML 1.2 core rules.
+        text = node.value
+        if len(text) > MAX_INTEGER_DIGITS and (refused := _too_long_integer(text)):
+            raise self.fail(node, refused)
+        value = _resolve_plain(text)
+        if isinstance(value, float) and math.isinf(value) and not _INF.match(text):
+            raise self.fail(node, f"the number {_shorten(text)} is out of range (beyond a 64-bit float)")
+        return value
+
+    def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        doc = self.doc
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(_mark(doc, key_node), "mapping keys must be plain strings"))
+                self.problems.append(Problem(_mark(doc, key_node), "mapping keys must be plain strings"))
                 continue
             key = key_node.value
             child = (*path, key)
             if key in result:
-                problems.append(Problem(_mark(doc, key_node), f"duplicate key {key!r}"))
+                self.problems.append(Problem(_mark(doc, key_node), f"duplicate key {key!r}"))
                 continue
             doc.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _construct(value_node, child, doc, problems)
+            result[key] = self.build(value_node, child)
         return result
-    raise SpecError.at(_mark(doc, node), "unsupported YAML node")
+
+
+def _reader_location(path: str, text: str, position: int | None) -> Location:
+    """The line and column of a reader error (libyaml reports a character or byte offset)."""
+    if position is None or position < 0:
+        return Location(path, 1, 1)
+    if _CLoader is yaml.SafeLoader:  # the pure-Python reader counts characters
+        before = text[:position]
+    else:  # libyaml counts bytes of the UTF-8 input
+        before = text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore")
+    line = before.count("\n") + 1
+    return Location(path, line, len(before) - (before.rfind("\n") + 1) + 1)
 
 
 def parse_document(text: str, path: str) -> Document:
     """Parse one hand-written YAML file; raise `SpecError` with `path:line:col` on any problem."""
     doc = Document(path=path, data=None)
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError.at(
+            Location(path, 1, 1), f"{len(text)} characters exceed the limit of {MAX_SPEC_BYTES} (MAX_SPEC_BYTES)"
+        )
     try:
         nodes = list(yaml.compose_all(text, Loader=_PositionLoader))
     except yaml.MarkedYAMLError as exc:
@@ -152,17 +242,26 @@ def parse_document(text: str, path: str) -> Document:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise SpecError.at(Location(path, line, column), f"invalid YAML: {message}") from None
+    except yaml.reader.ReaderError as exc:
+        where = _reader_location(path, text, exc.position)
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        raise SpecError.at(where, f"invalid YAML: character {shown} is not allowed ({exc.reason})") from None
     except yaml.YAMLError as exc:
-        raise SpecError.at(Location(path, 1, 1), f"invalid YAML: {exc}") from None
+        raise SpecError.at(Location(path, 1, 1), f"invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # only PyYAML's pure-Python composer recurses (libyaml stops at 1000 levels)
+        raise SpecError.at(
+            Location(path, 1, 1), f"nested too deeply to parse (MAX_NESTING_DEPTH is {MAX_NESTING_DEPTH})"
+        ) from None
     nodes = [n for n in nodes if n is not None]
     if not nodes:
         return doc
     if len(nodes) > 1:
         raise SpecError.at(_mark(doc, nodes[1]), "expected a single YAML document")
-    problems: list[Problem] = []
-    doc.data = _construct(nodes[0], (), doc, problems)
-    if problems:
-        raise SpecError(problems)
+    builder = _Builder(doc)
+    doc.data = builder.build(nodes[0], ())
+    if builder.problems:
+        raise SpecError(builder.problems)
     return doc
 
 

@@ -18,8 +18,9 @@ from mlgitops.render.common import (
 )
 from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
-from mlgitops.resolve import ResolvedModel, default_register_command, step_ancestors
+from mlgitops.resolve import ResolvedModel, default_register_command
 from mlgitops.spec import Project, Step, Training, duration_seconds
+from mlgitops.stepgraph import input_producers
 
 WORK_DIR = "/tmp/mlgitops"
 INPUT_DIR = f"{WORK_DIR}/inputs"
@@ -71,11 +72,9 @@ def _env(training: Training, step_env: dict[str, str]) -> list[Obj]:
 
 def _producers(training: Training) -> dict[str, dict[str, str]]:
     """step name → {input artifact → the step that outputs it} (validation guarantees one)."""
-    ancestors = step_ancestors(training)
-    outputs = {s.name: s.outputs for s in training.steps}
     return {
-        s.name: {art: next(a for a in sorted(ancestors[s.name]) if art in outputs[a]) for art in s.inputs}
-        for s in training.steps
+        step: {artifact: names[0] for artifact, names in inputs.items()}
+        for step, inputs in input_producers(training).items()
     }
 
 

@@ -1,0 +1,48 @@
+"""What one hand-written input may cost: the bounds every spec reader enforces.
+
+The Argo CD plugin renders whatever a pull request contains, on every refresh, next to the
+repo-server; one spec must not be able to hang it or exhaust its memory. Each limit is far above
+what a real project writes (the bundled example's largest file is 2 KB, 9 levels deep, 300 nodes),
+and hitting one is a one-line `file:line:col` error that names the limit and its value.
+"""
+
+from __future__ import annotations
+
+MAX_SPEC_BYTES = 1 << 20
+"""Size of `mlgitops.yaml` or of one model file (1 MiB)."""
+
+MAX_NESTING_DEPTH = 32
+"""Mappings and sequences inside one another in one file (the deepest spec path is about 8)."""
+
+MAX_YAML_NODES = 100_000
+"""Nodes in one file after YAML aliases are expanded: aliases stay usable for sharing a block,
+but an alias bomb (a few hundred bytes expanding to millions of nodes) is refused."""
+
+MAX_EXPANDED_CHARS = 4 * MAX_SPEC_BYTES
+"""Characters of scalar text in one file after aliases are expanded (an alias to a long string,
+repeated, must not multiply the output)."""
+
+MAX_COLLECTION_ITEMS = 1_000
+"""Entries of one mapping or sequence (keys, list items: steps, arguments, labels, ...)."""
+
+MAX_INTEGER_DIGITS = 100
+"""Digits of an integer literal (no field needs more than 19; Python refuses to print over 4,300)."""
+
+MAX_ENVIRONMENTS = 100
+"""Environments in `mlgitops.yaml`: every model is resolved and rendered once per environment."""
+
+MAX_STEPS = 500
+"""Training steps of one model (each is a DAG task and a template in one WorkflowTemplate, which
+must fit in one Kubernetes object)."""
+
+MAX_TEMPLATE_ENTRIES = 25_000
+"""Entries the steps of one WorkflowTemplate repeat: every step's container gets every workflow
+parameter as an environment variable, and every GPU step its class's node selector and tolerations,
+so they grow with steps x parameters. Past this (about 60 bytes each) the object could not be stored
+anyway: etcd refuses requests over 1.5 MiB by default (etcd.io/docs/latest/dev-guide/limit)."""
+
+MAX_PROBLEMS = 100
+"""Problems reported for one file; the rest are summarised in one line."""
+
+MAX_MESSAGE_CHARS = 1_000
+"""Characters of one problem line; a longer one (a huge value quoted in it) is cut in the middle."""

@@ -1,0 +1,113 @@
+"""Pydantic validation errors as positioned, readable problems (one per offending value)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from mlgitops.errors import Problem, did_you_mean
+from mlgitops.limits import MAX_PROBLEMS
+from mlgitops.workspace import Locator
+from mlgitops.yamlio import JsonPath
+
+
+def _model_classes(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found.extend(_model_classes(arg))
+    return found
+
+
+def _is_dict(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return True
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return any(_is_dict(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _keys_at(cls: type[BaseModel], path: JsonPath) -> list[str]:
+    """The keys a mapping at `path` of `cls` accepts (for "did you mean")."""
+    classes: list[type[BaseModel]] = [cls]
+    skip_key = False
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if skip_key:
+            skip_key = False
+            continue
+        next_classes: list[type[BaseModel]] = []
+        for current in classes:
+            for name, info in current.model_fields.items():
+                if (info.alias or name) == part:
+                    next_classes.extend(_model_classes(info.annotation))
+                    skip_key = skip_key or (_is_dict(info.annotation) and not _model_classes(info.annotation))
+        if not next_classes:
+            return []
+        classes = next_classes
+    return sorted({info.alias or name for c in classes for name, info in c.model_fields.items()})
+
+
+def _dotted(path: JsonPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _child(node: Any, part: str | int) -> tuple[bool, Any]:
+    """(True, node[part]) when `part` exists in the mapping or sequence `node`."""
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
+
+
+def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator) -> list[Problem]:
+    """Turn pydantic's errors into one positioned, readable problem each."""
+    problems: list[Problem] = []
+    seen: set[JsonPath] = set()
+    for item in error.errors(include_url=False):
+        if len(problems) > 2 * MAX_PROBLEMS:
+            break  # SpecError shows MAX_PROBLEMS per file and says there were more
+        path: list[str | int] = []
+        node = data
+        branch = False
+        loc = item["loc"]
+        for index, part in enumerate(loc):
+            present, child = _child(node, part)
+            if present:
+                path.append(part)
+                node = child
+            elif index == len(loc) - 1 and item["type"] == "missing":
+                path.append(part)
+            else:
+                branch = True  # a union branch label like 'str' or 'list[str]'
+        key = tuple(path)
+        if branch and key in seen:
+            continue
+        seen.add(key)
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            name = str(path[-1])
+            hint = did_you_mean(name, _keys_at(cls, key[:-1]))
+            where = _dotted(key[:-1])
+            problems.append(Problem(locate(key, True), f"unknown key {name!r}{' in ' + where if where else ''}{hint}"))
+        elif kind == "missing":
+            where = _dotted(key[:-1])
+            problems.append(
+                Problem(locate(key, False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
+            )
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            if branch and kind.endswith("_type"):
+                message = f"invalid type ({type(node).__name__})"
+            problems.append(Problem(locate(key, False), f"{_dotted(key) or 'document'}: {message}"))
+    return problems
