@@ -158,6 +158,10 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
         node = data
         branch = False
         loc = item["loc"]
+        # pydantic marks an invalid mapping key with a trailing '[key]': point at the key itself.
+        at_key = len(loc) > 1 and loc[-1] == "[key]"
+        if at_key:
+            loc = loc[:-1]
         for index, part in enumerate(loc):
             present, child = _child(node, part)
             if present:
@@ -186,7 +190,7 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
             message = item["msg"].removeprefix("Value error, ")
             if branch and kind.endswith("_type"):
                 message = f"invalid type ({type(node).__name__})"
-            problems.append(Problem(locate(key, False), f"{_dotted(key) or 'document'}: {message}"))
+            problems.append(Problem(locate(key, at_key), f"{_dotted(key) or 'document'}: {message}"))
     return problems
 
 
