@@ -160,7 +160,9 @@ def container_resource_name(value: str) -> str | None:
 # k8s.io/apimachinery/pkg/api/resource/quantity.go (ParseQuantity and its grammar) and suffix.go
 # (interpret). The parser has no limit on digits, but it caps binary quantities at 2^63-1 and reads
 # an exponent into an int32 that silently wraps; values beyond 2^63-1 are refused here instead.
-_QUANTITY = re.compile(r"(?P<number>[+-]?(\d+(\.\d*)?|\.\d+))(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?")
+_QUANTITY = re.compile(
+    r"(?P<number>[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+))(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?"
+)
 _DECIMAL_SUFFIX = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY_SUFFIX = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 
@@ -192,7 +194,7 @@ def quantity(value: str) -> str | None:
 # is an int64 of nanoseconds, so a duration must stay below about 292 years.
 _GO_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9}
 _GO_DURATION_UNITS["h"] = 3600 * 10**9
-_GO_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION_PART = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def go_duration_nanoseconds(value: str) -> int | None:
