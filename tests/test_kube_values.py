@@ -128,6 +128,16 @@ def test_quantities_follow_the_apimachinery_parser() -> None:
     )
 
 
+def test_hostile_sizes_are_refused_with_a_message() -> None:
+    """Values far beyond any limit are refused by the rule itself, never by an exception inside it."""
+    for value in ("1e" + "9" * 5000, "1e-" + "9" * 5000, "1" * 5000, "1Ki" + "9" * 50):
+        assert kv.quantity(value), value
+    assert kv.image_reference("a/" * 5000 + "a")
+    assert kv.cron_schedule("*/" + "1" * 5000 + " * * * *")
+    assert kv.cron_schedule("@every " + "9" * 5000 + "h")
+    assert kv.git_ref("a/" * 50000)
+
+
 def test_container_resource_names() -> None:
     accepts(kv.container_resource_name, ["cpu", "memory", "ephemeral-storage", "hugepages-2Mi", "nvidia.com/gpu"])
     refuses(kv.container_resource_name, ["gpu", "CPU", "storage", "kubernetes.io/x y", "bad key/x", "requests.a/b"])

@@ -175,6 +175,8 @@ def quantity(value: str) -> str | None:
     if number < 0:
         return f"{_show(value)} is negative; resource quantities must be at least 0"
     suffix = match["suffix"] or ""
+    if len(suffix) > 12:  # an exponent beyond what Kubernetes reads (an int32, after int64 parsing)
+        return f"{_show(value)} has an exponent out of range"
     if suffix in _BINARY_SUFFIX:
         amount = number * 2 ** _BINARY_SUFFIX[suffix]
     else:
@@ -264,6 +266,8 @@ _DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
 def image_reference(value: str) -> str | None:
+    if len(value) > 1024:  # a name of 255, a tag of 128 and a long digest fit well within this
+        return f"{_show(value)} is too long for a container image reference"
     match = _REFERENCE.fullmatch(value)
     if not match:
         return (

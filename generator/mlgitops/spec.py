@@ -69,7 +69,7 @@ def _quantity(value: str) -> str:
 def _duration(value: str) -> str:
     if not value or not _DURATION.match(value):
         raise ValueError(f"{value!r} is not a duration (like 45m, 6h, 1h30m)")
-    too_long = kv.duration_range(duration_seconds(value))
+    too_long = kv.duration_range(duration_seconds(value)) if len(value) <= 32 else "is too long"
     if too_long:
         raise ValueError(f"{value!r} {too_long}")
     return value
