@@ -138,6 +138,18 @@ def test_hostile_sizes_are_refused_with_a_message() -> None:
     assert kv.git_ref("a/" * 50000)
 
 
+def test_spec_durations_beyond_go_are_refused_without_a_traceback() -> None:
+    from pydantic import ValidationError
+
+    from mlgitops.spec import FluxSettings
+
+    assert FluxSettings.model_validate({"interval": "2562047h"}).interval == "2562047h"  # just under 2^63 ns
+    for value in ("2562048h", "9" * 5000 + "h"):
+        with pytest.raises(ValidationError) as caught:
+            FluxSettings.model_validate({"interval": value})
+        assert "too long" in str(caught.value) or "Go duration" in str(caught.value)
+
+
 def test_container_resource_names() -> None:
     accepts(kv.container_resource_name, ["cpu", "memory", "ephemeral-storage", "hugepages-2Mi", "nvidia.com/gpu"])
     refuses(kv.container_resource_name, ["gpu", "CPU", "storage", "kubernetes.io/x y", "bad key/x", "requests.a/b"])

@@ -285,7 +285,8 @@ def image_reference(value: str) -> str | None:
 
 
 def https_url(value: str) -> str | None:
-    """A Kubernetes API server URL for an Argo CD destination."""
+    """A Kubernetes API server URL for an Argo CD destination (argo-cd pkg/apis/application/v1alpha1/types.go
+    ApplicationDestination.Server, matched against the `server` of a cluster Secret; API servers serve https)."""
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         return f"{_show(value)} is not a URL (it contains spaces or control characters)"
     try:

@@ -140,6 +140,9 @@ LabelKey = Annotated[str, AfterValidator(_rule(kv.qualified_name))]
 LabelValue = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_rule(kv.label_value))]
 LabelMap = dict[LabelKey, LabelValue]
 AnnotationMap = Annotated[dict[LabelKey, Text], AfterValidator(_rule(kv.annotations_size))]
+# int32 fields: HPA minReplicas/maxReplicas/averageUtilization (k8s.io/api autoscaling/v2/types.go), KServe
+# minReplicas/maxReplicas/scaleTarget (kserve pkg/apis/serving/v1beta1/component.go); int64:
+# Toleration.tolerationSeconds (k8s.io/api core/v1/types.go).
 Int32 = Annotated[int, AfterValidator(_rule(kv.int32))]
 Int64 = Annotated[int, AfterValidator(_rule(kv.int64))]
 ImageRef = Annotated[str, AfterValidator(_rule(kv.image_reference))]
