@@ -657,3 +657,29 @@ def test_accepted_values_still_render(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     template = (repo / "base/models/fraud-detector/cronworkflow-fraud-detector-train.yaml").read_text()
     assert "@every 12h" in template
+
+
+def test_tolerations_follow_kubernetes_validation() -> None:
+    from pydantic import ValidationError
+
+    from mlgitops.spec import Toleration
+
+    accepted = [
+        {"operator": "Exists"},
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "dedicated", "value": "ml", "effect": "NoExecute", "tolerationSeconds": 300},
+    ]
+    for data in accepted:
+        Toleration.model_validate(data)
+    refused = [
+        ({"value": "ml"}, "without a key"),
+        ({"key": "a", "operator": "Exists", "value": "ml"}, "must not have a value"),
+        ({"key": "a", "effect": "NoSchedule", "tolerationSeconds": 5}, "NoExecute"),
+        ({"key": "a", "value": "m l"}, "label value"),
+        ({"key": "a b", "operator": "Exists"}, "not a valid key"),
+        ({"key": "a", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2**63}, "64-bit"),
+    ]
+    for data, fragment in refused:
+        with pytest.raises(ValidationError) as caught:
+            Toleration.model_validate(data)
+        assert fragment in str(caught.value), (data, str(caught.value))
