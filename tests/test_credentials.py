@@ -265,3 +265,32 @@ def test_references_to_secrets_are_accepted(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     template = (repo / "base/models/fraud-detector/workflowtemplate-fraud-detector-train.yaml").read_text()
     assert "/var/secrets/google/key.json" in template
+
+
+HOSTILE = r"""
+import resource
+resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
+resource.setrlimit(resource.RLIMIT_AS, (512 * 2**20, 512 * 2**20))
+from mlgitops import credentials, kubevalues as kv
+size = 2**20
+texts = ["a" * size, "a://" * (size // 4), "s3://" + "k" * size + "@", "-" * size, "1" * size + "x",
+         "a." * (size // 2) + "!", "a/" * (size // 2), "$(" * (size // 2), "{{" * (size // 2), "_" * size]
+rules = [credentials.uri_credentials, credentials.mask_uri, credentials.is_credential_name,
+         credentials.holds_literal, kv.qualified_name, kv.label_value, kv.dns1123_subdomain, kv.quantity,
+         kv.image_reference, kv.git_ref, kv.https_url, kv.cron_schedule, kv.timezone, kv.env_var_name,
+         kv.argo_parameter_name, kv.container_resource_name, kv.go_duration_nanoseconds]
+for text in texts:
+    for rule in rules:
+        rule(text)
+print("done")
+"""
+
+
+def test_rules_stay_linear_on_megabyte_inputs() -> None:
+    """Every rule on 1 MiB hostile strings, under a 10 s CPU and 512 MiB limit (a quadratic rule is killed)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", HOSTILE], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "done"

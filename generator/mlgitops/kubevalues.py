@@ -196,7 +196,7 @@ def quantity(value: str) -> str | None:
 # is an int64 of nanoseconds, so a duration must stay below about 292 years.
 _GO_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9}
 _GO_DURATION_UNITS["h"] = 3600 * 10**9
-_GO_DURATION_PART = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def go_duration_nanoseconds(value: str) -> int | None:
