@@ -310,7 +310,8 @@ def test_go_durations() -> None:
     assert kv.go_duration_nanoseconds("1.5h") == 5400 * 10**9
     assert kv.go_duration_nanoseconds("300ms") == 3 * 10**8
     assert kv.go_duration_nanoseconds("0") == 0
-    for bad in ("", "1", "1d", "h", "1h 30m", "3000000h"):
+    assert kv.go_duration_nanoseconds("-1s") == -(10**9)
+    for bad in ("", "1", "1d", "h", "1h 30m", "3000000h", "--1s", "+-1s", "1.2.3s"):
         assert kv.go_duration_nanoseconds(bad) is None, bad
     assert kv.duration_range(3600) is None
     assert kv.duration_range(10**12) is not None

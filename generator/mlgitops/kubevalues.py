@@ -201,7 +201,7 @@ _GO_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms
 
 def go_duration_nanoseconds(value: str) -> int | None:
     """The nanoseconds of a Go duration string, or None when Go's parser would refuse it."""
-    text = value.lstrip("+-")
+    text = value[1:] if value.startswith(("+", "-")) else value
     sign = -1 if value.startswith("-") else 1
     if text == "0":
         return 0
