@@ -294,3 +294,65 @@ def test_rules_stay_linear_on_megabyte_inputs() -> None:
     proc = subprocess.run([sys.executable, "-c", HOSTILE], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "done"
+
+
+@pytest.mark.parametrize("model", [None, "fraud-detector"])
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        (
+            "storageUri: s3://ml-models/fraud-detector/7/model",
+            f"storageUri: s3://AKIAEXAMPLE:{SECRET}@ml-models/fraud-detector/7/model",
+            f"{FRAUD}:12:15: model.storageUri:",
+        ),
+        ('schedule: "0 3 * * 1"', 'schedule: "61 25 * * *"', f"{FRAUD}:26:13: training.schedule:"),
+    ],
+)
+def test_argocd_plugin_refuses_the_same_values(
+    tmp_path: Path, model: str | None, old: str, new: str, fragment: str
+) -> None:
+    """`cmp generate`, run the way argocd-cmp-server runs it, fails with the same one positioned line."""
+    import sys
+
+    from cmp_harness import AppRequest, Parameter, generate, load_plugin
+    from tests.conftest import REPO
+
+    repo = copy_example(tmp_path / "repo")
+    path = repo / FRAUD
+    path.write_text(path.read_text().replace(old, new, 1))
+    home_blocker = tmp_path / "regular-file"
+    home_blocker.write_text("")
+    sidecar_tmp = tmp_path / "sidecar-tmp"
+    sidecar_tmp.mkdir()
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(home_blocker / "home"),
+        "TMPDIR": str(sidecar_tmp),
+        "LANG": "C.UTF-8",
+    }
+    params = [Parameter("environment", string="prod")]
+    if model:
+        params.append(Parameter("model", string=model))
+    request = AppRequest(
+        repo_dir=repo,
+        app_path=".",
+        app_name="acme-ml",
+        app_namespace="ml-prod",
+        project_name="acme-ml",
+        repo_url="https://github.com/acme/ml-config.git",
+        parameters=params,
+    )
+    before = snapshot_tree(repo)
+    result = generate(
+        load_plugin(REPO / "plugins" / "argocd" / "plugin.yaml"),
+        request,
+        sidecar_env=env,
+        workdir=tmp_path / "cmp-work",
+        deadline_s=60,
+    )
+    assert result.error is not None and result.objects == [] and result.stdout == ""
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert fragment in message, message
+    assert SECRET not in message and SECRET not in (result.error or "")
+    assert snapshot_tree(repo) == before
