@@ -39,13 +39,14 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def add_hostile_annotations(root: Path) -> None:
+def add_hostile_annotations(root: Path, *, in_key: bool = True) -> None:
+    """Hostile text in an annotation value, and (`in_key`) in a key, which the spec check refuses."""
+    key = f'"serving.kserve.org/{HOSTILE_YAML}": "v", ' if in_key else ""
     spec = root / MODEL
     spec.write_text(
         spec.read_text().replace(
             "  owner: team-risk\n",
-            "  owner: team-risk\n"
-            f'  annotations: {{"serving.kserve.org/{HOSTILE_YAML}": "v", note: "{HOSTILE_YAML}"}}\n',
+            "  owner: team-risk\n" f'  annotations: {{{key}note: "{HOSTILE_YAML}"}}\n',
             1,
         )
     )
@@ -76,16 +77,19 @@ def test_printable(text: str, shown: str) -> None:
 
 
 def test_diff_text_escapes_spec_text(repo: Path) -> None:
-    add_hostile_annotations(repo)
+    add_hostile_annotations(repo, in_key=False)
     result = run_cli(["diff"], cwd=repo)
     assert result.exit_code == 1, result.stderr
     assert no_raw_controls(result.stdout), result.stdout
-    summary = [line for line in result.stdout.splitlines() if line.startswith("prod ") and "fraud-detector" in line]
-    assert len(summary) == 1 and "serving.kserve.org/\\x1b[2J\\u202e\\u2028\\x07" in summary[0]
+    assert "[2J" in result.stdout  # shown, escaped
+    git(repo, "checkout", "-q", "--", MODEL)
+    add_hostile_annotations(repo)  # a hostile key is a spec error: diff exits 2 with one escaped line
+    result = run_cli(["diff"], cwd=repo)
+    assert result.exit_code == 2 and no_raw_controls(result.stderr) and "\\x1b[2J" in result.stderr
 
 
 def test_diff_markdown_escapes_and_neutralises(repo: Path) -> None:
-    add_hostile_annotations(repo)
+    add_hostile_annotations(repo, in_key=False)
     result = run_cli(["diff", "--format", "markdown"], cwd=repo)
     assert result.exit_code == 1, result.stderr
     assert no_raw_controls(result.stdout)

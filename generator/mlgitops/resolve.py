@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlgitops.clusterfit import Latest, check_cluster_fit
+from mlgitops.credentials import credential_problems
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.limits import MAX_PROBLEMS, MAX_STEPS, MAX_TEMPLATE_ENTRIES
 from mlgitops.mergepatch import merge_patch
@@ -27,6 +28,9 @@ from mlgitops.workspace import Locator, ModelFile, Workspace, document_locator, 
 from mlgitops.yamlio import Document, JsonPath
 
 RESERVED_STEP_NAMES = ("pipeline", "register", "reject")
+# argoproj/argo-workflows workflow/validate/validate.go maxCharsInCronWorkflowName: a CronWorkflow's
+# name (here `<model>-train`) leaves room for the timestamp suffix of the Workflows it creates.
+CRON_WORKFLOW_NAME_MAX = 52
 
 
 @dataclass
@@ -284,7 +288,18 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
     if spec.training is not None:
         problems.extend(_check_training(spec.training, locate, gpu_class))
         problems.extend(_check_template_size(spec.training, project, locate))
+        cron_name = f"{spec.metadata.name}-train"
+        if spec.training.schedules and len(cron_name) > CRON_WORKFLOW_NAME_MAX:
+            problems.append(
+                Problem(
+                    locate(("metadata", "name"), False),
+                    f"a scheduled model's CronWorkflow {cron_name!r} is {len(cron_name)} characters; Argo "
+                    f"Workflows accepts at most {CRON_WORKFLOW_NAME_MAX} (a model name of at most "
+                    f"{CRON_WORKFLOW_NAME_MAX - len('-train')})",
+                )
+            )
     problems.extend(check_pods(spec, locate))
+    problems.extend(credential_problems(spec, locate))
     return problems
 
 

@@ -70,17 +70,39 @@ def _child(node: Any, part: str | int) -> tuple[bool, Any]:
     return False, None
 
 
+def _deepest_paths(items: list[Any], data: Any) -> set[JsonPath]:
+    """Every proper prefix of the part of each error's location that exists in `data`."""
+    prefixes: set[JsonPath] = set()
+    for item in items:
+        node, path = data, []
+        for part in item["loc"]:
+            present, child = _child(node, part)
+            if present:
+                path.append(part)
+                node = child
+        prefixes.update(tuple(path[:n]) for n in range(len(path)))
+    return prefixes
+
+
 def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator) -> list[Problem]:
     """Turn pydantic's errors into one positioned, readable problem each."""
     problems: list[Problem] = []
     seen: set[JsonPath] = set()
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    # A union like `str | list[str]` reports the branch whose type did not match next to the real
+    # problem inside the matching branch; only the latter is worth a line.
+    deeper = _deepest_paths(items, data)
+    for item in items:
         if len(problems) > 2 * MAX_PROBLEMS:
             break  # SpecError shows MAX_PROBLEMS per file and says there were more
         path: list[str | int] = []
         node = data
         branch = False
         loc = item["loc"]
+        # pydantic marks an invalid mapping key with a trailing '[key]': point at the key itself.
+        at_key = len(loc) > 1 and loc[-1] == "[key]"
+        if at_key:
+            loc = loc[:-1]
         for index, part in enumerate(loc):
             present, child = _child(node, part)
             if present:
@@ -91,7 +113,7 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
             else:
                 branch = True  # a union branch label like 'str' or 'list[str]'
         key = tuple(path)
-        if branch and key in seen:
+        if branch and (key in seen or (item["type"].endswith("_type") and key in deeper)):
             continue
         seen.add(key)
         kind = item["type"]
@@ -109,5 +131,5 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
             message = item["msg"].removeprefix("Value error, ")
             if branch and kind.endswith("_type"):
                 message = f"invalid type ({type(node).__name__})"
-            problems.append(Problem(locate(key, False), f"{_dotted(key) or 'document'}: {message}"))
+            problems.append(Problem(locate(key, at_key), f"{_dotted(key) or 'document'}: {message}"))
     return problems

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -20,11 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from mlgitops import kubevalues as kv
+from mlgitops.credentials import uri_problem
+
 API_VERSION = "mlgitops.io/v1alpha1"
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$")
 _DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?$")
 _ARTIFACT = re.compile(r"^[a-zA-Z0-9][-_a-zA-Z0-9]*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -60,14 +63,25 @@ def _label_value(value: str) -> str:
 
 
 def _quantity(value: str) -> str:
-    if not _QUANTITY.match(value):
-        raise ValueError(f"{value!r} is not a Kubernetes quantity (like 500m, 2, 4Gi)")
+    message = kv.quantity(value)
+    if message:
+        raise ValueError(message)
     return value
 
 
 def _duration(value: str) -> str:
     if not value or not _DURATION.match(value):
         raise ValueError(f"{value!r} is not a duration (like 45m, 6h, 1h30m)")
+    too_long = kv.duration_range(duration_seconds(value)) if len(value) <= 32 else "is too long"
+    if too_long:
+        raise ValueError(f"{value!r} {too_long}")
+    return value
+
+
+def _without_credentials(value: str) -> str:
+    message = uri_problem(value)
+    if message:
+        raise ValueError(message)
     return value
 
 
@@ -103,8 +117,61 @@ Text = Annotated[str, BeforeValidator(_scalar_text)]
 Version = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_label_value)]
 Quantity = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_quantity)]
 Duration = Annotated[str, AfterValidator(_duration)]
-StorageUri = Annotated[str, AfterValidator(_storage_uri)]
+StorageUri = Annotated[str, AfterValidator(_without_credentials), AfterValidator(_storage_uri)]
 ArtifactName = Annotated[str, AfterValidator(_artifact_name)]
+
+
+# --- values Kubernetes, Argo and Git check (rules in kubevalues.py, credentials in credentials.py) ---
+
+_T = TypeVar("_T")
+# The model name plus the longest suffix a rendered name gets: `<name>-predictor` is a Service (and
+# KServe's own predictor Service), a DNS-1035 label of at most 63; KServe also requires the
+# InferenceService name to start with a letter (kserve pkg/apis/serving/v1beta1/inference_service_validation.go
+# IsvcNameFmt). The Deployment `<name>-predictor-canary` is a subdomain (253), so it is not the bound.
+PREDICTOR_SUFFIX = "-predictor"
+
+
+def _rule(check: Callable[[_T], str | None]) -> Callable[[_T], _T]:
+    def validate(value: _T) -> _T:
+        message = check(value)
+        if message:
+            raise ValueError(message)
+        return value
+
+    return validate
+
+
+def _model_name(value: str) -> str | None:
+    limit = kv.DNS1123_LABEL_MAX - len(PREDICTOR_SUFFIX)
+    if kv.dns1035_label(value, limit):
+        return (
+            f"{value[:80]!r} is not a model name: a DNS-1123 label that starts with a letter (lower-case letters, "
+            f"digits and '-'), at most {limit} characters so that the Service '<name>{PREDICTOR_SUFFIX}' fits in 63"
+        )
+    return None
+
+
+ModelName = Annotated[str, AfterValidator(_rule(_model_name))]
+DnsSubdomain = Annotated[str, AfterValidator(_rule(kv.dns1123_subdomain))]
+LabelKey = Annotated[str, AfterValidator(_rule(kv.qualified_name))]
+LabelValue = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_rule(kv.label_value))]
+LabelMap = dict[LabelKey, LabelValue]
+AnnotationMap = Annotated[dict[LabelKey, Text], AfterValidator(_rule(kv.annotations_size))]
+# int32 fields: HPA minReplicas/maxReplicas/averageUtilization (k8s.io/api autoscaling/v2/types.go), KServe
+# minReplicas/maxReplicas/scaleTarget (kserve pkg/apis/serving/v1beta1/component.go); int64:
+# Toleration.tolerationSeconds (k8s.io/api core/v1/types.go).
+Int32 = Annotated[int, AfterValidator(_rule(kv.int32))]
+Int64 = Annotated[int, AfterValidator(_rule(kv.int64))]
+ImageRef = Annotated[str, AfterValidator(_rule(kv.image_reference))]
+GitRevision = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_rule(kv.git_ref))]
+ClusterUrl = Annotated[str, AfterValidator(_rule(kv.https_url))]
+CredentialFreeUri = Annotated[str, AfterValidator(_without_credentials)]
+ResourceName = Annotated[str, AfterValidator(_rule(kv.container_resource_name))]
+ExtendedResource = Annotated[str, AfterValidator(_rule(kv.extended_resource_name))]
+EnvName = Annotated[str, AfterValidator(_rule(kv.env_var_name))]
+ParameterName = Annotated[str, AfterValidator(_rule(kv.argo_parameter_name))]
+CronSchedule = Annotated[str, AfterValidator(_rule(kv.cron_schedule))]
+TimeZone = Annotated[str, AfterValidator(_rule(kv.timezone))]
 
 
 def duration_seconds(value: str) -> int:
@@ -123,18 +190,29 @@ class Strict(BaseModel):
 
 
 class Toleration(Strict):
-    key: str | None = None
+    key: LabelKey | None = None
     operator: Literal["Exists", "Equal"] | None = None
-    value: str | None = None
+    value: LabelValue | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    tolerationSeconds: int | None = None
+    tolerationSeconds: Int64 | None = None
+
+    @model_validator(mode="after")
+    def _kubernetes_rules(self) -> Toleration:
+        # kubernetes/kubernetes pkg/apis/core/validation/validation.go ValidateTolerations.
+        if not self.key and self.operator != "Exists":
+            raise ValueError("a toleration without a key must have operator: Exists (it matches every taint)")
+        if self.operator == "Exists" and self.value:
+            raise ValueError("a toleration with operator: Exists must not have a value")
+        if self.tolerationSeconds is not None and self.effect != "NoExecute":
+            raise ValueError("tolerationSeconds needs effect: NoExecute")
+        return self
 
 
 class GpuClass(Strict):
     """How to place a pod that needs this kind of GPU."""
 
-    resource: str = "nvidia.com/gpu"
-    nodeSelector: dict[str, str] = Field(default_factory=dict)
+    resource: ExtendedResource = "nvidia.com/gpu"
+    nodeSelector: LabelMap = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
 
 
@@ -153,9 +231,9 @@ class KnativeFeatures(Strict):
 class ProvidedResources(Strict):
     """Objects the cluster provides in the environment's namespace (so `validate` need not find them rendered)."""
 
-    serviceAccounts: list[str] = Field(default_factory=list)
-    configMaps: list[str] = Field(default_factory=list)
-    secrets: list[str] = Field(default_factory=list)
+    serviceAccounts: list[DnsSubdomain] = Field(default_factory=list)
+    configMaps: list[DnsSubdomain] = Field(default_factory=list)
+    secrets: list[DnsSubdomain] = Field(default_factory=list)
 
 
 class ClusterFeatures(Strict):
@@ -212,7 +290,7 @@ class EnvironmentFlux(Strict):
 class Environment(Strict):
     name: DnsLabel
     namespace: DnsLabel
-    cluster: str | None = None
+    cluster: ClusterUrl | None = None
     clusterName: str | None = None
     createNamespace: bool = True
     syncPolicy: Literal["auto", "manual"] = "auto"
@@ -229,14 +307,14 @@ class Environment(Strict):
 
 class ProjectMetadata(Strict):
     name: DnsLabel
-    labels: dict[str, Text] = Field(default_factory=dict)
+    labels: LabelMap = Field(default_factory=dict)
 
 
 class ArgoCDSettings(Strict):
     mode: Literal["plugin", "rendered"] = "rendered"
-    namespace: str = "argocd"
+    namespace: DnsLabel = "argocd"
     applicationSet: bool = False
-    image: Annotated[str, AfterValidator(_qualified_image)] | None = Field(
+    image: Annotated[ImageRef, AfterValidator(_qualified_image)] | None = Field(
         default=None,
         description="Fully qualified image of the Argo CD plugin sidecar, built from mlgitops' Dockerfile and "
         "pushed to your registry (for example ghcr.io/acme/mlgitops-cmp:0.1.0); required with mode: plugin",
@@ -244,7 +322,7 @@ class ArgoCDSettings(Strict):
 
 
 class FluxSettings(Strict):
-    namespace: str = "flux-system"
+    namespace: DnsLabel = "flux-system"
     interval: Duration = "10m"
     retryInterval: Duration = "2m"
     timeout: Duration | None = Field(
@@ -254,7 +332,7 @@ class FluxSettings(Strict):
     )
     dependsOn: bool = False
     substitution: bool = False
-    secretRef: str | None = None
+    secretRef: DnsSubdomain | None = None
 
 
 def _reason(value: str) -> str:
@@ -280,8 +358,8 @@ class Policies(Strict):
 class Images(Strict):
     """Images used by `engine: deployment`: the storage initializer and one model server per format."""
 
-    storageInitializer: str = "kserve/storage-initializer:v0.20.0"
-    servers: dict[str, str] = Field(default_factory=dict)
+    storageInitializer: ImageRef = "kserve/storage-initializer:v0.20.0"
+    servers: dict[str, ImageRef] = Field(default_factory=dict)
 
 
 class TrainingPlacement(Strict):
@@ -306,8 +384,8 @@ class Project(Strict):
         description="mlgitops versions this project accepts, as a PEP 440 specifier (for example '>=0.1,<0.2'); "
         "other versions refuse every command",
     )
-    repoURL: str
-    revision: str = "main"
+    repoURL: CredentialFreeUri
+    revision: GitRevision = "main"
     environments: list[Environment] = Field(min_length=1)
     gpuClasses: dict[str, GpuClass] = Field(default_factory=dict)
     clusterFeatures: ClusterFeatures = Field(default_factory=ClusterFeatures)
@@ -336,10 +414,10 @@ class Project(Strict):
 
 
 class ModelMetadata(Strict):
-    name: DnsLabel
+    name: ModelName
     owner: str | None = None
-    labels: dict[str, Text] = Field(default_factory=dict)
-    annotations: dict[str, Text] = Field(default_factory=dict)
+    labels: LabelMap = Field(default_factory=dict)
+    annotations: AnnotationMap = Field(default_factory=dict)
 
 
 class ModelSource(Strict):
@@ -347,12 +425,12 @@ class ModelSource(Strict):
     formatVersion: Text | None = None
     version: Version = Field(min_length=1)
     storageUri: StorageUri
-    registry: str | None = None
+    registry: CredentialFreeUri | None = None
 
 
 class Replicas(Strict):
-    min: int = Field(default=1, ge=0)
-    max: int = Field(default=1, ge=1)
+    min: Int32 = Field(default=1, ge=0)
+    max: Int32 = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Replicas:
@@ -363,16 +441,16 @@ class Replicas(Strict):
 
 class Autoscaling(Strict):
     metric: Literal["cpu", "memory", "concurrency", "rps"] = "cpu"
-    target: int = Field(default=80, gt=0)
+    target: Int32 = Field(default=80, gt=0)
 
 
 class Resources(Strict):
-    requests: dict[str, Quantity] = Field(default_factory=dict)
-    limits: dict[str, Quantity] = Field(default_factory=dict)
+    requests: dict[ResourceName, Quantity] = Field(default_factory=dict)
+    limits: dict[ResourceName, Quantity] = Field(default_factory=dict)
 
 
 class Gpu(Strict):
-    count: int = Field(default=0, ge=0)
+    count: Int32 = Field(default=0, ge=0)
     class_: str | None = Field(default=None, alias="class")
 
 
@@ -407,10 +485,10 @@ class Canary(Strict):
 class Serving(Strict):
     engine: Literal["kserve", "deployment"] = "kserve"
     mode: Literal["Standard", "Knative"] = "Standard"
-    runtime: str | None = None
+    runtime: DnsSubdomain | None = None
     protocol: Literal["v1", "v2", "grpc-v1", "grpc-v2"] = "v2"
-    serviceAccount: DnsLabel | None = None
-    image: str | None = None
+    serviceAccount: DnsSubdomain | None = None
+    image: ImageRef | None = None
     replicas: Replicas = Field(default_factory=Replicas)
     autoscaling: Autoscaling | None = None
     resources: Resources = Field(default_factory=Resources)
@@ -426,10 +504,10 @@ class Serving(Strict):
 class Step(Strict):
     name: DnsLabel
     after: list[str] = Field(default_factory=list)
-    image: str | None = None
+    image: ImageRef | None = None
     command: list[Text] = Field(min_length=1)
     args: list[Text] = Field(default_factory=list)
-    env: dict[str, Text] = Field(default_factory=dict)
+    env: dict[EnvName, Text] = Field(default_factory=dict)
     inputs: list[ArtifactName] = Field(default_factory=list)
     outputs: list[ArtifactName] = Field(default_factory=list)
     metrics: list[ArtifactName] = Field(default_factory=list)
@@ -459,18 +537,18 @@ class Gate(Strict):
 class Register(Strict):
     """The step that records a model which passed every gate."""
 
-    image: str | None = None
+    image: ImageRef | None = None
     command: list[Text] = Field(min_length=1)
     args: list[Text] = Field(default_factory=list)
 
 
 class Training(Strict):
-    image: str = Field(min_length=1)
-    serviceAccount: DnsLabel | None = None
-    schedule: str | list[str] | None = None
-    timezone: str | None = None
+    image: ImageRef = Field(min_length=1)
+    serviceAccount: DnsSubdomain | None = None
+    schedule: CronSchedule | list[CronSchedule] | None = None
+    timezone: TimeZone | None = None
     timeout: Duration | None = None
-    parameters: dict[str, Text] = Field(default_factory=dict)
+    parameters: dict[ParameterName, Text] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
     gates: list[Gate] = Field(default_factory=list)
     register_: Register | None = Field(default=None, alias="register")
