@@ -48,6 +48,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     status = tree.render(workspace, check=args.check)
+    if status.recovered:
+        print(status.recovered, file=sys.stderr)
     if args.check:
         if status.stale:
             for path in status.stale:

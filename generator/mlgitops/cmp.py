@@ -360,7 +360,7 @@ def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]
     names = project.environment_names
     folder = root / MODELS_DIR
     models = (
-        sorted(p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+        sorted(p.stem for p in folder.iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
         if folder.is_dir()
         else []
     )
