@@ -1,13 +1,15 @@
-"""One mlgitops at a time per project: an advisory lock on `.mlgitops.lock` in the project root.
+"""One mlgitops at a time per project: an advisory `flock` on the project directory itself.
 
 `flock` locks belong to the open file, so the kernel releases them when the process exits, even
-on SIGKILL: a stale lock file never blocks anyone. The file's content (pid, host, command, start
-time) is only a note for the refusal message of a second command; it is rewritten by every holder.
-The file is listed in `.gitignore` (it never reaches Git, hence never the Argo CD sidecar).
+on SIGKILL: nothing stale ever blocks anyone, and locking creates no file (a read-only command
+leaves the tree byte-identical). While it holds the lock, a command writes a note (pid, host,
+command, start time) to `.mlgitops.lock` for the refusal message of a second command, and removes
+it on release; a note left by a killed holder is simply overwritten. The file is gitignored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import fcntl
@@ -36,34 +38,58 @@ def holder_note(command: str) -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}, `mlgitops {command}`, since {now}"
 
 
+def _write_note(path: Path, note: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, (note + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _read_note(path: Path) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return _printable(os.read(fd, _NOTE_LIMIT).decode("utf-8", "replace").strip())
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator[bool]:
     """Hold the project's lock for the duration of the block; refuse at once when another holds it.
 
-    Yields whether the lock is held. With `required` False (read-only commands), a lock file that
-    cannot be created (a read-only checkout) yields False instead of failing.
+    Yields True. With `required` False (read-only commands), a holder note that cannot be written
+    (a read-only checkout) is skipped instead of failing.
     """
-    path = root / LOCK_FILE
+    note_path = root / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise LockError(f"{LOCK_FILE}:1:1: a symlink; the lock file must be a plain file: remove it") from None
-        if not required and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            yield False
-            return
-        raise LockError(f"{LOCK_FILE}:1:1: cannot create the lock file: {exc.strerror}") from None
+        raise LockError(f"{root}: cannot open the project directory to lock it: {exc.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            note = _printable(os.pread(fd, _NOTE_LIMIT, 0).decode("utf-8", "replace").strip())
+            note = _read_note(note_path)
             raise LockError(
                 f"{LOCK_FILE}:1:1: another mlgitops is working on this project "
                 f"({note or 'holder not recorded yet'}); run again when it has finished"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (holder_note(command) + "\n").encode("utf-8"), 0)
-        yield True
+        try:
+            _write_note(note_path, holder_note(command))
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LockError(f"{LOCK_FILE}:1:1: a symlink; the lock note must be a plain file: remove it") from None
+            if required:
+                raise LockError(f"{LOCK_FILE}:1:1: cannot write the lock note: {exc.strerror}") from None
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(OSError):
+                if not note_path.is_symlink():
+                    note_path.unlink()
     finally:
         os.close(fd)

@@ -308,13 +308,8 @@ def render(workspace: Workspace, *, check: bool = False, command: str | None = N
 
     root = workspace.root
     label = command or ("render --check" if check else "render")
-    with project_lock(root, label, required=not check) as locked:
-        if not locked and (root / JOURNAL_FILE).exists():
-            raise SpecError.at(
-                Location(JOURNAL_FILE, 1, 1),
-                "an interrupted render is not finished and this checkout is read-only; run `mlgitops render`",
-            )
-        note = recover(root) if locked else None
+    with project_lock(root, label, required=not check):
+        note = recover(root)
         check_generated_paths(root, GENERATED_ROOTS)
         problems = _symlink_problems(root)
         if problems:
