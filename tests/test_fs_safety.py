@@ -178,7 +178,7 @@ def test_symlinked_generated_directory_is_never_written_through(example: Path, o
     model.write_text(model.read_text().replace('version: "7"', 'version: "9"').replace("/7/model", "/9/model"))
     before = everything(example, outside)
     result = run_cli(["render"], cwd=example)
-    lines = assert_refused(result, "a symlink (to ", "render follows no symlinks", lines=1 if top != "plugins" else 1)
+    lines = assert_refused(result, "a symlink (to ", "render follows no symlinks")
     assert lines[0].startswith(f"{top}:1:1: ")
     assert everything(example, outside) == before
 
@@ -284,8 +284,10 @@ def test_diff_refuses_an_escaping_platform_with_exit_2(example: Path, outside: P
     [
         (
             lambda m: (m / "fraud-detector.yaml").rename(m / "fraud-detector.YAML"),
-            ["models/fraud-detector.YAML:1:1: not read as a model: models/ holds only <name>.yaml model specs "
-             "(and dot-files such as .gitkeep); rename it to fraud-detector.yaml"],
+            [
+                "models/fraud-detector.YAML:1:1: not read as a model: models/ holds only <name>.yaml model "
+                "specs (and dot-files such as .gitkeep); rename it to fraud-detector.yaml"
+            ],
         ),
         (
             lambda m: (m / "churn-scorer.yaml").rename(m / "churn-scorer.yml"),
@@ -295,7 +297,10 @@ def test_diff_refuses_an_escaping_platform_with_exit_2(example: Path, outside: P
             lambda m: ((m / "team-a").mkdir(), (m / "churn-scorer.yaml").rename(m / "team-a/churn-scorer.yaml")),
             ["models/team-a:1:1: a directory; models/ is not read recursively"],
         ),
-        (lambda m: (m / "README.md").write_text("# models\n"), ["models/README.md:1:1: not read as a model", "move it"]),
+        (
+            lambda m: (m / "README.md").write_text("# models\n"),
+            ["models/README.md:1:1: not read as a model", "move it"],
+        ),
     ],
     ids=["upper-case suffix", "yml", "subdirectory", "readme"],
 )
@@ -394,7 +399,8 @@ def test_every_model_disabled_in_one_environment_is_refused_there_only(example: 
 def test_allow_empty_lets_an_environment_be_emptied(example: Path) -> None:
     disable_everywhere(example, "prod")
     project = example / "mlgitops.yaml"
-    project.write_text(project.read_text().replace("  syncPolicy: manual ", "  allowEmpty: true\n  syncPolicy: manual "))
+    text = project.read_text().replace("  syncPolicy: manual ", "  allowEmpty: true\n  syncPolicy: manual ")
+    project.write_text(text)
     result = run_cli(["render"], cwd=example)
     assert result.exit_code == 0, result.stderr
     assert "base/models" not in (example / "overlays/prod/kustomization.yaml").read_text()
@@ -454,7 +460,8 @@ def test_init_under_a_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_init_where_nothing_can_be_created_is_one_line(tmp_path: Path) -> None:
     result = run_cli(["init", "/proc/mlgitops-test/x"])
     assert result.exit_code == 1 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == ["/proc/mlgitops-test/x: cannot write /proc/mlgitops-test: No such file or directory"]
+    expected = "/proc/mlgitops-test/x: cannot write /proc/mlgitops-test: No such file or directory"
+    assert result.stderr.splitlines() == [expected]
     assert not Path("/proc/mlgitops-test").exists()
 
 

@@ -23,6 +23,7 @@ from mlgitops.errors import MlgitopsError
 
 LOCK_FILE = ".mlgitops.lock"
 _NOTE_LIMIT = 300
+_held: set[Path] = set()  # projects this process holds (flock would refuse a second fd of ours)
 
 
 class LockError(MlgitopsError):
@@ -64,6 +65,10 @@ def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator
     Yields True. With `required` False (read-only commands), a holder note that cannot be written
     (a read-only checkout) is skipped instead of failing.
     """
+    key = root.resolve()
+    if key in _held:
+        yield True
+        return
     note_path = root / LOCK_FILE
     try:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -85,9 +90,11 @@ def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator
                 raise LockError(f"{LOCK_FILE}:1:1: a symlink; the lock note must be a plain file: remove it") from None
             if required:
                 raise LockError(f"{LOCK_FILE}:1:1: cannot write the lock note: {exc.strerror}") from None
+        _held.add(key)
         try:
             yield True
         finally:
+            _held.discard(key)
             with contextlib.suppress(OSError):
                 if not note_path.is_symlink():
                     note_path.unlink()

@@ -224,10 +224,12 @@ def init_project(options: InitOptions) -> InitResult:
 
 def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResult:
     from mlgitops.loader import load_workspace
+    from mlgitops.lock import project_lock
     from mlgitops.tree import render
 
-    _write(root, files)
-    status = render(load_workspace(root), command="init")
+    with project_lock(root, "init"):
+        _write(root, files)
+        status = render(load_workspace(root), command="init")
     return InitResult(root=root, name=name, written=list(files), rendered=status.stale)
 
 
