@@ -176,7 +176,7 @@ def test_two_renders_started_together(tmp_path: Path, snapshots: tuple[dict[str,
             assert "Traceback" not in err
             outcomes.append(proc.returncode)
             if proc.returncode == 1:
-                assert err.startswith(f"{LOCK_FILE}:1:1: another mlgitops is working on this project (pid ")
+                assert err.startswith(f"{LOCK_FILE}:1:1: another mlgitops is working on this project (")
                 assert len(err.splitlines()) == 1
             else:
                 assert proc.returncode == 0, err

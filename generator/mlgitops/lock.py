@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from mlgitops.errors import MlgitopsError
 
 LOCK_FILE = ".mlgitops.lock"
 _NOTE_LIMIT = 300
+_NOTE_WAIT_S = 1.0
 _held: set[Path] = set()  # projects this process holds (flock would refuse a second fd of ours)
 
 
@@ -58,6 +60,27 @@ def _read_note(path: Path) -> str:
         os.close(fd)
 
 
+def _acquire(fd: int, note_path: Path) -> None:
+    """Take the lock or refuse naming the holder.
+
+    A holder writes its note just after it gets the lock, so a refusal waits briefly for the note
+    (or for the lock, when the holder finishes meanwhile) instead of saying "not recorded yet".
+    """
+    deadline = time.monotonic() + _NOTE_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            note = _read_note(note_path)
+            if note or time.monotonic() >= deadline:
+                raise LockError(
+                    f"{LOCK_FILE}:1:1: another mlgitops is working on this project "
+                    f"({note or 'holder not recorded'}); run again when it has finished"
+                ) from None
+            time.sleep(0.01)
+
+
 @contextmanager
 def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator[bool]:
     """Hold the project's lock for the duration of the block; refuse at once when another holds it.
@@ -75,14 +98,7 @@ def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator
     except OSError as exc:
         raise LockError(f"{root}: cannot open the project directory to lock it: {exc.strerror}") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            note = _read_note(note_path)
-            raise LockError(
-                f"{LOCK_FILE}:1:1: another mlgitops is working on this project "
-                f"({note or 'holder not recorded yet'}); run again when it has finished"
-            ) from None
+        _acquire(fd, note_path)
         try:
             _write_note(note_path, holder_note(command))
         except OSError as exc:
