@@ -261,18 +261,33 @@ def test_cmp_generate_refuses_a_platform_that_leaves_the_checkout(example: Path,
     assert sorted(snapshot_tree(example)) == sorted(before)
 
 
-def test_diff_refuses_an_escaping_platform_with_exit_2(example: Path, outside: Path) -> None:
+def commit_all(example: Path) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=example, check=True, capture_output=True)
 
     git("init", "-q", "-b", "main")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+
+
+def test_diff_refuses_an_escaping_platform_with_exit_2(example: Path, outside: Path) -> None:
+    commit_all(example)
     write_platform(example, "resources: [../../../outside]\n")
     before = everything(example, outside)
     result = run_cli(["diff"], cwd=example)
     assert_refused(result, "working tree: base/platform/kustomization.yaml:1:13: ", "leaves base/platform", code=2)
     assert result.stdout == ""
+    assert everything(example, outside) == before
+
+
+def test_diff_never_reads_through_a_platform_symlink_out_of_the_project(example: Path, outside: Path) -> None:
+    commit_all(example)
+    write_platform(example, "resources: [cm.yaml]\n")
+    (example / "base/platform/cm.yaml").symlink_to(outside / "cm.yaml")
+    before = everything(example, outside)
+    result = run_cli(["diff"], cwd=example)
+    assert_refused(result, "working tree: base/platform/cm.yaml:1:1: symlink resolves outside the project", code=2)
+    assert "leaked" not in result.stdout
     assert everything(example, outside) == before
 
 

@@ -182,3 +182,21 @@ def test_two_renders_started_together(tmp_path: Path, snapshots: tuple[dict[str,
                 assert proc.returncode == 0, err
         assert 0 in outcomes
         assert snapshot_tree(root) == new and no_leftovers(root)
+
+
+@pytest.mark.parametrize(
+    ("journal", "message"),
+    [
+        ("{not json", "unreadable journal of an interrupted render"),
+        ('{"staging": "../../etc", "swap": ["overlays"]}', "not a journal mlgitops wrote"),
+        ('{"staging": ".mlgitops-staging-x", "swap": ["models"]}', "not a journal mlgitops wrote"),
+    ],
+)
+def test_a_journal_mlgitops_did_not_write_is_refused(example: Path, journal: str, message: str) -> None:
+    (example / JOURNAL_FILE).write_text(journal)
+    before = snapshot_tree(example)
+    for command in (["render"], ["render", "--check"]):
+        result = run_cli(command, cwd=example)
+        assert result.exit_code == 1 and "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [f"{JOURNAL_FILE}:1:1: {message}; delete it and render again"]
+    assert snapshot_tree(example) == before
