@@ -463,6 +463,27 @@ def test_rename_across_file_systems_is_one_line_and_leaves_the_tree(
     assert run_cli(["render"], cwd=example).exit_code == 0
 
 
+def test_a_full_disk_while_staging_is_one_line_and_leaves_the_tree(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    change_every_generated_directory(example)
+    before = snapshot_tree(example)
+    real_write = Path.write_bytes
+    calls = {"n": 0}
+
+    def full_disk(self: Path, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    result = run_cli(["render"], cwd=example)
+    monkeypatch.undo()
+    assert_refused(result, "cannot write the new ", "No space left on device")
+    assert snapshot_tree(example) == before and not list(example.glob(STAGING_PREFIX + "*"))
+
+
 def test_init_under_a_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     before = snapshot_tree(tmp_path)

@@ -221,10 +221,15 @@ def recover(root: Path) -> str | None:
     note = None
     if (root / JOURNAL_FILE).is_file():
         staging, owned_dirs = _read_journal(root)
-        _swap(root, staging, owned_dirs)
-        (root / JOURNAL_FILE).unlink()
-        for owned in owned_dirs:
-            _remove_empty(root / owned, stop=root)
+        try:
+            _swap(root, staging, owned_dirs)
+            (root / JOURNAL_FILE).unlink()
+            for owned in owned_dirs:
+                _remove_empty(root / owned, stop=root)
+        except OSError as exc:
+            raise SpecError.at(
+                Location(JOURNAL_FILE, 1, 1), f"cannot complete the interrupted render: {exc.strerror}"
+            ) from None
         note = f"completed an interrupted render ({', '.join(owned_dirs)} swapped in from {staging.name})"
     for path in root.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(path, ignore_errors=True)
@@ -253,7 +258,11 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         return status
     _check_hand_written(root, status.removed)
     dirty = sorted({_root_of(p) for p in status.stale})
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    except OSError as exc:
+        raise SpecError.at(Location(dirty[0], 1, 1), f"cannot write the new tree: {exc.strerror}") from None
+    owned = dirty[0]
     try:
         for owned in dirty:
             new = staging / "new" / owned
@@ -265,15 +274,20 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
                     target.write_bytes(content.encode("utf-8"))
         _check_same_file_system(root, staging, dirty)
         _write_journal(root, staging, dirty)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SpecError.at(Location(owned, 1, 1), f"cannot write the new {owned}: {exc.strerror}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     done: list[tuple[Path, Path]] = []
     try:
         _swap(root, staging, dirty, done)
-    except SpecError:
+    except (SpecError, OSError) as exc:
         _roll_back(root, staging, done)
-        raise
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError.at(Location(JOURNAL_FILE, 1, 1), f"cannot swap in the new tree: {exc.strerror}") from None
     (root / JOURNAL_FILE).unlink()
     shutil.rmtree(staging, ignore_errors=True)
     for owned in dirty:
