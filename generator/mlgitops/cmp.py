@@ -353,17 +353,13 @@ def parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
-    from mlgitops.loader import MODELS_DIR, load_project
+    from mlgitops.loader import _model_paths, load_project
 
     root = find_project(start, environ)
     project, _doc = load_project(root)
     names = project.environment_names
-    folder = root / MODELS_DIR
-    models = (
-        sorted(p.stem for p in folder.iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
-        if folder.is_dir()
-        else []
-    )
+    paths, _problems = _model_paths(root)  # stray files are reported by generate, not here
+    models = sorted(Path(p).stem for p in paths)
     from_path = path_environment(root, start)
     environment: dict[str, Any] = {
         "name": ENVIRONMENT,
