@@ -515,3 +515,32 @@ def test_init_that_fails_mid_way_removes_what_it_created(tmp_path: Path, monkeyp
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_allow_empty_without_a_namespace_passes_through_to_argo_cds_own_guard(example: Path) -> None:
+    """An emptied environment with allowEmpty renders an empty stream, and its Application (or the
+    ApplicationSet's) sets syncPolicy.automated.allowEmpty, without which Argo CD refuses to prune to
+    nothing (argo-cd pkg/apis/application/v1alpha1/types.go, SyncPolicyAutomated.AllowEmpty)."""
+    import yaml
+
+    disable_everywhere(example, "dev")
+    project = example / "mlgitops.yaml"
+    text = project.read_text().replace("  namespace: ml-dev\n", "  namespace: ml-dev\n  createNamespace: false\n", 1)
+    project.write_text(text)
+    assert_cmp_refused(cmp_generate(example, example.parent, "dev"), "has no model objects", "allowEmpty: true")
+    project.write_text(text.replace("  createNamespace: false\n", "  createNamespace: false\n  allowEmpty: true\n", 1))
+    result = run_cli(["render"], cwd=example)
+    assert result.exit_code == 0, result.stderr
+    generated = cmp_generate(example, example.parent, "dev")
+    assert generated.error is None and generated.empty
+    dev = yaml.safe_load((example / "plugins/argocd/application-acme-ml-dev.yaml").read_text())
+    staging = yaml.safe_load((example / "plugins/argocd/application-acme-ml-staging.yaml").read_text())
+    assert dev["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True, "allowEmpty": True}
+    assert staging["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    with_appset = project.read_text().replace("argocd: {mode: plugin}", "argocd: {mode: plugin, applicationSet: true}")
+    project.write_text(with_appset)
+    assert run_cli(["render"], cwd=example).exit_code == 0
+    appset = (example / "plugins/argocd/applicationset-acme-ml.yaml").read_text()
+    assert "{{- if .allowEmpty }}" in appset
+    elements = yaml.safe_load(appset)["spec"]["generators"][0]["list"]["elements"]
+    assert [e["allowEmpty"] for e in elements] == [True, False, False]

@@ -321,7 +321,7 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
             f"environment {env!r}; the objects keep {namespace!r}"
         )
     stream = build(workspace, env, settings.model, extra_labels=settings.extra_labels)
-    if not _has_objects(stream):
+    if not _has_objects(stream) and not workspace.project.environment(env).allowEmpty:
         what = f"model {settings.model!r} in " if settings.model else ""
         raise CmpError(
             f"{what}environment {env!r} renders no objects; refusing an empty render "
