@@ -544,3 +544,23 @@ def test_allow_empty_without_a_namespace_passes_through_to_argo_cds_own_guard(ex
     assert "{{- if .allowEmpty }}" in appset
     elements = yaml.safe_load(appset)["spec"]["generators"][0]["list"]["elements"]
     assert [e["allowEmpty"] for e in elements] == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("where", "command", "expected"),
+    [
+        ("models/blocking.yaml", ["render"], "models/blocking.yaml:1:1: not a regular file"),
+        ("base/platform/pipe.yaml", ["build", "--env", "dev"], "base/platform/pipe.yaml:1:1: a special file"),
+        ("overlays/prod/pipe.yaml", ["render", "--check"], "overlays/prod/pipe.yaml:1:1: a special file"),
+    ],
+)
+def test_a_fifo_is_refused_without_being_read(example: Path, where: str, command: list[str], expected: str) -> None:
+    """Reading a FIFO blocks forever: the CLI runs in a subprocess with a timeout so a regression fails."""
+    if where.startswith("base/platform/"):
+        write_platform(example, "resources: []\n")
+    os.mkfifo(example / where)
+    argv = [str(BIN / "mlgitops"), "-C", str(example), *command]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0].startswith(expected), proc.stderr
+    assert len(proc.stderr.splitlines()) == 1

@@ -6,6 +6,10 @@ as environment variables (see `read_settings`). `generate` prints the environmen
 stdout and nothing else; anything that goes wrong is one line on stderr and a non-zero exit, because
 Argo CD shows stderr in the Application's condition and discards stdout.
 
+`generate` reads only `mlgitops.yaml`, `models/` and `base/platform/` (confined to the checkout,
+platform_tree.py) and renders the overlay in memory: it never reads the generated tree, takes no
+lock and writes nothing there, so an unfinished render's journal (tree.py) changes nothing for it.
+
 This module is the sync-time hot path: it imports the loader, the renderer and pydantic only when a
 command actually needs them.
 """

@@ -83,6 +83,8 @@ def _read(root: Path, relative: str) -> str:
         raise SpecError.at(Location(relative, 1, 1), "file not found") from None
     if not real.is_relative_to(root.resolve()):
         raise SpecError.at(Location(relative, 1, 1), "file resolves outside the repository (symlink)")
+    if not real.is_file():  # a FIFO or device would block or never end
+        raise SpecError.at(Location(relative, 1, 1), "not a regular file")
     try:
         return real.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

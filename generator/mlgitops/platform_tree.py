@@ -165,11 +165,21 @@ class _Walk:
         for dirpath, dirnames, filenames in os.walk(top):
             for name in sorted(dirnames + filenames):
                 full = Path(dirpath) / name
+                relative = full.relative_to(self.root).as_posix()
                 if full.is_symlink():
-                    relative = full.relative_to(self.root).as_posix()
                     found = escape_problem(self.root, relative, "symlink")
                     if found is not None:
                         self.problems.append(found)
+                        continue
+                if not full.exists():
+                    self.problems.append(Problem(Location(relative, 1, 1), "a symlink to nothing"))
+                elif not (full.is_file() or full.is_dir()):  # follows an inside symlink
+                    self.problems.append(
+                        Problem(
+                            Location(relative, 1, 1),
+                            "a special file (FIFO, socket or device); base/platform holds only regular files",
+                        )
+                    )
 
 
 def _items(value: Any) -> list[tuple[int, Any]]:

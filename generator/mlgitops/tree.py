@@ -95,7 +95,7 @@ def _existing(root: Path) -> dict[str, Path]:
 
 
 def _symlink_problems(root: Path) -> list[Problem]:
-    """Symlinks inside the generated directories: render writes none, and reads through none."""
+    """Symlinks and special files inside the generated directories: render writes none, reads none."""
     problems = []
     for owned in GENERATED_ROOTS:
         top = root / owned
@@ -110,6 +110,14 @@ def _symlink_problems(root: Path) -> list[Problem]:
                             Location(full.relative_to(root).as_posix(), 1, 1),
                             f"a symlink (to {os.readlink(full)}) inside {owned}, a directory render owns and "
                             "writes only real files into; remove it",
+                        )
+                    )
+                elif not (full.is_file() or full.is_dir()):
+                    problems.append(
+                        Problem(
+                            Location(full.relative_to(root).as_posix(), 1, 1),
+                            f"a special file (FIFO, socket or device) inside {owned}, a directory render owns; "
+                            "remove it",
                         )
                     )
     return problems
