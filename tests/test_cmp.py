@@ -240,7 +240,7 @@ def test_empty_render_fails(plugin: PluginConfig, sidecar: Sidecar, tmp_path: Pa
     repo.mkdir()
     (repo / "mlgitops.yaml").write_text(EMPTY_PROJECT)
     result = run(plugin, sidecar, repo, ".", {"environment": "dev"})
-    assert_one_line_failure(result, "renders no objects", "prune")
+    assert_one_line_failure(result, "has no model objects", "prune", "allowEmpty: true")
     assert not result.empty  # an error, not the "successful" empty render Argo CD would prune with
 
 

@@ -543,8 +543,8 @@ def test_broken_platform_is_an_error_naming_the_revision(repo: Path, scratch_tmp
     (platform / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
     result = diff(repo)
     assert result.exit_code == 2
-    assert result.stderr.startswith("working tree: base/platform: kustomize build failed:")
-    assert "missing.yaml" in result.stderr
+    assert result.stderr.startswith("working tree: base/platform/kustomization.yaml:1:13: resources: 'missing.yaml'")
+    assert "is not a file or directory in base/platform" in result.stderr
     assert str(scratch_tmp) not in result.stderr  # no temporary paths in messages
     assert result.stdout == ""
     assert list(scratch_tmp.iterdir()) == []

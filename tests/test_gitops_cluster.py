@@ -211,7 +211,7 @@ def test_a_remote_platform_resource_is_a_positioned_error(example: Path) -> None
     assert result.exit_code == 1
     line = error_line(result.stderr)
     assert line.startswith(f"base/platform/kustomization.yaml:{len(lines) + 1}:3: ")
-    assert "local files only" in line
+    assert "is remote; base/platform may use only files inside base/platform" in line
 
 
 # --- item 14: manual environments in Flux --------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from mlgitops import tree
+from mlgitops.errors import SpecError
 from mlgitops.loader import load_workspace
 from tests.conftest import run_cli, snapshot_tree
 
@@ -76,18 +79,18 @@ def test_failed_swap_puts_the_old_tree_back(example: Path, monkeypatch: pytest.M
     text = model.read_text().replace('version: "7"', 'version: "9"').replace("/7/model", "/9/model")
     model.write_text(text.replace("replicas: {min: 3, max: 10}", "replicas: {min: 4, max: 12}"))
     before = snapshot_tree(example)
-    real_rename = Path.rename
+    real_rename = os.rename
     calls = {"n": 0}
 
-    def flaky_rename(self: Path, target: Path) -> Path:
+    def flaky_rename(source: Path, target: Path) -> None:
         calls["n"] += 1
         if calls["n"] == 3:  # after the first generated directory was swapped in
-            raise OSError("disk full")
-        return real_rename(self, target)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_rename(source, target)
 
-    monkeypatch.setattr(Path, "rename", flaky_rename)
+    monkeypatch.setattr(os, "rename", flaky_rename)
     workspace = load_workspace(example)
-    with pytest.raises(OSError):
+    with pytest.raises(SpecError, match="No space left on device"):
         tree.render(workspace)
     monkeypatch.undo()
     assert snapshot_tree(example) == before
@@ -127,14 +130,14 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
         from pathlib import Path
         from mlgitops import tree
         from mlgitops.loader import load_workspace
-        real = Path.rename
+        real = os.rename
         calls = []
-        def rename(self, target):
+        def rename(source, target):
             calls.append(1)
             if len(calls) == 2:  # the old directory is moved away, the new one not yet in place
                 os.kill(os.getpid(), signal.SIGKILL)
-            return real(self, target)
-        Path.rename = rename
+            return real(source, target)
+        os.rename = rename
         tree.render(load_workspace(Path({str(example)!r})))
         """
     )

@@ -50,6 +50,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     status = tree.render(workspace, check=args.check)
+    if status.recovered:
+        print(status.recovered, file=sys.stderr)
     if args.check:
         if status.stale:
             from mlgitops.textsafe import printable

@@ -311,6 +311,8 @@ def application(workspace: Workspace, environment: Environment) -> Obj:
     }
     if environment.syncPolicy == "auto":
         spec["syncPolicy"] = json.loads(json.dumps(AUTOMATED_SYNC))
+        if environment.allowEmpty:  # Argo CD's own guard would otherwise refuse to prune to nothing
+            spec["syncPolicy"]["automated"]["allowEmpty"] = True
     return {
         "apiVersion": ARGO_API,
         "kind": "Application",
@@ -339,6 +341,9 @@ spec:
     automated:
       prune: true
       selfHeal: true
+{{- if .allowEmpty }}
+      allowEmpty: true
+{{- end }}
 {{- end }}
 """
 
@@ -354,6 +359,7 @@ def application_set(workspace: Workspace) -> Obj:
                 "server": "" if environment.clusterName else (environment.cluster or DEFAULT_CLUSTER),
                 "clusterName": environment.clusterName or "",
                 "automated": environment.syncPolicy == "auto",
+                "allowEmpty": environment.allowEmpty,
             }
         )
     labels = _labels(workspace)

@@ -7,15 +7,15 @@ real Kustomize, so the output follows the specs even when the committed overlays
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from mlgitops import kustomize
-from mlgitops.errors import Location, SpecError, UsageError
+from mlgitops.errors import UsageError
 from mlgitops.loader import Workspace, unknown_environment
-from mlgitops.overlay import PLATFORM_DIR, base_files, overlay_files, render_models
+from mlgitops.overlay import PLATFORM_DIR, base_files, check_not_empty, overlay_files, render_models
+from mlgitops.platform_tree import copy_platform as copy_platform  # re-exported for diff
 from mlgitops.yamlio import dump
 
 EXTRA_LABELS_DIR = "extra-labels"  # beside overlays/ and base/ in the scratch tree
@@ -27,17 +27,6 @@ def check_environment(workspace: Workspace, env: str) -> None:
         raise UsageError(unknown_environment(env, names))
 
 
-def copy_platform(root: Path, destination: Path) -> None:
-    source = root / PLATFORM_DIR
-    real_root = root.resolve()
-    for path in sorted(source.rglob("*")):
-        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            raise SpecError.at(
-                Location(path.relative_to(root).as_posix(), 1, 1), "symlink points outside the repository"
-            )
-    shutil.copytree(source, destination / PLATFORM_DIR, symlinks=False)
-
-
 def build_files(workspace: Workspace, env: str, model: str | None = None) -> tuple[dict[str, str], bool]:
     """The files a build of `env` needs, and whether base/platform is included."""
     check_environment(workspace, env)
@@ -45,6 +34,8 @@ def build_files(workspace: Workspace, env: str, model: str | None = None) -> tup
     renders = render_models(workspace, names, [env])
     if model and renders[0].environments.get(env) is None:
         raise UsageError(f"model {model!r} is disabled in environment {env!r} (environments.{env}.enabled: false)")
+    if model is None:
+        check_not_empty(workspace, renders, [env])
     with_platform = model is None and (workspace.root / PLATFORM_DIR).is_dir()
     files: dict[str, str] = {}
     for item in renders:

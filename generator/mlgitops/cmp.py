@@ -6,6 +6,10 @@ as environment variables (see `read_settings`). `generate` prints the environmen
 stdout and nothing else; anything that goes wrong is one line on stderr and a non-zero exit, because
 Argo CD shows stderr in the Application's condition and discards stdout.
 
+`generate` reads only `mlgitops.yaml`, `models/` and `base/platform/` (confined to the checkout,
+platform_tree.py) and renders the overlay in memory: it never reads the generated tree, takes no
+lock and writes nothing there, so an unfinished render's journal (tree.py) changes nothing for it.
+
 This module is the sync-time hot path: it imports the loader, the renderer and pydantic only when a
 command actually needs them.
 """
@@ -326,7 +330,7 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
         )
     verify_committed_files(workspace, env, settings.model)
     stream = build(workspace, env, settings.model, extra_labels=settings.extra_labels)
-    if not _has_objects(stream):
+    if not _has_objects(stream) and not workspace.project.environment(env).allowEmpty:
         what = f"model {settings.model!r} in " if settings.model else ""
         raise CmpError(
             f"{what}environment {env!r} renders no objects; refusing an empty render "
@@ -358,17 +362,13 @@ def parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
-    from mlgitops.loader import MODELS_DIR, load_project
+    from mlgitops.loader import _model_paths, load_project
 
     root = find_project(start, environ)
     project, _doc = load_project(root)
     names = project.environment_names
-    folder = root / MODELS_DIR
-    models = (
-        sorted(p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
-        if folder.is_dir()
-        else []
-    )
+    paths, _problems = _model_paths(root)  # stray files are reported by generate, not here
+    models = sorted(Path(p).stem for p in paths)
     from_path = path_environment(root, start)
     environment: dict[str, Any] = {
         "name": ENVIRONMENT,

@@ -16,6 +16,11 @@ from pathlib import Path
 from mlgitops.errors import ToolError
 
 TIMEOUT_S = 50
+# Stated explicitly although they are the defaults of both `kubectl kustomize` and `kustomize build`:
+# files load only from within each kustomization's root, no Helm, no plugins. They do not stop
+# `resources:` from naming directories elsewhere or remote URLs; platform_tree.py refuses those
+# before any build, and builds run in scratch copies that hold only project files.
+SANDBOX_FLAGS = ("--load-restrictor=LoadRestrictionsRootOnly", "--enable-helm=false", "--enable-alpha-plugins=false")
 
 
 @functools.cache
@@ -38,7 +43,7 @@ def kustomize_command() -> tuple[str, ...]:
 
 def build(directory: Path) -> str:
     """The manifest stream Kustomize prints for `directory`."""
-    argv = [*kustomize_command(), str(directory)]
+    argv = [*kustomize_command(), *SANDBOX_FLAGS, str(directory)]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:

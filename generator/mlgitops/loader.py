@@ -46,6 +46,8 @@ def _read(root: Path, relative: str) -> str:
         raise SpecError.at(Location(relative, 1, 1), "file not found") from None
     if not real.is_relative_to(root.resolve()):
         raise SpecError.at(Location(relative, 1, 1), "file resolves outside the repository (symlink)")
+    if not real.is_file():  # a FIFO or device would block or never end
+        raise SpecError.at(Location(relative, 1, 1), "not a regular file")
     try:
         return _read_bounded(real, relative).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -130,12 +132,48 @@ def check_version_pin(doc: Document) -> None:
     check_requires(doc, __version__)
 
 
-def _model_paths(root: Path) -> list[str]:
+MODEL_SUFFIX = ".yaml"
+_ALLOWED_IN_MODELS = f"models/ holds only <name>{MODEL_SUFFIX} model specs (and dot-files such as .gitkeep)"
+
+
+def _model_paths(root: Path) -> tuple[list[str], list[Problem]]:
+    """The model files in `models/`, and a problem for everything else there.
+
+    Anything the loader would skip (`x.yml`, `X.YAML`, a README, a `team-a/` subdirectory) is an
+    error rather than ignored: a skipped model renders nothing, so the next render would delete
+    its objects and Argo CD's prune the live model. Dot-files are the one exception.
+    """
+    from mlgitops.confine import escape_problem
+
     folder = root / MODELS_DIR
+    if not folder.exists() and not folder.is_symlink():
+        return [], []
+    escape = escape_problem(root, MODELS_DIR, "models/")
+    if escape is not None:
+        return [], [escape]
     if not folder.is_dir():
-        return []
-    names = [p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")]
-    return [f"{MODELS_DIR}/{name}" for name in sorted(names)]
+        return [], [Problem(Location(MODELS_DIR, 1, 1), f"not a directory; {_ALLOWED_IN_MODELS}")]
+    paths: list[str] = []
+    problems: list[Problem] = []
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        relative = f"{MODELS_DIR}/{name}"
+        if name.startswith("."):
+            continue
+        if entry.is_dir():
+            problems.append(
+                Problem(
+                    Location(relative, 1, 1),
+                    f"a directory; models/ is not read recursively: move its models up as models/<name>{MODEL_SUFFIX}",
+                )
+            )
+        elif name.endswith(MODEL_SUFFIX) and len(name) > len(MODEL_SUFFIX):
+            paths.append(relative)
+        else:
+            stem, suffix = os.path.splitext(name)
+            fix = f"rename it to {stem}{MODEL_SUFFIX}" if suffix.lower() in (".yaml", ".yml") else "move it elsewhere"
+            problems.append(Problem(Location(relative, 1, 1), f"not read as a model: {_ALLOWED_IN_MODELS}; {fix}"))
+    return paths, problems
 
 
 def parse_model(relative: str, text: str) -> ModelFile:
@@ -164,15 +202,16 @@ def load_workspace(root: Path, *, only_model: str | None = None) -> Workspace:
     renders one model's Application.
     """
     project, project_doc = load_project(root)
-    paths = _model_paths(root)
+    paths, problems = _model_paths(root)
     if only_model is not None:
         wanted = [p for p in paths if Path(p).stem == only_model]
+        if not wanted and problems:
+            raise SpecError(problems)
         if not wanted:
             hint = did_you_mean(only_model, [Path(p).stem for p in paths])
             raise UsageError(f"unknown model {only_model!r}{hint}")
         paths = wanted
     workspace = Workspace(root=root, project=project, project_doc=project_doc)
-    problems: list[Problem] = []
     names: dict[str, str] = {}
     for relative in paths:
         try:

@@ -239,3 +239,30 @@ def layout_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, 
     for env in workspace.project.environment_names:
         files.update(overlay_files(workspace, env, renders, include_platform=include_platform))
     return files
+
+
+def check_not_empty(workspace: Workspace, renders: list[ModelRender], envs: list[str]) -> None:
+    """Refuse an environment without model objects unless it says `allowEmpty: true`.
+
+    An overlay left with only its Namespace passes Argo CD's own guard against empty manifests,
+    so an automated sync with prune would delete every deployed model (the same guard as Argo CD's
+    `syncPolicy.automated.allowEmpty`, pkg/apis/application/v1alpha1/types.go).
+    """
+    from mlgitops.errors import Problem, SpecError
+
+    problems = []
+    for env in envs:
+        environment = workspace.project.environment(env)
+        if environment.allowEmpty or any(item.environments.get(env) for item in renders):
+            continue
+        index = workspace.project.environment_names.index(env)
+        problems.append(
+            Problem(
+                workspace.project_doc.location(("environments", index, "name")),
+                f"environment {env!r} has no model objects (every model is removed or disabled there), so a "
+                "sync with prune would delete every deployed model; set allowEmpty: true on the environment "
+                "if that is intended",
+            )
+        )
+    if problems:
+        raise SpecError(problems)

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from mlgitops.errors import UsageError
+from mlgitops.errors import MlgitopsError, UsageError
 from mlgitops.loader import MODELS_DIR, PROJECT_FILE
 
 CiKind = Literal["github", "gitlab", "none"]
@@ -42,6 +42,10 @@ _TEMPLATES = {
     ".gitignore": "gitignore",
 }
 _LONGEST_ENV_SUFFIX = len("-staging")
+
+
+class InitError(MlgitopsError):
+    """The project directory cannot be created or written (exit 1; nothing is left behind)."""
 
 
 @dataclass
@@ -157,11 +161,35 @@ def _preflight(root: Path, files: dict[str, str]) -> None:
         generated_files(load_workspace(scratch_root))
 
 
+def _missing_parents(root: Path) -> list[Path]:
+    """The directories `root.mkdir(parents=True)` would create, outermost first; refuse a file on the way."""
+    missing: list[Path] = []
+    current = root
+    while not current.exists() and not current.is_symlink():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    if missing and not current.is_dir():
+        raise UsageError(f"{root}: {current} is a file, not a directory")
+    return list(reversed(missing))
+
+
+def _check_confined(root: Path, files: dict[str, str]) -> None:
+    """Every file init writes, and the generated directories, must stay inside `root` (no symlinks out)."""
+    from mlgitops.confine import check_generated_paths, check_inside
+    from mlgitops.tree import GENERATED_ROOTS
+
+    check_inside(root, list(files))
+    check_generated_paths(root, GENERATED_ROOTS)
+
+
 def init_project(options: InitOptions) -> InitResult:
-    """Write the starting files into `options.directory` (created if needed), then render them."""
+    """Write the starting files into `options.directory` (created if needed), then render them.
+
+    A failure leaves nothing behind: directories init created are removed, and so are files it added.
+    """
     from mlgitops.flux import git_url
-    from mlgitops.loader import load_workspace
-    from mlgitops.tree import render
 
     root = options.directory
     if root.exists() and not root.is_dir():
@@ -182,10 +210,39 @@ def init_project(options: InitOptions) -> InitResult:
                 f"{root} already has {shown}; init writes a new project and overwrites nothing "
                 "(pass --force to overwrite)"
             )
+    if root.is_dir():
+        _check_confined(root, files)
     if options.force and root.is_dir():
         _check_writable(root, files)
         _preflight(root, files)
-    root.mkdir(parents=True, exist_ok=True)
-    _write(root, files)
-    status = render(load_workspace(root))
+    created = _missing_parents(root)
+    added = [path for path in files if not (root / path).exists()]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return _write_and_render(root, name, files)
+    except OSError as exc:
+        _undo(root, created, added)
+        where = f" {exc.filename}" if exc.filename else ""
+        raise InitError(f"{root}: cannot write{where}: {exc.strerror or exc}") from None
+    except BaseException:
+        _undo(root, created, added)
+        raise
+
+
+def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResult:
+    from mlgitops.loader import load_workspace
+    from mlgitops.lock import project_lock
+    from mlgitops.tree import render
+
+    with project_lock(root, "init"):
+        _write(root, files)
+        status = render(load_workspace(root), command="init")
     return InitResult(root=root, name=name, written=list(files), rendered=status.stale)
+
+
+def _undo(root: Path, created: list[Path], added: list[str]) -> None:
+    if created:
+        shutil.rmtree(created[0], ignore_errors=True)
+        return
+    for path in added:
+        (root / path).unlink(missing_ok=True)

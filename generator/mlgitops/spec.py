@@ -297,6 +297,11 @@ class Environment(Strict):
     defaults: dict[str, Any] = Field(default_factory=dict)
     clusterFeatures: ClusterFeatures | None = None
     flux: EnvironmentFlux | None = None
+    allowEmpty: bool = Field(
+        default=False,
+        description="Allow a render without any model objects in this environment (a sync would then prune every "
+        "model); the name of Argo CD's syncPolicy.automated.allowEmpty",
+    )
 
     @model_validator(mode="after")
     def _one_destination(self) -> Environment:

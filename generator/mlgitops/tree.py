@@ -1,24 +1,49 @@
-"""Writing the generated tree: complete, atomic, and never over a hand-written file.
+"""Writing the generated tree: complete, atomic, confined to the project, one writer at a time.
 
 `render` owns a fixed set of directories (`GENERATED_ROOTS`). It compares what it would write with
-what is on disk and, for each owned directory that differs, builds the new directory beside the old
-one and swaps them with renames; a failure part-way puts the old directories back.
+what is on disk and, for each owned directory that differs, builds the new directory in a staging
+directory inside the project, then swaps old and new with renames.
+
+The swap spans several directories, so it is made one step with a journal:
+
+1. the new directories are written completely under `.mlgitops-staging-*/new/`;
+2. `.mlgitops-journal.json` (staging directory, directories to swap) is written to a temporary
+   file and renamed into place: this rename is the commit point;
+3. for each directory, the live one is renamed to `staging/old/` and the new one into place;
+4. the journal is removed, then the staging directory.
+
+Every command that reads or writes the generated tree (`render`, `render --check`, `init`) takes
+the project lock (lock.py) and first recovers: a journal found there is rolled forward (step 3 is
+idempotent: a directory whose `new/` copy is gone is already swapped), and staging directories no
+journal names are deleted (they hold only generated files). A SIGKILL before step 2 leaves the old
+tree, after it the next command completes the new one: never half of each. A rename that fails
+(another file system: EXDEV) rolls back the renames already made and reports one line.
+
+`build`, `validate`, `diff` and `cmp generate` read only the specs and `base/platform/` (they render
+the overlays in memory), which no render writes, so they take no lock and recover nothing; in
+Argo CD's read-only checkout `cmp generate` therefore never writes and is not confused by a journal
+(which is gitignored and so never in a checkout anyway).
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlgitops.confine import check_generated_paths
 from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.loader import Workspace
+from mlgitops.lock import project_lock
 from mlgitops.yamlio import GENERATED_MARK
 
 GENERATED_ROOTS = ("base/models", "overlays", "plugins/argocd", "plugins/flux")
 STAGING_PREFIX = ".mlgitops-staging-"
+JOURNAL_FILE = ".mlgitops-journal.json"
 
 
 @dataclass
@@ -28,6 +53,7 @@ class TreeStatus:
     changed: list[str]  # content differs
     added: list[str]  # would be created
     removed: list[str]  # generated files that no longer have a source
+    recovered: str | None = None  # a note when an interrupted render was completed first
 
     @property
     def stale(self) -> list[str]:
@@ -38,9 +64,10 @@ def generated_files(workspace: Workspace) -> dict[str, str]:
     """Every file `render` writes, by repository-relative path."""
     from mlgitops.argocd import argocd_files
     from mlgitops.flux import flux_files
-    from mlgitops.overlay import layout_files, render_models
+    from mlgitops.overlay import check_not_empty, layout_files, render_models
 
     renders = render_models(workspace)
+    check_not_empty(workspace, renders, workspace.project.environment_names)
     files = layout_files(workspace, renders)
     files.update(argocd_files(workspace, renders))
     files.update(flux_files(workspace))
@@ -65,6 +92,35 @@ def _existing(root: Path) -> dict[str, Path]:
                 full = Path(dirpath) / name
                 found[full.relative_to(root).as_posix()] = full
     return found
+
+
+def _symlink_problems(root: Path) -> list[Problem]:
+    """Symlinks and special files inside the generated directories: render writes none, reads none."""
+    problems = []
+    for owned in GENERATED_ROOTS:
+        top = root / owned
+        if top.is_symlink() or not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in sorted(dirnames + filenames):
+                full = Path(dirpath) / name
+                if full.is_symlink():
+                    problems.append(
+                        Problem(
+                            Location(full.relative_to(root).as_posix(), 1, 1),
+                            f"a symlink (to {os.readlink(full)}) inside {owned}, a directory render owns and "
+                            "writes only real files into; remove it",
+                        )
+                    )
+                elif not (full.is_file() or full.is_dir()):
+                    problems.append(
+                        Problem(
+                            Location(full.relative_to(root).as_posix(), 1, 1),
+                            f"a special file (FIFO, socket or device) inside {owned}, a directory render owns; "
+                            "remove it",
+                        )
+                    )
+    return problems
 
 
 def compare(root: Path, files: dict[str, str]) -> TreeStatus:
@@ -104,16 +160,117 @@ def _check_hand_written(root: Path, paths: list[str]) -> None:
         raise SpecError(problems)
 
 
+def _rename(source: Path, target: Path, owned: str, done: list[tuple[Path, Path]] | None = None) -> None:
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        raise SpecError.at(
+            Location(owned, 1, 1),
+            f"cannot swap in the new {owned}: {exc.strerror}"
+            + (
+                " (it is on another file system than the project; render swaps directories by renaming)"
+                if exc.errno == errno.EXDEV
+                else ""
+            ),
+        ) from None
+    if done is not None:
+        done.append((source, target))
+
+
+def _swap(root: Path, staging: Path, owned_dirs: list[str], done: list[tuple[Path, Path]] | None = None) -> None:
+    """Step 3 of the module docstring: idempotent, so recovery may run it again after a kill."""
+    for owned in owned_dirs:
+        new, old, live = staging / "new" / owned, staging / "old" / owned, root / owned
+        if not new.is_dir():
+            continue  # already swapped in
+        if live.exists() or live.is_symlink():
+            if old.exists():
+                raise SpecError.at(
+                    Location(JOURNAL_FILE, 1, 1),
+                    f"cannot complete the interrupted render: both {owned} and its previous copy exist; "
+                    f"remove {staging.name} and {JOURNAL_FILE}, then render again",
+                )
+            old.parent.mkdir(parents=True, exist_ok=True)
+            _rename(live, old, owned, done)
+        live.parent.mkdir(parents=True, exist_ok=True)
+        _rename(new, live, owned, done)
+
+
+def _write_journal(root: Path, staging: Path, owned_dirs: list[str]) -> None:
+    temporary = staging / "journal.tmp"
+    data = json.dumps({"staging": staging.name, "swap": owned_dirs}, sort_keys=True) + "\n"
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, root / JOURNAL_FILE)  # the commit point
+
+
+def _read_journal(root: Path) -> tuple[Path, list[str]]:
+    where = Location(JOURNAL_FILE, 1, 1)
+    try:
+        data = json.loads((root / JOURNAL_FILE).read_text(encoding="utf-8"))
+        staging, owned_dirs = data["staging"], data["swap"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SpecError.at(where, "unreadable journal of an interrupted render; delete it and render again") from None
+    if (
+        not isinstance(staging, str)
+        or not staging.startswith(STAGING_PREFIX)
+        or "/" in staging
+        or not isinstance(owned_dirs, list)
+        or not set(owned_dirs) <= set(GENERATED_ROOTS)
+    ):
+        raise SpecError.at(where, "not a journal mlgitops wrote; delete it and render again")
+    return root / staging, [str(d) for d in owned_dirs]
+
+
+def recover(root: Path) -> str | None:
+    """Finish an interrupted render, if any, and delete abandoned staging directories (lock held)."""
+    note = None
+    if (root / JOURNAL_FILE).is_file():
+        staging, owned_dirs = _read_journal(root)
+        try:
+            _swap(root, staging, owned_dirs)
+            (root / JOURNAL_FILE).unlink()
+            for owned in owned_dirs:
+                _remove_empty(root / owned, stop=root)
+        except OSError as exc:
+            raise SpecError.at(
+                Location(JOURNAL_FILE, 1, 1), f"cannot complete the interrupted render: {exc.strerror}"
+            ) from None
+        note = f"completed an interrupted render ({', '.join(owned_dirs)} swapped in from {staging.name})"
+    for path in root.glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(path, ignore_errors=True)
+    return note
+
+
+def _check_same_file_system(root: Path, staging: Path, owned_dirs: list[str]) -> None:
+    device = staging.stat().st_dev
+    for owned in owned_dirs:
+        live = root / owned
+        if live.is_dir() and live.stat().st_dev != device:
+            raise SpecError.at(
+                Location(owned, 1, 1),
+                f"{owned} is on another file system than the project (a mount point?); render swaps generated "
+                "directories by renaming, which cannot cross file systems: make it a plain directory",
+            )
+
+
 def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -> TreeStatus:
-    """Bring the generated directories in line with `files`; a no-op when nothing is stale."""
+    """Bring the generated directories in line with `files`; a no-op when nothing is stale.
+
+    The caller holds the project lock (see `render`).
+    """
     status = status or compare(root, files)
     if not status.stale:
         return status
     _check_hand_written(root, status.removed)
     dirty = sorted({_root_of(p) for p in status.stale})
-    _remove_abandoned_staging(root)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
-    swapped: list[tuple[Path, Path | None]] = []
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    except OSError as exc:
+        raise SpecError.at(Location(dirty[0], 1, 1), f"cannot write the new tree: {exc.strerror}") from None
+    owned = dirty[0]
     try:
         for owned in dirty:
             new = staging / "new" / owned
@@ -123,63 +280,67 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
                     target = staging / "new" / path
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(content.encode("utf-8"))
-        for owned in dirty:
-            live = root / owned
-            old: Path | None = None
-            if live.exists():
-                old = staging / "old" / owned
-                old.parent.mkdir(parents=True, exist_ok=True)
-                live.rename(old)
-            live.parent.mkdir(parents=True, exist_ok=True)
-            swapped.append((live, old))
-            (staging / "new" / owned).rename(live)
-    except BaseException:
-        for live, old in reversed(swapped):
-            if live.exists():
-                shutil.rmtree(live)
-            if old is not None:
-                old.rename(live)
-        raise
-    finally:
+        _check_same_file_system(root, staging, dirty)
+        _write_journal(root, staging, dirty)
+    except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        raise SpecError.at(Location(owned, 1, 1), f"cannot write the new {owned}: {exc.strerror}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    done: list[tuple[Path, Path]] = []
+    try:
+        _swap(root, staging, dirty, done)
+    except (SpecError, OSError) as exc:
+        _roll_back(root, staging, done)
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError.at(Location(JOURNAL_FILE, 1, 1), f"cannot swap in the new tree: {exc.strerror}") from None
+    (root / JOURNAL_FILE).unlink()
+    shutil.rmtree(staging, ignore_errors=True)
     for owned in dirty:
         if not any(p.startswith(owned + "/") for p in files):
             _remove_empty(root / owned, stop=root)
     return status
 
 
-def _remove_abandoned_staging(root: Path) -> None:
-    """Delete staging directories of renders that were killed mid-way (their process is gone).
-
-    Such a directory holds only generated files (a new tree, or an old one being swapped out), which
-    this render writes again from the specs.
-    """
-    for path in root.glob(STAGING_PREFIX + "*"):
-        pid = path.name.removeprefix(STAGING_PREFIX).partition("-")[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
+def _roll_back(root: Path, staging: Path, done: list[tuple[Path, Path]]) -> None:
+    """Undo the renames of a failed swap; on success the journal goes too (nothing left to finish)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        for source, target in reversed(done):
+            os.rename(target, source)
+    except OSError:
+        return  # the journal stays: the next command rolls the swap forward
+    (root / JOURNAL_FILE).unlink()
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _remove_empty(path: Path, stop: Path) -> None:
-    while path != stop and path.is_dir() and not any(path.iterdir()):
+    while path != stop and path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
         path.rmdir()
         path = path.parent
 
 
-def render(workspace: Workspace, *, check: bool = False) -> TreeStatus:
-    """Compute the generated tree and write it (or, with `check`, only report what is stale)."""
-    files = generated_files(workspace)
-    status = compare(workspace.root, files)
-    if check:
+def render(workspace: Workspace, *, check: bool = False, command: str | None = None) -> TreeStatus:
+    """Compute the generated tree and write it (or, with `check`, only report what is stale).
+
+    Holds the project lock throughout and first completes an interrupted render (module docstring).
+    """
+    from mlgitops.platform_tree import PLATFORM_DIR, check_platform
+
+    root = workspace.root
+    label = command or ("render --check" if check else "render")
+    with project_lock(root, label, required=not check):
+        note = recover(root)
+        check_generated_paths(root, GENERATED_ROOTS)
+        problems = _symlink_problems(root)
+        if problems:
+            raise SpecError(problems)
+        if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():
+            check_platform(root)
+        files = generated_files(workspace)
+        status = compare(root, files)
+        if not check:
+            status = write(root, files, status)
+        status.recovered = note
         return status
-    return write(workspace.root, files, status)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -431,12 +432,15 @@ def check_delivery_settings(workspace: Workspace) -> None:
 
 def _platform_objects(workspace: Workspace) -> list[Obj]:
     from mlgitops.kustomize import build
+    from mlgitops.platform_tree import copy_platform
     from mlgitops.yamlio import load_plain
 
     folder = workspace.root / PLATFORM_DIR
     if not folder.is_dir():
         return []
-    return [doc for doc in load_plain(build(folder)) if isinstance(doc, dict)]
+    with tempfile.TemporaryDirectory(prefix="mlgitops-validate-") as scratch:
+        copy_platform(workspace.root, Path(scratch))  # confined and checked first (platform_tree.py)
+        return [doc for doc in load_plain(build(Path(scratch) / PLATFORM_DIR)) if isinstance(doc, dict)]
 
 
 def validate_workspace(workspace: Workspace, options: ValidateOptions | None = None) -> Report:

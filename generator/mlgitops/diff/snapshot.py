@@ -86,8 +86,8 @@ class _PlatformBuild:
 
 def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> dict[str, _PlatformBuild]:
     """One Kustomize build per distinct (base/platform content, environment overlay)."""
-    from mlgitops.build import copy_platform
     from mlgitops.overlay import KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, overlay_files
+    from mlgitops.platform_tree import check_platform, copy_platform
 
     builds: dict[str, _PlatformBuild] = {}
     for index, snap in enumerate(snapshots):
@@ -96,6 +96,10 @@ def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) 
             continue
         side = scratch / f"platform-{index}"
         copied = False
+        try:
+            check_platform(ws.root)  # before hashing: never read through a symlink out of the project
+        except MlgitopsError as exc:
+            raise _where(snap.revision, exc) from None
         for env in envs:
             if env not in snap.environments:
                 continue
