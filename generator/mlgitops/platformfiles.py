@@ -4,8 +4,9 @@
 AppProject's whitelists, and it must stay fast and offline: so this follows the kustomization's
 `resources` and `components` (files and directories), and its `configMapGenerator` and
 `secretGenerator` entries, and reads `apiVersion`, `kind` and `metadata.name` of each document.
-Anything it cannot read that way (a remote resource, a missing file) is a positioned error, since a
-whitelist computed from a part of the platform would make Argo CD refuse the rest.
+Anything it cannot read that way (a missing file) is a positioned error, since a whitelist computed
+from a part of the platform would make Argo CD refuse the rest; remote and out-of-tree paths are
+refused before, by the same confinement every build uses (`platform_tree`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from pathlib import Path
 import yaml
 
 from mlgitops.errors import Location, SpecError
-from mlgitops.overlay import KUSTOMIZATION, PLATFORM_DIR
+from mlgitops.platform_tree import KUSTOMIZATION_NAMES, PLATFORM_DIR, check_platform
 from mlgitops.yamlio import parse_document
-
-_KUSTOMIZATION_NAMES = (KUSTOMIZATION, "kustomization.yml", "Kustomization")
 
 # Built-in (and common add-on) kinds that are cluster-scoped; every other kind is taken as namespaced.
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -61,7 +60,7 @@ class PlatformObject:
 
 
 def _kustomization_file(folder: Path) -> Path | None:
-    for name in _KUSTOMIZATION_NAMES:
+    for name in KUSTOMIZATION_NAMES:
         if (folder / name).is_file():
             return folder / name
     return None
@@ -128,15 +127,7 @@ def _folder(root: Path, folder: Path, seen: set[Path]) -> list[PlatformObject]:
         entries = data.get(key) or []
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
             where = doc.location((key, index))
-            if not isinstance(entry, str) or "://" in entry or entry.startswith(("github.com/", "git@")):
-                raise SpecError.at(
-                    where,
-                    f"{entry!r}: mlgitops reads base/platform from local files only (it lists their kinds in the "
-                    "Argo CD AppProject); vendor the remote resource into base/platform/",
-                )
-            target = (folder / entry).resolve()
-            if not target.is_relative_to(root.resolve()):
-                raise SpecError.at(where, f"{entry!r} is outside the repository")
+            target = (folder / str(entry)).resolve()  # local and inside base/platform: check_platform
             if target.is_dir():
                 found.extend(_folder(root, target, seen))
             elif target.is_file():
@@ -152,8 +143,13 @@ def _folder(root: Path, folder: Path, seen: set[Path]) -> list[PlatformObject]:
 
 
 def platform_objects(root: Path) -> list[PlatformObject]:
-    """The objects `base/platform/` declares (empty when there is no such directory)."""
+    """The objects `base/platform/` declares (empty when there is no such directory).
+
+    The tree is confined first (`platform_tree.check_platform`: local paths inside base/platform only),
+    so the walk below only follows paths already known to be safe.
+    """
     folder = root / PLATFORM_DIR
     if not folder.is_dir():
         return []
+    check_platform(root)
     return _folder(root, folder, set())
