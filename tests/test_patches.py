@@ -40,6 +40,14 @@ def _line_of(root: Path, needle: str, model: str = FRAUD) -> int:
     return next(i for i, line in enumerate(lines, 1) if needle in line)
 
 
+MODEL_KINDS = {"Namespace", "InferenceService", "WorkflowTemplate", "CronWorkflow", "Deployment", "Service", "HorizontalPodAutoscaler"}
+
+
+def _built(overlay: Path) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    """What `kubectl kustomize` builds for an overlay, without the hand-written platform objects."""
+    return {object_identity(o): o for o in kustomize_objects(overlay) if o["kind"] in MODEL_KINDS}
+
+
 def _objects(root: Path, env: str | None, model: str = "fraud-detector") -> dict[str, dict[str, Any]]:
     workspace = load_workspace(root)
     file = workspace.model(model)
@@ -123,7 +131,7 @@ def test_a_patch_reaches_the_base_every_overlay_and_kustomize(tmp_path: Path) ->
     workspace = load_workspace(root)
     renders = render_models(workspace)
     for env in workspace.project.environment_names:
-        built = {object_identity(o): o for o in kustomize_objects(root / "overlays" / env)}
+        built = _built(root / "overlays" / env)
         expected = {object_identity(o): o for o in environment_objects(workspace, env, renders)}
         assert built == expected, env  # the Kustomize-equality invariant, with a patch
         isvc = next(o for o in expected.values() if o["kind"] == "InferenceService")
@@ -151,11 +159,11 @@ def test_an_environment_patch_replaces_the_list_for_that_environment_only(tmp_pa
     assert staging["spec"]["predictor"]["priorityClassName"] == "ml-high"
     assert "tier" not in staging["metadata"]["labels"]
     assert run_cli(["render"], cwd=root).exit_code == 0
-    overlay = (root / "overlays/prod/kustomization.yaml").read_text()
+    overlay = "".join(p.read_text() for p in (root / "overlays/prod").rglob("*.yaml"))
     assert "ml-critical" in overlay  # the overlay carries the environment's difference
     workspace = load_workspace(root)
     renders = render_models(workspace)
-    built = {object_identity(o): o for o in kustomize_objects(root / "overlays/prod")}
+    built = _built(root / "overlays/prod")
     assert built == {object_identity(o): o for o in environment_objects(workspace, "prod", renders)}
 
 
@@ -205,19 +213,22 @@ def test_every_error_is_at_the_line_of_its_op_or_target(
 
 
 def test_a_kind_rendered_several_times_needs_a_name(tmp_path: Path) -> None:
-    extra = "patches:\n- target: {kind: Service}\n  ops:\n  - {op: add, path: /metadata/labels/x, value: y}\n"
+    # churn-scorer's prod canary is a second Deployment (render/deployment.py).
+    extra = "patches:\n- target: {kind: Deployment}\n  ops:\n  - {op: add, path: /metadata/labels/x, value: y}\n"
     model = "models/churn-scorer.yaml"
     root = _repo(tmp_path, extra, model)
     stderr = _render_error(root)
-    assert f"{model}:{_line_of(root, 'kind: Service', model)}:" in stderr
-    assert "name one with target.name" in stderr
-    named = extra.replace("{kind: Service}", "{kind: Service, name: churn-scorer-predictor, apiVersion: v1}")
+    assert f"{model}:{_line_of(root, 'kind: Deployment', model)}:" in stderr
+    assert "name one with target.name" in stderr and "(in environment 'prod')" in stderr
+    named = extra.replace("{kind: Deployment}", "{kind: Deployment, name: churn-scorer-predictor, apiVersion: apps/v1}")
     root = _repo(tmp_path / "named", named, model)
-    services = [o for o in render_model(_resolved(root, "churn-scorer", "staging"), load_workspace(root).project)
-                if o["kind"] == "Service"]
-    labelled = {o["metadata"]["name"]: o["metadata"]["labels"].get("x") for o in services}
-    assert labelled["churn-scorer-predictor"] == "y"
-    assert set(labelled.values()) == {"y", None}
+    deployments = [
+        o
+        for o in render_model(_resolved(root, "churn-scorer", "prod"), load_workspace(root).project)
+        if o["kind"] == "Deployment"
+    ]
+    labelled = {o["metadata"]["name"]: o["metadata"]["labels"].get("x") for o in deployments}
+    assert labelled == {"churn-scorer-predictor": "y", "churn-scorer-predictor-canary": None}
 
 
 def _resolved(root: Path, model: str, env: str) -> Any:
@@ -300,14 +311,14 @@ patches:
 def test_a_policy_sees_the_patched_object(tmp_path: Path) -> None:
     extra = (
         "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/securityContext, value: {privileged: true}}\n"
+        "  - {op: add, path: /spec/predictor/model/image, value: 'kserve/sklearnserver:latest'}\n"
     )
     root = _repo(tmp_path, extra)
     assert run_cli(["render"], cwd=root).exit_code == 0
     result = run_cli(["validate"], cwd=root)
     out = result.stdout + result.stderr
     assert result.exit_code == 1, out
-    assert f"{FRAUD}:{_line_of(root, 'privileged')}:" in out, out
+    assert f"{FRAUD}:{_line_of(root, 'sklearnserver:latest')}:" in out and "image-pinned" in out, out
 
 
 def test_diff_summary_says_patches_changed() -> None:
