@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import copy_example, kustomize_objects, object_identity, run_cli
 
+from conftest import copy_example, kustomize_objects, object_identity, run_cli
 from mlgitops.errors import SpecError
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
-from mlgitops.patches import PatchFailed, apply_op, identity_change
+from mlgitops.patches import PatchError, apply_op, identity_change
 from mlgitops.render import render_model
 from mlgitops.resolve import resolve
 from mlgitops.sourcemap import parse_pointer, spec_source
@@ -40,7 +40,15 @@ def _line_of(root: Path, needle: str, model: str = FRAUD) -> int:
     return next(i for i, line in enumerate(lines, 1) if needle in line)
 
 
-MODEL_KINDS = {"Namespace", "InferenceService", "WorkflowTemplate", "CronWorkflow", "Deployment", "Service", "HorizontalPodAutoscaler"}
+MODEL_KINDS = {
+    "Namespace",
+    "InferenceService",
+    "WorkflowTemplate",
+    "CronWorkflow",
+    "Deployment",
+    "Service",
+    "HorizontalPodAutoscaler",
+}
 
 
 def _built(overlay: Path) -> dict[tuple[str, str, str, str], dict[str, Any]]:
@@ -91,7 +99,7 @@ def test_every_operation_applies_as_rfc_6902_says() -> None:
     ],
 )
 def test_an_operation_that_does_not_apply_says_why(fields: dict[str, Any], message: str) -> None:
-    with pytest.raises(PatchFailed, match=message):
+    with pytest.raises(PatchError, match=message):
         apply_op({"spec": {"list": [1], "flag": True}}, _op(**fields))
 
 
@@ -111,9 +119,7 @@ def test_malformed_operations_are_refused_by_the_schema(fields: dict[str, Any]) 
         _op(**fields)
 
 
-@pytest.mark.parametrize(
-    "path", ["/kind", "/apiVersion", "/metadata/name", "/metadata/namespace", "/metadata", ""]
-)
+@pytest.mark.parametrize("path", ["/kind", "/apiVersion", "/metadata/name", "/metadata/namespace", "/metadata", ""])
 def test_identity_paths_are_refused(path: str) -> None:
     assert identity_change(_op(op="replace", path=path, value="x")) is not None
     assert identity_change(_op(op="test", path=path, value="x")) is None
@@ -151,7 +157,7 @@ def test_an_environment_patch_replaces_the_list_for_that_environment_only(tmp_pa
 """
     root = copy_example(tmp_path / "r")
     text = (root / FRAUD).read_text().replace("  prod:\n", env_patch, 1) + PRIORITY
-    (root / FRAUD).write_text(text.replace("    model: {version: \"6\"", "    model: {version: \"6\"", 1))
+    (root / FRAUD).write_text(text.replace('    model: {version: "6"', '    model: {version: "6"', 1))
     prod = _objects(root, "prod")["InferenceService"]
     assert prod["spec"]["predictor"]["priorityClassName"] == "ml-critical"
     assert prod["metadata"]["labels"]["tier"] == "gold"
@@ -195,10 +201,25 @@ def _render_error(root: Path) -> str:
     ("ops", "target", "message", "blamed"),
     [
         ("- {op: remove, path: /spec/predictor/nothing}", "{kind: InferenceService}", "does not exist", "nothing"),
-        ("- {op: test, path: /spec/predictor/minReplicas, value: 9}", "{kind: InferenceService}", "test failed", "value: 9"),
-        ("- {op: replace, path: /metadata/name, value: x}", "{kind: InferenceService}", "may not change", "/metadata/name"),
+        (
+            "- {op: test, path: /spec/predictor/minReplicas, value: 9}",
+            "{kind: InferenceService}",
+            "test failed",
+            "value: 9",
+        ),
+        (
+            "- {op: replace, path: /metadata/name, value: x}",
+            "{kind: InferenceService}",
+            "may not change",
+            "/metadata/name",
+        ),
         ("- {op: add, path: /x, value: 1}", "{kind: Deployment}", "no generated object is a Deployment", "Deployment"),
-        ("- {op: add, path: /x, value: 1}", "{kind: InferenceService, name: other}", "InferenceService 'other'", "other"),
+        (
+            "- {op: add, path: /x, value: 1}",
+            "{kind: InferenceService, name: other}",
+            "InferenceService 'other'",
+            "other",
+        ),
     ],
 )
 def test_every_error_is_at_the_line_of_its_op_or_target(
@@ -262,7 +283,10 @@ def test_project_defaults_patches_reach_models_that_have_patches(tmp_path: Path)
     data = yaml.safe_load(project.read_text())
     staging = next(e for e in data["environments"] if e["name"] == "staging")
     staging.setdefault("defaults", {})["patches"] = [
-        {"target": {"kind": "InferenceService"}, "ops": [{"op": "add", "path": "/spec/predictor/nothing/x", "value": 1}]}
+        {
+            "target": {"kind": "InferenceService"},
+            "ops": [{"op": "add", "path": "/spec/predictor/nothing/x", "value": 1}],
+        }
     ]
     project.write_text(yaml.safe_dump(data, sort_keys=False))
     stderr = _render_error(root)
@@ -273,7 +297,7 @@ def test_project_defaults_patches_reach_models_that_have_patches(tmp_path: Path)
 
 
 def test_a_schema_finding_on_a_patched_path_points_at_the_op(tmp_path: Path) -> None:
-    extra = "patches:\n- target: {kind: InferenceService}\n  ops:\n  - {op: add, path: /spec/predictor/minReplicas, value: many}\n"
+    extra = PRIORITY.replace("priorityClassName, value: ml-high", "minReplicas, value: many")
     root = _repo(tmp_path, extra)
     assert run_cli(["render"], cwd=root).exit_code == 0
     crds = Path(__file__).parents[2] / "shared/crds"

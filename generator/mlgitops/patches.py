@@ -27,7 +27,7 @@ _IDENTITY_LEAVES = ("/kind", "/apiVersion", "/metadata/name", "/metadata/namespa
 _IDENTITY_PARENTS = ("", "/metadata")
 
 
-class PatchFailed(Exception):
+class PatchError(Exception):
     """An op that does not apply to the object (the message says why)."""
 
 
@@ -42,11 +42,11 @@ def _index(token: str, length: int, *, append: bool) -> int:
     if append and token == "-":
         return length
     if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        raise PatchFailed(f"{token!r} is not an index into a list of {length}")
+        raise PatchError(f"{token!r} is not an index into a list of {length}")
     index = int(token)
     limit = length if append else length - 1
     if index > limit:
-        raise PatchFailed(f"index {index} is out of range for a list of {length}")
+        raise PatchError(f"index {index} is out of range for a list of {length}")
     return index
 
 
@@ -56,14 +56,14 @@ def _parent(doc: Any, tokens: list[str], pointer: str) -> Any:
         if isinstance(node, dict):
             if token not in node:
                 missing = "/" + "/".join(pointer[1:].split("/")[: depth + 1])
-                raise PatchFailed(f"{missing} does not exist")
+                raise PatchError(f"{missing} does not exist")
             node = node[token]
         elif isinstance(node, list):
             node = node[_index(token, len(node), append=False)]
         else:
-            raise PatchFailed(f"{pointer} goes through a {type(node).__name__}, not a map or list")
+            raise PatchError(f"{pointer} goes through a {type(node).__name__}, not a map or list")
     if not isinstance(node, (dict, list)):
-        raise PatchFailed(f"the parent of {pointer} is a {type(node).__name__}, not a map or list")
+        raise PatchError(f"the parent of {pointer} is a {type(node).__name__}, not a map or list")
     return node
 
 
@@ -75,7 +75,7 @@ def _get(doc: Any, pointer: str) -> Any:
     last = tokens[-1]
     if isinstance(parent, dict):
         if last not in parent:
-            raise PatchFailed(f"{pointer} does not exist")
+            raise PatchError(f"{pointer} does not exist")
         return parent[last]
     return parent[_index(last, len(parent), append=False)]
 
@@ -94,7 +94,7 @@ def _remove(doc: Any, pointer: str) -> Any:
     parent = _parent(doc, tokens, pointer)
     if isinstance(parent, dict):
         if tokens[-1] not in parent:
-            raise PatchFailed(f"{pointer} does not exist")
+            raise PatchError(f"{pointer} does not exist")
         return parent.pop(tokens[-1])
     return parent.pop(_index(tokens[-1], len(parent), append=False))
 
@@ -125,7 +125,7 @@ def apply_op(doc: Obj, op: PatchOp) -> None:
     elif op.op == "move":
         assert op.from_ is not None
         if op.path.startswith(op.from_ + "/"):
-            raise PatchFailed(f"cannot move {op.from_} into its own child {op.path}")
+            raise PatchError(f"cannot move {op.from_} into its own child {op.path}")
         if op.path != op.from_:
             _add(doc, op.path, _remove(doc, op.from_))
     elif op.op == "copy":
@@ -134,7 +134,7 @@ def apply_op(doc: Obj, op: PatchOp) -> None:
     else:
         found = _get(doc, op.path)
         if not json_equal(found, op.value):
-            raise PatchFailed(f"test failed: {op.path} is {_short(found)}, not {_short(op.value)}")
+            raise PatchError(f"test failed: {op.path} is {_short(found)}, not {_short(op.value)}")
 
 
 def _short(value: Any) -> str:
@@ -210,9 +210,11 @@ def apply_patches(
                 break
             try:
                 apply_op(patched, op)
-            except PatchFailed as exc:
+            except PatchError as exc:
                 problems.append(
-                    Problem(locate(("patches", i, "ops", j)), f"op {op.op} {op.path} on {_describe(patch.target)}: {exc}")
+                    Problem(
+                        locate(("patches", i, "ops", j)), f"op {op.op} {op.path} on {_describe(patch.target)}: {exc}"
+                    )
                 )
                 break
         else:
@@ -233,8 +235,10 @@ def patched_op(patches: Sequence[Patch], obj: Obj, path: JsonPath) -> JsonPath |
         for j, op in enumerate(patch.ops):
             if op.op == "test":
                 continue
-            written = tuple(parse_pointer(op.path))
-            if _overlaps(written, rendered) or (op.op == "move" and _overlaps(tuple(parse_pointer(op.from_ or "")), rendered)):
+            written = [tuple(parse_pointer(op.path))]
+            if op.op == "move":
+                written.append(tuple(parse_pointer(op.from_ or "")))
+            if any(_overlaps(w, rendered) for w in written):
                 found = ("patches", i, "ops", j)
     return found
 

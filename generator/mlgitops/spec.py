@@ -590,7 +590,9 @@ class PatchTarget(Strict):
     name: str | None = Field(
         default=None, description="Its metadata.name; needed when the model renders several objects of the kind."
     )
-    apiVersion: str | None = Field(default=None, description="Optionally, its apiVersion (e.g. serving.kserve.io/v1beta1).")
+    apiVersion: str | None = Field(
+        default=None, description="Optionally, its apiVersion (e.g. serving.kserve.io/v1beta1)."
+    )
 
 
 class PatchOp(Strict):

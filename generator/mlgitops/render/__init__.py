@@ -39,7 +39,8 @@ def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
     objects.sort(key=object_key)
     if model.spec.patches:
         # Training objects of a model that does not train in this environment: their patches wait.
-        absent = ("WorkflowTemplate", "CronWorkflow") if model.spec.training is None and model.file.spec.training else ()
+        trains_elsewhere = model.spec.training is None and model.file.spec.training is not None
+        absent = ("WorkflowTemplate", "CronWorkflow") if trains_elsewhere else ()
         try:
             objects = apply_patches(objects, model.spec.patches, model.spec_location, absent_kinds=absent)
         except SpecError as exc:
