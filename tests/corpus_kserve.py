@@ -8,13 +8,15 @@ is not counted as a loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from corpus_case import Case, Objects, model, predictor, protocol
 
 KSERVE = "kserve/kserve"
 SAMPLES = "docs/samples/v1beta1"
 
 
-def _simple(fmt: str, uri: str, proto: str = "v1") -> object:
+def _simple(fmt: str, uri: str, proto: str = "v1") -> Callable[[Objects], None]:
     def check(objs: Objects) -> None:
         assert model(objs)["modelFormat"]["name"] == fmt
         assert model(objs)["storageUri"] == uri
