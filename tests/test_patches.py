@@ -355,3 +355,47 @@ def test_diff_summary_says_patches_changed() -> None:
     summary, changes = _model_summary(old, new)
     assert summary == "patches changed"
     assert [c.field for c in changes] == ["patches"]
+
+
+def test_every_field_of_a_patched_model_maps_to_an_existing_spec_field(tmp_path: Path) -> None:
+    from test_sourcemap import _MISSING, _leaves, _lookup
+
+    extra = """\
+patches:
+- target: {kind: InferenceService}
+  ops:
+  - {op: add, path: /spec/predictor/tolerations, value: [{key: spot, operator: Exists}]}
+  - {op: copy, from: /spec/predictor/model/storageUri, path: /metadata/annotations/origin}
+"""
+    root = _repo(tmp_path, extra)
+    workspace = load_workspace(root)
+    checked = 0
+    for env in workspace.project.environment_names:
+        resolved = _resolved(root, "fraud-detector", env)
+        data = resolved.spec.model_dump(by_alias=True)
+        isvc = _objects(root, env)["InferenceService"]
+        for path in _leaves(isvc):
+            source = spec_source(isvc, path, resolved.spec, workspace.project, env)
+            if not source.in_project:
+                assert _lookup(data, source.path) is not _MISSING, (env, path, source)
+            if path[:3] == ("spec", "predictor", "tolerations"):
+                assert source.path == ("patches", 0, "ops", 0)
+                checked += 1
+    assert checked == 6  # key and operator, in three environments
+
+
+def test_a_finding_from_an_environment_patch_is_blamed_at_that_patch(tmp_path: Path) -> None:
+    env_patch = """\
+  prod:
+    patches:
+    - target: {kind: InferenceService}
+      ops:
+      - {op: add, path: /spec/predictor/maxReplicas, value: lots}
+"""
+    root = copy_example(tmp_path / "r")
+    (root / FRAUD).write_text((root / FRAUD).read_text().replace("  prod:\n", env_patch, 1) + PRIORITY)
+    assert run_cli(["render"], cwd=root).exit_code == 0
+    result = run_cli(["validate", "--crds", str(Path(__file__).parents[2] / "shared/crds")], cwd=root)
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1
+    assert f"{FRAUD}:{_line_of(root, 'value: lots')}:" in out, out
