@@ -39,7 +39,7 @@ def model(objs: Objects) -> Obj:
 
 
 def protocol(objs: Objects) -> str:
-    """KServe's default protocol is v1 (kserve pkg/apis/serving/v1beta1/predictor.go GetProtocol)."""
+    """An unset protocol is v1 (kserve pkg/apis/serving/v1beta1/predictor_sklearn.go Default: ProtocolV1)."""
     return str(model(objs).get("protocolVersion", "v1"))
 
 
