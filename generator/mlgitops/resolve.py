@@ -40,6 +40,14 @@ class ResolvedModel:
     file: ModelFile
     environment: str | None
     spec: Model
+    # Where a path of `spec` was written (the model file, the project's defaults or the environment
+    # patch); None: the model file itself. Patches are blamed through it (mlgitops.patches).
+    locate: Locator | None = None
+
+    def spec_location(self, path: JsonPath) -> Location:
+        if self.locate is not None:
+            return self.locate(path, False)
+        return self.file.doc.location(path)
 
     @property
     def name(self) -> str:
@@ -63,10 +71,12 @@ def _layered_locator(base: Document, layers: list[_Layer]) -> Locator:
             for part in path:
                 if isinstance(node, dict) and part in node:
                     node = node[part]
-                    matched += 1
-                    if not isinstance(node, dict):
-                        break
+                elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                    node = node[part]  # a list replaces the whole list; its items still have lines
                 else:
+                    break
+                matched += 1
+                if not isinstance(node, (dict, list)):
                     break
             if matched and (matched == len(path) or not isinstance(node, dict)):
                 return layer.doc.location((*layer.prefix, *path[:matched]), key=key and matched == len(path))
@@ -167,7 +177,7 @@ def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> Resol
     resolved = _resolve_checked(workspace, model, env)
     if resolved.spec.training is not None and not trains_in(workspace.project, model.spec, env):
         # Checked like every other block, but rendered only where the model trains (training_envs.py).
-        return ResolvedModel(model, env, resolved.spec.model_copy(update={"training": None}))
+        return ResolvedModel(model, env, resolved.spec.model_copy(update={"training": None}), resolved.locate)
     return resolved
 
 
@@ -187,7 +197,7 @@ def _resolve_checked(workspace: Workspace, model: ModelFile, env: str) -> Resolv
     problems = check_cluster_fit(spec, workspace.project, features, locate, _latest_writer(layers))
     if problems:
         raise SpecError([_in_env(p, env) for p in problems])
-    return ResolvedModel(model, env, spec)
+    return ResolvedModel(model, env, spec, locate)
 
 
 def _in_env(problem: Problem, env: str) -> Problem:

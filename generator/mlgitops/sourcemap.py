@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.jsonpointer import get_path
+from mlgitops.patches import patched_op
 from mlgitops.render.common import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION
 from mlgitops.spec import Model, Project, Resources, Step
 from mlgitops.yamlio import JsonPath
@@ -64,6 +65,10 @@ def parse_pointer(obj: Any, pointer: str) -> JsonPath:
 def spec_source(obj: dict[str, Any], path: JsonPath, spec: Model, project: Project, env: str | None) -> SpecSource:
     """The spec field that produced `path` of `obj`, a rendered object of the model `spec` in `env`."""
     kind = obj.get("kind")
+    if spec.patches:
+        op = patched_op(spec.patches, obj, path)
+        if op is not None:
+            return SpecSource(op)
     if path[:1] == ("metadata",):
         return _metadata(obj, path[1:], spec, project, env)
     if kind == "InferenceService":

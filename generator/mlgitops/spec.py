@@ -571,6 +571,52 @@ class Training(Strict):
         return [self.schedule] if isinstance(self.schedule, str) else list(self.schedule)
 
 
+# --- patches: RFC 6902 operations on the rendered objects (applied in mlgitops.patches) ---
+
+
+def _json_pointer(value: str) -> str:
+    if value and not value.startswith("/"):
+        raise ValueError(f"{value[:80]!r} is not a JSON Pointer (RFC 6901): it must be empty or start with '/'")
+    if re.search(r"~[^01]|~$", value):
+        raise ValueError(f"{value[:80]!r} is not a JSON Pointer (RFC 6901): '~' must be followed by 0 or 1")
+    return value
+
+
+JsonPointer = Annotated[str, AfterValidator(_json_pointer)]
+
+
+class PatchTarget(Strict):
+    kind: str = Field(min_length=1, description="Kind of the generated object to patch, e.g. InferenceService.")
+    name: str | None = Field(
+        default=None, description="Its metadata.name; needed when the model renders several objects of the kind."
+    )
+    apiVersion: str | None = Field(
+        default=None, description="Optionally, its apiVersion (e.g. serving.kserve.io/v1beta1)."
+    )
+
+
+class PatchOp(Strict):
+    op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(description="An RFC 6902 operation.")
+    path: JsonPointer = Field(description="JSON Pointer (RFC 6901) into the generated object.")
+    value: Any = Field(default=None, description="The value for add, replace and test.")
+    from_: JsonPointer | None = Field(default=None, alias="from", description="The source pointer for move and copy.")
+
+    @model_validator(mode="after")
+    def _operands(self) -> PatchOp:
+        if self.op in ("add", "replace", "test") and "value" not in self.model_fields_set:
+            raise ValueError(f"op {self.op!r} needs a 'value'")
+        if self.op in ("move", "copy") and self.from_ is None:
+            raise ValueError(f"op {self.op!r} needs a 'from'")
+        if self.op not in ("move", "copy") and self.from_ is not None:
+            raise ValueError(f"op {self.op!r} takes no 'from'")
+        return self
+
+
+class Patch(Strict):
+    target: PatchTarget
+    ops: list[PatchOp] = Field(min_length=1, description="Applied in order; all of them or none.")
+
+
 class Model(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"]
     kind: Literal["Model"]
@@ -579,6 +625,11 @@ class Model(Strict):
     serving: Serving | None = None
     training: Training | None = None
     policies: Policies = Field(default_factory=Policies)
+    patches: list[Patch] = Field(
+        default_factory=list,
+        description="RFC 6902 operations on the generated objects, for fields the spec does not model "
+        "(docs/patches.md). An environment's `patches` replaces this list (RFC 7386).",
+    )
     environments: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
 
 
@@ -603,4 +654,4 @@ def server_image(spec: Model, project: Project) -> str | None:
 
 
 # Keys an environment patch (project defaults or a model's `environments.<env>`) may set.
-PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training")
+PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches")

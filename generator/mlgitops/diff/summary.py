@@ -21,6 +21,7 @@ _COVERED = (
     ("serving", "gpu"),
     ("serving", "mode"),
     ("training", "schedule"),
+    ("patches",),
 )
 _MAX_OTHER_PATHS = 3
 
@@ -79,6 +80,9 @@ def _model_summary(
     if mode is not None:
         changes.append(FieldChange("mode", *mode))
         parts.append(summary_text(*mode) if updates_inference_service else f"mode {mode[0]} → {mode[1]}")
+    if old.patches != new.patches:
+        changes.append(FieldChange("patches", None, None))
+        parts.append("patches changed")
     others = [
         ".".join(p)
         for p in _changed_paths(old.model_dump(mode="json", by_alias=True), new.model_dump(mode="json", by_alias=True))

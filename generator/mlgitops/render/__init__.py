@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlgitops.errors import Problem, SpecError
+from mlgitops.patches import apply_patches
 from mlgitops.render.common import Obj
 from mlgitops.render.deployment import render_deployment_engine
 from mlgitops.render.kserve import render_inference_service
@@ -21,7 +23,7 @@ def object_key(obj: Obj) -> ObjectKey:
 
 
 def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
-    """Every object of one model, sorted by (group, kind, name)."""
+    """Every object of one model, sorted by (group, kind, name), with the model's `patches` applied."""
     objects: list[Obj] = []
     serving = model.spec.serving
     if serving is not None:
@@ -35,4 +37,15 @@ def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
         if cron is not None:
             objects.append(cron)
     objects.sort(key=object_key)
+    if model.spec.patches:
+        # Training objects of a model that does not train in this environment: their patches wait.
+        trains_elsewhere = model.spec.training is None and model.file.spec.training is not None
+        absent = ("WorkflowTemplate", "CronWorkflow") if trains_elsewhere else ()
+        try:
+            objects = apply_patches(objects, model.spec.patches, model.spec_location, absent_kinds=absent)
+        except SpecError as exc:
+            if model.environment is None:
+                raise
+            suffix = f" (in environment {model.environment!r})"
+            raise SpecError([Problem(p.location, p.message + suffix) for p in exc.problems]) from None
     return objects

@@ -1,0 +1,248 @@
+"""A model's `patches`: RFC 6902 (JSON Patch) operations on the objects the renderer built.
+
+They run inside `render.render_model`, after the renderer and before the overlay computation, so every
+consumer (the base/overlay layout, `build`, `cmp generate`, `diff`, `validate`'s schemas and policies)
+sees the patched objects. A target that matches no object (or several, without a name), a path that
+does not apply or a failing `test` is a `SpecError` at the op's own line; so is an op that would change
+an object's identity (kind, apiVersion, metadata.name, metadata.namespace), which the layout and the
+overlays' patch targets rely on. See docs/patches.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.spec import Patch, PatchOp, PatchTarget
+from mlgitops.yamlio import JsonPath
+
+Obj = dict[str, Any]
+# Where a path of the model spec (resolved for the environment) was written.
+SpecLocate = Callable[[JsonPath], Location]
+
+# Pointers to an object's identity and their parents: an op on any of them is refused.
+_IDENTITY_LEAVES = ("/kind", "/apiVersion", "/metadata/name", "/metadata/namespace")
+_IDENTITY_PARENTS = ("", "/metadata")
+
+
+class PatchError(Exception):
+    """An op that does not apply to the object (the message says why)."""
+
+
+def parse_pointer(pointer: str) -> list[str]:
+    """`/a/b~1c` → ["a", "b/c"] (RFC 6901 unescaping: `~1` then `~0`)."""
+    if not pointer:
+        return []
+    return [token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/")]
+
+
+def _index(token: str, length: int, *, append: bool) -> int:
+    if append and token == "-":
+        return length
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        raise PatchError(f"{token!r} is not an index into a list of {length}")
+    index = int(token)
+    limit = length if append else length - 1
+    if index > limit:
+        raise PatchError(f"index {index} is out of range for a list of {length}")
+    return index
+
+
+def _parent(doc: Any, tokens: list[str], pointer: str) -> Any:
+    node = doc
+    for depth, token in enumerate(tokens[:-1]):
+        if isinstance(node, dict):
+            if token not in node:
+                missing = "/" + "/".join(pointer[1:].split("/")[: depth + 1])
+                raise PatchError(f"{missing} does not exist")
+            node = node[token]
+        elif isinstance(node, list):
+            node = node[_index(token, len(node), append=False)]
+        else:
+            raise PatchError(f"{pointer} goes through a {type(node).__name__}, not a map or list")
+    if not isinstance(node, (dict, list)):
+        raise PatchError(f"the parent of {pointer} is a {type(node).__name__}, not a map or list")
+    return node
+
+
+def _get(doc: Any, pointer: str) -> Any:
+    tokens = parse_pointer(pointer)
+    if not tokens:
+        return doc
+    parent = _parent(doc, tokens, pointer)
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent:
+            raise PatchError(f"{pointer} does not exist")
+        return parent[last]
+    return parent[_index(last, len(parent), append=False)]
+
+
+def _add(doc: Any, pointer: str, value: Any) -> None:
+    tokens = parse_pointer(pointer)
+    parent = _parent(doc, tokens, pointer)
+    if isinstance(parent, dict):
+        parent[tokens[-1]] = value
+    else:
+        parent.insert(_index(tokens[-1], len(parent), append=True), value)
+
+
+def _remove(doc: Any, pointer: str) -> Any:
+    tokens = parse_pointer(pointer)
+    parent = _parent(doc, tokens, pointer)
+    if isinstance(parent, dict):
+        if tokens[-1] not in parent:
+            raise PatchError(f"{pointer} does not exist")
+        return parent.pop(tokens[-1])
+    return parent.pop(_index(tokens[-1], len(parent), append=False))
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values: unlike Python's, `true` is not `1`."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
+def apply_op(doc: Obj, op: PatchOp) -> None:
+    """Apply one RFC 6902 operation to `doc` in place (the root itself is never replaced)."""
+    if op.op == "add":
+        _add(doc, op.path, copy.deepcopy(op.value))
+    elif op.op == "remove":
+        _remove(doc, op.path)
+    elif op.op == "replace":
+        _get(doc, op.path)
+        _remove(doc, op.path)
+        _add(doc, op.path, copy.deepcopy(op.value))
+    elif op.op == "move":
+        assert op.from_ is not None
+        if op.path.startswith(op.from_ + "/"):
+            raise PatchError(f"cannot move {op.from_} into its own child {op.path}")
+        if op.path != op.from_:
+            _add(doc, op.path, _remove(doc, op.from_))
+    elif op.op == "copy":
+        assert op.from_ is not None
+        _add(doc, op.path, copy.deepcopy(_get(doc, op.from_)))
+    else:
+        found = _get(doc, op.path)
+        if not json_equal(found, op.value):
+            raise PatchError(f"test failed: {op.path} is {_short(found)}, not {_short(op.value)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def identity_change(op: PatchOp) -> str | None:
+    """The pointer through which `op` would change an object's identity, if it would."""
+    if op.op == "test":
+        return None
+    pointers = [op.path] + ([op.from_] if op.op == "move" and op.from_ is not None else [])
+    for pointer in pointers:
+        if pointer in _IDENTITY_PARENTS or any(pointer == p or pointer.startswith(p + "/") for p in _IDENTITY_LEAVES):
+            return pointer or "the whole object"
+    return None
+
+
+def _matches(obj: Obj, target: PatchTarget) -> bool:
+    return (
+        obj.get("kind") == target.kind
+        and (target.name is None or obj["metadata"]["name"] == target.name)
+        and (target.apiVersion is None or obj.get("apiVersion") == target.apiVersion)
+    )
+
+
+def _describe(target: PatchTarget) -> str:
+    text = target.kind
+    if target.apiVersion:
+        text = f"{target.apiVersion} {text}"
+    return f"{text} {target.name!r}" if target.name else text
+
+
+def _find_target(objects: Sequence[Obj], target: PatchTarget) -> int | str:
+    """The index of the one object `target` names, or why there is none."""
+    found = [i for i, obj in enumerate(objects) if _matches(obj, target)]
+    if len(found) == 1:
+        return found[0]
+    rendered = ", ".join(f"{o['kind']} {o['metadata']['name']!r}" for o in objects) or "nothing"
+    if not found:
+        return f"no generated object is a {_describe(target)} (this model renders {rendered})"
+    names = ", ".join(repr(objects[i]["metadata"]["name"]) for i in found)
+    return f"{len(found)} generated objects are a {_describe(target)} ({names}): name one with target.name"
+
+
+def apply_patches(
+    objects: list[Obj], patches: Sequence[Patch], locate: SpecLocate, *, absent_kinds: Collection[str] = ()
+) -> list[Obj]:
+    """`objects` with `patches` applied, in order (the input list and objects are left as they were).
+
+    `absent_kinds`: kinds this model renders elsewhere but not here (training objects in an
+    environment where the model does not train); a patch on one of them is skipped, not an error.
+    """
+    result = list(objects)
+    problems: list[Problem] = []
+    for i, patch in enumerate(patches):
+        where = _find_target(result, patch.target)
+        if isinstance(where, str):
+            if patch.target.kind not in absent_kinds:
+                problems.append(Problem(locate(("patches", i, "target")), where))
+            continue
+        patched = copy.deepcopy(result[where])
+        for j, op in enumerate(patch.ops):
+            changed = identity_change(op)
+            if changed is not None:
+                problems.append(
+                    Problem(
+                        locate(("patches", i, "ops", j)),
+                        f"a patch may not change {changed}: kind, apiVersion, metadata.name and metadata.namespace "
+                        "identify the object in the base/overlay layout and in the overlays' patch targets",
+                    )
+                )
+                break
+            try:
+                apply_op(patched, op)
+            except PatchError as exc:
+                problems.append(
+                    Problem(
+                        locate(("patches", i, "ops", j)), f"op {op.op} {op.path} on {_describe(patch.target)}: {exc}"
+                    )
+                )
+                break
+        else:
+            result[where] = patched
+    if problems:
+        raise SpecError(problems)
+    return result
+
+
+def patched_op(patches: Sequence[Patch], obj: Obj, path: JsonPath) -> JsonPath | None:
+    """The spec path (`patches.i.ops.j`) of the last op that wrote `path` of `obj` (or a parent or
+    child of it), or None when no patch touched it: what `validate`'s source map points at."""
+    rendered = tuple(str(p) for p in path)
+    found: JsonPath | None = None
+    for i, patch in enumerate(patches):
+        if not _matches(obj, patch.target):
+            continue
+        for j, op in enumerate(patch.ops):
+            if op.op == "test":
+                continue
+            written = [tuple(parse_pointer(op.path))]
+            if op.op == "move":
+                written.append(tuple(parse_pointer(op.from_ or "")))
+            if any(_overlaps(w, rendered) for w in written):
+                found = ("patches", i, "ops", j)
+    return found
+
+
+def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """One path is a prefix of the other (a `-` list token stands for any index)."""
+    return all(x == y or x == "-" or y == "-" for x, y in zip(a, b, strict=False))

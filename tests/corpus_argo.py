@@ -1,0 +1,430 @@
+"""Argo Workflows training configurations of the corpus: argoproj/argo-workflows' examples/.
+
+Every mlgitops model needs a model source, so each spec names one (`s3://corpus/...`) that the
+training objects never use; steps render as DAG tasks (the `steps:` form of some examples runs the same
+way) and every container gets mlgitops' restricted securityContext and MLGITOPS_* directories. None of
+that is counted as a loss: what each example exists to show is asserted below.
+"""
+
+from __future__ import annotations
+
+from corpus_case import Case, Objects, env_value, task, template
+
+ARGO = "argoproj/argo-workflows"
+SOURCE = 'model: {format: custom, version: "1", storageUri: "s3://corpus/models/unused"}\n'
+
+
+def _diamond(objs: Objects) -> None:
+    assert "depends" not in task(objs, "a")
+    assert task(objs, "b")["depends"] == "a" and task(objs, "c")["depends"] == "a"
+    assert set(task(objs, "d")["depends"].split(" && ")) == {"b", "c"}
+    assert template(objs, "d")["container"]["command"] == ["echo", "D"]
+
+
+def _parameters(objs: Objects) -> None:
+    spec = objs["WorkflowTemplate"]["spec"]
+    assert spec["arguments"]["parameters"] == [{"name": "message", "value": "hello world"}]
+    container = template(objs, "whalesay")["container"]
+    assert env_value(container, "MESSAGE") == "{{workflow.parameters.message}}"
+    assert container["image"] == "docker/whalesay:latest" and container["command"] == ["cowsay"]
+
+
+def _retry_backoff(objs: Objects) -> None:
+    strategy = template(objs, "retry-backoff")["retryStrategy"]
+    assert int(strategy["limit"]) == 10
+    assert strategy["backoff"] == {"duration": "1", "factor": 2, "maxDuration": "1m", "cap": "5"}
+    # Argo's default retryPolicy when none is written is OnFailure (workflow/controller/operator.go).
+    assert strategy.get("retryPolicy", "OnFailure") == "OnFailure"
+
+
+def _retry_container(objs: Objects) -> None:
+    strategy = template(objs, "retry-container")["retryStrategy"]
+    assert int(strategy["limit"]) == 10 and "backoff" not in strategy
+    assert strategy.get("retryPolicy", "OnFailure") == "OnFailure"
+
+
+def _exit_handler(objs: Objects) -> None:
+    spec = objs["WorkflowTemplate"]["spec"]
+    assert spec["onExit"] == "exit-handler"
+    handler = next(t for t in spec["templates"] if t["name"] == "exit-handler")
+    assert "{{workflow.status}}" in handler["container"]["args"][0]
+    assert template(objs, "intentional-fail")["container"]["args"] == ["echo intentional failure; exit 1"]
+
+
+def _memoize(objs: Objects) -> None:
+    whalesay = template(objs, "whalesay")
+    assert whalesay["memoize"] == {
+        "key": "{{workflow.parameters.message}}",
+        "maxAge": "10s",
+        "cache": {"configMap": {"name": "my-config"}},
+    }
+    assert whalesay["outputs"]["parameters"] == [{"name": "hello", "valueFrom": {"path": "/tmp/hello_world.txt"}}]
+
+
+def _cron(objs: Objects) -> None:
+    cron = objs["CronWorkflow"]["spec"]
+    assert cron["schedules"] == ["* * * * *"] and cron["timezone"] == "America/Los_Angeles"
+    assert cron["concurrencyPolicy"] == "Replace" and cron["startingDeadlineSeconds"] == 0
+    assert (cron["successfulJobsHistoryLimit"], cron["failedJobsHistoryLimit"]) == (4, 4)
+    assert cron["workflowSpec"]["workflowTemplateRef"]["name"] == objs["WorkflowTemplate"]["metadata"]["name"]
+
+
+def _artifacts(objs: Objects) -> None:
+    [out] = template(objs, "cowsay")["outputs"]["artifacts"]
+    [into] = template(objs, "print-message")["inputs"]["artifacts"]
+    assert out["name"] == into["name"] == "message"
+    assert task(objs, "print-message")["arguments"]["artifacts"] == [
+        {"name": "message", "from": "{{tasks.cowsay.outputs.artifacts.message}}"}
+    ]
+
+
+def _task_timeout(objs: Objects) -> None:
+    assert [template(objs, n)["timeout"] for n in ("a", "b", "c")] == ["20s", "10s", "20s"]
+    assert task(objs, "b")["depends"] == "a" and task(objs, "c")["depends"] == "a"
+
+
+def _parallelism(objs: Objects) -> None:
+    spec = objs["WorkflowTemplate"]["spec"]
+    assert spec["parallelism"] == 2
+    sleep = task(objs, "sleep")
+    assert sleep["withItems"][:2] == ["this", "workflow"] and len(sleep["withItems"]) == 10
+
+
+def _output_parameter(objs: Objects) -> None:
+    assert template(objs, "generate-parameter")["outputs"]["parameters"] == [
+        {"name": "hello-param", "valueFrom": {"path": "/tmp/hello_world.txt"}}
+    ]
+    consume = task(objs, "consume-parameter")
+    assert consume["arguments"]["parameters"] == [
+        {"name": "message", "value": "{{tasks.generate-parameter.outputs.parameters.hello-param}}"}
+    ]
+    assert template(objs, "consume-parameter")["inputs"]["parameters"] == [{"name": "message"}]
+
+
+def _loops_maps(objs: Objects) -> None:
+    loop = task(objs, "test-linux")
+    assert {"image": "alpine", "tag": "3.6"} in loop["withItems"] and len(loop["withItems"]) == 4
+    container = template(objs, "test-linux")["container"]
+    assert container["image"] == "{{inputs.parameters.image}}:{{inputs.parameters.tag}}"
+    assert container["command"] == ["cat"] and container["args"] == ["/etc/os-release"]
+
+
+def _hello(objs: Objects) -> None:
+    container = template(objs, "whalesay")["container"]
+    assert container["image"] == "docker/whalesay:latest"
+    assert (container["command"], container["args"]) == (["cowsay"], ["hello world"])
+    assert objs["WorkflowTemplate"]["spec"]["automountServiceAccountToken"] is False
+
+
+def _multiroot(objs: Objects) -> None:
+    assert "depends" not in task(objs, "a") and "depends" not in task(objs, "b")
+    assert task(objs, "c")["depends"] == "a"
+    assert set(task(objs, "d")["depends"].split(" && ")) == {"a", "b"}
+
+
+def _continue_on_fail(objs: Objects) -> None:
+    assert task(objs, "d")["depends"] == "b.Failed && c"
+    assert set(task(objs, "g")["depends"].split(" && ")) == {"e", "f"}
+    assert template(objs, "b")["container"]["args"] == ["echo intentional failure; exit 1"]
+
+
+def _multiple_schedules(objs: Objects) -> None:
+    cron = objs["CronWorkflow"]["spec"]
+    assert cron["schedules"] == ["*/3 * * * *", "*/2 * * * *"] and cron["timezone"] == "America/Los_Angeles"
+    assert cron["concurrencyPolicy"] == "Replace"
+
+
+def _pod_spec_patch(objs: Objects) -> None:
+    spec = objs["WorkflowTemplate"]["spec"]
+    assert spec["arguments"]["parameters"] == [{"name": "cpu-limit", "value": "100m"}]
+    patch = template(objs, "whalesay")["podSpecPatch"]
+    assert '"cpu": "{{workflow.parameters.cpu-limit}}"' in patch
+
+
+def _random_fail(objs: Objects) -> None:
+    strategy = template(objs, "random-fail-template")["retryStrategy"]
+    assert int(strategy["limit"]) == 10 and "backoff" not in strategy
+    assert template(objs, "random-fail-template")["container"]["image"] == "python:alpine3.6"
+
+
+def _patch(*ops: str, kind: str = "WorkflowTemplate") -> str:
+    return f"patches:\n- target: {{kind: {kind}}}\n  ops:\n" + "".join(f"  - {op}\n" for op in ops)
+
+
+CASES = [
+    Case(
+        "dag-diamond",
+        ARGO,
+        "examples/dag-diamond.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: alpine:3.7\n  steps:\n"
+        "  - {name: a, command: [echo, A]}\n"
+        "  - {name: b, after: [a], command: [echo, B]}\n"
+        "  - {name: c, after: [a], command: [echo, C]}\n"
+        "  - {name: d, after: [b, c], command: [echo, D]}\n",
+        _diamond,
+        loss="task names are lower-cased DNS labels (a, b, c, d); one template per task instead of a shared "
+        "echo template with a message parameter",
+    ),
+    Case(
+        "arguments-parameters",
+        ARGO,
+        "examples/arguments-parameters.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  parameters: {message: hello world}\n"
+        "  steps:\n  - {name: whalesay, command: [cowsay]}\n",
+        _parameters,
+        loss="the workflow parameter reaches the container as $MESSAGE, not as the argument "
+        "{{inputs.parameters.message}}",
+    ),
+    Case(
+        "retry-backoff",
+        ARGO,
+        "examples/retry-backoff.yaml",
+        "exact",
+        SOURCE + "training:\n  image: python:alpine\n  steps:\n"
+        "  - {name: retry-backoff, command: [python, -c], retries: 10, retryPolicy: OnFailure,\n"
+        "     args: ['import random; import sys; exit_code = random.choice([0, 1, 1]); sys.exit(exit_code)']}\n"
+        + _patch(
+            "{op: replace, path: /spec/templates/1/retryStrategy/backoff, "
+            "value: {duration: '1', factor: 2, maxDuration: 1m, cap: '5'}}"
+        ),
+        _retry_backoff,
+        first_class="retry: {limit, backoff, policy}",
+    ),
+    Case(
+        "retry-container",
+        ARGO,
+        "examples/retry-container.yaml",
+        "exact",
+        SOURCE + "training:\n  image: python:alpine\n  steps:\n"
+        "  - {name: retry-container, command: [python, -c], retries: 10, retryPolicy: OnFailure,\n"
+        "     args: ['import random; import sys; exit_code = random.choice([0, 1, 1]); sys.exit(exit_code)']}\n"
+        + _patch("{op: remove, path: /spec/templates/1/retryStrategy/backoff}"),
+        _retry_container,
+        first_class="retry: {limit, backoff, policy}",
+    ),
+    Case(
+        "exit-handlers",
+        ARGO,
+        "examples/exit-handlers.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: alpine:latest\n  steps:\n"
+        "  - {name: intentional-fail, command: [sh, -c], args: ['echo intentional failure; exit 1']}\n"
+        + _patch(
+            "{op: add, path: /spec/onExit, value: exit-handler}",
+            "{op: add, path: /spec/templates/-, value: {name: exit-handler, container: {image: 'alpine:latest', "
+            "command: [sh, -c], args: ['echo send e-mail: {{workflow.name}} {{workflow.status}}']}}}",
+        ),
+        _exit_handler,
+        loss="the handler is one notifying container; the sample's celebrate/cry steps gated on "
+        "{{workflow.status}} are left out",
+        first_class="training.onExit",
+    ),
+    Case(
+        "memoize-simple",
+        ARGO,
+        "examples/memoize-simple.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  parameters: {message: test-5}\n  steps:\n"
+        "  - {name: whalesay, command: [sh, -c], args: ['cowsay $MESSAGE > /tmp/hello_world.txt']}\n"
+        + _patch(
+            "{op: add, path: /spec/templates/1/memoize, value: {key: '{{workflow.parameters.message}}', "
+            "maxAge: 10s, cache: {configMap: {name: my-config}}}}",
+            "{op: add, path: /spec/templates/1/outputs, "
+            "value: {parameters: [{name: hello, valueFrom: {path: /tmp/hello_world.txt}}]}}",
+        ),
+        _memoize,
+        loss="the cache key is the workflow parameter, not a template input parameter",
+        first_class="cache: {maxAge}, output parameters",
+    ),
+    Case(
+        "hello-world",
+        ARGO,
+        "examples/cron-workflow.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  schedule: '* * * * *'\n  timezone: America/Los_Angeles\n"
+        "  steps:\n  - {name: hello-world-with-time, command: [echo],"
+        " args: ['hello world. Scheduled on: {{workflow.scheduledTime}}']}\n"
+        + _patch(
+            "{op: replace, path: /spec/concurrencyPolicy, value: Replace}",
+            "{op: add, path: /spec/startingDeadlineSeconds, value: 0}",
+            "{op: replace, path: /spec/successfulJobsHistoryLimit, value: 4}",
+            "{op: replace, path: /spec/failedJobsHistoryLimit, value: 4}",
+            kind="CronWorkflow",
+        ),
+        _cron,
+        loss="the CronWorkflow references a WorkflowTemplate (hello-world-train) instead of inlining the "
+        "workflow spec; the scheduled workflow is the same",
+    ),
+    Case(
+        "artifact-passing",
+        ARGO,
+        "examples/artifact-passing.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  steps:\n"
+        "  - {name: cowsay, command: [sh, -c], args: ['cowsay hello world | tee $MLGITOPS_OUTPUT_DIR/message'],"
+        " outputs: [message]}\n"
+        "  - {name: print-message, after: [cowsay], image: 'alpine:latest', command: [sh, -c],"
+        " args: ['cat $MLGITOPS_INPUT_DIR/message'], inputs: [message]}\n",
+        _artifacts,
+        loss="artifact paths are mlgitops' (/tmp/mlgitops/outputs/message, /tmp/mlgitops/inputs/message), "
+        "not /tmp/hello_world.txt and /tmp/message",
+    ),
+    Case(
+        "dag-task-level-timeout",
+        ARGO,
+        "examples/dag-task-level-timeout.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  steps:\n"
+        "  - {name: a, command: [sleep, 15s], timeout: 20s}\n"
+        "  - {name: b, after: [a], command: [sleep, 15s], timeout: 10s}\n"
+        "  - {name: c, after: [a], command: [sleep, 15s], timeout: 20s}\n",
+        _task_timeout,
+        loss="each task's timeout is written on its own template, not passed as a parameter to a shared one",
+    ),
+    Case(
+        "parallelism-limit",
+        ARGO,
+        "examples/parallelism-limit.yaml",
+        "exact",
+        SOURCE
+        + "training:\n  image: busybox\n  steps:\n  - {name: sleep, command: [sh, -c, sleep 10]}\n"
+        + _patch(
+            "{op: add, path: /spec/parallelism, value: 2}",
+            "{op: add, path: /spec/templates/0/dag/tasks/0/withItems, "
+            "value: [this, workflow, should, take, at, least, '60', seconds, to, complete]}",
+        ),
+        _parallelism,
+        first_class="forEach with parallelism",
+    ),
+    Case(
+        "output-parameter",
+        ARGO,
+        "examples/output-parameter.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  steps:\n"
+        "  - {name: generate-parameter, command: [sh, -c],\n"
+        "     args: ['sleep 1; echo -n hello world > /tmp/hello_world.txt']}\n"
+        "  - {name: consume-parameter, after: [generate-parameter], command: [cowsay],"
+        " args: ['{{inputs.parameters.message}}']}\n"
+        + _patch(
+            "{op: add, path: /spec/templates/1/outputs, "
+            "value: {parameters: [{name: hello-param, valueFrom: {path: /tmp/hello_world.txt}}]}}",
+            "{op: add, path: /spec/templates/2/inputs, value: {parameters: [{name: message}]}}",
+            "{op: add, path: /spec/templates/0/dag/tasks/1/arguments, value: {parameters: [{name: message, "
+            "value: '{{tasks.generate-parameter.outputs.parameters.hello-param}}'}]}}",
+        ),
+        _output_parameter,
+        loss="a DAG dependency instead of two sequential steps; the same order and data flow",
+        first_class="output parameters between steps",
+    ),
+    Case(
+        "loops-maps",
+        ARGO,
+        "examples/loops-maps.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: debian:9.1\n  steps:\n"
+        "  - {name: test-linux, command: [cat], args: [/etc/os-release]}\n"
+        + _patch(
+            "{op: add, path: /spec/templates/0/dag/tasks/0/withItems, value: [{image: debian, tag: '9.1'}, "
+            "{image: debian, tag: '8.9'}, {image: alpine, tag: '3.6'}, {image: ubuntu, tag: '17.10'}]}",
+            "{op: add, path: /spec/templates/0/dag/tasks/0/arguments, value: {parameters: "
+            "[{name: image, value: '{{item.image}}'}, {name: tag, value: '{{item.tag}}'}]}}",
+            "{op: add, path: /spec/templates/1/inputs, value: {parameters: [{name: image}, {name: tag}]}}",
+            "{op: replace, path: /spec/templates/1/container/image, "
+            "value: '{{inputs.parameters.image}}:{{inputs.parameters.tag}}'}",
+        ),
+        _loops_maps,
+        loss="the spec names a placeholder image (debian:9.1) that the patch replaces with the per-item one",
+        first_class="forEach",
+    ),
+    Case(
+        "coinflip-recursive",
+        ARGO,
+        "examples/coinflip-recursive.yaml",
+        "out-of-reach",
+        "",
+        loss="a script template that calls itself until heads: steps are containers in a fixed DAG, with no "
+        "script source and no recursion",
+        first_class="none planned (recursion and script templates)",
+    ),
+    Case(
+        "hello-world-wf",
+        ARGO,
+        "examples/hello-world.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  steps:\n"
+        "  - {name: whalesay, command: [cowsay], args: [hello world]}\n"
+        + _patch("{op: add, path: /spec/automountServiceAccountToken, value: false}"),
+        _hello,
+        loss="the stored version's executorServiceAccountTokenName is not reproduced",
+    ),
+    Case(
+        "dag-multiroot",
+        ARGO,
+        "examples/dag-multiroot.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  steps:\n"
+        "  - {name: a, command: [echo, A]}\n  - {name: b, command: [echo, B]}\n"
+        "  - {name: c, after: [a], command: [echo, C]}\n  - {name: d, after: [a, b], command: [echo, D]}\n",
+        _multiroot,
+        loss="task names are lower-cased DNS labels; one template per task instead of a shared echo template",
+    ),
+    Case(
+        "dag-continue-on-fail",
+        ARGO,
+        "examples/dag-continue-on-fail.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  steps:\n"
+        "  - {name: a, command: [echo], args: [hello world]}\n"
+        "  - {name: b, after: [a], command: [sh, -c], args: ['echo intentional failure; exit 1']}\n"
+        "  - {name: c, after: [a], command: [echo], args: [hello world]}\n"
+        "  - {name: d, after: [b, c], command: [echo], args: [hello world]}\n"
+        "  - {name: e, after: [a], command: [sh, -c], args: ['echo intentional failure; exit 1']}\n"
+        "  - {name: f, after: [a], command: [echo], args: [hello world]}\n"
+        "  - {name: g, after: [e, f], command: [echo], args: [hello world]}\n"
+        + _patch("{op: replace, path: /spec/templates/0/dag/tasks/3/depends, value: b.Failed && c}"),
+        _continue_on_fail,
+        loss="task names are lower-cased DNS labels",
+        first_class="when on any step",
+    ),
+    Case(
+        "hello-world-multiple-schedules",
+        ARGO,
+        "examples/cron-workflow-multiple-schedules.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  schedule: ['*/3 * * * *', '*/2 * * * *']\n"
+        "  timezone: America/Los_Angeles\n  steps:\n  - {name: whalesay, command: [cowsay],"
+        " args: ['hello world. Scheduled on: {{workflow.scheduledTime}}']}\n"
+        + _patch("{op: replace, path: /spec/concurrencyPolicy, value: Replace}", kind="CronWorkflow"),
+        _multiple_schedules,
+        loss="the CronWorkflow references a WorkflowTemplate rather than inlining the workflow spec",
+    ),
+    Case(
+        "pod-spec-patch",
+        ARGO,
+        "examples/pod-spec-patch.yaml",
+        "exact",
+        SOURCE + "training:\n  image: docker/whalesay:latest\n  parameters: {cpu-limit: 100m}\n  steps:\n"
+        "  - {name: whalesay, command: [cowsay], args: [hello world]}\n"
+        + _patch(
+            "{op: add, path: /spec/templates/1/podSpecPatch, value: "
+            '\'{"containers":[{"name":"main", "resources":{"limits":'
+            '{"cpu": "{{workflow.parameters.cpu-limit}}" }}}]}\'}'
+        ),
+        _pod_spec_patch,
+    ),
+    Case(
+        "random-fail-template",
+        ARGO,
+        "examples/workflow-template/templates.yaml",
+        "exact",
+        SOURCE + "training:\n  image: python:alpine3.6\n  steps:\n"
+        "  - {name: random-fail-template, command: [python, -c], retries: 10, retryPolicy: OnFailure,\n"
+        "     args: ['import random; import sys; exit_code = random.choice([0, 1, 1]); sys.exit(exit_code)']}\n"
+        + _patch("{op: remove, path: /spec/templates/1/retryStrategy/backoff}"),
+        _random_fail,
+        first_class="retry: {limit, backoff, policy}",
+    ),
+]

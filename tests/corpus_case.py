@@ -1,0 +1,59 @@
+"""One configuration of the corpus (tests/test_corpus.py): where it lives upstream, how well a spec expresses it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Obj = dict[str, Any]
+Objects = dict[str, Obj]  # the rendered objects of one model, by kind
+Status = Literal["exact", "approximate", "out-of-reach"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """`spec`: the model file below `metadata.name` (the name is `name`); `check` asserts, field by field,
+    what the upstream example exists to show. `loss`: what an approximate case does not reproduce, or
+    what an out-of-reach case lacks. `first_class`: the planned spec field (issue 16) that will replace
+    the `patches` a case uses today, or make an out-of-reach case expressible."""
+
+    name: str
+    repo: str
+    path: str
+    status: Status
+    spec: str
+    check: Callable[[Objects], None] | None = None
+    loss: str = ""
+    first_class: str = ""
+
+
+def predictor(objs: Objects) -> Obj:
+    result: Obj = objs["InferenceService"]["spec"]["predictor"]
+    return result
+
+
+def model(objs: Objects) -> Obj:
+    result: Obj = predictor(objs)["model"]
+    return result
+
+
+def protocol(objs: Objects) -> str:
+    """An unset protocol is v1 (kserve pkg/apis/serving/v1beta1/predictor_sklearn.go Default: ProtocolV1)."""
+    return str(model(objs).get("protocolVersion", "v1"))
+
+
+def template(objs: Objects, name: str) -> Obj:
+    spec = objs["WorkflowTemplate"]["spec"]
+    found: Obj = next(t for t in spec["templates"] if t["name"] == name)
+    return found
+
+
+def task(objs: Objects, name: str) -> Obj:
+    tasks = template(objs, "pipeline")["dag"]["tasks"]
+    found: Obj = next(t for t in tasks if t["name"] == name)
+    return found
+
+
+def env_value(container: Obj, name: str) -> Any:
+    return next((e.get("value") for e in container.get("env", []) if e["name"] == name), None)

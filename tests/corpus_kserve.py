@@ -1,0 +1,515 @@
+"""KServe InferenceServices of the corpus: kserve/kserve's own samples (docs/samples/v1beta1/).
+
+The samples mostly use the framework field (`predictor.sklearn: {storageUri}`); mlgitops writes the
+`predictor.model: {modelFormat: {name: sklearn}}` form, which KServe treats as the same predictor
+(kserve pkg/apis/serving/v1beta1/predictor_sklearn.go and predictor_model.go). That difference alone
+is not counted as a loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from corpus_case import Case, Objects, model, predictor, protocol
+
+KSERVE = "kserve/kserve"
+SAMPLES = "docs/samples/v1beta1"
+
+
+def _simple(fmt: str, uri: str, proto: str = "v1") -> Callable[[Objects], None]:
+    def check(objs: Objects) -> None:
+        assert model(objs)["modelFormat"]["name"] == fmt
+        assert model(objs)["storageUri"] == uri
+        assert protocol(objs) == proto
+
+    return check
+
+
+def _source(fmt: str, uri: str, proto: str = "v1", extra: str = "") -> str:
+    serving = f"serving: {{protocol: {proto}{extra}}}"
+    return f'model: {{format: {fmt}, version: "1", storageUri: "{uri}"}}\n{serving}\n'
+
+
+def _probes(objs: Objects) -> None:
+    assert model(objs)["readinessProbe"] == {"httpGet": {"path": "/v1/models/flowers"}}
+    assert model(objs)["livenessProbe"] == {"httpGet": {"path": "/v1/models/flowers"}}
+
+
+def _timeout(objs: Objects) -> None:
+    assert predictor(objs)["timeout"] == 600
+    assert model(objs)["livenessProbe"]["httpGet"]["path"] == "/v1/models/flowers"
+
+
+def _grpc(objs: Objects) -> None:
+    assert model(objs)["ports"] == [{"containerPort": 9000, "name": "h2c"}]
+    assert model(objs)["modelFormat"]["name"] == "tensorflow"
+
+
+def _canary(objs: Objects) -> None:
+    assert predictor(objs)["canaryTrafficPercent"] == 20
+    assert model(objs)["storageUri"] == "gs://kfserving-samples/models/tensorflow/flowers"
+    annotations = objs["InferenceService"]["metadata"]["annotations"]
+    assert annotations["serving.kserve.io/deploymentMode"] == "Knative"  # a serverless rollout
+
+
+def _cluster_local(objs: Objects) -> None:
+    labels = objs["InferenceService"]["metadata"]["labels"]
+    assert labels["serving.knative.dev/visibility"] == "cluster-local"
+
+
+def _service_account(objs: Objects) -> None:
+    assert predictor(objs)["serviceAccountName"] == "serving-admin"
+
+
+def _mnist_v2(objs: Objects) -> None:
+    assert protocol(objs) == "v2"
+    assert model(objs)["args"] == ["--disable-token-auth", "--enable-model-api"]
+    assert model(objs)["storageUri"] == "gs://kfserving-examples/models/torchserve/image_classifier/v2"
+
+
+def _bert_gpu(objs: Objects) -> None:
+    limits = model(objs)["resources"]["limits"]
+    assert limits["memory"] == "4Gi" and str(limits["nvidia.com/gpu"]) == "1"
+    assert protocol(objs) == "v2"
+
+
+def _torchscript(objs: Objects) -> None:
+    assert model(objs)["runtimeVersion"] == "21.08-py3"
+    assert {"name": "OMP_NUM_THREADS", "value": "1"} in model(objs)["env"]
+    assert model(objs)["modelFormat"]["name"] == "triton"
+
+
+def _logger(objs: Objects) -> None:
+    assert predictor(objs)["logger"] == {"url": "http://message-dumper.default.svc.cluster.local", "mode": "all"}
+    assert predictor(objs)["minReplicas"] == 1
+
+
+def _transformer(objs: Objects) -> None:
+    container = objs["InferenceService"]["spec"]["transformer"]["containers"][0]
+    assert container["image"] == "kserve/torchserve-image-transformer:latest"
+    uri = "gs://kfserving-examples/models/torchserve/image_classifier/v1"
+    assert {"name": "STORAGE_URI", "value": uri} in container["env"]
+    assert model(objs)["storageUri"] == uri and model(objs)["modelFormat"]["name"] == "pytorch"
+
+
+def _custom(objs: Objects) -> None:
+    assert "model" not in predictor(objs)
+    [container] = predictor(objs)["containers"]
+    assert container["image"] == "codait/max-object-detector"
+    assert container["ports"] == [{"containerPort": 5000}]
+
+
+def _keda(objs: Objects) -> None:
+    isvc = objs["InferenceService"]
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+    cpu, external = predictor(objs)["autoScaling"]["metrics"]
+    assert cpu["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}
+    assert external["type"] == "External" and external["external"]["metric"]["backend"] == "prometheus"
+    assert external["external"]["target"] == {"type": "Value", "value": "100"}
+    assert (predictor(objs)["minReplicas"], predictor(objs)["maxReplicas"]) == (1, 10)
+
+
+def _torchserve_gpu(objs: Objects) -> None:
+    limits = model(objs)["resources"]["limits"]
+    assert limits["memory"] == "4Gi" and str(limits["nvidia.com/gpu"]) == "1"
+    assert model(objs)["args"] == ["--disable-token-auth", "--enable-model-api"]
+
+
+def _torchserve_grpc(objs: Objects) -> None:
+    assert model(objs)["ports"] == [{"containerPort": 7070, "name": "h2c", "protocol": "TCP"}]
+
+
+def _bert_triton(objs: Objects) -> None:
+    resources = model(objs)["resources"]
+    assert resources["requests"] == resources["limits"] == {"cpu": "1", "memory": "8Gi"}
+    assert model(objs)["runtimeVersion"] == "20.09-py3" and model(objs)["modelFormat"]["name"] == "triton"
+    [container] = objs["InferenceService"]["spec"]["transformer"]["containers"]
+    assert container["command"] == ["python", "-m", "bert_transformer_v2"]
+    assert container["env"] == [
+        {"name": "STORAGE_URI", "value": "gs://kfserving-samples/models/triton/bert-transformer"}
+    ]
+
+
+def _pinned(objs: Objects) -> None:
+    """canaryTrafficPercent 0: the new revision is rolled out but gets no traffic (pinned)."""
+    assert predictor(objs)["canaryTrafficPercent"] == 0
+    assert model(objs)["storageUri"] == "gs://kfserving-samples/models/tensorflow/flowers-2"
+
+
+PROBES = """\
+patches:
+- target: {kind: InferenceService}
+  ops:
+  - {op: add, path: /spec/predictor/model/readinessProbe, value: {httpGet: {path: /v1/models/flowers}}}
+  - {op: add, path: /spec/predictor/model/livenessProbe, value: {httpGet: {path: /v1/models/flowers}}}
+"""
+
+KEDA = """\
+metadata:
+  annotations: {serving.kserve.io/autoscalerClass: keda}
+model: {format: sklearn, version: "1", storageUri: "gs://kfserving-examples/models/sklearn/1.0/model"}
+serving: {protocol: v1, replicas: {min: 1, max: 10}}
+patches:
+- target: {kind: InferenceService}
+  ops:
+  - op: add
+    path: /spec/predictor/autoScaling
+    value:
+      metrics:
+      - type: Resource
+        resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}
+      - type: External
+        external:
+          metric:
+            backend: prometheus
+            serverAddress: http://prometheus.monitoring.svc.cluster.local:9090
+            query: sum(rate(istio_requests_total{destination_workload="sklearn-iris-keda-advanced-predictor"}[2m]))
+          target: {type: Value, value: "100"}
+"""
+
+CASES = [
+    Case(
+        "sklearn-iris",
+        KSERVE,
+        f"{SAMPLES}/sklearn/v1/sklearn.yaml",
+        "exact",
+        _source("sklearn", "gs://kfserving-samples/models/sklearn/iris"),
+        _simple("sklearn", "gs://kfserving-samples/models/sklearn/iris"),
+    ),
+    Case(
+        "sklearn-irisv2",
+        KSERVE,
+        f"{SAMPLES}/sklearn/v2/sklearn.yaml",
+        "exact",
+        _source("sklearn", "gs://seldon-models/sklearn/iris", "v2"),
+        _simple("sklearn", "gs://seldon-models/sklearn/iris", "v2"),
+    ),
+    Case(
+        "xgboost-iris",
+        KSERVE,
+        f"{SAMPLES}/xgboost/xgboost.yaml",
+        "exact",
+        _source("xgboost", "gs://kfserving-samples/models/xgboost/iris", "v2"),
+        _simple("xgboost", "gs://kfserving-samples/models/xgboost/iris", "v2"),
+    ),
+    Case(
+        "lightgbm-iris",
+        KSERVE,
+        f"{SAMPLES}/lightgbm/lightgbm.yaml",
+        "exact",
+        _source("lightgbm", "gs://kfserving-examples/models/lightgbm/iris"),
+        _simple("lightgbm", "gs://kfserving-examples/models/lightgbm/iris"),
+    ),
+    Case(
+        "pmml-demo",
+        KSERVE,
+        f"{SAMPLES}/pmml/pmml.yaml",
+        "exact",
+        _source(
+            "pmml",
+            "https://raw.githubusercontent.com/openscoring/openscoring/master/openscoring-service/src/etc/DecisionTreeIris.pmml",
+        ),
+        _simple(
+            "pmml",
+            "https://raw.githubusercontent.com/openscoring/openscoring/master/openscoring-service/src/etc/DecisionTreeIris.pmml",
+        ),
+    ),
+    Case(
+        "style-sample",
+        KSERVE,
+        f"{SAMPLES}/onnx/onnx.yaml",
+        "exact",
+        _source("onnx", "gs://kfserving-examples/models/onnx"),
+        _simple("onnx", "gs://kfserving-examples/models/onnx"),
+    ),
+    Case(
+        "paddle-resnet50",
+        KSERVE,
+        f"{SAMPLES}/paddle/paddle.yaml",
+        "exact",
+        _source("paddle", "gs://kfserving-examples/models/paddle/resnet"),
+        _simple("paddle", "gs://kfserving-examples/models/paddle/resnet"),
+    ),
+    Case(
+        "catboost-iris",
+        KSERVE,
+        f"{SAMPLES}/catboost/catboost.yaml",
+        "exact",
+        _source("catboost", "gs://kfserving-examples/models/catboost/iris"),
+        _simple("catboost", "gs://kfserving-examples/models/catboost/iris"),
+    ),
+    Case(
+        "torchserve",
+        KSERVE,
+        f"{SAMPLES}/torchserve/v1/torchserve.yaml",
+        "exact",
+        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1"),
+        _simple("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1"),
+    ),
+    Case(
+        "torchserve-mnist-v2",
+        KSERVE,
+        f"{SAMPLES}/torchserve/v2/mnist.yaml",
+        "exact",
+        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v2", "v2")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/model/args, value: [--disable-token-auth, --enable-model-api]}\n",
+        _mnist_v2,
+        first_class="serving.args",
+    ),
+    Case(
+        "torchserve-bert-v2",
+        KSERVE,
+        f"{SAMPLES}/torchserve/v2/bert/bert_gpu.yaml",
+        "approximate",
+        _source(
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/bert/v2",
+            "v2",
+            ", gpu: {count: 1}, resources: {limits: {memory: 4Gi}}",
+        ),
+        _bert_gpu,
+        loss="mlgitops also requests the GPU (requests = limits for extended resources) and adds the "
+        "memory request Kubernetes would default from the limit",
+    ),
+    Case(
+        "sklearn-iris-local",
+        KSERVE,
+        f"{SAMPLES}/advanced/cluster_local.yaml",
+        "exact",
+        "metadata:\n  labels: {serving.knative.dev/visibility: cluster-local}\n"
+        + _source("sklearn", "gs://kfserving-examples/models/sklearn/1.0/model", extra=", mode: Knative"),
+        _cluster_local,
+    ),
+    Case(
+        "tensorflow-pod-overrides",
+        KSERVE,
+        f"{SAMPLES}/advanced/pod-overrides.yaml",
+        "exact",
+        _source(
+            "tensorflow", "gs://kfserving-examples/models/tensorflow/flowers", extra=", serviceAccount: serving-admin"
+        ),
+        _service_account,
+    ),
+    Case(
+        "flowers",
+        KSERVE,
+        f"{SAMPLES}/advanced/timeout.yaml",
+        "exact",
+        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/timeout, value: 600}\n"
+        "  - {op: add, path: /spec/predictor/model/livenessProbe, value: {httpGet: {path: /v1/models/flowers}}}\n",
+        _timeout,
+        first_class="serving.timeout",
+    ),
+    Case(
+        "flowers-probes",
+        KSERVE,
+        f"{SAMPLES}/advanced/probes.yaml",
+        "approximate",
+        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers") + PROBES,
+        _probes,
+        loss="named flowers-probes: the sample reuses the name 'flowers' of advanced/timeout.yaml",
+    ),
+    Case(
+        "tensorflow-grpc",
+        KSERVE,
+        f"{SAMPLES}/tensorflow/grpc.yaml",
+        "exact",
+        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/model/ports, value: [{containerPort: 9000, name: h2c}]}\n",
+        _grpc,
+    ),
+    Case(
+        "tensorflow-simple",
+        KSERVE,
+        f"{SAMPLES}/tensorflow/canary.yaml",
+        "exact",
+        'model: {format: tensorflow, version: "1", storageUri: "gs://kfserving-samples/models/tensorflow/flowers-1"}\n'
+        "serving:\n  mode: Knative\n  protocol: v1\n"
+        '  canary: {version: "2", trafficPercent: 20,\n'
+        '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers"}\n',
+        _canary,
+    ),
+    Case(
+        "torchscript-cifar",
+        KSERVE,
+        f"{SAMPLES}/triton/torchscript/torchscript.yaml",
+        "exact",
+        _source("triton", "gs://kfserving-examples/models/torchscript")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/model/runtimeVersion, value: 21.08-py3}\n"
+        "  - {op: add, path: /spec/predictor/model/env, value: [{name: OMP_NUM_THREADS, value: '1'}]}\n",
+        _torchscript,
+        first_class="serving.runtimeVersion, serving.env",
+    ),
+    Case(
+        "torchserve-custom",
+        KSERVE,
+        f"{SAMPLES}/custom/torchserve/logger/torchserve-logger.yaml",
+        "approximate",
+        _source(
+            "pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1", extra=", replicas: {min: 1}"
+        )
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/logger, value: {url: 'http://message-dumper.default.svc.cluster.local',"
+        " mode: all}}\n",
+        _logger,
+        loss="a pytorch model predictor instead of the sample's custom container ({username}/torchserve:latest "
+        "is a placeholder image); the payload logging it shows is the same",
+        first_class="serving.logger",
+    ),
+    Case(
+        "torchserve-transformer",
+        KSERVE,
+        f"{SAMPLES}/transformer/torchserve_image_transformer/transformer.yaml",
+        "exact",
+        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - op: add\n    path: /spec/transformer\n    value:\n      containers:\n"
+        "      - name: kfserving-container\n        image: kserve/torchserve-image-transformer:latest\n"
+        "        env: [{name: STORAGE_URI, value: gs://kfserving-examples/models/torchserve/image_classifier/v1}]\n",
+        _transformer,
+        first_class="serving.transformer",
+    ),
+    Case(
+        "custom-simple",
+        KSERVE,
+        f"{SAMPLES}/custom/simple.yaml",
+        "approximate",
+        _source("custom", "gs://unused/custom-simple") + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: remove, path: /spec/predictor/model}\n"
+        "  - op: add\n    path: /spec/predictor/containers\n"
+        "    value: [{name: kserve-container, image: codait/max-object-detector, ports: [{containerPort: 5000}]}]\n",
+        _custom,
+        loss="the spec still needs a model source (format, version, storageUri) that the custom container "
+        "ignores, and mlgitops' restricted securityContext goes with the removed model block",
+        first_class="serving.image with engine: kserve",
+    ),
+    Case(
+        "sklearn-iris-scale-to-zero",
+        KSERVE,
+        f"{SAMPLES}/keda/keda-scale-to-zero.yaml",
+        "out-of-reach",
+        "",
+        loss="scale to zero through autoScaling.keda (idleReplicaCount: 0), which KServe v0.20's CRD does "
+        "not have; a patch adding it fails the schema check",
+        first_class="a KServe release with autoScaling.keda",
+    ),
+    Case(
+        "sklearn-iris-keda-advanced",
+        KSERVE,
+        f"{SAMPLES}/keda/keda-advanced-example.yaml",
+        "approximate",
+        KEDA,
+        _keda,
+        loss="the autoScaling.keda block (polling, cooldown, fallback, HPA behaviour) is not in KServe v0.20's "
+        "CRD and is left out; the Prometheus query names the Standard-mode workload "
+        "sklearn-iris-keda-advanced-predictor",
+        first_class="serving.autoscaling on an external metric (KEDA)",
+    ),
+    Case(
+        "deeploy-sample",
+        KSERVE,
+        f"{SAMPLES}/explanation/deeploy/shap-kernel/sample.yaml",
+        "out-of-reach",
+        "",
+        loss="the explainer is a model (spec.explainer.model, a shap-kernel runtime), which KServe v0.20's CRD "
+        "does not have (its explainer takes containers or art); a patch adding it fails the schema check",
+        first_class="a KServe release whose explainer has `model`",
+    ),
+    Case(
+        "triton-multimodel",
+        KSERVE,
+        f"{SAMPLES}/triton/multimodel/trained_model.yaml",
+        "out-of-reach",
+        "",
+        loss="a TrainedModel object (serving.kserve.io/v1alpha1) loaded into a shared Triton InferenceService: "
+        "patches change generated objects and cannot add one of another kind",
+        first_class="multi-model serving (TrainedModel)",
+    ),
+    Case(
+        "sklearn-multimodel",
+        KSERVE,
+        f"{SAMPLES}/sklearn/multimodel/trainedmodels.yaml",
+        "out-of-reach",
+        "",
+        loss="TrainedModel objects on a shared sklearn InferenceService, as above",
+        first_class="multi-model serving (TrainedModel)",
+    ),
+    Case(
+        "flower-sample",
+        KSERVE,
+        f"{SAMPLES}/tensorflow/tensorflow.yaml",
+        "exact",
+        _source("tensorflow", "gs://kfserving-examples/models/tensorflow/flowers"),
+        _simple("tensorflow", "gs://kfserving-examples/models/tensorflow/flowers"),
+    ),
+    Case(
+        "sklearn-mixedtype",
+        KSERVE,
+        f"{SAMPLES}/sklearn/v1/sklearn-mixedtype-model/sklearn-mixedtype.yaml",
+        "exact",
+        _source("sklearn", "gs://kfserving-examples/models/sklearn/1.0/mixedtype"),
+        _simple("sklearn", "gs://kfserving-examples/models/sklearn/1.0/mixedtype"),
+    ),
+    Case(
+        "torchserve-gpu",
+        KSERVE,
+        f"{SAMPLES}/torchserve/v1/gpu.yaml",
+        "approximate",
+        _source(
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+            extra=", gpu: {count: 1}, resources: {limits: {memory: 4Gi}}",
+        )
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/model/args, value: [--disable-token-auth, --enable-model-api]}\n",
+        _torchserve_gpu,
+        loss="mlgitops also requests the GPU and the memory (requests = limits)",
+        first_class="serving.args",
+    ),
+    Case(
+        "torchserve-grpc",
+        KSERVE,
+        f"{SAMPLES}/torchserve/v1/grpc.yaml",
+        "exact",
+        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/model/ports, value: [{containerPort: 7070, name: h2c, protocol: TCP}]}\n",
+        _torchserve_grpc,
+    ),
+    Case(
+        "bert-v2",
+        KSERVE,
+        f"{SAMPLES}/triton/bert/bert_v1beta1.yaml",
+        "exact",
+        _source(
+            "triton",
+            "gs://kfserving-examples/models/triton/bert",
+            extra=", resources: {requests: {cpu: '1', memory: 8Gi}, limits: {cpu: '1', memory: 8Gi}}",
+        )
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: add, path: /spec/predictor/model/runtimeVersion, value: 20.09-py3}\n"
+        "  - op: add\n    path: /spec/transformer\n    value:\n      containers:\n"
+        "      - name: kfserving-container\n        image: kfserving/bert-transformer-v2:latest\n"
+        "        command: [python, -m, bert_transformer_v2]\n"
+        "        env: [{name: STORAGE_URI, value: gs://kfserving-samples/models/triton/bert-transformer}]\n",
+        _bert_triton,
+        first_class="serving.runtimeVersion, serving.transformer",
+    ),
+    Case(
+        "my-model",
+        KSERVE,
+        f"{SAMPLES}/rollout/pinned.yaml",
+        "exact",
+        'model: {format: tensorflow, version: "1", storageUri: "gs://kfserving-samples/models/tensorflow/flowers"}\n'
+        "serving:\n  mode: Knative\n  protocol: v1\n"
+        '  canary: {version: "2", trafficPercent: 0,\n'
+        '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers-2"}\n',
+        _pinned,
+    ),
+]
