@@ -35,7 +35,9 @@ gpuClasses:
 nodeClasses:
   highmem:
     nodeSelector: {{pool: highmem}}
-    tolerations: [{{key: dedicated, value: ml, effect: NoSchedule}}, {{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]
+    tolerations:
+    - {{key: dedicated, value: ml, effect: NoSchedule}}
+    - {{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}
     affinity: {AFFINITY}
   batch:
     nodeSelector: {{pool: batch}}
