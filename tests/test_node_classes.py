@@ -209,3 +209,33 @@ def test_strict_validate_passes_on_a_small_project(tmp_path: Path, crds_dir: Pat
     assert run_cli(["render"], cwd=root).exit_code == 0
     result = run_cli(["validate", "--strict", "--crds", str(crds_dir)], cwd=root)
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_placement_maps_back_to_the_class_that_placed_it(tmp_path: Path) -> None:
+    from mlgitops.render import render_model
+    from mlgitops.resolve import resolve
+    from mlgitops.sourcemap import parse_pointer, spec_source
+
+    workspace = load_workspace(project(tmp_path, model()))
+    (resolved_file,) = workspace.models
+    resolved = resolve(workspace, resolved_file, "prod")
+    assert resolved is not None
+    objs = {o["kind"]: o for o in render_model(resolved, workspace.project)}
+
+    def source(kind: str, pointer: str) -> tuple[str | int, ...]:
+        obj = objs[kind]
+        return spec_source(obj, parse_pointer(obj, pointer), resolved.spec, workspace.project, "prod").path
+
+    assert source("InferenceService", "/spec/predictor/nodeSelector/pool") == ("serving", "nodeClass")
+    assert source("InferenceService", "/spec/predictor/affinity/nodeAffinity") == ("serving", "nodeClass")
+    names = [t["name"] for t in objs["WorkflowTemplate"]["spec"]["templates"]]
+    prep, fit = names.index("prep"), names.index("fit")
+    assert source("WorkflowTemplate", f"/spec/templates/{prep}/nodeSelector/pool") == ("training", "nodeClass")
+    assert source("WorkflowTemplate", f"/spec/templates/{fit}/affinity") == ("training", "steps", 1, "nodeClass")
+    assert source("WorkflowTemplate", f"/spec/templates/{fit}/tolerations/0") == (
+        "training",
+        "steps",
+        1,
+        "gpu",
+        "class",
+    )

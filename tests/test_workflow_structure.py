@@ -351,3 +351,48 @@ def test_on_exit_takes_no_dependencies(tmp_path: Path) -> None:
     (found,) = problems(project(tmp_path, text))
     assert "the onExit step runs once when the workflow ends" in found
     assert "takes no after" in found
+
+
+# --- source map ----------------------------------------------------------------------------------------
+
+
+def test_every_new_rendered_field_maps_to_the_spec_field_it_came_from(tmp_path: Path) -> None:
+    from mlgitops.render import render_model
+    from mlgitops.resolve import resolve
+    from mlgitops.sourcemap import parse_pointer, spec_source
+    from tests.test_sourcemap import _MISSING, _leaves, _lookup
+
+    workspace = load_workspace(project(tmp_path))
+    (model,) = workspace.models
+    resolved = resolve(workspace, model, "prod")
+    assert resolved is not None
+    spec_data = resolved.spec.model_dump(by_alias=True)
+    wf = next(o for o in render_model(resolved, workspace.project) if o["kind"] == "WorkflowTemplate")
+    for path in _leaves(wf):
+        source = spec_source(wf, path, resolved.spec, workspace.project, "prod")
+        assert _lookup(spec_data, source.path) is not _MISSING, (path, source)
+
+    names = [t["name"] for t in wf["spec"]["templates"]]
+    tasks = [t["name"] for t in wf["spec"]["templates"][0]["dag"]["tasks"]]
+
+    def source(pointer: str) -> tuple[str | int, ...]:
+        return spec_source(wf, parse_pointer(wf, pointer), resolved.spec, workspace.project, "prod").path
+
+    steps = [s.name for s in resolved.spec.training.steps]  # type: ignore[union-attr]
+    task = {name: tasks.index(name) for name in tasks}
+    template = {name: names.index(name) for name in names}
+    assert source(f"/spec/templates/0/dag/tasks/{task['publish']}/when") == ("training", "steps", 4, "when")
+    assert source(f"/spec/templates/0/dag/tasks/{task['eval-shard']}/withParam") == ("training", "steps", 2, "forEach")
+    assert source(f"/spec/templates/0/dag/tasks/{task['pick']}/arguments/parameters/0/value") == (
+        "training",
+        "steps",
+        3,
+        "paramInputs",
+    )
+    assert source(f"/spec/templates/{template['sweep-loop']}/parallelism") == ("training", "steps", 1, "parallelism")
+    assert source(f"/spec/templates/{template['shard']}/memoize/maxAge") == ("training", "steps", 0, "cache")
+    assert source(f"/spec/templates/{template['sweep']}/retryStrategy/limit") == ("training", "steps", 1, "retry")
+    assert source(f"/spec/templates/{template['pick']}/outputs/parameters/1/name") == ("training", "steps", 3, "params")
+    assert source("/spec/onExit") == ("training", "onExit")
+    assert source(f"/spec/templates/{template['notify']}/container/command/0") == ("training", "onExit", "command", 0)
+    assert steps[1] == "sweep"
