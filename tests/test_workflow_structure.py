@@ -396,3 +396,33 @@ def test_every_new_rendered_field_maps_to_the_spec_field_it_came_from(tmp_path: 
     assert source("/spec/onExit") == ("training", "onExit")
     assert source(f"/spec/templates/{template['notify']}/container/command/0") == ("training", "onExit", "command", 0)
     assert steps[1] == "sweep"
+
+
+# --- diff ML summary ------------------------------------------------------------------------------------
+
+
+def _spec(text: str) -> Any:
+    import yaml
+
+    from mlgitops.spec import Model
+
+    return Model.model_validate(yaml.safe_load(text))
+
+
+def test_diff_summary_names_for_each_when_and_on_exit_changes() -> None:
+    from mlgitops.diff.summary import _model_summary
+
+    old = _spec(MODEL)
+    new = _spec(
+        MODEL.replace("forEach: [{lr: 0.01, depth: 3}, {lr: 0.1, depth: 5}]", "forEach: [{lr: 0.01, depth: 3}]")
+        .replace("value: 0.9}]", "value: 0.92}]")
+        .replace("  onExit: {name: notify, command: [python, -m, m.notify]}\n", "")
+    )
+    summary, changes = _model_summary(old, new)
+    assert "step sweep forEach 2 items (2 at a time) → 1 items (2 at a time)" in summary
+    assert "step publish when 'best-lr != none and auc >= 0.9' → 'best-lr != none and auc >= 0.92'" in summary
+    assert "onExit notify → none" in summary
+    assert "\n" not in summary
+    assert {c.field for c in changes} >= {"step sweep forEach", "step publish when", "onExit"}
+    unchanged, _ = _model_summary(old, _spec(MODEL))
+    assert "forEach" not in unchanged and "when" not in unchanged
