@@ -426,3 +426,22 @@ def test_diff_summary_names_for_each_when_and_on_exit_changes() -> None:
     assert {c.field for c in changes} >= {"step sweep forEach", "step publish when", "onExit"}
     unchanged, _ = _model_summary(old, _spec(MODEL))
     assert "forEach" not in unchanged and "when" not in unchanged
+
+
+def test_reading_outputs_of_a_step_that_may_be_skipped_needs_the_same_when(tmp_path: Path) -> None:
+    # `pick` runs only when a param holds; `publish` reads its model and metrics.
+    gated = MODEL.replace(
+        "    paramInputs: [score, acc]\n",
+        "    paramInputs: [score, acc]\n    when: [{param: shards, op: '!=', value: '[]'}]\n",
+    ).replace("    after: [sweep, eval-shard]\n", "    after: [sweep, eval-shard, shard]\n")
+    found = problems(project(tmp_path / "a", gated))
+    assert any(
+        p.startswith(f"models/m.yaml:{line_of(gated, 'inputs: [model]')}:")
+        and "reads an output of step 'pick', which is skipped unless its when holds" in p
+        for p in found
+    ), found
+    same = gated.replace(
+        "    when: [{param: best-lr",
+        "    after: [pick, shard]\n    when: [{param: shards, op: '!=', value: '[]'}, {param: best-lr",
+    ).replace("    after: [pick]\n", "")
+    workflow(project(tmp_path / "b", same))  # the reader repeats the condition: accepted

@@ -155,7 +155,53 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
                     "gate on a metric of a step that combines the shards",
                 )
             )
+    problems.extend(_conditional_source_problems(training, above, locate))
     problems.extend(_on_exit_problems(training, by_name, locate))
+    return problems
+
+
+def _consumed(training: Training, step: Step, above: dict[str, int]) -> list[tuple[tuple[str | int, ...], Step]]:
+    """(spec path under the step, the earlier step whose output it reads) for every output it reads."""
+    found: list[tuple[tuple[str | int, ...], Step]] = []
+    mask = above[step.name]
+    earlier = [s for i, s in enumerate(training.steps) if mask >> i & 1]
+    for j, artifact in enumerate(step.inputs):
+        found.extend((("inputs", j), s) for s in earlier if artifact in s.outputs)
+    for j, name in enumerate(step.paramInputs):
+        found.extend((("paramInputs", j), s) for s in earlier if name in s.params)
+    for j, condition in enumerate(step.when):
+        kind = "metrics" if condition.metric is not None else "params"
+        found.extend((("when", j), s) for s in earlier if condition.subject in getattr(s, kind))
+    if isinstance(step.forEach, ForEachFrom):
+        found.extend((("forEach", "fromStep"), s) for s in earlier if s.name == step.forEach.fromStep)
+    return found
+
+
+def _conditional_source_problems(training: Training, above: dict[str, int], locate: Locator) -> list[Problem]:
+    """Outputs of a step that may be skipped (it has a `when`): a Skipped task has no outputs, and a task
+    reading them fails (`depends: a` also runs after a Skipped `a`: docs/enhanced-depends-logic.md).
+    A reader is fine when its own `when` includes every condition of the step it reads from."""
+    problems: list[Problem] = []
+    for i, step in enumerate(training.steps):
+        for where, source in _consumed(training, step, above):
+            if source.when and not all(c in step.when for c in source.when):
+                problems.append(
+                    Problem(
+                        locate(("training", "steps", i, *where), False),
+                        f"step {step.name!r} reads an output of step {source.name!r}, which is skipped unless its "
+                        f"when holds; a skipped step has no outputs: give {step.name!r} the same when conditions",
+                    )
+                )
+    conditional = {m: s.name for s in training.steps if s.when for m in s.metrics}
+    for g, gate in enumerate(training.gates):
+        if gate.metric in conditional:
+            problems.append(
+                Problem(
+                    locate(("training", "gates", g, "metric"), False),
+                    f"gate on metric {gate.metric!r} of step {conditional[gate.metric]!r}, which is skipped unless "
+                    "its when holds; gates need a metric step that always runs",
+                )
+            )
     return problems
 
 
