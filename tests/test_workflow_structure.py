@@ -445,3 +445,10 @@ def test_reading_outputs_of_a_step_that_may_be_skipped_needs_the_same_when(tmp_p
         "    after: [pick, shard]\n    when: [{param: shards, op: '!=', value: '[]'}, {param: best-lr",
     ).replace("    after: [pick]\n", "")
     workflow(project(tmp_path / "b", same))  # the reader repeats the condition: accepted
+
+
+def test_a_when_text_value_cannot_end_the_expression_tag(tmp_path: Path) -> None:
+    root = project(tmp_path, MODEL.replace("value: none}", "value: 'a}}b'}"))
+    result = run_cli(["render"], cwd=root)
+    assert result.exit_code == 1
+    assert re.match(r"models/m\.yaml:\d+:\d+: .*may not contain '\{\{' or '\}\}'", result.stderr), result.stderr

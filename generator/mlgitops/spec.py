@@ -591,6 +591,9 @@ class Condition(Strict):
             raise ValueError("set exactly one of metric or param")
         if isinstance(self.value, str) and self.op not in ("==", "!="):
             raise ValueError(f"a text value compares only with == or !=, not {self.op}")
+        if isinstance(self.value, str) and ("{{" in self.value or "}}" in self.value):
+            # The comparison is inside an Argo expression tag `{{= ... }}`, which `}}` would end.
+            raise ValueError("a text value may not contain '{{' or '}}'")
         if isinstance(self.value, float) and not math.isfinite(self.value):
             raise ValueError("value must be a finite number")
         return self
