@@ -129,6 +129,19 @@ def check_cluster_fit(
                     f"refuses unless enabled: {knative_flags_fix(refused)}; or serve in mode: Standard",
                 )
             )
+    node_class = project.nodeClasses.get(serving.nodeClass) if serving.nodeClass else None
+    if knative and node_class is not None:
+        fields = [f for f in KNATIVE_PLACEMENT_FLAGS if getattr(node_class, f)]
+        refused = [f for f in fields if not knative_allows(f, features)]
+        if refused:
+            where = latest([("serving", "nodeClass"), ("serving", "mode")])
+            problems.append(
+                Problem(
+                    locate(where, False),
+                    f"node class {serving.nodeClass!r} places pods with {' and '.join(refused)}, which Knative "
+                    f"refuses unless enabled: {knative_flags_fix(refused)}; or serve in mode: Standard",
+                )
+            )
     canary = serving.canary
     if not knative and canary is not None and canary.trafficPercent > 0 and not features.gatewayApi:
         where = latest([("serving", "canary"), ("serving", "mode")])

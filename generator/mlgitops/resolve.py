@@ -19,11 +19,13 @@ from mlgitops.credentials import credential_problems
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.limits import MAX_PROBLEMS, MAX_STEPS, MAX_TEMPLATE_ENTRIES
 from mlgitops.mergepatch import merge_patch
+from mlgitops.node_classes import node_class_problems
 from mlgitops.podspec import check_pods
 from mlgitops.schema_errors import validation_problems
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
 from mlgitops.stepgraph import find_cycle, input_producers
 from mlgitops.training_envs import model_problems, trains_in
+from mlgitops.workflow_structure import workflow_structure_problems
 from mlgitops.workspace import Locator, ModelFile, Workspace, document_locator, unknown_environment
 from mlgitops.yamlio import Document, JsonPath
 
@@ -296,7 +298,12 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
                 )
             )
     if spec.training is not None:
-        problems.extend(_check_training(spec.training, locate, gpu_class))
+        training_problems = _check_training(spec.training, locate, gpu_class)
+        problems.extend(training_problems)
+        if spec.training.onExit is not None and spec.training.onExit.gpu is not None:
+            gpu_class(("training", "onExit", "gpu"), spec.training.onExit.gpu.class_)
+        if not training_problems:
+            problems.extend(workflow_structure_problems(spec.training, locate))
         problems.extend(_check_template_size(spec.training, project, locate))
         cron_name = f"{spec.metadata.name}-train"
         if spec.training.schedules and len(cron_name) > CRON_WORKFLOW_NAME_MAX:
@@ -308,6 +315,7 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
                     f"{CRON_WORKFLOW_NAME_MAX - len('-train')})",
                 )
             )
+    problems.extend(node_class_problems(spec, project, locate))
     problems.extend(check_pods(spec, locate))
     problems.extend(credential_problems(spec, locate))
     return problems
@@ -321,6 +329,11 @@ def _check_template_size(training: Training, project: Project, locate: Locator) 
         placement = project.gpuClasses.get(step.gpu.class_ or "") if step.gpu and step.gpu.count else None
         if placement is not None:
             entries += len(placement.nodeSelector) + len(placement.tolerations)
+        node_class = project.nodeClasses.get(step.nodeClass or training.nodeClass or "")
+        if node_class is not None:
+            entries += len(node_class.nodeSelector) + len(node_class.tolerations) + len(node_class.affinity)
+        if isinstance(step.forEach, list):
+            entries += len(step.forEach)
     if entries <= MAX_TEMPLATE_ENTRIES:
         return []
     from_parameters = len(training.steps) * len(training.parameters)

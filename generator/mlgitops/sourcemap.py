@@ -18,7 +18,8 @@ from typing import Any
 from mlgitops.jsonpointer import get_path
 from mlgitops.patches import patched_op
 from mlgitops.render.common import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION
-from mlgitops.spec import Model, Project, Resources, Step
+from mlgitops.spec import Gpu, Model, Project, Resources, Step
+from mlgitops.workflow_structure import LOOP_SUFFIX
 from mlgitops.yamlio import JsonPath
 
 __all__ = ["SpecSource", "parse_pointer", "spec_source"]
@@ -150,6 +151,21 @@ def _inference_service(obj: dict[str, Any], path: JsonPath, spec: Model) -> Spec
     return _m("serving") if serving is not None else _m()
 
 
+def _placement(field: str, gpu: Gpu | None, gpu_path: JsonPath, node_class: JsonPath | None) -> SpecSource:
+    """A placement field: from the node class (affinity always; the rest when no GPU class places the pod),
+    else from the GPU class (node_classes.py merges the two)."""
+    gpu_class = gpu is not None and gpu.count > 0 and gpu.class_ is not None
+    if node_class is not None and (field == "affinity" or not gpu_class):
+        return _m(*node_class)
+    return _m(*gpu_path, "class")
+
+
+def _serving_placement(field: str, spec: Model) -> SpecSource:
+    serving = spec.serving
+    node_class: JsonPath | None = ("serving", "nodeClass") if serving and serving.nodeClass else None
+    return _placement(field, serving.gpu if serving else None, ("serving", "gpu"), node_class)
+
+
 def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
     match rest:
         case ("minReplicas", *_):
@@ -165,7 +181,7 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
         case ("canaryTrafficPercent", *_):
             return _m("serving", "canary", "trafficPercent")
         case (str(field), *_) if field in _PLACEMENT:
-            return _m("serving", "gpu", "class")
+            return _serving_placement(field, spec)
         case ("model", "modelFormat", "version", *_):
             return _m("model", "formatVersion")
         case ("model", "modelFormat", *_):
@@ -225,7 +241,7 @@ def _pod(rest: JsonPath, spec: Model, project: Project, is_canary: bool) -> Spec
         case ("serviceAccountName", *_):
             return _m("serving", "serviceAccount")
         case (str(field), *_) if field in _PLACEMENT:
-            return _m("serving", "gpu", "class")
+            return _serving_placement(field, spec)
         case ("initContainers", int(), "image", *_):
             return _p("images", "storageInitializer")
         case ("initContainers", int(), "args", 0, *_):
@@ -259,6 +275,8 @@ def _training(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
             return _m("training")
         case ("spec", "serviceAccountName", *_):
             return _m("training", "serviceAccount")
+        case ("spec", "onExit", *_):
+            return _m("training", "onExit")
         case ("spec", "activeDeadlineSeconds", *_):
             return _m("training", "timeout")
         case ("spec", "arguments", "parameters", int(index), *_):
@@ -294,13 +312,24 @@ def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> S
                 step = _step_index(spec, task_name)
                 if step is None:
                     return _m("training", "steps")
-                match more:
-                    case ("depends", *_):
-                        return _m("training", "steps", step, "after")
-                    case ("arguments", *_):
-                        return _m("training", "steps", step, "inputs")
-                return _m("training", "steps", step)
+                argument = get_path(obj, ("spec", "templates", index, "dag", "tasks", task, *more[:3], "name"))
+                return _task(tuple(more), step, training.steps[step], argument)
         return _m("training", "steps")
+    if isinstance(name, str) and name.endswith(LOOP_SUFFIX):
+        loop_step = _step_index(spec, name[: -len(LOOP_SUFFIX)])
+        if loop_step is not None:
+            here = ("training", "steps", loop_step)
+            match rest:
+                case ("parallelism", *_):
+                    return _m(*here, "parallelism")
+                case ("outputs", *_):
+                    return _m(*here, "params")
+                case ("inputs", "artifacts", *_) | ("dag", "tasks", int(), "arguments", "artifacts", *_):
+                    return _m(*here, "inputs")
+            return _m(*here, "forEach")
+    if training.onExit is not None and name == training.onExit.name:
+        template = get_path(obj, ("spec", "templates", index))
+        return _step(rest, ("training", "onExit"), training.onExit, training.nodeClass, template)
     if name == "register":
         match rest:
             case ("container", "image", *_) if training.register_ is not None and training.register_.image:
@@ -318,11 +347,67 @@ def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> S
     step_index = _step_index(spec, name)
     if step_index is None:
         return _m("training")
-    return _step(rest, step_index, training.steps[step_index])
+    template = get_path(obj, ("spec", "templates", index))
+    return _step(rest, ("training", "steps", step_index), training.steps[step_index], training.nodeClass, template)
 
 
-def _step(rest: JsonPath, i: int, step: Step) -> SpecSource:
-    here = ("training", "steps", i)
+def _task(more: JsonPath, step_index: int, step: Step, argument: Any) -> SpecSource:
+    """A field of a step's DAG task."""
+    here = ("training", "steps", step_index)
+    match more:
+        case ("depends", *_):
+            return _m(*here, "after")
+        case ("when", *_):
+            return _m(*here, "when")
+        case ("withItems", *_) | ("withParam", *_):
+            return _m(*here, "forEach")
+        case ("template", *_) if step.parallelism is not None:
+            return _m(*here, "parallelism")
+        case ("arguments", "parameters", *_):
+            if isinstance(argument, str) and argument in step.paramInputs:
+                return _m(*here, "paramInputs")
+            return _m(*here, "forEach")
+        case ("arguments", *_):
+            return _m(*here, "inputs")
+    return _m(*here)
+
+
+def _step_env(name: Any, here: JsonPath, step: Step) -> SpecSource | None:
+    """The spec field behind an environment variable forEach, params or onExit give a step (else None)."""
+    if not isinstance(name, str) or name in step.env:
+        return None
+    if name.startswith("MLGITOPS_ITEM"):
+        return _m(*here, "forEach")
+    if name.startswith("MLGITOPS_PARAM_"):
+        return _m(*here, "paramInputs")
+    if name == "MLGITOPS_PARAMS_DIR":
+        return _m(*here, "params")
+    if name == "MLGITOPS_WORKFLOW_STATUS":
+        return _m(*here)
+    return None
+
+
+def _step(rest: JsonPath, here: JsonPath, step: Step, training_node_class: str | None, template: Any) -> SpecSource:
+    node_class: JsonPath | None = None
+    if step.nodeClass is not None:
+        node_class = (*here, "nodeClass")
+    elif training_node_class is not None:
+        node_class = ("training", "nodeClass")
+    match rest:
+        case ("memoize", *_):
+            return _m(*here, "cache")
+        case ("inputs", "parameters", *_):
+            return _m(*here, "paramInputs") if step.paramInputs and step.forEach is None else _m(*here, "forEach")
+        case ("outputs", "parameters", int(k), *_) if k >= len(step.metrics):
+            return _m(*here, "params")
+        case ("retryStrategy", *_) if step.retry is not None:
+            return _m(*here, "retry")
+        case (str(field), *_) if field in _PLACEMENT:
+            return _placement(field, step.gpu, (*here, "gpu"), node_class)
+        case ("container", "env", int(k), *_):
+            found = _step_env(get_path(template, ("container", "env", k, "name")), here, step)
+            if found is not None:
+                return found
     match rest:
         case ("container", "image", *_):
             return _m(*here, "image") if step.image else _m("training", "image")

@@ -216,6 +216,32 @@ class GpuClass(Strict):
     tolerations: list[Toleration] = Field(default_factory=list)
 
 
+AffinityKind = Literal["nodeAffinity", "podAffinity", "podAntiAffinity"]
+
+
+class NodeClass(Strict):
+    """Where to place a pod that needs no GPU (or, with a GPU class, where else it must run).
+
+    `affinity` is a Kubernetes core/v1 Affinity (k8s.io/api core/v1 types.go `Affinity`): its three
+    blocks are kept as written and checked field by field by `validate` against the InferenceService,
+    Deployment and Argo CRD schemas the rendered objects must pass.
+    """
+
+    nodeSelector: LabelMap = Field(
+        default_factory=dict,
+        description="node labels the pod requires, e.g. {node.kubernetes.io/instance-type: m5.2xlarge}",
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list,
+        description="taints the pod tolerates, e.g. [{key: dedicated, value: ml, effect: NoSchedule}]",
+    )
+    affinity: dict[AffinityKind, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="a Kubernetes Affinity, e.g. {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: "
+        "{nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [cpu]}]}]}}}",
+    )
+
+
 class KnativeFeatures(Strict):
     """Knative Serving `config-features` flags the cluster has enabled (all disabled on a stock install).
 
@@ -393,6 +419,11 @@ class Project(Strict):
     revision: GitRevision = "main"
     environments: list[Environment] = Field(min_length=1)
     gpuClasses: dict[str, GpuClass] = Field(default_factory=dict)
+    nodeClasses: dict[DnsLabel, NodeClass] = Field(
+        default_factory=dict,
+        description="placement without a GPU, by name, e.g. {highmem: {nodeSelector: {pool: highmem}}}; used by "
+        "serving.nodeClass, training.nodeClass and a step's nodeClass",
+    )
     clusterFeatures: ClusterFeatures = Field(default_factory=ClusterFeatures)
     argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
     flux: FluxSettings = Field(default_factory=FluxSettings)
@@ -504,6 +535,78 @@ class Serving(Strict):
         default=None,
         description="size of the memory-backed /dev/shm; default for GPU pods: 1Gi per GPU",
     )
+    nodeClass: str | None = Field(
+        default=None, description="a nodeClasses entry of mlgitops.yaml placing the model server, e.g. highmem"
+    )
+
+
+class Gate(Strict):
+    metric: str
+    op: Literal[">=", "<=", ">", "<", "==", "!="]
+    value: float = Field(allow_inf_nan=False)
+
+
+RetryPolicy = Literal["Always", "OnFailure", "OnError", "OnTransientError"]
+
+
+class Backoff(Strict):
+    """Argo `retryStrategy.backoff`: wait duration × factor^n between attempts, at most cap."""
+
+    duration: Duration = Field(default="30s", description="wait before the first retry, e.g. 30s")
+    factor: int = Field(default=2, ge=1, le=10, description="multiplier of the wait after each retry, e.g. 2")
+    cap: Duration = Field(default="10m", description="longest wait between two attempts, e.g. 10m")
+
+
+class Retry(Strict):
+    """How a failed step is retried (Argo `retryStrategy`)."""
+
+    limit: int = Field(ge=1, le=20, description="retries after the first attempt, e.g. 3")
+    backoff: Backoff = Field(default_factory=Backoff, description="wait between attempts, e.g. {duration: 1m}")
+    policy: RetryPolicy | None = Field(
+        default=None, description="what is retried, e.g. OnTransientError; default: Argo's own, OnFailure"
+    )
+
+
+class ForEachFrom(Strict):
+    """Items produced at run time: an output parameter (a JSON list) of an earlier step."""
+
+    fromStep: str = Field(min_length=1, description="the step that writes the list, e.g. shard")
+    output: ArtifactName = Field(description="its output parameter (one of its params), e.g. shards")
+
+
+ForEachItem = Annotated[str | dict[EnvName, Text], BeforeValidator(_scalar_text)]
+
+
+class Condition(Strict):
+    """One comparison of a step's `when`: a metric or an output parameter of an earlier step."""
+
+    metric: str | None = Field(default=None, description="a metric some earlier step emits, e.g. auc")
+    param: str | None = Field(default=None, description="an output parameter some earlier step writes, e.g. mode")
+    op: Literal[">=", "<=", ">", "<", "==", "!="]
+    value: float | str = Field(description="a number (compared as numbers) or text (== and != only), e.g. 0.9")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Condition:
+        if (self.metric is None) == (self.param is None):
+            raise ValueError("set exactly one of metric or param")
+        if isinstance(self.value, str) and self.op not in ("==", "!="):
+            raise ValueError(f"a text value compares only with == or !=, not {self.op}")
+        if isinstance(self.value, str) and ("{{" in self.value or "}}" in self.value):
+            # The comparison is inside an Argo expression tag `{{= ... }}`, which `}}` would end.
+            raise ValueError("a text value may not contain '{{' or '}}'")
+        if isinstance(self.value, float) and not math.isfinite(self.value):
+            raise ValueError("value must be a finite number")
+        return self
+
+    @property
+    def subject(self) -> str:
+        return self.metric if self.metric is not None else str(self.param)
+
+
+class Cache(Strict):
+    """Argo memoization: a step whose inputs did not change within maxAge is not run again."""
+
+    maxAge: Duration = Field(description="how old a cached result may be to be reused, e.g. 24h")
 
 
 class Step(Strict):
@@ -519,7 +622,7 @@ class Step(Strict):
     resources: Resources | None = None
     gpu: Gpu | None = None
     retries: int = Field(default=0, ge=0, le=20)
-    retryPolicy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] | None = Field(
+    retryPolicy: RetryPolicy | None = Field(
         default=None,
         description="Argo retryPolicy for the retries; default: Argo's own default, OnFailure",
     )
@@ -531,12 +634,52 @@ class Step(Strict):
         default=None,
         description="size of the memory-backed /dev/shm; default for GPU steps: 1Gi per GPU",
     )
+    nodeClass: str | None = Field(
+        default=None, description="a nodeClasses entry of mlgitops.yaml for this step, e.g. highmem"
+    )
+    params: list[ArtifactName] = Field(
+        default_factory=list,
+        description="output parameters, each read from /tmp/mlgitops/params/<name>, e.g. [best-lr]",
+    )
+    paramInputs: list[ArtifactName] = Field(
+        default_factory=list,
+        description="params of earlier steps this step reads, as env MLGITOPS_PARAM_<NAME>, e.g. [best-lr]",
+    )
+    when: list[Condition] = Field(
+        default_factory=list,
+        description="run only if every condition holds, e.g. [{param: mode, op: ==, value: full}]",
+    )
+    forEach: list[ForEachItem] | ForEachFrom | None = Field(
+        default=None,
+        description="run once per item, exposed as env MLGITOPS_ITEM (object items: also MLGITOPS_ITEM_<KEY>), "
+        "e.g. [0.01, 0.1] or {fromStep: shard, output: shards}",
+    )
+    parallelism: int | None = Field(
+        default=None, ge=1, le=1000, description="at most this many forEach items run at once, e.g. 4"
+    )
+    retry: Retry | None = Field(
+        default=None, description="retry a failed step, e.g. {limit: 3, backoff: {duration: 1m}}; replaces retries"
+    )
+    cache: Cache | None = Field(
+        default=None, description="reuse the step's result for the same inputs (Argo memoization), e.g. {maxAge: 24h}"
+    )
 
+    @model_validator(mode="after")
+    def _one_retry_form(self) -> Step:
+        if self.retry is not None and (self.retries or self.retryPolicy is not None):
+            raise ValueError("set either retry: {limit, backoff, policy} or retries/retryPolicy, not both")
+        if self.parallelism is not None and self.forEach is None:
+            raise ValueError("parallelism limits a forEach: set forEach too")
+        return self
 
-class Gate(Strict):
-    metric: str
-    op: Literal[">=", "<=", ">", "<", "==", "!="]
-    value: float = Field(allow_inf_nan=False)
+    @property
+    def retry_strategy(self) -> Retry | None:
+        """The one retry shape: `retry`, or the older `retries: N` (with `retryPolicy`)."""
+        if self.retry is not None:
+            return self.retry
+        if self.retries:
+            return Retry(limit=self.retries, policy=self.retryPolicy)
+        return None
 
 
 class Register(Strict):
@@ -558,6 +701,14 @@ class Training(Strict):
     gates: list[Gate] = Field(default_factory=list)
     register_: Register | None = Field(default=None, alias="register")
     securityContext: SecurityContext = Field(default_factory=SecurityContext)
+    nodeClass: str | None = Field(
+        default=None, description="the nodeClasses entry for steps that name none, e.g. batch"
+    )
+    onExit: Step | None = Field(
+        default=None,
+        description="a step run when the workflow ends, whatever the outcome (Argo onExit), e.g. "
+        "{name: notify, command: [notify.sh]}; env MLGITOPS_WORKFLOW_STATUS holds the outcome",
+    )
     environments: list[str] | None = Field(
         default=None,
         min_length=1,

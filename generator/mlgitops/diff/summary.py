@@ -44,6 +44,43 @@ def _facts(spec: Model) -> dict[str, str]:
     return facts
 
 
+def _workflow_facts(spec: Model | None) -> dict[str, str]:
+    """The training workflow's shape where a reviewer must notice a change: each step's forEach and
+    `when`, and the onExit step ("none" when unset)."""
+    training = spec.training if spec is not None else None
+    if training is None:
+        return {}
+    facts: dict[str, str] = {}
+    for step in training.steps:
+        items = step.forEach
+        if isinstance(items, list):
+            loop = f"{len(items)} items"
+        elif items is not None:
+            loop = f"items from {items.fromStep}.{items.output}"
+        else:
+            loop = "none"
+        if items is not None and step.parallelism is not None:
+            loop += f" ({step.parallelism} at a time)"
+        facts[f"step {step.name} forEach"] = loop
+        conditions = [
+            f"{c.subject} {c.op} {c.value if isinstance(c.value, str) else format(c.value, 'g')}" for c in step.when
+        ]
+        facts[f"step {step.name} when"] = f"'{' and '.join(conditions)}'" if conditions else "always"
+    facts["onExit"] = training.onExit.name if training.onExit is not None else "none"
+    return facts
+
+
+def _workflow_changes(old: Model, new: Model) -> list[FieldChange]:
+    before, after = _workflow_facts(old), _workflow_facts(new)
+    default = {"forEach": "none", "when": "always", "onExit": "none"}
+    changes = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        empty = default[key.rsplit(" ", 1)[-1]]
+        if before.get(key, empty) != after.get(key, empty):
+            changes.append(FieldChange(key, before.get(key, empty), after.get(key, empty)))
+    return changes
+
+
 def _changed_paths(old: Any, new: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     if path in _COVERED or (path[:1] and path[0] == "environments"):
         return
@@ -75,6 +112,7 @@ def _model_summary(
         return "added: " + ", ".join(f"{k} {v}" for k, v in shown.items()), changes
     old_facts = _facts(old)
     changes = [FieldChange(k, old_facts[k], new_facts[k]) for k in new_facts if old_facts[k] != new_facts[k]]
+    changes.extend(_workflow_changes(old, new))
     parts = [f"{c.field} {c.old} → {c.new}" for c in changes]
     mode = mode_change(old, new)
     if mode is not None:

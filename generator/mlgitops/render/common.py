@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mlgitops.node_classes import gpu_class_of, placement
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Gpu, Project, Resources
 
@@ -64,18 +65,19 @@ def metadata(name: str, labels: dict[str, str], annotations: dict[str, str]) -> 
     return {"name": name, "labels": labels, "annotations": annotations}
 
 
-def gpu_placement(project: Project, gpu: Gpu | None) -> tuple[dict[str, str], Obj]:
-    """(extra resource limits, pod placement fields) for a GPU request."""
+def gpu_placement(project: Project, gpu: Gpu | None, node_class: str | None = None) -> tuple[dict[str, str], Obj]:
+    """(extra resource limits, pod placement fields) for a GPU request and a node class (node_classes.py)."""
+    classes = node_class_placement(project, gpu, node_class)
     if gpu is None or gpu.count == 0:
-        return {}, {}
+        return {}, classes
     gpu_class = project.gpuClasses.get(gpu.class_) if gpu.class_ else None
     resource = gpu_class.resource if gpu_class else "nvidia.com/gpu"
-    placement: Obj = {}
-    if gpu_class and gpu_class.nodeSelector:
-        placement["nodeSelector"] = dict(gpu_class.nodeSelector)
-    if gpu_class and gpu_class.tolerations:
-        placement["tolerations"] = [t.model_dump(exclude_none=True) for t in gpu_class.tolerations]
-    return {resource: str(gpu.count)}, placement
+    return {resource: str(gpu.count)}, classes
+
+
+def node_class_placement(project: Project, gpu: Gpu | None, node_class: str | None) -> Obj:
+    """Placement fields only: the GPU class's (when GPUs are requested) merged with the node class's."""
+    return placement(gpu_class_of(project, gpu), project.nodeClasses.get(node_class) if node_class else None)
 
 
 def resources(spec: Resources | None, gpu_limits: dict[str, str]) -> Obj:

@@ -41,7 +41,7 @@ MODEL_DIR = "/mnt/models"
 def _pod_template(model: ResolvedModel, project: Project, track: str, storage_uri: str, version: str) -> Obj:
     serving = model.spec.serving
     assert serving is not None
-    gpu_limits, placement = gpu_placement(project, serving.gpu)
+    gpu_limits, placement = gpu_placement(project, serving.gpu, serving.nodeClass)
     labels = {**standard_labels(model, project, "predictor"), "app.kubernetes.io/version": version, TRACK_LABEL: track}
     ready_path = f"/v2/models/{model.name}/ready" if serving.protocol == "v2" else f"/v1/models/{model.name}"
     container: Obj = {

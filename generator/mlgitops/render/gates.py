@@ -30,7 +30,16 @@ from decimal import Decimal
 
 from mlgitops.spec import Gate
 
-__all__ = ["all_hold", "expr_number", "failure_message", "fixed_point", "metric_ref"]
+__all__ = [
+    "all_hold",
+    "all_of",
+    "comparison",
+    "expr_number",
+    "expr_text",
+    "failure_message",
+    "fixed_point",
+    "metric_ref",
+]
 
 
 def fixed_point(value: float) -> str:
@@ -57,7 +66,24 @@ def metric_ref(step: str, metric: str) -> str:
 
 
 def _holds(gate: Gate, step: str) -> str:
-    return f"asFloat(trim({metric_ref(step, gate.metric)})) {gate.op} {expr_number(gate.value)}"
+    return comparison(step, gate.metric, gate.op, gate.value)
+
+
+def expr_text(value: str) -> str:
+    """`value` as an expr string literal (single-quoted; backslash and quote escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def comparison(step: str, name: str, op: str, value: float | str) -> str:
+    """One output parameter of `step` against `value`: as numbers for a number, as trimmed text for text."""
+    if isinstance(value, str):
+        return f"trim({metric_ref(step, name)}) {op} {expr_text(value)}"
+    return f"asFloat(trim({metric_ref(step, name)})) {op} {expr_number(value)}"
+
+
+def all_of(comparisons: list[str]) -> str:
+    """The `when` of a DAG task: one expression tag that holds when every comparison does."""
+    return f"{{{{= {' && '.join(comparisons)} }}}}"
 
 
 def all_hold(gates: list[Gate], step_of: dict[str, str]) -> str:

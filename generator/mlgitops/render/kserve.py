@@ -69,7 +69,7 @@ def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Ob
 def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     serving = model.spec.serving
     assert serving is not None
-    gpu_limits, placement = gpu_placement(project, serving.gpu)
+    gpu_limits, placement = gpu_placement(project, serving.gpu, serving.nodeClass)
     if serving.mode == "Knative" and placement:
         # Knative refuses placement fields its config-features flags do not enable (clusterfit.py); GPU
         # limits need no flag. Resolution refuses an environment that needs a missing flag, so this only

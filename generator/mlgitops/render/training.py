@@ -8,6 +8,8 @@ scheduled runs are a CronWorkflow that references the template, never a bare Wor
 
 from __future__ import annotations
 
+from mlgitops.node_classes import step_node_class
+from mlgitops.render import workflow_parts as structure
 from mlgitops.render.common import (
     Obj,
     gpu_placement,
@@ -35,7 +37,7 @@ def template_name(model_name: str) -> str:
 
 
 def retry_strategy(step: Step) -> Obj:
-    """`retryStrategy` for a step with `retries: N`, bounded by the step's own `timeout`.
+    """`retryStrategy` for a step with `retry` (or the older `retries: N`), bounded by the step's own `timeout`.
 
     No `backoff.maxDuration`: Argo measures it from the FIRST attempt's start and also caps every
     retry pod's deadline with it (argoproj/argo-workflows v4.1 `workflow/controller/operator.go`,
@@ -51,10 +53,13 @@ def retry_strategy(step: Step) -> Obj:
     retries a failed main container (crash, OOM kill, timeout) but not an Error of Argo's own
     (`RetryPolicyActual` in `pkg/apis/workflow/v1alpha1/workflow_types.go`; `docs/retries.md`).
     """
-    strategy: Obj = {"limit": step.retries}
-    if step.retryPolicy is not None:
-        strategy["retryPolicy"] = step.retryPolicy
-    strategy["backoff"] = {"duration": "30s", "factor": 2, "cap": "10m"}
+    retry = step.retry_strategy
+    assert retry is not None
+    strategy: Obj = {"limit": retry.limit}
+    if retry.policy is not None:
+        strategy["retryPolicy"] = retry.policy
+    backoff = retry.backoff
+    strategy["backoff"] = {"duration": backoff.duration, "factor": backoff.factor, "cap": backoff.cap}
     return strategy
 
 
@@ -78,27 +83,40 @@ def _producers(training: Training) -> dict[str, dict[str, str]]:
     }
 
 
-def _step_template(step: Step, training: Training, project: Project) -> Obj:
-    gpu_limits, placement = gpu_placement(project, step.gpu)
+def _step_template(
+    step: Step, training: Training, project: Project, model_name: str, extra_env: dict[str, str] | None = None
+) -> Obj:
+    node_class = step_node_class(training.nodeClass, step.nodeClass)
+    gpu_limits, placement = gpu_placement(project, step.gpu, node_class)
     template: Obj = {"name": step.name}
+    template_inputs: Obj = {}
+    parameters = structure.input_parameters(step)
+    if parameters:
+        template_inputs["parameters"] = [{"name": name} for name in parameters]
     if step.inputs:
-        template["inputs"] = {"artifacts": [{"name": a, "path": f"{INPUT_DIR}/{a}"} for a in step.inputs]}
+        template_inputs["artifacts"] = [{"name": a, "path": f"{INPUT_DIR}/{a}"} for a in step.inputs]
+    if template_inputs:
+        template["inputs"] = template_inputs
     outputs: Obj = {}
     if step.outputs:
         outputs["artifacts"] = [{"name": a, "path": f"{OUTPUT_DIR}/{a}"} for a in step.outputs]
-    if step.metrics:
-        outputs["parameters"] = [{"name": m, "valueFrom": {"path": f"{METRICS_DIR}/{m}"}} for m in step.metrics]
+    out_parameters = [{"name": m, "valueFrom": {"path": f"{METRICS_DIR}/{m}"}} for m in step.metrics]
+    out_parameters += [{"name": p, "valueFrom": {"path": f"{structure.PARAMS_DIR}/{p}"}} for p in step.params]
+    if out_parameters:
+        outputs["parameters"] = out_parameters
     if outputs:
         template["outputs"] = outputs
-    if step.retries:
+    if step.retry_strategy is not None:
         template["retryStrategy"] = retry_strategy(step)
     if step.timeout:
         template["timeout"] = step.timeout
+    if step.cache is not None:
+        template["memoize"] = structure.memoize(step, training, model_name)
     template.update(placement)
     container: Obj = {"image": step.image or training.image, "command": list(step.command)}
     if step.args:
         container["args"] = list(step.args)
-    container["env"] = _env(training, step.env)
+    container["env"] = _env(training, {**structure.step_env(step), **(extra_env or {}), **step.env})
     container_resources = resources(step.resources, gpu_limits)
     if container_resources:
         container["resources"] = container_resources
@@ -156,19 +174,36 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     assert training is not None
     producers = _producers(training)
     tasks: list[Obj] = []
+    templates: list[Obj] = []
+    above = structure.ancestors(training)
+    loops: list[Obj] = []
     for step in training.steps:
         task: Obj = {"name": step.name, "template": step.name}
         if step.after:
             task["depends"] = " && ".join(step.after)
-        if step.inputs:
-            task["arguments"] = {
-                "artifacts": [
-                    {"name": a, "from": f"{{{{tasks.{producers[step.name][a]}.outputs.artifacts.{a}}}}}"}
-                    for a in step.inputs
-                ]
-            }
+        if step.when:
+            task["when"] = structure.when(step, training, above)
+        artifacts = [
+            {"name": a, "from": f"{{{{tasks.{producers[step.name][a]}.outputs.artifacts.{a}}}}}"}
+            for a in step.inputs
+        ]
+        parameters = structure.param_arguments(step, training, above)
+        if step.parallelism is not None:
+            loop = structure.loop_template(step, parameters, artifacts)
+            loops.append(loop)
+            task["template"] = loop["name"]
+            parameters = [*parameters, structure.loop_items_argument(step)]
+        else:
+            task.update(structure.loop_fields(step))
+            parameters = [*structure.item_arguments(step), *parameters]
+        task_arguments: Obj = {}
+        if parameters:
+            task_arguments["parameters"] = parameters
+        if artifacts:
+            task_arguments["artifacts"] = artifacts
+        if task_arguments:
+            task["arguments"] = task_arguments
         tasks.append(task)
-    templates: list[Obj] = []
     metric_steps = [s for s in training.steps if s.metrics]
     if training.gates:
         gate_step = {m: s.name for s in metric_steps for m in s.metrics}
@@ -211,7 +246,10 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
             }
         )
     templates.append({"name": "pipeline", "dag": {"tasks": tasks}})
-    templates.extend(_step_template(step, training, project) for step in training.steps)
+    templates.extend(_step_template(step, training, project, model.name) for step in training.steps)
+    templates.extend(loops)
+    if training.onExit is not None:
+        templates.append(_step_template(training.onExit, training, project, model.name, structure.ON_EXIT_ENV))
     if training.gates:
         templates.append(_register_template(training, metric_steps, register_inputs))
         templates.append(_reject_template(training))
@@ -219,6 +257,8 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     spec: Obj = {"entrypoint": "pipeline"}
     if training.serviceAccount:
         spec["serviceAccountName"] = training.serviceAccount
+    if training.onExit is not None:
+        spec["onExit"] = training.onExit.name
     if training.parameters:
         spec["arguments"] = {"parameters": [{"name": k, "value": v} for k, v in training.parameters.items()]}
     if training.timeout:
