@@ -128,7 +128,7 @@ def test_missing_reference_follows_env_envfrom_and_volumes(tmp_path: Path) -> No
     repo = _project(tmp_path / "repo", "kserve", provide=False)
     result = run_cli(["validate", "--strict", "--crds", str(CRDS)], cwd=repo)
     assert result.exit_code == 1
-    found = set(re.findall(r"(Secret|ConfigMap) '([a-z-]+)' does not exist", result.stdout))
+    found = set(re.findall(r"(Secret|ConfigMap) '([a-z0-9-]+)' does not exist", result.stdout))
     expected = {("Secret", name) for name in SECRETS} | {("ConfigMap", name) for name in CONFIG_MAPS}
     assert expected <= found, found
 
