@@ -441,8 +441,15 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
 
 
 def _uri_has_version(uri: str, version: str) -> bool:
-    _, _, rest = uri.partition("://")
+    scheme, _, rest = uri.partition("://")
     segments = re.split(r"[/?#]", rest or uri)
+    if scheme.startswith("oci") and segments:
+        # An OCI reference (oci://, oci+fetch://, oci+native://): a digest is immutable, a tag may name it.
+        name, at, _digest = segments[-1].partition("@")
+        if at:
+            return True
+        tag = name.rpartition(":")[2] if ":" in name else ""
+        segments = [*segments[:-1], name.rpartition(":")[0] or name, tag]
     return version in segments or f"v{version}" in segments
 
 
