@@ -28,6 +28,9 @@ def _model(name: str, serving: str, fmt: str = "sklearn", uri: str = "s3://m/x/3
     return HEAD.replace("NAME", name).replace("FORMAT", fmt).replace("URI", uri) + serving
 
 
+# The example's dev scales to zero, which engine: deployment cannot.
+DEV_MIN_1 = "environments:\n  dev: {serving: {replicas: {min: 1}}}\n"
+
 MODELS = {
     "llm": _model(
         "llm",
@@ -65,7 +68,7 @@ MODELS = {
         uri="oci+fetch://ghcr.io/acme/models/3:3",
     ),
     "plain": _model("plain", "  engine: kserve\n"),
-    "plaindep": _model("plaindep", "  engine: deployment\nenvironments:\n  dev: {serving: {replicas: {min: 1}}}\n"),
+    "plaindep": _model("plaindep", "  engine: deployment\n" + DEV_MIN_1),
     "tfv1": _model("tfv1", "  protocol: v1\n  replicas: {min: 1, max: 5}\n", fmt="tensorflow"),
 }
 
@@ -187,7 +190,7 @@ def test_default_max_replicas_agree_on_both_engines(repo: Path) -> None:
 
 WRONG = [
     ("  logger: {mode: everything}\n", "logger.mode", "'all', 'request' or 'response'"),
-    ("  engine: deployment\n  timeout: 30\nenvironments:\n  dev: {serving: {replicas: {min: 1}}}\n", "serving", "timeout needs engine: kserve"),
+    ("  engine: deployment\n  timeout: 30\n" + DEV_MIN_1, "serving", "timeout needs engine: kserve"),
     ("  autoscaling: {metric: prometheus, target: 3}\n", "serving.autoscaling", "needs query and serverAddress"),
     (
         "  mode: Knative\n  autoscaling: {metric: prometheus, target: 3, query: q, serverAddress: 'http://p:9090'}\n",
