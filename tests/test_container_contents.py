@@ -159,7 +159,7 @@ def test_wrong_shapes_are_positioned_errors(tmp_path: Path, line: str, message: 
     repo = copy_example(tmp_path / "repo")
     text = MODEL.replace("ENGINE", "kserve")
     text = re.sub(r"  env: \{HF_TOKEN.*\n  envFrom: .*\n  volumes:\n(  - .*\n)+", "", text)
-    text = text.replace("  args: [\"--workers=2\"]\n", "  args: [\"--workers=2\"]\n" + line)
+    text = text.replace('  args: ["--workers=2"]\n', '  args: ["--workers=2"]\n' + line)
     (repo / "models/contents.yaml").write_text(text)
     before = snapshot_tree(repo)
     result = run_cli(["render"], cwd=repo)
