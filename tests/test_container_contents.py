@@ -39,6 +39,7 @@ training:
 """
 SECRETS = ["hf-token", "llm-s3", "tls-certs", "wandb"]
 CONFIG_MAPS = ["features", "llm-settings", "train-settings"]
+CLAIMS = ["model-cache", "datasets"]
 
 
 def _project(root: Path, engine: str, provide: bool = True) -> Path:
@@ -52,6 +53,7 @@ def _project(root: Path, engine: str, provide: bool = True) -> Path:
         provides = project.setdefault("clusterFeatures", {}).setdefault("provides", {})
         provides.setdefault("secrets", []).extend(SECRETS)
         provides.setdefault("configMaps", []).extend(CONFIG_MAPS)
+        provides.setdefault("persistentVolumeClaims", []).extend(CLAIMS)
         (repo / "mlgitops.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
     assert run_cli(["render"], cwd=repo).exit_code == 0
     return repo
@@ -128,9 +130,12 @@ def test_missing_reference_follows_env_envfrom_and_volumes(tmp_path: Path) -> No
     repo = _project(tmp_path / "repo", "kserve", provide=False)
     result = run_cli(["validate", "--strict", "--crds", str(CRDS)], cwd=repo)
     assert result.exit_code == 1
-    found = set(re.findall(r"(Secret|ConfigMap) '([a-z0-9-]+)' does not exist", result.stdout))
+    pattern = r"(Secret|ConfigMap|PersistentVolumeClaim) '([a-z0-9-]+)' does not exist"
+    found = set(re.findall(pattern, result.stdout))
     expected = {("Secret", name) for name in SECRETS} | {("ConfigMap", name) for name in CONFIG_MAPS}
+    expected |= {("PersistentVolumeClaim", name) for name in CLAIMS}
     assert expected <= found, found
+    assert "clusterFeatures.provides.persistentVolumeClaims" in result.stdout
 
 
 WRONG = [

@@ -239,6 +239,10 @@ class ProvidedResources(Strict):
     serviceAccounts: list[DnsSubdomain] = Field(default_factory=list)
     configMaps: list[DnsSubdomain] = Field(default_factory=list)
     secrets: list[DnsSubdomain] = Field(default_factory=list)
+    persistentVolumeClaims: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="PersistentVolumeClaims the cluster provides, for volumes with pvc: (for example [datasets])",
+    )
 
 
 class ClusterFeatures(Strict):
