@@ -189,7 +189,7 @@ def test_default_max_replicas_agree_on_both_engines(repo: Path) -> None:
 
 
 WRONG = [
-    ("  logger: {mode: everything}\n", "logger.mode", "'all', 'request' or 'response'"),
+    ("  logger: {mode: everything}\n", "serving.logger.mode", "'all', 'request' or 'response'"),
     ("  engine: deployment\n  timeout: 30\n" + DEV_MIN_1, "serving", "timeout needs engine: kserve"),
     ("  autoscaling: {metric: prometheus, target: 3}\n", "serving.autoscaling", "needs query and serverAddress"),
     (
@@ -199,6 +199,8 @@ WRONG = [
     ),
     ("  image: ghcr.io/a/b:1\n  runtime: kserve-sklearnserver\n", "serving", "not both"),
     ("  transformer: {args: [x]}\n", "serving.transformer", "image"),
+    ("  image: ghcr.io/a/b:1\n  env: {STORAGE_URI: s3://x/y}\n", "serving", "env STORAGE_URI is set by mlgitops"),
+    ("  transformer: {image: ghcr.io/a/t:1, env: {STORAGE_URI: s3://x}}\n", "serving", "must not set STORAGE_URI"),
     ("  containerConcurrency: -1\n", "serving.containerConcurrency", "greater than or equal to 0"),
 ]
 
@@ -212,6 +214,7 @@ def test_wrong_serving_fields_are_positioned_errors(tmp_path: Path, lines: str, 
     assert result.exit_code == 1, result.stdout
     assert re.match(r"models/bad\.yaml:\d+:\d+: ", result.stderr), result.stderr
     assert message in result.stderr, result.stderr
+    assert re.search(rf"(: {re.escape(where)}: | in {re.escape(where)}$)", result.stderr, re.M), result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot_tree(repo) == before
 

@@ -723,8 +723,18 @@ class Serving(Strict):
             raise ValueError(
                 "autoscaling.metric: prometheus needs engine: kserve and mode: Standard (KServe's KEDA autoscaler)"
             )
-        if self.image is not None and self.engine == "kserve" and self.runtime is not None:
-            raise ValueError("set either image (a custom predictor container) or runtime, not both")
+        if self.image is not None and self.engine == "kserve":
+            if self.runtime is not None:
+                raise ValueError("set either image (a custom predictor container) or runtime, not both")
+            taken = sorted({"STORAGE_URI", "PROTOCOL"} & set(self.env))
+            if taken:
+                raise ValueError(
+                    f"env {taken[0]} is set by mlgitops for a custom predictor image (from model.storageUri and "
+                    "serving.protocol); set those fields instead"
+                )
+        if self.transformer is not None and "STORAGE_URI" in self.transformer.env:
+            # kserve pkg/apis/serving/v1beta1/inference_service_validation.go StorageUriPresentInTransformerError
+            raise ValueError("transformer.env must not set STORAGE_URI (KServe refuses it on a transformer)")
         return self
 
 
