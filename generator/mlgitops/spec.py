@@ -474,7 +474,11 @@ class Autoscaling(Strict):
         description="what to scale on (for example concurrency); prometheus: an external Prometheus query through "
         "KServe's KEDA autoscaler (engine: kserve, mode: Standard; needs query and serverAddress)",
     )
-    target: Int32 = Field(default=80, gt=0)
+    target: Int32 = Field(
+        default=80,
+        gt=0,
+        description="value to hold the metric at per pod (for example 10); with prometheus, the query's threshold",
+    )
     query: str | None = Field(
         default=None,
         min_length=1,
@@ -657,7 +661,12 @@ class Serving(Strict):
         description="inference protocol (for example v2); default: the runtime's own (KServe's default is v1)",
     )
     serviceAccount: DnsSubdomain | None = None
-    image: ImageRef | None = None
+    image: ImageRef | None = Field(
+        default=None,
+        description="model server image (for example ghcr.io/acme/server:1.0): with engine: deployment it replaces "
+        "the format's server; with engine: kserve it is a custom predictor container that finds the model in "
+        "/mnt/models (KServe's storage initializer, through STORAGE_URI)",
+    )
     replicas: Replicas = Field(default_factory=Replicas)
     autoscaling: Autoscaling | None = None
     resources: Resources = Field(default_factory=Resources)
