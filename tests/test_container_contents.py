@@ -146,6 +146,7 @@ WRONG = [
     ("  volumes: [{name: x, mountPath: /x}]\n", "(found none)"),
     ("  volumes: [{name: x, mountPath: /dev/shm, emptyDir: {}}]\n", "sharedMemory"),
     ("  volumes: [{name: devshm, mountPath: /shm, emptyDir: {}}]\n", "reserved"),
+    ("  volumes: [{name: m, mountPath: /mnt/models/, pvc: p}]\n", "model.storageUri"),
     ("  volumes: [{name: tmp, mountPath: /t, emptyDir: {}}]\n", "reserved"),
     ("  volumes: [{name: x, mountPath: relative, emptyDir: {}}]\n", "absolute path"),
     ("  volumes: [{name: x, mountPath: /x, hostPath: /etc}]\n", "hostPath"),

@@ -536,7 +536,11 @@ class SecurityContext(Strict):
 
 ConfigKey = Annotated[str, AfterValidator(_rule(kv.config_map_key))]
 _RESERVED_VOLUME_NAMES = ("tmp", "devshm", "model-store")
-_RESERVED_MOUNTS = {"/tmp": "securityContext.readOnlyRootFilesystem", "/dev/shm": "sharedMemory"}
+_RESERVED_MOUNTS = {
+    "/tmp": "securityContext.readOnlyRootFilesystem",
+    "/dev/shm": "sharedMemory",
+    "/mnt/models": "model.storageUri",  # KServe's storage initializer and engine: deployment put the model there
+}
 
 
 class SecretKeyRef(Strict):
