@@ -232,3 +232,16 @@ def test_unknown_oci_variant_is_refused(tmp_path: Path) -> None:
     (repo / "models/car.yaml").write_text(_model("car", "  engine: kserve\n", uri="oci+pull://ghcr.io/a/m/3:3"))
     result = run_cli(["render"], cwd=repo)
     assert result.exit_code == 1 and "models/car.yaml:4:" in result.stderr, result.stderr
+
+
+def test_custom_image_storage_uri_is_checked_for_the_version(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "repo")
+    text = _model("unpinned", "  image: ghcr.io/acme/my-server:1.2\n", uri="s3://m/unpinned/latest/model")
+    (repo / "models/unpinned.yaml").write_text(text)
+    assert run_cli(["render"], cwd=repo).exit_code == 0
+    result = run_cli(["validate"], cwd=repo)
+    assert result.exit_code == 1
+    [line, *_] = [line for line in result.stdout.splitlines() if "[storage-uri-version]" in line]
+    assert "/spec/predictor/containers/0/env/" in line
+    column = text.splitlines()[3].index('"s3://') + 1  # the model's storageUri, where the fix goes
+    assert line.endswith(f"(models/unpinned.yaml:4:{column})"), line

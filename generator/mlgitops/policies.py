@@ -453,6 +453,15 @@ def _uri_has_version(uri: str, version: str) -> bool:
     return version in segments or f"v{version}" in segments
 
 
+def _custom_storage_uris(obj: Obj, predictor: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """STORAGE_URI of a custom predictor container (kserve pkg/constants CustomSpecStorageUriEnvVarKey)."""
+    for container in _list_paths(obj, (*predictor, "containers")):
+        for env in _list_paths(obj, (*container, "env")):
+            uri = get_path(obj, (*env, "value"))
+            if get_path(obj, (*env, "name")) == "STORAGE_URI" and isinstance(uri, str):
+                yield (*env, "value"), uri
+
+
 def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
     """(path, uri, version it should carry) for every model location an object declares."""
     kind = obj.get("kind")
@@ -465,10 +474,14 @@ def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
         uri = get_path(obj, path)
         if isinstance(uri, str):
             yield path, uri, canary_version if knative_canary else version
+        for path, uri in _custom_storage_uris(obj, ("spec", "predictor")):
+            yield path, uri, canary_version if knative_canary else version
         for entry in _list_paths(obj, ("spec", "canary")):
             path = (*entry, "predictor", "model", "storageUri")
             uri = get_path(obj, path)
             if isinstance(uri, str):
+                yield path, uri, canary_version
+            for path, uri in _custom_storage_uris(obj, (*entry, "predictor")):
                 yield path, uri, canary_version
     elif kind in _SERVING_WORKLOADS:
         pod_labels = get_path(obj, ("spec", "template", "metadata", "labels")) or {}
