@@ -149,7 +149,7 @@ CASES = [
         "unknown-gpu-class",
         "models/support-llm.yaml",
         replace("gpu: {count: 1, class: l4}\ntraining", "gpu: {count: 1, class: h100}\ntraining"),
-        "models/support-llm.yaml:23:",
+        "models/support-llm.yaml:24:",
         "unknown GPU class 'h100'",
     ),
     Case(

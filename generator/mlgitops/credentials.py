@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from mlgitops.errors import Location, Problem
@@ -130,10 +130,8 @@ Locate = Callable[[tuple[str | int, ...], bool], Location]
 
 
 def credential_problems(spec: Model, locate: Locate) -> list[Problem]:
-    """Credentials in a model's training variables, parameters and commands, each at its position."""
-    training = spec.training
-    if training is None:
-        return []
+    """Credentials in a model's variables (serving, transformer, training), parameters and commands, each at
+    its position. A `{secret, key}` variable is a reference, never a literal."""
     problems: list[Problem] = []
 
     def check(path: tuple[str | int, ...], name: str | None, value: str, what: str) -> None:
@@ -143,11 +141,28 @@ def credential_problems(spec: Model, locate: Locate) -> list[Problem]:
         if message is not None:
             problems.append(Problem(locate(path, False), message))
 
+    def check_env(path: tuple[str | int, ...], env: Mapping[str, object]) -> None:
+        for name, value in env.items():
+            if isinstance(value, str):
+                check((*path, name), name, value, "variable")
+
+    serving = spec.serving
+    if serving is not None:
+        check_env(("serving", "env"), serving.env)
+        for j, value in enumerate(serving.args):
+            check(("serving", "args", j), None, value, "args")
+        if serving.transformer is not None:
+            check_env(("serving", "transformer", "env"), serving.transformer.env)
+            for field, values in (("command", serving.transformer.command), ("args", serving.transformer.args)):
+                for j, value in enumerate(values):
+                    check(("serving", "transformer", field, j), None, value, field)
+    training = spec.training
+    if training is None:
+        return problems
     for name, value in training.parameters.items():
         check(("training", "parameters", name), name, value, "parameter")
     for i, step in enumerate(training.steps):
-        for name, value in step.env.items():
-            check(("training", "steps", i, "env", name), name, value, "variable")
+        check_env(("training", "steps", i, "env"), step.env)
         for field, values in (("command", step.command), ("args", step.args)):
             for j, value in enumerate(values):
                 check(("training", "steps", i, field, j), None, value, field)

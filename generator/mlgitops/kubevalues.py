@@ -103,6 +103,16 @@ def env_var_name(value: str) -> str | None:
     return None
 
 
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def config_map_key(value: str) -> str | None:
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey (Secret keys follow it too)."""
+    if len(value) > 253 or not _CONFIG_KEY.fullmatch(value) or value in (".", ".."):
+        return f"{_show(value)} is not a Secret or ConfigMap key (letters, digits, '-', '_', '.'; at most 253)"
+    return None
+
+
 # argoproj/argo-workflows workflow/validate/validate.go: paramOrArtifactNameRegex.
 _ARGO_PARAMETER = re.compile(r"[-a-zA-Z0-9_]+")
 

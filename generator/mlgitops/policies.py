@@ -441,9 +441,25 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
 
 
 def _uri_has_version(uri: str, version: str) -> bool:
-    _, _, rest = uri.partition("://")
+    scheme, _, rest = uri.partition("://")
     segments = re.split(r"[/?#]", rest or uri)
+    if scheme.startswith("oci") and segments:
+        # An OCI reference (oci://, oci+fetch://, oci+native://): a digest is immutable, a tag may name it.
+        name, at, _digest = segments[-1].partition("@")
+        if at:
+            return True
+        tag = name.rpartition(":")[2] if ":" in name else ""
+        segments = [*segments[:-1], name.rpartition(":")[0] or name, tag]
     return version in segments or f"v{version}" in segments
+
+
+def _custom_storage_uris(obj: Obj, predictor: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """STORAGE_URI of a custom predictor container (kserve pkg/constants CustomSpecStorageUriEnvVarKey)."""
+    for container in _list_paths(obj, (*predictor, "containers")):
+        for env in _list_paths(obj, (*container, "env")):
+            uri = get_path(obj, (*env, "value"))
+            if get_path(obj, (*env, "name")) == "STORAGE_URI" and isinstance(uri, str):
+                yield (*env, "value"), uri
 
 
 def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
@@ -458,10 +474,14 @@ def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
         uri = get_path(obj, path)
         if isinstance(uri, str):
             yield path, uri, canary_version if knative_canary else version
+        for path, uri in _custom_storage_uris(obj, ("spec", "predictor")):
+            yield path, uri, canary_version if knative_canary else version
         for entry in _list_paths(obj, ("spec", "canary")):
             path = (*entry, "predictor", "model", "storageUri")
             uri = get_path(obj, path)
             if isinstance(uri, str):
+                yield path, uri, canary_version
+            for path, uri in _custom_storage_uris(obj, (*entry, "predictor")):
                 yield path, uri, canary_version
     elif kind in _SERVING_WORKLOADS:
         pod_labels = get_path(obj, ("spec", "template", "metadata", "labels")) or {}

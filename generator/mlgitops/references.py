@@ -29,9 +29,10 @@ from mlgitops.yamlio import JsonPath
 
 Obj = dict[str, Any]
 SERVICE_ACCOUNT, CONFIG_MAP, SECRET = "ServiceAccount", "ConfigMap", "Secret"
-REFERENCED_KINDS = (SERVICE_ACCOUNT, CONFIG_MAP, SECRET)
+PVC = "PersistentVolumeClaim"
+REFERENCED_KINDS = (SERVICE_ACCOUNT, CONFIG_MAP, SECRET, PVC)
 # Created by Kubernetes in every namespace (the ServiceAccount controller; the root CA publisher).
-ALWAYS_PRESENT = {SERVICE_ACCOUNT: {"default"}, CONFIG_MAP: {"kube-root-ca.crt"}, SECRET: set()}
+ALWAYS_PRESENT = {SERVICE_ACCOUNT: {"default"}, CONFIG_MAP: {"kube-root-ca.crt"}, SECRET: set(), PVC: set()}
 DEFAULT_ARTIFACT_REPOSITORY = "artifact-repositories"
 _WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
 
@@ -55,6 +56,7 @@ def available(objects: list[Obj], provides: ProvidedResources) -> dict[str, set[
     found[SERVICE_ACCOUNT].update(provides.serviceAccounts)
     found[CONFIG_MAP].update(provides.configMaps)
     found[SECRET].update(provides.secrets)
+    found[PVC].update(provides.persistentVolumeClaims)
     return found
 
 
@@ -72,6 +74,9 @@ def _list(obj: Obj, path: JsonPath) -> Iterator[JsonPath]:
 
 
 def _volume_sources(obj: Obj, volume: JsonPath) -> Iterator[Reference]:
+    name = _named(obj, (*volume, "persistentVolumeClaim"), "claimName")
+    if name:
+        yield Reference(PVC, name, (*volume, "persistentVolumeClaim", "claimName"))
     name = _named(obj, (*volume, "secret"), "secretName")
     if name and get_path(obj, (*volume, "secret", "optional")) is not True:
         yield Reference(SECRET, name, (*volume, "secret", "secretName"))
@@ -138,7 +143,7 @@ def _workflow_level(obj: Obj) -> Iterator[Reference]:
 
 
 def references(obj: Obj) -> list[Reference]:
-    """Every ServiceAccount, ConfigMap and Secret reference in one rendered object."""
+    """Every ServiceAccount, ConfigMap, Secret and PersistentVolumeClaim reference in one rendered object."""
     found: list[Reference] = []
     if obj.get("kind") in _WORKFLOW_KINDS:
         found.extend(_workflow_level(obj))
@@ -150,7 +155,12 @@ def references(obj: Obj) -> list[Reference]:
 
 
 def _message(ref: Reference, namespace: str) -> str:
-    provides = {SERVICE_ACCOUNT: "serviceAccounts", CONFIG_MAP: "configMaps", SECRET: "secrets"}[ref.kind]
+    provides = {
+        SERVICE_ACCOUNT: "serviceAccounts",
+        CONFIG_MAP: "configMaps",
+        SECRET: "secrets",
+        PVC: "persistentVolumeClaims",
+    }[ref.kind]
     what = f"{ref.kind} {ref.name!r}"
     if ref.implicit:
         what += (

@@ -25,8 +25,38 @@ from mlgitops.yamlio import JsonPath
 __all__ = ["SpecSource", "parse_pointer", "spec_source"]
 
 _PLACEMENT = ("nodeSelector", "tolerations", "affinity")
+# The arguments render/deployment.py gives every model server before serving.args.
+_SERVER_ARGS = 3
 _VERSION_LABEL = "app.kubernetes.io/version"
 _DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
+_AUTOSCALER_CLASS = "serving.kserve.io/autoscalerClass"
+_STORAGE_URI_ENV = "STORAGE_URI"
+
+
+def _contents(
+    container: Any, rest: JsonPath, block: JsonPath, env: dict[str, Any], volumes: list[Any]
+) -> SpecSource | None:
+    """`env`, `envFrom` and `volumeMounts` of a container rendered from `block` (render/containers.py), or
+    None for a field of another origin (a variable or mount mlgitops adds itself)."""
+    match rest:
+        case ("env", int(i), *_):
+            name = get_path(container, ("env", i, "name"))
+            if isinstance(name, str) and name in env:
+                return _m(*block, "env", name)
+            return None
+        case ("envFrom", int(i), *_):
+            return _m(*block, "envFrom", i)
+        case ("volumeMounts", int(i), *_):
+            name = get_path(container, ("volumeMounts", i, "name"))
+            return _volume(name, block, volumes)
+    return None
+
+
+def _volume(name: Any, block: JsonPath, volumes: list[Any]) -> SpecSource | None:
+    for index, volume in enumerate(volumes):
+        if volume.name == name:
+            return _m(*block, "volumes", index)
+    return None
 
 
 @dataclass(frozen=True)
@@ -102,6 +132,7 @@ def _metadata(obj: dict[str, Any], rest: JsonPath, spec: Model, project: Project
                 REGISTRY_ANNOTATION: ("model", "registry"),
                 CANARY_ANNOTATION: ("serving", "canary", "version"),
                 _DEPLOYMENT_MODE: ("serving", "mode"),
+                _AUTOSCALER_CLASS: ("serving", "autoscaling", "metric"),
             }
             if key in spec.metadata.annotations:
                 return _m("metadata", "annotations", key)
@@ -139,13 +170,17 @@ def _inference_service(obj: dict[str, Any], path: JsonPath, spec: Model) -> Spec
     knative_canary = get_path(obj, ("spec", "predictor", "canaryTrafficPercent")) is not None
     match path:
         case ("spec", "predictor", *rest):
-            return _predictor(tuple(rest), spec, canary=knative_canary)
+            predictor = get_path(obj, ("spec", "predictor"))
+            return _predictor(tuple(rest), spec, canary=knative_canary, predictor=predictor)
+        case ("spec", "transformer", *rest):
+            return _transformer(obj, tuple(rest))
         case ("spec", "canary", int(), "trafficPercent", *_):
             return _m("serving", "canary", "trafficPercent")
         case ("spec", "canary", int(), "predictor", "name", *_):
             return _m("serving", "canary", "version")
-        case ("spec", "canary", int(), "predictor", *rest):
-            return _predictor(tuple(rest), spec, canary=True)
+        case ("spec", "canary", int(index), "predictor", *rest):
+            predictor = get_path(obj, ("spec", "canary", index, "predictor"))
+            return _predictor(tuple(rest), spec, canary=True, predictor=predictor)
         case ("spec", "canary", *_):
             return _m("serving", "canary")
     return _m("serving") if serving is not None else _m()
@@ -166,7 +201,35 @@ def _serving_placement(field: str, spec: Model) -> SpecSource:
     return _placement(field, serving.gpu if serving else None, ("serving", "gpu"), node_class)
 
 
-def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
+def _predictor(rest: JsonPath, spec: Model, *, canary: bool, predictor: Any = None) -> SpecSource:
+    serving = spec.serving
+    if serving is not None:
+        match rest:
+            case ("model" | "containers", *more):
+                container = get_path(predictor, tuple(rest[:2] if rest[0] == "containers" else rest[:1]))
+                tail = tuple(more[1:]) if rest[0] == "containers" else tuple(more)
+                found = _contents(container, tail, ("serving",), serving.env, serving.volumes)
+                if found is not None:
+                    return found
+                match tail:
+                    case ("env", int(i), *_) if get_path(container, ("env", i, "name")) == _STORAGE_URI_ENV:
+                        return _m("serving", "canary", "storageUri") if canary else _m("model", "storageUri")
+                    case ("env", *_):
+                        return _m("serving", "protocol")
+                    case ("args", int(i), *_):
+                        return _m("serving", "args", i)
+                    case ("runtimeVersion", *_):
+                        return _m("serving", "runtimeVersion")
+                    case ("image", *_):
+                        return _m("serving", "image")
+            case ("volumes", int(i), *_):
+                found = _volume(get_path(predictor, ("volumes", i, "name")), ("serving",), serving.volumes)
+                if found is not None:
+                    return found
+            case (("timeout" | "containerConcurrency" | "logger") as component_field, *more):
+                return _m("serving", component_field, *more[:1])
+            case ("autoScaling", *_):
+                return _m("serving", "autoscaling")
     match rest:
         case ("minReplicas", *_):
             return _m("serving", "replicas", "min")
@@ -197,6 +260,19 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool) -> SpecSource:
         case ("securityContext", *_) | ("model", "securityContext", *_):
             return _m("serving", "securityContext")
     return _m("serving")
+
+
+def _transformer(obj: dict[str, Any], rest: JsonPath) -> SpecSource:
+    here = ("serving", "transformer")
+    match rest:
+        case ("containers", int(), "env", int(i), *_):
+            name = get_path(obj, ("spec", "transformer", "containers", 0, "env", i, "name"))
+            return _m(*here, "env", name) if isinstance(name, str) else _m(*here, "env")
+        case ("containers", int(), ("image" | "command" | "args" | "resources") as field, *more):
+            return _m(*here, field, *more[:1])
+        case ("securityContext", *_) | ("containers", int(), "securityContext", *_):
+            return _m("serving", "securityContext")
+    return _m(*here)
 
 
 # --- engine: deployment --------------------------------------------------------------------------
@@ -231,12 +307,27 @@ def _deployment_engine(obj: dict[str, Any], path: JsonPath, spec: Model, project
             case ("spec", "template", "metadata", "labels", str(label), *_) if label == _VERSION_LABEL:
                 return _m("serving", "canary", "version") if is_canary else _m("model", "version")
             case ("spec", "template", "spec", *rest):
-                return _pod(tuple(rest), spec, project, is_canary)
+                pod = get_path(obj, ("spec", "template", "spec"))
+                return _pod(tuple(rest), spec, project, is_canary, pod)
     return _m("serving")
 
 
-def _pod(rest: JsonPath, spec: Model, project: Project, is_canary: bool) -> SpecSource:
+def _pod(rest: JsonPath, spec: Model, project: Project, is_canary: bool, pod: Any = None) -> SpecSource:
     serving = spec.serving
+    if serving is not None:
+        match rest:
+            case ("containers", int(c), *more):
+                container = get_path(pod, ("containers", c))
+                found = _contents(container, tuple(more), ("serving",), serving.env, serving.volumes)
+                if found is not None:
+                    return found
+                match more:
+                    case ("args", int(i), *_) if i >= _SERVER_ARGS:
+                        return _m("serving", "args", i - _SERVER_ARGS)
+            case ("volumes", int(i), *_):
+                found = _volume(get_path(pod, ("volumes", i, "name")), ("serving",), serving.volumes)
+                if found is not None:
+                    return found
     match rest:
         case ("serviceAccountName", *_):
             return _m("serving", "serviceAccount")
@@ -406,6 +497,16 @@ def _step(rest: JsonPath, here: JsonPath, step: Step, training_node_class: str |
             return _placement(field, step.gpu, (*here, "gpu"), node_class)
         case ("container", "env", int(k), *_):
             found = _step_env(get_path(template, ("container", "env", k, "name")), here, step)
+            if found is not None:
+                return found
+    match rest:
+        case ("container", *more):
+            container = get_path(template, ("container",))
+            found = _contents(container, tuple(more), here, step.env, step.volumes)
+            if found is not None:
+                return found
+        case ("volumes", int(v), *_):
+            found = _volume(get_path(template, ("volumes", v, "name")), here, step.volumes)
             if found is not None:
                 return found
     match rest:

@@ -31,7 +31,12 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?$")
 _ARTIFACT = re.compile(r"^[a-zA-Z0-9][-_a-zA-Z0-9]*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_STORAGE_SCHEMES = ("gs", "s3", "pvc", "file", "http", "https", "hdfs", "webhdfs", "oci", "hf")
+# kserve pkg/apis/serving/v1beta1/predictor.go SupportedStorageURIPrefixList, plus the OCI model-car
+# prefixes of the storage initializer and the modelcar webhook (`oci+fetch://` downloads an OCI artifact,
+# `oci+native://` mounts an image volume: kserve pkg/webhook/admission/pod/storage_initializer_injector.go).
+_STORAGE_SCHEMES = (
+    "gs", "s3", "pvc", "file", "http", "https", "hdfs", "webhdfs", "oci", "oci+fetch", "oci+native", "hf",
+)
 
 
 def _dns_label(value: str) -> str:
@@ -260,6 +265,10 @@ class ProvidedResources(Strict):
     serviceAccounts: list[DnsSubdomain] = Field(default_factory=list)
     configMaps: list[DnsSubdomain] = Field(default_factory=list)
     secrets: list[DnsSubdomain] = Field(default_factory=list)
+    persistentVolumeClaims: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="PersistentVolumeClaims the cluster provides, for volumes with pvc: (for example [datasets])",
+    )
 
 
 class ClusterFeatures(Strict):
@@ -464,20 +473,62 @@ class ModelSource(Strict):
     registry: CredentialFreeUri | None = None
 
 
+# Unset `replicas.max` scales up to this many times `min` (at least 1): enough headroom that
+# autoscaling does something, bounded so that an unset field never scales a GPU model far.
+DEFAULT_MAX_FACTOR = 3
+
+
 class Replicas(Strict):
     min: Int32 = Field(default=1, ge=0)
-    max: Int32 = Field(default=1, ge=1)
+    max: Int32 | None = Field(
+        default=None,
+        ge=1,
+        description="most pods autoscaling may run (for example 8); default: 3 × max(min, 1), the same bound for "
+        "the InferenceService's maxReplicas and the Deployment engine's HPA",
+    )
+
+    @property
+    def upper(self) -> int:
+        """The maximum replica count every engine renders."""
+        return self.max if self.max is not None else max(self.min, 1) * DEFAULT_MAX_FACTOR
 
     @model_validator(mode="after")
     def _ordered(self) -> Replicas:
-        if self.min > self.max:
+        if self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self
 
 
 class Autoscaling(Strict):
-    metric: Literal["cpu", "memory", "concurrency", "rps"] = "cpu"
-    target: Int32 = Field(default=80, gt=0)
+    metric: Literal["cpu", "memory", "concurrency", "rps", "prometheus"] = Field(
+        default="cpu",
+        description="what to scale on (for example concurrency); prometheus: an external Prometheus query through "
+        "KServe's KEDA autoscaler (engine: kserve, mode: Standard; needs query and serverAddress)",
+    )
+    target: Int32 = Field(
+        default=80,
+        gt=0,
+        description="value to hold the metric at per pod (for example 10); with prometheus, the query's threshold",
+    )
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        description="with metric: prometheus, the PromQL query whose value is held at target per the scaled "
+        "predictor (for example 'sum(vllm:num_requests_waiting{model_name=\"llm\"})')",
+    )
+    serverAddress: CredentialFreeUri | None = Field(
+        default=None,
+        description="with metric: prometheus, the Prometheus URL (for example http://prometheus.monitoring:9090)",
+    )
+
+    @model_validator(mode="after")
+    def _prometheus_fields(self) -> Autoscaling:
+        external = (self.query, self.serverAddress)
+        if self.metric == "prometheus" and None in external:
+            raise ValueError("metric: prometheus needs query and serverAddress")
+        if self.metric != "prometheus" and external != (None, None):
+            raise ValueError("query and serverAddress apply only to metric: prometheus")
+        return self
 
 
 class Resources(Strict):
@@ -512,6 +563,124 @@ class SecurityContext(Strict):
     )
 
 
+# --- container contents (env, envFrom, volumes): shared by serving and training steps ------------------
+
+ConfigKey = Annotated[str, AfterValidator(_rule(kv.config_map_key))]
+_RESERVED_VOLUME_NAMES = ("tmp", "devshm", "model-store")
+_RESERVED_MOUNTS = {
+    "/tmp": "securityContext.readOnlyRootFilesystem",
+    "/dev/shm": "sharedMemory",
+    "/mnt/models": "model.storageUri",  # KServe's storage initializer and engine: deployment put the model there
+}
+
+
+class SecretKeyRef(Strict):
+    """`{secret: NAME, key: KEY}`: one key of a Secret (rendered as valueFrom.secretKeyRef)."""
+
+    secret: DnsSubdomain = Field(description="Secret name (for example hf-token)")
+    key: ConfigKey = Field(description="key in the Secret (for example token)")
+
+
+class ConfigMapKeyRef(Strict):
+    """`{configMap: NAME, key: KEY}`: one key of a ConfigMap (rendered as valueFrom.configMapKeyRef)."""
+
+    configMap: DnsSubdomain = Field(description="ConfigMap name (for example features)")
+    key: ConfigKey = Field(description="key in the ConfigMap (for example columns)")
+
+
+EnvValue = Text | SecretKeyRef | ConfigMapKeyRef
+EnvMap = dict[EnvName, EnvValue]
+
+
+class EnvFromSource(Strict):
+    """`{secret: NAME}` or `{configMap: NAME}`: every key becomes a variable."""
+
+    secret: DnsSubdomain | None = Field(default=None, description="Secret name (for example s3-creds)")
+    configMap: DnsSubdomain | None = Field(default=None, description="ConfigMap name (for example features)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvFromSource:
+        if (self.secret is None) == (self.configMap is None):
+            raise ValueError("set exactly one of secret or configMap")
+        return self
+
+
+class EmptyDir(Strict):
+    medium: Literal["", "Memory"] | None = Field(
+        default=None, description="Memory for a tmpfs (counts against the memory limit), else the node's disk"
+    )
+    sizeLimit: Quantity | None = Field(default=None, description="most the volume may hold (for example 10Gi)")
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or ":" in value or ".." in value.split("/"):
+        raise ValueError(f"{value[:80]!r} is not an absolute path without '..' and ':' (for example /data)")
+    return value
+
+
+class Volume(Strict):
+    """A volume and where the container mounts it; exactly one source. The sources are all allowed by the
+    `restricted` Pod Security Standard (kubernetes/pod-security-admission policy/check_restrictedVolumes.go);
+    hostPath is not offered."""
+
+    name: DnsLabel = Field(description="volume name (for example cache)")
+    mountPath: Annotated[str, AfterValidator(_absolute_path)] = Field(description="for example /cache")
+    readOnly: bool = Field(default=False, description="mount read-only")
+    pvc: DnsSubdomain | None = Field(default=None, description="PersistentVolumeClaim name (for example datasets)")
+    secret: DnsSubdomain | None = Field(default=None, description="Secret name (for example tls-certs)")
+    configMap: DnsSubdomain | None = Field(default=None, description="ConfigMap name (for example app-config)")
+    emptyDir: EmptyDir | None = Field(default=None, description="scratch space (for example {sizeLimit: 20Gi})")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Volume:
+        sources = [n for n in ("pvc", "secret", "configMap", "emptyDir") if getattr(self, n) is not None]
+        if len(sources) != 1:
+            found = f"found {' and '.join(sources)}" if sources else "found none"
+            raise ValueError(f"volume {self.name!r}: set exactly one of pvc, secret, configMap, emptyDir ({found})")
+        if self.name in _RESERVED_VOLUME_NAMES:
+            raise ValueError(f"volume name {self.name!r} is reserved for the volume mlgitops adds itself; rename it")
+        reserved = _RESERVED_MOUNTS.get(self.mountPath.rstrip("/") or "/")
+        if reserved is not None:
+            raise ValueError(f"{self.mountPath} is mounted by mlgitops itself; size or switch it with {reserved}")
+        return self
+
+
+def _distinct_volumes(volumes: list[Volume]) -> list[Volume]:
+    for field in ("name", "mountPath"):
+        seen: set[str] = set()
+        for volume in volumes:
+            value = getattr(volume, field)
+            if value in seen:
+                raise ValueError(f"two volumes have the {field} {value!r}")
+            seen.add(value)
+    return volumes
+
+
+Volumes = Annotated[list[Volume], AfterValidator(_distinct_volumes)]
+
+
+class Transformer(Strict):
+    """KServe transformer: one container in front of the predictor (spec.transformer.containers[0])."""
+
+    image: ImageRef = Field(description="transformer image (for example ghcr.io/acme/tokenize:1.0)")
+    command: list[Text] = Field(default_factory=list, description="entrypoint (for example ['python', '-m', 't'])")
+    args: list[Text] = Field(default_factory=list, description="arguments (for example ['--predictor_host=x'])")
+    env: EnvMap = Field(default_factory=dict, description="variables, as serving.env (for example LOG_LEVEL: info)")
+    resources: Resources = Field(default_factory=lambda: Resources(), description="requests and limits")
+
+
+class PayloadLogger(Strict):
+    """KServe payload logging (predictor.logger): CloudEvents to `url`, the usual hook for drift monitoring."""
+
+    mode: Literal["all", "request", "response"] = Field(
+        default="all", description="what to send: all, request or response (for example all)"
+    )
+    url: CredentialFreeUri | None = Field(
+        default=None,
+        description="where events go (for example http://message-dumper.default); default: KServe's configured sink",
+    )
+
+
 class Canary(Strict):
     version: Version = Field(min_length=1)
     storageUri: StorageUri
@@ -522,9 +691,17 @@ class Serving(Strict):
     engine: Literal["kserve", "deployment"] = "kserve"
     mode: Literal["Standard", "Knative"] = "Standard"
     runtime: DnsSubdomain | None = None
-    protocol: Literal["v1", "v2", "grpc-v1", "grpc-v2"] = "v2"
+    protocol: Literal["v1", "v2", "grpc-v1", "grpc-v2"] | None = Field(
+        default=None,
+        description="inference protocol (for example v2); default: the runtime's own (KServe's default is v1)",
+    )
     serviceAccount: DnsSubdomain | None = None
-    image: ImageRef | None = None
+    image: ImageRef | None = Field(
+        default=None,
+        description="model server image (for example ghcr.io/acme/server:1.0): with engine: deployment it replaces "
+        "the format's server; with engine: kserve it is a custom predictor container that finds the model in "
+        "/mnt/models (KServe's storage initializer, through STORAGE_URI)",
+    )
     replicas: Replicas = Field(default_factory=Replicas)
     autoscaling: Autoscaling | None = None
     resources: Resources = Field(default_factory=Resources)
@@ -538,6 +715,74 @@ class Serving(Strict):
     nodeClass: str | None = Field(
         default=None, description="a nodeClasses entry of mlgitops.yaml placing the model server, e.g. highmem"
     )
+    args: list[Text] = Field(
+        default_factory=list,
+        description="arguments of the model server (for example ['--max-model-len=8192'])",
+    )
+    env: EnvMap = Field(
+        default_factory=dict,
+        description="environment of the model server: NAME: value, or {secret: NAME, key: KEY} / "
+        "{configMap: NAME, key: KEY} (for example HF_TOKEN: {secret: hf, key: token})",
+    )
+    envFrom: list[EnvFromSource] = Field(
+        default_factory=list,
+        description="Secrets or ConfigMaps whose every key becomes a variable (for example [{secret: s3-creds}])",
+    )
+    volumes: Volumes = Field(
+        default_factory=list,
+        description="volumes mounted into the model server (for example [{name: cache, mountPath: /cache, "
+        "pvc: model-cache}])",
+    )
+    runtimeVersion: Text | None = Field(
+        default=None,
+        min_length=1,
+        description="image tag of the ServingRuntime's server to use (for example 0.20.0); engine: kserve",
+    )
+    timeout: Int64 | None = Field(
+        default=None,
+        ge=1,
+        description="seconds a request may take before it fails (for example 600); engine: kserve",
+    )
+    containerConcurrency: Int64 | None = Field(
+        default=None,
+        ge=0,
+        description="most requests one pod handles at once, 0 for no limit (for example 8); engine: kserve",
+    )
+    transformer: Transformer | None = Field(
+        default=None,
+        description="a pre/post-processing container in front of the predictor (for example {image: "
+        "ghcr.io/acme/tokenize:1.0}); engine: kserve",
+    )
+    logger: PayloadLogger | None = Field(
+        default=None,
+        description="send requests and/or responses as CloudEvents to a URL (for example {mode: all, url: "
+        "http://drift.monitoring}); engine: kserve",
+    )
+
+    @model_validator(mode="after")
+    def _engine_fields(self) -> Serving:
+        if self.engine == "deployment":
+            for field in ("runtimeVersion", "timeout", "containerConcurrency", "transformer", "logger"):
+                if getattr(self, field) is not None:
+                    raise ValueError(f"{field} needs engine: kserve (engine: deployment has no such field)")
+        prometheus = self.autoscaling is not None and self.autoscaling.metric == "prometheus"
+        if prometheus and (self.engine != "kserve" or self.mode != "Standard"):
+            raise ValueError(
+                "autoscaling.metric: prometheus needs engine: kserve and mode: Standard (KServe's KEDA autoscaler)"
+            )
+        if self.image is not None and self.engine == "kserve":
+            if self.runtime is not None:
+                raise ValueError("set either image (a custom predictor container) or runtime, not both")
+            taken = sorted({"STORAGE_URI", "PROTOCOL"} & set(self.env))
+            if taken:
+                raise ValueError(
+                    f"env {taken[0]} is set by mlgitops for a custom predictor image (from model.storageUri and "
+                    "serving.protocol); set those fields instead"
+                )
+        if self.transformer is not None and "STORAGE_URI" in self.transformer.env:
+            # kserve pkg/apis/serving/v1beta1/inference_service_validation.go StorageUriPresentInTransformerError
+            raise ValueError("transformer.env must not set STORAGE_URI (KServe refuses it on a transformer)")
+        return self
 
 
 class Gate(Strict):
@@ -615,7 +860,19 @@ class Step(Strict):
     image: ImageRef | None = None
     command: list[Text] = Field(min_length=1)
     args: list[Text] = Field(default_factory=list)
-    env: dict[EnvName, Text] = Field(default_factory=dict)
+    env: EnvMap = Field(
+        default_factory=dict,
+        description="variables of the step: NAME: value, or {secret: NAME, key: KEY} / {configMap: NAME, key: KEY} "
+        "(for example WANDB_API_KEY: {secret: wandb, key: api-key})",
+    )
+    envFrom: list[EnvFromSource] = Field(
+        default_factory=list,
+        description="Secrets or ConfigMaps whose every key becomes a variable (for example [{configMap: features}])",
+    )
+    volumes: Volumes = Field(
+        default_factory=list,
+        description="volumes mounted into the step (for example [{name: data, mountPath: /data, pvc: datasets}])",
+    )
     inputs: list[ArtifactName] = Field(default_factory=list)
     outputs: list[ArtifactName] = Field(default_factory=list)
     metrics: list[ArtifactName] = Field(default_factory=list)

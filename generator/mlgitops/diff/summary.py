@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from mlgitops.credentials import mask_uri
 from mlgitops.diff.results import EnvironmentDiff, FieldChange, ModelChange
 from mlgitops.diff.snapshot import Snapshot
 from mlgitops.modechange import mode_change, summary_text
-from mlgitops.spec import Model
+from mlgitops.spec import Model, Serving
 
 _COVERED = (
     ("metadata", "name"),
@@ -20,10 +22,15 @@ _COVERED = (
     ("serving", "replicas"),
     ("serving", "gpu"),
     ("serving", "mode"),
+    ("serving", "args"),
+    ("serving", "env"),
+    ("serving", "transformer"),
+    ("serving", "logger"),
     ("training", "schedule"),
     ("patches",),
 )
 _MAX_OTHER_PATHS = 3
+_SERVER_FACTS = ("args", "transformer", "logger")
 
 
 def _facts(spec: Model) -> dict[str, str]:
@@ -32,11 +39,13 @@ def _facts(spec: Model) -> dict[str, str]:
     if serving is not None:
         canary = serving.canary
         facts["canary"] = f"{canary.version} at {canary.trafficPercent}%" if canary else "none"
-        facts["replicas"] = f"{serving.replicas.min}–{serving.replicas.max}"
+        facts["replicas"] = f"{serving.replicas.min}–{serving.replicas.upper}"
         gpu = serving.gpu
         facts["GPUs"] = f"{gpu.count}×{gpu.class_}" if gpu.count and gpu.class_ else str(gpu.count)
+        facts.update(_server_facts(serving))
     else:
         facts.update({"canary": "none", "replicas": "none", "GPUs": "0"})
+        facts.update({"args": "none", "transformer": "none", "logger": "none"})
     schedule = training.schedule if training else None
     if isinstance(schedule, list):
         schedule = ", ".join(schedule) if schedule else None
@@ -79,6 +88,33 @@ def _workflow_changes(old: Model, new: Model) -> list[FieldChange]:
         if before.get(key, empty) != after.get(key, empty):
             changes.append(FieldChange(key, before.get(key, empty), after.get(key, empty)))
     return changes
+def _server_facts(serving: Serving) -> dict[str, str]:
+    """args, transformer and logger as one short text each (URIs masked: credentials.mask_uri)."""
+    args = " ".join(mask_uri(arg) for arg in serving.args)
+    facts = {"args": f"'{args}'" if args else "none"}
+    transformer = serving.transformer
+    if transformer is None:
+        facts["transformer"] = "none"
+    else:
+        digest = hashlib.sha256(transformer.model_dump_json().encode()).hexdigest()[:8]
+        facts["transformer"] = f"{transformer.image} ({digest})"  # the digest shows a change of its settings
+    logger = serving.logger
+    facts["logger"] = "none" if logger is None else f"{logger.mode} to {mask_uri(logger.url or 'default sink')}"
+    return facts
+
+
+def _env_change(old: Model, new: Model) -> FieldChange | None:
+    """Which serving variables were added, removed or changed: names only, never a value (a literal may be
+    sensitive, and a Secret's value is not in the spec at all)."""
+    before = old.serving.env if old.serving else {}
+    after = new.serving.env if new.serving else {}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    changed = sorted(name for name in set(before) & set(after) if before[name] != after[name])
+    if not (added or removed or changed):
+        return None
+    parts = [f"+{n}" for n in added] + [f"-{n}" for n in removed] + [f"~{n}" for n in changed]
+    return FieldChange("env", None, " ".join(parts))
 
 
 def _changed_paths(old: Any, new: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -107,6 +143,7 @@ def _model_summary(
     new_facts = _facts(new)
     if old is None:
         shown = {k: v for k, v in new_facts.items() if v not in ("none", "0") or k in ("version", "replicas")}
+        shown = {k: v for k, v in shown.items() if k not in _SERVER_FACTS}  # the added line stays short
         shown = {k: v for k, v in shown.items() if v != "none"}
         changes = [FieldChange(k, None, v) for k, v in shown.items()]
         return "added: " + ", ".join(f"{k} {v}" for k, v in shown.items()), changes
@@ -114,6 +151,10 @@ def _model_summary(
     changes = [FieldChange(k, old_facts[k], new_facts[k]) for k in new_facts if old_facts[k] != new_facts[k]]
     changes.extend(_workflow_changes(old, new))
     parts = [f"{c.field} {c.old} → {c.new}" for c in changes]
+    env = _env_change(old, new)
+    if env is not None:
+        changes.append(env)
+        parts.append(f"env {env.new}")
     mode = mode_change(old, new)
     if mode is not None:
         changes.append(FieldChange("mode", *mode))

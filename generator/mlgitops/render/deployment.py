@@ -19,6 +19,7 @@ from mlgitops.render.common import (
     standard_annotations,
     standard_labels,
 )
+from mlgitops.render.containers import add_contents
 from mlgitops.render.pods import (
     STORAGE_INITIALIZER,
     TMP_VOLUME,
@@ -47,7 +48,12 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
     container: Obj = {
         "name": "kserve-container",
         "image": server_image(model.spec, project),
-        "args": [f"--model_name={model.name}", f"--model_dir={MODEL_DIR}", f"--http_port={HTTP_PORT}"],
+        "args": [
+            f"--model_name={model.name}",
+            f"--model_dir={MODEL_DIR}",
+            f"--http_port={HTTP_PORT}",
+            *serving.args,
+        ],
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": ready_path, "port": HTTP_PORT}},
     }
@@ -58,6 +64,7 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
     container["securityContext"] = container_security_context(hardening)
     files = pod_files(hardening, serving_shared_memory(serving))
     container["volumeMounts"] = [{"name": "model-store", "mountPath": MODEL_DIR, "readOnly": True}, *files.mounts]
+    own_volumes = add_contents(container, serving.env, serving.envFrom, serving.volumes)
     pod: Obj = {}
     if serving.serviceAccount:
         pod["serviceAccountName"] = serving.serviceAccount
@@ -75,7 +82,7 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
     ]
     pod["containers"] = [container]
     pod.update(placement)
-    volumes = [{"name": "model-store", "emptyDir": {}}, *files.volumes]
+    volumes = [{"name": "model-store", "emptyDir": {}}, *files.volumes, *own_volumes]
     if not any(v["name"] == TMP_VOLUME for v in volumes):  # the initializer's /tmp, when the server has none
         volumes.append(tmp_volume())
     pod["volumes"] = volumes
@@ -139,7 +146,7 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
         _deployment(model, project, name, "stable", model.spec.model.storageUri, model.spec.model.version, {})
     ]
     canary = serving.canary
-    autoscalers = [_autoscaler(model, name, labels, (serving.replicas.min, serving.replicas.max), annotations)]
+    autoscalers = [_autoscaler(model, name, labels, (serving.replicas.min, serving.replicas.upper), annotations)]
     if canary is not None and canary.trafficPercent > 0:
         # The canary has its own HPA, on the same metric and target, with bounds that keep its share of
         # the pods at the stable HPA's bounds (resolve.py refuses 100 %: the stable keeps min pods).
@@ -149,7 +156,7 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
             _deployment(model, project, f"{name}-canary", "canary", canary.storageUri, canary.version, extra)
         )
         low = canary_replicas(canary.trafficPercent, serving.replicas.min)
-        high = max(low, canary_replicas(canary.trafficPercent, serving.replicas.max))
+        high = max(low, canary_replicas(canary.trafficPercent, serving.replicas.upper))
         canary_labels = {**labels, "app.kubernetes.io/version": canary.version}
         autoscalers.append(
             _autoscaler(model, f"{name}-canary", canary_labels, (low, high), standard_annotations(model, extra))

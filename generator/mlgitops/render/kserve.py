@@ -13,7 +13,9 @@ from mlgitops.render.common import (
     standard_annotations,
     standard_labels,
 )
+from mlgitops.render.containers import add_contents, env_list
 from mlgitops.render.pods import (
+    Hardening,
     container_security_context,
     pod_files,
     pod_security_context,
@@ -21,9 +23,17 @@ from mlgitops.render.pods import (
     serving_shared_memory,
 )
 from mlgitops.resolve import ResolvedModel
-from mlgitops.spec import Project
+from mlgitops.spec import Project, Serving
 
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+# kserve pkg/constants/constants.go: AutoscalerClass annotation and its `keda` class (KServe then writes a
+# KEDA ScaledObject from predictor.autoScaling instead of an HPA); InferenceServiceContainerName and
+# TransformerContainerName; CustomSpecStorageUriEnvVarKey, the variable through which a custom predictor
+# container gets the storage initializer (the model in /mnt/models).
+AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
+PREDICTOR_CONTAINER = "kserve-container"
+TRANSFORMER_CONTAINER = "transformer-container"
+STORAGE_URI_ENV = "STORAGE_URI"
 
 
 def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:
@@ -40,11 +50,12 @@ def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:
     pod: Obj = {}
     if serving.mode == "Standard":
         pod["securityContext"] = pod_security_context()
-    if files.volumes:
-        pod["volumes"] = list(files.volumes)
     container: Obj = {"securityContext": container_security_context(hardening)}
     if files.mounts:
         container["volumeMounts"] = list(files.mounts)
+    volumes = [*files.volumes, *add_contents(container, serving.env, serving.envFrom, serving.volumes)]
+    if volumes:
+        pod["volumes"] = volumes
     return pod, container
 
 
@@ -58,12 +69,92 @@ def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Ob
     block: Obj = {"modelFormat": fmt}
     if serving.runtime:
         block["runtime"] = serving.runtime
-    block["protocolVersion"] = serving.protocol
+    if serving.runtimeVersion:
+        block["runtimeVersion"] = serving.runtimeVersion
+    if serving.protocol:  # unset: the runtime's default (KServe's is v1)
+        block["protocolVersion"] = serving.protocol
     block["storageUri"] = storage_uri
+    if serving.args:
+        block["args"] = list(serving.args)
     if container_resources:
         block["resources"] = container_resources
     block.update(_pod_fields(model)[1])
     return block
+
+
+def _custom_container(model: ResolvedModel, storage_uri: str, container_resources: Obj) -> Obj:
+    """`serving.image`: the predictor is that container (predictor.containers[0]), and KServe's storage
+    initializer downloads `storage_uri` into /mnt/models because STORAGE_URI is set on it."""
+    serving = model.spec.serving
+    assert serving is not None
+    container: Obj = {"name": PREDICTOR_CONTAINER, "image": serving.image}
+    if serving.args:
+        container["args"] = list(serving.args)
+    if container_resources:
+        container["resources"] = container_resources
+    container.update(_pod_fields(model)[1])
+    env = [*container.get("env", []), {"name": STORAGE_URI_ENV, "value": storage_uri}]
+    if serving.protocol:
+        env.append({"name": "PROTOCOL", "value": serving.protocol})
+    container["env"] = sorted(env, key=lambda entry: str(entry["name"]))
+    # Keep the key order of a model block: env before envFrom and mounts.
+    return {key: container[key] for key in sorted(container, key=_CONTAINER_ORDER.index)}
+
+
+_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "resources", "securityContext", "volumeMounts"]
+
+
+def _predictor_extras(serving: Serving) -> Obj:
+    """Component fields of the predictor: timeout, containerConcurrency, logger, KEDA autoscaling."""
+    extra: Obj = {}
+    if serving.timeout is not None:
+        extra["timeout"] = serving.timeout
+    if serving.containerConcurrency is not None:
+        extra["containerConcurrency"] = serving.containerConcurrency
+    if serving.logger is not None:
+        logger: Obj = {"mode": serving.logger.mode}
+        if serving.logger.url:
+            logger["url"] = serving.logger.url
+        extra["logger"] = logger
+    return extra
+
+
+def _keda_autoscaling(serving: Serving) -> Obj | None:
+    """predictor.autoScaling for an external Prometheus metric (kserve pkg/apis/serving/v1beta1/component.go
+    AutoScalingSpec/ExternalMetricSource; the KEDA reconciler turns it into a prometheus trigger whose
+    threshold is target.value: kserve/website docs/model-serving/predictive-inference/autoscaling/keda-autoscaler.md).
+    KEDA scales raw Deployments only, so spec.py allows it with mode: Standard alone."""
+    scaling = serving.autoscaling
+    if scaling is None or scaling.metric != "prometheus":
+        return None
+    metric = {"backend": "prometheus", "serverAddress": scaling.serverAddress, "query": scaling.query}
+    target = {"type": "Value", "value": scaling.target}
+    return {"metrics": [{"type": "External", "external": {"metric": metric, "target": target}}]}
+
+
+def _transformer(serving: Serving) -> Obj | None:
+    spec = serving.transformer
+    if spec is None:
+        return None
+    container: Obj = {"name": TRANSFORMER_CONTAINER, "image": spec.image}
+    if spec.command:
+        container["command"] = list(spec.command)
+    if spec.args:
+        container["args"] = list(spec.args)
+    if spec.env:
+        container["env"] = env_list(spec.env)
+    transformer_resources = resources(spec.resources, {})
+    if transformer_resources:
+        container["resources"] = transformer_resources
+    # An image mlgitops knows nothing of: the serving securityContext's user settings, a writable root.
+    context = serving.securityContext
+    hardening = Hardening(context.runAsNonRoot, context.runAsUser, read_only_root=False)
+    container["securityContext"] = container_security_context(hardening)
+    component: Obj = {}
+    if serving.mode == "Standard":
+        component["securityContext"] = pod_security_context()
+    component["containers"] = [container]
+    return component
 
 
 def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
@@ -87,16 +178,23 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     if serving.serviceAccount:
         predictor["serviceAccountName"] = serving.serviceAccount
     predictor["minReplicas"] = serving.replicas.min
-    predictor["maxReplicas"] = serving.replicas.max
-    if serving.autoscaling:
+    predictor["maxReplicas"] = serving.replicas.upper
+    keda = _keda_autoscaling(serving)
+    if keda is not None:
+        predictor["autoScaling"] = keda
+    elif serving.autoscaling:
         predictor["scaleMetric"] = serving.autoscaling.metric
         predictor["scaleTarget"] = serving.autoscaling.target
+    predictor.update(_predictor_extras(serving))
     if canary is not None and knative_canary:
         predictor["canaryTrafficPercent"] = canary.trafficPercent
     predictor.update(placement)
     pod_fields = _pod_fields(model)[0]
     predictor.update(pod_fields)
-    predictor["model"] = _model_block(model, uri, container_resources)
+    if serving.image:
+        predictor["containers"] = [_custom_container(model, uri, container_resources)]
+    else:
+        predictor["model"] = _model_block(model, uri, container_resources)
 
     spec: Obj = {"predictor": predictor}
     if canary is not None and not knative_canary:
@@ -105,11 +203,20 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
             canary_predictor["serviceAccountName"] = serving.serviceAccount
         canary_predictor.update(placement)
         canary_predictor.update(pod_fields)
-        canary_model = _model_block(model, canary.storageUri, container_resources)
-        canary_predictor["model"] = {"name": "kserve-container", **canary_model}
+        if serving.image:
+            canary_predictor["containers"] = [_custom_container(model, canary.storageUri, container_resources)]
+        else:
+            canary_model = _model_block(model, canary.storageUri, container_resources)
+            canary_predictor["model"] = {"name": PREDICTOR_CONTAINER, **canary_model}
         spec["canary"] = [{"trafficPercent": canary.trafficPercent, "predictor": canary_predictor}]
 
+    transformer = _transformer(serving)
+    if transformer is not None:
+        spec["transformer"] = transformer
+
     extra: dict[str, str] = {DEPLOYMENT_MODE_ANNOTATION: serving.mode}
+    if keda is not None:
+        extra[AUTOSCALER_CLASS_ANNOTATION] = "keda"
     if canary is not None:
         extra[CANARY_ANNOTATION] = canary.version
     return {

@@ -8,6 +8,8 @@ scheduled runs are a CronWorkflow that references the template, never a bare Wor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mlgitops.node_classes import step_node_class
 from mlgitops.render import workflow_parts as structure
 from mlgitops.render.common import (
@@ -18,10 +20,11 @@ from mlgitops.render.common import (
     standard_labels,
     workflow_annotations,
 )
+from mlgitops.render.containers import add_contents, env_list
 from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
 from mlgitops.resolve import ResolvedModel, default_register_command
-from mlgitops.spec import Project, Step, Training, duration_seconds
+from mlgitops.spec import EnvValue, Project, Step, Training, duration_seconds
 from mlgitops.stepgraph import input_producers
 
 WORK_DIR = "/tmp/mlgitops"
@@ -63,8 +66,8 @@ def retry_strategy(step: Step) -> Obj:
     return strategy
 
 
-def _env(training: Training, step_env: dict[str, str]) -> list[Obj]:
-    env = {
+def _env(training: Training, step_env: Mapping[str, EnvValue]) -> list[Obj]:
+    env: dict[str, EnvValue] = {
         "MLGITOPS_INPUT_DIR": INPUT_DIR,
         "MLGITOPS_OUTPUT_DIR": OUTPUT_DIR,
         "MLGITOPS_METRICS_DIR": METRICS_DIR,
@@ -72,7 +75,7 @@ def _env(training: Training, step_env: dict[str, str]) -> list[Obj]:
     for name in training.parameters:
         env[name.upper().replace("-", "_").replace(".", "_")] = f"{{{{workflow.parameters.{name}}}}}"
     env.update(step_env)
-    return [{"name": key, "value": env[key]} for key in sorted(env)]
+    return env_list(env)
 
 
 def _producers(training: Training) -> dict[str, dict[str, str]]:
@@ -121,6 +124,9 @@ def _step_template(
     if container_resources:
         container["resources"] = container_resources
     harden_template(template, container, step_hardening(training, step), step_shared_memory(step))
+    own_volumes = add_contents(container, {}, step.envFrom, step.volumes)
+    if own_volumes:
+        template["volumes"] = [*template.get("volumes", []), *own_volumes]
     template["container"] = container
     return template
 
