@@ -22,8 +22,9 @@ kind whose YAML is nearly identical once the differing part of their names is sw
 model, a moved namespace, a hash-suffixed generated Secret) are paired: the addition says
 `renamed from`, with the diff against the old object. Secret `data`/`stringData` values never reach
 the output: each is `<redacted>`, or `<redacted, changed>` on the new side when its value changed.
-An object whose only change is its own `app.kubernetes.io/version` label (a training WorkflowTemplate
-when the model version moves) is "relabelled": counted apart from "changed" and listed without a diff.
+A training object (WorkflowTemplate, CronWorkflow) whose only change is its own `app.kubernetes.io/version`
+label, as a model version bump leaves it, is "relabelled": counted apart from "changed" and listed
+without a diff. Serving objects are not: KServe copies InferenceService labels onto the pods.
 For each (environment, model) whose objects changed, one summary line compares the resolved specs:
 version, canary, replicas, GPUs, training schedule, and other changed spec paths.
 

@@ -80,14 +80,16 @@ def unified(env: str, old_id: ObjectId | None, old: Obj | None, new_id: ObjectId
 
 
 VERSION_LABEL = "app.kubernetes.io/version"
+# The training objects, whose own labels reach no pod. Serving objects are left out: KServe copies an
+# InferenceService's labels onto its predictor (kserve pkg/controller/v1beta1/inferenceservice/components/
+# predictor.go, `Labels: utils.Union(isvc.Labels, ...)`), so a label change there rolls pods.
+RELABEL_KINDS = frozenset({("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow")})
 
 
-def _only_version_label(old: Obj, new: Obj) -> bool:
-    """Whether the objects differ only in their own metadata.labels' version label.
-
-    Only the object's own labels count: a version label in a pod template (a Deployment's) rolls its
-    pods, so that stays a change.
-    """
+def _only_version_label(oid: ObjectId, old: Obj, new: Obj) -> bool:
+    """Whether a training object differs only in its own metadata.labels' version label."""
+    if oid[:2] not in RELABEL_KINDS:
+        return False
 
     def without(obj: Obj) -> Obj:
         meta = obj.get("metadata")
@@ -191,7 +193,7 @@ def _compare_environment(env: str, before: dict[ObjectId, Tracked], after: dict[
                     masked_new,
                     new.owner,
                     unified(env, oid, masked_old, oid, masked_new),
-                    relabelled=_only_version_label(old.obj, new.obj),
+                    relabelled=_only_version_label(oid, old.obj, new.obj),
                 )
             )
         elif new is not None:

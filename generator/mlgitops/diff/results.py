@@ -50,8 +50,8 @@ class ObjectChange:
     renamed_from: ObjectId | None = None
     renamed_to: ObjectId | None = None
     relabelled: bool = False
-    """Changed only in its own `app.kubernetes.io/version` label (a model version bump seen by an object
-    that does not depend on the version, like a training WorkflowTemplate): counted apart from "changed"."""
+    """A training object (WorkflowTemplate, CronWorkflow) changed only in its own `app.kubernetes.io/version`
+    label, as a model version bump leaves it: counted apart from "changed" (compare.RELABEL_KINDS)."""
 
 
 @dataclass
