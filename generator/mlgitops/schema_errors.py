@@ -151,9 +151,9 @@ def validation_problems(
                 Problem(locate(key, False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
             )
         elif not branch and _is_unquoted(kind, node):
-            where = locate(key, False)
-            written = next((t for d in documents if (t := d.written_text(where)) is not None), None)
-            problems.append(Problem(where, unquoted_message(_dotted(key), node, written)))
+            value_at = locate(key, False)
+            written = next((t for d in documents if (t := d.written_text(value_at)) is not None), None)
+            problems.append(Problem(value_at, unquoted_message(_dotted(key), node, written)))
         else:
             message = item["msg"].removeprefix("Value error, ")
             if branch and kind.endswith("_type"):
