@@ -91,3 +91,20 @@ def crds_dir() -> Path:
     if not CRDS.is_dir():
         pytest.fail(f"upstream CRDs not found at {CRDS}")
     return CRDS
+
+
+def finding_lines(validate_json: str) -> list[str]:
+    """Every finding of `validate --format json`, written as the text format writes a single finding
+    (the text format shows findings of one spec line as one line with a count: findinggroups.py)."""
+    import json
+
+    lines = []
+    for item in json.loads(validate_json)["findings"]:
+        subject = [item["environment"]] if item["environment"] else []
+        subject.append(f"{item['kind']}/{item['name']}" if item["name"] else f"{item['apiVersion']} {item['kind']}")
+        if item["path"]:
+            subject.append(item["path"])
+        where = f" ({item['file']}:{item['line']}:{item['column']})" if "line" in item else ""
+        where = where or (f" ({item['file']})" if "file" in item else "")
+        lines.append(f"{item['severity']} [{item['id']}] {' '.join(subject)}: {item['message']}{where}")
+    return lines

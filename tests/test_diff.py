@@ -415,7 +415,7 @@ def test_json_schema_is_stable(repo: Path) -> None:
     assert data["head"]["commit"] is None and data["head"]["label"] == "working tree"
     assert [e["name"] for e in data["environments"]] == ["dev", "staging", "prod"]
     for env in data["environments"]:
-        assert set(env) == {"name", "added", "changed", "removed", "renamed", "models", "objects"}
+        assert set(env) == {"name", "added", "changed", "removed", "renamed", "relabelled", "models", "objects"}
         for model in env["models"]:
             assert set(model) == {"model", "status", "renamedFrom", "changes", "summary"}
             assert model["status"] in ("added", "changed", "removed", "renamed")
@@ -424,7 +424,7 @@ def test_json_schema_is_stable(repo: Path) -> None:
         for obj in env["objects"]:
             assert set(obj) == {
                 "status", "group", "kind", "namespace", "name", "model",
-                "renamedFrom", "renamedTo", "before", "after", "diff",
+                "renamedFrom", "renamedTo", "relabelled", "before", "after", "diff",
             }  # fmt: skip
             assert obj["status"] in ("added", "changed", "removed")
             assert isinstance(obj["diff"], str)

@@ -14,7 +14,7 @@ import yaml
 
 from mlgitops.crdschema import SchemaSet, load_crd_schemas
 from mlgitops.references import references
-from tests.conftest import REPO, kustomize_objects, run_cli, snapshot_tree
+from tests.conftest import REPO, finding_lines, kustomize_objects, run_cli, snapshot_tree
 
 Obj = dict[str, Any]
 ENV_NAMESPACES = {"dev": "ml-dev", "staging": "ml-staging", "prod": "ml-prod"}
@@ -345,7 +345,8 @@ def test_the_example_is_valid_strictly(crds_dir: Path) -> None:
 
 
 def missing(result_stdout: str) -> list[str]:
-    return [line for line in result_stdout.splitlines() if "[missing-reference]" in line]
+    """Every missing-reference finding of a `--format json` run, one text line each."""
+    return [line for line in finding_lines(result_stdout) if "[missing-reference]" in line]
 
 
 def drop_platform(repo: Path) -> None:
@@ -357,7 +358,7 @@ def drop_platform(repo: Path) -> None:
 
 def test_validate_reports_what_no_environment_has(example: Path) -> None:
     drop_platform(example)
-    result = run_cli(["validate"], cwd=example)
+    result = run_cli(["validate", "--format", "json"], cwd=example)
     assert result.exit_code == 1
     found = missing(result.stdout)
     for env in ENV_NAMESPACES:
@@ -397,7 +398,7 @@ def test_objects_the_cluster_provides_are_declared(example: Path) -> None:
     assert run_cli(["validate"], cwd=example).exit_code == 0
     environment(data, "prod")["clusterFeatures"] = {"provides": {"serviceAccounts": ["model-reader"]}}
     write_project(example, data)
-    result = run_cli(["validate"], cwd=example)
+    result = run_cli(["validate", "--format", "json"], cwd=example)
     found = missing(result.stdout)
     assert found and {f.split()[2] for f in found} == {"prod"}
     assert all("model-reader" not in f for f in found)

@@ -214,7 +214,7 @@ TRACEBACKS = [
         FRAUD,
         replace('  version: "7"', "  version: .inf"),
         FRAUD + ":11:12",
-        "model.version: inf is not a finite number",
+        "model.version is written as the number .inf, which YAML reads as Infinity: quote it (\".inf\")",
     ),
     Case(
         "gate-value-nan",
@@ -270,7 +270,7 @@ TRACEBACKS = [
         FRAUD,
         replace("  labels: {domain: payments}", "  labels: {domain: .nan}"),
         FRAUD + ":8:20",
-        "metadata.labels.domain: nan is not a finite number",
+        "metadata.labels.domain is written as the number .nan, which YAML reads as NaN: quote it (\".nan\")",
     ),
     Case(
         "undefined-alias",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,10 +73,27 @@ def write_model(root: Path, text: str) -> Path:
 
 
 def validate(root: Path, crds: Path, *args: str) -> CliResult:
-    return run_cli(["validate", "--crds", str(crds), *args], cwd=root)
+    """JSON unless the test asks for a format: the text format shows one line per spec line
+    (test_noise.py), while these tests check every finding."""
+    fmt = [] if "--format" in args else ["--format", "json"]
+    return run_cli(["validate", "--crds", str(crds), *fmt, *args], cwd=root)
+
+
+def _finding_line(item: dict[str, Any]) -> str:
+    """A finding of the JSON output, written as the text format writes a finding of its own."""
+    subject = [item["environment"]] if item["environment"] else []
+    subject.append(f"{item['kind']}/{item['name']}" if item["name"] else f"{item['apiVersion']} {item['kind']}")
+    if item["path"]:
+        subject.append(item["path"])
+    where = f" ({item['file']}:{item['line']}:{item['column']})" if "line" in item else (
+        f" ({item['file']})" if "file" in item else ""
+    )
+    return f"{item['severity']} [{item['id']}] {' '.join(subject)}: {item['message']}{where}"
 
 
 def findings(result: CliResult, policy: str) -> list[str]:
+    if result.stdout.startswith("{"):
+        return [_finding_line(f) for f in json.loads(result.stdout)["findings"] if f["id"] == policy]
     return [line for line in result.stdout.splitlines() if f"[{policy}]" in line]
 
 
@@ -92,7 +110,7 @@ def at(path: Path, line_needle: str, value: str, occurrence: int = 1) -> str:
 
 def test_the_good_model_passes_every_policy(repo: Path, crds_dir: Path) -> None:
     write_model(repo, GOOD + TRAINING)
-    result = validate(repo, crds_dir, "--strict")
+    result = validate(repo, crds_dir, "--strict", "--format", "text")
     assert result.exit_code == 0, result.stdout
     assert result.stdout.startswith("valid: 1 model(s)")
 
@@ -453,7 +471,7 @@ def test_disabled_per_project_with_a_reason(repo: Path, crds_dir: Path) -> None:
         ("storage-uri-version", env, "object storage is versioned", "mlgitops.yaml:16:5")
         for env in ("dev", "staging", "prod")
     }
-    text = validate(repo, crds_dir)
+    text = validate(repo, crds_dir, "--format", "text")
     assert text.stdout.splitlines()[-1].endswith("; 3 policy finding(s) waived")
 
 
@@ -464,7 +482,7 @@ def test_disabled_per_model_in_some_environments(repo: Path, crds_dir: Path) -> 
         "  - id: storage-uri-version\n    reason: dev and staging read a moving snapshot\n"
         "    environments: [dev, staging]\n",
     )
-    result = validate(repo, crds_dir)
+    result = validate(repo, crds_dir, "--format", "text")
     assert result.exit_code == 1
     assert [line.split()[2] for line in findings(result, "storage-uri-version")] == ["prod"]
     assert f"({at(model, 'storageUri: s3://models/m/current/model', 's3://')})" in result.stdout
@@ -472,7 +490,7 @@ def test_disabled_per_model_in_some_environments(repo: Path, crds_dir: Path) -> 
 
 def test_a_reason_is_required(repo: Path, crds_dir: Path) -> None:
     model = write_model(repo, BROKEN + "policies:\n  disabled:\n  - {id: storage-uri-version}\n")
-    result = validate(repo, crds_dir)
+    result = validate(repo, crds_dir, "--format", "text")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [

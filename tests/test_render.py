@@ -52,7 +52,7 @@ training:
   image: ghcr.io/acme/t:1.0
   schedule: "*/30 * * * *"
   steps:
-  - {name: only, command: [sh, -c, "echo 'quoted: yes' && exit 0"], env: {FLAG: "on", N: 3}}
+  - {name: only, command: [sh, -c, "echo 'quoted: yes' && exit 0"], env: {FLAG: "on", N: "3"}}
 environments:
   dev: {serving: {engine: deployment, mode: null, autoscaling: {metric: memory}, canary: null,
         replicas: {min: 1}}}

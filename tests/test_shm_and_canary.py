@@ -13,7 +13,7 @@ from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
 from mlgitops.podspec import canary_replicas
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, finding_lines, run_cli
 
 Obj = dict[str, Any]
 
@@ -227,8 +227,8 @@ def test_full_canary_on_the_deployment_engine_is_a_positioned_error(repo: Path) 
 def test_coarse_canary_share_is_a_warning_at_the_spec_line(repo: Path, crds_dir: Path) -> None:
     """10 % over one stable pod is one canary pod beside one: half the connections."""
     model = write_model(repo, CANARY_MODEL.format(low=1, high=4, share=10))
-    result = run_cli(["validate", "--crds", str(crds_dir)], cwd=repo)
-    lines = [line for line in result.stdout.splitlines() if "[canary-share]" in line]
+    result = run_cli(["validate", "--crds", str(crds_dir), "--format", "json"], cwd=repo)
+    lines = [line for line in finding_lines(result.stdout) if "[canary-share]" in line]
     where = f"(models/m.yaml:{line_of(model, 'trafficPercent: 10')}:"
     assert len(lines) == 2  # dev and prod
     for line in lines:

@@ -32,7 +32,7 @@ from tests.argo_when import (
     resolve_when,
     should_execute,
 )
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, finding_lines, run_cli
 
 Obj = dict[str, Any]
 
@@ -308,8 +308,8 @@ def test_validate_warns_when_a_model_trains_on_a_schedule_in_two_environments(tm
     model = MODEL.replace("  schedule:", "  environments: [staging, prod]\n  schedule:")
     provided = PROJECT + "clusterFeatures: {provides: {configMaps: [artifact-repositories]}}\n"
     root = project(tmp_path, model, provided)
-    result = run_cli(["validate", "--crds", str(crds_dir)], cwd=root)
-    found = [line for line in result.stdout.splitlines() if "[training-environments]" in line]
+    result = run_cli(["validate", "--crds", str(crds_dir), "--format", "json"], cwd=root)
+    found = [line for line in finding_lines(result.stdout) if "[training-environments]" in line]
     assert found == [
         f"warning [training-environments] {env} CronWorkflow/m-train /spec/schedules: m trains on a schedule in "
         "staging, prod: the same job runs in each and each registers its own versions; train in one environment "

@@ -60,7 +60,7 @@ def test_unchanged_render_rewrites_nothing(example: Path) -> None:
     files = sorted((example / "overlays").rglob("*.yaml"))
     stamps = [f.stat().st_mtime_ns for f in files]
     result = run_cli(["render"], cwd=example)
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.exit_code == 0 and result.stderr == "up to date: no generated file changed\n"
     assert [f.stat().st_mtime_ns for f in files] == stamps
 
 

@@ -68,6 +68,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         return 0
     if status.stale:
         print(f"rendered {len(status.stale)} changed file(s)", file=sys.stderr)
+    else:
+        print("up to date: no generated file changed", file=sys.stderr)
     return 0
 
 
@@ -175,6 +177,85 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+# Each command's `--help`: what it does, an example, and its exit codes (CI scripts branch on them).
+_HELP: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "Scaffold a working project: mlgitops.yaml with dev, staging and prod, an example model, the "
+        "platform objects its training needs, CI, and the rendered files.",
+        "mlgitops init my-models --repo-url https://github.com/acme/my-models.git",
+        "0 created; 1 the project could not be written (the message says why); 2 usage error",
+    ),
+    "render": (
+        "Write base/, overlays/ and plugins/ from mlgitops.yaml and models/*.yaml. Files are replaced only "
+        "when their content changes; with --check nothing is written.",
+        "mlgitops render\n  mlgitops render -C path/to/repo --check",
+        "0 rendered or up to date; 1 a spec problem (file:line:col on stderr), or with --check generated "
+        "files are stale; 2 usage error",
+    ),
+    "build": (
+        "Print an environment's final manifests, exactly as Argo CD or Flux apply them (kustomize build "
+        "of overlays/ENV, rendered in memory: the working tree is not changed).",
+        "mlgitops build --env staging --model fraud-detector | kubectl diff -f -",
+        "0 printed; 1 a spec problem or kustomize failed; 2 usage error (unknown environment or model)",
+    ),
+    "validate": (
+        "Check the specs, then every rendered object of every environment against the Kubernetes and "
+        "custom resource schemas and the project's policies. Findings sharing one spec line are shown once, "
+        "with a count.",
+        "mlgitops validate --crds crds/ --format github",
+        "0 no errors (warnings allowed unless --strict); 1 errors found; 2 usage error",
+    ),
+    "cmp": (
+        "The Argo CD config management plugin's commands, run by the sidecar; settings come from "
+        "PARAM_*, ARGOCD_ENV_* and ARGOCD_APP_* variables.",
+        "ARGOCD_ENV_ENVIRONMENT=staging mlgitops cmp generate",
+        "0 printed; 1 a spec or render problem (one line on stderr, shown by Argo CD); 2 a bad setting",
+    ),
+    "cmp generate": (
+        "Print one environment's manifests (and with PARAM_MODEL one model's) for Argo CD; the repository "
+        "must hold the rendered files as committed.",
+        "ARGOCD_ENV_ENVIRONMENT=prod PARAM_MODEL=fraud-detector mlgitops cmp generate",
+        "0 printed; 1 a spec or render problem (one line on stderr); 2 a bad setting",
+    ),
+    "cmp parameters": (
+        "Print the parameter announcements (JSON) the Argo CD UI shows for the plugin.",
+        "mlgitops cmp parameters",
+        "0 printed; 1 the project cannot be read",
+    ),
+    "schema": (
+        "Print the JSON Schema of mlgitops.yaml and models/*.yaml, for editors (YAML language server).",
+        "mlgitops schema --kind model > .vscode/mlgitops-model.schema.json",
+        "0 printed; 2 usage error",
+    ),
+    "diff": (
+        "Compare the rendered manifests of two Git revisions, per environment and object; renames and "
+        "version-label-only changes are shown as such.",
+        "mlgitops diff --base origin/main --format markdown > diff.md",
+        "0 no changes; 1 changes; 2 any error (CI reads 1 as \"there are changes\")",
+    ),
+}
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    common: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    import textwrap
+
+    description, example, exit_codes = _HELP[name]
+    codes = "\n  ".join(exit_codes.split("; "))
+    return commands.add_parser(
+        name.rpartition(" ")[2],
+        help=summary,
+        description=textwrap.fill(description, 100),
+        epilog=f"example:\n  {example}\n\nexit codes:\n  {codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlgitops",
@@ -184,8 +265,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # `-C DIR` also after the command (`mlgitops render -C path`); SUPPRESS keeps one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-C", dest="directory", metavar="DIR", default=argparse.SUPPRESS, help="run as if started in DIR"
+    )
 
-    init = commands.add_parser("init", help="scaffold a working project (example model, environments, CI)")
+    init = _command(commands, "init", "scaffold a working project (example model, environments, CI)", common)
     init.add_argument("path", nargs="?", default=".", metavar="DIR", help="where to create it (default: .)")
     init.add_argument("--name", help="project name (default: the directory's name)")
     init.add_argument("--repo-url", help="the Git URL Argo CD and Flux read (default: a placeholder to edit)")
@@ -198,17 +284,17 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite existing files")
     init.set_defaults(handler=_cmd_init)
 
-    render = commands.add_parser("render", help="write base/, overlays/ and plugins/ from the specs")
+    render = _command(commands, "render", "write base/, overlays/ and plugins/ from the specs", common)
     render.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale files")
     render.set_defaults(handler=_cmd_render)
 
-    build = commands.add_parser("build", help="print an environment's final manifests (kustomize output)")
+    build = _command(commands, "build", "print an environment's final manifests (kustomize output)", common)
     build.add_argument("--env", required=True, help="environment name from mlgitops.yaml")
     build.add_argument("--model", help="only this model's objects")
     build.set_defaults(handler=_cmd_build)
 
-    validate = commands.add_parser(
-        "validate", help="check the specs, then every rendered object against schemas and policies"
+    validate = _command(
+        commands, "validate", "check the specs, then every rendered object against schemas and policies", common
     )
     validate.add_argument(
         "--crds",
@@ -231,22 +317,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=_cmd_validate)
 
-    cmp = commands.add_parser("cmp", help="Argo CD config management plugin commands (run by the sidecar)")
+    cmp = _command(commands, "cmp", "Argo CD config management plugin commands (run by the sidecar)", common)
     cmp_commands = cmp.add_subparsers(dest="cmp_command", metavar="CMP_COMMAND", required=True)
-    cmp_commands.add_parser(
-        "generate", help="print an environment's manifests (settings from PARAM_*, ARGOCD_ENV_*, ...)"
-    )
-    cmp_commands.add_parser("parameters", help="print the parameter announcements (JSON) for the Argo CD UI")
+    generate_summary = "print an environment's manifests (settings from PARAM_*, ARGOCD_ENV_*, ...)"
+    _command(cmp_commands, "cmp generate", generate_summary, common)
+    _command(cmp_commands, "cmp parameters", "print the parameter announcements (JSON) for the Argo CD UI", common)
     cmp.set_defaults(handler=_cmd_cmp)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of the spec files (for editors)")
+    schema = _command(commands, "schema", "print the JSON Schema of the spec files (for editors)", common)
     schema.add_argument("--kind", choices=["all", "model", "project"], default="all")
     schema.set_defaults(handler=_cmd_schema)
 
-    diff = commands.add_parser(
-        "diff",
-        help="compare the rendered manifests of two Git revisions (exit 0 same, 1 changed, 2 error)",
-    )
+    diff_summary = "compare the rendered manifests of two Git revisions (exit 0 same, 1 changed, 2 error)"
+    diff = _command(commands, "diff", diff_summary, common)
     diff.add_argument("--base", metavar="REF", help="base revision (default: merge-base of HEAD and main)")
     diff.add_argument("--head", metavar="REF", help="head revision (default: the working tree)")
     diff.add_argument("--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)")

@@ -95,7 +95,7 @@ def load_project(root: Path) -> tuple[Project, Document]:
     try:
         project = Project.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(validation_problems(exc, doc.data, Project, document_locator(doc))) from None
+        raise SpecError(validation_problems(exc, doc.data, Project, document_locator(doc), (doc,))) from None
     if len(project.environments) > MAX_ENVIRONMENTS:
         raise SpecError.at(
             doc.location(("environments",)),
@@ -185,7 +185,7 @@ def parse_model(relative: str, text: str) -> ModelFile:
     try:
         spec = Model.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(validation_problems(exc, doc.data, Model, document_locator(doc))) from None
+        raise SpecError(validation_problems(exc, doc.data, Model, document_locator(doc), (doc,))) from None
     stem = Path(relative).stem
     if spec.metadata.name != stem:
         raise SpecError.at(

@@ -191,7 +191,9 @@ def _resolve_checked(workspace: Workspace, model: ModelFile, env: str) -> Resolv
         try:
             spec = Model.model_validate(data)
         except ValidationError as exc:
-            raise SpecError([_in_env(p, env) for p in validation_problems(exc, data, Model, locate)]) from None
+            sources = [model.doc, *(layer.doc for layer in layers)]
+            problems = validation_problems(exc, data, Model, locate, sources)
+            raise SpecError([_in_env(p, env) for p in problems]) from None
         problems = check_model(spec, workspace.project, locate)
         if problems:
             raise SpecError([_in_env(p, env) for p in problems])

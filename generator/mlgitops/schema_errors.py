@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from mlgitops.errors import Problem, did_you_mean
 from mlgitops.limits import MAX_PROBLEMS
+from mlgitops.spec import UNQUOTED_SCALAR
 from mlgitops.workspace import Locator
-from mlgitops.yamlio import JsonPath
+from mlgitops.yamlio import Document, JsonPath
 
 
 def _model_classes(annotation: Any) -> list[type[BaseModel]]:
@@ -84,8 +87,28 @@ def _deepest_paths(items: list[Any], data: Any) -> set[JsonPath]:
     return prefixes
 
 
-def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator) -> list[Problem]:
-    """Turn pydantic's errors into one positioned, readable problem each."""
+def unquoted_message(where: str, value: Any, written: str | None) -> str:
+    """`version is written as the number 1.10, which YAML reads as 1.1: quote it ("1.10")`."""
+    kind = "boolean" if isinstance(value, bool) else "number"
+    read = json.dumps(value)
+    text = written if written is not None else read
+    reads = f", which YAML reads as {read}" if text != read else ""
+    return f"{where or 'the value'} is written as the {kind} {text}{reads}: quote it ({json.dumps(text)})"
+
+
+def _is_unquoted(kind: str, node: Any) -> bool:
+    """A number or boolean where the schema wants text (spec.py's text types, or a plain `str`)."""
+    return kind == UNQUOTED_SCALAR or (kind == "string_type" and isinstance(node, (bool, int, float)))
+
+
+def validation_problems(
+    error: ValidationError, data: Any, cls: type[BaseModel], locate: Locator, documents: Sequence[Document] = ()
+) -> list[Problem]:
+    """Turn pydantic's errors into one positioned, readable problem each.
+
+    `documents` are the files the data came from: a number written where text is meant is quoted
+    back as it was written there (`1.10`, not the 1.1 YAML made of it).
+    """
     problems: list[Problem] = []
     seen: set[JsonPath] = set()
     items = error.errors(include_url=False)
@@ -127,6 +150,10 @@ def validation_problems(error: ValidationError, data: Any, cls: type[BaseModel],
             problems.append(
                 Problem(locate(key, False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
             )
+        elif not branch and _is_unquoted(kind, node):
+            value_at = locate(key, False)
+            written = next((t for d in documents if (t := d.written_text(value_at)) is not None), None)
+            problems.append(Problem(value_at, unquoted_message(_dotted(key), node, written)))
         else:
             message = item["msg"].removeprefix("Value error, ")
             if branch and kind.endswith("_type"):

@@ -1,8 +1,9 @@
 """The two hand-written file kinds, as strict pydantic models.
 
 `Project` is `mlgitops.yaml`; `Model` is `models/<name>.yaml`. Keys are spelt exactly as in the files
-(camelCase, like Kubernetes), unknown keys are errors, and scalars a person would reasonably write
-unquoted (`version: 7`, `cpu: 1`) are accepted and normalised to strings.
+(camelCase, like Kubernetes), unknown keys are errors, and a number or boolean where text is meant
+(`version: 1.10`, which YAML reads as 1.1) is an error asking to quote it; quantities (`cpu: 1`) accept
+numbers, as Kubernetes does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from mlgitops import kubevalues as kv
 from mlgitops.credentials import uri_problem
@@ -49,9 +51,20 @@ def _dns_label(value: str) -> str:
 
 
 def _scalar_text(value: Any) -> Any:
-    """Numbers a person wrote unquoted become their text; everything else is left to validation."""
+    """Text fields take text only: `version: 1.10` would silently become "1.1", so a number or a
+    boolean is refused with a hint to quote it (schema_errors.py words it with what was written)."""
+    if isinstance(value, (bool, int, float)):
+        message = "written as a YAML {kind} where text is meant: quote it"
+        raise PydanticCustomError(UNQUOTED_SCALAR, message, {"kind": _yaml_kind(value)})
+    return value
+
+
+def _quantity_text(value: Any) -> Any:
+    """Quantities keep accepting numbers (`cpu: 1`, `cpu: 0.5`): Kubernetes reads a JSON/YAML number as a
+    Quantity too (apimachinery pkg/api/resource/quantity.go UnmarshalJSON), and the numeric value is what
+    counts, so `1.10` and `1.1` mean the same amount."""
     if isinstance(value, bool):
-        return value
+        return _scalar_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -59,6 +72,13 @@ def _scalar_text(value: Any) -> Any:
             raise ValueError(f"{value} is not a finite number (quote it if you mean the text)")
         return format(value, "g") if value != int(value) else str(int(value))
     return value
+
+
+UNQUOTED_SCALAR = "unquoted_scalar"
+
+
+def _yaml_kind(value: Any) -> str:
+    return "boolean" if isinstance(value, bool) else "number"
 
 
 def _label_value(value: str) -> str:
@@ -120,7 +140,7 @@ def _qualified_image(value: str) -> str:
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Text = Annotated[str, BeforeValidator(_scalar_text)]
 Version = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_label_value)]
-Quantity = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_quantity)]
+Quantity = Annotated[str, BeforeValidator(_quantity_text), AfterValidator(_quantity)]
 Duration = Annotated[str, AfterValidator(_duration)]
 StorageUri = Annotated[str, AfterValidator(_without_credentials), AfterValidator(_storage_uri)]
 ArtifactName = Annotated[str, AfterValidator(_artifact_name)]

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -47,6 +47,9 @@ from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
 from mlgitops.textsafe import printable
 from mlgitops.yamlio import JsonPath, unwritable
+
+if TYPE_CHECKING:
+    from mlgitops.findinggroups import FindingGroup
 
 __all__ = [
     "PLATFORM",
@@ -576,8 +579,11 @@ def _summary(report: Report) -> str:
 
 
 def format_text(report: Report) -> str:
-    """One line per finding, then a summary line."""
-    return "".join(f"{printable(str(f))}\n" for f in report.findings) + printable(_summary(report)) + "\n"
+    """One line per spec line (findingsgroups.py: one finding, or a group with a count), then a summary line."""
+    from mlgitops.findinggroups import group_findings
+
+    lines = "".join(f"{printable(str(g))}\n" for g in group_findings(report.findings))
+    return lines + printable(_summary(report)) + "\n"
 
 
 def format_json(report: Report) -> str:
@@ -590,10 +596,26 @@ def format_json(report: Report) -> str:
         "environments": report.environments,
         "kubernetesVersion": report.kube_version,
         "crdFiles": report.crd_files,
-        "findings": [f.as_dict() for f in report.findings],
+        # Every finding; "group" is its line in the text format (findings from one spec line share it).
+        "findings": [{**f.as_dict(), "group": n} for f, n in zip(report.findings, _group_numbers(report), strict=True)],
         "waived": [{**w.finding.as_dict(), "reason": w.reason, "waivedAt": str(w.waiver)} for w in report.waived],
     }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+def _group_numbers(report: Report) -> list[int]:
+    from mlgitops.findinggroups import group_numbers
+
+    return group_numbers(report.findings)
+
+
+def _without_location(group: FindingGroup) -> str:
+    """A group's annotation text: the location is the annotation's own file/line."""
+    text = group.summary()
+    first = group.first
+    if len(group.findings) == 1 and first.location:
+        return text.removesuffix(f" ({first.location})")
+    return text
 
 
 def spec_problems_json(problems: list[Problem]) -> str:
@@ -641,9 +663,11 @@ def _annotation(severity: str, title: str, message: str, location: Location | No
 def format_github(report: Report, root: Path) -> str:
     """GitHub Actions workflow commands: one annotation per finding, then the summary as plain text."""
     prefix = _repo_prefix(root)
+    from mlgitops.findinggroups import group_findings
+
     lines = [
-        _annotation(f.severity, f"mlgitops {f.check}", f"{f.subject}: {f.message}", f.location, prefix)
-        for f in report.findings
+        _annotation(g.first.severity, f"mlgitops {g.first.check}", _without_location(g), g.first.location, prefix)
+        for g in group_findings(report.findings)
     ]
     return "".join(lines) + printable(_summary(report)) + "\n"
 

@@ -82,6 +82,15 @@ class Document:
     data: Any
     values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    # What was written for each plain scalar YAML did not read as text (`1.10`, `8`, `true`), by
+    # position: messages quote the user's spelling, not the number YAML made of it.
+    plain_texts: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def written_text(self, location: Location) -> str | None:
+        """The text of the non-string plain scalar at `location` (None when there is none)."""
+        if location.path != self.path:
+            return None
+        return self.plain_texts.get((location.line, location.column))
 
     def location(self, path: JsonPath, *, key: bool = False) -> Location:
         """The closest known position for `path` (walking up to a parent when needed)."""
@@ -197,6 +206,8 @@ class _Builder:
         value = _resolve_plain(text)
         if isinstance(value, float) and math.isinf(value) and not _INF.match(text):
             raise self.fail(node, f"the number {_shorten(text)} is out of range (beyond a 64-bit float)")
+        if value is not None and not isinstance(value, str):
+            self.doc.plain_texts[(node.start_mark.line + 1, node.start_mark.column + 1)] = text
         return value
 
     def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:

@@ -22,6 +22,9 @@ kind whose YAML is nearly identical once the differing part of their names is sw
 model, a moved namespace, a hash-suffixed generated Secret) are paired: the addition says
 `renamed from`, with the diff against the old object. Secret `data`/`stringData` values never reach
 the output: each is `<redacted>`, or `<redacted, changed>` on the new side when its value changed.
+A training object (WorkflowTemplate, CronWorkflow) whose only change is its own `app.kubernetes.io/version`
+label, as a model version bump leaves it, is "relabelled": counted apart from "changed" and listed
+without a diff. Serving objects are not: KServe copies InferenceService labels onto the pods.
 For each (environment, model) whose objects changed, one summary line compares the resolved specs:
 version, canary, replicas, GPUs, training schedule, and other changed spec paths.
 
@@ -41,6 +44,7 @@ JSON output (`--format json`, `schemaVersion` 1; keys are stable, new keys may b
           "name": str,
           "added": int, "changed": int, "removed": int,  # objects; a rename counts as added + removed
           "renamed": int,                                # pairs among added/removed
+          "relabelled": int,                             # changed only in the version label (not in "changed")
           "models": [
             {"model": str,
              "status": "added" | "changed" | "removed" | "renamed",
@@ -55,6 +59,7 @@ JSON output (`--format json`, `schemaVersion` 1; keys are stable, new keys may b
              "model": str | null,                        # the model that renders it
              "renamedFrom": {"group", "kind", "namespace", "name"} | null,   # on the added side
              "renamedTo": {"group", "kind", "namespace", "name"} | null,     # on the removed side
+             "relabelled": bool,                         # status "changed", only the version label moved
              "before": object | null, "after": object | null,    # Secret values masked
              "diff": str}                                # unified diff ("" on the removed side of a rename)
           ]

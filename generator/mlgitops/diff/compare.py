@@ -79,6 +79,40 @@ def unified(env: str, old_id: ObjectId | None, old: Obj | None, new_id: ObjectId
     return "\n".join(lines)
 
 
+VERSION_LABEL = "app.kubernetes.io/version"
+# The training objects, whose own labels reach no pod. Serving objects are left out: KServe copies an
+# InferenceService's labels onto its predictor (kserve pkg/controller/v1beta1/inferenceservice/components/
+# predictor.go, `Labels: utils.Union(isvc.Labels, ...)`), so a label change there rolls pods.
+RELABEL_KINDS = frozenset({("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow")})
+
+
+def _only_version_label(oid: ObjectId, old: Obj, new: Obj) -> bool:
+    """Whether a training object differs only in its own metadata.labels' version label."""
+    if oid[:2] not in RELABEL_KINDS:
+        return False
+
+    def without(obj: Obj) -> Obj:
+        meta = obj.get("metadata")
+        labels = meta.get("labels") if isinstance(meta, dict) else None
+        if not isinstance(labels, dict) or VERSION_LABEL not in labels:
+            return obj
+        trimmed = {k: v for k, v in labels.items() if k != VERSION_LABEL}
+        return {**obj, "metadata": {**meta, "labels": trimmed}}  # type: ignore[dict-item]
+
+    return without(old) == without(new)
+
+
+def relabel_summary(old: Obj | None, new: Obj | None) -> str:
+    """`app.kubernetes.io/version "1" → "2"` for a relabelled object."""
+
+    def version(obj: Obj | None) -> str:
+        labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+        value = labels.get(VERSION_LABEL) if isinstance(labels, dict) else None
+        return "(none)" if value is None else f'"{value}"'
+
+    return f"{VERSION_LABEL} {version(old)} → {version(new)}"
+
+
 def _name_core(old: str, new: str) -> tuple[str, str]:
     """The differing middle of two names, by dash-separated words: ('x-a-train', 'x-b-train') → (a, b)."""
     a, b = old.split("-"), new.split("-")
@@ -159,6 +193,7 @@ def _compare_environment(env: str, before: dict[ObjectId, Tracked], after: dict[
                     masked_new,
                     new.owner,
                     unified(env, oid, masked_old, oid, masked_new),
+                    relabelled=_only_version_label(oid, old.obj, new.obj),
                 )
             )
         elif new is not None:

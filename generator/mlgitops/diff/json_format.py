@@ -37,6 +37,7 @@ def to_json(result: DiffResult) -> dict[str, Any]:
                 "changed": env.count("changed"),
                 "removed": env.count("removed"),
                 "renamed": env.renamed,
+                "relabelled": env.relabelled,
                 "models": [
                     {
                         "model": m.model,
@@ -54,6 +55,7 @@ def to_json(result: DiffResult) -> dict[str, Any]:
                         "model": o.owner,
                         "renamedFrom": _id_json(o.renamed_from),
                         "renamedTo": _id_json(o.renamed_to),
+                        "relabelled": o.relabelled,
                         "before": canonical(o.before) if o.before is not None else None,
                         "after": canonical(o.after) if o.after is not None else None,
                         "diff": o.diff,

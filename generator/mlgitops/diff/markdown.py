@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from mlgitops.diff.compare import VERSION_LABEL
 from mlgitops.diff.results import DiffResult, EnvironmentDiff, describe
 from mlgitops.diff.text import _plural, model_rows
 from mlgitops.textsafe import printable, printable_lines
@@ -164,8 +165,14 @@ def _environment_section(env: EnvironmentDiff) -> _Section:
         pieces,
         "</details>\n\n",
     )
+    relabelled = [o for o in env.objects if o.relabelled]
+    if relabelled:
+        lines = [f"- {_code(describe(o.oid))}\n" for o in relabelled]
+        lines[0] = f"**Relabelled** (only {_code(VERSION_LABEL)} changed)\n\n{lines[0]}"
+        lines[-1] += "\n"
+        pieces.extend(("item", line) for line in lines)
     for o in env.objects:
-        if o.status != "changed" and o.renamed_from is None:
+        if (o.status != "changed" and o.renamed_from is None) or o.relabelled:
             continue
         verb = "Changed" if o.status == "changed" else "Renamed"
         title = f"#### {verb}: {_code(describe(o.oid))}"

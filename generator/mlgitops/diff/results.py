@@ -49,6 +49,9 @@ class ObjectChange:
     diff: str = ""
     renamed_from: ObjectId | None = None
     renamed_to: ObjectId | None = None
+    relabelled: bool = False
+    """A training object (WorkflowTemplate, CronWorkflow) changed only in its own `app.kubernetes.io/version`
+    label, as a model version bump leaves it: counted apart from "changed" (compare.RELABEL_KINDS)."""
 
 
 @dataclass
@@ -75,11 +78,16 @@ class EnvironmentDiff:
     models: list[ModelChange] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
-        return sum(1 for o in self.objects if o.status == status)
+        """Objects of that status; "changed" leaves out the relabelled ones."""
+        return sum(1 for o in self.objects if o.status == status and not o.relabelled)
 
     @property
     def renamed(self) -> int:
         return sum(1 for o in self.objects if o.renamed_from is not None)
+
+    @property
+    def relabelled(self) -> int:
+        return sum(1 for o in self.objects if o.relabelled)
 
     @property
     def changed(self) -> bool:
@@ -89,6 +97,8 @@ class EnvironmentDiff:
         parts = [f"{self.count(s)} {s}" for s in ("added", "changed", "removed") if self.count(s)]
         if self.renamed:
             parts.append(f"{self.renamed} renamed")
+        if self.relabelled:
+            parts.append(f"{self.relabelled} relabelled")
         return ", ".join(parts) or "no changes"
 
 

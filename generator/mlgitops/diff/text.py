@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mlgitops.diff.results import DiffResult, ObjectChange, describe
+from mlgitops.diff.compare import relabel_summary
+from mlgitops.diff.results import DiffResult, EnvironmentDiff, ObjectChange, describe
 from mlgitops.textsafe import printable, printable_lines
 
 GROUP_AT = 4  # this many models with the same summary line in one environment share one line
@@ -57,12 +58,13 @@ def format_text(result: DiffResult) -> str:
         return "\n".join(lines) + "\n"
     names = {env.name: printable(env.name) for env in changed}
     width = max(len("environment"), *(len(name) for name in names.values()))
-    lines.append(f"{'environment'.ljust(width)}  added  changed  removed")
+    # The columns of the Markdown table; a rename is one added and one removed object, paired.
+    lines.append(f"{'environment'.ljust(width)}  added  changed  removed  renamed")
     for env in changed:
-        renamed = f"  ({env.renamed} renamed)" if env.renamed else ""
+        relabelled = f"  ({env.relabelled} relabelled)" if env.relabelled else ""
         lines.append(
             f"{names[env.name].ljust(width)}  {env.count('added'):>5}  {env.count('changed'):>7}  "
-            f"{env.count('removed'):>7}{renamed}"
+            f"{env.count('removed'):>7}  {env.renamed:>7}{relabelled}"
         )
     unchanged = len(result.environments) - len(changed)
     if unchanged:
@@ -73,11 +75,24 @@ def format_text(result: DiffResult) -> str:
         lines.extend(models)
     for env in changed:
         for change in env.objects:
+            if change.relabelled:
+                continue
             lines.append("")
             lines.append(_object_title(change))
             if change.diff:
                 lines.append(printable_lines(change.diff))
+        lines.extend(relabelled_lines(env))
     return "\n".join(lines) + "\n"
+
+
+def relabelled_lines(env: EnvironmentDiff) -> list[str]:
+    """One entry for the objects whose only change is the version label (no diff each)."""
+    objects = [o for o in env.objects if o.relabelled]
+    if not objects:
+        return []
+    moves = sorted({relabel_summary(o.before, o.after) for o in objects})
+    title = f"~ {env.name}  {_plural(len(objects), 'object')} relabelled, nothing else changed ({'; '.join(moves)})"
+    return ["", printable(title), *(printable(f"    {describe(o.oid)}") for o in objects)]
 
 
 def _plural(count: int, word: str) -> str:
