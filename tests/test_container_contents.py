@@ -33,7 +33,7 @@ training:
   steps:
   - name: train
     command: [python, train.py]
-    env: {WANDB_API_KEY: {secret: wandb, key: api-key}, EPOCHS: 3}
+    env: {WANDB_API_KEY: {secret: wandb, key: api-key}, EPOCHS: "3"}
     envFrom: [{configMap: train-settings}]
     volumes: [{name: data, mountPath: /data, pvc: datasets, readOnly: true}]
 """

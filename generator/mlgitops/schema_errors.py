@@ -150,7 +150,7 @@ def validation_problems(
             problems.append(
                 Problem(locate(key, False), f"missing required key {path[-1]!r}{' in ' + where if where else ''}")
             )
-        elif not branch and _is_unquoted(kind, node):
+        elif (not branch or kind == UNQUOTED_SCALAR) and _is_unquoted(kind, node):
             value_at = locate(key, False)
             written = next((t for d in documents if (t := d.written_text(value_at)) is not None), None)
             problems.append(Problem(value_at, unquoted_message(_dotted(key), node, written)))
