@@ -166,6 +166,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 1 if changed else 0
 
 
+def _cmd_sidecar(args: argparse.Namespace) -> int:
+    from mlgitops.sidecar import dockerfile
+
+    sys.stdout.write(dockerfile())
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     import json
 
@@ -238,6 +245,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmp_commands.add_parser("parameters", help="print the parameter announcements (JSON) for the Argo CD UI")
     cmp.set_defaults(handler=_cmd_cmp)
+
+    sidecar = commands.add_parser("sidecar", help="the Argo CD plugin sidecar image for this mlgitops version")
+    sidecar_commands = sidecar.add_subparsers(dest="sidecar_command", metavar="SIDECAR_COMMAND", required=True)
+    sidecar_commands.add_parser(
+        "dockerfile",
+        help="print a Dockerfile installing this version (mlgitops sidecar dockerfile | docker build -t REF -)",
+    )
+    sidecar.set_defaults(handler=_cmd_sidecar)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec files (for editors)")
     schema.add_argument("--kind", choices=["all", "model", "project"], default="all")

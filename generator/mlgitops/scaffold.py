@@ -66,8 +66,10 @@ class InitResult:
 
 
 def ci_definition(kind: str) -> str:
-    """The ready-to-copy CI definition shipped with mlgitops (`github` or `gitlab`)."""
-    return _data("ci", CI_FILES[kind][1])
+    """The CI definition for `github` or `gitlab`, installing exactly this version of mlgitops."""
+    from mlgitops import __version__
+
+    return _data("ci", CI_FILES[kind][1]).replace("{{version}}", __version__)
 
 
 def schema_text() -> str:
