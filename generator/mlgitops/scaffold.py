@@ -191,6 +191,9 @@ def _preflight(root: Path, files: dict[str, str], kept: list[str]) -> None:
         existing_models = root / MODELS_DIR
         if existing_models.is_dir():
             shutil.copytree(existing_models, scratch_root / MODELS_DIR, symlinks=True)
+        platform = root / "base" / "platform"  # an existing one may list files init does not write
+        if platform.is_dir():
+            shutil.copytree(platform, scratch_root / "base" / "platform", symlinks=True)
         for path in kept:
             (scratch_root / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / path, scratch_root / path)
