@@ -25,18 +25,28 @@ NOT_ON_A_LAPTOP = ('gh pr comment "$PR_NUMBER" --body-file mlgitops-diff.md --ed
 def run(installed: Installed, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{installed.prefix / 'bin'}:/usr/bin:/bin"}
     env.pop("VIRTUAL_ENV", None)
-    return subprocess.run([str(installed.mlgitops), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [str(installed.mlgitops), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
-def run_ci_line(installed: Installed, script: Script, cwd: Path, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_ci_line(
+    installed: Installed, script: Script, cwd: Path, extra: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     """As the runner does (`bash -eo pipefail`), with the user's virtualenv first on PATH: `python`,
     `pip` and `mlgitops` are that install's."""
     env = {**os.environ, **script.env, **extra, "PATH": f"{installed.prefix / 'bin'}:/usr/bin:/bin"}
     env.pop("VIRTUAL_ENV", None)
     env.pop("MLGITOPS_GITLAB_TOKEN", None)
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script.text], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script.text],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_day_one(installed: Installed, tmp_path: Path, crds_dir: Path) -> None:
@@ -73,8 +83,9 @@ def test_day_one(installed: Installed, tmp_path: Path, crds_dir: Path) -> None:
 
     # a model of the team's own
     example = (repo / "models" / "example-classifier.yaml").read_text()
-    (repo / MODEL).write_text(example.replace("example-classifier", "fraud-detector").replace("owner: team-ml",
-                                                                                              "owner: team-risk"))
+    (repo / MODEL).write_text(
+        example.replace("example-classifier", "fraud-detector").replace("owner: team-ml", "owner: team-risk")
+    )
     rendered = run(installed, repo, "render")
     assert rendered.returncode == 0, rendered.stderr
     assert (repo / "base" / "models" / "fraud-detector" / "kustomization.yaml").is_file()
@@ -119,11 +130,21 @@ def test_day_one(installed: Installed, tmp_path: Path, crds_dir: Path) -> None:
 
     # GitLab's template from the same install, installing from the wheel through MLGITOPS_PIP_SPEC
     gitlab_text = subprocess.run(
-        [str(installed.prefix / "bin" / "python"), "-c",
-         "from mlgitops.scaffold import ci_definition; print(ci_definition('gitlab'), end='')"],
-        capture_output=True, text=True, check=True).stdout
-    env = {"CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base_sha,
-           "MLGITOPS_PIP_SPEC": str(installed.wheel)}
+        [
+            str(installed.prefix / "bin" / "python"),
+            "-c",
+            "from mlgitops.scaffold import ci_definition; print(ci_definition('gitlab'), end='')",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    env = {
+        "CI": "true",
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": base_sha,
+        "MLGITOPS_PIP_SPEC": str(installed.wheel),
+    }
     for script in gitlab_scripts(gitlab_text):
         result = run_ci_line(installed, script, checkout, env)
         assert result.returncode == 0, (script.where, result.stdout[-2000:], result.stderr[-2000:])

@@ -38,20 +38,29 @@ def render(root: Path, *extra: str) -> None:
 
 
 def directory_objects(folder: Path) -> list[dict[str, Any]]:
-    return [obj for path in sorted(folder.glob("*.yaml")) for obj in load_plain(path.read_text())
-            if not obj["apiVersion"].startswith("kustomize.config.k8s.io/")]
+    return [
+        obj
+        for path in sorted(folder.glob("*.yaml"))
+        for obj in load_plain(path.read_text())
+        if not obj["apiVersion"].startswith("kustomize.config.k8s.io/")
+    ]
 
 
 def test_each_cluster_gets_its_own_directory(example: Path, flux_schemas: SchemaSet) -> None:
-    set_clusters(example, {
-        "dev": "clusterName: dev-cluster",
-        "staging": "cluster: https://staging.k8s.acme.example:6443",
-        "prod": "cluster: https://prod.k8s.acme.example",
-    })
+    set_clusters(
+        example,
+        {
+            "dev": "clusterName: dev-cluster",
+            "staging": "cluster: https://staging.k8s.acme.example:6443",
+            "prod": "cluster: https://prod.k8s.acme.example",
+        },
+    )
     render(example)
     flux = example / FLUX
     assert sorted(p.name for p in flux.iterdir()) == [
-        "dev-cluster", "prod-k8s-acme-example", "staging-k8s-acme-example-6443"
+        "dev-cluster",
+        "prod-k8s-acme-example",
+        "staging-k8s-acme-example-6443",
     ]
     assert not (flux / "kustomization.yaml").exists()  # nothing applies every cluster's objects to one
     expected = {
@@ -97,8 +106,11 @@ def test_depends_on_chains_only_environments_of_one_cluster(example: Path) -> No
 
 
 def test_environments_that_name_no_cluster_share_in_cluster(example: Path) -> None:
-    lines = [line for line in (example / "mlgitops.yaml").read_text().splitlines()
-             if not line.strip().startswith("cluster: ")]
+    lines = [
+        line
+        for line in (example / "mlgitops.yaml").read_text().splitlines()
+        if not line.strip().startswith("cluster: ")
+    ]
     (example / "mlgitops.yaml").write_text("\n".join(lines) + "\n")
     render(example)
     assert sorted(p.name for p in (example / FLUX).iterdir()) == ["in-cluster"]
@@ -108,5 +120,6 @@ def test_clusters_whose_names_coincide_get_distinct_directories(example: Path) -
     set_clusters(example, {"staging": "clusterName: prod-k8s", "prod": "cluster: https://prod.k8s"})
     render(example)
     assert sorted(p.name for p in (example / FLUX).iterdir()) == ["in-cluster", "prod-k8s", "prod-k8s-2"]
-    assert [o["metadata"]["name"] for o in directory_objects(example / FLUX / "prod-k8s-2")
-            if o["kind"] == "Kustomization"] == ["acme-ml-prod"]
+    assert [
+        o["metadata"]["name"] for o in directory_objects(example / FLUX / "prod-k8s-2") if o["kind"] == "Kustomization"
+    ] == ["acme-ml-prod"]

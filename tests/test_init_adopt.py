@@ -47,11 +47,19 @@ def test_init_adds_to_an_existing_repository_and_overwrites_nothing(tmp_path: Pa
     assert "  merged     .gitignore (3 line(s) appended)" in out
     assert "  left alone README.md (it exists)" in out
     assert "  left alone .github/workflows/mlgitops.yml (it exists)" in out
-    for added in ("mlgitops.yaml", "models/example-classifier.yaml", "crds/README.md", "base/platform/kustomization.yaml"):
+    for added in (
+        "mlgitops.yaml",
+        "models/example-classifier.yaml",
+        "crds/README.md",
+        "base/platform/kustomization.yaml",
+    ):
         assert f"  added      {added}" in out, added
     written = {line.split()[-1] for line in out if line.startswith("  added ")}
-    assert written == set(scaffold_files("demo", "x", "github")) - {"README.md", ".gitignore",
-                                                                   ".github/workflows/mlgitops.yml"}
+    assert written == set(scaffold_files("demo", "x", "github")) - {
+        "README.md",
+        ".gitignore",
+        ".github/workflows/mlgitops.yml",
+    }
     assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
     assert run_cli(["validate"], cwd=repo).exit_code == 0
 
@@ -108,7 +116,9 @@ def test_an_existing_platform_kustomization_is_kept_and_rendered_with(tmp_path: 
     (repo / "base" / "platform").mkdir(parents=True)
     ours = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [sa.yaml]\n"
     (repo / "base" / "platform" / "kustomization.yaml").write_text(ours)
-    (repo / "base" / "platform" / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n")
+    (repo / "base" / "platform" / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n"
+    )
     result = run_cli(["init", "repo"], cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     assert (repo / "base" / "platform" / "kustomization.yaml").read_text() == ours

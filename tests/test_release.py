@@ -36,7 +36,10 @@ def test_release_runs_on_tags_and_publishes_with_trusted_publishing() -> None:
     pypi = jobs["pypi"]
     assert pypi["needs"] == "dist" and pypi["environment"] == "pypi"
     assert pypi["permissions"] == {"id-token": "write"}  # trusted publishing: an OIDC token, no stored secret
-    assert [s.get("uses") for s in pypi["steps"]] == ["actions/download-artifact@v4", "pypa/gh-action-pypi-publish@release/v1"]
+    assert [s.get("uses") for s in pypi["steps"]] == [
+        "actions/download-artifact@v4",
+        "pypa/gh-action-pypi-publish@release/v1",
+    ]
     assert "password" not in str(pypi)
     image = jobs["image"]
     assert image["permissions"] == {"contents": "read", "packages": "write"}
@@ -46,8 +49,15 @@ def test_release_runs_on_tags_and_publishes_with_trusted_publishing() -> None:
 
 
 def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=cwd,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def step(name: str) -> str:
@@ -78,9 +88,14 @@ def test_every_mlgitops_call_in_the_release_exists() -> None:
 def test_the_wheel_carries_the_package_data(built_wheel: Path) -> None:
     assert built_wheel.name == f"mlgitops-{__version__}-py3-none-any.whl"
     names = set(zipfile.ZipFile(built_wheel).namelist())
-    for data in ("mlgitops/data/ci/github/mlgitops.yml", "mlgitops/data/ci/gitlab/gitlab-ci.yml",
-                 "mlgitops/data/scaffold/crds-README.md", "mlgitops/data/scaffold/mlgitops.yaml",
-                 "mlgitops/sidecar.py", "mlgitops/py.typed"):
+    for data in (
+        "mlgitops/data/ci/github/mlgitops.yml",
+        "mlgitops/data/ci/gitlab/gitlab-ci.yml",
+        "mlgitops/data/scaffold/crds-README.md",
+        "mlgitops/data/scaffold/mlgitops.yaml",
+        "mlgitops/sidecar.py",
+        "mlgitops/py.typed",
+    ):
         assert data in names, data
 
 
@@ -90,8 +105,11 @@ def test_the_release_check_runs_against_the_built_wheel(installed: Installed, tm
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / installed.wheel.name).symlink_to(installed.wheel)
-    result = run_step(step("Install the wheel into a fresh virtualenv and run it"), tmp_path,
-                      {"RUNNER_TEMP": str(tmp_path / "runner")})
+    result = run_step(
+        step("Install the wheel into a fresh virtualenv and run it"),
+        tmp_path,
+        {"RUNNER_TEMP": str(tmp_path / "runner")},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"mlgitops {__version__}" in result.stdout
     assert (tmp_path / "runner" / "try" / "project" / "mlgitops.yaml").is_file()
@@ -100,11 +118,17 @@ def test_the_release_check_runs_against_the_built_wheel(installed: Installed, tm
 def test_the_installed_cli_runs_from_its_own_virtualenv(installed: Installed, tmp_path: Path) -> None:
     version = subprocess.run([str(installed.mlgitops), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.strip() == f"mlgitops {__version__}"
-    where = subprocess.run([str(installed.prefix / "bin" / "python"), "-c", "import mlgitops; print(mlgitops.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path)
+    where = subprocess.run(
+        [str(installed.prefix / "bin" / "python"), "-c", "import mlgitops; print(mlgitops.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     assert Path(where.stdout.strip()).is_relative_to(installed.prefix)
-    init = subprocess.run([str(installed.mlgitops), "init", "fresh"], cwd=tmp_path, capture_output=True, text=True,
-                          check=False)
+    init = subprocess.run(
+        [str(installed.mlgitops), "init", "fresh"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert init.returncode == 0, init.stderr
     ci = (tmp_path / "fresh" / ".github" / "workflows" / "mlgitops.yml").read_text()
     assert f"'mlgitops=={__version__}'" in ci and "{{version}}" not in ci

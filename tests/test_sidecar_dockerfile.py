@@ -54,8 +54,12 @@ def install_sh_commands() -> list[str]:
         if line.startswith("if "):
             continue  # `if [ ! -x "$PREFIX/bin/python" ]; then` (a fresh image has no venv yet)
         commands.append(line)
-    values = {"$PYTHON": "python3", "$PREFIX": PREFIX, "$SOURCE": "$MLGITOPS_PIP_SPEC",
-              "$HERE/check.py": "-m mlgitops.sidecar"}
+    values = {
+        "$PYTHON": "python3",
+        "$PREFIX": PREFIX,
+        "$SOURCE": "$MLGITOPS_PIP_SPEC",
+        "$HERE/check.py": "-m mlgitops.sidecar",
+    }
     out = []
     for command in commands:
         command = unquoted(command)
@@ -85,14 +89,29 @@ def test_the_install_steps_give_a_working_sidecar(installed: Installed, tmp_path
     assert run_cli(["init", "demo"], cwd=tmp_path).exit_code == 0
     bindir = installed.prefix / "bin"
     generate = plugin_config()["spec"]["generate"]["command"]
-    env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp_path), "ARGOCD_ENV_ENVIRONMENT": "dev",
-           "PARAM_ENVIRONMENT": "dev", "ARGOCD_APP_NAME": "demo-dev"}
+    env = {
+        "PATH": f"{bindir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "ARGOCD_ENV_ENVIRONMENT": "dev",
+        "PARAM_ENVIRONMENT": "dev",
+        "ARGOCD_APP_NAME": "demo-dev",
+    }
     proc = subprocess.run(generate, cwd=tmp_path / "demo", env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, (shlex.join(generate), proc.stderr)
     assert "kind: InferenceService" in proc.stdout
-    checked = subprocess.run([str(bindir / "python"), "-m", "mlgitops.sidecar", str(installed.prefix)],
-                             env={"PATH": f"{bindir}:/usr/bin:/bin"}, capture_output=True, text=True, check=False)
+    checked = subprocess.run(
+        [str(bindir / "python"), "-m", "mlgitops.sidecar", str(installed.prefix)],
+        env={"PATH": f"{bindir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
-    broken = subprocess.run([str(bindir / "python"), "-m", "mlgitops.sidecar", str(installed.prefix)],
-                            env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False)
+    broken = subprocess.run(
+        [str(bindir / "python"), "-m", "mlgitops.sidecar", str(installed.prefix)],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert broken.returncode == 1 and "is not on PATH" in broken.stderr  # the checks can fail

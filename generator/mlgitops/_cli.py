@@ -125,9 +125,8 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from mlgitops import validate
-    from mlgitops.errors import SpecError
-
     from mlgitops.crdschema import project_crd_dir
+    from mlgitops.errors import SpecError
 
     base = Path(args.directory) if args.directory else Path.cwd()
     try:

@@ -120,7 +120,7 @@ def argocd_block(image: str | None) -> str:
         )
     return (
         "argocd:\n"
-        "  mode: rendered  # Applications point plain Kustomize at the committed overlays/<env>; works with a stock Argo CD\n"
+        "  mode: rendered  # Applications point a stock Argo CD at the committed overlays/<env>\n"
         "  # To render at sync time with the mlgitops plugin instead: build and push the sidecar image\n"
         f"  # (mlgitops sidecar dockerfile | docker build -t REGISTRY/mlgitops-cmp:{__version__} -), then set:\n"
         "  # mode: plugin\n"

@@ -23,7 +23,7 @@ BASE_IMAGE = "python:3.11-slim-bookworm"
 def install_commands(spec: str, prefix: str = PREFIX) -> list[str]:
     """The shell commands that install mlgitops into PREFIX, as docker/install.sh runs them."""
     return [
-        f'python3 -m venv {prefix}',
+        f"python3 -m venv {prefix}",
         f'{prefix}/bin/python -m pip install --no-cache-dir --disable-pip-version-check "{spec}"',
         # The sidecar's root file system is read-only: compile the bytecode now.
         f"{prefix}/bin/python -m compileall -q {prefix}/lib",
