@@ -108,3 +108,47 @@ def finding_lines(validate_json: str) -> list[str]:
         where = where or (f" ({item['file']})" if "file" in item else "")
         lines.append(f"{item['severity']} [{item['id']}] {' '.join(subject)}: {item['message']}{where}")
     return lines
+# --- the built package, installed as a user installs it (tests/test_day_one.py, test_release.py) -----
+
+
+@dataclass
+class Installed:
+    wheel: Path  # mlgitops-<version>-py3-none-any.whl, built from this checkout
+    prefix: Path  # a fresh virtualenv with the wheel pip-installed (and its dependencies)
+
+    @property
+    def mlgitops(self) -> Path:
+        return self.prefix / "bin" / "mlgitops"
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `pip wheel --no-deps` builds from a copy of this checkout (once per session)."""
+    import sys
+
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(REPO / "generator", source / "generator", ignore=ignore)
+    out = work / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out),
+                    str(source)], check=True, timeout=600, capture_output=True)
+    (wheel,) = out.glob("mlgitops-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """A fresh virtualenv with the built wheel installed by the printed sidecar Dockerfile's RUN steps:
+    `python3 -m venv`, a plain `pip install` of the wheel (dependencies from the configured index),
+    compileall, and the install checks (`python -m mlgitops.sidecar PREFIX`)."""
+    from mlgitops.sidecar import install_commands
+
+    prefix = tmp_path_factory.mktemp("venv") / "mlgitops"
+    script = " && ".join(install_commands(str(built_wheel), str(prefix)))
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return Installed(built_wheel, prefix)

@@ -25,15 +25,22 @@ MODEL = "models/example-classifier.yaml"
 
 # Lines that only make sense on a CI runner, not run here, each with the reason.
 NOT_RUN_HERE = {
-    'python -m pip install "mlgitops[validate]==${MLGITOPS_VERSION}"':
-        "installs the released package from the package index; here this checkout's mlgitops is on PATH",
-    'python -m pip install "mlgitops==${MLGITOPS_VERSION}"':
-        "installs the released package from the package index; here this checkout's mlgitops is on PATH",
+    'python -m pip install "$MLGITOPS_PIP_SPEC"':
+        "installs the released package from the package index; here this checkout's mlgitops is on PATH "
+        "(tests/test_day_one.py runs it with MLGITOPS_PIP_SPEC naming a built wheel)",
     'gh pr comment "$PR_NUMBER" --body-file mlgitops-diff.md --edit-last --create-if-none':
         "posts the comment through the GitHub API",
 }
 # What GitHub puts in place of the `${{ ... }}` expressions the workflow uses, for a pull request.
+# Repository variables (`vars.*`) are unset, as in a new repository.
 GITHUB_CONTEXT = {"github.base_ref": "main", "github.token": "", "github.event.pull_request.number": "1"}
+
+
+def _github_operand(operand: str) -> str:
+    operand = operand.strip()
+    if operand.startswith("'") and operand.endswith("'"):
+        return operand[1:-1]
+    return "" if operand.startswith("vars.") else GITHUB_CONTEXT[operand]
 
 
 @dataclass
@@ -47,7 +54,8 @@ class Script:
 
 def _github_value(value: Any) -> str:
     def expression(match: re.Match[str]) -> str:
-        return GITHUB_CONTEXT[match[1].strip()]
+        # `a || b`: the first operand that is not empty, as GitHub evaluates it for strings
+        return next((v for v in map(_github_operand, match[1].split("||")) if v), "")
 
     return re.sub(r"\$\{\{(.*?)\}\}", expression, str(value))
 

@@ -14,7 +14,7 @@ from mlgitops._cli import _parser
 from tests.conftest import copy_example, run_cli
 
 COMMANDS = [["init"], ["render"], ["build"], ["validate"], ["cmp"], ["cmp", "generate"], ["cmp", "parameters"],
-            ["schema"], ["diff"]]  # fmt: skip
+            ["sidecar"], ["sidecar", "dockerfile"], ["schema"], ["diff"]]  # fmt: skip
 
 
 def help_text(command: list[str]) -> str:

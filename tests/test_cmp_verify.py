@@ -227,7 +227,7 @@ def test_plugin_mode_without_an_image_is_refused(example: Path) -> None:
     lines = (example / "mlgitops.yaml").read_text().splitlines()
     row = next(i for i, t in enumerate(lines, 1) if t.strip() == "mode: plugin")
     assert result.stderr.startswith(f"mlgitops.yaml:{row}:9: argocd.mode is plugin but argocd.image")
-    assert "Dockerfile" in result.stderr and result.stderr.count("\n") == 1
+    assert "mlgitops sidecar dockerfile" in result.stderr and result.stderr.count("\n") == 1
     assert snapshot_tree(example) == before
     set_argocd(example, None)  # rendered mode by default: plain Kustomize, no sidecar needed
     assert run_cli(["render"], cwd=example).exit_code == 0

@@ -41,7 +41,7 @@ def rendered(root: Path) -> None:
 
 
 def flux_dir_objects(root: Path) -> list[dict[str, Any]]:
-    files = sorted((root / "plugins" / "flux").glob("*.yaml"))
+    files = sorted((root / "plugins" / "flux").glob("*/*.yaml"))  # one directory per cluster
     return [obj for path in files for obj in load_plain(path.read_text())]
 
 
@@ -57,7 +57,7 @@ def kustomizations(root: Path) -> dict[str, dict[str, Any]]:
 def assert_valid(schemas: SchemaSet, objects: list[dict[str, Any]]) -> None:
     for obj in objects:
         if obj["apiVersion"].startswith("kustomize.config.k8s.io/"):
-            continue  # plugins/flux/kustomization.yaml, read by Kustomize, not applied
+            continue  # plugins/flux/<cluster>/kustomization.yaml, read by Kustomize, not applied
         assert schemas.has(obj["apiVersion"], obj["kind"]), obj["kind"]
         assert schemas.validate(obj) == [], (obj["kind"], obj["metadata"]["name"])
 
@@ -91,8 +91,9 @@ def test_committed_flux_files_match_the_crds_and_point_at_the_overlays(flux_sche
         assert ks["metadata"]["namespace"] == "flux-system"
         assert "dependsOn" not in spec  # off by default
         assert "postBuild" not in spec  # strict substitution would break workflow scripts
-    # The directory is itself a Kustomize base listing every Flux object.
-    built = kustomize_objects(REPO / "plugins" / "flux")
+    # Every environment names the same cluster: one directory, itself a Kustomize base listing every Flux object.
+    assert sorted(p.name for p in (REPO / "plugins" / "flux").iterdir()) == ["in-cluster"]
+    built = kustomize_objects(REPO / "plugins" / "flux" / "in-cluster")
     on_disk = [o for o in objects if not o["apiVersion"].startswith("kustomize.config.k8s.io/")]
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     assert sorted(built, key=key) == sorted(on_disk, key=key)
@@ -288,10 +289,10 @@ def test_removing_an_environment_removes_its_kustomization(example: Path) -> Non
     original = project.read_text()
     edit(project, "gpuClasses:", "- name: qa\n  namespace: ml-qa\ngpuClasses:")
     rendered(example)
-    qa = example / "plugins" / "flux" / "kustomization-acme-ml-qa.yaml"
+    qa = example / "plugins" / "flux" / "in-cluster" / "kustomization-acme-ml-qa.yaml"
     assert qa.is_file()
     project.write_text(original)
     rendered(example)
     assert not qa.exists()
     assert sorted(kustomizations(example)) == sorted(ENVS)
-    assert "acme-ml-qa" not in (example / "plugins" / "flux" / "kustomization.yaml").read_text()
+    assert "acme-ml-qa" not in (example / "plugins" / "flux" / "in-cluster" / "kustomization.yaml").read_text()

@@ -45,9 +45,11 @@ def render(repo: Path) -> None:
 
 
 def generated(repo: Path, folder: str) -> dict[str, Obj]:
-    """Objects of plugins/<folder>/ by `Kind/name` (not the kustomization.yaml)."""
+    """Objects of plugins/<folder>/ by `Kind/name` (not the kustomization.yaml); for flux, of every
+    cluster's directory (plugins/flux/<cluster>/)."""
     found = {}
-    for path in sorted((repo / "plugins" / folder).glob("*.yaml")):
+    pattern = "*/*.yaml" if folder == "flux" else "*.yaml"
+    for path in sorted((repo / "plugins" / folder).glob(pattern)):
         obj = yaml.safe_load(path.read_text())
         if obj["kind"] != "Kustomization" or obj["apiVersion"].startswith("kustomize.toolkit"):
             found[f"{obj['kind']}/{obj['metadata']['name']}"] = obj

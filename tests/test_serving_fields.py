@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import CRDS, copy_example, run_cli, snapshot_tree
+from tests.conftest import CRDS, copy_example, finding_lines, run_cli, snapshot_tree
 
 HEAD = """\
 apiVersion: mlgitops.io/v1alpha1
@@ -239,9 +239,9 @@ def test_custom_image_storage_uri_is_checked_for_the_version(tmp_path: Path) -> 
     text = _model("unpinned", "  image: ghcr.io/acme/my-server:1.2\n", uri="s3://m/unpinned/latest/model")
     (repo / "models/unpinned.yaml").write_text(text)
     assert run_cli(["render"], cwd=repo).exit_code == 0
-    result = run_cli(["validate"], cwd=repo)
+    result = run_cli(["validate", "--format", "json"], cwd=repo)
     assert result.exit_code == 1
-    [line, *_] = [line for line in result.stdout.splitlines() if "[storage-uri-version]" in line]
+    [line, *_] = [line for line in finding_lines(result.stdout) if "[storage-uri-version]" in line]
     assert "/spec/predictor/containers/0/env/" in line
     column = text.splitlines()[3].index('"s3://') + 1  # the model's storageUri, where the fix goes
     assert line.endswith(f"(models/unpinned.yaml:4:{column})"), line

@@ -46,7 +46,7 @@ training:
     cache: {maxAge: 24h}
   - name: sweep
     command: [python, -m, m.fit]
-    forEach: [{lr: 0.01, depth: 3}, {lr: 0.1, depth: 5}]
+    forEach: [{lr: '0.01', depth: '3'}, {lr: '0.1', depth: '5'}]
     parallelism: 2
     params: [score]
     retry: {limit: 3, backoff: {duration: 1m, factor: 3, cap: 20m}, policy: OnTransientError}
@@ -167,9 +167,8 @@ def test_for_each_from_a_step_is_with_param_on_the_task(rendered: Obj) -> None:
 
 
 def test_for_each_over_plain_values_is_with_items(tmp_path: Path) -> None:
-    text = MODEL.replace(
-        "forEach: [{lr: 0.01, depth: 3}, {lr: 0.1, depth: 5}]\n    parallelism: 2\n", "forEach: [0.01, 0.1]\n"
-    )
+    loop = "forEach: [{lr: '0.01', depth: '3'}, {lr: '0.1', depth: '5'}]\n    parallelism: 2\n"
+    text = MODEL.replace(loop, "forEach: ['0.01', '0.1']\n")
     wf = workflow(project(tmp_path, text))
     task = tasks_of(wf)["sweep"]
     assert task["template"] == "sweep"
@@ -414,7 +413,9 @@ def test_diff_summary_names_for_each_when_and_on_exit_changes() -> None:
 
     old = _spec(MODEL)
     new = _spec(
-        MODEL.replace("forEach: [{lr: 0.01, depth: 3}, {lr: 0.1, depth: 5}]", "forEach: [{lr: 0.01, depth: 3}]")
+        MODEL.replace(
+            "forEach: [{lr: '0.01', depth: '3'}, {lr: '0.1', depth: '5'}]", "forEach: [{lr: '0.01', depth: '3'}]"
+        )
         .replace("value: 0.9}]", "value: 0.92}]")
         .replace("  onExit: {name: notify, command: [python, -m, m.notify]}\n", "")
     )

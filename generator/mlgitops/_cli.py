@@ -34,14 +34,29 @@ def _cmd_init(args: argparse.Namespace) -> int:
     from mlgitops.scaffold import InitOptions, init_project
 
     base = Path(args.directory) if args.directory else Path.cwd()
-    options = InitOptions(base / args.path, name=args.name, repo_url=args.repo_url, ci=args.ci, force=args.force)
+    options = InitOptions(
+        base / args.path, name=args.name, repo_url=args.repo_url, ci=args.ci, force=args.force, image=args.image
+    )
     result = init_project(options)
     shown = args.path if args.directory is None else str(options.directory)
     print(
         f"created project {result.name!r} in {shown}: {len(result.written)} starting file(s), "
         f"{len(result.rendered)} rendered file(s)"
     )
-    print(f"next: cd {shlex.quote(shown)} && git init && git add -A && git commit -m 'mlgitops init'")
+    for path in result.written:
+        merged = result.merged.get(path)
+        print(f"  merged     {path} ({merged} line(s) appended)" if merged else f"  added      {path}")
+    for path in result.left_alone:
+        print(f"  left alone {path} (it exists)")
+    if not result.plugin_mode:
+        print(
+            "argocd.mode is rendered (a stock Argo CD deploys overlays/<env>); for the mlgitops plugin, build the "
+            "image (mlgitops sidecar dockerfile) and set argocd.image and argocd.mode: plugin in mlgitops.yaml"
+        )
+    if (options.directory / ".git").exists():
+        print(f"next: cd {shlex.quote(shown)} && git add -A && git commit -m 'mlgitops init'")
+    else:
+        print(f"next: cd {shlex.quote(shown)} && git init && git add -A && git commit -m 'mlgitops init'")
     return 0
 
 
@@ -112,17 +127,19 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from mlgitops import validate
+    from mlgitops.crdschema import project_crd_dir
     from mlgitops.errors import SpecError
 
     base = Path(args.directory) if args.directory else Path.cwd()
-    options = validate.ValidateOptions(
-        crds=tuple(base / d for d in args.crds),
-        kube_version=args.kube_version,
-        strict=args.strict,
-        base=args.base,
-    )
     try:
         workspace = _workspace(args)
+        crd_dirs = tuple(base / d for d in args.crds)
+        default_crds = project_crd_dir(workspace.root)
+        if not crd_dirs and default_crds is not None:
+            crd_dirs = (default_crds,)
+        options = validate.ValidateOptions(
+            crds=crd_dirs, kube_version=args.kube_version, strict=args.strict, base=args.base
+        )
         report = validate.validate_workspace(workspace, options)
     except SpecError as exc:
         if args.format == "json":
@@ -166,6 +183,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         raise DiffError(_internal_error(exc)) from None
     sys.stdout.write(output)
     return 1 if changed else 0
+
+
+def _cmd_sidecar(args: argparse.Namespace) -> int:
+    from mlgitops.sidecar import dockerfile
+
+    sys.stdout.write(dockerfile())
+    return 0
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -221,6 +245,17 @@ _HELP: dict[str, tuple[str, str, str]] = {
         "Print the parameter announcements (JSON) the Argo CD UI shows for the plugin.",
         "mlgitops cmp parameters",
         "0 printed; 1 the project cannot be read",
+    ),
+    "sidecar": (
+        "The Argo CD config management plugin sidecar image for this mlgitops version.",
+        "mlgitops sidecar dockerfile | docker build -t ghcr.io/acme/mlgitops-cmp:VERSION -",
+        "0 printed; 2 usage error",
+    ),
+    "sidecar dockerfile": (
+        "Print a Dockerfile that installs exactly this mlgitops version into the plugin sidecar image "
+        "(no checkout needed); build it, push it and set argocd.image to the reference.",
+        "mlgitops sidecar dockerfile | docker build -t ghcr.io/acme/mlgitops-cmp:VERSION -",
+        "0 printed; 2 usage error",
     ),
     "schema": (
         "Print the JSON Schema of mlgitops.yaml and models/*.yaml, for editors (YAML language server).",
@@ -281,7 +316,15 @@ def _parser() -> argparse.ArgumentParser:
         default="github",
         help="which CI definition to add (default: github)",
     )
-    init.add_argument("--force", action="store_true", help="overwrite existing files")
+    init.add_argument(
+        "--force", action="store_true", help="overwrite existing starting files (default: keep them, merge .gitignore)"
+    )
+    init.add_argument(
+        "--image",
+        metavar="REF",
+        help="the Argo CD plugin sidecar image you pushed (mlgitops sidecar dockerfile); sets argocd.mode: plugin "
+        "(default: rendered)",
+    )
     init.set_defaults(handler=_cmd_init)
 
     render = _command(commands, "render", "write base/, overlays/ and plugins/ from the specs", common)
@@ -301,7 +344,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="DIR",
-        help="directory of CustomResourceDefinition manifests for custom resources (repeatable)",
+        help="directory of CustomResourceDefinition manifests for custom resources (repeatable; "
+        "default: the project's crds/ when it holds files)",
     )
     validate.add_argument(
         "--kube-version", metavar="X.Y", help="Kubernetes release for built-in kinds (default: newest known)"
@@ -323,6 +367,16 @@ def _parser() -> argparse.ArgumentParser:
     _command(cmp_commands, "cmp generate", generate_summary, common)
     _command(cmp_commands, "cmp parameters", "print the parameter announcements (JSON) for the Argo CD UI", common)
     cmp.set_defaults(handler=_cmd_cmp)
+
+    sidecar = _command(commands, "sidecar", "the Argo CD plugin sidecar image for this mlgitops version", common)
+    sidecar_commands = sidecar.add_subparsers(dest="sidecar_command", metavar="SIDECAR_COMMAND", required=True)
+    _command(
+        sidecar_commands,
+        "sidecar dockerfile",
+        "print a Dockerfile installing this version (mlgitops sidecar dockerfile | docker build -t REF -)",
+        common,
+    )
+    sidecar.set_defaults(handler=_cmd_sidecar)
 
     schema = _command(commands, "schema", "print the JSON Schema of the spec files (for editors)", common)
     schema.add_argument("--kind", choices=["all", "model", "project"], default="all")

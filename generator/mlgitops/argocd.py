@@ -83,8 +83,9 @@ def sidecar_image(workspace: Workspace) -> str | None:
     where = doc.location(("argocd", "mode")) if isinstance(doc.data.get("argocd"), dict) else doc.location(())
     raise SpecError.at(
         where,
-        "argocd.mode is plugin but argocd.image is not set: build the sidecar image from mlgitops' "
-        f"Dockerfile (docker build -t REGISTRY/mlgitops-cmp:{__version__} .), push it, and set argocd.image to that "
+        "argocd.mode is plugin but argocd.image is not set: build the sidecar image "
+        f"(mlgitops sidecar dockerfile | docker build -t REGISTRY/mlgitops-cmp:{__version__} -), push it, "
+        "and set argocd.image to that "
         "fully qualified reference; or use argocd.mode: rendered",
     )
 

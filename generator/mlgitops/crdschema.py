@@ -266,6 +266,20 @@ def cache_dir() -> Path | None:
         return None
 
 
+PROJECT_CRDS_DIR = "crds"
+
+
+def project_crd_dir(root: Path) -> Path | None:
+    """The project's `crds/` when it holds CRD files (`validate` reads it unless `--crds` is given)."""
+    directory = root / PROJECT_CRDS_DIR
+    try:
+        if any(p.suffix in _CRD_SUFFIXES and p.is_file() for p in directory.iterdir()):
+            return directory
+    except OSError:
+        return None
+    return None
+
+
 def load_crd_schemas(directory: Path) -> SchemaSet:
     """Read every *.yaml, *.yml and *.json CRD file in `directory` into a SchemaSet.
 

@@ -1,4 +1,11 @@
-"""Flux wiring generated into `plugins/flux/`: one GitRepository and one Kustomization per environment.
+"""Flux wiring generated into `plugins/flux/<cluster>/`: per cluster, the GitRepository its
+environments read and one Kustomization per environment.
+
+Flux applies a Kustomization to the cluster its kustomize-controller runs in (no `kubeConfig` is set),
+so each cluster gets its own directory, applied there and only there: `plugins/flux/<cluster>/` holds
+the environments whose `cluster` (or `clusterName`) names it. The directory is `clusterName`, the
+`cluster` URL's host made into a name, or `in-cluster` for `https://kubernetes.default.svc` and for
+environments that name no cluster (Argo CD's name for the cluster it runs in, its default destination).
 
 Flux reconciles the committed `overlays/<env>/` directly, so what a pull request changes in Git is
 exactly what Flux applies. The objects follow kustomize-controller v1 and source-controller v1:
@@ -34,6 +41,8 @@ from mlgitops.spec import Environment
 from mlgitops.yamlio import JsonPath
 
 FLUX_DIR = "plugins/flux"
+IN_CLUSTER = "in-cluster"
+_IN_CLUSTER_URL = "https://kubernetes.default.svc"
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
 
@@ -202,13 +211,18 @@ def kustomization_name(workspace: Workspace, env: str) -> str:
 
 
 def kustomizations(workspace: Workspace) -> list[Obj]:
-    """One Flux Kustomization per environment, in the order the environments are declared."""
+    """One Flux Kustomization per environment, in the order the environments are declared.
+
+    `flux.dependsOn` chains each environment to the previous one in the same cluster (a Kustomization
+    can only depend on one its own controller reconciles).
+    """
     project = workspace.project
     flux = project.flux
     source = {"kind": "GitRepository", "name": project.metadata.name, "namespace": flux.namespace}
     objects: list[Obj] = []
-    previous: str | None = None
+    previous_in: dict[str, str] = {}
     for environment in project.environments:
+        previous = previous_in.get(_cluster_identity(environment))
         env = environment.name
         spec: Obj = {
             "interval": flux.interval,
@@ -245,8 +259,46 @@ def kustomizations(workspace: Workspace) -> list[Obj]:
                 "spec": spec,
             }
         )
-        previous = env
+        previous_in[_cluster_identity(environment)] = env
     return objects
+
+
+def cluster_directory(environment: Environment) -> str:
+    """The name of the directory under plugins/flux/ for the environment's cluster."""
+    from mlgitops.render.common import dns_safe
+
+    if environment.clusterName:
+        return dns_safe(environment.clusterName)[:63].strip("-") or IN_CLUSTER
+    url = str(environment.cluster) if environment.cluster else _IN_CLUSTER_URL
+    if url.rstrip("/") == _IN_CLUSTER_URL:
+        return IN_CLUSTER
+    host = url.partition("://")[2].partition("/")[0]
+    return dns_safe(host)[:63].strip("-") or IN_CLUSTER
+
+
+def _cluster_identity(environment: Environment) -> str:
+    if environment.clusterName:
+        return f"name:{environment.clusterName}"
+    return f"url:{str(environment.cluster or _IN_CLUSTER_URL).rstrip('/')}"
+
+
+def cluster_groups(workspace: Workspace) -> dict[str, list[Environment]]:
+    """Environments by their cluster's directory, in declaration order (distinct clusters whose names
+    would coincide get `-2`, `-3`, ... in declaration order)."""
+    directory_of: dict[str, str] = {}
+    groups: dict[str, list[Environment]] = {}
+    for environment in workspace.project.environments:
+        identity = _cluster_identity(environment)
+        if identity not in directory_of:
+            base = cluster_directory(environment)
+            name, number = base, 1
+            while name in groups:
+                number += 1
+                name = f"{base}-{number}"
+            directory_of[identity] = name
+            groups[name] = []
+        groups[directory_of[identity]].append(environment)
+    return groups
 
 
 def flux_objects(workspace: Workspace) -> list[Obj]:
@@ -257,10 +309,48 @@ def flux_objects(workspace: Workspace) -> list[Obj]:
     return [*sources, *kustomizations(workspace)]
 
 
-def flux_files(workspace: Workspace) -> dict[str, str]:
-    """Generated files under plugins/flux/, by repository-relative path.
+def _cluster_objects(workspace: Workspace, environments: list[Environment], all_objects: list[Obj]) -> list[Obj]:
+    """The objects one cluster's directory holds: its Kustomizations and the GitRepositories they read."""
+    names = {kustomization_name(workspace, environment.name) for environment in environments}
+    mine = [obj for obj in all_objects if obj["kind"] == "Kustomization" and obj["metadata"]["name"] in names]
+    sources = {obj["spec"]["sourceRef"]["name"] for obj in mine}
+    repos = [obj for obj in all_objects if obj["kind"] == "GitRepository" and obj["metadata"]["name"] in sources]
+    return [*repos, *mine]
 
-    One object per file, plus a `kustomization.yaml` listing them, so the whole directory can be
-    applied at once (`kubectl apply -k plugins/flux`) or referenced from a Flux bootstrap path.
+
+def _where_to_apply(directory: str, environments: list[Environment]) -> str:
+    envs = ", ".join(environment.name for environment in environments)
+    first = environments[0]
+    if directory == IN_CLUSTER and not first.clusterName:
+        cluster = f"the cluster at {_IN_CLUSTER_URL} (the one Argo CD or Flux runs in)"
+    elif first.clusterName:
+        cluster = f"cluster {first.clusterName!r}"
+    else:
+        cluster = f"the cluster at {first.cluster}"
+    return (
+        f"# Flux for {cluster}: environments {envs}.\n"
+        f"# Apply this directory to that cluster only: kubectl apply -k {FLUX_DIR}/{directory}\n"
+        "# (or add it to that cluster's Flux bootstrap path).\n"
+    )
+
+
+def flux_files(workspace: Workspace) -> dict[str, str]:
+    """Generated files under plugins/flux/<cluster>/, by repository-relative path.
+
+    Per cluster, one object per file plus a `kustomization.yaml` listing them, so the directory can be
+    applied to its cluster at once (`kubectl apply -k plugins/flux/<cluster>`) or referenced from that
+    cluster's Flux bootstrap path. Each file says, after its generated header, where it applies.
     """
-    return object_directory(FLUX_DIR, flux_objects(workspace), PROJECT_FILE)
+    from mlgitops.yamlio import GENERATED_MARK
+
+    objects = flux_objects(workspace)
+    files: dict[str, str] = {}
+    for directory, environments in cluster_groups(workspace).items():
+        note = _where_to_apply(directory, environments)
+        folder = object_directory(f"{FLUX_DIR}/{directory}", _cluster_objects(workspace, environments, objects),
+                                  PROJECT_FILE)
+        for path, text in folder.items():
+            header, _, body = text.partition("\n")
+            assert header.startswith(GENERATED_MARK)
+            files[path] = f"{header}\n{note}{body}"
+    return files

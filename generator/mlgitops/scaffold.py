@@ -2,9 +2,12 @@
 
 The hand-written starting files (project, an example model, `base/platform/`, README, `.gitignore`,
 a CI definition, the spec schema for editors) come from the package's `data/` directory; the
-generated tree is then written by the ordinary `render`. Nothing existing is overwritten unless
-asked: without `force`, any file init would write, and any model or generated file already there,
-stops it before it writes anything.
+generated tree is then written by the ordinary `render`.
+
+Init adopts an existing repository: it writes the starting files that are missing, leaves every file
+that exists as it is (its `.gitignore` gets the missing lines appended), and lists both. An existing
+project (`mlgitops.yaml`, models or generated files) stops it before it writes anything, unless
+`force` (which overwrites the starting files).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ _TEMPLATES = {
     "base/platform/artifact-repositories.yaml": "platform/artifact-repositories.yaml",
     "README.md": "README.md",
     ".gitignore": "gitignore",
+    "crds/README.md": "crds-README.md",
 }
 _LONGEST_ENV_SUFFIX = len("-staging")
 
@@ -55,19 +59,25 @@ class InitOptions:
     repo_url: str | None = None
     ci: CiKind = "github"
     force: bool = False
+    image: str | None = None  # the plugin sidecar image; without it, argocd.mode is rendered
 
 
 @dataclass
 class InitResult:
     root: Path
     name: str
-    written: list[str] = field(default_factory=list)  # hand-written starting files
+    written: list[str] = field(default_factory=list)  # hand-written starting files (added or overwritten)
     rendered: list[str] = field(default_factory=list)  # generated files
+    left_alone: list[str] = field(default_factory=list)  # starting files that existed and were kept
+    merged: dict[str, int] = field(default_factory=dict)  # existing files lines were appended to: how many
+    plugin_mode: bool = False
 
 
 def ci_definition(kind: str) -> str:
-    """The ready-to-copy CI definition shipped with mlgitops (`github` or `gitlab`)."""
-    return _data("ci", CI_FILES[kind][1])
+    """The CI definition for `github` or `gitlab`, installing exactly this version of mlgitops."""
+    from mlgitops import __version__
+
+    return _data("ci", CI_FILES[kind][1]).replace("{{version}}", __version__)
 
 
 def schema_text() -> str:
@@ -98,7 +108,27 @@ def project_name(options: InitOptions) -> str:
     return derived or DEFAULT_NAME
 
 
-def scaffold_files(name: str, repo_url: str, ci: CiKind) -> dict[str, str]:
+def argocd_block(image: str | None) -> str:
+    """The `argocd:` settings of a new project: rendered mode, or plugin mode with the given image."""
+    from mlgitops import __version__
+
+    if image is not None:
+        return (
+            "argocd:\n"
+            "  mode: plugin  # the mlgitops sidecar renders at sync (rendered: Applications point at overlays/<env>)\n"
+            f"  image: {json.dumps(image)}  # built with `mlgitops sidecar dockerfile`\n"
+        )
+    return (
+        "argocd:\n"
+        "  mode: rendered  # Applications point a stock Argo CD at the committed overlays/<env>\n"
+        "  # To render at sync time with the mlgitops plugin instead: build and push the sidecar image\n"
+        f"  # (mlgitops sidecar dockerfile | docker build -t REGISTRY/mlgitops-cmp:{__version__} -), then set:\n"
+        "  # mode: plugin\n"
+        f"  # image: REGISTRY/mlgitops-cmp:{__version__}\n"
+    )
+
+
+def scaffold_files(name: str, repo_url: str, ci: CiKind, image: str | None = None) -> dict[str, str]:
     """The hand-written starting files, by project-relative path."""
     namespace = name[: 63 - _LONGEST_ENV_SUFFIX].rstrip("-")
     from mlgitops import __version__
@@ -108,6 +138,7 @@ def scaffold_files(name: str, repo_url: str, ci: CiKind) -> dict[str, str]:
         "{{namespace}}": namespace,
         "{{repo_url}}": json.dumps(repo_url),
         "{{version}}": __version__,
+        "{{argocd}}\n": argocd_block(image),
     }
     files: dict[str, str] = {}
     for path, template in _TEMPLATES.items():
@@ -147,8 +178,11 @@ def _write(root: Path, files: dict[str, str]) -> None:
         target.write_text(content, encoding="utf-8")
 
 
-def _preflight(root: Path, files: dict[str, str]) -> None:
-    """Render the would-be project in a scratch directory, so a failure leaves `root` untouched."""
+def _preflight(root: Path, files: dict[str, str], kept: list[str]) -> None:
+    """Render the would-be project in a scratch directory, so a failure leaves `root` untouched.
+
+    `files` are written, `kept` (existing starting files init leaves alone) copied from `root`.
+    """
     from mlgitops.loader import load_workspace
     from mlgitops.tree import generated_files
 
@@ -157,6 +191,12 @@ def _preflight(root: Path, files: dict[str, str]) -> None:
         existing_models = root / MODELS_DIR
         if existing_models.is_dir():
             shutil.copytree(existing_models, scratch_root / MODELS_DIR, symlinks=True)
+        platform = root / "base" / "platform"  # an existing one may list files init does not write
+        if platform.is_dir():
+            shutil.copytree(platform, scratch_root / "base" / "platform", symlinks=True)
+        for path in kept:
+            (scratch_root / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / path, scratch_root / path)
         _write(scratch_root, files)
         generated_files(load_workspace(scratch_root))
 
@@ -184,10 +224,60 @@ def _check_confined(root: Path, files: dict[str, str]) -> None:
     check_generated_paths(root, GENERATED_ROOTS)
 
 
-def init_project(options: InitOptions) -> InitResult:
-    """Write the starting files into `options.directory` (created if needed), then render them.
+def _merged_gitignore(existing: str, ours: str) -> tuple[str, int]:
+    """`existing` with the lines of `ours` it lacks appended (comments only with their lines)."""
+    have = {line.strip() for line in existing.splitlines()}
+    missing = [line for line in ours.splitlines() if line.strip() and not line.startswith("#")]
+    missing = [line for line in missing if line.strip() not in have]
+    if not missing:
+        return existing, 0
+    separator = "" if not existing or existing.endswith("\n") else "\n"
+    added = "\n# mlgitops (added by `mlgitops init`)\n" + "\n".join(missing) + "\n"
+    return existing + separator + added, len(missing)
 
-    A failure leaves nothing behind: directories init created are removed, and so are files it added.
+
+@dataclass
+class _Plan:
+    """What init does to a directory: files to write, existing files kept, files merged into."""
+
+    write: dict[str, str]
+    left_alone: list[str]
+    merged: dict[str, int]
+
+
+def _plan(root: Path, files: dict[str, str], force: bool) -> _Plan:
+    if force or not root.is_dir():
+        return _Plan(dict(files), [], {})
+    write: dict[str, str] = {}
+    left_alone: list[str] = []
+    merged: dict[str, int] = {}
+    for path, content in files.items():
+        target = root / path
+        if not target.exists() and not target.is_symlink():
+            write[path] = content
+        elif path == ".gitignore" and target.is_file() and not target.is_symlink():
+            text, count = _merged_gitignore(target.read_text(encoding="utf-8"), content)
+            if count:
+                write[path] = text
+                merged[path] = count
+            else:
+                left_alone.append(path)
+        else:
+            left_alone.append(path)
+    return _Plan(write, left_alone, merged)
+
+
+def _existing_project(root: Path, files: dict[str, str]) -> list[str]:
+    """`mlgitops.yaml`, models and generated files already in `root`: a project init would overwrite."""
+    return [path for path in _conflicts(root, files) if path not in files or path == PROJECT_FILE]
+
+
+def init_project(options: InitOptions) -> InitResult:
+    """Add the starting files to `options.directory` (created if needed), then render them.
+
+    Existing files are left as they are (`.gitignore` gets the missing lines), unless `force`.
+    A failure leaves nothing behind: directories init created are removed, files it added deleted,
+    and files it changed restored.
     """
     from mlgitops.flux import git_url
 
@@ -200,33 +290,54 @@ def init_project(options: InitOptions) -> InitResult:
         git_url(repo_url)
     except ValueError as exc:
         raise UsageError(f"--repo-url {repo_url!r}: {exc}") from None
-    files = scaffold_files(name, repo_url, options.ci)
+    if options.image is not None:
+        _check_image(options.image)
+    files = scaffold_files(name, repo_url, options.ci, options.image)
     if root.is_dir() and not options.force:
-        conflicts = _conflicts(root, files)
+        conflicts = _existing_project(root, files)
         if conflicts:
             more = len(conflicts) - 5
             shown = ", ".join(conflicts[:5]) + (f" and {more} more" if more > 0 else "")
             raise UsageError(
-                f"{root} already has {shown}; init writes a new project and overwrites nothing "
-                "(pass --force to overwrite)"
+                f"{root} already has {shown}; init adds a project to a repository that has none "
+                "(pass --force to overwrite its starting files)"
             )
+    plan = _plan(root, files, options.force)
     if root.is_dir():
         _check_confined(root, files)
-    if options.force and root.is_dir():
-        _check_writable(root, files)
-        _preflight(root, files)
+        _check_writable(root, plan.write)
+        _preflight(root, plan.write, plan.left_alone)
     created = _missing_parents(root)
-    added = [path for path in files if not (root / path).exists()]
+    added = [path for path in plan.write if not (root / path).exists()]
+    originals = {path: (root / path).read_bytes() for path in plan.write if (root / path).is_file()}
     try:
         root.mkdir(parents=True, exist_ok=True)
-        return _write_and_render(root, name, files)
+        result = _write_and_render(root, name, plan.write)
     except OSError as exc:
-        _undo(root, created, added)
+        _undo(root, created, added, originals)
         where = f" {exc.filename}" if exc.filename else ""
         raise InitError(f"{root}: cannot write{where}: {exc.strerror or exc}") from None
     except BaseException:
-        _undo(root, created, added)
+        _undo(root, created, added, originals)
         raise
+    result.left_alone = plan.left_alone
+    result.merged = plan.merged
+    result.plugin_mode = options.image is not None
+    return result
+
+
+def _check_image(image: str) -> None:
+    from mlgitops import kubevalues
+    from mlgitops.spec import _qualified_image
+
+    problem = kubevalues.image_reference(image)
+    if problem is None:
+        try:
+            _qualified_image(image)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem is not None:
+        raise UsageError(f"--image {image!r}: {problem}")
 
 
 def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResult:
@@ -240,9 +351,11 @@ def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResul
     return InitResult(root=root, name=name, written=list(files), rendered=status.stale)
 
 
-def _undo(root: Path, created: list[Path], added: list[str]) -> None:
+def _undo(root: Path, created: list[Path], added: list[str], originals: dict[str, bytes]) -> None:
     if created:
         shutil.rmtree(created[0], ignore_errors=True)
         return
     for path in added:
         (root / path).unlink(missing_ok=True)
+    for path, content in originals.items():
+        (root / path).write_bytes(content)

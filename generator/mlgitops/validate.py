@@ -208,7 +208,7 @@ def _no_schema_hint(api_version: str, sources: SchemaSources) -> str:
         if sources.kube is None:
             return "kubernetes-validate (a dependency of mlgitops) is missing: reinstall mlgitops"
         return f"not a built-in kind of Kubernetes {sources.kube.version}"
-    return "pass --crds DIR with its CustomResourceDefinition"
+    return "add its CustomResourceDefinition to crds/ (see crds/README.md) or pass --crds DIR"
 
 
 # --- locating findings ------------------------------------------------------------------------------

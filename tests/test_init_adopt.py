@@ -1,0 +1,163 @@
+"""`mlgitops init` in a repository that already has files: it adds what is missing, overwrites
+nothing, merges `.gitignore`, lists what it did; Argo CD starts in rendered mode unless given an image."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlgitops.loader import load_workspace
+from mlgitops.scaffold import scaffold_files
+from tests.conftest import run_cli, snapshot_tree
+
+README = "# ml-config\n\nOur team's configuration.\n"
+GITIGNORE = "*.pyc\n.venv/\n.mlgitops.lock\n"
+CI = "name: ours\non: push\njobs: {}\n"
+
+
+def existing_repository(root: Path) -> Path:
+    root.mkdir()
+    (root / "README.md").write_text(README)
+    (root / ".gitignore").write_text(GITIGNORE)
+    (root / "config").mkdir()
+    (root / "config" / "app.toml").write_text("[app]\nname = 'x'\n")
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "mlgitops.yml").write_text(CI)
+    return root
+
+
+def test_init_adds_to_an_existing_repository_and_overwrites_nothing(tmp_path: Path) -> None:
+    repo = existing_repository(tmp_path / "repo")
+    result = run_cli(["init", "repo", "--name", "demo"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert (repo / "README.md").read_text() == README
+    assert (repo / ".github" / "workflows" / "mlgitops.yml").read_text() == CI
+    assert (repo / "config" / "app.toml").read_text() == "[app]\nname = 'x'\n"
+    gitignore = (repo / ".gitignore").read_text()
+    assert gitignore.startswith(GITIGNORE)  # kept as it was, lines appended
+    lines = gitignore.splitlines()
+    assert lines.count(".mlgitops.lock") == 1  # already there: not repeated
+    for needed in (".mlgitops-journal.json", ".mlgitops-staging-*/", "mlgitops-diff.md"):
+        assert lines.count(needed) == 1
+    out = result.stdout.splitlines()
+    assert "  merged     .gitignore (3 line(s) appended)" in out
+    assert "  left alone README.md (it exists)" in out
+    assert "  left alone .github/workflows/mlgitops.yml (it exists)" in out
+    for added in (
+        "mlgitops.yaml",
+        "models/example-classifier.yaml",
+        "crds/README.md",
+        "base/platform/kustomization.yaml",
+    ):
+        assert f"  added      {added}" in out, added
+    written = {line.split()[-1] for line in out if line.startswith("  added ")}
+    assert written == set(scaffold_files("demo", "x", "github")) - {
+        "README.md",
+        ".gitignore",
+        ".github/workflows/mlgitops.yml",
+    }
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
+    assert run_cli(["validate"], cwd=repo).exit_code == 0
+
+
+def test_init_twice_is_refused_as_an_existing_project(tmp_path: Path) -> None:
+    existing_repository(tmp_path / "repo")
+    assert run_cli(["init", "repo"], cwd=tmp_path).exit_code == 0
+    before = snapshot_tree(tmp_path / "repo")
+    again = run_cli(["init", "repo"], cwd=tmp_path)
+    assert again.exit_code == 2 and "already has mlgitops.yaml" in again.stderr
+    assert snapshot_tree(tmp_path / "repo") == before
+
+
+def test_force_overwrites_the_starting_files(tmp_path: Path) -> None:
+    repo = existing_repository(tmp_path / "repo")
+    result = run_cli(["init", "repo", "--force"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert (repo / "README.md").read_text() != README
+    assert "left alone" not in result.stdout
+
+
+def test_a_gitignore_with_every_line_is_left_alone(tmp_path: Path) -> None:
+    repo = existing_repository(tmp_path / "repo")
+    ours = scaffold_files("repo", "x", "none")[".gitignore"]
+    (repo / ".gitignore").write_text(ours)
+    result = run_cli(["init", "repo"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert (repo / ".gitignore").read_text() == ours
+    assert "  left alone .gitignore (it exists)" in result.stdout.splitlines()
+
+
+def test_a_failing_init_restores_the_merged_gitignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlgitops import scaffold
+
+    repo = existing_repository(tmp_path / "repo")
+    before = snapshot_tree(repo)
+    real_write = scaffold._write
+
+    def write_then_fail(root: Path, files: dict[str, str]) -> None:
+        real_write(root, files)
+        if root == repo:  # not the scratch render before it
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(root / "models"))
+
+    monkeypatch.setattr(scaffold, "_write", write_then_fail)
+    result = run_cli(["init", "repo"], cwd=tmp_path)
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    after = snapshot_tree(repo)
+    assert after == before
+    assert not (repo / ".mlgitops.lock").exists() or ".mlgitops.lock" in before
+
+
+def test_an_existing_platform_kustomization_is_kept_and_rendered_with(tmp_path: Path) -> None:
+    repo = existing_repository(tmp_path / "repo")
+    (repo / "base" / "platform").mkdir(parents=True)
+    ours = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [sa.yaml]\n"
+    (repo / "base" / "platform" / "kustomization.yaml").write_text(ours)
+    (repo / "base" / "platform" / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n"
+    )
+    result = run_cli(["init", "repo"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert (repo / "base" / "platform" / "kustomization.yaml").read_text() == ours
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
+
+
+def test_init_writes_rendered_mode_and_says_how_to_switch(tmp_path: Path) -> None:
+    result = run_cli(["init", "demo"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    project = yaml.safe_load((tmp_path / "demo" / "mlgitops.yaml").read_text())
+    assert project["argocd"] == {"mode": "rendered"}
+    assert not (tmp_path / "demo" / "plugins" / "argocd" / "sidecar").exists()
+    switch = [line for line in result.stdout.splitlines() if "argocd.mode is rendered" in line]
+    assert len(switch) == 1 and "mlgitops sidecar dockerfile" in switch[0] and "argocd.mode: plugin" in switch[0]
+    readme = (tmp_path / "demo" / "README.md").read_text()
+    assert "mlgitops sidecar dockerfile | docker build" in readme and "argocd.mode: plugin" in readme
+    # the commented lines in mlgitops.yaml switch it: uncommented, the project renders the plugin
+    text = (tmp_path / "demo" / "mlgitops.yaml").read_text()
+    text = text.replace("  mode: rendered", "  mode: plugin").replace("  # mode: plugin\n", "")
+    text = text.replace("  # image: REGISTRY/", "  image: registry.example.com/")
+    (tmp_path / "demo" / "mlgitops.yaml").write_text(text)
+    assert run_cli(["render"], cwd=tmp_path / "demo").exit_code == 0
+    patch = (tmp_path / "demo" / "plugins" / "argocd" / "sidecar" / "repo-server-patch.yaml").read_text()
+    assert "registry.example.com/mlgitops-cmp:" in patch
+
+
+def test_init_with_an_image_writes_plugin_mode(tmp_path: Path) -> None:
+    image = "registry.example.com/ml/mlgitops-cmp:0.1.0"
+    result = run_cli(["init", "demo", "--image", image], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    workspace = load_workspace(tmp_path / "demo")
+    assert (workspace.project.argocd.mode, workspace.project.argocd.image) == ("plugin", image)
+    assert "argocd.mode is rendered" not in result.stdout
+    assert image in (tmp_path / "demo" / "plugins" / "argocd" / "sidecar" / "repo-server-patch.yaml").read_text()
+
+
+@pytest.mark.parametrize("image", ["mlgitops-cmp:0.1.0", "registry.example.com/ml/cmp", "UPPER/x:1"])
+def test_an_image_plugin_mode_cannot_pull_is_a_usage_error(tmp_path: Path, image: str) -> None:
+    result = run_cli(["init", "demo", "--image", image], cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"--image {image!r}: ") and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "demo").exists()
