@@ -4,6 +4,7 @@ field on what each example exists to show. Out-of-reach cases are counted, never
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -128,3 +129,23 @@ def test_patches_reach_only_what_no_field_expresses() -> None:
             field = next((f for p, f in FIELD_PATHS.items() if path == p or path.endswith(p)), None)
             assert field is None, f"{case.name}: {path} is written by {field}"
     assert [c.name for c in REACHABLE if c.first_class and c not in patched] == []
+
+
+def test_readme_states_the_corpus_figures_and_what_is_out_of_reach() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    match = re.search(
+        r"(\d+) upstream configurations.*?expresses (\d+) \((\d+) %\): (\d+) exactly, (\d+) approximately\. "
+        r"(\d+) of\s+them still use `patches`",
+        readme,
+        re.DOTALL,
+    )
+    assert match is not None
+    counts = Counter(c.status for c in CASES)
+    reachable = counts["exact"] + counts["approximate"]
+    patched = len([c for c in REACHABLE if _patch_paths(c)])
+    expected = (len(CASES), reachable, reachable * 100 // len(CASES), counts["exact"], counts["approximate"], patched)
+    assert tuple(int(g) for g in match.groups()) == expected
+    section = readme[match.end() : readme.index("## Commands", match.end())]
+    for case in CASES:
+        if case.status == "out-of-reach":
+            assert case.path.removeprefix("docs/samples/v1beta1/") in section, case.name
