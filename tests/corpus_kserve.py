@@ -26,7 +26,9 @@ def _simple(fmt: str, uri: str, proto: str = "v1") -> Callable[[Objects], None]:
 
 
 def _source(fmt: str, uri: str, proto: str = "v1", extra: str = "") -> str:
-    serving = f"serving: {{protocol: {proto}{extra}}}"
+    """A v1 model leaves `protocol` unset, as the samples do: KServe defaults it to v1 (see `protocol`)."""
+    fields = ([f"protocol: {proto}"] if proto != "v1" else []) + ([extra.removeprefix(", ")] if extra else [])
+    serving = f"serving: {{{', '.join(fields)}}}"
     return f'model: {{format: {fmt}, version: "1", storageUri: "{uri}"}}\n{serving}\n'
 
 
@@ -148,7 +150,6 @@ patches:
 KEDA = """\
 model: {format: sklearn, version: "1", storageUri: "gs://kfserving-examples/models/sklearn/1.0/model"}
 serving:
-  protocol: v1
   replicas: {min: 1, max: 10}
   autoscaling:
     metric: prometheus
@@ -326,7 +327,7 @@ CASES = [
         f"{SAMPLES}/tensorflow/canary.yaml",
         "exact",
         'model: {format: tensorflow, version: "1", storageUri: "gs://kfserving-samples/models/tensorflow/flowers-1"}\n'
-        "serving:\n  mode: Knative\n  protocol: v1\n"
+        "serving:\n  mode: Knative\n"
         '  canary: {version: "2", trafficPercent: 20,\n'
         '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers"}\n',
         _canary,
@@ -509,7 +510,7 @@ CASES = [
         f"{SAMPLES}/rollout/pinned.yaml",
         "exact",
         'model: {format: tensorflow, version: "1", storageUri: "gs://kfserving-samples/models/tensorflow/flowers"}\n'
-        "serving:\n  mode: Knative\n  protocol: v1\n"
+        "serving:\n  mode: Knative\n"
         '  canary: {version: "2", trafficPercent: 0,\n'
         '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers-2"}\n',
         _pinned,
