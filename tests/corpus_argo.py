@@ -8,6 +8,8 @@ that is counted as a loss: what each example exists to show is asserted below.
 
 from __future__ import annotations
 
+import json
+
 from corpus_case import Case, Objects, env_value, task, template
 
 ARGO = "argoproj/argo-workflows"
@@ -32,7 +34,9 @@ def _parameters(objs: Objects) -> None:
 def _retry_backoff(objs: Objects) -> None:
     strategy = template(objs, "retry-backoff")["retryStrategy"]
     assert int(strategy["limit"]) == 10
-    assert strategy["backoff"] == {"duration": "1", "factor": 2, "maxDuration": "1m", "cap": "5"}
+    # The sample's "1" and "5" are seconds: a Backoff duration without a unit is read as seconds
+    # (argo-workflows pkg/apis/workflow/v1alpha1/workflow_types.go, Backoff.Duration).
+    assert strategy["backoff"] == {"duration": "1s", "factor": 2, "maxDuration": "1m", "cap": "5s"}
     # Argo's default retryPolicy when none is written is OnFailure (workflow/controller/operator.go).
     assert strategy.get("retryPolicy", "OnFailure") == "OnFailure"
 
@@ -53,12 +57,10 @@ def _exit_handler(objs: Objects) -> None:
 
 def _memoize(objs: Objects) -> None:
     whalesay = template(objs, "whalesay")
-    assert whalesay["memoize"] == {
-        "key": "{{workflow.parameters.message}}",
-        "maxAge": "10s",
-        "cache": {"configMap": {"name": "my-config"}},
-    }
-    assert whalesay["outputs"]["parameters"] == [{"name": "hello", "valueFrom": {"path": "/tmp/hello_world.txt"}}]
+    memoize = whalesay["memoize"]
+    assert memoize["maxAge"] == "10s" and memoize["cache"] == {"configMap": {"name": "memoize-simple-train-cache"}}
+    assert "workflow.parameters['message']" in memoize["key"]  # a new message misses the cache, as upstream
+    assert whalesay["outputs"]["parameters"] == [{"name": "hello", "valueFrom": {"path": "/tmp/mlgitops/params/hello"}}]
 
 
 def _cron(objs: Objects) -> None:
@@ -84,28 +86,32 @@ def _task_timeout(objs: Objects) -> None:
 
 
 def _parallelism(objs: Objects) -> None:
-    spec = objs["WorkflowTemplate"]["spec"]
-    assert spec["parallelism"] == 2
-    sleep = task(objs, "sleep")
-    assert sleep["withItems"][:2] == ["this", "workflow"] and len(sleep["withItems"]) == 10
+    loop = template(objs, "sleep-loop")
+    assert loop["parallelism"] == 2
+    assert loop["dag"]["tasks"][0]["template"] == "sleep"
+    [items] = task(objs, "sleep")["arguments"]["parameters"]
+    assert items["name"] == "mlgitops-items"
+    assert json.loads(items["value"])[:2] == ["this", "workflow"] and len(json.loads(items["value"])) == 10
 
 
 def _output_parameter(objs: Objects) -> None:
     assert template(objs, "generate-parameter")["outputs"]["parameters"] == [
-        {"name": "hello-param", "valueFrom": {"path": "/tmp/hello_world.txt"}}
+        {"name": "hello-param", "valueFrom": {"path": "/tmp/mlgitops/params/hello-param"}}
     ]
     consume = task(objs, "consume-parameter")
     assert consume["arguments"]["parameters"] == [
-        {"name": "message", "value": "{{tasks.generate-parameter.outputs.parameters.hello-param}}"}
+        {"name": "hello-param", "value": "{{tasks.generate-parameter.outputs.parameters.hello-param}}"}
     ]
-    assert template(objs, "consume-parameter")["inputs"]["parameters"] == [{"name": "message"}]
+    assert template(objs, "consume-parameter")["inputs"]["parameters"] == [{"name": "hello-param"}]
+    assert template(objs, "consume-parameter")["container"]["args"] == ["{{inputs.parameters.hello-param}}"]
 
 
 def _loops_maps(objs: Objects) -> None:
     loop = task(objs, "test-linux")
     assert {"image": "alpine", "tag": "3.6"} in loop["withItems"] and len(loop["withItems"]) == 4
     container = template(objs, "test-linux")["container"]
-    assert container["image"] == "{{inputs.parameters.image}}:{{inputs.parameters.tag}}"
+    assert container["image"] == "{{inputs.parameters.mlgitops-item-image}}:{{inputs.parameters.mlgitops-item-tag}}"
+    assert {"name": "mlgitops-item-tag", "value": "{{item.tag}}"} in loop["arguments"]["parameters"]
     assert container["command"] == ["cat"] and container["args"] == ["/etc/os-release"]
 
 
@@ -183,14 +189,13 @@ CASES = [
         "examples/retry-backoff.yaml",
         "exact",
         SOURCE + "training:\n  image: python:alpine\n  steps:\n"
-        "  - {name: retry-backoff, command: [python, -c], retries: 10, retryPolicy: OnFailure,\n"
+        "  - {name: retry-backoff, command: [python, -c], retry: {limit: 10, backoff: {duration: 1s, factor: 2, "
+        "cap: 5s}},\n"
         "     args: ['import random; import sys; exit_code = random.choice([0, 1, 1]); sys.exit(exit_code)']}\n"
-        + _patch(
-            "{op: replace, path: /spec/templates/1/retryStrategy/backoff, "
-            "value: {duration: '1', factor: 2, maxDuration: 1m, cap: '5'}}"
-        ),
+        + _patch("{op: add, path: /spec/templates/1/retryStrategy/backoff/maxDuration, value: 1m}"),
         _retry_backoff,
-        first_class="retry: {limit, backoff, policy}",
+        replaced_by="retry: {limit, backoff}",
+        first_class="retry.backoff.maxDuration",
     ),
     Case(
         "retry-container",
@@ -202,7 +207,7 @@ CASES = [
         "     args: ['import random; import sys; exit_code = random.choice([0, 1, 1]); sys.exit(exit_code)']}\n"
         + _patch("{op: remove, path: /spec/templates/1/retryStrategy/backoff}"),
         _retry_container,
-        first_class="retry: {limit, backoff, policy}",
+        first_class="a retry without backoff (retries and retry always render one)",
     ),
     Case(
         "exit-handlers",
@@ -211,15 +216,12 @@ CASES = [
         "approximate",
         SOURCE + "training:\n  image: alpine:latest\n  steps:\n"
         "  - {name: intentional-fail, command: [sh, -c], args: ['echo intentional failure; exit 1']}\n"
-        + _patch(
-            "{op: add, path: /spec/onExit, value: exit-handler}",
-            "{op: add, path: /spec/templates/-, value: {name: exit-handler, container: {image: 'alpine:latest', "
-            "command: [sh, -c], args: ['echo send e-mail: {{workflow.name}} {{workflow.status}}']}}}",
-        ),
+        "  onExit: {name: exit-handler, command: [sh, -c],"
+        " args: ['echo send e-mail: {{workflow.name}} {{workflow.status}}']}\n",
         _exit_handler,
         loss="the handler is one notifying container; the sample's celebrate/cry steps gated on "
         "{{workflow.status}} are left out",
-        first_class="training.onExit",
+        replaced_by="training.onExit",
     ),
     Case(
         "memoize-simple",
@@ -227,16 +229,13 @@ CASES = [
         "examples/memoize-simple.yaml",
         "approximate",
         SOURCE + "training:\n  image: docker/whalesay:latest\n  parameters: {message: test-5}\n  steps:\n"
-        "  - {name: whalesay, command: [sh, -c], args: ['cowsay $MESSAGE > /tmp/hello_world.txt']}\n"
-        + _patch(
-            "{op: add, path: /spec/templates/1/memoize, value: {key: '{{workflow.parameters.message}}', "
-            "maxAge: 10s, cache: {configMap: {name: my-config}}}}",
-            "{op: add, path: /spec/templates/1/outputs, "
-            "value: {parameters: [{name: hello, valueFrom: {path: /tmp/hello_world.txt}}]}}",
-        ),
+        "  - {name: whalesay, command: [sh, -c], args: ['cowsay $MESSAGE > $MLGITOPS_PARAMS_DIR/hello'],"
+        " params: [hello], cache: {maxAge: 10s}}\n",
         _memoize,
-        loss="the cache key is the workflow parameter, not a template input parameter",
-        first_class="cache: {maxAge}, output parameters",
+        loss="the cache key is a SHA-256 of the step's definition and the message parameter (not the message "
+        "itself), the cache ConfigMap is mlgitops' memoize-simple-train-cache (not my-config), and the output "
+        "is written to /tmp/mlgitops/params/hello (not /tmp/hello_world.txt)",
+        replaced_by="cache: {maxAge}, params",
     ),
     Case(
         "hello-world",
@@ -287,16 +286,14 @@ CASES = [
         "parallelism-limit",
         ARGO,
         "examples/parallelism-limit.yaml",
-        "exact",
-        SOURCE
-        + "training:\n  image: busybox\n  steps:\n  - {name: sleep, command: [sh, -c, sleep 10]}\n"
-        + _patch(
-            "{op: add, path: /spec/parallelism, value: 2}",
-            "{op: add, path: /spec/templates/0/dag/tasks/0/withItems, "
-            "value: [this, workflow, should, take, at, least, '60', seconds, to, complete]}",
-        ),
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  steps:\n"
+        "  - {name: sleep, command: [sh, -c, sleep 10], parallelism: 2,\n"
+        "     forEach: [this, workflow, should, take, at, least, '60', seconds, to, complete]}\n",
         _parallelism,
-        first_class="forEach with parallelism",
+        loss="the limit of 2 is on a loop template (sleep-loop, over a JSON-list parameter) instead of the "
+        "workflow's spec.parallelism; with one step it bounds the same pods",
+        replaced_by="forEach with parallelism",
     ),
     Case(
         "output-parameter",
@@ -304,20 +301,15 @@ CASES = [
         "examples/output-parameter.yaml",
         "approximate",
         SOURCE + "training:\n  image: docker/whalesay:latest\n  steps:\n"
-        "  - {name: generate-parameter, command: [sh, -c],\n"
-        "     args: ['sleep 1; echo -n hello world > /tmp/hello_world.txt']}\n"
-        "  - {name: consume-parameter, after: [generate-parameter], command: [cowsay],"
-        " args: ['{{inputs.parameters.message}}']}\n"
-        + _patch(
-            "{op: add, path: /spec/templates/1/outputs, "
-            "value: {parameters: [{name: hello-param, valueFrom: {path: /tmp/hello_world.txt}}]}}",
-            "{op: add, path: /spec/templates/2/inputs, value: {parameters: [{name: message}]}}",
-            "{op: add, path: /spec/templates/0/dag/tasks/1/arguments, value: {parameters: [{name: message, "
-            "value: '{{tasks.generate-parameter.outputs.parameters.hello-param}}'}]}}",
-        ),
+        "  - {name: generate-parameter, command: [sh, -c], params: [hello-param],\n"
+        "     args: ['sleep 1; echo -n hello world > $MLGITOPS_PARAMS_DIR/hello-param']}\n"
+        "  - {name: consume-parameter, after: [generate-parameter], command: [cowsay], paramInputs: [hello-param],"
+        " args: ['{{inputs.parameters.hello-param}}']}\n",
         _output_parameter,
-        loss="a DAG dependency instead of two sequential steps; the same order and data flow",
-        first_class="output parameters between steps",
+        loss="a DAG dependency instead of two sequential steps; the parameter's file is "
+        "/tmp/mlgitops/params/hello-param (not /tmp/hello_world.txt) and the input keeps the output's name "
+        "(hello-param, not message); the same order and data flow",
+        replaced_by="params, paramInputs",
     ),
     Case(
         "loops-maps",
@@ -325,19 +317,17 @@ CASES = [
         "examples/loops-maps.yaml",
         "approximate",
         SOURCE + "training:\n  image: debian:9.1\n  steps:\n"
-        "  - {name: test-linux, command: [cat], args: [/etc/os-release]}\n"
+        "  - {name: test-linux, command: [cat], args: [/etc/os-release], forEach: [{image: debian, tag: '9.1'},\n"
+        "     {image: debian, tag: '8.9'}, {image: alpine, tag: '3.6'}, {image: ubuntu, tag: '17.10'}]}\n"
         + _patch(
-            "{op: add, path: /spec/templates/0/dag/tasks/0/withItems, value: [{image: debian, tag: '9.1'}, "
-            "{image: debian, tag: '8.9'}, {image: alpine, tag: '3.6'}, {image: ubuntu, tag: '17.10'}]}",
-            "{op: add, path: /spec/templates/0/dag/tasks/0/arguments, value: {parameters: "
-            "[{name: image, value: '{{item.image}}'}, {name: tag, value: '{{item.tag}}'}]}}",
-            "{op: add, path: /spec/templates/1/inputs, value: {parameters: [{name: image}, {name: tag}]}}",
             "{op: replace, path: /spec/templates/1/container/image, "
-            "value: '{{inputs.parameters.image}}:{{inputs.parameters.tag}}'}",
+            "value: '{{inputs.parameters.mlgitops-item-image}}:{{inputs.parameters.mlgitops-item-tag}}'}",
         ),
         _loops_maps,
-        loss="the spec names a placeholder image (debian:9.1) that the patch replaces with the per-item one",
-        first_class="forEach",
+        loss="the spec names a placeholder image (debian:9.1) that a patch replaces with the per-item one; the "
+        "item's keys arrive as mlgitops-item-image and mlgitops-item-tag, not image and tag",
+        replaced_by="forEach",
+        first_class="a step image taken from the forEach item",
     ),
     Case(
         "coinflip-recursive",
@@ -387,7 +377,8 @@ CASES = [
         + _patch("{op: replace, path: /spec/templates/0/dag/tasks/3/depends, value: b.Failed && c}"),
         _continue_on_fail,
         loss="task names are lower-cased DNS labels",
-        first_class="when on any step",
+        first_class="a step that runs after another one fails (depends on b.Failed); `when` compares metrics "
+        "and params only",
     ),
     Case(
         "hello-world-multiple-schedules",
@@ -425,6 +416,6 @@ CASES = [
         "     args: ['import random; import sys; exit_code = random.choice([0, 1, 1]); sys.exit(exit_code)']}\n"
         + _patch("{op: remove, path: /spec/templates/1/retryStrategy/backoff}"),
         _random_fail,
-        first_class="retry: {limit, backoff, policy}",
+        first_class="a retry without backoff (retries and retry always render one)",
     ),
 ]

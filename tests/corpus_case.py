@@ -15,8 +15,9 @@ Status = Literal["exact", "approximate", "out-of-reach"]
 class Case:
     """`spec`: the model file below `metadata.name` (the name is `name`); `check` asserts, field by field,
     what the upstream example exists to show. `loss`: what an approximate case does not reproduce, or
-    what an out-of-reach case lacks. `first_class`: the planned spec field (issue 16) that will replace
-    the `patches` a case uses today, or make an out-of-reach case expressible."""
+    what an out-of-reach case lacks. `replaced_by`: the first-class fields (issue 16) that now express what
+    the case once reached through `patches`. `first_class`: the field the spec still lacks, which would
+    replace the `patches` a case uses today or make an out-of-reach case expressible."""
 
     name: str
     repo: str
@@ -26,6 +27,7 @@ class Case:
     check: Callable[[Objects], None] | None = None
     loss: str = ""
     first_class: str = ""
+    replaced_by: str = ""
 
 
 def predictor(objs: Objects) -> Obj:

@@ -26,7 +26,9 @@ def _simple(fmt: str, uri: str, proto: str = "v1") -> Callable[[Objects], None]:
 
 
 def _source(fmt: str, uri: str, proto: str = "v1", extra: str = "") -> str:
-    serving = f"serving: {{protocol: {proto}{extra}}}"
+    """A v1 model leaves `protocol` unset, as the samples do: KServe defaults it to v1 (see `protocol`)."""
+    fields = ([f"protocol: {proto}"] if proto != "v1" else []) + ([extra.removeprefix(", ")] if extra else [])
+    serving = f"serving: {{{', '.join(fields)}}}"
     return f'model: {{format: {fmt}, version: "1", storageUri: "{uri}"}}\n{serving}\n'
 
 
@@ -106,7 +108,7 @@ def _keda(objs: Objects) -> None:
     cpu, external = predictor(objs)["autoScaling"]["metrics"]
     assert cpu["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}
     assert external["type"] == "External" and external["external"]["metric"]["backend"] == "prometheus"
-    assert external["external"]["target"] == {"type": "Value", "value": "100"}
+    assert external["external"]["target"]["type"] == "Value" and str(external["external"]["target"]["value"]) == "100"
     assert (predictor(objs)["minReplicas"], predictor(objs)["maxReplicas"]) == (1, 10)
 
 
@@ -146,26 +148,20 @@ patches:
 """
 
 KEDA = """\
-metadata:
-  annotations: {serving.kserve.io/autoscalerClass: keda}
 model: {format: sklearn, version: "1", storageUri: "gs://kfserving-examples/models/sklearn/1.0/model"}
-serving: {protocol: v1, replicas: {min: 1, max: 10}}
-patches:
+serving:
+  replicas: {min: 1, max: 10}
+  autoscaling:
+    metric: prometheus
+    target: 100
+    serverAddress: http://prometheus.monitoring.svc.cluster.local:9090
+    query: sum(rate(istio_requests_total{destination_workload="sklearn-iris-keda-advanced-predictor"}[2m]))
+patches:  # the sample also scales on CPU; the field takes one metric
 - target: {kind: InferenceService}
   ops:
   - op: add
-    path: /spec/predictor/autoScaling
-    value:
-      metrics:
-      - type: Resource
-        resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}
-      - type: External
-        external:
-          metric:
-            backend: prometheus
-            serverAddress: http://prometheus.monitoring.svc.cluster.local:9090
-            query: sum(rate(istio_requests_total{destination_workload="sklearn-iris-keda-advanced-predictor"}[2m]))
-          target: {type: Value, value: "100"}
+    path: /spec/predictor/autoScaling/metrics/0
+    value: {type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}
 """
 
 CASES = [
@@ -252,11 +248,14 @@ CASES = [
         KSERVE,
         f"{SAMPLES}/torchserve/v2/mnist.yaml",
         "exact",
-        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v2", "v2")
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/args, value: [--disable-token-auth, --enable-model-api]}\n",
+        _source(
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/image_classifier/v2",
+            "v2",
+            ", args: [--disable-token-auth, --enable-model-api]",
+        ),
         _mnist_v2,
-        first_class="serving.args",
+        replaced_by="serving.args",
     ),
     Case(
         "torchserve-bert-v2",
@@ -297,12 +296,11 @@ CASES = [
         KSERVE,
         f"{SAMPLES}/advanced/timeout.yaml",
         "exact",
-        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers")
+        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers", extra=", timeout: 600")
         + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/timeout, value: 600}\n"
         "  - {op: add, path: /spec/predictor/model/livenessProbe, value: {httpGet: {path: /v1/models/flowers}}}\n",
         _timeout,
-        first_class="serving.timeout",
+        replaced_by="serving.timeout (the liveness probe stays a patch: no probe field)",
     ),
     Case(
         "flowers-probes",
@@ -329,7 +327,7 @@ CASES = [
         f"{SAMPLES}/tensorflow/canary.yaml",
         "exact",
         'model: {format: tensorflow, version: "1", storageUri: "gs://kfserving-samples/models/tensorflow/flowers-1"}\n'
-        "serving:\n  mode: Knative\n  protocol: v1\n"
+        "serving:\n  mode: Knative\n"
         '  canary: {version: "2", trafficPercent: 20,\n'
         '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers"}\n',
         _canary,
@@ -339,12 +337,13 @@ CASES = [
         KSERVE,
         f"{SAMPLES}/triton/torchscript/torchscript.yaml",
         "exact",
-        _source("triton", "gs://kfserving-examples/models/torchscript")
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/runtimeVersion, value: 21.08-py3}\n"
-        "  - {op: add, path: /spec/predictor/model/env, value: [{name: OMP_NUM_THREADS, value: '1'}]}\n",
+        _source(
+            "triton",
+            "gs://kfserving-examples/models/torchscript",
+            extra=", runtimeVersion: 21.08-py3, env: {OMP_NUM_THREADS: '1'}",
+        ),
         _torchscript,
-        first_class="serving.runtimeVersion, serving.env",
+        replaced_by="serving.runtimeVersion, serving.env",
     ),
     Case(
         "torchserve-custom",
@@ -352,15 +351,14 @@ CASES = [
         f"{SAMPLES}/custom/torchserve/logger/torchserve-logger.yaml",
         "approximate",
         _source(
-            "pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1", extra=", replicas: {min: 1}"
-        )
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/logger, value: {url: 'http://message-dumper.default.svc.cluster.local',"
-        " mode: all}}\n",
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+            extra=", replicas: {min: 1}, logger: {mode: all, url: 'http://message-dumper.default.svc.cluster.local'}",
+        ),
         _logger,
         loss="a pytorch model predictor instead of the sample's custom container ({username}/torchserve:latest "
         "is a placeholder image); the payload logging it shows is the same",
-        first_class="serving.logger",
+        replaced_by="serving.logger",
     ),
     Case(
         "torchserve-transformer",
@@ -373,21 +371,25 @@ CASES = [
         "      - name: kfserving-container\n        image: kserve/torchserve-image-transformer:latest\n"
         "        env: [{name: STORAGE_URI, value: gs://kfserving-examples/models/torchserve/image_classifier/v1}]\n",
         _transformer,
-        first_class="serving.transformer",
+        first_class="serving.transformer with STORAGE_URI in its env, which the field refuses (KServe refuses it "
+        "only on a transformer collocated in the predictor: inference_service_validation.go "
+        "validateCollocationStorageURI)",
     ),
     Case(
         "custom-simple",
         KSERVE,
         f"{SAMPLES}/custom/simple.yaml",
         "approximate",
-        _source("custom", "gs://unused/custom-simple") + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: remove, path: /spec/predictor/model}\n"
-        "  - op: add\n    path: /spec/predictor/containers\n"
-        "    value: [{name: kserve-container, image: codait/max-object-detector, ports: [{containerPort: 5000}]}]\n",
+        _source("custom", "gs://unused/custom-simple", extra=", image: codait/max-object-detector")
+        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: remove, path: /spec/predictor/containers/0/env}\n"
+        "  - {op: add, path: /spec/predictor/containers/0/ports, value: [{containerPort: 5000}]}\n",
         _custom,
         loss="the spec still needs a model source (format, version, storageUri) that the custom container "
-        "ignores, and mlgitops' restricted securityContext goes with the removed model block",
-        first_class="serving.image with engine: kserve",
+        "ignores; a patch removes the STORAGE_URI it renders (else KServe's storage initializer would fetch it) "
+        "and adds the port, which has no field",
+        replaced_by="serving.image with engine: kserve",
+        first_class="container ports; a custom predictor image without a model source",
     ),
     Case(
         "sklearn-iris-scale-to-zero",
@@ -409,7 +411,8 @@ CASES = [
         loss="the autoScaling.keda block (polling, cooldown, fallback, HPA behaviour) is not in KServe v0.20's "
         "CRD and is left out; the Prometheus query names the Standard-mode workload "
         "sklearn-iris-keda-advanced-predictor",
-        first_class="serving.autoscaling on an external metric (KEDA)",
+        replaced_by="serving.autoscaling: {metric: prometheus} (the CPU metric beside it stays a patch)",
+        first_class="several autoscaling metrics at once",
     ),
     Case(
         "deeploy-sample",
@@ -464,13 +467,12 @@ CASES = [
         _source(
             "pytorch",
             "gs://kfserving-examples/models/torchserve/image_classifier/v1",
-            extra=", gpu: {count: 1}, resources: {limits: {memory: 4Gi}}",
-        )
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/args, value: [--disable-token-auth, --enable-model-api]}\n",
+            extra=", gpu: {count: 1}, resources: {limits: {memory: 4Gi}},"
+            " args: [--disable-token-auth, --enable-model-api]",
+        ),
         _torchserve_gpu,
         loss="mlgitops also requests the GPU and the memory (requests = limits)",
-        first_class="serving.args",
+        replaced_by="serving.args",
     ),
     Case(
         "torchserve-grpc",
@@ -490,16 +492,17 @@ CASES = [
         _source(
             "triton",
             "gs://kfserving-examples/models/triton/bert",
-            extra=", resources: {requests: {cpu: '1', memory: 8Gi}, limits: {cpu: '1', memory: 8Gi}}",
+            extra=", runtimeVersion: 20.09-py3, resources: {requests: {cpu: '1', memory: 8Gi}, "
+            "limits: {cpu: '1', memory: 8Gi}}",
         )
         + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/runtimeVersion, value: 20.09-py3}\n"
         "  - op: add\n    path: /spec/transformer\n    value:\n      containers:\n"
         "      - name: kfserving-container\n        image: kfserving/bert-transformer-v2:latest\n"
         "        command: [python, -m, bert_transformer_v2]\n"
         "        env: [{name: STORAGE_URI, value: gs://kfserving-samples/models/triton/bert-transformer}]\n",
         _bert_triton,
-        first_class="serving.runtimeVersion, serving.transformer",
+        replaced_by="serving.runtimeVersion (the transformer stays a patch, as in torchserve-transformer)",
+        first_class="serving.transformer with STORAGE_URI in its env, which the field refuses",
     ),
     Case(
         "my-model",
@@ -507,7 +510,7 @@ CASES = [
         f"{SAMPLES}/rollout/pinned.yaml",
         "exact",
         'model: {format: tensorflow, version: "1", storageUri: "gs://kfserving-samples/models/tensorflow/flowers"}\n'
-        "serving:\n  mode: Knative\n  protocol: v1\n"
+        "serving:\n  mode: Knative\n"
         '  canary: {version: "2", trafficPercent: 0,\n'
         '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers-2"}\n',
         _pinned,
