@@ -299,7 +299,7 @@ def generate(start: Path, environ: Mapping[str, str]) -> Generated:
 
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
-    from mlgitops.build import build, check_environment
+    from mlgitops.build import build_prepared, check_environment, prepare
     from mlgitops.loader import load_workspace
 
     settings = read_settings(environ)
@@ -328,8 +328,9 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
             f"the Application's destination namespace {requested!r} is not {namespace!r}, the namespace of "
             f"environment {env!r}; the objects keep {namespace!r}"
         )
-    verify_committed_files(workspace, env, settings.model)
-    stream = build(workspace, env, settings.model, extra_labels=settings.extra_labels)
+    prepared = prepare(workspace, env, settings.model)
+    verify_committed_files(workspace, env, settings.model, files=lambda: prepared.files)
+    stream = build_prepared(prepared, extra_labels=settings.extra_labels)
     if not _has_objects(stream) and not workspace.project.environment(env).allowEmpty:
         what = f"model {settings.model!r} in " if settings.model else ""
         raise CmpError(
@@ -401,7 +402,9 @@ def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]
 _STALE_SHOWN = 3
 
 
-def verify_committed_files(workspace: Workspace, env: str, model: str | None) -> None:
+def verify_committed_files(
+    workspace: Workspace, env: str, model: str | None, *, files: Callable[[], dict[str, str]] | None = None
+) -> None:
     """Refuse when the repository commits generated files that differ from what this render deploys.
 
     Flux, `mlgitops diff` and reviewers see the committed `base/models/` and `overlays/`; in plugin
@@ -409,7 +412,8 @@ def verify_committed_files(workspace: Workspace, env: str, model: str | None) ->
     commits the generated tree, the two must agree, or the sync would deploy something nobody
     reviewed (a stale render, or a sidecar on another mlgitops version). Only the files this call
     renders are compared: the environment's overlay and its models' bases or, with `model`, that
-    model's base and overlay files and its entries in the overlay's kustomization.yaml.
+    model's base and overlay files and its entries in the overlay's kustomization.yaml. `files` gives
+    the files of a render already made (build.Prepared), so generate renders once.
     """
     from mlgitops import __version__
     from mlgitops.build import build_files
@@ -418,7 +422,7 @@ def verify_committed_files(workspace: Workspace, env: str, model: str | None) ->
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):
         return  # the repository does not commit the generated tree
-    files, _ = build_files(workspace, env, model)
+    files = files() if files is not None else build_files(workspace, env, model)[0]
     overlay_kustomization = f"{OVERLAYS_DIR}/{env}/{KUSTOMIZATION}"
     stale: list[str] = []
     expected_entries: list[str] = []
