@@ -59,7 +59,7 @@ _INT64 = 1 << 63
 # go-yaml v2 resolve.go: plain words that read as bool, null, float or merge.
 _WORDS = frozenset(
     "y Y yes Yes YES n N no No NO on On ON off Off OFF true True TRUE false False FALSE null Null NULL ~ "
-    ".nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF <<".split()
+    ".nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF".split()
 )
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 _BLOCK_TEXT = re.compile(r"[\x20-\x7e\n]*")
@@ -139,6 +139,8 @@ def _reads_as_other(text: str) -> bool:
     """Whether go-yaml reads `text` unquoted as something other than this string; _Unsupported if unsure."""
     if text in _WORDS or text == "":
         return True
+    if text == "<<":
+        raise _Unsupported  # a merge key to go-yaml, which Kustomize prints plain
     first = text[0]
     if first not in "+-.0123456789":
         return False
