@@ -155,13 +155,14 @@ def _from_memory(prepared: Prepared, extra_labels: Mapping[str, str]) -> str | N
             entries.append((key, text, None))
     entries.sort(key=lambda entry: entry[0])
     parts: list[str] = []
-    for _key, text, obj in entries:
-        if text is None:
-            try:
-                text = kustomize_stream.document(obj)
-            except Exception:  # noqa: BLE001 - any value the writer does not reproduce
-                return None
-        parts.append(text)
+    for _key, platform_text, obj in entries:
+        if platform_text is not None:
+            parts.append(platform_text)
+            continue
+        try:
+            parts.append(kustomize_stream.document(obj))
+        except kustomize_stream.UnsupportedValueError:
+            return None
     return "---\n".join(parts)
 
 

@@ -242,7 +242,7 @@ def tree_boundary(start: Path, environ: Mapping[str, str]) -> Path | None:
 
 def find_project(start: Path, environ: Mapping[str, str]) -> Path:
     """The directory holding `mlgitops.yaml`: `start` or a parent, inside the extracted tree."""
-    from mlgitops.loader import PROJECT_FILE, find_root
+    from mlgitops.projectroot import PROJECT_FILE, find_root
 
     boundary = tree_boundary(start, environ)
     try:
@@ -422,11 +422,11 @@ def verify_committed_files(
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):
         return  # the repository does not commit the generated tree
-    files = files() if files is not None else build_files(workspace, env, model)[0]
+    rendered = files() if files is not None else build_files(workspace, env, model)[0]
     overlay_kustomization = f"{OVERLAYS_DIR}/{env}/{KUSTOMIZATION}"
     stale: list[str] = []
     expected_entries: list[str] = []
-    for path, content in files.items():
+    for path, content in rendered.items():
         if model is not None and path == overlay_kustomization:
             expected_entries = _kustomization_entries(content)
             continue
@@ -434,11 +434,11 @@ def verify_committed_files(
             stale.append(path)
     folders = [f"{BASE_MODELS_DIR}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
     if model is None:
-        folders += sorted({p.rpartition("/")[0] for p in files if p.startswith(BASE_MODELS_DIR + "/")})
+        folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(BASE_MODELS_DIR + "/")})
     for folder in folders:
         for dirpath, _dirnames, filenames in os.walk(root / folder):
             prefix = Path(dirpath).relative_to(root).as_posix()
-            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in files)
+            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in rendered)
     if model is not None:
         try:
             committed = (root / overlay_kustomization).read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ Kustomize, byte for byte.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -56,10 +57,13 @@ _WIDTH = 80  # go-yaml v2's best_width: plain and quoted text with spaces folds 
 _SIMPLE_KEY_MAX = 128  # longer keys are written as `? key` (go-yaml's yaml_emitter_check_simple_key)
 _INT64 = 1 << 63
 
-# go-yaml v2 resolve.go: plain words that read as bool, null, float or merge.
+# go-yaml v2 resolve.go: plain words that read as bool, null or float.
 _WORDS = frozenset(
-    "y Y yes Yes YES n N no No NO on On ON off Off OFF true True TRUE false False FALSE null Null NULL ~ "
-    ".nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF".split()
+    (
+        *("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"),
+        *("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~"),
+        *(".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"),
+    )
 )
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 _BLOCK_TEXT = re.compile(r"[\x20-\x7e\n]*")
@@ -72,7 +76,7 @@ _TIMESTAMP_START = re.compile(r"[0-9]{4}-")
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 
 
-class _Unsupported(Exception):
+class UnsupportedValueError(Exception):
     """A value outside the class this writer reproduces exactly."""
 
 
@@ -90,17 +94,17 @@ def stream(objects: Iterable[dict[str, Any]]) -> str | None:
     """The `---`-joined stream of `objects` (already in output order), or None when not reproducible."""
     try:
         return "---\n".join(document(obj) for obj in objects)
-    except _Unsupported:
+    except UnsupportedValueError:
         return None
 
 
 def document(obj: Any) -> str:
-    """One object as go-yaml v2 prints it (raises _Unsupported)."""
+    """One object as go-yaml v2 prints it (raises UnsupportedValueError)."""
     if isinstance(obj, (dict, list)) and obj:
         out: list[str] = []
         _emit(obj, 0, out)
         return "".join(out)
-    raise _Unsupported
+    raise UnsupportedValueError
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -111,7 +115,7 @@ def _char_rank(text: str) -> tuple[tuple[int, int], ...]:
 
 
 def _sorted_keys(mapping: dict[str, Any]) -> list[str]:
-    """go-yaml v2's key order (sorter.go) where it agrees with a plain rule, else _Unsupported.
+    """go-yaml v2's key order (sorter.go) where it agrees with a plain rule, else UnsupportedValueError.
 
     At the first differing character two letters compare by code point and a non-letter sorts first;
     when a digit is involved go-yaml compares whole digit runs as numbers, which is not reproduced:
@@ -120,15 +124,15 @@ def _sorted_keys(mapping: dict[str, Any]) -> list[str]:
     keys = list(mapping)
     for key in keys:
         if not isinstance(key, str) or not key.isascii():
-            raise _Unsupported
+            raise UnsupportedValueError
     keys.sort(key=_char_rank)
-    for a, b in zip(keys, keys[1:]):
+    for a, b in itertools.pairwise(keys):
         i = 0
         while i < len(a) and i < len(b) and a[i] == b[i]:
             i += 1
-        if i < len(a) and i < len(b):
-            if a[i].isdigit() or b[i].isdigit() or (i > 0 and a[i - 1].isdigit()):
-                raise _Unsupported
+        digit_involved = a[i : i + 1].isdigit() or b[i : i + 1].isdigit() or (i > 0 and a[i - 1].isdigit())
+        if i < len(a) and i < len(b) and digit_involved:
+            raise UnsupportedValueError
     return keys
 
 
@@ -136,11 +140,11 @@ def _sorted_keys(mapping: dict[str, Any]) -> list[str]:
 
 
 def _reads_as_other(text: str) -> bool:
-    """Whether go-yaml reads `text` unquoted as something other than this string; _Unsupported if unsure."""
+    """Whether go-yaml reads `text` unquoted as something other than this string; UnsupportedValueError if unsure."""
     if text in _WORDS or text == "":
         return True
     if text == "<<":
-        raise _Unsupported  # a merge key to go-yaml, which Kustomize prints plain
+        raise UnsupportedValueError  # a merge key to go-yaml, which Kustomize prints plain
     first = text[0]
     if first not in "+-.0123456789":
         return False
@@ -149,10 +153,10 @@ def _reads_as_other(text: str) -> bool:
         return True
     if first.isdigit():
         if _TIMESTAMP_START.match(text):
-            raise _Unsupported  # go-yaml's timestamp formats are not reproduced
+            raise UnsupportedValueError  # go-yaml's timestamp formats are not reproduced
         return _BASE60.fullmatch(text) is not None
     if len(text) > 1 and (text[1].isdigit() or text[1] == "."):
-        raise _Unsupported
+        raise UnsupportedValueError
     return False
 
 
@@ -185,15 +189,15 @@ def _scalar(value: Any, column: int, indent: int, *, key: bool = False) -> str:
         return "false"
     if isinstance(value, int):
         if not -_INT64 <= value < _INT64:
-            raise _Unsupported
+            raise UnsupportedValueError
         return str(value)
     if isinstance(value, float):
         return _float(value)
     if not isinstance(value, str) or not _PRINTABLE_ASCII.fullmatch(value):
-        raise _Unsupported
+        raise UnsupportedValueError
     if key:
         if len(value) > _SIMPLE_KEY_MAX:
-            raise _Unsupported
+            raise UnsupportedValueError
         if _reads_as_other(value):
             return _double_quoted(value)
         return value if _plain_allowed(value) else "'" + value.replace("'", "''") + "'"
@@ -281,21 +285,21 @@ def _folded_double(text: str, column: int, indent: int) -> str:
 def _float(value: float) -> str:
     """JSON (Go's shortest 'f' form), read back by go-yaml v2 and printed with 'g' precision -1."""
     if not math.isfinite(value) or (value == 0 and math.copysign(1.0, value) < 0):
-        raise _Unsupported
+        raise UnsupportedValueError
     if value.is_integer():
         if abs(value) >= 2**53:
-            raise _Unsupported
+            raise UnsupportedValueError
         return str(int(value))  # `1.0` is JSON `1`, which go-yaml reads as an int
     text = repr(value)
     if "e" in text or not 1e-4 <= abs(value) < 1e6:
-        raise _Unsupported
+        raise UnsupportedValueError
     return text
 
 
 def _literal(text: str, indent: int) -> str:
-    """A `|` block as go-yaml writes multi-line text (content two columns in), or _Unsupported."""
+    """A `|` block as go-yaml writes multi-line text (content two columns in), or UnsupportedValueError."""
     if not _BLOCK_TEXT.fullmatch(text) or text[0] in " \n" or " \n" in text or text.endswith((" ", "\n\n")):
-        raise _Unsupported
+        raise UnsupportedValueError
     chomp = "" if text.endswith("\n") else "-"
     body = text[:-1] if text.endswith("\n") else text
     pad = " " * (indent + 2)
