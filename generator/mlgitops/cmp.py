@@ -294,8 +294,26 @@ def _as_one_line(action: Callable[[Path, Mapping[str, str]], T]) -> Callable[[Pa
 
 @_as_one_line
 def generate(start: Path, environ: Mapping[str, str]) -> Generated:
-    """Render the manifests one Application asks for (see the module docstring)."""
-    return _generate(start, environ)
+    """Render the manifests one Application asks for (see the module docstring).
+
+    A repeated request (same inputs, byte for byte) is answered from cmp_cache.py without loading
+    the specs; only successful answers are stored.
+    """
+    from mlgitops import cmp_cache
+
+    directory = cmp_cache.cache_dir(environ)
+    if directory is None:
+        return _generate(start, environ)
+    settings = read_settings(environ)
+    root = find_project(start, environ)
+    env = settings.environment or path_environment(root, start)
+    key = cmp_cache.request_key(root, start, env, settings.model, environ)
+    cached = cmp_cache.load(directory, key)
+    if cached is not None:
+        return Generated(cached.stream, list(cached.warnings), cached.environment, cached.model)
+    result = _generate(start, environ)
+    cmp_cache.store(directory, key, cmp_cache.Answer(result.stream, result.warnings, result.environment, result.model))
+    return result
 
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
