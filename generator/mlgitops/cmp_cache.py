@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +207,8 @@ def store(directory: Path, key: str, answer: Answer) -> None:
     data = f"{FORMAT} {__version__} {key} {hashlib.sha256(rest).hexdigest()}\n".encode() + rest
     if not _usable(directory, create=True):
         return
+    import tempfile  # not on the hit path: it imports random and more
+
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=_SUFFIX)
