@@ -129,9 +129,11 @@ def main() -> int:
                 env["PARAM_" + item["name"].upper().replace("-", "_")] = item["string"]
             return env
 
+        # Without the answer cache (every call renders), and with it holding the answer.
         one = plugin_env([{"name": "environment", "string": args.env}, {"name": "model", "string": model}])
         cached = {**one, "MLGITOPS_CMP_CACHE_DIR": str(cache)}
-        whole = plugin_env([{"name": "environment", "string": args.env}])
+        one["MLGITOPS_CMP_CACHE"] = "0"
+        whole = {**plugin_env([{"name": "environment", "string": args.env}]), "MLGITOPS_CMP_CACHE": "0"}
         cwd = checkout / app_path
         cases = {
             "cmp generate, one model": ([mlgitops, "cmp", "generate"], cwd, one),
@@ -184,7 +186,7 @@ def _large(
     checkout = work / "large-checkout"
     _extract_like_argocd(source, checkout)
     app_path = f"overlays/{args.env}"
-    whole = plugin_env([{"name": "environment", "string": args.env}])
+    whole = {**plugin_env([{"name": "environment", "string": args.env}]), "MLGITOPS_CMP_CACHE": "0"}
     cases = {
         f"cmp generate, whole environment ({args.large} models)": (
             [mlgitops, "cmp", "generate"],
