@@ -194,3 +194,28 @@ def test_size_is_bounded(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     for label in ("a", "b", "c", "d"):
         cmp.generate(repo / "overlays/prod", _environ(cache, PARAM_EXTRA_LABELS=f"team={label}"))
     assert len(_entries(cache)) == 2
+
+
+def test_a_cache_hit_does_not_import_pydantic_or_the_renderer(repo: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from mlgitops.__main__ import main\n"
+        "code = main(['cmp', 'generate'])\n"
+        "heavy = sorted(m for m in ('pydantic', 'mlgitops.loader', 'mlgitops.render') if m in sys.modules)\n"
+        "print('loaded:' + ','.join(heavy), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    environ = {**_environ(tmp_path / "cache"), "HOME": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe], cwd=repo / "overlays/prod", env=environ, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout and "kind: InferenceService" in runs[0].stdout
+    assert "loaded:mlgitops.loader,mlgitops.render,pydantic" in runs[0].stderr  # the miss renders
+    assert "loaded:\n" in runs[1].stderr  # the hit does not
