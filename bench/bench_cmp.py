@@ -6,8 +6,8 @@ extracts a checkout (files 0644), then times, interleaved:
 - `mlgitops cmp generate` for one model as Argo CD runs it: a subprocess without a shell, cwd at the
   Application path (`overlays/<env>`), the request variables (`ARGOCD_APP_*`, `PARAM_*`,
   `ARGOCD_APP_PARAMETERS`) and a `HOME` that is not writable; once without the answer cache
-  (`MLGITOPS_CMP_CACHE=0`: every call renders) and once with the sidecar's private writable cache directory holding the answer (a
-  repeated request, cmp_cache.py);
+  (`MLGITOPS_CMP_CACHE=0`: every call renders) and once with the sidecar's private writable cache
+  directory holding the answer (a repeated request, cmp_cache.py);
 - the bare `kubectl kustomize overlays/<env>` of the same committed overlay (what a plain Kustomize
   Application would cost);
 - for reference, `cmp generate` of the whole environment, a bare interpreter start, and an
