@@ -259,7 +259,7 @@ def test_legacy_order_matches_kustomize(tmp_path: Path) -> None:
         ("example.com/v2", "Zebra"),
     ]
     rng = random.Random(5)
-    objects = []
+    objects: list[dict[str, Any]] = []
     for api, kind in kinds:
         for name in ("b", "a-1", "a", "z"):
             for namespace in ("ml-prod", "ml", None):
