@@ -33,7 +33,7 @@ from mlgitops.overlay import (
     overlay_files,
     render_models,
 )
-from mlgitops.platform_tree import KUSTOMIZATION_NAMES
+from mlgitops.platform_tree import KUSTOMIZATION_NAMES, check_platform
 from mlgitops.platform_tree import copy_platform as copy_platform  # re-exported for diff
 from mlgitops.render.common import ENVIRONMENT_LABEL
 from mlgitops.yamlio import dump, load_plain
@@ -183,6 +183,7 @@ def _platform_documents(
 ) -> list[tuple[tuple[int, str, str], str]] | None:
     """base/platform built alone with the overlay's namespace and labels: (sort key, document text)."""
     root = prepared.workspace.root
+    check_platform(root)  # confined and well-formed before anything reads it
     if _platform_renames(root):
         return None
     namespace = prepared.workspace.project.environment(prepared.env).namespace
