@@ -17,6 +17,7 @@ Kustomize, byte for byte.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -114,14 +115,20 @@ def _char_rank(text: str) -> tuple[tuple[int, int], ...]:
     return tuple((1 if ch.isalpha() else 0, ord(ch)) for ch in text)
 
 
-def _sorted_keys(mapping: dict[str, Any]) -> list[str]:
+def _sorted_keys(mapping: dict[str, Any]) -> tuple[str, ...]:
+    return _key_order(tuple(mapping))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _key_order(keys_in_order: tuple[str, ...]) -> tuple[str, ...]:
     """go-yaml v2's key order (sorter.go) where it agrees with a plain rule, else UnsupportedValueError.
 
     At the first differing character two letters compare by code point and a non-letter sorts first;
     when a digit is involved go-yaml compares whole digit runs as numbers, which is not reproduced:
-    such neighbours are refused (agreement on every neighbouring pair fixes the whole order).
+    such neighbours are refused (agreement on every neighbouring pair fixes the whole order). Cached:
+    rendered objects repeat the same key sets thousands of times.
     """
-    keys = list(mapping)
+    keys = list(keys_in_order)
     for key in keys:
         if not isinstance(key, str) or not key.isascii():
             raise UnsupportedValueError
@@ -133,7 +140,7 @@ def _sorted_keys(mapping: dict[str, Any]) -> list[str]:
         digit_involved = a[i : i + 1].isdigit() or b[i : i + 1].isdigit() or (i > 0 and a[i - 1].isdigit())
         if i < len(a) and i < len(b) and digit_involved:
             raise UnsupportedValueError
-    return keys
+    return tuple(keys)
 
 
 # --- scalars -------------------------------------------------------------------------------------
@@ -193,19 +200,32 @@ def _scalar(value: Any, column: int, indent: int, *, key: bool = False) -> str:
         return str(value)
     if isinstance(value, float):
         return _float(value)
-    if not isinstance(value, str) or not _PRINTABLE_ASCII.fullmatch(value):
+    if not isinstance(value, str):
         raise UnsupportedValueError
+    style, text = _string_form(value)
     if key:
         if len(value) > _SIMPLE_KEY_MAX:
             raise UnsupportedValueError
-        if _reads_as_other(value):
-            return _double_quoted(value)
-        return value if _plain_allowed(value) else "'" + value.replace("'", "''") + "'"
-    if _reads_as_other(value):
+        return text  # keys never fold (go-yaml writes them as simple keys)
+    if column + len(text) <= _WIDTH or " " not in value:
+        return text  # no space past column 80: nothing to fold
+    if style == "double":
         return _folded_double(value, column, indent)
-    if _plain_allowed(value):
+    if style == "plain":
         return _folded_plain(value, column, indent)
     return _folded_single(value, column, indent)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _string_form(value: str) -> tuple[str, str]:
+    """The style go-yaml picks for `value` and its unfolded text (cached: values repeat)."""
+    if not _PRINTABLE_ASCII.fullmatch(value):
+        raise UnsupportedValueError
+    if _reads_as_other(value):
+        return "double", _double_quoted(value)
+    if _plain_allowed(value):
+        return "plain", value
+    return "single", "'" + value.replace("'", "''") + "'"
 
 
 # go-yaml's emitter (yaml_emitter_write_plain / _single_quoted / _double_quoted) breaks a line at a
