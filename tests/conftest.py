@@ -3,6 +3,7 @@ the real Kustomize, and the upstream CRDs from `../shared/crds`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -12,6 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
+
+# In-process runs share this process's HOME: the cmp generate answer cache (cmp_cache.py) stays off
+# there unless a test turns it on (subprocess tests give the sidecar its own HOME).
+os.environ.setdefault("MLGITOPS_CMP_CACHE", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 CRDS = REPO.parent / "shared" / "crds"

@@ -242,7 +242,7 @@ def tree_boundary(start: Path, environ: Mapping[str, str]) -> Path | None:
 
 def find_project(start: Path, environ: Mapping[str, str]) -> Path:
     """The directory holding `mlgitops.yaml`: `start` or a parent, inside the extracted tree."""
-    from mlgitops.loader import PROJECT_FILE, find_root
+    from mlgitops.projectroot import PROJECT_FILE, find_root
 
     boundary = tree_boundary(start, environ)
     try:
@@ -294,12 +294,30 @@ def _as_one_line(action: Callable[[Path, Mapping[str, str]], T]) -> Callable[[Pa
 
 @_as_one_line
 def generate(start: Path, environ: Mapping[str, str]) -> Generated:
-    """Render the manifests one Application asks for (see the module docstring)."""
-    return _generate(start, environ)
+    """Render the manifests one Application asks for (see the module docstring).
+
+    A repeated request (same inputs, byte for byte) is answered from cmp_cache.py without loading
+    the specs; only successful answers are stored.
+    """
+    from mlgitops import cmp_cache
+
+    directory = cmp_cache.cache_dir(environ)
+    if directory is None:
+        return _generate(start, environ)
+    settings = read_settings(environ)
+    root = find_project(start, environ)
+    env = settings.environment or path_environment(root, start)
+    key = cmp_cache.request_key(root, start, env, settings.model, environ)
+    cached = cmp_cache.load(directory, key)
+    if cached is not None:
+        return Generated(cached.stream, list(cached.warnings), cached.environment, cached.model)
+    result = _generate(start, environ)
+    cmp_cache.store(directory, key, cmp_cache.Answer(result.stream, result.warnings, result.environment, result.model))
+    return result
 
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
-    from mlgitops.build import build, check_environment
+    from mlgitops.build import build_prepared, check_environment, prepare
     from mlgitops.loader import load_workspace
 
     settings = read_settings(environ)
@@ -328,8 +346,9 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
             f"the Application's destination namespace {requested!r} is not {namespace!r}, the namespace of "
             f"environment {env!r}; the objects keep {namespace!r}"
         )
-    verify_committed_files(workspace, env, settings.model)
-    stream = build(workspace, env, settings.model, extra_labels=settings.extra_labels)
+    prepared = prepare(workspace, env, settings.model)
+    verify_committed_files(workspace, env, settings.model, files=lambda: prepared.files)
+    stream = build_prepared(prepared, extra_labels=settings.extra_labels)
     if not _has_objects(stream) and not workspace.project.environment(env).allowEmpty:
         what = f"model {settings.model!r} in " if settings.model else ""
         raise CmpError(
@@ -401,7 +420,9 @@ def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]
 _STALE_SHOWN = 3
 
 
-def verify_committed_files(workspace: Workspace, env: str, model: str | None) -> None:
+def verify_committed_files(
+    workspace: Workspace, env: str, model: str | None, *, files: Callable[[], dict[str, str]] | None = None
+) -> None:
     """Refuse when the repository commits generated files that differ from what this render deploys.
 
     Flux, `mlgitops diff` and reviewers see the committed `base/models/` and `overlays/`; in plugin
@@ -409,7 +430,8 @@ def verify_committed_files(workspace: Workspace, env: str, model: str | None) ->
     commits the generated tree, the two must agree, or the sync would deploy something nobody
     reviewed (a stale render, or a sidecar on another mlgitops version). Only the files this call
     renders are compared: the environment's overlay and its models' bases or, with `model`, that
-    model's base and overlay files and its entries in the overlay's kustomization.yaml.
+    model's base and overlay files and its entries in the overlay's kustomization.yaml. `files` gives
+    the files of a render already made (build.Prepared), so generate renders once.
     """
     from mlgitops import __version__
     from mlgitops.build import build_files
@@ -418,11 +440,11 @@ def verify_committed_files(workspace: Workspace, env: str, model: str | None) ->
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):
         return  # the repository does not commit the generated tree
-    files, _ = build_files(workspace, env, model)
+    rendered = files() if files is not None else build_files(workspace, env, model)[0]
     overlay_kustomization = f"{OVERLAYS_DIR}/{env}/{KUSTOMIZATION}"
     stale: list[str] = []
     expected_entries: list[str] = []
-    for path, content in files.items():
+    for path, content in rendered.items():
         if model is not None and path == overlay_kustomization:
             expected_entries = _kustomization_entries(content)
             continue
@@ -430,11 +452,11 @@ def verify_committed_files(workspace: Workspace, env: str, model: str | None) ->
             stale.append(path)
     folders = [f"{BASE_MODELS_DIR}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
     if model is None:
-        folders += sorted({p.rpartition("/")[0] for p in files if p.startswith(BASE_MODELS_DIR + "/")})
+        folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(BASE_MODELS_DIR + "/")})
     for folder in folders:
         for dirpath, _dirnames, filenames in os.walk(root / folder):
             prefix = Path(dirpath).relative_to(root).as_posix()
-            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in files)
+            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in rendered)
     if model is not None:
         try:
             committed = (root / overlay_kustomization).read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from mlgitops.errors import Location, Problem, SpecError, UsageError, did_you_mean
 from mlgitops.limits import MAX_ENVIRONMENTS, MAX_SPEC_BYTES
+from mlgitops.projectroot import find_root as find_root
 from mlgitops.resolve import check_workspace_model
 from mlgitops.schema_errors import validation_problems
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project
@@ -24,18 +25,6 @@ from mlgitops.workspace import Workspace as Workspace
 from mlgitops.workspace import document_locator
 from mlgitops.workspace import unknown_environment as unknown_environment
 from mlgitops.yamlio import Document, parse_document
-
-
-def find_root(start: Path, boundary: Path | None = None) -> Path:
-    """Walk up from `start` to the directory holding `mlgitops.yaml`, never above `boundary`."""
-    current = start.resolve()
-    limit = boundary.resolve() if boundary else None
-    while True:
-        if (current / PROJECT_FILE).is_file():
-            return current
-        if current == limit or current.parent == current:
-            raise UsageError(f"no {PROJECT_FILE} found in {start} or any parent directory")
-        current = current.parent
 
 
 def _read(root: Path, relative: str) -> str:

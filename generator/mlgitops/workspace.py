@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import Location, UsageError, did_you_mean
+from mlgitops.projectroot import PROJECT_FILE as PROJECT_FILE
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import Document, JsonPath
 
-PROJECT_FILE = "mlgitops.yaml"
 MODELS_DIR = "models"
 
 Locator = Callable[[JsonPath, bool], Location]
