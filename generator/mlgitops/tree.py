@@ -63,14 +63,16 @@ class TreeStatus:
 def generated_files(workspace: Workspace) -> dict[str, str]:
     """Every file `render` writes, by repository-relative path."""
     from mlgitops.argocd import argocd_files
+    from mlgitops.deployunits import unit_files
     from mlgitops.flux import flux_files
     from mlgitops.overlay import check_not_empty, layout_files, render_models
 
     renders = render_models(workspace)
     check_not_empty(workspace, renders, workspace.project.environment_names)
     files = layout_files(workspace, renders)
+    files.update(unit_files(workspace, renders))
     files.update(argocd_files(workspace, renders))
-    files.update(flux_files(workspace))
+    files.update(flux_files(workspace, renders))
     return dict(sorted(files.items()))
 
 
