@@ -32,7 +32,8 @@ def _repo(root: Path, deployment: str, *, mode: str = "rendered", platform: bool
     for model in sorted((root / "models").glob("*.yaml")):
         team = re.search(r"owner: (team-\d+)", model.read_text())
         assert team is not None
-        model.write_text(model.read_text().replace(f"owner: {team[1]}", f"owner: {team[1]}, labels: {{team: {team[1]}}}"))
+        labelled = f"owner: {team[1]}, labels: {{team: {team[1]}}}"
+        model.write_text(model.read_text().replace(f"owner: {team[1]}", labelled))
     if platform:
         for path, content in PLATFORM.items():
             (root / path).parent.mkdir(parents=True, exist_ok=True)
