@@ -124,16 +124,25 @@ def _existing(root: Path) -> dict[str, Path]:
 
 
 def _symlink_problems(root: Path) -> list[Problem]:
-    """Symlinks and special files inside the generated directories: render writes none, reads none."""
+    """Symlinks and special files inside the generated directories: render writes none, reads none.
+
+    Walked with `os.scandir`, whose entries know their type without one `stat` per file (the walk
+    runs on every render; 1000 models are ~8000 files).
+    """
     problems = []
     for owned in GENERATED_ROOTS:
         top = root / owned
         if top.is_symlink() or not top.is_dir():
             continue
-        for dirpath, dirnames, filenames in os.walk(top):
-            for name in sorted(dirnames + filenames):
-                full = Path(dirpath) / name
-                if full.is_symlink():
+        pending = [str(top)]
+        while pending:
+            folder = pending.pop()
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+            subfolders = []
+            for entry in entries:
+                if entry.is_symlink():
+                    full = Path(entry.path)
                     problems.append(
                         Problem(
                             Location(full.relative_to(root).as_posix(), 1, 1),
@@ -141,14 +150,17 @@ def _symlink_problems(root: Path) -> list[Problem]:
                             "writes only real files into; remove it",
                         )
                     )
-                elif not (full.is_file() or full.is_dir()):
+                elif entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif not entry.is_file(follow_symlinks=False):
                     problems.append(
                         Problem(
-                            Location(full.relative_to(root).as_posix(), 1, 1),
+                            Location(Path(entry.path).relative_to(root).as_posix(), 1, 1),
                             f"a special file (FIFO, socket or device) inside {owned}, a directory render owns; "
                             "remove it",
                         )
                     )
+            pending.extend(reversed(subfolders))
     return problems
 
 
