@@ -43,6 +43,6 @@ def median_of(runs: int, once: Callable[[], tuple[float, int]]) -> tuple[float, 
 def report(label: str, median: float, peak_kib: int, times: list[float], target: float | None = None) -> None:
     verdict = ""
     if target is not None:
-        verdict = f"  target < {target:.2f} s: {'met' if median < target else 'MISSED'}"
+        verdict = f"  target <= {target:.2f} s: {'met' if median <= target else 'MISSED'}"
     spread = ", ".join(f"{t:.3f}" for t in times)
     print(f"{label:<44} median {median:7.3f} s  peak {peak_kib / 1024:6.0f} MiB  runs [{spread}]{verdict}")

@@ -71,14 +71,17 @@ def test_fresh_committed_files_are_deployed(plugin: PluginConfig, example: Path,
 
 
 def test_a_stale_overlay_patch_is_refused(plugin: PluginConfig, example: Path, tmp_path: Path) -> None:
-    edit(example / "overlays" / "prod" / "patches" / "inferenceservice-fraud-detector.yaml", "value: 3", "value: 5")
+    patch = example / "overlays" / "prod" / "fraud-detector" / "patches" / "inferenceservice-fraud-detector.yaml"
+    edit(patch, "value: 3", "value: 5")
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "prod"}))
-    assert message.startswith("1 committed generated file(s) (overlays/prod/patches/inferenceservice-fraud-detector")
+    assert message.startswith(
+        "1 committed generated file(s) (overlays/prod/fraud-detector/patches/inferenceservice-fraud-detector"
+    )
     assert f"are not what mlgitops {__version__} renders" in message
     assert "run `mlgitops render` and commit the result" in message
     # The same file, seen from the one-model Application of that model, and not from another model's.
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "prod", "model": "fraud-detector"}))
-    assert "overlays/prod/patches/inferenceservice-fraud-detector.yaml" in message
+    assert "overlays/prod/fraud-detector/patches/inferenceservice-fraud-detector.yaml" in message
     assert run_plugin(plugin, example, tmp_path, {"environment": "prod", "model": "support-llm"}).error is None
     # Other environments do not deploy that file.
     assert run_plugin(plugin, example, tmp_path, {"environment": "staging"}).error is None
@@ -102,11 +105,19 @@ def test_many_stale_files_are_named_a_few_and_counted(plugin: PluginConfig, exam
 
 
 def test_leftover_and_missing_files_are_stale(plugin: PluginConfig, example: Path, tmp_path: Path) -> None:
-    leftover = example / "overlays" / "dev" / "patches" / "cronworkflow-gone.yaml"
+    leftover = example / "overlays" / "dev" / "gone" / "patches" / "cronworkflow-gone.yaml"
+    leftover.parent.mkdir(parents=True)
     leftover.write_text("[]\n")
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "dev"}))
-    assert "overlays/dev/patches/cronworkflow-gone.yaml" in message
+    assert "overlays/dev/gone/patches/cronworkflow-gone.yaml" in message
     leftover.unlink()
+    # a leftover inside one model's overlay directory, seen from that model's Application
+    stray = example / "overlays" / "prod" / "fraud-detector" / "resources" / "service-stray.yaml"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_text("{}\n")
+    message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "prod", "model": "fraud-detector"}))
+    assert "overlays/prod/fraud-detector/resources/service-stray.yaml" in message
+    stray.unlink()
     (example / "base" / "models" / "support-llm" / "cronworkflow-support-llm-train.yaml").unlink()
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "staging", "model": "support-llm"}))
     assert "base/models/support-llm/cronworkflow-support-llm-train.yaml" in message
@@ -115,7 +126,7 @@ def test_leftover_and_missing_files_are_stale(plugin: PluginConfig, example: Pat
 def test_a_model_missing_from_the_overlay_kustomization_is_refused(
     plugin: PluginConfig, example: Path, tmp_path: Path
 ) -> None:
-    edit(example / "overlays" / "staging" / "kustomization.yaml", "- ../../base/models/churn-scorer\n", "")
+    edit(example / "overlays" / "staging" / "kustomization.yaml", "- churn-scorer\n", "")
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "staging", "model": "churn-scorer"}))
     assert "overlays/staging/kustomization.yaml" in message
     assert run_plugin(plugin, example, tmp_path, {"environment": "staging", "model": "support-llm"}).error is None

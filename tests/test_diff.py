@@ -250,7 +250,7 @@ def test_broken_spec_at_base_names_the_revision(repo: Path, scratch_tmp: Path) -
 def test_interrupt_cleans_up(repo: Path, scratch_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bump_prod(repo)
 
-    def interrupted(root: Path) -> Any:
+    def interrupted(root: Path, **_options: Any) -> Any:
         assert any(scratch_tmp.iterdir())  # the base revision is unpacked by now
         raise KeyboardInterrupt
 

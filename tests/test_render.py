@@ -119,9 +119,13 @@ def test_generated_repository_exercises_every_overlay_mechanism(tmp_path: Path) 
     dev = (repo / "overlays/dev/kustomization.yaml").read_text()
     prod = (repo / "overlays/prod/kustomization.yaml").read_text()
     staging = (repo / "overlays/staging/kustomization.yaml").read_text()
-    assert "../../base/models/prod-only-training" not in dev  # opted out
-    assert "resources/workflowtemplate-prod-only-training-train.yaml" in prod  # env-only objects
-    assert "$patch: delete" in staging and "shape-shifter-train" in staging  # removed objects
+    prod_only = (repo / "overlays/prod/prod-only-training/kustomization.yaml").read_text()
+    shape_shifter = (repo / "overlays/staging/shape-shifter/kustomization.yaml").read_text()
+    assert "- prod-only-training\n" not in dev and "- prod-only-training\n" in prod  # opted out of dev
+    assert not (repo / "overlays/dev/prod-only-training").exists()
+    assert "resources/workflowtemplate-prod-only-training-train.yaml" in prod_only  # env-only objects
+    assert "$patch: delete" in shape_shifter and "shape-shifter-train" in shape_shifter  # removed objects
+    assert "- shape-shifter\n" in staging
     assert "../../base/platform" in prod
     names = {o[3] for o in map(object_identity, kustomize_objects(repo / "overlays/dev"))}
     assert "shape-shifter-predictor" in names and "prod-only-training" not in names

@@ -9,6 +9,7 @@ wholly new tree.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -101,7 +102,9 @@ def test_a_sigkill_at_every_rename_leaves_the_tree_wholly_old_or_wholly_new(
 ) -> None:
     old, new = snapshots
     total = rename_calls(tmp_path)
-    assert total == 9  # the journal's commit, then old-out and new-in for each of 4 directories
+    # the journal's commit, then old-out and new-in for each of the 6 changed units (tree.swap_unit):
+    # the changed models' directories and the files that list them, not whole generated directories
+    assert total == 13
     for kill_after in range(total + 1):
         root = stale_example(tmp_path, f"kill-{kill_after}")
         proc = child(root, kill_after=kill_after)
@@ -125,13 +128,14 @@ def test_a_sigkill_during_recovery_is_recovered_again(
 ) -> None:
     _old, new = snapshots
     root = stale_example(tmp_path, "repo")
-    first = child(root, kill_after=3)  # journal, base/models out, base/models in: overlays not yet
+    first = child(root, kill_after=3)  # journal, first unit out, first unit in: the second not yet
     first.communicate(timeout=120)
     assert first.returncode == -signal.SIGKILL
-    second = child(root, "render --check", kill_after=1)  # recovery moves the old overlays out, then dies
+    units = json.loads((root / JOURNAL_FILE).read_text())["swap"]
+    second = child(root, "render --check", kill_after=1)  # recovery moves the old second unit out, then dies
     second.communicate(timeout=120)
     assert second.returncode == -signal.SIGKILL
-    assert not (root / "overlays").exists()  # half-way indeed
+    assert (root / units[0]).exists() and not (root / units[1]).exists()  # half-way indeed
     result = run_cli(["validate"], cwd=root)  # reads specs only: unaffected by the unfinished swap
     assert result.exit_code == 0, result.stderr
     assert run_cli(["render"], cwd=root).exit_code == 0

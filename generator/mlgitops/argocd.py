@@ -27,6 +27,7 @@ import hashlib
 import json
 
 from mlgitops import __version__
+from mlgitops.deployunits import DeployUnit
 from mlgitops.errors import SpecError
 from mlgitops.loader import MODELS_DIR, PROJECT_FILE, Workspace
 from mlgitops.overlay import (
@@ -279,35 +280,44 @@ def application_name(workspace: Workspace, env: str) -> str:
     return f"{workspace.project.metadata.name}-{env}"
 
 
-def _source(workspace: Workspace, env: str) -> Obj:
+def _source(workspace: Workspace, env: str, unit: DeployUnit | None = None) -> Obj:
+    """Plugin mode renders the environment or, per model, one model (the plugin's `model` parameter);
+    the shared unit (Namespace, base/platform) and rendered mode build the committed directory."""
     project = workspace.project
     source: Obj = {"repoURL": project.repoURL, "targetRevision": project.revision}
-    if project.argocd.mode == "plugin":
+    if project.argocd.mode == "plugin" and (unit is None or not unit.shared):
         source["path"] = "."
-        source["plugin"] = {"name": PLUGIN_FULL_NAME, "parameters": [{"name": "environment", "string": env}]}
+        parameters: list[Obj] = [{"name": "environment", "string": env}]
+        if unit is not None and unit.model is not None:
+            parameters.append({"name": "model", "string": unit.model})
+        source["plugin"] = {"name": PLUGIN_FULL_NAME, "parameters": parameters}
     else:
-        source["path"] = f"{OVERLAYS_DIR}/{env}"
+        source["path"] = unit.path if unit is not None else f"{OVERLAYS_DIR}/{env}"
     return source
 
 
-def _generate_paths(workspace: Workspace) -> str:
+def _generate_paths(workspace: Workspace, unit: DeployUnit | None = None) -> str:
     """Paths whose changes regenerate an Application (the rest reuse Argo CD's manifest cache)."""
-    if workspace.project.argocd.mode == "plugin":
+    if workspace.project.argocd.mode == "plugin" and (unit is None or not unit.shared):
         return ";".join(PLUGIN_INPUTS)
-    return ";".join((".", f"/{BASE_MODELS_DIR}", f"/{PLATFORM_DIR}"))
+    paths = [".", f"/{BASE_MODELS_DIR}", f"/{PLATFORM_DIR}"]
+    if unit is not None and unit.group is not None:
+        paths.append(f"/{OVERLAYS_DIR}/{unit.env}")  # the group lists the model directories there
+    return ";".join(paths)
 
 
 AUTOMATED_SYNC: Obj = {"automated": {"prune": True, "selfHeal": True}}
 
 
-def application(workspace: Workspace, environment: Environment) -> Obj:
+def application(workspace: Workspace, environment: Environment, unit: DeployUnit | None = None) -> Obj:
+    """The Application of one environment, or of one deployment unit of it (deployunits.py)."""
     project = workspace.project
     env = environment.name
     labels = _labels(workspace)
     labels[ENVIRONMENT_LABEL] = env
     spec: Obj = {
         "project": project.metadata.name,
-        "source": _source(workspace, env),
+        "source": _source(workspace, env, unit),
         "destination": destination(environment),
     }
     if environment.syncPolicy == "auto":
@@ -318,10 +328,10 @@ def application(workspace: Workspace, environment: Environment) -> Obj:
         "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": {
-            "name": application_name(workspace, env),
+            "name": unit.name(project.metadata.name) if unit is not None else application_name(workspace, env),
             "namespace": project.argocd.namespace,
             "labels": labels,
-            "annotations": {GENERATE_PATHS_ANNOTATION: _generate_paths(workspace)},
+            "annotations": {GENERATE_PATHS_ANNOTATION: _generate_paths(workspace, unit)},
         },
         "spec": spec,
     }
@@ -395,9 +405,31 @@ def application_set(workspace: Workspace) -> Obj:
 def argocd_objects(workspace: Workspace, renders: list[ModelRender] | None = None) -> list[Obj]:
     """The AppProject, then the Applications (or the ApplicationSet)."""
     project = workspace.project
+    if project.deployment.per != "environment":
+        return [app_project(workspace, renders), *_unit_applications(workspace, renders)]
     if project.argocd.applicationSet:
         return [app_project(workspace, renders), application_set(workspace)]
     return [app_project(workspace, renders), *(application(workspace, env) for env in project.environments)]
+
+
+def _unit_applications(workspace: Workspace, renders: list[ModelRender] | None) -> list[Obj]:
+    from mlgitops.deployunits import all_units
+
+    project = workspace.project
+    where = workspace.project_doc.location(("deployment", "per"))
+    if project.argocd.applicationSet:
+        raise SpecError.at(
+            where, "argocd.applicationSet generates one Application per environment; with deployment.per "
+            f"{project.deployment.per} set applicationSet: false (mlgitops writes one Application per unit)"
+        )
+    if project.argocd.mode == "plugin" and project.deployment.per == "group":
+        raise SpecError.at(
+            where, "argocd.mode plugin renders an environment or one model, not a group of models: use "
+            "deployment.per model, or argocd.mode rendered"
+        )
+    if renders is None:
+        renders = render_models(workspace)
+    return [application(workspace, project.environment(u.env), u) for u in all_units(workspace, renders)]
 
 
 def argocd_files(workspace: Workspace, renders: list[ModelRender] | None = None) -> dict[str, str]:

@@ -450,7 +450,7 @@ def verify_committed_files(
             continue
         if not _same_file(root / path, content):
             stale.append(path)
-    folders = [f"{BASE_MODELS_DIR}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
+    folders = [f"{BASE_MODELS_DIR}/{model}", f"{OVERLAYS_DIR}/{env}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
     if model is None:
         folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(BASE_MODELS_DIR + "/")})
     for folder in folders:

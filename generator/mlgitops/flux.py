@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import re
 
+from mlgitops.deployunits import DeployUnit
 from mlgitops.errors import SpecError
 from mlgitops.loader import PROJECT_FILE, Workspace
-from mlgitops.overlay import OVERLAYS_DIR, object_directory
+from mlgitops.overlay import ModelRender, object_directory
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.spec import Environment
 from mlgitops.yamlio import JsonPath
@@ -210,56 +211,68 @@ def kustomization_name(workspace: Workspace, env: str) -> str:
     return f"{workspace.project.metadata.name}-{env}"
 
 
-def kustomizations(workspace: Workspace) -> list[Obj]:
-    """One Flux Kustomization per environment, in the order the environments are declared.
+def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = None) -> list[Obj]:
+    """The Flux Kustomizations, environments in declared order: one per environment, or one per
+    deployment unit (`deployment.per`, deployunits.py) with the models' units depending on the
+    environment's shared one (its Namespace and base/platform)."""
+    from mlgitops.deployunits import all_units
 
-    `flux.dependsOn` chains each environment to the previous one in the same cluster (a Kustomization
-    can only depend on one its own controller reconciles).
-    """
     project = workspace.project
     flux = project.flux
     source = {"kind": "GitRepository", "name": project.metadata.name, "namespace": flux.namespace}
+    if project.deployment.per != "environment" and renders is None:
+        from mlgitops.overlay import render_models
+
+        renders = render_models(workspace)
     objects: list[Obj] = []
-    previous_in: dict[str, str] = {}
-    for environment in project.environments:
+    previous_in: dict[str, str] = {}  # per cluster: the previous environment's first unit
+    for env, env_units in _units_by_environment(all_units(workspace, renders or [])).items():
+        environment = project.environment(env)
         previous = previous_in.get(_cluster_identity(environment))
-        env = environment.name
-        spec: Obj = {
-            "interval": flux.interval,
-            "retryInterval": flux.retryInterval,
-            "timeout": health_timeout(workspace, environment),
-            "sourceRef": {**source, "name": source_name(workspace, environment)},
-            "path": f"./{OVERLAYS_DIR}/{env}",
-            "prune": True,
-            "wait": True,
-        }
-        if environment.syncPolicy == "manual" and not own_source(environment):
-            # Nothing but a person deploys it: `flux resume kustomization <name>` applies the current
-            # revision (see README, Flux). Prefer flux.semver: a tag, not a merge, deploys it.
-            spec["suspend"] = True
-        if environment.createNamespace:
-            spec["targetNamespace"] = environment.namespace
-        if flux.dependsOn and previous is not None:
-            spec["dependsOn"] = [{"name": kustomization_name(workspace, previous)}]
-        if flux.substitution:
-            spec["postBuild"] = {
-                "substitute": {"MLGITOPS_ENVIRONMENT": env, "MLGITOPS_NAMESPACE": environment.namespace}
+        first = env_units[0].name(project.metadata.name) if env_units else None
+        for unit in env_units:
+            spec: Obj = {
+                "interval": flux.interval,
+                "retryInterval": flux.retryInterval,
+                "timeout": health_timeout(workspace, environment),
+                "sourceRef": {**source, "name": source_name(workspace, environment)},
+                "path": f"./{unit.path}",
+                "prune": True,
+                "wait": True,
             }
-        labels = _labels(workspace)
-        labels[ENVIRONMENT_LABEL] = env
-        objects.append(
-            {
-                "apiVersion": KUSTOMIZE_API,
-                "kind": "Kustomization",
-                "metadata": {
-                    "name": kustomization_name(workspace, env),
-                    "namespace": flux.namespace,
-                    "labels": labels,
-                },
-                "spec": spec,
-            }
-        )
-        previous_in[_cluster_identity(environment)] = env
+            if environment.syncPolicy == "manual" and not own_source(environment):
+                # Nothing but a person deploys it: `flux resume kustomization <name>` applies the current
+                # revision (see README, Flux). Prefer flux.semver: a tag, not a merge, deploys it.
+                spec["suspend"] = True
+            if environment.createNamespace and (unit.shared or not unit.suffix):
+                spec["targetNamespace"] = environment.namespace
+            depends: list[Obj] = []
+            if unit.suffix and not unit.shared and env_units[0].shared and first is not None:
+                depends.append({"name": first})  # the Namespace and platform objects first
+            if flux.dependsOn and previous is not None and (unit.shared or not unit.suffix):
+                depends.append({"name": previous})
+            if depends:
+                spec["dependsOn"] = depends
+            if flux.substitution:
+                spec["postBuild"] = {
+                    "substitute": {"MLGITOPS_ENVIRONMENT": env, "MLGITOPS_NAMESPACE": environment.namespace}
+                }
+            labels = _labels(workspace)
+            labels[ENVIRONMENT_LABEL] = env
+            objects.append(
+                {
+                    "apiVersion": KUSTOMIZE_API,
+                    "kind": "Kustomization",
+                    "metadata": {
+                        "name": unit.name(project.metadata.name),
+                        "namespace": flux.namespace,
+                        "labels": labels,
+                    },
+                    "spec": spec,
+                }
+            )
+        if first is not None and (env_units[0].shared or not env_units[0].suffix):
+            previous_in[_cluster_identity(environment)] = first
     return objects
 
 
@@ -301,18 +314,29 @@ def cluster_groups(workspace: Workspace) -> dict[str, list[Environment]]:
     return groups
 
 
-def flux_objects(workspace: Workspace) -> list[Obj]:
+def _units_by_environment(found: list[DeployUnit]) -> dict[str, list[DeployUnit]]:
+    by_env: dict[str, list[DeployUnit]] = {}
+    for unit in found:
+        by_env.setdefault(unit.env, []).append(unit)
+    return by_env
+
+
+def flux_objects(workspace: Workspace, renders: list[ModelRender] | None = None) -> list[Obj]:
     """The project's GitRepository, one per environment with its own revision, then the Kustomizations."""
     check_manual_environments(workspace)
     sources = [git_repository(workspace)]
     sources += [git_repository(workspace, env) for env in workspace.project.environments if own_source(env)]
-    return [*sources, *kustomizations(workspace)]
+    return [*sources, *kustomizations(workspace, renders)]
 
 
 def _cluster_objects(workspace: Workspace, environments: list[Environment], all_objects: list[Obj]) -> list[Obj]:
     """The objects one cluster's directory holds: its Kustomizations and the GitRepositories they read."""
-    names = {kustomization_name(workspace, environment.name) for environment in environments}
-    mine = [obj for obj in all_objects if obj["kind"] == "Kustomization" and obj["metadata"]["name"] in names]
+    envs = {environment.name for environment in environments}
+    mine = [
+        obj
+        for obj in all_objects
+        if obj["kind"] == "Kustomization" and obj["metadata"]["labels"][ENVIRONMENT_LABEL] in envs
+    ]
     sources = {obj["spec"]["sourceRef"]["name"] for obj in mine}
     repos = [obj for obj in all_objects if obj["kind"] == "GitRepository" and obj["metadata"]["name"] in sources]
     return [*repos, *mine]
@@ -334,7 +358,7 @@ def _where_to_apply(directory: str, environments: list[Environment]) -> str:
     )
 
 
-def flux_files(workspace: Workspace) -> dict[str, str]:
+def flux_files(workspace: Workspace, renders: list[ModelRender] | None = None) -> dict[str, str]:
     """Generated files under plugins/flux/<cluster>/, by repository-relative path.
 
     Per cluster, one object per file plus a `kustomization.yaml` listing them, so the directory can be
@@ -343,7 +367,7 @@ def flux_files(workspace: Workspace) -> dict[str, str]:
     """
     from mlgitops.yamlio import GENERATED_MARK
 
-    objects = flux_objects(workspace)
+    objects = flux_objects(workspace, renders)
     files: dict[str, str] = {}
     for directory, environments in cluster_groups(workspace).items():
         note = _where_to_apply(directory, environments)

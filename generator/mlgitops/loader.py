@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -184,14 +185,19 @@ def parse_model(relative: str, text: str) -> ModelFile:
     return ModelFile(path=relative, doc=doc, spec=spec)
 
 
-def load_workspace(root: Path, *, only_model: str | None = None) -> Workspace:
+def load_workspace(
+    root: Path, *, only_model: str | None = None, only_models: Collection[str] | None = None
+) -> Workspace:
     """Load and fully validate the project at `root` (every model in every environment).
 
     With `only_model`, only that model's file is read and checked: the fast path used when Argo CD
-    renders one model's Application.
+    renders one model's Application. With `only_models`, only the files of those names that exist
+    (`diff` loads just the models that differ between two revisions).
     """
     project, project_doc = load_project(root)
     paths, problems = _model_paths(root)
+    if only_models is not None:
+        paths = [p for p in paths if Path(p).stem in only_models]
     if only_model is not None:
         wanted = [p for p in paths if Path(p).stem == only_model]
         if not wanted and problems:

@@ -169,63 +169,84 @@ def base_files(item: ModelRender) -> dict[str, str]:
     return object_directory(f"{BASE_MODELS_DIR}/{item.name}", item.base, item.source)
 
 
+def _environment_kustomization(env: str, namespace: str, resources: list[str]) -> Obj:
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": namespace,
+        "labels": [{"pairs": {ENVIRONMENT_LABEL: env}, "includeSelectors": False}],
+        "resources": resources,
+    }
+
+
+def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> dict[str, str]:
+    """`overlays/<env>/<model>/`: one model in one environment, buildable on its own (empty if opted out).
+
+    It sets the environment's namespace and label itself, so `kubectl kustomize` of this directory
+    prints exactly the model's objects in `env`; the environment directory sets the same values again,
+    which changes nothing (both transformers set a value, they do not append).
+    """
+    env_objects = item.environments.get(env)
+    if env_objects is None:
+        return {}
+    folder = f"{OVERLAYS_DIR}/{env}/{item.name}"
+    files: dict[str, str] = {}
+    resources = [f"../../../{BASE_MODELS_DIR}/{item.name}"]
+    patches: list[Obj] = []
+    base_by_key = {object_key(o): o for o in item.base}
+    env_by_key = {object_key(o): o for o in env_objects}
+    for key, obj in base_by_key.items():
+        if key not in env_by_key:
+            patches.append(
+                {
+                    "patch": dump(
+                        {
+                            "$patch": "delete",
+                            "apiVersion": obj["apiVersion"],
+                            "kind": obj["kind"],
+                            "metadata": {"name": obj["metadata"]["name"]},
+                        }
+                    )
+                }
+            )
+            continue
+        ops = json_patch(obj, env_by_key[key])
+        if ops:
+            path = f"patches/{object_file_name(obj)}"
+            files[f"{folder}/{path}"] = _doc(item.source, ops)
+            patches.append({"path": path, "target": _target(obj)})
+    for key, obj in env_by_key.items():
+        if key not in base_by_key:
+            path = f"resources/{object_file_name(obj)}"
+            files[f"{folder}/{path}"] = _doc(item.source, obj)
+            resources.append(path)
+    kustomization = _environment_kustomization(env, workspace.project.environment(env).namespace, resources)
+    if patches:
+        kustomization["patches"] = patches
+    files[f"{folder}/{KUSTOMIZATION}"] = _doc(item.source, kustomization)
+    return files
+
+
 def overlay_files(
     workspace: Workspace, env: str, renders: list[ModelRender], *, include_platform: bool, with_namespace: bool = True
 ) -> dict[str, str]:
-    """`overlays/<env>/`: kustomization.yaml, patches/ and resources/ for the given models."""
-    project = workspace.project
-    environment = project.environment(env)
+    """`overlays/<env>/`: kustomization.yaml listing the Namespace, base/platform and one directory per
+    model (`model_overlay_files`)."""
+    environment = workspace.project.environment(env)
     folder = f"{OVERLAYS_DIR}/{env}"
     files: dict[str, str] = {}
     resources: list[str] = []
-    patches: list[Obj] = []
     if with_namespace and environment.createNamespace:
         resources.append("namespace.yaml")
         files[f"{folder}/namespace.yaml"] = _doc("mlgitops.yaml", namespace_object(workspace, env))
     if include_platform:
         resources.append(f"../../{PLATFORM_DIR}")
-    added: list[str] = []
     for item in renders:
-        env_objects = item.environments.get(env)
-        if env_objects is None:
-            continue
-        resources.append(f"../../{BASE_MODELS_DIR}/{item.name}")
-        base_by_key = {object_key(o): o for o in item.base}
-        env_by_key = {object_key(o): o for o in env_objects}
-        for key, obj in base_by_key.items():
-            if key not in env_by_key:
-                patches.append(
-                    {
-                        "patch": dump(
-                            {
-                                "$patch": "delete",
-                                "apiVersion": obj["apiVersion"],
-                                "kind": obj["kind"],
-                                "metadata": {"name": obj["metadata"]["name"]},
-                            }
-                        )
-                    }
-                )
-                continue
-            ops = json_patch(obj, env_by_key[key])
-            if ops:
-                path = f"patches/{object_file_name(obj)}"
-                files[f"{folder}/{path}"] = _doc(item.source, ops)
-                patches.append({"path": path, "target": _target(obj)})
-        for key, obj in env_by_key.items():
-            if key not in base_by_key:
-                path = f"resources/{object_file_name(obj)}"
-                files[f"{folder}/{path}"] = _doc(item.source, obj)
-                added.append(path)
-    kustomization: Obj = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": environment.namespace,
-        "labels": [{"pairs": {ENVIRONMENT_LABEL: env}, "includeSelectors": False}],
-        "resources": resources + added,
-    }
-    if patches:
-        kustomization["patches"] = patches
+        model_files = model_overlay_files(workspace, env, item)
+        if model_files:
+            resources.append(item.name)
+            files.update(model_files)
+    kustomization = _environment_kustomization(env, environment.namespace, resources)
     files[f"{folder}/{KUSTOMIZATION}"] = _doc("mlgitops.yaml and models/", kustomization)
     return files
 

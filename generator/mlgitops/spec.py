@@ -435,6 +435,24 @@ class TrainingPlacement(Strict):
     )
 
 
+class Deployment(Strict):
+    """`deployment:` in mlgitops.yaml: how many Flux Kustomizations / Argo CD Applications deploy an
+    environment (see docs/argocd.md, "Deployment granularity")."""
+
+    per: Literal["environment", "model", "group"] = Field(
+        default="environment",
+        description="One Kustomization/Application per environment (overlays/<env>), per model "
+        "(overlays/<env>/<model>) or per group of models sharing the value of metadata.labels[groupBy]",
+    )
+    groupBy: LabelKey | None = Field(default=None, description="The model label that groups models (per: group)")
+
+    @model_validator(mode="after")
+    def _group_needs_label(self) -> Deployment:
+        if (self.per == "group") != (self.groupBy is not None):
+            raise ValueError("groupBy (a model label key) is required with per: group, and only then")
+        return self
+
+
 class Project(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"]
     kind: Literal["Project"]
@@ -459,6 +477,7 @@ class Project(Strict):
     images: Images = Field(default_factory=Images)
     policies: Policies = Field(default_factory=Policies)
     training: TrainingPlacement = Field(default_factory=TrainingPlacement)
+    deployment: Deployment = Field(default_factory=Deployment)
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:

@@ -1,20 +1,25 @@
 """Writing the generated tree: complete, atomic, confined to the project, one writer at a time.
 
 `render` owns a fixed set of directories (`GENERATED_ROOTS`). It compares what it would write with
-what is on disk and, for each owned directory that differs, builds the new directory in a staging
-directory inside the project, then swaps old and new with renames.
+what is on disk and swaps in, with renames, only the *units* that differ: a unit is one model's
+directory (`base/models/<model>`, `overlays/<env>/<model>`, `overlays/_units/<env>`) or a single file
+directly in a generated directory (`overlays/<env>/kustomization.yaml`, `plugins/flux/*.yaml`), see
+`swap_unit`. A render after one model changed therefore writes and renames that model's directories
+and the few files that list it, not the whole tree.
 
-The swap spans several directories, so it is made one step with a journal:
+The swap spans several units, so it is made one step with a journal:
 
-1. the new directories are written completely under `.mlgitops-staging-*/new/`;
-2. `.mlgitops-journal.json` (staging directory, directories to swap) is written to a temporary
-   file and renamed into place: this rename is the commit point;
-3. for each directory, the live one is renamed to `staging/old/` and the new one into place;
+1. the new units are written completely under `.mlgitops-staging-*/new/`;
+2. `.mlgitops-journal.json` (staging directory, units to swap in, units to remove) is written to a
+   temporary file and renamed into place: this rename is the commit point;
+3. for each unit, the live one is renamed to `staging/old/` and the new one into place (a removed
+   unit is only moved out);
 4. the journal is removed, then the staging directory.
 
 Every command that reads or writes the generated tree (`render`, `render --check`, `init`) takes
 the project lock (lock.py) and first recovers: a journal found there is rolled forward (step 3 is
-idempotent: a directory whose `new/` copy is gone is already swapped), and staging directories no
+idempotent: a unit whose `new/` copy is gone is already swapped, a removed unit whose live copy is
+gone is already removed), and staging directories no
 journal names are deleted (they hold only generated files). A SIGKILL before step 2 leaves the old
 tree, after it the next command completes the new one: never half of each. A rename that fails
 (another file system: EXDEV) rolls back the renames already made and reports one line.
@@ -63,15 +68,39 @@ class TreeStatus:
 def generated_files(workspace: Workspace) -> dict[str, str]:
     """Every file `render` writes, by repository-relative path."""
     from mlgitops.argocd import argocd_files
+    from mlgitops.deployunits import unit_files
     from mlgitops.flux import flux_files
     from mlgitops.overlay import check_not_empty, layout_files, render_models
 
     renders = render_models(workspace)
     check_not_empty(workspace, renders, workspace.project.environment_names)
     files = layout_files(workspace, renders)
+    files.update(unit_files(workspace, renders))
     files.update(argocd_files(workspace, renders))
-    files.update(flux_files(workspace))
+    files.update(flux_files(workspace, renders))
     return dict(sorted(files.items()))
+
+
+def swap_unit(path: str) -> str:
+    """The unit `path` is swapped with: its model-level directory, or the file itself.
+
+    >>> swap_unit("overlays/prod/fraud-detector/patches/x.yaml"), swap_unit("overlays/prod/kustomization.yaml")
+    ('overlays/prod/fraud-detector', 'overlays/prod/kustomization.yaml')
+    """
+    parts = path.split("/")
+    return "/".join(parts[:3]) if len(parts) > 3 else path
+
+
+def _is_unit(unit: object) -> bool:
+    """A journal entry render could have written: inside a generated directory, no `.`/`..` parts."""
+    if not isinstance(unit, str):
+        return False
+    parts = unit.split("/")
+    return (
+        any(unit.startswith(root + "/") for root in GENERATED_ROOTS)
+        and all(part not in ("", ".", "..") for part in parts)
+        and swap_unit(unit) == unit
+    )
 
 
 def _root_of(path: str) -> str:
@@ -95,16 +124,25 @@ def _existing(root: Path) -> dict[str, Path]:
 
 
 def _symlink_problems(root: Path) -> list[Problem]:
-    """Symlinks and special files inside the generated directories: render writes none, reads none."""
+    """Symlinks and special files inside the generated directories: render writes none, reads none.
+
+    Walked with `os.scandir`, whose entries know their type without one `stat` per file (the walk
+    runs on every render; 1000 models are ~8000 files).
+    """
     problems = []
     for owned in GENERATED_ROOTS:
         top = root / owned
         if top.is_symlink() or not top.is_dir():
             continue
-        for dirpath, dirnames, filenames in os.walk(top):
-            for name in sorted(dirnames + filenames):
-                full = Path(dirpath) / name
-                if full.is_symlink():
+        pending = [str(top)]
+        while pending:
+            folder = pending.pop()
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+            subfolders = []
+            for entry in entries:
+                if entry.is_symlink():
+                    full = Path(entry.path)
                     problems.append(
                         Problem(
                             Location(full.relative_to(root).as_posix(), 1, 1),
@@ -112,14 +150,17 @@ def _symlink_problems(root: Path) -> list[Problem]:
                             "writes only real files into; remove it",
                         )
                     )
-                elif not (full.is_file() or full.is_dir()):
+                elif entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif not entry.is_file(follow_symlinks=False):
                     problems.append(
                         Problem(
-                            Location(full.relative_to(root).as_posix(), 1, 1),
+                            Location(Path(entry.path).relative_to(root).as_posix(), 1, 1),
                             f"a special file (FIFO, socket or device) inside {owned}, a directory render owns; "
                             "remove it",
                         )
                     )
+            pending.extend(reversed(subfolders))
     return problems
 
 
@@ -177,28 +218,41 @@ def _rename(source: Path, target: Path, owned: str, done: list[tuple[Path, Path]
         done.append((source, target))
 
 
-def _swap(root: Path, staging: Path, owned_dirs: list[str], done: list[tuple[Path, Path]] | None = None) -> None:
+def _swap(
+    root: Path,
+    staging: Path,
+    units: list[str],
+    done: list[tuple[Path, Path]] | None = None,
+    removed: list[str] | None = None,
+) -> None:
     """Step 3 of the module docstring: idempotent, so recovery may run it again after a kill."""
-    for owned in owned_dirs:
-        new, old, live = staging / "new" / owned, staging / "old" / owned, root / owned
-        if not new.is_dir():
+    for unit in units:
+        new, old, live = staging / "new" / unit, staging / "old" / unit, root / unit
+        if not (new.exists() or new.is_symlink()):
             continue  # already swapped in
-        if live.exists() or live.is_symlink():
-            if old.exists():
-                raise SpecError.at(
-                    Location(JOURNAL_FILE, 1, 1),
-                    f"cannot complete the interrupted render: both {owned} and its previous copy exist; "
-                    f"remove {staging.name} and {JOURNAL_FILE}, then render again",
-                )
-            old.parent.mkdir(parents=True, exist_ok=True)
-            _rename(live, old, owned, done)
+        _move_out(live, old, unit, done)
         live.parent.mkdir(parents=True, exist_ok=True)
-        _rename(new, live, owned, done)
+        _rename(new, live, unit, done)
+    for unit in removed or []:
+        _move_out(root / unit, staging / "old" / unit, unit, done)
 
 
-def _write_journal(root: Path, staging: Path, owned_dirs: list[str]) -> None:
+def _move_out(live: Path, old: Path, unit: str, done: list[tuple[Path, Path]] | None) -> None:
+    if not (live.exists() or live.is_symlink()):
+        return  # nothing there (a new unit), or already moved out
+    if old.exists():
+        raise SpecError.at(
+            Location(JOURNAL_FILE, 1, 1),
+            f"cannot complete the interrupted render: both {unit} and its previous copy exist; "
+            f"remove the {STAGING_PREFIX}* directory and {JOURNAL_FILE}, then render again",
+        )
+    old.parent.mkdir(parents=True, exist_ok=True)
+    _rename(live, old, unit, done)
+
+
+def _write_journal(root: Path, staging: Path, units: list[str], removed: list[str]) -> None:
     temporary = staging / "journal.tmp"
-    data = json.dumps({"staging": staging.name, "swap": owned_dirs}, sort_keys=True) + "\n"
+    data = json.dumps({"staging": staging.name, "swap": units, "remove": removed}, sort_keys=True) + "\n"
     with temporary.open("w", encoding="utf-8") as handle:
         handle.write(data)
         handle.flush()
@@ -206,47 +260,57 @@ def _write_journal(root: Path, staging: Path, owned_dirs: list[str]) -> None:
     os.replace(temporary, root / JOURNAL_FILE)  # the commit point
 
 
-def _read_journal(root: Path) -> tuple[Path, list[str]]:
+def _read_journal(root: Path) -> tuple[Path, list[str], list[str]]:
     where = Location(JOURNAL_FILE, 1, 1)
     try:
         data = json.loads((root / JOURNAL_FILE).read_text(encoding="utf-8"))
-        staging, owned_dirs = data["staging"], data["swap"]
-    except (OSError, ValueError, KeyError, TypeError):
+        staging, owned_dirs, removed = data["staging"], data["swap"], data.get("remove", [])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise SpecError.at(where, "unreadable journal of an interrupted render; delete it and render again") from None
     if (
         not isinstance(staging, str)
         or not staging.startswith(STAGING_PREFIX)
         or "/" in staging
         or not isinstance(owned_dirs, list)
-        or not set(owned_dirs) <= set(GENERATED_ROOTS)
+        or not isinstance(removed, list)
+        or not all(_is_unit(unit) for unit in owned_dirs + removed)
     ):
         raise SpecError.at(where, "not a journal mlgitops wrote; delete it and render again")
-    return root / staging, [str(d) for d in owned_dirs]
+    return root / staging, [str(d) for d in owned_dirs], [str(d) for d in removed]
 
 
 def recover(root: Path) -> str | None:
     """Finish an interrupted render, if any, and delete abandoned staging directories (lock held)."""
     note = None
     if (root / JOURNAL_FILE).is_file():
-        staging, owned_dirs = _read_journal(root)
+        staging, owned_dirs, removed = _read_journal(root)
         try:
-            _swap(root, staging, owned_dirs)
+            _swap(root, staging, owned_dirs, removed=removed)
             (root / JOURNAL_FILE).unlink()
-            for owned in owned_dirs:
-                _remove_empty(root / owned, stop=root)
+            for unit in removed:
+                _remove_empty((root / unit).parent, stop=root)
         except OSError as exc:
             raise SpecError.at(
                 Location(JOURNAL_FILE, 1, 1), f"cannot complete the interrupted render: {exc.strerror}"
             ) from None
-        note = f"completed an interrupted render ({', '.join(owned_dirs)} swapped in from {staging.name})"
+        note = f"completed an interrupted render ({_summary(owned_dirs, removed)} from {staging.name})"
     for path in root.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(path, ignore_errors=True)
     return note
 
 
+def _summary(units: list[str], removed: list[str]) -> str:
+    shown = ", ".join(units[:3]) + (f" and {len(units) - 3} more" if len(units) > 3 else "")
+    text = f"{shown} swapped in" if units else ""
+    if removed:
+        text += ("; " if text else "") + f"{len(removed)} removed"
+    return text
+
+
 def _check_same_file_system(root: Path, staging: Path, owned_dirs: list[str]) -> None:
     device = staging.stat().st_dev
-    for owned in owned_dirs:
+    roots = {_root_of(unit) for unit in owned_dirs}
+    for owned in sorted(roots):
         live = root / owned
         if live.is_dir() and live.stat().st_dev != device:
             raise SpecError.at(
@@ -265,23 +329,26 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
     if not status.stale:
         return status
     _check_hand_written(root, status.removed)
-    dirty = sorted({_root_of(p) for p in status.stale})
+    by_unit: dict[str, list[str]] = {}
+    for path in files:
+        by_unit.setdefault(swap_unit(path), []).append(path)
+    dirty = sorted({swap_unit(p) for p in status.stale})
+    replaced = [unit for unit in dirty if unit in by_unit]
+    removed = [unit for unit in dirty if unit not in by_unit]
     try:
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
     except OSError as exc:
         raise SpecError.at(Location(dirty[0], 1, 1), f"cannot write the new tree: {exc.strerror}") from None
     owned = dirty[0]
     try:
-        for owned in dirty:
-            new = staging / "new" / owned
-            new.mkdir(parents=True)
-            for path, content in files.items():
-                if path.startswith(owned + "/"):
-                    target = staging / "new" / path
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(content.encode("utf-8"))
+        (staging / "new").mkdir()
+        for owned in replaced:
+            for path in by_unit[owned]:
+                target = staging / "new" / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(files[path].encode("utf-8"))
         _check_same_file_system(root, staging, dirty)
-        _write_journal(root, staging, dirty)
+        _write_journal(root, staging, replaced, removed)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise SpecError.at(Location(owned, 1, 1), f"cannot write the new {owned}: {exc.strerror}") from None
@@ -290,7 +357,7 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         raise
     done: list[tuple[Path, Path]] = []
     try:
-        _swap(root, staging, dirty, done)
+        _swap(root, staging, replaced, done, removed)
     except (SpecError, OSError) as exc:
         _roll_back(root, staging, done)
         if isinstance(exc, SpecError):
@@ -298,9 +365,8 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         raise SpecError.at(Location(JOURNAL_FILE, 1, 1), f"cannot swap in the new tree: {exc.strerror}") from None
     (root / JOURNAL_FILE).unlink()
     shutil.rmtree(staging, ignore_errors=True)
-    for owned in dirty:
-        if not any(p.startswith(owned + "/") for p in files):
-            _remove_empty(root / owned, stop=root)
+    for unit in removed:
+        _remove_empty((root / unit).parent, stop=root)
     return status
 
 

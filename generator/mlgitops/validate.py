@@ -43,6 +43,7 @@ from mlgitops.policies import (
 )
 from mlgitops.references import available, check_references
 from mlgitops.resolve import resolve, spec_location
+from mlgitops.schemadedup import SchemaMemo
 from mlgitops.sourcemap import parse_pointer, spec_source
 from mlgitops.spec import Policies, Project
 from mlgitops.textsafe import printable
@@ -311,11 +312,14 @@ class _Run:
     objects: int = 0
     reported: set[tuple[Location | None, str]] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self.memo = SchemaMemo(self.sources.violations)  # one jsonschema run per distinct body
+
     def schema(self, env: str, objects: list[Obj], locate: Locate) -> None:
         for obj in objects:
             self.objects += 1
             self.unwritable(env, obj, locate)
-            violations = self.sources.violations(obj)
+            violations = self.memo.violations(obj)
             if violations is None:
                 api_version, kind, _ = _identity(obj)
                 seen = self.unchecked.setdefault((api_version, kind), [])

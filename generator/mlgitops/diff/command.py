@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mlgitops import git_repo
 from mlgitops.diff.compare import _compare_environment
+from mlgitops.diff.incremental import changed_models
 from mlgitops.diff.json_format import format_json
 from mlgitops.diff.markdown import format_markdown
 from mlgitops.diff.results import DiffError, DiffResult, EnvironmentDiff, Format
@@ -50,7 +51,8 @@ def diff(start: Path, *, base: str | None = None, head: str | None = None, envs:
         scratch = Path(tmp)
         base_root = _materialise(repo, base_rev, scratch / "base", notes)
         head_root = root if head_rev.is_working_tree else _materialise(repo, head_rev, scratch / "head", notes)
-        base_snap, head_snap = _load(base_root, base_rev), _load(head_root, head_rev)
+        only = changed_models(base_root, head_root)  # None: every model (incremental.py)
+        base_snap, head_snap = _load(base_root, base_rev, only), _load(head_root, head_rev, only)
         selected = _select(base_snap, head_snap, envs)
         for snap in (base_snap, head_snap):
             _add_model_objects(snap, selected)

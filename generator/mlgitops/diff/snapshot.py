@@ -183,10 +183,11 @@ def _materialise(repo: Repository, revision: Revision, destination: Path, notes:
     return destination
 
 
-def _load(root: Path | None, revision: Revision) -> Snapshot:
+def _load(root: Path | None, revision: Revision, only_models: set[str] | None = None) -> Snapshot:
+    """The revision's project; with `only_models`, only those models (diff/incremental.py)."""
     if root is None:
         return Snapshot(revision, None)
     try:
-        return Snapshot(revision, load_workspace(root))
+        return Snapshot(revision, load_workspace(root, only_models=only_models))
     except MlgitopsError as exc:
         raise _where(revision, exc) from None
