@@ -200,7 +200,7 @@ WRONG = [
     ("  image: ghcr.io/a/b:1\n  runtime: kserve-sklearnserver\n", "serving", "not both"),
     ("  transformer: {args: [x]}\n", "serving.transformer", "image"),
     ("  image: ghcr.io/a/b:1\n  env: {STORAGE_URI: s3://x/y}\n", "serving", "env STORAGE_URI is set by mlgitops"),
-    ("  transformer: {image: ghcr.io/a/t:1, env: {STORAGE_URI: s3://x}}\n", "serving", "must not set STORAGE_URI"),
+    ("  image: ghcr.io/a/server:1.0\n  runtimeVersion: 0.20.0\n", "serving", "with image, put the tag in image"),
     ("  containerConcurrency: -1\n", "serving.containerConcurrency", "greater than or equal to 0"),
 ]
 
@@ -245,3 +245,14 @@ def test_custom_image_storage_uri_is_checked_for_the_version(tmp_path: Path) -> 
     assert "/spec/predictor/containers/0/env/" in line
     column = text.splitlines()[3].index('"s3://') + 1  # the model's storageUri, where the fix goes
     assert line.endswith(f"(models/unpinned.yaml:4:{column})"), line
+
+
+def test_a_standalone_transformer_may_fetch_its_files_through_storage_uri(tmp_path: Path) -> None:
+    """Only a transformer collocated in predictor.containers may not set STORAGE_URI (KServe's
+    StorageUriPresentInTransformerError); spec.transformer uses it for its own files."""
+    repo = copy_example(tmp_path / "repo")
+    transformer = "  transformer: {image: ghcr.io/a/t:1.0, env: {STORAGE_URI: s3://m/tx/3/files}}\n"
+    (repo / "models/tx.yaml").write_text(_model("tx", transformer))
+    assert run_cli(["render"], cwd=repo).exit_code == 0
+    isvc = _load(repo, "tx", "inferenceservice", "tx")
+    assert {"name": "STORAGE_URI", "value": "s3://m/tx/3/files"} in isvc["spec"]["transformer"]["containers"][0]["env"]

@@ -812,15 +812,17 @@ class Serving(Strict):
         if self.image is not None and self.engine == "kserve":
             if self.runtime is not None:
                 raise ValueError("set either image (a custom predictor container) or runtime, not both")
+            if self.runtimeVersion is not None:
+                raise ValueError("runtimeVersion picks a ServingRuntime's image tag: with image, put the tag in image")
             taken = sorted({"STORAGE_URI", "PROTOCOL"} & set(self.env))
             if taken:
                 raise ValueError(
                     f"env {taken[0]} is set by mlgitops for a custom predictor image (from model.storageUri and "
                     "serving.protocol); set those fields instead"
                 )
-        if self.transformer is not None and "STORAGE_URI" in self.transformer.env:
-            # kserve pkg/apis/serving/v1beta1/inference_service_validation.go StorageUriPresentInTransformerError
-            raise ValueError("transformer.env must not set STORAGE_URI (KServe refuses it on a transformer)")
+        # A standalone transformer (spec.transformer) may set STORAGE_URI: KServe's storage initializer then
+        # fetches its files. Only a transformer collocated in predictor.containers may not
+        # (kserve pkg/apis/serving/v1beta1/inference_service_validation.go, StorageUriPresentInTransformerError).
         return self
 
 
