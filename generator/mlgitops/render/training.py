@@ -18,6 +18,7 @@ from mlgitops.render.common import (
 )
 from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
+from mlgitops.lineage import data_parameters
 from mlgitops.resolve import ResolvedModel, default_register_command
 from mlgitops.spec import Project, Step, Training, duration_seconds
 from mlgitops.stepgraph import input_producers
@@ -154,6 +155,8 @@ def _reject_template(training: Training) -> Obj:
 def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     training = model.spec.training
     assert training is not None
+    if model.spec.data:  # datasets are workflow parameters (and so step environment variables)
+        training = training.model_copy(update={"parameters": {**training.parameters, **data_parameters(model.spec)}})
     producers = _producers(training)
     tasks: list[Obj] = []
     for step in training.steps:
