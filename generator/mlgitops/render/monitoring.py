@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 
-from mlgitops.render.common import Obj, metadata, standard_annotations, standard_labels
+from mlgitops.render.common import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj, metadata, standard_labels
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Monitoring, Project
 
@@ -72,7 +72,18 @@ def monitoring_enabled(model: ResolvedModel) -> bool:
 
 
 def _labels(model: ResolvedModel, project: Project) -> dict[str, str]:
-    return {**standard_labels(model, project, "monitoring"), PROJECT_LABEL: project.metadata.name}
+    """The standard labels without the model version: a version bump does not touch the monitoring."""
+    labels = standard_labels(model, project, "monitoring")
+    del labels["app.kubernetes.io/version"]
+    labels[PROJECT_LABEL] = project.metadata.name
+    return labels
+
+
+def _annotations(model: ResolvedModel) -> dict[str, str]:
+    """Owner and source, not the lineage (which changes with every version)."""
+    annotations = {OWNER_ANNOTATION: model.spec.metadata.owner} if model.spec.metadata.owner else {}
+    annotations[SOURCE_ANNOTATION] = model.file.path
+    return annotations
 
 
 def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring) -> tuple[Obj, _Source] | None:
@@ -102,7 +113,7 @@ def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring)
     monitor = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": metadata(model.name, _labels(model, project), standard_annotations(model)),
+        "metadata": metadata(model.name, _labels(model, project), _annotations(model)),
         "spec": {"selector": {"matchLabels": selector}, "podMetricsEndpoints": [endpoint]},
     }
     return monitor, source
@@ -262,7 +273,7 @@ def _dashboard(model: ResolvedModel, project: Project, source: _Source) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(f"{model.name}-dashboard", labels, standard_annotations(model)),
+        "metadata": metadata(f"{model.name}-dashboard", labels, _annotations(model)),
         "data": {f"{model.name}.json": json.dumps(board, sort_keys=True, indent=1)},
     }
 
@@ -292,7 +303,7 @@ def render_monitoring(model: ResolvedModel, project: Project) -> list[Obj]:
             {
                 "apiVersion": "monitoring.coreos.com/v1",
                 "kind": "PrometheusRule",
-                "metadata": metadata(model.name, _labels(model, project), standard_annotations(model)),
+                "metadata": metadata(model.name, _labels(model, project), _annotations(model)),
                 "spec": {"groups": groups},
             }
         )
