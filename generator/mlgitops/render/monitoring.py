@@ -158,7 +158,11 @@ def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring
     slo, alerts = monitoring.slo, monitoring.alerts
     sel = _selector(model)
     where = f"{model.name} in {model.environment}"
-    labels = {"severity": alerts.severity, MODEL_SERIES_LABEL: model.name, ENVIRONMENT_SERIES_LABEL: str(model.environment)}
+    labels = {
+        "severity": alerts.severity,
+        MODEL_SERIES_LABEL: model.name,
+        ENVIRONMENT_SERIES_LABEL: str(model.environment),
+    }
     runbook = alerts.runbook
     out: list[Obj] = []
     if slo.latencyP95Ms is not None:

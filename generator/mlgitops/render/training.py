@@ -8,6 +8,7 @@ scheduled runs are a CronWorkflow that references the template, never a bare Wor
 
 from __future__ import annotations
 
+from mlgitops.lineage import data_parameters
 from mlgitops.render.common import (
     Obj,
     gpu_placement,
@@ -18,7 +19,6 @@ from mlgitops.render.common import (
 )
 from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
-from mlgitops.lineage import data_parameters
 from mlgitops.resolve import ResolvedModel, default_register_command
 from mlgitops.spec import Project, Step, Training, duration_seconds
 from mlgitops.stepgraph import input_producers
