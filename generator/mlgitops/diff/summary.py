@@ -80,7 +80,7 @@ def _change_text(change: FieldChange) -> str:
     """`slo p95 250 → 200 ms`: the unit once, after the new value."""
     old, new = change.old or "none", change.new or "none"
     for unit in (" ms", "%"):
-        if old.endswith(unit) and new.endswith(unit):
+        if change.field.startswith("slo ") and old.endswith(unit) and new.endswith(unit):
             return f"{change.field} {old.removesuffix(unit)} → {new}"
     return f"{change.field} {old} → {new}"
 
