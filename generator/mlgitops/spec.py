@@ -604,8 +604,8 @@ class MonitoringAlerts(Strict):
         default=None,
         gt=0,
         le=366,
-        description="alert when scheduled training has not succeeded for this many days; default: 2 x the "
-        "longest gap of a weekly or daily schedule (8 days)",
+        description="alert when scheduled training has not succeeded for this many days (default 8: a weekly "
+        "schedule and a day)",
     )
 
 

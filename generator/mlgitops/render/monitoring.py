@@ -3,10 +3,11 @@
 Where the metrics are, by engine and mode (checked in upstream source):
 
 - `engine: kserve`, `mode: Knative`: Knative's queue-proxy sidecar serves request metrics on container
-  port `http-usermetric` (9091) at `/metrics` (knative/serving pkg/reconciler/revision/resources/queue.go,
-  `UserQueueMetricsPort`). It counts every request with its `response_code_class` and a latency
-  histogram in milliseconds: `revision_app_request_count`, `revision_app_request_latencies`
-  (knative/serving pkg/queue/metrics/request_metric.go; the `revision_` prefix is the
+  port `http-usermetric` (9091) at `/metrics` (knative/serving pkg/apis/serving/v1 revision types:
+  `UserQueueMetricsPortName`; pkg/reconciler/revision/resources/queue.go declares the container port
+  with knative.dev/networking's `UserQueueMetricsPort`). It counts every request with its
+  `response_code_class` and a latency histogram in milliseconds: `revision_app_request_count`,
+  `revision_app_request_latencies` (knative/serving pkg/queue/metrics/request_metric.go; the `revision_` prefix is the
   `knative.dev/internal/serving/revision` domain, docs/serving/metrics.md in knative/docs).
 - `engine: kserve`, `mode: Standard`: no sidecar; the KServe Python model servers serve Prometheus
   metrics on their HTTP port 8080 at `/metrics` (kserve/kserve config/runtimes/kserve-*server.yaml:
