@@ -52,7 +52,7 @@ serving:
 monitoring:
   slo: {{latencyP95Ms: 250, errorRatePercent: 1, availabilityPercent: 99.5}}
   alerts: {{runbook: "https://runbooks.example.com/{name}"}}
-  dashboard: true
+  dashboard: false
 environments:
   staging:
     serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 10}}}}
@@ -103,7 +103,7 @@ serving:
 monitoring:
   slo: {{latencyP95Ms: 250, errorRatePercent: 1, availabilityPercent: 99.5}}
   alerts: {{runbook: "https://runbooks.example.com/{name}"}}
-  dashboard: true
+  dashboard: false
 environments:
   dev: {{serving: {{replicas: {{min: 1}}}}}}
   prod: {{serving: {{replicas: {{min: 4, max: 16}}}}}}
