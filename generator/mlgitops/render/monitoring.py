@@ -279,7 +279,7 @@ def _dashboard(model: ResolvedModel, project: Project, source: _Source) -> Obj:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(f"{model.name}-dashboard", labels, _annotations(model)),
-        "data": {f"{model.name}.json": json.dumps(board, sort_keys=True, separators=(",", ":"))},
+        "data": {f"{model.name}.json": json.dumps(board, sort_keys=True, indent=1)},
     }
 
 
