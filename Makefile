@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MLGITOPS := $(BIN)/mlgitops
 CRDS ?= ../shared/crds
+PROMTOOL_PREFIX ?= /opt/prometheus-deb
 
-.PHONY: help setup example test lint typecheck render render-check check bench clean
+.PHONY: help setup promtool example test lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,8 +26,11 @@ example: setup ## render and validate the bundled example, then show what prod d
 	$(MLGITOPS) validate $(if $(wildcard $(CRDS)),--crds $(CRDS))
 	$(BIN)/kubectl kustomize overlays/prod
 
-test: setup ## run the test suite
-	$(BIN)/pytest -q
+promtool: ## install promtool (Debian's prometheus package, unpacked into $(PROMTOOL_PREFIX)) when missing
+	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) .ci/install-promtool
+
+test: setup promtool ## run the test suite (the monitoring tests run promtool)
+	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
 
 lint: setup ## ruff
 	$(BIN)/ruff check generator tests bench

@@ -49,6 +49,10 @@ serving:
   replicas: {{min: 1, max: 4}}
   autoscaling: {{metric: cpu, target: 70}}
   resources: {{requests: {{cpu: "1", memory: 2Gi}}, limits: {{cpu: "2", memory: 4Gi}}}}
+monitoring:
+  slo: {{latencyP95Ms: 250, errorRatePercent: 1, availabilityPercent: 99.5}}
+  alerts: {{runbook: "https://runbooks.example.com/{name}"}}
+  dashboard: false
 environments:
   staging:
     serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 10}}}}
@@ -78,6 +82,11 @@ training:
      gpu: {{count: 1, class: a100}}, retries: 2, timeout: 4h}}
   - {{name: evaluate, after: [train], command: [python, -m, m.evaluate], inputs: [model], metrics: [auc]}}
   gates: [{{metric: auc, op: ">=", value: 0.9}}]
+data: [{{name: events, uri: "s3://data/{name}/events", version: "2026-11-01"}}]
+monitoring:
+  slo: {{latencyP95Ms: 250, errorRatePercent: 1, availabilityPercent: 99.5}}
+  alerts: {{runbook: "https://runbooks.example.com/{name}"}}
+  dashboard: true
 environments:
   prod: {{serving: {{replicas: {{min: 2, max: 6}}}}}}
 """
@@ -91,6 +100,10 @@ serving:
   engine: deployment
   replicas: {{min: 2, max: 8}}
   resources: {{requests: {{cpu: 500m, memory: 1Gi}}, limits: {{cpu: "1", memory: 2Gi}}}}
+monitoring:
+  slo: {{latencyP95Ms: 250, errorRatePercent: 1, availabilityPercent: 99.5}}
+  alerts: {{runbook: "https://runbooks.example.com/{name}"}}
+  dashboard: false
 environments:
   dev: {{serving: {{replicas: {{min: 1}}}}}}
   prod: {{serving: {{replicas: {{min: 4, max: 16}}}}}}

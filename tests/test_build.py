@@ -29,6 +29,9 @@ def test_build_one_model_prints_only_its_objects(example: Path) -> None:
         ("InferenceService", "fraud-detector"),
         ("WorkflowTemplate", "fraud-detector-train"),
         ("CronWorkflow", "fraud-detector-train"),
+        ("PodMonitor", "fraud-detector"),
+        ("PrometheusRule", "fraud-detector"),
+        ("ConfigMap", "fraud-detector-dashboard"),
     }
     full = _objects(run_cli(["build", "--env", "prod"], cwd=example).stdout)
     assert all(full[key] == obj for key, obj in objects.items())

@@ -173,8 +173,8 @@ def test_removed_model_is_removed_everywhere(repo: Path) -> None:
     assert result.exit_code == 1
     data = as_json(repo)
     counts = {e["name"]: (e["added"], e["changed"], e["removed"]) for e in data["environments"]}
-    # Deployment, Service, HPA everywhere; prod also has the canary Deployment and its HPA
-    assert counts == {"dev": (0, 0, 3), "staging": (0, 0, 3), "prod": (0, 0, 5)}
+    # Deployment, Service, HPA, PodMonitor, PrometheusRule everywhere; prod also has the canary Deployment and HPA
+    assert counts == {"dev": (0, 0, 5), "staging": (0, 0, 5), "prod": (0, 0, 7)}
     for env in data["environments"]:
         [model] = env["models"]
         assert (model["model"], model["status"], model["summary"]) == (
@@ -284,7 +284,8 @@ def test_markdown_over_budget_is_truncated_and_stays_valid(tmp_path: Path) -> No
     assert text.count("<details>") == text.count("</details>") >= 1
     assert "```diff" in text
     note = text.strip().splitlines()[-1]
-    assert note.startswith("> **Truncated** to fit 65,536 characters. Not shown: dev: ")
+    assert note.startswith("> **Truncated** to fit 65,536 characters. Not shown: ")
+    assert "dev: " in note
     assert "staging: " in note and "prod: " in note and " diffs" in note
     assert "| prod | 0 | " in text  # the summary table is complete
     shown = text.count("#### Changed:")
@@ -302,9 +303,9 @@ def test_markdown_small_diff_is_complete(repo: Path) -> None:
     assert_valid_markdown(text)
     assert text.startswith("<!-- mlgitops-diff -->\n")
     assert "Truncated" not in text
-    assert "| prod | 0 | 3 | 5 | 0 |" in text  # churn-scorer: 2 Deployments, 2 HPAs, the Service
+    assert "| prod | 0 | 3 | 7 | 0 |" in text  # churn-scorer: 2 Deployments, 2 HPAs, Service, PodMonitor, rules
     assert "| prod | fraud-detector | version 6 → 7, replicas 3–10 → 4–12 |" in text
-    assert "<summary><b>prod</b>: 3 changed, 5 removed</summary>" in text
+    assert "<summary><b>prod</b>: 3 changed, 7 removed</summary>" in text
     assert "- `apps/Deployment ml-prod/churn-scorer-predictor-canary`" in text  # removed: listed
     assert "-  name: churn-scorer-predictor" not in text  # not shown whole
     assert text.count("#### Changed:") == 3
@@ -362,7 +363,7 @@ def test_renamed_model_pairs_its_objects(repo: Path) -> None:
     assert result.exit_code == 1
     data = as_json(repo)
     prod = data["environments"][2]
-    assert (prod["added"], prod["removed"], prod["renamed"]) == (5, 5, 5)
+    assert (prod["added"], prod["removed"], prod["renamed"]) == (7, 7, 7)
     [model] = prod["models"]
     assert (model["model"], model["status"], model["renamedFrom"]) == (
         "churn-model",
@@ -375,7 +376,8 @@ def test_renamed_model_pairs_its_objects(repo: Path) -> None:
         if obj["status"] == "added":
             # a diff against the old object, not the whole new one
             plus = [line for line in obj["diff"].splitlines() if line.startswith("+") and not line.startswith("+++")]
-            assert 0 < len(plus) <= 8, obj["diff"]
+            # the rules name the model in every expression; other objects in a few fields
+            assert 0 < len(plus) <= (80 if obj["kind"] == "PrometheusRule" else 8), obj["diff"]
         else:
             assert obj["renamedTo"] is not None and obj["diff"] == ""
     lines = result.stdout.splitlines()

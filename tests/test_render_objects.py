@@ -83,7 +83,8 @@ def test_workflow_template_is_a_gated_dag(objects: dict[Any, Any]) -> None:
     assert spec["activeDeadlineSeconds"] == 6 * 3600
     assert spec["podGC"] == {"strategy": "OnPodSuccess"}
     assert set(spec["ttlStrategy"]) == {"secondsAfterSuccess", "secondsAfterFailure"}
-    assert spec["arguments"] == {"parameters": [{"name": "data-uri", "value": "s3://ml-data/fraud/2026-08/"}]}
+    # the spec's own parameters first, then the datasets' (tests/test_lineage.py)
+    assert spec["arguments"]["parameters"][0] == {"name": "data-uri", "value": "s3://ml-data/fraud/2026-08/"}
     templates = {t["name"]: t for t in spec["templates"]}
     tasks = {t["name"]: t for t in templates["pipeline"]["dag"]["tasks"]}
     assert "depends" not in tasks["prepare"]

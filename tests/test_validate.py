@@ -106,15 +106,21 @@ def test_without_crds_custom_kinds_are_warnings_and_errors_when_strict(example: 
     result = validate(example)
     assert result.exit_code == 0, result.stdout
     unchecked = finding_lines(result, "no-schema")
-    assert [line.split()[3] for line in unchecked] == ["CronWorkflow:", "WorkflowTemplate:", "InferenceService:"]
+    assert [line.split()[3] for line in unchecked] == [
+        "CronWorkflow:",
+        "WorkflowTemplate:",
+        "PodMonitor:",
+        "PrometheusRule:",
+        "InferenceService:",
+    ]
     assert all(line.startswith("warning [no-schema] ") for line in unchecked)
     assert "pass --crds DIR" in unchecked[0]
-    assert result.stdout.splitlines()[-1].startswith("valid with 3 warning(s): ")
+    assert result.stdout.splitlines()[-1].startswith("valid with 5 warning(s): ")
 
     strict = validate(example, "--strict")
     assert strict.exit_code == 1
     assert all(line.startswith("error [no-schema] ") for line in finding_lines(strict, "no-schema"))
-    assert strict.stdout.splitlines()[-1].startswith("invalid: 3 error(s), 0 warning(s)")
+    assert strict.stdout.splitlines()[-1].startswith("invalid: 5 error(s), 0 warning(s)")
 
 
 # --- Kubernetes built-in kinds (kubernetes-validate) --------------------------------------------------
@@ -386,7 +392,8 @@ def test_github_annotation_paths_are_relative_to_the_git_work_tree(tmp_path: Pat
     (tmp_path / ".git").mkdir()
     project = copy_example(tmp_path / "ml" / "config")
     model = project / "models" / "churn-scorer.yaml"
-    model.write_text(model.read_text() + "  staging: {serving: {image: 'acme/xgb-server:latest'}}\n")
+    patch = "environments:\n  staging: {serving: {image: 'acme/xgb-server:latest'}}\n"
+    model.write_text(model.read_text().replace("environments:\n", patch))
     result = validate(project, "--crds", str(crds_dir), "--format", "github")
     assert result.exit_code == 1
     annotations = [a for a in result.stdout.splitlines() if a.startswith("::error ")]

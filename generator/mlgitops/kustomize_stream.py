@@ -17,6 +17,7 @@ Kustomize, byte for byte.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import itertools
 import math
@@ -75,6 +76,26 @@ _NUMBER = re.compile(
 # go-yaml v2 resolve.go: a timestamp starts with four digits and a dash; isBase60Float.
 _TIMESTAMP_START = re.compile(r"[0-9]{4}-")
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+
+_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+
+
+def _is_timestamp(text: str) -> bool:
+    """go-yaml v2 `parseTimestamp` for a string that starts with four digits and a dash: a date alone
+    (`2006-1-2` layout, a real calendar date) is a timestamp and gets quoted; text that cannot start
+    any of its layouts is a plain string; a date followed by more (a time of day) is not reproduced."""
+    match = _DATE.match(text)
+    if match is None:
+        return False  # every layout starts with 2006-1-2
+    year, month, day = (int(part) for part in match.groups())
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False  # Go's time.Parse refuses it: a plain string (checked against kubectl kustomize)
+    if match.end() == len(text):
+        return True
+    raise UnsupportedValueError  # a time part: go-yaml's layouts are not reproduced
 
 
 class UnsupportedValueError(Exception):
@@ -160,7 +181,7 @@ def _reads_as_other(text: str) -> bool:
         return True
     if first.isdigit():
         if _TIMESTAMP_START.match(text):
-            raise UnsupportedValueError  # go-yaml's timestamp formats are not reproduced
+            return _is_timestamp(text)
         return _BASE60.fullmatch(text) is not None
     if len(text) > 1 and (text[1].isdigit() or text[1] == "."):
         raise UnsupportedValueError

@@ -15,7 +15,7 @@ from typing import Any
 from mlgitops.clusterfit import features_for
 from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
-from mlgitops.render import Obj, object_key, render_model
+from mlgitops.render import Obj, object_key, render_model, with_monitoring
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
 from mlgitops.resolve import ResolvedModel, resolve
 from mlgitops.yamlio import dump, generated_header
@@ -104,7 +104,7 @@ def render_models(
             if resolved is None:
                 result.environments[env] = None
             elif resolved.spec is model.spec and same_features[env]:
-                result.environments[env] = base  # no patch reached this model here
+                result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
                 result.environments[env] = render_model(resolved, project)
         out.append(result)

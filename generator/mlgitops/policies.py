@@ -168,6 +168,11 @@ SERVING_MODE_CHANGE = Policy(
     "error",
     "KServe refuses to change the deployment mode of an existing InferenceService",
 )
+DATA_PINNED = Policy(
+    "data-pinned",
+    "error",
+    "a dataset without a version, or with a moving one (latest), cannot say what data trained a model",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -190,6 +195,7 @@ POLICIES: tuple[Policy, ...] = (
     RETRY_MAX_DURATION,
     MISSING_REFERENCE,
     SERVING_MODE_CHANGE,
+    DATA_PINNED,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -636,6 +642,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_retry_max_duration(obj))
     if spec is not None:
         found.extend(_canary_share(objects, spec))
+        found.extend(_data_pinned(objects, spec, stage))
     return found
 
 
@@ -788,3 +795,27 @@ def _argo_when(obj: Obj) -> Iterator[Violation]:
 def _retry_max_duration(obj: Obj) -> Iterator[Violation]:
     for path, message in max_duration_problems(obj):
         yield Violation(RETRY_MAX_DURATION, obj, path, message)
+
+
+# --- data lineage (lineage.py) ---------------------------------------------------------------------
+
+
+def _data_pinned(objects: list[Obj], spec: Model, stage: Stage) -> Iterator[Violation]:
+    """Unpinned datasets, outside the first environment (dev may train on whatever is newest)."""
+    if stage.is_dev or not spec.data:
+        return
+    from mlgitops.lineage import DATASET_ANNOTATION_PREFIX, unpinned_reason
+
+    for index, dataset in enumerate(spec.data):
+        reason = unpinned_reason(dataset)
+        if reason is None:
+            continue
+        key = DATASET_ANNOTATION_PREFIX + dataset.name
+        carrier = next((o for o in objects if key in (get_path(o, ("metadata", "annotations")) or {})), None)
+        if carrier is None:
+            continue
+        message = (
+            f"dataset {dataset.name} {reason} in {stage.environment}: pin an immutable version "
+            "(a snapshot date, DVC revision, lakeFS commit or object version)"
+        )
+        yield Violation(DATA_PINNED, carrier, ("metadata", "annotations", key), message, ("data", index, "version"))

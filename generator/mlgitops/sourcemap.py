@@ -16,6 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.jsonpointer import get_path
+from mlgitops.lineage import (
+    DATASET_ANNOTATION_PREFIX,
+    MODEL_VERSION_ANNOTATION,
+    TRAINING_IMAGE_ANNOTATION,
+    parameter_stem,
+)
 from mlgitops.patches import patched_op
 from mlgitops.render.common import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION
 from mlgitops.spec import Gpu, Model, Project, Resources, Step
@@ -108,6 +114,8 @@ def spec_source(obj: dict[str, Any], path: JsonPath, spec: Model, project: Proje
         return _deployment_engine(obj, path, spec, project)
     if kind in ("WorkflowTemplate", "CronWorkflow"):
         return _training(obj, path, spec)
+    if kind in ("PodMonitor", "PrometheusRule") or (kind == "ConfigMap" and spec.monitoring is not None):
+        return _monitoring(obj, path, spec)
     return _m()
 
 
@@ -138,6 +146,9 @@ def _metadata(obj: dict[str, Any], rest: JsonPath, spec: Model, project: Project
                 return _m("metadata", "annotations", key)
             if key in known:
                 return _m(*known[key])
+            lineage = _lineage_annotation(key, spec)
+            if lineage is not None:
+                return lineage
             return _m("metadata", "annotations")
     return _m("metadata")
 
@@ -374,6 +385,9 @@ def _training(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
             name = get_path(obj, ("spec", "arguments", "parameters", index, "name"))
             if isinstance(name, str) and name in training.parameters:
                 return _m("training", "parameters", name)
+            dataset = _dataset_of_parameter(name, spec)
+            if dataset is not None:
+                return dataset
             return _m("training", "parameters")
         case ("spec", "arguments", *_):
             return _m("training", "parameters")
@@ -540,3 +554,65 @@ def _step(rest: JsonPath, here: JsonPath, step: Step, training_node_class: str |
         case ("name", *_):
             return _m(*here, "name")
     return _m(*here)
+
+
+# --- lineage and monitoring ----------------------------------------------------------------------
+
+
+def _lineage_annotation(key: str, spec: Model) -> SpecSource | None:
+    if key == MODEL_VERSION_ANNOTATION:
+        return _m("model", "version")
+    if key == TRAINING_IMAGE_ANNOTATION:
+        return _m("training", "image")
+    if key.startswith(DATASET_ANNOTATION_PREFIX):
+        for index, dataset in enumerate(spec.data):
+            if DATASET_ANNOTATION_PREFIX + dataset.name == key:
+                return _m("data", index)
+        return _m("data")
+    return None
+
+
+def _dataset_of_parameter(name: Any, spec: Model) -> SpecSource | None:
+    for index, dataset in enumerate(spec.data):
+        stem = parameter_stem(dataset)
+        if name == f"{stem}_URI":
+            return _m("data", index, "uri")
+        if name == f"{stem}_VERSION":
+            return _m("data", index, "version")
+    return None
+
+
+def _monitoring(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
+    """PodMonitor endpoints from the serving engine and mode; rules from the SLOs and alert options."""
+    kind = obj.get("kind")
+    if kind == "PodMonitor":
+        match path:
+            case ("spec", "podMetricsEndpoints", int(), "interval", *_):
+                return _m("monitoring", "scrapeInterval")
+            case ("spec", "selector", *_):
+                return _m("serving", "engine")
+            case ("spec", "podMetricsEndpoints", int(), ("port" | "portNumber"), *_):
+                return _m("serving", "mode")
+        return _m("monitoring")
+    if kind == "ConfigMap":
+        return _m("monitoring", "dashboard")
+    alert = None
+    match path:
+        case ("spec", "groups", int(group), "rules", int(rule), *_):
+            alert = get_path(obj, ("spec", "groups", group, "rules", rule, "alert"))
+    match path:
+        case ("spec", "groups", int(), "rules", int(), "labels", "severity", *_):
+            return _m("monitoring", "alerts", "severity")
+        case ("spec", "groups", int(), "rules", int(), "annotations", "runbook_url", *_):
+            return _m("monitoring", "alerts", "runbook")
+    source = _ALERT_SOURCES.get(alert) if isinstance(alert, str) else None
+    return _m(*source) if source else _m("monitoring")
+
+
+_ALERT_SOURCES: dict[str, tuple[str, ...]] = {
+    "ModelLatencyP95AboveSLO": ("monitoring", "slo", "latencyP95Ms"),
+    "ModelErrorRateAboveSLO": ("monitoring", "slo", "errorRatePercent"),
+    "ModelErrorBudgetBurn": ("monitoring", "slo", "availabilityPercent"),
+    "ModelNoTraffic": ("monitoring", "alerts", "noTraffic"),
+    "ModelTrainingNotSucceeded": ("training", "schedule"),
+}

@@ -1066,6 +1066,80 @@ class Patch(Strict):
     ops: list[PatchOp] = Field(min_length=1, description="Applied in order; all of them or none.")
 
 
+class Slo(Strict):
+    """Service level objectives of a serving model; each one set renders its recording rules and alerts."""
+
+    latencyP95Ms: int | None = Field(
+        default=None, gt=0, le=600000, description="95th percentile request latency objective, in milliseconds"
+    )
+    errorRatePercent: float | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        description="highest share of failed (5xx) requests, in percent; alerts on the ratio over 5m and 1h",
+    )
+    availabilityPercent: float | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        description="share of successful requests over 30 days, in percent; multi-window burn-rate alerts "
+        "(1h/5m at 14.4x and 6h/30m at 6x the error budget)",
+    )
+
+
+class MonitoringAlerts(Strict):
+    """How the rendered alerts are labelled and which optional alerts are rendered."""
+
+    severity: LabelValue = Field(default="page", description="the severity label of the SLO alerts")
+    runbook: CredentialFreeUri | None = Field(default=None, description="runbook_url annotation of every alert")
+    noTraffic: bool = Field(
+        default=False, description="alert when the model serves no request for 15 minutes (set it in prod)"
+    )
+    trainingMaxAgeDays: int | None = Field(
+        default=None,
+        gt=0,
+        le=366,
+        description="alert when scheduled training has not succeeded for this many days (default 8: a weekly "
+        "schedule and a day)",
+    )
+
+
+class Monitoring(Strict):
+    """Prometheus Operator objects of a model: PodMonitor, PrometheusRule, optional Grafana dashboard."""
+
+    enabled: bool = Field(default=True, description="false: render no monitoring objects in this environment")
+    scrapeInterval: Duration = Field(default="30s", description="how often Prometheus scrapes the predictor")
+    slo: Slo = Field(default_factory=Slo, description="service level objectives")
+    alerts: MonitoringAlerts = Field(default_factory=MonitoringAlerts, description="alert labels and options")
+    dashboard: bool = Field(
+        default=False, description="render a Grafana dashboard ConfigMap (label grafana_dashboard: \"1\")"
+    )
+
+
+_DATASET_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
+
+
+def _dataset_name(value: str) -> str:
+    if not _DATASET_NAME.match(value):
+        raise ValueError(
+            f"{value[:60]!r} is not a dataset name (a lower-case letter, then letters, digits, '-' or '_'; at most 41)"
+        )
+    return value
+
+
+class Dataset(Strict):
+    """One dataset the model's training reads, pinned to an immutable version."""
+
+    name: Annotated[str, AfterValidator(_dataset_name)] = Field(
+        description="dataset name; training gets DATA_<NAME>_URI and DATA_<NAME>_VERSION"
+    )
+    uri: CredentialFreeUri = Field(min_length=1, description="where the dataset lives (s3://, gs://, lakefs://, ...)")
+    version: Text | None = Field(
+        default=None,
+        description="immutable version: a snapshot date, DVC revision, lakeFS commit or object version",
+    )
+
+
 class Model(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"]
     kind: Literal["Model"]
@@ -1080,6 +1154,18 @@ class Model(Strict):
         "(docs/patches.md). An environment's `patches` replaces this list (RFC 7386).",
     )
     environments: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    monitoring: Monitoring | None = Field(default=None, description="metrics scraping, SLO alerts and dashboard")
+    data: list[Dataset] = Field(default_factory=list, description="datasets the training reads (data lineage)")
+
+    @model_validator(mode="after")
+    def _unique_datasets(self) -> Model:
+        seen: set[str] = set()
+        for dataset in self.data:
+            key = dataset.name.upper().replace("-", "_")
+            if key in seen:
+                raise ValueError(f"dataset {dataset.name!r} is listed twice (names differing only in '-'/'_' clash)")
+            seen.add(key)
+        return self
 
 
 # Model server images by model format for `engine: deployment` (KServe's runtimes, Apache-2.0).
@@ -1103,4 +1189,4 @@ def server_image(spec: Model, project: Project) -> str | None:
 
 
 # Keys an environment patch (project defaults or a model's `environments.<env>`) may set.
-PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches")
+PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches", "monitoring", "data")

@@ -28,6 +28,8 @@ _COVERED = (
     ("serving", "logger"),
     ("training", "schedule"),
     ("patches",),
+    ("monitoring", "slo"),
+    ("data",),
 )
 _MAX_OTHER_PATHS = 3
 _SERVER_FACTS = ("args", "transformer", "logger")
@@ -50,6 +52,7 @@ def _facts(spec: Model) -> dict[str, str]:
     if isinstance(schedule, list):
         schedule = ", ".join(schedule) if schedule else None
     facts["schedule"] = f"'{schedule}'" if schedule else "none"
+    facts.update(_slo_and_data_facts(spec))
     return facts
 
 
@@ -115,6 +118,43 @@ def _env_change(old: Model, new: Model) -> FieldChange | None:
         return None
     parts = [f"+{n}" for n in added] + [f"-{n}" for n in removed] + [f"~{n}" for n in changed]
     return FieldChange("env", None, " ".join(parts))
+_SLO_FACTS = (
+    ("latencyP95Ms", "slo p95", " ms"),
+    ("errorRatePercent", "slo errors", "%"),
+    ("availabilityPercent", "slo availability", "%"),
+)
+
+
+def _slo_and_data_facts(spec: Model) -> dict[str, str]:
+    """`slo p95: 250 ms`, `data transactions: 2026-11-01`: only what is set (absent facts read as none)."""
+    facts: dict[str, str] = {}
+    slo = spec.monitoring.slo if spec.monitoring is not None else None
+    for field, label, unit in _SLO_FACTS:
+        value = getattr(slo, field) if slo is not None else None
+        if value is not None:
+            facts[label] = f"{value:g}{unit}" if isinstance(value, float) else f"{value}{unit}"
+    for dataset in spec.data:
+        facts[f"data {dataset.name}"] = dataset.version or "unpinned"
+    return facts
+
+
+def _fact_changes(old_facts: dict[str, str], new_facts: dict[str, str]) -> list[FieldChange]:
+    """Changed facts; an SLO or dataset fact only one side has is added or removed."""
+    changes = []
+    for key in [*new_facts, *(k for k in old_facts if k not in new_facts)]:
+        old, new = old_facts.get(key, "none"), new_facts.get(key, "none")
+        if old != new:
+            changes.append(FieldChange(key, old, new))
+    return changes
+
+
+def _change_text(change: FieldChange) -> str:
+    """`slo p95 250 → 200 ms`: the unit once, after the new value."""
+    old, new = change.old or "none", change.new or "none"
+    for unit in (" ms", "%"):
+        if change.field.startswith("slo ") and old.endswith(unit) and new.endswith(unit):
+            return f"{change.field} {old.removesuffix(unit)} → {new}"
+    return f"{change.field} {old} → {new}"
 
 
 def _changed_paths(old: Any, new: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -148,9 +188,9 @@ def _model_summary(
         changes = [FieldChange(k, None, v) for k, v in shown.items()]
         return "added: " + ", ".join(f"{k} {v}" for k, v in shown.items()), changes
     old_facts = _facts(old)
-    changes = [FieldChange(k, old_facts[k], new_facts[k]) for k in new_facts if old_facts[k] != new_facts[k]]
+    changes = _fact_changes(old_facts, new_facts)
     changes.extend(_workflow_changes(old, new))
-    parts = [f"{c.field} {c.old} → {c.new}" for c in changes]
+    parts = [_change_text(c) for c in changes]
     env = _env_change(old, new)
     if env is not None:
         changes.append(env)

@@ -7,11 +7,12 @@ from mlgitops.patches import apply_patches
 from mlgitops.render.common import Obj
 from mlgitops.render.deployment import render_deployment_engine
 from mlgitops.render.kserve import render_inference_service
+from mlgitops.render.monitoring import render_monitoring
 from mlgitops.render.training import render_cron_workflow, render_workflow_template
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Project
 
-__all__ = ["Obj", "object_key", "render_model"]
+__all__ = ["Obj", "object_key", "render_model", "with_monitoring"]
 
 ObjectKey = tuple[str, str, str]
 
@@ -36,6 +37,7 @@ def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
         cron = render_cron_workflow(model, project)
         if cron is not None:
             objects.append(cron)
+    objects.extend(render_monitoring(model, project))
     objects.sort(key=object_key)
     if model.spec.patches:
         # Training objects of a model that does not train in this environment: their patches wait.
@@ -49,3 +51,13 @@ def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
             suffix = f" (in environment {model.environment!r})"
             raise SpecError([Problem(p.location, p.message + suffix) for p in exc.problems]) from None
     return objects
+
+
+def with_monitoring(base: list[Obj], model: ResolvedModel, project: Project) -> list[Obj]:
+    """The environment-free base render plus the monitoring objects of `model`'s environment.
+
+    The base has none (their rules select the environment's series), so an environment no patch
+    reaches reuses the base and adds only these.
+    """
+    extra = render_monitoring(model, project)
+    return sorted([*base, *extra], key=object_key) if extra else base

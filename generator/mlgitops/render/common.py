@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mlgitops.lineage import lineage_annotations
 from mlgitops.node_classes import gpu_class_of, placement
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Gpu, Project, Resources
@@ -51,6 +52,7 @@ def standard_annotations(model: ResolvedModel, extra: dict[str, str] | None = No
         annotations[OWNER_ANNOTATION] = spec.metadata.owner
     if spec.model.registry:
         annotations[REGISTRY_ANNOTATION] = spec.model.registry
+    annotations.update(lineage_annotations(spec))
     annotations[SOURCE_ANNOTATION] = model.file.path
     return annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlgitops.lineage import data_parameters
 from mlgitops.node_classes import step_node_class
 from mlgitops.render import workflow_parts as structure
 from mlgitops.render.common import (
@@ -178,6 +179,8 @@ def _reject_template(training: Training) -> Obj:
 def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     training = model.spec.training
     assert training is not None
+    if model.spec.data:  # datasets are workflow parameters (and so step environment variables)
+        training = training.model_copy(update={"parameters": {**training.parameters, **data_parameters(model.spec)}})
     producers = _producers(training)
     tasks: list[Obj] = []
     templates: list[Obj] = []

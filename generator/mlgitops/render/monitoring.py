@@ -1,0 +1,315 @@
+"""Prometheus Operator objects of a model in one environment: PodMonitor, PrometheusRule, dashboard.
+
+Where the metrics are, by engine and mode (checked in upstream source):
+
+- `engine: kserve`, `mode: Knative`: Knative's queue-proxy sidecar serves request metrics on container
+  port `http-usermetric` (9091) at `/metrics` (knative/serving pkg/apis/serving/v1 revision types:
+  `UserQueueMetricsPortName`; pkg/reconciler/revision/resources/queue.go declares the container port
+  with knative.dev/networking's `UserQueueMetricsPort`). It counts every request with its
+  `response_code_class` and a latency histogram in milliseconds: `revision_app_request_count`,
+  `revision_app_request_latencies` (knative/serving pkg/queue/metrics/request_metric.go; the `revision_` prefix is the
+  `knative.dev/internal/serving/revision` domain, docs/serving/metrics.md in knative/docs).
+- `engine: kserve`, `mode: Standard`: no sidecar; the KServe Python model servers serve Prometheus
+  metrics on their HTTP port 8080 at `/metrics` (kserve/kserve config/runtimes/kserve-*server.yaml:
+  `prometheus.kserve.io/port: '8080'`, `prometheus.kserve.io/path: /metrics`), a latency histogram
+  in seconds per step: `request_predict_seconds` with label `model_name`
+  (kserve/kserve python/kserve/kserve/metrics.py). Pods carry `serving.kserve.io/inferenceservice` and
+  `component: predictor` (kserve/kserve pkg/constants/constants.go).
+- `engine: deployment`: the same KServe Python model server images, container port `http` (8080).
+
+The Python model server counts no responses by status, so error-ratio and burn-rate rules need the
+queue-proxy (Knative mode); in Standard mode and with `engine: deployment` only the latency, traffic and
+training rules are rendered (docs/monitoring.md).
+
+Scheduled training: Argo Workflows' controller counts workflows started from a WorkflowTemplate as they
+enter each phase, `argo_workflows_workflowtemplate_triggered_total{name, namespace, cluster_scope, phase}`
+(argoproj/argo-workflows docs/metrics.md, workflow/metrics/counter_template.go).
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlgitops.render.common import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj, metadata, standard_labels
+from mlgitops.resolve import ResolvedModel
+from mlgitops.spec import Monitoring, Project
+
+PROJECT_LABEL = "mlgitops.io/project"
+MODEL_SERIES_LABEL = "mlgitops_model"
+ENVIRONMENT_SERIES_LABEL = "mlgitops_environment"
+QUEUE_PROXY_METRICS_PORT = "http-usermetric"  # 9091 on the queue-proxy container
+KSERVE_METRICS_PORT = 8080
+DEPLOYMENT_METRICS_PORT = "http"
+METRICS_PATH = "/metrics"
+# Google SRE workbook, "Alerting on SLOs": page at 14.4x the budget over 1h (confirmed over 5m), ticket
+# at 6x over 6h (confirmed over 30m).
+FAST_BURN = ("1h", "5m", 14.4)
+SLOW_BURN = ("6h", "30m", 6.0)
+ERROR_WINDOWS = ("5m", "30m", "1h", "6h")
+DEFAULT_TRAINING_MAX_AGE_DAYS = 8
+NO_TRAFFIC_FOR = "15m"
+
+
+class _Source:
+    """The series of one model's requests, as its engine and mode expose them."""
+
+    def __init__(self, count: str | None, bucket: str, latency_divisor: int) -> None:
+        self.count = count  # counter with response_code_class, or None
+        self.bucket = bucket  # latency histogram buckets
+        self.latency_divisor = latency_divisor  # to seconds
+
+
+_KNATIVE = _Source("revision_app_request_count", "revision_app_request_latencies_bucket", 1000)
+_PYTHON_SERVER = _Source(None, "request_predict_seconds_bucket", 1)
+
+
+def _number(value: float) -> str:
+    return format(value, ".10g")
+
+
+def monitoring_enabled(model: ResolvedModel) -> bool:
+    spec = model.spec
+    return model.environment is not None and spec.monitoring is not None and spec.monitoring.enabled
+
+
+def _labels(model: ResolvedModel, project: Project) -> dict[str, str]:
+    """The standard labels without the model version: a version bump does not touch the monitoring."""
+    labels = standard_labels(model, project, "monitoring")
+    del labels["app.kubernetes.io/version"]
+    labels[PROJECT_LABEL] = project.metadata.name
+    return labels
+
+
+def _annotations(model: ResolvedModel) -> dict[str, str]:
+    """Owner and source, not the lineage (which changes with every version)."""
+    annotations = {OWNER_ANNOTATION: model.spec.metadata.owner} if model.spec.metadata.owner else {}
+    annotations[SOURCE_ANNOTATION] = model.file.path
+    return annotations
+
+
+def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring) -> tuple[Obj, _Source] | None:
+    serving = model.spec.serving
+    if serving is None:
+        return None
+    endpoint: Obj
+    if serving.engine == "kserve":
+        selector = {"serving.kserve.io/inferenceservice": model.name, "component": "predictor"}
+        if serving.mode == "Knative":
+            endpoint, source = {"port": QUEUE_PROXY_METRICS_PORT}, _KNATIVE
+        else:
+            endpoint, source = {"portNumber": KSERVE_METRICS_PORT}, _PYTHON_SERVER
+    else:
+        selector = {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "predictor"}
+        endpoint, source = {"port": DEPLOYMENT_METRICS_PORT}, _PYTHON_SERVER
+    endpoint.update(
+        {
+            "path": METRICS_PATH,
+            "interval": monitoring.scrapeInterval,
+            "relabelings": [
+                {"action": "replace", "targetLabel": MODEL_SERIES_LABEL, "replacement": model.name},
+                {"action": "replace", "targetLabel": ENVIRONMENT_SERIES_LABEL, "replacement": model.environment},
+            ],
+        }
+    )
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": metadata(model.name, _labels(model, project), _annotations(model)),
+        "spec": {"selector": {"matchLabels": selector}, "podMetricsEndpoints": [endpoint]},
+    }
+    return monitor, source
+
+
+def _selector(model: ResolvedModel) -> str:
+    return f'{MODEL_SERIES_LABEL}="{model.name}",{ENVIRONMENT_SERIES_LABEL}="{model.environment}"'
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> Obj:
+    return {"record": name, "expr": expr, "labels": labels}
+
+
+def _alert(name: str, expr: str, wait: str, labels: dict[str, str], summary: str, runbook: str | None) -> Obj:
+    annotations = {"summary": summary}
+    if runbook:
+        annotations["runbook_url"] = runbook
+    return {"alert": name, "expr": expr, "for": wait, "labels": labels, "annotations": annotations}
+
+
+def recording_rules(model: ResolvedModel, source: _Source) -> list[Obj]:
+    sel = _selector(model)
+    keep = {MODEL_SERIES_LABEL: model.name, ENVIRONMENT_SERIES_LABEL: str(model.environment)}
+    rules: list[Obj] = []
+    rate_of = source.count or source.bucket.replace("_bucket", "_count")
+    rules.append(_record("mlgitops:request_rate:rate5m", f"sum(rate({rate_of}{{{sel}}}[5m]))", keep))
+    if source.count is not None:
+        for window in ERROR_WINDOWS:
+            expr = (
+                f'sum(rate({source.count}{{{sel},response_code_class="5xx"}}[{window}])) / '
+                f"sum(rate({source.count}{{{sel}}}[{window}]))"
+            )
+            rules.append(_record(f"mlgitops:request_error_ratio:rate{window}", expr, keep))
+    divisor = f" / {source.latency_divisor}" if source.latency_divisor != 1 else ""
+    for quantile, percentile in (("0.5", "50"), ("0.95", "95"), ("0.99", "99")):
+        expr = f"histogram_quantile({quantile}, sum by (le) (rate({source.bucket}{{{sel}}}[5m]))){divisor}"
+        rules.append(_record(f"mlgitops:request_latency_seconds:p{percentile}_5m", expr, keep))
+    return rules
+
+
+def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring) -> list[Obj]:
+    slo, alerts = monitoring.slo, monitoring.alerts
+    sel = _selector(model)
+    where = f"{model.name} in {model.environment}"
+    labels = {
+        "severity": alerts.severity,
+        MODEL_SERIES_LABEL: model.name,
+        ENVIRONMENT_SERIES_LABEL: str(model.environment),
+    }
+    runbook = alerts.runbook
+    out: list[Obj] = []
+    if slo.latencyP95Ms is not None:
+        out.append(
+            _alert(
+                "ModelLatencyP95AboveSLO",
+                f"mlgitops:request_latency_seconds:p95_5m{{{sel}}} > {_number(slo.latencyP95Ms / 1000)}",
+                "10m",
+                labels,
+                f"{where}: p95 latency above the {slo.latencyP95Ms} ms objective for 10 minutes",
+                runbook,
+            )
+        )
+    if source.count is not None and slo.errorRatePercent is not None:
+        out.append(
+            _alert(
+                "ModelErrorRateAboveSLO",
+                f"mlgitops:request_error_ratio:rate5m{{{sel}}} > {_number(slo.errorRatePercent / 100)}",
+                "10m",
+                labels,
+                f"{where}: more than {_number(slo.errorRatePercent)}% of requests fail (5xx) for 10 minutes",
+                runbook,
+            )
+        )
+    if source.count is not None and slo.availabilityPercent is not None:
+        budget = 1 - slo.availabilityPercent / 100
+        for (long, short, factor), wait, severity in ((FAST_BURN, "2m", alerts.severity), (SLOW_BURN, "15m", "ticket")):
+            threshold = _number(round(factor * budget, 10))
+            expr = (
+                f"mlgitops:request_error_ratio:rate{long}{{{sel}}} > {threshold} and "
+                f"mlgitops:request_error_ratio:rate{short}{{{sel}}} > {threshold}"
+            )
+            out.append(
+                _alert(
+                    "ModelErrorBudgetBurn",
+                    expr,
+                    wait,
+                    {**labels, "severity": severity, "window": long},
+                    f"{where}: burning the {_number(slo.availabilityPercent)}% availability error budget "
+                    f"{_number(factor)}x too fast over {long}",
+                    runbook,
+                )
+            )
+    if alerts.noTraffic:
+        rate_of = source.count or source.bucket.replace("_bucket", "_count")
+        out.append(
+            _alert(
+                "ModelNoTraffic",
+                f"(sum(rate({rate_of}{{{sel}}}[{NO_TRAFFIC_FOR}])) or vector(0)) == 0",
+                NO_TRAFFIC_FOR,
+                labels,
+                f"{where}: no request served for {NO_TRAFFIC_FOR}",
+                runbook,
+            )
+        )
+    return out
+
+
+def training_rules(model: ResolvedModel, project: Project, monitoring: Monitoring) -> list[Obj]:
+    training = model.spec.training
+    if training is None or not training.schedules or model.environment is None:
+        return []
+    from mlgitops.render.training import template_name
+
+    days = monitoring.alerts.trainingMaxAgeDays or DEFAULT_TRAINING_MAX_AGE_DAYS
+    namespace = project.environment(model.environment).namespace
+    counter = (
+        f'argo_workflows_workflowtemplate_triggered_total{{name="{template_name(model.name)}",'
+        f'namespace="{namespace}",phase="Succeeded"}}'
+    )
+    labels = {
+        "severity": "ticket",
+        MODEL_SERIES_LABEL: model.name,
+        ENVIRONMENT_SERIES_LABEL: model.environment,
+    }
+    return [
+        _alert(
+            "ModelTrainingNotSucceeded",
+            f"(sum(increase({counter}[{days}d])) or vector(0)) < 1",
+            "1h",
+            labels,
+            f"{model.name} in {model.environment}: scheduled training has not succeeded for {days} days",
+            monitoring.alerts.runbook,
+        )
+    ]
+
+
+def _dashboard(model: ResolvedModel, project: Project, source: _Source) -> Obj:
+    sel = _selector(model)
+    targets = [("requests/s", f"mlgitops:request_rate:rate5m{{{sel}}}")]
+    targets += [(f"p{q}", f"mlgitops:request_latency_seconds:p{q}_5m{{{sel}}}") for q in ("50", "95", "99")]
+    if source.count is not None:
+        targets.append(("error ratio", f"mlgitops:request_error_ratio:rate5m{{{sel}}}"))
+    panels = [
+        {
+            "id": index + 1,
+            "type": "timeseries",
+            "title": title,
+            "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
+            "targets": [{"expr": expr, "refId": "A"}],
+        }
+        for index, (title, expr) in enumerate(targets)
+    ]
+    board = {
+        "title": f"{project.metadata.name} / {model.name} ({model.environment})",
+        "uid": f"mlgitops-{model.environment}-{model.name}"[:40],
+        "schemaVersion": 39,
+        "tags": ["mlgitops", project.metadata.name],
+        "panels": panels,
+    }
+    labels = {**_labels(model, project), "grafana_dashboard": "1"}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(f"{model.name}-dashboard", labels, _annotations(model)),
+        "data": {f"{model.name}.json": json.dumps(board, sort_keys=True, indent=1)},
+    }
+
+
+def render_monitoring(model: ResolvedModel, project: Project) -> list[Obj]:
+    """The monitoring objects of a model in its environment (none for the environment-free base)."""
+    monitoring = model.spec.monitoring
+    if monitoring is None or not monitoring_enabled(model):
+        return []
+    objects: list[Obj] = []
+    found = _pod_monitor(model, project, monitoring)
+    groups: list[Obj] = []
+    if found is not None:
+        monitor, source = found
+        objects.append(monitor)
+        groups.append({"name": f"{model.name}.recording", "rules": recording_rules(model, source)})
+        slo_alerts = alerting_rules(model, source, monitoring)
+        if slo_alerts:
+            groups.append({"name": f"{model.name}.slo", "rules": slo_alerts})
+        if monitoring.dashboard:
+            objects.append(_dashboard(model, project, source))
+    training = training_rules(model, project, monitoring)
+    if training:
+        groups.append({"name": f"{model.name}.training", "rules": training})
+    if groups:
+        objects.append(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": metadata(model.name, _labels(model, project), _annotations(model)),
+                "spec": {"groups": groups},
+            }
+        )
+    return objects
