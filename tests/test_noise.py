@@ -186,10 +186,11 @@ def test_a_real_training_change_is_not_relabelled(committed: Path) -> None:
     assert run_cli(["render"], cwd=committed).exit_code == 0
     data = json.loads(run_cli(["diff", "--base", "HEAD", "--format", "json"], cwd=committed).stdout)
     prod = data["environments"][2]
-    # the WorkflowTemplate has a new image: a change; the CronWorkflow only moved its label
-    assert [o["kind"] for o in prod["objects"] if o["relabelled"]] == ["CronWorkflow"]
-    assert {o["kind"] for o in prod["objects"] if o["status"] == "changed" and not o["relabelled"]} == {
-        "WorkflowTemplate", "InferenceService"}  # fmt: skip
+    # a new training image: the WorkflowTemplate runs it, and both training objects record it in their
+    # lineage annotation (lineage.mlgitops.io/training-image), so neither is merely relabelled
+    assert [o["kind"] for o in prod["objects"] if o["relabelled"]] == []
+    assert {o["kind"] for o in prod["objects"] if o["status"] == "changed" and not o["relabelled"]} >= {
+        "WorkflowTemplate", "CronWorkflow", "InferenceService"}  # fmt: skip
 
 
 def test_an_inference_service_label_is_not_relabelling(committed: Path) -> None:
@@ -209,10 +210,12 @@ def test_text_diff_shows_renames_in_the_table_like_markdown(committed: Path) -> 
     assert run_cli(["render"], cwd=committed).exit_code == 0
     result = run_cli(["diff", "--base", "HEAD"], cwd=committed)
     rows = table(result.stdout)
-    assert rows["dev"] == ["1", "0", "1", "1"]
-    assert rows["prod"] == ["3", "0", "3", "3"]
+    # every object of the model is renamed: dev serves (InferenceService, PodMonitor, PrometheusRule,
+    # dashboard), prod also trains (WorkflowTemplate, CronWorkflow)
+    assert rows["dev"] == ["4", "0", "4", "4"]
+    assert rows["prod"] == ["6", "0", "6", "6"]
     markdown = run_cli(["diff", "--base", "HEAD", "--format", "markdown"], cwd=committed).stdout
-    assert "| dev | 1 | 0 | 1 | 1 |" in markdown and "| prod | 3 | 0 | 3 | 3 |" in markdown
+    assert "| dev | 4 | 0 | 4 | 4 |" in markdown and "| prod | 6 | 0 | 6 | 6 |" in markdown
     assert (
         "+ dev  serving.kserve.io/InferenceService ml-config-dev/example-clf  (renamed from "
         "serving.kserve.io/InferenceService ml-config-dev/example-classifier; the old object is deleted)"

@@ -53,7 +53,13 @@ MODEL_KINDS = {
 
 def _built(overlay: Path) -> dict[tuple[str, str, str, str], dict[str, Any]]:
     """What `kubectl kustomize` builds for an overlay, without the hand-written platform objects."""
-    return {object_identity(o): o for o in kustomize_objects(overlay) if o["kind"] in MODEL_KINDS}
+    return {object_identity(o): o for o in kustomize_objects(overlay) if _generated(o)}
+
+
+def _generated(obj: dict[str, Any]) -> bool:
+    """Rendered by mlgitops (its managed-by label), not hand-written in base/platform."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return obj["kind"] in MODEL_KINDS or labels.get("app.kubernetes.io/managed-by") == "mlgitops"
 
 
 def _objects(root: Path, env: str | None, model: str = "fraud-detector") -> dict[str, dict[str, Any]]:

@@ -102,9 +102,9 @@ def test_a_sigkill_at_every_rename_leaves_the_tree_wholly_old_or_wholly_new(
 ) -> None:
     old, new = snapshots
     total = rename_calls(tmp_path)
-    # the journal's commit, then old-out and new-in for each of the 6 changed units (tree.swap_unit):
-    # the changed models' directories and the files that list them, not whole generated directories
-    assert total == 13
+    # the journal's commit, then old-out and new-in for each changed unit (tree.swap_unit): the changed
+    # models' directories and the files that list them (9 with monitoring), not whole generated directories
+    assert total == 19
     for kill_after in range(total + 1):
         root = stale_example(tmp_path, f"kill-{kill_after}")
         proc = child(root, kill_after=kill_after)

@@ -7,6 +7,7 @@ import difflib
 from typing import Any
 
 from mlgitops.diff.results import EnvironmentDiff, ObjectChange, ObjectId, Tracked
+from mlgitops.lineage import MODEL_VERSION_ANNOTATION
 from mlgitops.render.common import Obj
 from mlgitops.yamlio import dump
 
@@ -87,17 +88,21 @@ RELABEL_KINDS = frozenset({("argoproj.io", "WorkflowTemplate"), ("argoproj.io", 
 
 
 def _only_version_label(oid: ObjectId, old: Obj, new: Obj) -> bool:
-    """Whether a training object differs only in its own metadata.labels' version label."""
+    """Whether a training object differs only in the model version it is labelled and annotated with
+    (its own metadata.labels' version label and the lineage model-version annotation)."""
     if oid[:2] not in RELABEL_KINDS:
         return False
 
     def without(obj: Obj) -> Obj:
         meta = obj.get("metadata")
-        labels = meta.get("labels") if isinstance(meta, dict) else None
-        if not isinstance(labels, dict) or VERSION_LABEL not in labels:
+        if not isinstance(meta, dict):
             return obj
-        trimmed = {k: v for k, v in labels.items() if k != VERSION_LABEL}
-        return {**obj, "metadata": {**meta, "labels": trimmed}}  # type: ignore[dict-item]
+        trimmed = dict(meta)
+        for field, key in (("labels", VERSION_LABEL), ("annotations", MODEL_VERSION_ANNOTATION)):
+            values = meta.get(field)
+            if isinstance(values, dict) and key in values:
+                trimmed[field] = {k: v for k, v in values.items() if k != key}
+        return {**obj, "metadata": trimmed}
 
     return without(old) == without(new)
 
