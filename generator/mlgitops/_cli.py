@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgitops.errors import MlgitopsError
+from mlgitops.errors import MlgitopsError, UsageError
 
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
@@ -201,6 +201,34 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_promote(args: argparse.Namespace) -> int:
+    from mlgitops.promote import Pin, PromoteRequest, promote
+
+    if (args.from_env is None) == (args.version is None):
+        raise UsageError("give exactly one source: --from ENV, or --version V with --storage-uri URI")
+    if args.version is not None and not args.storage_uri:
+        raise UsageError("--version needs --storage-uri")
+    request = PromoteRequest(
+        model=args.model,
+        to_env=args.to,
+        from_env=args.from_env,
+        pin=Pin(args.version, args.storage_uri, args.registry) if args.version is not None else None,
+        reason=args.reason,
+        dry_run=args.dry_run,
+        render=not args.no_render,
+        force=args.force,
+        end_canary=args.end_canary,
+        set_default=args.set_default,
+    )
+    start = Path(args.directory) if args.directory else Path.cwd()
+    result = promote(start, request)
+    sys.stdout.write(result.diff)
+    print(result.summary + (" (dry run: nothing written)" if args.dry_run else ""), file=sys.stderr)
+    if result.rendered:
+        print(f"rendered {len(result.rendered)} changed file(s)", file=sys.stderr)
+    return 0
+
+
 # Each command's `--help`: what it does, an example, and its exit codes (CI scripts branch on them).
 _HELP: dict[str, tuple[str, str, str]] = {
     "init": (
@@ -267,6 +295,13 @@ _HELP: dict[str, tuple[str, str, str]] = {
         "version-label-only changes are shown as such.",
         "mlgitops diff --base origin/main --format markdown > diff.md",
         "0 no changes; 1 changes; 2 any error (CI reads 1 as \"there are changes\")",
+    ),
+    "promote": (
+        "Pin a model version in an environment (environments.ENV.model of models/MODEL.yaml), editing only "
+        "the pin's lines, then render. A version enters an environment only when the previous one runs it.",
+        "mlgitops promote fraud-detector --to prod --from staging --reason 'auc 0.95 over two weeks'",
+        "0 promoted (or nothing to change); 1 refused (order, canary) or the result would be invalid: "
+        "nothing written; 2 usage error",
     ),
 }
 
@@ -389,6 +424,23 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)")
     diff.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     diff.set_defaults(handler=_cmd_diff)
+
+    promote = _command(commands, "promote", "pin a model version in an environment as a reviewable change", common)
+    promote.add_argument("model", metavar="MODEL")
+    promote.add_argument("--to", required=True, metavar="ENV", help="the environment to pin")
+    promote.add_argument("--from", dest="from_env", metavar="ENV", help="take the pin this environment resolves to")
+    promote.add_argument("--version", metavar="V", help="an explicit version (with --storage-uri)")
+    promote.add_argument("--storage-uri", metavar="URI", help="where the explicit version is stored")
+    promote.add_argument("--registry", metavar="URI", help="the explicit version's registry URI (models:/...)")
+    promote.add_argument("--reason", metavar="TEXT", help="why (for the commit message and PR body)")
+    promote.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    promote.add_argument("--no-render", action="store_true", help="edit the spec only")
+    promote.add_argument("--force", action="store_true", help="skip the promotion-order check (needs --reason)")
+    promote.add_argument("--end-canary", action="store_true", help="end a running canary of another version")
+    promote.add_argument(
+        "--set-default", action="store_true", help="first environment only: move the top-level pin instead"
+    )
+    promote.set_defaults(handler=_cmd_promote)
     return parser
 
 
