@@ -14,11 +14,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops.errors import MlgitopsError, UsageError
 from mlgitops.loader import find_root, load_workspace, parse_model
 from mlgitops.resolve import check_workspace_model, resolve
 from mlgitops.workspace import ModelFile, Workspace, unknown_environment
+
+if TYPE_CHECKING:
+    from mlgitops.yamledit import Editor
 
 PIN_KEYS = ("version", "storageUri", "registry")
 
@@ -122,7 +126,7 @@ def check_order(workspace: Workspace, model: ModelFile, env: str, version: str) 
 
 
 def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest, new: Pin) -> tuple[str, bool]:
-    from mlgitops.yamledit import Editor, flow_map
+    from mlgitops.yamledit import Editor
 
     env = request.to_env
     root = workspace.root
@@ -154,8 +158,8 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
         for other in names[1:]:
             current = resolved_pin(workspace, model, other)
             if current is not None and editor.node(("environments", other, "model")) is None:
-                _set_env_pin(editor, other, current.values(), flow_map)
-        _set_pin(editor, ("model",), wanted)
+                _set_env_pin(editor, other, dict(current.values()))
+        _set_pin(editor, ("model",), {k: v for k, v in wanted.items() if v is not None})
         editor.remove_key(("environments", env, "model"))
     elif wanted == base_pin:
         env_model = editor.node(("environments", env, "model"))
@@ -163,43 +167,43 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
             for key in PIN_KEYS:
                 editor.remove_key(("environments", env, "model", key))
     else:
-        _set_env_pin(editor, env, wanted, flow_map)
+        # a key the pin leaves unset must not be inherited from the top level: null removes it
+        cleared: dict[str, str | None] = {k: v for k, v in wanted.items() if v is not None or base_pin[k] is not None}
+        _set_env_pin(editor, env, cleared)
     return editor.text, completed
 
 
-def _set_pin(editor: object, path: tuple[str, ...], wanted: dict[str, str | None]) -> None:
-    from mlgitops.yamledit import Editor, scalar
+def _set_pin(editor: Editor, path: tuple[str, ...], wanted: dict[str, str | None]) -> None:
+    """Make the pin keys at `path` exactly `wanted` (a None value is written as null; a key not in it goes)."""
+    from mlgitops.yamledit import scalar
 
-    assert isinstance(editor, Editor)
-    node = editor.node(path)
-    for key, value in wanted.items():
+    for key in PIN_KEYS:
+        node = editor.node(path)
         present = node is not None and key in node
-        if value is None:
+        if key not in wanted:
             if present:
                 editor.remove_key((*path, key))
         elif present:
-            if str(node[key]) != value:
+            value = wanted[key]
+            if node[key] != value and (value is None or str(node[key]) != value):
                 editor.set_scalar((*path, key), value)
         else:
-            editor.add_key((*path, key), scalar(value))
-        node = editor.node(path)
+            editor.add_key((*path, key), scalar(wanted[key]))
 
 
-def _set_env_pin(editor: object, env: str, wanted: dict[str, str | None], flow_map: object) -> None:
-    from mlgitops.yamledit import Editor, flow_map as make_flow
+def _set_env_pin(editor: Editor, env: str, wanted: dict[str, str | None]) -> None:
+    from mlgitops.yamledit import flow_map
 
-    assert isinstance(editor, Editor)
-    values = {k: v for k, v in wanted.items() if v is not None}
     if editor.node(("environments", env, "model")) is not None:
-        _set_pin(editor, ("environments", env, "model"), dict(wanted))
+        _set_pin(editor, ("environments", env, "model"), wanted)
     elif editor.node(("environments", env)) is not None:
-        editor.add_key(("environments", env, "model"), make_flow(values))
+        editor.add_key(("environments", env, "model"), flow_map(wanted))
     elif editor.node(("environments",)) is not None:
-        editor.add_key(("environments", env), "{model: " + make_flow(values) + "}")
+        editor.add_key(("environments", env), "{model: " + flow_map(wanted) + "}")
     else:
         nl = "\r\n" if "\r\n" in editor.text else "\n"
         tail = "" if editor.text.endswith("\n") else nl
-        editor.text += f"{tail}environments:{nl}  {env}:{nl}    model: {make_flow(values)}{nl}"
+        editor.text += f"{tail}environments:{nl}  {env}:{nl}    model: {flow_map(wanted)}{nl}"
 
 
 def _write_atomic(path: Path, text: str) -> None:

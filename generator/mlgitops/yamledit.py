@@ -34,8 +34,13 @@ def _newline(lines: list[str]) -> str:
     return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
 
 
-def scalar(value: str, style: str = "") -> str:
-    """`value` as a YAML scalar in `style` ('"', "'" or '' for plain), double-quoted when plain would not read back."""
+def scalar(value: str | None, style: str = "") -> str:
+    """`value` as a YAML scalar in `style` ('"', "'" or '' for plain), double-quoted when plain would not read back.
+
+    None is `null` (in an environment's patch it removes the value set above it: JSON Merge Patch).
+    """
+    if value is None:
+        return "null"
     if style == "" and _SAFE_PLAIN.fullmatch(value) and yaml.safe_load(value) == value:
         return value
     if style == "'" and value.isprintable():
@@ -46,7 +51,7 @@ def scalar(value: str, style: str = "") -> str:
     return '"' + escaped + '"'
 
 
-def flow_map(values: Mapping[str, str]) -> str:
+def flow_map(values: Mapping[str, str | None]) -> str:
     return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in values.items()) + "}"
 
 
@@ -158,7 +163,7 @@ class Editor:
         return last + 1
 
     # -- editing -------------------------------------------------------------------------------
-    def set_scalar(self, path: Path, value: str) -> None:
+    def set_scalar(self, path: Path, value: str | None) -> None:
         """Replace the scalar at `path` (it exists), keeping its quoting style when it reads back."""
         parent = self._parent(path)
         old = parent[path[-1]]
