@@ -229,6 +229,39 @@ def _cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from mlgitops.history import format_history, history
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    result = history(start, args.model)
+    if args.env is not None and args.env not in {d.environment for d in result.deployments}:
+        raise UsageError(f"{args.model} has no history in environment {args.env!r}")
+    sys.stdout.write(format_history(result, args.env, args.format))
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from mlgitops.history import history, rollback_target
+    from mlgitops.promote import Pin, PromoteRequest, promote
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    target = rollback_target(history(start, args.model), args.env, args.to_version)
+    request = PromoteRequest(
+        model=args.model,
+        to_env=args.env,
+        pin=Pin(target.version, target.storage_uri, target.registry),
+        reason=args.reason,
+        dry_run=args.dry_run,
+        render=not args.no_render,
+        force=True,
+        end_canary=True,
+    )
+    result = promote(start, request)
+    sys.stdout.write(result.diff)
+    print(f"{result.summary} (rollback to the version of {target.commit[:7]})", file=sys.stderr)
+    return 0
+
+
 # Each command's `--help`: what it does, an example, and its exit codes (CI scripts branch on them).
 _HELP: dict[str, tuple[str, str, str]] = {
     "init": (
@@ -302,6 +335,19 @@ _HELP: dict[str, tuple[str, str, str]] = {
         "mlgitops promote fraud-detector --to prod --from staging --reason 'auc 0.95 over two weeks'",
         "0 promoted (or nothing to change); 1 refused (order, canary) or the result would be invalid: "
         "nothing written; 2 usage error",
+    ),
+    "history": (
+        "Which version of a model each environment ran, since when, and the commit and author that pinned "
+        "it: the spec resolved at every commit that changed models/MODEL.yaml or mlgitops.yaml.",
+        "mlgitops history fraud-detector --env prod --format json",
+        "0 printed; 1 Git or the spec could not be read; 2 usage error (unknown model or environment)",
+    ),
+    "rollback": (
+        "Pin an environment back to the version it ran before (from history), as a promotion without the "
+        "order check; a running canary ends. The reason is required.",
+        "mlgitops rollback fraud-detector --env prod --reason 'p95 latency regression'",
+        "0 rolled back; 1 nothing to roll back to, or the result would be invalid: nothing written; "
+        "2 usage error",
     ),
 }
 
@@ -441,6 +487,21 @@ def _parser() -> argparse.ArgumentParser:
         "--set-default", action="store_true", help="first environment only: move the top-level pin instead"
     )
     promote.set_defaults(handler=_cmd_promote)
+
+    history = _command(commands, "history", "which version each environment ran, from the Git log", common)
+    history.add_argument("model", metavar="MODEL")
+    history.add_argument("--env", metavar="ENV", help="only this environment")
+    history.add_argument("--format", choices=["text", "json"], default="text")
+    history.set_defaults(handler=_cmd_history)
+
+    rollback = _command(commands, "rollback", "pin an environment back to the version it ran before", common)
+    rollback.add_argument("model", metavar="MODEL")
+    rollback.add_argument("--env", required=True, metavar="ENV", help="the environment to roll back")
+    rollback.add_argument("--to-version", metavar="V", help="a version the environment ran (default: the one before)")
+    rollback.add_argument("--reason", required=True, metavar="TEXT", help="why (for the commit message and PR body)")
+    rollback.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    rollback.add_argument("--no-render", action="store_true", help="edit the spec only")
+    rollback.set_defaults(handler=_cmd_rollback)
     return parser
 
 
