@@ -174,3 +174,31 @@ def test_promoting_the_canary_version_completes_the_canary(project: Path) -> Non
     assert "fraud-detector/8/model" in built and "fraud-detector/7/model" not in built
     assert "canary" not in built.lower()
     assert snapshot != snapshot_tree(project)
+
+
+def test_pr_body_names_the_change_the_reason_and_the_ml_summary(project: Path) -> None:
+    args = ["promote", "fraud-detector", "--to", "prod", "--from", "staging", "--reason", "auc 0.95 for two weeks",
+            "--pr-body", "pr.md"]  # fmt: skip
+    result = run_cli(args, cwd=project)
+    assert result.exit_code == 0, result.stderr
+    body = (project / "pr.md").read_text()
+    assert body.startswith("## Promote fraud-detector to prod: 6 → 7\n")
+    assert "**Reason:** auc 0.95 for two weeks" in body
+    assert "**ML summary** (`mlgitops diff`): prod / fraud-detector: version 6 → 7" in body
+    assert '-    model: {version: "6"' in body
+    (project / "pr.md").unlink()
+    diffed = run_cli(["render", "--check"], cwd=project)
+    assert diffed.exit_code == 0
+
+
+def test_cmp_generate_never_imports_ruamel(project: Path) -> None:
+    from tests.test_lean_imports import imported_modules
+
+    proc, modules = imported_modules(project, "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"})
+    assert proc.returncode == 0 and "mlgitops.cmp" in modules
+    assert not [m for m in modules if m.startswith(("ruamel", "mlgitops.promote", "mlgitops.yamledit"))]
+    proc, modules = imported_modules(
+        project, "promote", "fraud-detector", "--to", "prod", "--from", "staging", "--dry-run", env={}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ruamel.yaml" in modules and "mlgitops.yamledit" in modules  # the probe sees them when used

@@ -19,6 +19,7 @@ from mlgitops.errors import MlgitopsError, UsageError
 
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
+    from mlgitops.promote import PromoteResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -201,6 +202,17 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult) -> None:
+    """The pull request text, written also on --dry-run (it is the command's output, not the project's)."""
+    if args.pr_body:
+        from mlgitops.promote import pr_body
+
+        try:
+            (start / args.pr_body).write_text(pr_body(result), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.pr_body}: cannot write the PR body: {exc.strerror}") from None
+
+
 def _cmd_promote(args: argparse.Namespace) -> int:
     from mlgitops.promote import Pin, PromoteRequest, promote
 
@@ -223,6 +235,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
     start = Path(args.directory) if args.directory else Path.cwd()
     result = promote(start, request)
     sys.stdout.write(result.diff)
+    _write_pr_body(args, start, result)
     print(result.summary + (" (dry run: nothing written)" if args.dry_run else ""), file=sys.stderr)
     if result.rendered:
         print(f"rendered {len(result.rendered)} changed file(s)", file=sys.stderr)
@@ -258,6 +271,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     )
     result = promote(start, request)
     sys.stdout.write(result.diff)
+    _write_pr_body(args, start, result)
     print(f"{result.summary} (rollback to the version of {target.commit[:7]})", file=sys.stderr)
     return 0
 
@@ -481,6 +495,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--reason", metavar="TEXT", help="why (for the commit message and PR body)")
     promote.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
     promote.add_argument("--no-render", action="store_true", help="edit the spec only")
+    promote.add_argument("--pr-body", metavar="FILE", help="write the pull request text (markdown) to FILE")
     promote.add_argument("--force", action="store_true", help="skip the promotion-order check (needs --reason)")
     promote.add_argument("--end-canary", action="store_true", help="end a running canary of another version")
     promote.add_argument(
@@ -501,6 +516,7 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason", required=True, metavar="TEXT", help="why (for the commit message and PR body)")
     rollback.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
     rollback.add_argument("--no-render", action="store_true", help="edit the spec only")
+    rollback.add_argument("--pr-body", metavar="FILE", help="write the pull request text (markdown) to FILE")
     rollback.set_defaults(handler=_cmd_rollback)
     return parser
 

@@ -96,9 +96,7 @@ def format_history(result: History, env: str | None, fmt: str) -> str:
     if fmt == "json":
         payload = {"model": result.model, "deployments": [asdict(d) for d in rows], "skipped": result.skipped}
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    lines = [
-        f"{d.environment}\t{d.version}\tsince {d.since}\t{d.commit[:7]}\t{d.author}\t{d.subject}" for d in rows
-    ]
+    lines = [f"{d.environment}\t{d.version}\tsince {d.since}\t{d.commit[:7]}\t{d.author}\t{d.subject}" for d in rows]
     lines += [f"skipped {commit}: the spec did not load at this commit" for commit in result.skipped]
     return "\n".join(lines) + ("\n" if lines else "")
 

@@ -68,6 +68,9 @@ class PromoteResult:
     environment: str
     canary_completed: bool = False
     rendered: list[str] = field(default_factory=list)
+    ml_summary: str = ""
+    model: str = ""
+    reason: str | None = None
 
     @property
     def diff(self) -> str:
@@ -247,6 +250,8 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         after, completed = _edited_text(workspace, model, request, source)
         before = (root / model.path).read_bytes().decode("utf-8")
         result = PromoteResult(model.path, before, after, old, source, request.to_env, completed)
+        result.model, result.reason = model.name, request.reason
+        old_spec = resolve(workspace, model, request.to_env)
         edited = parse_model(model.path, after)
         workspace.models = [edited]
         workspace.resolved.clear()
@@ -258,6 +263,14 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         landed = resolved_pin(workspace, edited, request.to_env)
         if landed != source:
             raise PromoteError(f"{model.path}: the edited spec resolves {request.to_env!r} to {landed}, not {source}")
+        new_spec = resolve(workspace, edited, request.to_env)
+        from mlgitops.diff.summary import model_summary
+
+        result.ml_summary = (
+            model_summary(old_spec.spec if old_spec else None, new_spec.spec if new_spec else None)
+            if before != after
+            else "no change"
+        )
         if request.dry_run or before == after:
             return result
         _write_atomic(root / model.path, after)
@@ -270,3 +283,30 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
                 raise
             result.rendered = list(status.stale)
         return result
+
+
+def pr_body(result: PromoteResult) -> str:
+    """Markdown for the pull request: what changes where, why, the ML summary line and the spec diff."""
+    from mlgitops.credentials import mask_uri
+
+    title = f"Promote {result.model} to {result.environment}: {result.old.version} → {result.new.version}"
+    lines = [f"## {title}", ""]
+    if result.reason:
+        lines += [f"**Reason:** {' '.join(result.reason.split())}", ""]
+    lines += [
+        "| | version | storage URI | registry |",
+        "| --- | --- | --- | --- |",
+        f"| before | `{result.old.version}` | `{mask_uri(result.old.storage_uri)}` | `{result.old.registry or '-'}` |",
+        f"| after | `{result.new.version}` | `{mask_uri(result.new.storage_uri)}` | `{result.new.registry or '-'}` |",
+        "",
+        f"**ML summary** (`mlgitops diff`): {result.environment} / {result.model}: {result.ml_summary}",
+        "",
+    ]
+    if result.canary_completed:
+        lines += [f"The canary of `{result.new.version}` in {result.environment} is completed (its block removed).", ""]
+    lines += [f"### Spec change (`{result.path}`)", "", "```diff", result.diff.rstrip("\n"), "```", ""]
+    if result.rendered:
+        lines += [f"Rendered files changed: {len(result.rendered)}", ""]
+        lines += [f"- `{path}`" for path in result.rendered]
+        lines.append("")
+    return "\n".join(lines)
