@@ -231,6 +231,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
         force=args.force,
         end_canary=args.end_canary,
         set_default=args.set_default,
+        with_canary=args.with_canary,
     )
     start = Path(args.directory) if args.directory else Path.cwd()
     result = promote(start, request)
@@ -498,6 +499,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--pr-body", metavar="FILE", help="write the pull request text (markdown) to FILE")
     promote.add_argument("--force", action="store_true", help="skip the promotion-order check (needs --reason)")
     promote.add_argument("--end-canary", action="store_true", help="end a running canary of another version")
+    promote.add_argument("--with-canary", action="store_true", help="the --from environment's canary goes along")
     promote.add_argument(
         "--set-default", action="store_true", help="first environment only: move the top-level pin instead"
     )

@@ -56,6 +56,7 @@ class PromoteRequest:
     force: bool = False
     end_canary: bool = False
     set_default: bool = False
+    with_canary: bool = False
 
 
 @dataclass
@@ -173,7 +174,34 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
         # a key the pin leaves unset must not be inherited from the top level: null removes it
         cleared: dict[str, str | None] = {k: v for k, v in wanted.items() if v is not None or base_pin[k] is not None}
         _set_env_pin(editor, env, cleared)
+    if request.with_canary:
+        _copy_canary(editor, workspace, model, request)
     return editor.text, completed
+
+
+def _copy_canary(editor: Editor, workspace: Workspace, model: ModelFile, request: PromoteRequest) -> None:
+    """`--with-canary`: the source environment's canary goes along into the target's patch."""
+    from mlgitops.yamledit import scalar
+
+    if request.from_env is None:
+        raise UsageError("--with-canary needs --from ENV (the environment whose canary goes along)")
+    resolved = resolve(workspace, model, request.from_env)
+    canary = resolved.spec.serving.canary if resolved and resolved.spec.serving else None
+    if canary is None:
+        raise PromoteError(f"{model.path}: {request.from_env!r} runs no canary to promote with --with-canary")
+    text = (
+        f"{{version: {scalar(canary.version)}, storageUri: {scalar(canary.storageUri)}, "
+        f"trafficPercent: {canary.trafficPercent}}}"
+    )
+    env = request.to_env
+    if editor.node(("environments", env, "serving", "canary")) is not None:
+        raise PromoteError(f"{model.path}: {env!r} runs a canary already; end it first (--end-canary)")
+    if editor.node(("environments", env, "serving")) is not None:
+        editor.add_key(("environments", env, "serving", "canary"), text)
+    elif editor.node(("environments", env)) is not None:
+        editor.add_key(("environments", env, "serving"), f"{{canary: {text}}}")
+    else:
+        editor.add_key(("environments", env), f"{{serving: {{canary: {text}}}}}")
 
 
 def _set_pin(editor: Editor, path: tuple[str, ...], wanted: dict[str, str | None]) -> None:
