@@ -232,3 +232,30 @@ def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
     assert "fraud-detector/8/model" in built and "fraud-detector/7/model" in built
     again = run_cli(args, cwd=project)
     assert again.exit_code == 1 and "runs a canary of '8'" in again.stderr
+
+
+def test_set_default_moves_the_top_level_pin_and_keeps_the_others_where_they_are(project: Path) -> None:
+    before = spec(project)
+    nine = ["--version", "9", "--storage-uri", "s3://ml-models/fraud-detector/9/model",
+            "--registry", "models:/fraud-detector/9"]  # fmt: skip
+    refused = run_cli(["promote", "fraud-detector", "--to", "staging", *nine, "--set-default"], cwd=project)
+    assert refused.exit_code == 2 and "only for the first environment, 'dev'" in refused.stderr
+    result = run_cli(["promote", "fraud-detector", "--to", "dev", *nine, "--set-default"], cwd=project)
+    assert result.exit_code == 0, result.stderr
+    removed, added = changed_lines(before, spec(project))
+    assert removed == [
+        '  version: "7"\n',
+        "  storageUri: s3://ml-models/fraud-detector/7/model\n",
+        "  registry: models:/fraud-detector/7\n",
+    ]
+    assert added == [
+        '  version: "9"\n',
+        "  storageUri: s3://ml-models/fraud-detector/9/model\n",
+        "  registry: models:/fraud-detector/9\n",
+        '    model: {version: "7", storageUri: s3://ml-models/fraud-detector/7/model, '
+        "registry: models:/fraud-detector/7}\n",
+    ]
+    assert run_cli(["render", "--check"], cwd=project).exit_code == 0
+    for env, version in (("dev", "9"), ("staging", "7"), ("prod", "6")):
+        built = run_cli(["build", "--env", env, "--model", "fraud-detector"], cwd=project).stdout
+        assert f"fraud-detector/{version}/model" in built, env

@@ -157,8 +157,6 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
     wanted = {k: new.values().get(k) for k in PIN_KEYS}
     if request.set_default:
         names = workspace.project.environment_names
-        if env != names[0]:
-            raise UsageError(f"--set-default moves the top-level pin: only for the first environment, {names[0]!r}")
         for other in names[1:]:
             current = resolved_pin(workspace, model, other)
             if current is not None and editor.node(("environments", other, "model")) is None:
@@ -261,6 +259,9 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         workspace = load_workspace(root, only_model=request.model)
         model = workspace.model(request.model)
         _check_env(workspace, request.to_env)
+        first = workspace.project.environment_names[0]
+        if request.set_default and request.to_env != first:
+            raise UsageError(f"--set-default moves the top-level pin: only for the first environment, {first!r}")
         if request.from_env is not None:
             _check_env(workspace, request.from_env)
             source = resolved_pin(workspace, model, request.from_env)
