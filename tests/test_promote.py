@@ -259,3 +259,46 @@ def test_set_default_moves_the_top_level_pin_and_keeps_the_others_where_they_are
     for env, version in (("dev", "9"), ("staging", "7"), ("prod", "6")):
         built = run_cli(["build", "--env", env, "--model", "fraud-detector"], cwd=project).stdout
         assert f"fraud-detector/{version}/model" in built, env
+
+
+def test_editor_keeps_anchors_quote_styles_and_comments_in_flow_maps() -> None:
+    from mlgitops.yamledit import Editor
+
+    text = (
+        "# head\r\n"
+        "model:\r\n"
+        "  version: &v '7'   # anchored, single-quoted\r\n"
+        "  storageUri: !!str s3://b/7\r\n"
+        "environments:\r\n"
+        "  dev: {model: {version: *v, storageUri: \"s3://b/7\"}, serving: {replicas: {min: 0}}}  # flow\r\n"
+        "  prod:\r\n"
+        "    # before the pin\r\n"
+        "    model: {\r\n"
+        "      version: \"6\",   # inside a flow map\r\n"
+        "      storageUri: s3://b/6}\r\n"
+        "\r\n"
+        "    serving: {replicas: {min: 3}}\r\n"
+    )
+    editor = Editor(text, "m.yaml")
+    editor.set_scalar(("model", "version"), "it's 8")
+    editor.set_scalar(("model", "storageUri"), "s3://b/8")
+    editor.set_scalar(("environments", "dev", "model", "storageUri"), "s3://b/9")
+    editor.set_scalar(("environments", "prod", "model", "version"), "10")
+    editor.remove_key(("environments", "dev", "model", "version"))
+    removed, added = changed_lines(text, editor.text)
+    assert removed == [
+        "  version: &v '7'   # anchored, single-quoted\r\n",
+        "  storageUri: !!str s3://b/7\r\n",
+        '  dev: {model: {version: *v, storageUri: "s3://b/7"}, serving: {replicas: {min: 0}}}  # flow\r\n',
+        '      version: "6",   # inside a flow map\r\n',
+    ]
+    assert added == [
+        "  version: &v 'it''s 8'   # anchored, single-quoted\r\n",
+        "  storageUri: !!str s3://b/8\r\n",
+        '  dev: {model: {storageUri: "s3://b/9"}, serving: {replicas: {min: 0}}}  # flow\r\n',
+        '      version: "10",   # inside a flow map\r\n',
+    ]
+    import yaml
+
+    data = yaml.safe_load(editor.text)
+    assert data["model"]["version"] == "it's 8" and data["environments"]["prod"]["model"]["version"] == "10"

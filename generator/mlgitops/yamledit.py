@@ -94,6 +94,24 @@ class Editor:
                 col += 1
         return col
 
+    def _value_start(self, lines: list[str], parent: CommentedMap, key: str) -> tuple[int, int]:
+        """Where the value of `key` starts: after `key:` on the key's line, else where ruamel says.
+
+        ruamel gives an alias (`*a`) the position of its anchor, so the key's line is read first.
+        """
+        line, col = parent.lc.key(key)
+        text = lines[line]
+        match = re.compile(r"(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\"|'" + re.escape(key) + r"')\s*:[ \t]*")
+        found = match.match(text, col)
+        if found is not None:
+            rest = text[found.end() :].strip()
+            if rest and not rest.startswith("#"):
+                return line, found.end()
+        value_line, value_col = parent.lc.value(key)
+        if (value_line, value_col) <= (line, col):
+            raise EditError(f"{self.name}: the value of {key!r} (line {line + 1}) cannot be located for editing")
+        return value_line, value_col
+
     def _token_end(self, text: str, col: int, flow: bool) -> int:
         """End column of the scalar token starting at `col` on one line."""
         if col < len(text) and text[col] in "\"'":
@@ -170,7 +188,7 @@ class Editor:
         if isinstance(old, (dict, list)):
             raise EditError(f"{self.name}: {'.'.join(path)} is not a scalar")
         lines = _lines(self.text)
-        line, col = parent.lc.value(path[-1])
+        line, col = self._value_start(lines, parent, path[-1])
         col = self._skip_props(lines, line, col)
         flow = bool(parent.fa.flow_style())
         end = self._token_end(lines[line], col, flow)
@@ -215,11 +233,8 @@ class Editor:
         lines = _lines(self.text)
         line, col = parent.lc.key(key)
         if parent.fa.flow_style():
-            end_line, end_col = self._flow_end(lines, *parent.lc.value(key))
             keys = list(parent)
             index = keys.index(key)
-            if end_line != line:
-                raise EditError(f"{self.name}: {'.'.join(path)} spans lines inside a flow mapping")
             text = lines[line]
             if index + 1 < len(keys):
                 next_line, next_col = parent.lc.key(keys[index + 1])
@@ -227,6 +242,9 @@ class Editor:
                     raise EditError(f"{self.name}: {'.'.join(path)} spans lines inside a flow mapping")
                 lines[line] = text[:col] + text[next_col:]
             else:
+                end_line, end_col = self._flow_end(lines, *self._value_start(lines, parent, key))
+                if end_line != line:
+                    raise EditError(f"{self.name}: {'.'.join(path)} spans lines inside a flow mapping")
                 comma = text.rfind(",", 0, col)
                 if comma == -1:
                     raise EditError(f"{self.name}: {'.'.join(path)} cannot be removed in place")
