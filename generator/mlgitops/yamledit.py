@@ -101,7 +101,8 @@ class Editor:
         """
         line, col = parent.lc.key(key)
         text = lines[line]
-        match = re.compile(r"(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\"|'" + re.escape(key) + r"')\s*:[ \t]*")
+        name = re.escape(key)
+        match = re.compile(rf"(?:{name}|\"{name}\"|'{name}')\s*:[ \t]*")
         found = match.match(text, col)
         if found is not None:
             rest = text[found.end() :].strip()
