@@ -14,7 +14,8 @@ from mlgitops._cli import _parser
 from tests.conftest import copy_example, run_cli
 
 COMMANDS = [["init"], ["render"], ["build"], ["validate"], ["cmp"], ["cmp", "generate"], ["cmp", "parameters"],
-            ["sidecar"], ["sidecar", "dockerfile"], ["schema"], ["diff"]]  # fmt: skip
+            ["sidecar"], ["sidecar", "dockerfile"], ["schema"], ["diff"], ["promote"], ["history"],
+            ["rollback"]]  # fmt: skip
 
 
 def help_text(command: list[str]) -> str:

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgitops.errors import MlgitopsError
+from mlgitops.errors import MlgitopsError, UsageError
 
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
+    from mlgitops.promote import PromoteResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -201,6 +202,81 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult) -> None:
+    """The pull request text, written also on --dry-run (it is the command's output, not the project's)."""
+    if args.pr_body:
+        from mlgitops.promote import pr_body
+
+        try:
+            (start / args.pr_body).write_text(pr_body(result), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.pr_body}: cannot write the PR body: {exc.strerror}") from None
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    from mlgitops.promote import Pin, PromoteRequest, promote
+
+    if (args.from_env is None) == (args.version is None):
+        raise UsageError("give exactly one source: --from ENV, or --version V with --storage-uri URI")
+    if args.version is not None and not args.storage_uri:
+        raise UsageError("--version needs --storage-uri")
+    request = PromoteRequest(
+        model=args.model,
+        to_env=args.to,
+        from_env=args.from_env,
+        pin=Pin(args.version, args.storage_uri, args.registry) if args.version is not None else None,
+        reason=args.reason,
+        dry_run=args.dry_run,
+        render=not args.no_render,
+        force=args.force,
+        end_canary=args.end_canary,
+        set_default=args.set_default,
+        with_canary=args.with_canary,
+    )
+    start = Path(args.directory) if args.directory else Path.cwd()
+    result = promote(start, request)
+    sys.stdout.write(result.diff)
+    _write_pr_body(args, start, result)
+    print(result.summary + (" (dry run: nothing written)" if args.dry_run else ""), file=sys.stderr)
+    if result.rendered:
+        print(f"rendered {len(result.rendered)} changed file(s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from mlgitops.history import format_history, history
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    result = history(start, args.model)
+    if args.env is not None and args.env not in {d.environment for d in result.deployments}:
+        raise UsageError(f"{args.model} has no history in environment {args.env!r}")
+    sys.stdout.write(format_history(result, args.env, args.format))
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from mlgitops.history import history, rollback_target
+    from mlgitops.promote import Pin, PromoteRequest, promote
+
+    start = Path(args.directory) if args.directory else Path.cwd()
+    target = rollback_target(history(start, args.model), args.env, args.to_version)
+    request = PromoteRequest(
+        model=args.model,
+        to_env=args.env,
+        pin=Pin(target.version, target.storage_uri, target.registry),
+        reason=args.reason,
+        dry_run=args.dry_run,
+        render=not args.no_render,
+        force=True,
+        end_canary=True,
+    )
+    result = promote(start, request)
+    sys.stdout.write(result.diff)
+    _write_pr_body(args, start, result)
+    print(f"{result.summary} (rollback to the version of {target.commit[:7]})", file=sys.stderr)
+    return 0
+
+
 # Each command's `--help`: what it does, an example, and its exit codes (CI scripts branch on them).
 _HELP: dict[str, tuple[str, str, str]] = {
     "init": (
@@ -267,6 +343,26 @@ _HELP: dict[str, tuple[str, str, str]] = {
         "version-label-only changes are shown as such.",
         "mlgitops diff --base origin/main --format markdown > diff.md",
         "0 no changes; 1 changes; 2 any error (CI reads 1 as \"there are changes\")",
+    ),
+    "promote": (
+        "Pin a model version in an environment (environments.ENV.model of models/MODEL.yaml), editing only "
+        "the pin's lines, then render. A version enters an environment only when the previous one runs it.",
+        "mlgitops promote fraud-detector --to prod --from staging --reason 'auc 0.95 over two weeks'",
+        "0 promoted (or nothing to change); 1 refused (order, canary) or the result would be invalid: "
+        "nothing written; 2 usage error",
+    ),
+    "history": (
+        "Which version of a model each environment ran, since when, and the commit and author that pinned "
+        "it: the spec resolved at every commit that changed models/MODEL.yaml or mlgitops.yaml.",
+        "mlgitops history fraud-detector --env prod --format json",
+        "0 printed; 1 Git or the spec could not be read; 2 usage error (unknown model or environment)",
+    ),
+    "rollback": (
+        "Pin an environment back to the version it ran before (from history), as a promotion without the "
+        "order check; a running canary ends. The reason is required.",
+        "mlgitops rollback fraud-detector --env prod --reason 'p95 latency regression'",
+        "0 rolled back; 1 nothing to roll back to, or the result would be invalid: nothing written; "
+        "2 usage error",
     ),
 }
 
@@ -389,6 +485,41 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)")
     diff.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     diff.set_defaults(handler=_cmd_diff)
+
+    promote = _command(commands, "promote", "pin a model version in an environment as a reviewable change", common)
+    promote.add_argument("model", metavar="MODEL")
+    promote.add_argument("--to", required=True, metavar="ENV", help="the environment to pin")
+    promote.add_argument("--from", dest="from_env", metavar="ENV", help="take the pin this environment resolves to")
+    promote.add_argument("--version", metavar="V", help="an explicit version (with --storage-uri)")
+    promote.add_argument("--storage-uri", metavar="URI", help="where the explicit version is stored")
+    promote.add_argument("--registry", metavar="URI", help="the explicit version's registry URI (models:/...)")
+    promote.add_argument("--reason", metavar="TEXT", help="why (for the commit message and PR body)")
+    promote.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    promote.add_argument("--no-render", action="store_true", help="edit the spec only")
+    promote.add_argument("--pr-body", metavar="FILE", help="write the pull request text (markdown) to FILE")
+    promote.add_argument("--force", action="store_true", help="skip the promotion-order check (needs --reason)")
+    promote.add_argument("--end-canary", action="store_true", help="end a running canary of another version")
+    promote.add_argument("--with-canary", action="store_true", help="the --from environment's canary goes along")
+    promote.add_argument(
+        "--set-default", action="store_true", help="first environment only: move the top-level pin instead"
+    )
+    promote.set_defaults(handler=_cmd_promote)
+
+    history = _command(commands, "history", "which version each environment ran, from the Git log", common)
+    history.add_argument("model", metavar="MODEL")
+    history.add_argument("--env", metavar="ENV", help="only this environment")
+    history.add_argument("--format", choices=["text", "json"], default="text")
+    history.set_defaults(handler=_cmd_history)
+
+    rollback = _command(commands, "rollback", "pin an environment back to the version it ran before", common)
+    rollback.add_argument("model", metavar="MODEL")
+    rollback.add_argument("--env", required=True, metavar="ENV", help="the environment to roll back")
+    rollback.add_argument("--to-version", metavar="V", help="a version the environment ran (default: the one before)")
+    rollback.add_argument("--reason", required=True, metavar="TEXT", help="why (for the commit message and PR body)")
+    rollback.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    rollback.add_argument("--no-render", action="store_true", help="edit the spec only")
+    rollback.add_argument("--pr-body", metavar="FILE", help="write the pull request text (markdown) to FILE")
+    rollback.set_defaults(handler=_cmd_rollback)
     return parser
 
 

@@ -202,3 +202,40 @@ def materialise(repo: Repository, commit: str, destination: Path, exclude: Seque
         except tarfile.FilterError as exc:
             member = exc.tarinfo.name if exc.tarinfo is not None else "?"
             raise GitError(f"{member}: refusing to unpack ({exc})") from None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of `git log`: id, author, author date (ISO 8601) and subject."""
+
+    commit: str
+    author: str
+    date: str
+    subject: str
+
+
+def log_touching(repo: Repository, relatives: Sequence[str]) -> list[LogEntry]:
+    """The commits of HEAD's history that changed any of `relatives`, oldest first (merges included)."""
+    if _commit(repo, "HEAD") is None:
+        return []
+    paths = [_tree_path(repo, relative) for relative in relatives]
+    out = _git(repo.toplevel, "log", "--reverse", "--format=%H%x00%an%x00%aI%x00%s", "HEAD", "--", *paths)
+    entries: list[LogEntry] = []
+    for line in out.splitlines():
+        parts = line.split("\x00")
+        if len(parts) == 4:
+            entries.append(LogEntry(*parts))
+    return entries
+
+
+def file_at(repo: Repository, commit: str, relative: str) -> bytes | None:
+    """The bytes of `relative` (inside the project directory) at `commit`; None when it does not exist."""
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{commit}:{_tree_path(repo, relative)}"],
+        cwd=repo.toplevel,
+        capture_output=True,
+        env=_environment(),
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    return proc.stdout if proc.returncode == 0 else None

@@ -268,3 +268,8 @@ def _model_changes(env: EnvironmentDiff, base: Snapshot, head: Snapshot) -> list
         summary, changes = _model_summary(old, new, updates_inference_service=in_place)
         out.append(ModelChange(env.name, name, status, summary, changes))
     return out
+
+
+def model_summary(old: Model | None, new: Model | None) -> str:
+    """The ML summary line of one model in one environment (as `mlgitops diff` prints it)."""
+    return _model_summary(old, new)[0]

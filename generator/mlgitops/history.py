@@ -1,0 +1,118 @@
+"""`mlgitops history` and `mlgitops rollback`: which version each environment ran, from the Git log.
+
+Every commit that touched `models/<name>.yaml` or `mlgitops.yaml` is loaded as it was (the two files
+only, in a temporary directory, through the normal loader) and the model resolved in each of its
+environments; an entry starts where an environment's version or storage URI changes. A commit whose
+spec does not load is skipped (named in the result). A renamed environment starts a new timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mlgitops.errors import MlgitopsError, UsageError
+from mlgitops.git_repo import LogEntry, file_at, log_touching, open_repository
+from mlgitops.loader import find_root, load_workspace
+from mlgitops.projectroot import PROJECT_FILE
+from mlgitops.workspace import MODELS_DIR
+
+
+@dataclass
+class Deployment:
+    """One stretch of time an environment ran one version, starting at `commit`."""
+
+    environment: str
+    version: str
+    storage_uri: str
+    registry: str | None
+    since: str
+    commit: str
+    author: str
+    subject: str
+
+
+@dataclass
+class History:
+    model: str
+    deployments: list[Deployment] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # commits whose spec did not load
+
+    def of(self, env: str) -> list[Deployment]:
+        return [d for d in self.deployments if d.environment == env]
+
+
+def _pins_at(repo_files: dict[str, bytes], model: str) -> dict[str, tuple[str, str, str | None]]:
+    from mlgitops.promote import resolved_pin
+
+    with tempfile.TemporaryDirectory(prefix="mlgitops-history-") as folder:
+        root = Path(folder)
+        (root / MODELS_DIR).mkdir()
+        for relative, data in repo_files.items():
+            (root / relative).write_bytes(data)
+        workspace = load_workspace(root, only_model=model)
+        spec = workspace.model(model)
+        pins: dict[str, tuple[str, str, str | None]] = {}
+        for env in workspace.project.environment_names:
+            pin = resolved_pin(workspace, spec, env)
+            if pin is not None:
+                pins[env] = (pin.version, pin.storage_uri, pin.registry)
+        return pins
+
+
+def history(start: Path, model: str) -> History:
+    root = find_root(start)
+    repo = open_repository(root)
+    model_path = f"{MODELS_DIR}/{model}.yaml"
+    result = History(model)
+    current: dict[str, tuple[str, str, str | None]] = {}
+    for entry in log_touching(repo, [model_path, PROJECT_FILE]):
+        files = {relative: file_at(repo, entry.commit, relative) for relative in (PROJECT_FILE, model_path)}
+        if files[PROJECT_FILE] is None or files[model_path] is None:
+            current = {}
+            continue
+        try:
+            pins = _pins_at({k: v for k, v in files.items() if v is not None}, model)
+        except MlgitopsError:
+            result.skipped.append(entry.commit[:7])
+            continue
+        for env, pin in pins.items():
+            if current.get(env) != pin:
+                result.deployments.append(_deployment(env, pin, entry))
+        current = pins
+    if not result.deployments and not result.skipped:
+        raise UsageError(f"no commit of HEAD's history has {model_path}")
+    return result
+
+
+def _deployment(env: str, pin: tuple[str, str, str | None], entry: LogEntry) -> Deployment:
+    return Deployment(env, pin[0], pin[1], pin[2], entry.date, entry.commit, entry.author, entry.subject)
+
+
+def format_history(result: History, env: str | None, fmt: str) -> str:
+    rows = [d for d in result.deployments if env is None or d.environment == env]
+    if fmt == "json":
+        payload = {"model": result.model, "deployments": [asdict(d) for d in rows], "skipped": result.skipped}
+        return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    lines = [f"{d.environment}\t{d.version}\tsince {d.since}\t{d.commit[:7]}\t{d.author}\t{d.subject}" for d in rows]
+    lines += [f"skipped {commit}: the spec did not load at this commit" for commit in result.skipped]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def rollback_target(result: History, env: str, to_version: str | None) -> Deployment:
+    """The deployment to go back to: the one before the current, or the latest of `to_version`."""
+    rows = result.of(env)
+    if not rows:
+        raise UsageError(f"{result.model} has no history in environment {env!r}")
+    current = rows[-1]
+    earlier = [d for d in rows[:-1] if d.version != current.version]
+    if to_version is not None:
+        earlier = [d for d in rows if d.version == to_version]
+        if not earlier:
+            ran = ", ".join(dict.fromkeys(d.version for d in rows))
+            raise MlgitopsError(f"{env!r} never ran {result.model} version {to_version!r} (it ran {ran})")
+    if not earlier:
+        raise MlgitopsError(f"{env!r} has run only {current.version!r} of {result.model}: nothing to roll back to")
+    return earlier[-1]
