@@ -215,11 +215,27 @@ class Strict(BaseModel):
 
 
 class Toleration(Strict):
-    key: LabelKey | None = None
-    operator: Literal["Exists", "Equal"] | None = None
-    value: LabelValue | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    tolerationSeconds: Int64 | None = None
+    key: LabelKey | None = Field(
+        default=None,
+        description="taint key to tolerate (for example nvidia.com/gpu); empty with operator: Exists matches "
+        "every taint",
+    )
+    operator: Literal["Exists", "Equal"] | None = Field(
+        default=None,
+        description="Equal (key and value must match) or Exists (any value); Kubernetes default: Equal",
+    )
+    value: LabelValue | None = Field(
+        default=None,
+        description="taint value to match with operator: Equal (for example present)",
+    )
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None,
+        description="taint effect to tolerate (for example NoSchedule); empty tolerates every effect",
+    )
+    tolerationSeconds: Int64 | None = Field(
+        default=None,
+        description="with effect: NoExecute, how long the pod stays bound after the taint appears (for example 300)",
+    )
 
     @model_validator(mode="after")
     def _kubernetes_rules(self) -> Toleration:
@@ -236,9 +252,20 @@ class Toleration(Strict):
 class GpuClass(Strict):
     """How to place a pod that needs this kind of GPU."""
 
-    resource: ExtendedResource = "nvidia.com/gpu"
-    nodeSelector: LabelMap = Field(default_factory=dict)
-    tolerations: list[Toleration] = Field(default_factory=list)
+    resource: ExtendedResource = Field(
+        default="nvidia.com/gpu",
+        description="extended resource the GPUs are requested as; default nvidia.com/gpu (for example amd.com/gpu)",
+    )
+    nodeSelector: LabelMap = Field(
+        default_factory=dict,
+        description="node labels a pod of this class requires (for example {nvidia.com/gpu.product: "
+        "NVIDIA-A100-SXM4-80GB})",
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list,
+        description="taints a pod of this class tolerates (for example [{key: nvidia.com/gpu, operator: "
+        "Exists, effect: NoSchedule}])",
+    )
 
 
 AffinityKind = Literal["nodeAffinity", "podAffinity", "podAntiAffinity"]
@@ -274,17 +301,36 @@ class KnativeFeatures(Strict):
     `kubernetes.podspec-tolerations`, `kubernetes.podspec-affinity`.
     """
 
-    podspecNodeSelector: bool = False
-    podspecTolerations: bool = False
-    podspecAffinity: bool = False
+    podspecNodeSelector: bool = Field(
+        default=False,
+        description="kubernetes.podspec-nodeselector is enabled, so Knative services may set nodeSelector; "
+        "default false",
+    )
+    podspecTolerations: bool = Field(
+        default=False,
+        description="kubernetes.podspec-tolerations is enabled, so Knative services may set tolerations; default false",
+    )
+    podspecAffinity: bool = Field(
+        default=False,
+        description="kubernetes.podspec-affinity is enabled, so Knative services may set affinity; default false",
+    )
 
 
 class ProvidedResources(Strict):
     """Objects the cluster provides in the environment's namespace (so `validate` need not find them rendered)."""
 
-    serviceAccounts: list[DnsSubdomain] = Field(default_factory=list)
-    configMaps: list[DnsSubdomain] = Field(default_factory=list)
-    secrets: list[DnsSubdomain] = Field(default_factory=list)
+    serviceAccounts: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="ServiceAccounts the cluster provides, for serviceAccount: (for example [model-server])",
+    )
+    configMaps: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="ConfigMaps the cluster provides, for configMap references (for example [features])",
+    )
+    secrets: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="Secrets the cluster provides, for secret references (for example [s3-creds])",
+    )
     persistentVolumeClaims: list[DnsSubdomain] = Field(
         default_factory=list,
         description="PersistentVolumeClaims the cluster provides, for volumes with pvc: (for example [datasets])",
@@ -294,10 +340,23 @@ class ProvidedResources(Strict):
 class ClusterFeatures(Strict):
     """What the target cluster has enabled; the defaults describe a stock installation."""
 
-    knative: KnativeFeatures = Field(default_factory=KnativeFeatures)
-    gatewayApi: bool = False
-    podSecurity: Literal["privileged", "baseline", "restricted"] = "restricted"
-    provides: ProvidedResources = Field(default_factory=ProvidedResources)
+    knative: KnativeFeatures = Field(
+        default_factory=KnativeFeatures,
+        description="Knative Serving config-features flags enabled (for example {podspecTolerations: true}); "
+        "default all off",
+    )
+    gatewayApi: bool = Field(
+        default=False,
+        description="KServe uses the Gateway API ingress, which canaries in Standard mode need; default false",
+    )
+    podSecurity: Literal["privileged", "baseline", "restricted"] = Field(
+        default="restricted",
+        description="Pod Security level the namespaces enforce; default restricted (for example baseline)",
+    )
+    provides: ProvidedResources = Field(
+        default_factory=ProvidedResources,
+        description="objects the cluster already has in the namespace (for example {secrets: [s3-creds]})",
+    )
 
 
 def merged_features(base: ClusterFeatures, override: ClusterFeatures | None) -> ClusterFeatures:
@@ -343,15 +402,40 @@ class EnvironmentFlux(Strict):
 
 
 class Environment(Strict):
-    name: DnsLabel
-    namespace: DnsLabel
-    cluster: ClusterUrl | None = None
-    clusterName: str | None = None
-    createNamespace: bool = True
-    syncPolicy: Literal["auto", "manual"] = "auto"
-    defaults: dict[str, Any] = Field(default_factory=dict)
-    clusterFeatures: ClusterFeatures | None = None
-    flux: EnvironmentFlux | None = None
+    name: DnsLabel = Field(
+        description="environment name, a DNS label; environments are listed in promotion order (for example prod)",
+    )
+    namespace: DnsLabel = Field(description="namespace the environment deploys into (for example ml-prod)")
+    cluster: ClusterUrl | None = Field(
+        default=None,
+        description="API server URL of the target cluster (for example https://prod.k8s.acme.io:6443); "
+        "default: in-cluster",
+    )
+    clusterName: str | None = Field(
+        default=None,
+        description="name of the target cluster as registered in Argo CD, instead of cluster (for example prod-eu)",
+    )
+    createNamespace: bool = Field(
+        default=True,
+        description="render a Namespace object for the environment; default true (false: namespaces managed elsewhere)",
+    )
+    syncPolicy: Literal["auto", "manual"] = Field(
+        default="auto",
+        description="auto: deployed on merge; manual: no automated sync (deploy a pinned revision); default auto",
+    )
+    defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="merge patch applied to every model in this environment, for blocks it has (for example "
+        "{serving: {replicas: {min: 2}}})",
+    )
+    clusterFeatures: ClusterFeatures | None = Field(
+        default=None,
+        description="this environment's cluster features, set over the project's (for example {gatewayApi: true})",
+    )
+    flux: EnvironmentFlux | None = Field(
+        default=None,
+        description="Flux options of this environment (for example {semver: '>=1.0.0'} or {timeout: 30m})",
+    )
     allowEmpty: bool = Field(
         default=False,
         description="Allow a render without any model objects in this environment (a sync would then prune every "
@@ -366,14 +450,29 @@ class Environment(Strict):
 
 
 class ProjectMetadata(Strict):
-    name: DnsLabel
-    labels: LabelMap = Field(default_factory=dict)
+    name: DnsLabel = Field(
+        description="project name, a DNS label prefixing generated objects (for example fraud-platform)",
+    )
+    labels: LabelMap = Field(
+        default_factory=dict,
+        description="labels describing the project, kept in mlgitops.yaml (for example {team: risk})",
+    )
 
 
 class ArgoCDSettings(Strict):
-    mode: Literal["plugin", "rendered"] = "rendered"
-    namespace: DnsLabel = "argocd"
-    applicationSet: bool = False
+    mode: Literal["plugin", "rendered"] = Field(
+        default="rendered",
+        description="rendered: Argo CD applies the committed overlays; plugin: the sidecar renders at sync; "
+        "default rendered",
+    )
+    namespace: DnsLabel = Field(
+        default="argocd",
+        description="namespace Argo CD runs in; default argocd (for example gitops)",
+    )
+    applicationSet: bool = Field(
+        default=False,
+        description="generate one ApplicationSet instead of one Application per environment; default false",
+    )
     image: Annotated[ImageRef, AfterValidator(_qualified_image)] | None = Field(
         default=None,
         description="Fully qualified image of the Argo CD plugin sidecar, built from mlgitops' Dockerfile and "
@@ -382,17 +481,35 @@ class ArgoCDSettings(Strict):
 
 
 class FluxSettings(Strict):
-    namespace: DnsLabel = "flux-system"
-    interval: Duration = "10m"
-    retryInterval: Duration = "2m"
+    namespace: DnsLabel = Field(
+        default="flux-system",
+        description="namespace of the Flux controllers and generated Flux objects; default flux-system",
+    )
+    interval: Duration = Field(
+        default="10m",
+        description="how often Flux fetches the repository and reconciles; default 10m (for example 5m)",
+    )
+    retryInterval: Duration = Field(
+        default="2m",
+        description="wait before retrying a failed reconciliation; default 2m (for example 1m)",
+    )
     timeout: Duration | None = Field(
         default=None,
         description="How long Flux waits for an environment's objects to become ready; default 30m where the "
         "environment serves a model on GPUs (node scale-up, image pull, model download), 10m elsewhere",
     )
-    dependsOn: bool = False
-    substitution: bool = False
-    secretRef: DnsSubdomain | None = None
+    dependsOn: bool = Field(
+        default=False,
+        description="chain each cluster's environments in declared order (Kustomization dependsOn); default false",
+    )
+    substitution: bool = Field(
+        default=False,
+        description="enable Flux post-build ${VAR} substitution (Argo Workflows objects opt out); default false",
+    )
+    secretRef: DnsSubdomain | None = Field(
+        default=None,
+        description="Secret with the Git credentials of the GitRepository (for example git-credentials)",
+    )
 
 
 def _reason(value: str) -> str:
@@ -404,22 +521,39 @@ def _reason(value: str) -> str:
 class PolicyWaiver(Strict):
     """One policy switched off, with the reason recorded in Git (optionally only in some environments)."""
 
-    id: str = Field(min_length=1)
-    reason: Annotated[str, AfterValidator(_reason)]
-    environments: list[str] | None = None
+    id: str = Field(min_length=1, description="id of the policy to switch off (for example gpu-scale-to-zero)")
+    reason: Annotated[str, AfterValidator(_reason)] = Field(
+        description="why the policy does not apply, kept in Git (for example 'dev GPUs are shared; cold starts "
+        "are fine')",
+    )
+    environments: list[str] | None = Field(
+        default=None,
+        description="environments the waiver applies to; default: all (for example [dev])",
+    )
 
 
 class Policies(Strict):
     """`policies:` in mlgitops.yaml (whole project) or in a model file (that model only)."""
 
-    disabled: list[PolicyWaiver] = Field(default_factory=list)
+    disabled: list[PolicyWaiver] = Field(
+        default_factory=list,
+        description="policies switched off, each with a reason (for example [{id: gpu-scale-to-zero, reason: "
+        "..., environments: [dev]}])",
+    )
 
 
 class Images(Strict):
     """Images used by `engine: deployment`: the storage initializer and one model server per format."""
 
-    storageInitializer: ImageRef = "kserve/storage-initializer:v0.20.0"
-    servers: dict[str, ImageRef] = Field(default_factory=dict)
+    storageInitializer: ImageRef = Field(
+        default="kserve/storage-initializer:v0.20.0",
+        description="image that downloads the model for engine: deployment; default kserve/storage-initializer:v0.20.0",
+    )
+    servers: dict[str, ImageRef] = Field(
+        default_factory=dict,
+        description="model server image per model format, for engine: deployment (for example {sklearn: "
+        "ghcr.io/acme/sklearn:1.0})",
+    )
 
 
 class TrainingPlacement(Strict):
@@ -454,30 +588,64 @@ class Deployment(Strict):
 
 
 class Project(Strict):
-    apiVersion: Literal["mlgitops.io/v1alpha1"]
-    kind: Literal["Project"]
-    metadata: ProjectMetadata
+    apiVersion: Literal["mlgitops.io/v1alpha1"] = Field(description="spec version; always mlgitops.io/v1alpha1")
+    kind: Literal["Project"] = Field(description="file kind; Project for mlgitops.yaml")
+    metadata: ProjectMetadata = Field(description="project name and labels (for example {name: fraud-platform})")
     requires: str | None = Field(
         default=None,
         description="mlgitops versions this project accepts, as a PEP 440 specifier (for example '>=0.1,<0.2'); "
         "other versions refuse every command",
     )
-    repoURL: CredentialFreeUri
-    revision: GitRevision = "main"
-    environments: list[Environment] = Field(min_length=1)
-    gpuClasses: dict[str, GpuClass] = Field(default_factory=dict)
+    repoURL: CredentialFreeUri = Field(
+        description="Git URL of this repository, without credentials, for Argo CD and Flux (for example "
+        "https://github.com/acme/ml.git)",
+    )
+    revision: GitRevision = Field(
+        default="main",
+        description="branch, tag or commit Argo CD and Flux deploy from; default main",
+    )
+    environments: list[Environment] = Field(
+        min_length=1,
+        description="environments in promotion order, at least one (for example [{name: dev, namespace: ml-dev}])",
+    )
+    gpuClasses: dict[str, GpuClass] = Field(
+        default_factory=dict,
+        description="GPU kinds by name, for serving.gpu.class (for example {a100: {nodeSelector: {gpu: a100}}})",
+    )
     nodeClasses: dict[DnsLabel, NodeClass] = Field(
         default_factory=dict,
         description="placement without a GPU, by name, e.g. {highmem: {nodeSelector: {pool: highmem}}}; used by "
         "serving.nodeClass, training.nodeClass and a step's nodeClass",
     )
-    clusterFeatures: ClusterFeatures = Field(default_factory=ClusterFeatures)
-    argocd: ArgoCDSettings = Field(default_factory=ArgoCDSettings)
-    flux: FluxSettings = Field(default_factory=FluxSettings)
-    images: Images = Field(default_factory=Images)
-    policies: Policies = Field(default_factory=Policies)
-    training: TrainingPlacement = Field(default_factory=TrainingPlacement)
-    deployment: Deployment = Field(default_factory=Deployment)
+    clusterFeatures: ClusterFeatures = Field(
+        default_factory=ClusterFeatures,
+        description="what the target clusters have enabled; default: a stock install (for example {gatewayApi: true})",
+    )
+    argocd: ArgoCDSettings = Field(
+        default_factory=ArgoCDSettings,
+        description="Argo CD settings (for example {mode: plugin, image: ghcr.io/acme/mlgitops-cmp:0.1.0})",
+    )
+    flux: FluxSettings = Field(
+        default_factory=FluxSettings,
+        description="Flux settings (for example {interval: 5m, dependsOn: true})",
+    )
+    images: Images = Field(
+        default_factory=Images,
+        description="images for engine: deployment (for example {servers: {sklearn: ghcr.io/acme/sklearn:1.0}})",
+    )
+    policies: Policies = Field(
+        default_factory=Policies,
+        description="policies switched off for the whole project (for example {disabled: [{id: ..., reason: ...}]})",
+    )
+    training: TrainingPlacement = Field(
+        default_factory=TrainingPlacement,
+        description="where models train; default: the last environment (for example {environments: [staging]})",
+    )
+    deployment: Deployment = Field(
+        default_factory=Deployment,
+        description="how environments split into Kustomizations; default one per environment (for example "
+        "{per: model})",
+    )
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:
@@ -498,18 +666,38 @@ class Project(Strict):
 
 
 class ModelMetadata(Strict):
-    name: ModelName
-    owner: str | None = None
-    labels: LabelMap = Field(default_factory=dict)
-    annotations: AnnotationMap = Field(default_factory=dict)
+    name: ModelName = Field(description="model name; the file is models/<name>.yaml (for example fraud-detector)")
+    owner: str | None = Field(
+        default=None,
+        description="owning team or person, rendered as an annotation (for example team-risk)",
+    )
+    labels: LabelMap = Field(
+        default_factory=dict,
+        description="labels added to the model's objects (for example {tier: critical})",
+    )
+    annotations: AnnotationMap = Field(
+        default_factory=dict,
+        description="annotations added to the model's objects (for example {docs: https://wiki.acme.io/fraud})",
+    )
 
 
 class ModelSource(Strict):
-    format: str = Field(min_length=1)
-    formatVersion: Text | None = None
-    version: Version = Field(min_length=1)
-    storageUri: StorageUri
-    registry: CredentialFreeUri | None = None
+    format: str = Field(
+        min_length=1,
+        description="model format, choosing the server (for example sklearn, xgboost, huggingface)",
+    )
+    formatVersion: Text | None = Field(
+        default=None,
+        description="version of the model format, KServe's modelFormat.version (for example '1')",
+    )
+    version: Version = Field(min_length=1, description="model version, quoted text (for example '6')")
+    storageUri: StorageUri = Field(
+        description="where the model files are (for example s3://ml-models/fraud-detector/6/model)",
+    )
+    registry: CredentialFreeUri | None = Field(
+        default=None,
+        description="model registry reference, rendered as an annotation (for example models:/fraud-detector/6)",
+    )
 
 
 # Unset `replicas.max` scales up to this many times `min` (at least 1): enough headroom that
@@ -518,7 +706,7 @@ DEFAULT_MAX_FACTOR = 3
 
 
 class Replicas(Strict):
-    min: Int32 = Field(default=1, ge=0)
+    min: Int32 = Field(default=1, ge=0, description="fewest pods; 0 allows scale to zero; default 1 (for example 2)")
     max: Int32 | None = Field(
         default=None,
         ge=1,
@@ -571,13 +759,22 @@ class Autoscaling(Strict):
 
 
 class Resources(Strict):
-    requests: dict[ResourceName, Quantity] = Field(default_factory=dict)
-    limits: dict[ResourceName, Quantity] = Field(default_factory=dict)
+    requests: dict[ResourceName, Quantity] = Field(
+        default_factory=dict,
+        description="resources reserved per container (for example {cpu: 500m, memory: 1Gi})",
+    )
+    limits: dict[ResourceName, Quantity] = Field(
+        default_factory=dict,
+        description="most a container may use (for example {memory: 2Gi})",
+    )
 
 
 class Gpu(Strict):
-    count: Int32 = Field(default=0, ge=0)
-    class_: str | None = Field(default=None, alias="class")
+    count: Int32 = Field(default=0, ge=0, description="GPUs per pod; default 0 (for example 1)")
+    class_: str | None = Field(
+        default=None, alias="class",
+        description="a gpuClasses entry of mlgitops.yaml placing the pod (for example a100)",
+    )
 
 
 class SecurityContext(Strict):
@@ -721,32 +918,63 @@ class PayloadLogger(Strict):
 
 
 class Canary(Strict):
-    version: Version = Field(min_length=1)
-    storageUri: StorageUri
-    trafficPercent: int = Field(ge=0, le=100)
+    version: Version = Field(min_length=1, description="model version the canary serves, quoted text (for example '7')")
+    storageUri: StorageUri = Field(
+        description="where the canary's model files are (for example s3://ml-models/fraud-detector/7/model)",
+    )
+    trafficPercent: int = Field(
+        ge=0, le=100,
+        description="share of requests sent to the canary, 0 to 100 (for example 10)",
+    )
 
 
 class Serving(Strict):
-    engine: Literal["kserve", "deployment"] = "kserve"
-    mode: Literal["Standard", "Knative"] = "Standard"
-    runtime: DnsSubdomain | None = None
+    engine: Literal["kserve", "deployment"] = Field(
+        default="kserve",
+        description="kserve: an InferenceService; deployment: Deployment, Service and HPA; default kserve",
+    )
+    mode: Literal["Standard", "Knative"] = Field(
+        default="Standard",
+        description="KServe deployment mode: Standard (raw Kubernetes) or Knative (serverless); default Standard",
+    )
+    runtime: DnsSubdomain | None = Field(
+        default=None,
+        description="KServe ServingRuntime name; default: chosen by KServe from the format (for example "
+        "kserve-sklearnserver)",
+    )
     protocol: Literal["v1", "v2", "grpc-v1", "grpc-v2"] | None = Field(
         default=None,
         description="inference protocol (for example v2); default: the runtime's own (KServe's default is v1)",
     )
-    serviceAccount: DnsSubdomain | None = None
+    serviceAccount: DnsSubdomain | None = Field(
+        default=None,
+        description="ServiceAccount the model server runs as, for storage credentials (for example model-reader)",
+    )
     image: ImageRef | None = Field(
         default=None,
         description="model server image (for example ghcr.io/acme/server:1.0): with engine: deployment it replaces "
         "the format's server; with engine: kserve it is a custom predictor container that finds the model in "
         "/mnt/models (KServe's storage initializer, through STORAGE_URI)",
     )
-    replicas: Replicas = Field(default_factory=Replicas)
-    autoscaling: Autoscaling | None = None
-    resources: Resources = Field(default_factory=Resources)
-    gpu: Gpu = Field(default_factory=Gpu)
-    canary: Canary | None = None
-    securityContext: SecurityContext = Field(default_factory=SecurityContext)
+    replicas: Replicas = Field(default_factory=Replicas, description="replica bounds (for example {min: 2, max: 6})")
+    autoscaling: Autoscaling | None = Field(
+        default=None,
+        description="what to scale on and the target; default: CPU (for example {metric: concurrency, target: 10})",
+    )
+    resources: Resources = Field(
+        default_factory=Resources,
+        description="model server requests and limits (for example {requests: {cpu: '1', memory: 2Gi}})",
+    )
+    gpu: Gpu = Field(default_factory=Gpu, description="GPUs per model server pod (for example {count: 1, class: a100})")
+    canary: Canary | None = Field(
+        default=None,
+        description="a second version receiving part of the traffic (for example {version: '7', storageUri: "
+        "..., trafficPercent: 10})",
+    )
+    securityContext: SecurityContext = Field(
+        default_factory=SecurityContext,
+        description="model server container security settings (for example {runAsUser: 1000})",
+    )
     sharedMemory: Quantity | None = Field(
         default=None,
         description="size of the memory-backed /dev/shm; default for GPU pods: 1Gi per GPU",
@@ -827,9 +1055,14 @@ class Serving(Strict):
 
 
 class Gate(Strict):
-    metric: str
-    op: Literal[">=", "<=", ">", "<", "==", "!="]
-    value: float = Field(allow_inf_nan=False)
+    metric: str = Field(description="metric a step writes (listed in its metrics) (for example auc)")
+    op: Literal[">=", "<=", ">", "<", "==", "!="] = Field(
+        description="comparison of the metric with value (for example >=)",
+    )
+    value: float = Field(
+        allow_inf_nan=False,
+        description="the threshold the metric is compared with (for example 0.92)",
+    )
 
 
 RetryPolicy = Literal["Always", "OnFailure", "OnError", "OnTransientError"]
@@ -868,7 +1101,9 @@ class Condition(Strict):
 
     metric: str | None = Field(default=None, description="a metric some earlier step emits, e.g. auc")
     param: str | None = Field(default=None, description="an output parameter some earlier step writes, e.g. mode")
-    op: Literal[">=", "<=", ">", "<", "==", "!="]
+    op: Literal[">=", "<=", ">", "<", "==", "!="] = Field(
+        description="comparison of the metric or param with value (for example >=)",
+    )
     value: float | str = Field(description="a number (compared as numbers) or text (== and != only), e.g. 0.9")
 
     @model_validator(mode="after")
@@ -896,11 +1131,17 @@ class Cache(Strict):
 
 
 class Step(Strict):
-    name: DnsLabel
-    after: list[str] = Field(default_factory=list)
-    image: ImageRef | None = None
-    command: list[Text] = Field(min_length=1)
-    args: list[Text] = Field(default_factory=list)
+    name: DnsLabel = Field(description="step name, a DNS label (for example train)")
+    after: list[str] = Field(default_factory=list, description="steps that must finish first (for example [train])")
+    image: ImageRef | None = Field(
+        default=None,
+        description="container image of the step; default: training.image (for example ghcr.io/acme/eval:1.0)",
+    )
+    command: list[Text] = Field(
+        min_length=1,
+        description="entrypoint, at least one item (for example [python, -m, fraud.train])",
+    )
+    args: list[Text] = Field(default_factory=list, description="arguments of the command (for example ['--epochs=10'])")
     env: EnvMap = Field(
         default_factory=dict,
         description="variables of the step: NAME: value, or {secret: NAME, key: KEY} / {configMap: NAME, key: KEY} "
@@ -914,17 +1155,32 @@ class Step(Strict):
         default_factory=list,
         description="volumes mounted into the step (for example [{name: data, mountPath: /data, pvc: datasets}])",
     )
-    inputs: list[ArtifactName] = Field(default_factory=list)
-    outputs: list[ArtifactName] = Field(default_factory=list)
-    metrics: list[ArtifactName] = Field(default_factory=list)
-    resources: Resources | None = None
-    gpu: Gpu | None = None
-    retries: int = Field(default=0, ge=0, le=20)
+    inputs: list[ArtifactName] = Field(
+        default_factory=list,
+        description="artifacts read from earlier steps, at /tmp/mlgitops/inputs/<name> (for example [model])",
+    )
+    outputs: list[ArtifactName] = Field(
+        default_factory=list,
+        description="artifacts written to /tmp/mlgitops/outputs/<name> (for example [model])",
+    )
+    metrics: list[ArtifactName] = Field(
+        default_factory=list,
+        description="metrics written to /tmp/mlgitops/metrics/<metric>, for gates (for example [auc])",
+    )
+    resources: Resources | None = Field(
+        default=None,
+        description="requests and limits of the step (for example {requests: {cpu: '2', memory: 8Gi}})",
+    )
+    gpu: Gpu | None = Field(default=None, description="GPUs of the step (for example {count: 1, class: a100})")
+    retries: int = Field(
+        default=0, ge=0, le=20,
+        description="retries after a failure, 0 to 20; default 0 (for example 2); see also retry",
+    )
     retryPolicy: RetryPolicy | None = Field(
         default=None,
         description="Argo retryPolicy for the retries; default: Argo's own default, OnFailure",
     )
-    timeout: Duration | None = None
+    timeout: Duration | None = Field(default=None, description="longest the step may run (for example 2h)")
     securityContext: SecurityContext | None = Field(
         default=None, description="fields set here override training.securityContext for this step"
     )
@@ -983,22 +1239,64 @@ class Step(Strict):
 class Register(Strict):
     """The step that records a model which passed every gate."""
 
-    image: ImageRef | None = None
-    command: list[Text] = Field(min_length=1)
-    args: list[Text] = Field(default_factory=list)
+    image: ImageRef | None = Field(
+        default=None,
+        description="image of the register step; default: training.image (for example ghcr.io/acme/register:1.0)",
+    )
+    command: list[Text] = Field(
+        min_length=1,
+        description="entrypoint; default: the metric step's sibling module (for example [python, -m, fraud.register])",
+    )
+    args: list[Text] = Field(
+        default_factory=list,
+        description="arguments of the command (for example ['--stage=staging'])",
+    )
 
 
 class Training(Strict):
-    image: ImageRef = Field(min_length=1)
-    serviceAccount: DnsSubdomain | None = None
-    schedule: CronSchedule | list[CronSchedule] | None = None
-    timezone: TimeZone | None = None
-    timeout: Duration | None = None
-    parameters: dict[ParameterName, Text] = Field(default_factory=dict)
-    steps: list[Step] = Field(min_length=1)
-    gates: list[Gate] = Field(default_factory=list)
-    register_: Register | None = Field(default=None, alias="register")
-    securityContext: SecurityContext = Field(default_factory=SecurityContext)
+    image: ImageRef = Field(
+        min_length=1,
+        description="default image of every step (for example ghcr.io/acme/fraud-train:1.4)",
+    )
+    serviceAccount: DnsSubdomain | None = Field(
+        default=None,
+        description="ServiceAccount the workflow pods run as (for example trainer)",
+    )
+    schedule: CronSchedule | list[CronSchedule] | None = Field(
+        default=None,
+        description="cron schedule, or a list of them, for a CronWorkflow (for example '0 3 * * *')",
+    )
+    timezone: TimeZone | None = Field(
+        default=None,
+        description="IANA time zone of the schedule; default: the Argo controller's (for example Europe/Berlin)",
+    )
+    timeout: Duration | None = Field(
+        default=None,
+        description="longest the whole run may take, its activeDeadlineSeconds (for example 6h)",
+    )
+    parameters: dict[ParameterName, Text] = Field(
+        default_factory=dict,
+        description="workflow parameters, given to steps in upper-case variables (for example {data-uri: "
+        "s3://data/fraud})",
+    )
+    steps: list[Step] = Field(
+        min_length=1,
+        description="the steps, at least one (for example [{name: train, command: [python, -m, fraud.train]}])",
+    )
+    gates: list[Gate] = Field(
+        default_factory=list,
+        description="checks every run must pass before register runs (for example [{metric: auc, op: '>=', "
+        "value: 0.92}])",
+    )
+    register_: Register | None = Field(
+        default=None, alias="register",
+        description="the step recording a model that passed every gate (for example {command: [python, -m, "
+        "fraud.register]})",
+    )
+    securityContext: SecurityContext = Field(
+        default_factory=SecurityContext,
+        description="security settings of the step containers (for example {runAsUser: 1000})",
+    )
     nodeClass: str | None = Field(
         default=None, description="the nodeClasses entry for steps that name none, e.g. batch"
     )
@@ -1062,7 +1360,7 @@ class PatchOp(Strict):
 
 
 class Patch(Strict):
-    target: PatchTarget
+    target: PatchTarget = Field(description="the generated object to patch (for example {kind: InferenceService})")
     ops: list[PatchOp] = Field(min_length=1, description="Applied in order; all of them or none.")
 
 
@@ -1141,19 +1439,35 @@ class Dataset(Strict):
 
 
 class Model(Strict):
-    apiVersion: Literal["mlgitops.io/v1alpha1"]
-    kind: Literal["Model"]
-    metadata: ModelMetadata
-    model: ModelSource
-    serving: Serving | None = None
-    training: Training | None = None
-    policies: Policies = Field(default_factory=Policies)
+    apiVersion: Literal["mlgitops.io/v1alpha1"] = Field(description="spec version; always mlgitops.io/v1alpha1")
+    kind: Literal["Model"] = Field(description="file kind; Model for models/<name>.yaml")
+    metadata: ModelMetadata = Field(
+        description="model name, owner, labels (for example {name: fraud-detector, owner: team-risk})",
+    )
+    model: ModelSource = Field(
+        description="the trained model to serve (for example {format: sklearn, version: '6', storageUri: s3://...})",
+    )
+    serving: Serving | None = Field(
+        default=None,
+        description="how the model is served (for example {engine: kserve, replicas: {min: 2}})",
+    )
+    training: Training | None = Field(
+        default=None,
+        description="the Argo training workflow (for example {image: ..., steps: [...], gates: [...]})",
+    )
+    policies: Policies = Field(
+        default_factory=Policies,
+        description="policies switched off for this model (for example {disabled: [{id: ..., reason: ...}]})",
+    )
     patches: list[Patch] = Field(
         default_factory=list,
         description="RFC 6902 operations on the generated objects, for fields the spec does not model "
         "(docs/patches.md). An environment's `patches` replaces this list (RFC 7386).",
     )
-    environments: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    environments: dict[str, dict[str, Any] | None] = Field(
+        default_factory=dict,
+        description="JSON Merge Patch of this spec per environment (for example {dev: {enabled: false}})",
+    )
     monitoring: Monitoring | None = Field(default=None, description="metrics scraping, SLO alerts and dashboard")
     data: list[Dataset] = Field(default_factory=list, description="datasets the training reads (data lineage)")
 
