@@ -772,7 +772,8 @@ class Resources(Strict):
 class Gpu(Strict):
     count: Int32 = Field(default=0, ge=0, description="GPUs per pod; default 0 (for example 1)")
     class_: str | None = Field(
-        default=None, alias="class",
+        default=None,
+        alias="class",
         description="a gpuClasses entry of mlgitops.yaml placing the pod (for example a100)",
     )
 
@@ -923,7 +924,8 @@ class Canary(Strict):
         description="where the canary's model files are (for example s3://ml-models/fraud-detector/7/model)",
     )
     trafficPercent: int = Field(
-        ge=0, le=100,
+        ge=0,
+        le=100,
         description="share of requests sent to the canary, 0 to 100 (for example 10)",
     )
 
@@ -1173,7 +1175,9 @@ class Step(Strict):
     )
     gpu: Gpu | None = Field(default=None, description="GPUs of the step (for example {count: 1, class: a100})")
     retries: int = Field(
-        default=0, ge=0, le=20,
+        default=0,
+        ge=0,
+        le=20,
         description="retries after a failure, 0 to 20; default 0 (for example 2); see also retry",
     )
     retryPolicy: RetryPolicy | None = Field(
@@ -1289,7 +1293,8 @@ class Training(Strict):
         "value: 0.92}])",
     )
     register_: Register | None = Field(
-        default=None, alias="register",
+        default=None,
+        alias="register",
         description="the step recording a model that passed every gate (for example {command: [python, -m, "
         "fraud.register]})",
     )
