@@ -1080,6 +1080,11 @@ class Model(Strict):
         "(docs/patches.md). An environment's `patches` replaces this list (RFC 7386).",
     )
     environments: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    addons: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per Jsonnet template of templates/ (by name): its settings, or `enabled: false` to opt out "
+        "(docs/addons.md).",
+    )
 
 
 # Model server images by model format for `engine: deployment` (KServe's runtimes, Apache-2.0).
@@ -1103,4 +1108,4 @@ def server_image(spec: Model, project: Project) -> str | None:
 
 
 # Keys an environment patch (project defaults or a model's `environments.<env>`) may set.
-PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches")
+PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches", "addons")
