@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 
 TEMPLATES_DIR = "templates"
 LIB_DIR = "templates/lib"
@@ -56,6 +56,17 @@ def enabled_settings(addons: dict[str, Obj], names: Sequence[str]) -> dict[str, 
             continue
         out[name] = block
     return out
+
+
+def addon_settings_problem(addons: dict[str, Obj], names: Sequence[str]) -> tuple[tuple[str, ...], str] | None:
+    """A model's `addons` block naming a template the project lacks, or a non-boolean `enabled`."""
+    for name, block in addons.items():
+        if name not in names:
+            known = ", ".join(names) if names else "none (no templates/*.jsonnet)"
+            return (name,), f"no template {name!r} in templates/{did_you_mean(name, names)}; the project has {known}"
+        if "enabled" in block and not isinstance(block["enabled"], bool):
+            return (name, "enabled"), "enabled must be true or false"
+    return None
 
 
 def _load_evaluator() -> Any:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlgitops.addons import AddonRequest, enabled_settings, evaluate_addons, template_names
+from mlgitops.addons import AddonRequest, addon_settings_problem, enabled_settings, evaluate_addons, template_names
 from mlgitops.clusterfit import features_for
+from mlgitops.errors import SpecError
 from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model
@@ -126,6 +127,13 @@ def model_addons(
     workspace: Workspace, resolved: dict[tuple[str, str], ResolvedModel | None], names: list[str]
 ) -> dict[tuple[str, str], list[tuple[str, Obj]]]:
     """(model, environment) → its addon objects, each template evaluated once over every pair."""
+    for item in resolved.values():
+        if item is not None and item.spec.addons:
+            problem = addon_settings_problem(item.spec.addons, names)
+            if problem is not None:
+                path, message = problem
+                where = f" (in environment {item.environment!r})" if item.environment else ""
+                raise SpecError.at(item.spec_location(("addons", *path)), message + where)
     if not names:
         return {}
     project = workspace.project.model_dump(mode="json", by_alias=True, exclude_none=True)
