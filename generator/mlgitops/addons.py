@@ -11,8 +11,10 @@ native functions and no ext vars are given, so evaluation depends on the files a
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ TEMPLATE_SUFFIX = ".jsonnet"
 DRIVER = "templates/(addons)"  # the driver snippet's name in evaluator traces; never a real file
 
 Obj = dict[str, Any]
+MAX_THREADS = 4
+PAIRS_PER_THREAD = 500  # below this, one evaluation (a thread's VM start costs more than it saves)
 
 # `file:12:5` or `file:12:5-9` (one line) or `file:(12:5)-(14:2)` (several lines), as the evaluator writes them.
 _POSITION = re.compile(r"(?P<path>[^\s:()]+):(?:\((?P<l2>\d+):(?P<c2>\d+)\)|(?P<line>\d+):(?P<col>\d+))")
@@ -152,38 +156,67 @@ def _check_objects(value: Any, template: str, request: AddonRequest) -> list[Obj
     return value
 
 
+def _driver(names: Sequence[str]) -> str:
+    """One snippet that calls every template over every pair (only the templates a pair enables)."""
+    imports = ", ".join(f"{json.dumps(n)}: import {json.dumps(n + TEMPLATE_SUFFIX)}" for n in names)
+    return (
+        f"local templates = {{{imports}}};\n"
+        "function(pairs, project)\n"
+        "  local p = std.parseJson(project);\n"
+        "  [{[n]: templates[n](q.model, q.environment, p, q.settings[n]) for n in std.objectFields(q.settings)}\n"
+        "   for q in std.parseJson(pairs)]\n"
+    )
+
+
+def _evaluate(jsonnet: Any, root: Path, names: Sequence[str], pairs: list[Obj], project: str) -> Any:
+    """The driver over `pairs` (JSON is handed over as strings: std.parseJson reads it faster than the
+    evaluator parses the same text as code); a failure as the one-line problem of the template at fault."""
+    try:
+        output = jsonnet.evaluate_snippet(
+            DRIVER,
+            _driver(names),
+            import_callback=confined_importer(root),
+            tla_vars={"pairs": json.dumps(pairs, sort_keys=True), "project": project},
+        )
+    except RuntimeError as exc:
+        if len(names) > 1:  # find the template at fault (so a position-less error names it)
+            for name in names:
+                _evaluate(
+                    jsonnet,
+                    root,
+                    [name],
+                    [{**q, "settings": {k: v for k, v in q["settings"].items() if k == name}} for q in pairs],
+                    project,
+                )
+        raise SpecError([_error_problem(str(exc), names[0])]) from None
+    return json.loads(output)
+
+
 def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) -> list[list[tuple[str, Obj]]]:
-    """For each request, the (template, object) pairs its enabled templates return, templates in name order."""
+    """For each request, the (template, object) pairs its enabled templates return, templates in name order.
+
+    All templates run in one evaluation per chunk of pairs; chunks run on threads (the binding releases
+    the GIL). Errors are reported for the first failing chunk, so the message does not depend on timing.
+    """
     names = template_names(root)
     results: list[list[tuple[str, Obj]]] = [[] for _ in requests]
     if not names or not requests:
         return results
     jsonnet = _load_evaluator()
-    importer = confined_importer(root)
-    project_code = json.dumps(project, sort_keys=True)
-    for name in names:
-        chosen = [i for i, r in enumerate(requests) if name in r.settings]
-        if not chosen:
-            continue
-        pairs = [
-            {"model": requests[i].model, "environment": requests[i].environment, "settings": requests[i].settings[name]}
-            for i in chosen
-        ]
-        driver = (
-            f"local template = import {json.dumps(name + TEMPLATE_SUFFIX)};\n"
-            "function(pairs, project) [template(p.model, p.environment, project, p.settings) for p in pairs]\n"
-        )
-        try:
-            output = jsonnet.evaluate_snippet(
-                DRIVER,
-                driver,
-                import_callback=importer,
-                tla_codes={"pairs": json.dumps(pairs, sort_keys=True), "project": project_code},
-            )
-        except RuntimeError as exc:
-            raise SpecError([_error_problem(str(exc), name)]) from None
-        values = json.loads(output)
-        for index, value in zip(chosen, values, strict=True):
-            for obj in _check_objects(value, name, requests[index]):
-                results[index].append((name, obj))
+    project_text = json.dumps(project, sort_keys=True)
+    pairs = [{"model": r.model, "environment": r.environment, "settings": r.settings} for r in requests]
+    workers = min(os.cpu_count() or 1, MAX_THREADS) if len(pairs) >= PAIRS_PER_THREAD else 1
+    size = -(-len(pairs) // workers)
+    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+    if len(chunks) == 1:
+        values = _evaluate(jsonnet, root, names, chunks[0], project_text)
+    else:
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            futures = [pool.submit(_evaluate, jsonnet, root, names, chunk, project_text) for chunk in chunks]
+            values = [item for future in futures for item in future.result()]
+    for index, by_template in enumerate(values):
+        for name in names:
+            if name in by_template:
+                for obj in _check_objects(by_template[name], name, requests[index]):
+                    results[index].append((name, obj))
     return results
