@@ -38,7 +38,7 @@ CMP_BUDGET_S = 0.030
 
 
 def _with_templates(repo: Path) -> None:
-    shutil.copytree(REPO / "templates", repo / "templates")
+    shutil.copytree(REPO / "examples/addons/templates", repo / "templates")
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:

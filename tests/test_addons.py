@@ -4,6 +4,7 @@ one positioned line with the tree untouched, confined imports, and a missing `js
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import yaml
 
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
-from tests.conftest import copy_example, kustomize_objects, object_identity, run_cli, snapshot_tree
+from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli, snapshot_tree
 from tests.test_lean_imports import imported_modules
 
 SIGNATURE = "function(model, environment, project, settings={})"
@@ -27,9 +28,21 @@ def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
+EXAMPLE_TEMPLATES = REPO / "examples/addons/templates"
+
+
+def example_with_addons(destination: Path) -> Path:
+    """The bundled example with the two example templates (PDB, NetworkPolicy), rendered."""
+    repo = copy_example(destination)
+    shutil.copytree(EXAMPLE_TEMPLATES, repo / "templates")
+    result = run_cli(["render"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    return repo
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return copy_example(tmp_path / "repo")
+    return example_with_addons(tmp_path / "repo")
 
 
 def _write_template(repo: Path, name: str, text: str) -> Path:
@@ -52,9 +65,8 @@ def _render_fails(repo: Path) -> str:
 # --- the bundled example: PDB and NetworkPolicy ----------------------------------------------------------
 
 
-def test_bundled_example_places_addons_in_base_patches_and_resources() -> None:
-    from tests.conftest import REPO
-
+def test_example_templates_place_addons_in_base_patches_and_resources(repo: Path) -> None:
+    REPO = repo  # noqa: N806
     # NetworkPolicy: in the base (dev's), patched where the namespace differs.
     base_policy = _load(REPO / "base/models/fraud-detector/networkpolicy-fraud-detector-ingress.yaml")
     assert base_policy["spec"]["podSelector"]["matchLabels"] == {"serving.kserve.io/inferenceservice": "fraud-detector"}
@@ -309,7 +321,7 @@ def test_without_templates_the_plugin_path_does_not_load_jsonnet(repo: Path) -> 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "mlgitops.addons" in modules and "_jsonnet" not in modules
     proc, modules = imported_modules(
-        copy_example(repo.parent / "with"), "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"}
+        example_with_addons(repo.parent / "with"), "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"}
     )
     assert proc.returncode == 0 and "_jsonnet" in modules  # the probe sees it when templates exist
 
