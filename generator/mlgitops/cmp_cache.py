@@ -161,6 +161,7 @@ def request_key(root: Path, start: Path, environment: str | None, model: str | N
             _feed_file(digest, root, f"models/{name}")
     _feed_tree(digest, root, "base")
     _feed_tree(digest, root, f"overlays/{environment}" if environment else "overlays")
+    _feed_tree(digest, root, "templates")  # Jsonnet addons (mlgitops.addons) are inputs too
     return digest.hexdigest()
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlgitops.addons import AddonRequest, addon_settings_problem, enabled_settings, evaluate_addons, template_names
 from mlgitops.clusterfit import features_for
+from mlgitops.errors import SpecError
 from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model, with_monitoring
@@ -96,19 +98,60 @@ def render_models(
     base_features = features_for(project, None).model_dump()
     env_names = envs if envs is not None else project.environment_names
     same_features = {env: features_for(project, env).model_dump() == base_features for env in env_names}
+    # With templates, every environment is resolved: the base carries the addon objects of the first
+    # environment (in project order) the model renders in, whichever environments this call renders;
+    # the overlays patch, add or delete what differs elsewhere (so the equality invariant holds).
+    templates = template_names(workspace.root)
+    resolve_envs = project.environment_names if templates else env_names
+    resolved_all = {(model.name, env): resolve(workspace, model, env) for model in chosen for env in resolve_envs}
+    addons = model_addons(workspace, resolved_all, templates)
     for model in chosen:
-        base = render_model(ResolvedModel(model, None, model.spec), project)
+        model_envs = [env for env in resolve_envs if (model.name, env) in addons]
+        base_addons = addons[(model.name, model_envs[0])] if model_envs else []
+        base = render_model(ResolvedModel(model, None, model.spec), project, base_addons)
         result = ModelRender(model.name, model.path, base)
         for env in env_names:
-            resolved = resolve(workspace, model, env)
+            resolved = resolved_all[(model.name, env)]
+            env_addons = addons.get((model.name, env), [])
             if resolved is None:
                 result.environments[env] = None
-            elif resolved.spec is model.spec and same_features[env]:
+            elif resolved.spec is model.spec and same_features[env] and env_addons == base_addons:
                 result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
-                result.environments[env] = render_model(resolved, project)
+                result.environments[env] = render_model(resolved, project, env_addons)
         out.append(result)
     return out
+
+
+def model_addons(
+    workspace: Workspace, resolved: dict[tuple[str, str], ResolvedModel | None], names: list[str]
+) -> dict[tuple[str, str], list[tuple[str, Obj]]]:
+    """(model, environment) → its addon objects, each template evaluated once over every pair."""
+    for item in resolved.values():
+        if item is not None and item.spec.addons:
+            problem = addon_settings_problem(item.spec.addons, names)
+            if problem is not None:
+                path, message = problem
+                where = f" (in environment {item.environment!r})" if item.environment else ""
+                raise SpecError.at(item.spec_location(("addons", *path)), message + where)
+    if not names:
+        return {}
+    project = workspace.project.model_dump(mode="json", by_alias=True, exclude_none=True)
+    environments = {env["name"]: env for env in project.get("environments", [])}
+    keys = [key for key, item in resolved.items() if item is not None]
+    requests = []
+    for key in keys:
+        item = resolved[key]
+        assert item is not None
+        requests.append(
+            AddonRequest(
+                model=item.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                environment=environments[key[1]],
+                settings=enabled_settings(item.spec.addons, names),
+            )
+        )
+    results = evaluate_addons(workspace.root, project, requests)
+    return dict(zip(keys, results, strict=True))
 
 
 def namespace_object(workspace: Workspace, env: str) -> Obj:

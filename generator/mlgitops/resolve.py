@@ -104,8 +104,11 @@ def _layers(workspace: Workspace, model: ModelFile, env: str) -> list[_Layer]:
     data = model.doc.data
     layers: list[_Layer] = []
     # Defaults only reach blocks the model has: a dev default for `training` must not invent one.
+    # `addons` is the exception: its defaults (docs/addons.md) apply to models that do not mention it.
     defaults = {
-        k: v for k, v in project_env.defaults.items() if k != "environments" and k in data and data[k] is not None
+        k: v
+        for k, v in project_env.defaults.items()
+        if k != "environments" and ((k in data and data[k] is not None) or k == "addons")
     }
     if defaults:
         layers.append(_Layer(workspace.project_doc, ("environments", env_index, "defaults"), defaults))

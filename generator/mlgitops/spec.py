@@ -1476,6 +1476,12 @@ class Model(Strict):
     monitoring: Monitoring | None = Field(default=None, description="metrics scraping, SLO alerts and dashboard")
     data: list[Dataset] = Field(default_factory=list, description="datasets the training reads (data lineage)")
 
+    addons: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per Jsonnet template of templates/ (by name): its settings, or `enabled: false` to opt out "
+        "(docs/addons.md).",
+    )
+
     @model_validator(mode="after")
     def _unique_datasets(self) -> Model:
         seen: set[str] = set()
@@ -1508,4 +1514,4 @@ def server_image(spec: Model, project: Project) -> str | None:
 
 
 # Keys an environment patch (project defaults or a model's `environments.<env>`) may set.
-PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches", "monitoring", "data")
+PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches", "monitoring", "data", "addons")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mlgitops.errors import Problem, SpecError
+from collections.abc import Sequence
+
+from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.patches import apply_patches
 from mlgitops.render.common import Obj
 from mlgitops.render.deployment import render_deployment_engine
@@ -23,8 +25,14 @@ def object_key(obj: Obj) -> ObjectKey:
     return group, obj["kind"], obj["metadata"]["name"]
 
 
-def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
-    """Every object of one model, sorted by (group, kind, name), with the model's `patches` applied."""
+def render_model(
+    model: ResolvedModel, project: Project, addons: Sequence[tuple[str, Obj]] = ()
+) -> list[Obj]:
+    """Every object of one model, sorted by (group, kind, name), with the model's `patches` applied.
+
+    `addons` are (template, object) pairs from the project's Jsonnet templates (mlgitops.addons); they join
+    the generated objects before the patches, so `patches` can target addon objects too.
+    """
     objects: list[Obj] = []
     serving = model.spec.serving
     if serving is not None:
@@ -38,6 +46,8 @@ def render_model(model: ResolvedModel, project: Project) -> list[Obj]:
         if cron is not None:
             objects.append(cron)
     objects.extend(render_monitoring(model, project))
+    if addons:
+        objects.extend(_addon_objects(model, objects, addons))
     objects.sort(key=object_key)
     if model.spec.patches:
         # Training objects of a model that does not train in this environment: their patches wait.
@@ -61,3 +71,21 @@ def with_monitoring(base: list[Obj], model: ResolvedModel, project: Project) -> 
     """
     extra = render_monitoring(model, project)
     return sorted([*base, *extra], key=object_key) if extra else base
+
+
+def _addon_objects(model: ResolvedModel, generated: list[Obj], addons: Sequence[tuple[str, Obj]]) -> list[Obj]:
+    """The addon objects, refused when one has the (group, kind, name) of another object of the model."""
+    taken = {object_key(obj): "the generator" for obj in generated}
+    out: list[Obj] = []
+    for template, obj in addons:
+        key = object_key(obj)
+        if key in taken:
+            where = f" (in environment {model.environment!r})" if model.environment else ""
+            raise SpecError.at(
+                Location(f"templates/{template}.jsonnet", 1, 1),
+                f"{obj['kind']} {key[2]!r} of model {model.name!r} is also made by {taken[key]}{where}; "
+                "give the addon object another name",
+            )
+        taken[key] = f"template {template!r}"
+        out.append(obj)
+    return out

@@ -1,0 +1,19 @@
+// Helpers shared by the templates of this project (imported as 'lib/mlgitops.libsonnet').
+{
+  // The labels of the pods that serve a model. KServe labels its predictor pods with
+  // serving.kserve.io/inferenceservice: <name> (kserve/kserve pkg/constants/constants.go,
+  // InferenceServicePodLabelKey); engine: deployment pods carry mlgitops' selector labels.
+  podLabels(model)::
+    if model.serving.engine == 'deployment' then
+      { 'app.kubernetes.io/name': model.metadata.name, 'app.kubernetes.io/component': 'predictor' }
+    else
+      { 'serving.kserve.io/inferenceservice': model.metadata.name },
+
+  // Labels for an addon object of `model`, made by `template`.
+  labels(model, project, template):: {
+    'app.kubernetes.io/name': model.metadata.name,
+    'app.kubernetes.io/component': template,
+    'app.kubernetes.io/part-of': project.metadata.name,
+    'app.kubernetes.io/managed-by': 'mlgitops',
+  },
+}
