@@ -11,23 +11,13 @@ import pytest
 
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
-from tests.conftest import copy_example, kustomize_objects, object_identity, run_cli
-from tests.test_render import _generated_repo
+from tests.conftest import kustomize_objects
+from tests.test_render import _by_identity, invariant_repo
 
 
 @pytest.fixture(params=["bundled-example", "generated"])
 def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    if request.param == "bundled-example":
-        return copy_example(tmp_path / "example")
-    repo = _generated_repo(tmp_path / "generated")
-    assert run_cli(["render"], cwd=repo).exit_code == 0
-    return repo
-
-
-def _by_identity(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    result = {object_identity(o): o for o in objects}
-    assert len(result) == len(objects), "duplicate objects"
-    return result
+    return invariant_repo(request.param, tmp_path)
 
 
 def test_every_model_directory_builds_to_its_in_memory_objects(project: Path) -> None:

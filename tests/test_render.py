@@ -83,13 +83,18 @@ def _generated_repo(root: Path) -> Path:
     return root
 
 
-@pytest.fixture(params=["bundled-example", "generated"])
-def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    if request.param == "bundled-example":
+def invariant_repo(kind: str, tmp_path: Path) -> Path:
+    """The bundled example, or a rendered generated repository (`kind`: the fixture's parameter)."""
+    if kind == "bundled-example":
         return copy_example(tmp_path / "example")
     repo = _generated_repo(tmp_path / "generated")
     assert run_cli(["render"], cwd=repo).exit_code == 0
     return repo
+
+
+@pytest.fixture(params=["bundled-example", "generated"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    return invariant_repo(request.param, tmp_path)
 
 
 def _by_identity(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dict[str, Any]]:

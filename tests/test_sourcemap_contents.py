@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from mlgitops.jsonpointer import to_pointer
 from mlgitops.loader import load_workspace
 from mlgitops.render import render_model
 from mlgitops.resolve import resolve
@@ -16,7 +15,7 @@ from mlgitops.sourcemap import parse_pointer, spec_source
 from tests.conftest import copy_example
 from tests.test_container_contents import MODEL as CONTENTS
 from tests.test_serving_fields import MODELS as SERVING
-from tests.test_sourcemap import _MISSING, _leaves, _lookup
+from tests.test_sourcemap import fields_with_an_existing_source
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +39,7 @@ def _rendered(repo: Path, model_name: str, env: str = "prod") -> tuple[list[dict
 
 
 def test_every_new_field_maps_to_an_existing_source(repo: Path) -> None:
-    workspace = load_workspace(repo)
-    project = workspace.project
-    project_data = project.model_dump(by_alias=True)
-    checked = 0
-    for model in workspace.models:
-        for env in project.environment_names:
-            resolved = resolve(workspace, model, env)
-            if resolved is None:
-                continue
-            spec_data = resolved.spec.model_dump(by_alias=True)
-            for obj in render_model(resolved, project):
-                for path in _leaves(obj):
-                    if path[:1] in (("apiVersion",), ("kind",)):
-                        continue
-                    source = spec_source(obj, path, resolved.spec, project, env)
-                    data = project_data if source.in_project else spec_data
-                    assert source.path, (obj["kind"], to_pointer(path))
-                    found = _lookup(data, source.path)
-                    assert found is not _MISSING, (model.name, env, obj["kind"], to_pointer(path), source)
-                    checked += 1
-    assert checked > 500
+    assert fields_with_an_existing_source(repo) > 500
 
 
 def _source(objects: list[dict[str, Any]], kind: str, pointer: str, spec: Any, project: Any) -> tuple[Any, ...]:
