@@ -344,3 +344,24 @@ def test_a_changed_template_misses_the_cmp_answer_cache(repo: Path, tmp_path: Pa
     # The committed tree is now stale: a cached answer would hide it; a fresh render refuses.
     with pytest.raises(cmp.CmpError, match="not what mlgitops"):
         cmp.generate(repo / "overlays/prod", environ)
+
+
+def test_a_template_that_runs_without_end_is_stopped_at_the_limits(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Templates run in a child process under CPU and memory limits (lowered here to keep the test short)."""
+    from mlgitops import addons
+
+    monkeypatch.setattr(addons, "MAX_TEMPLATE_CPU_SECONDS", 2)
+    _write_template(repo, "spin", SIGNATURE + "\n  [std.foldl(function(a, b) a + b, std.range(1, 1000000000), 0)]\n")
+    assert _render_fails(repo) == (
+        "templates: the Jsonnet templates were stopped at the limits (2 s of CPU and 2048 MiB)"
+    )
+
+
+def test_a_template_file_over_the_size_limit_is_refused(repo: Path) -> None:
+    from mlgitops.limits import MAX_SPEC_BYTES
+
+    (repo / "templates" / "lib" / "big.libsonnet").write_text("// " + "x" * MAX_SPEC_BYTES + "\n{}\n")
+    _write_template(
+        repo, "big", SIGNATURE + "\n  local big = import 'lib/big.libsonnet';\n  if big == {} then [] else []\n"
+    )
+    assert "is larger than 1048576 bytes (MAX_SPEC_BYTES)" in _render_fails(repo)

@@ -6,6 +6,8 @@ it over the list of pairs in one VM, since the C++ VM spends milliseconds per ev
 standard library. Imports are confined to `templates/` and `templates/lib/` by an import callback; no
 native functions and no ext vars are given, so evaluation depends on the files and the spec only.
 `_jsonnet` is imported only when the project has templates (the Argo CD plugin path stays lean).
+Templates are inputs like any spec: each evaluation runs in a child process under CPU, memory and
+wall-clock limits (`mlgitops.limits`), and template files are read up to `MAX_SPEC_BYTES`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
+from mlgitops.limits import MAX_SPEC_BYTES, MAX_TEMPLATE_CPU_SECONDS, MAX_TEMPLATE_MEMORY_BYTES
 
 TEMPLATES_DIR = "templates"
 LIB_DIR = "templates/lib"
@@ -104,7 +109,11 @@ def confined_importer(root: Path) -> Callable[[str, str], tuple[str, bytes]]:
         if not real.is_file():
             raise RuntimeError(f"{rel}: no such file in templates/")
         shown = real.relative_to(real_root).as_posix()
-        return shown, real.read_bytes()
+        with real.open("rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise RuntimeError(f"{rel} is larger than {MAX_SPEC_BYTES} bytes (MAX_SPEC_BYTES)")
+        return shown, data
 
     return load
 
@@ -192,27 +201,75 @@ def _evaluate(jsonnet: Any, root: Path, names: Sequence[str], pairs: list[Obj], 
     return json.loads(output)
 
 
+def _limit_child() -> None:  # pragma: no cover - runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CPU, (MAX_TEMPLATE_CPU_SECONDS, MAX_TEMPLATE_CPU_SECONDS))
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_TEMPLATE_MEMORY_BYTES, MAX_TEMPLATE_MEMORY_BYTES))
+
+
+def _evaluate_bounded(root: Path, names: Sequence[str], pairs: list[Obj], project: str) -> Any:
+    """`_evaluate` in a child process under the template limits; its problems come back as problems."""
+    request = json.dumps({"root": str(root), "names": list(names), "pairs": pairs, "project": project})
+    where = Location(TEMPLATES_DIR)
+    limits = f"{MAX_TEMPLATE_CPU_SECONDS} s of CPU and {MAX_TEMPLATE_MEMORY_BYTES >> 20} MiB"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "from mlgitops.addons import evaluate_request; evaluate_request()"],
+            input=request,
+            capture_output=True,
+            text=True,
+            timeout=2 * MAX_TEMPLATE_CPU_SECONDS,
+            preexec_fn=_limit_child,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SpecError.at(where, f"the Jsonnet templates did not finish within the limits ({limits})") from None
+    if done.returncode != 0 or not done.stdout:
+        raise SpecError.at(where, f"the Jsonnet templates were stopped at the limits ({limits})")
+    answer = json.loads(done.stdout)
+    if "problems" in answer:
+        raise SpecError(
+            [Problem(Location(path, line, column), message) for path, line, column, message in answer["problems"]]
+        )
+    return answer["value"]
+
+
+def evaluate_request() -> None:
+    """The child's side of `_evaluate_bounded`: a JSON request on stdin, the value or problems on stdout."""
+    request = json.load(sys.stdin)
+    try:
+        value = _evaluate(
+            _load_evaluator(), Path(request["root"]), request["names"], request["pairs"], request["project"]
+        )
+    except SpecError as exc:
+        problems = [[p.location.path, p.location.line, p.location.column, p.message] for p in exc.problems]
+        print(json.dumps({"problems": problems}))
+        return
+    print(json.dumps({"value": value}))
+
+
 def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) -> list[list[tuple[str, Obj]]]:
     """For each request, the (template, object) pairs its enabled templates return, templates in name order.
 
-    All templates run in one evaluation per chunk of pairs; chunks run on threads (the binding releases
-    the GIL). Errors are reported for the first failing chunk, so the message does not depend on timing.
+    All templates run in one evaluation per chunk of pairs, each in a bounded child process; chunks run
+    side by side. Errors are reported for the first failing chunk, so the message does not depend on timing.
     """
     names = template_names(root)
     results: list[list[tuple[str, Obj]]] = [[] for _ in requests]
     if not names or not requests:
         return results
-    jsonnet = _load_evaluator()
+    _load_evaluator()  # a missing evaluator is one line here, before any child starts
     project_text = json.dumps(project, sort_keys=True)
     pairs = [{"model": r.model, "environment": r.environment, "settings": r.settings} for r in requests]
     workers = min(os.cpu_count() or 1, MAX_THREADS) if len(pairs) >= PAIRS_PER_THREAD else 1
     size = -(-len(pairs) // workers)
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
     if len(chunks) == 1:
-        values = _evaluate(jsonnet, root, names, chunks[0], project_text)
+        values = _evaluate_bounded(root, names, chunks[0], project_text)
     else:
         with ThreadPoolExecutor(len(chunks)) as pool:
-            futures = [pool.submit(_evaluate, jsonnet, root, names, chunk, project_text) for chunk in chunks]
+            futures = [pool.submit(_evaluate_bounded, root, names, chunk, project_text) for chunk in chunks]
             values = [item for future in futures for item in future.result()]
     for index, by_template in enumerate(values):
         for name in names:

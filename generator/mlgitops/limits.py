@@ -46,3 +46,8 @@ MAX_PROBLEMS = 100
 
 MAX_MESSAGE_CHARS = 1_000
 """Characters of one problem line; a longer one (a huge value quoted in it) is cut in the middle."""
+
+# Jsonnet templates (mlgitops.addons) run in a child process under these limits, so a template that
+# loops or allocates without end (`std.range(1, 1e9)`) is refused instead of stalling `cmp generate`.
+MAX_TEMPLATE_CPU_SECONDS = 60
+MAX_TEMPLATE_MEMORY_BYTES = 2 << 30
