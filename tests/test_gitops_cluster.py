@@ -467,3 +467,21 @@ def test_workflow_references() -> None:
     workflow["spec"]["workflowSpec"]["templates"][0]["outputs"] = {"artifacts": [{"name": "m", "path": "/tmp/m"}]}
     implicit = [r for r in references(workflow) if r.name == "artifact-repositories"]
     assert len(implicit) == 1 and implicit[0].implicit
+
+
+def test_platform_kinds_follow_bases_like_resources(example: Path, schemas: SchemaSet) -> None:
+    """`bases:` (Kustomize's older name for directory resources) is confined and read by the same walk."""
+    legacy = example / "base" / "platform" / "legacy"
+    legacy.mkdir()
+    (legacy / "pdb.yaml").write_text(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: shared}\n"
+        "spec: {maxUnavailable: 1, selector: {matchLabels: {app: shared}}}\n"
+    )
+    (legacy / "kustomization.yaml").write_text("resources: [pdb.yaml]\n")
+    kustomization = example / "base" / "platform" / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "bases: [legacy]\n")
+    render(example)
+    project = app_project(example)
+    assert schemas.validate(project) == []
+    listed = {(i["group"], i["kind"]) for i in project["spec"]["namespaceResourceWhitelist"]}
+    assert ("policy", "PodDisruptionBudget") in listed

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,21 @@ _LIST_WITH_PATH = ("patches", "patchesJson6902", "replacements")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
 
 
+@dataclass
+class PlatformTree:
+    """What a checked `base/platform/` declares: its resource files and its generated objects."""
+
+    resource_files: list[str] = field(default_factory=list)  # project-relative, in walk order
+    generated: list[tuple[str, str, Location]] = field(default_factory=list)  # (kind, name, where)
+
+
 class _Walk:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[Problem] = []
         self.visited: set[str] = set()
         self.pending: list[str] = [PLATFORM_DIR]
+        self.tree = PlatformTree()
 
     def problem(self, doc: Document, path: JsonPath, message: str) -> None:
         self.problems.append(Problem(doc.location(path), message))
@@ -94,7 +104,9 @@ class _Walk:
         target = self.root / joined
         if target.is_dir():
             self.pending.append(joined)
-        elif not target.is_file():
+        elif target.is_file():
+            self.tree.resource_files.append(joined)
+        else:
             self.problem(
                 doc,
                 path,
@@ -147,10 +159,11 @@ class _Walk:
         openapi = data.get("openapi")
         if isinstance(openapi, dict) and "path" in openapi:
             self.file(doc, ("openapi", "path"), folder, openapi["path"], "openapi")
-        for name in _GENERATORS:
+        for name, kind in zip(_GENERATORS, ("ConfigMap", "Secret"), strict=True):
             for index, generator in _items(data.get(name)):
                 if not isinstance(generator, dict):
                     continue
+                self.tree.generated.append((kind, str(generator.get("name", "")), doc.location((name, index))))
                 for key in ("files", "envs"):
                     for item, entry in _items(generator.get(key)):
                         source = entry
@@ -186,8 +199,11 @@ def _items(value: Any) -> list[tuple[int, Any]]:
     return list(enumerate(value)) if isinstance(value, list) else []
 
 
-def check_platform(root: Path) -> None:
-    """Refuse a `base/platform/` tree that reaches outside itself, remotely, or into plugins."""
+def check_platform(root: Path) -> PlatformTree:
+    """Refuse a `base/platform/` tree that reaches outside itself, remotely, or into plugins.
+
+    Returns what the tree declares, so readers of its objects (`platformfiles`) need no second walk.
+    """
     top = escape_problem(root, PLATFORM_DIR, "base/platform")
     if top is not None:
         raise SpecError([top])
@@ -199,6 +215,7 @@ def check_platform(root: Path) -> None:
         walk.kustomization(walk.pending.pop())
     if walk.problems:
         raise SpecError(walk.problems)
+    return walk.tree
 
 
 def copy_platform(root: Path, destination: Path) -> None:

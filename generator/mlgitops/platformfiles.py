@@ -1,12 +1,12 @@
 """What the hand-written `base/platform/` holds, read from its files without running Kustomize.
 
 `render` needs the kinds (and, for cluster-scoped kinds, the names) of these objects to write the
-AppProject's whitelists, and it must stay fast and offline: so this follows the kustomization's
-`resources` and `components` (files and directories), and its `configMapGenerator` and
-`secretGenerator` entries, and reads `apiVersion`, `kind` and `metadata.name` of each document.
-Anything it cannot read that way (a missing file) is a positioned error, since a whitelist computed
-from a part of the platform would make Argo CD refuse the rest; remote and out-of-tree paths are
-refused before, by the same confinement every build uses (`platform_tree`).
+AppProject's whitelists, and it must stay fast and offline: so this reads `apiVersion`, `kind` and
+`metadata.name` of each document in the resource files, and the `configMapGenerator` and
+`secretGenerator` entries, that the confinement walk (`platform_tree.check_platform`) found while
+following `resources`, `bases` and `components`. A whitelist computed from a part of the platform
+would make Argo CD refuse the rest, so anything unreadable is a positioned error; remote and
+out-of-tree paths are refused by that same walk, which every build uses.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pathlib import Path
 import yaml
 
 from mlgitops.errors import Location, SpecError
-from mlgitops.platform_tree import KUSTOMIZATION_NAMES, PLATFORM_DIR, check_platform
-from mlgitops.yamlio import parse_document
+from mlgitops.platform_tree import PLATFORM_DIR, check_platform
 
 # Built-in (and common add-on) kinds that are cluster-scoped; every other kind is taken as namespaced.
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -59,22 +58,8 @@ class PlatformObject:
         return (self.group, self.kind) in CLUSTER_SCOPED_KINDS
 
 
-def _kustomization_file(folder: Path) -> Path | None:
-    for name in KUSTOMIZATION_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _relative(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _documents(root: Path, path: Path) -> list[PlatformObject]:
-    relative = _relative(root, path)
+def _documents(root: Path, relative: str) -> list[PlatformObject]:
+    path = root / relative
     try:
         nodes = list(yaml.compose_all(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
     except (OSError, UnicodeDecodeError) as exc:
@@ -111,45 +96,17 @@ def _documents(root: Path, path: Path) -> list[PlatformObject]:
     return found
 
 
-def _folder(root: Path, folder: Path, seen: set[Path]) -> list[PlatformObject]:
-    real = folder.resolve()
-    if real in seen:
-        return []
-    seen.add(real)
-    file = _kustomization_file(folder)
-    if file is None:
-        raise SpecError.at(Location(_relative(root, folder), 0, 0), "no kustomization.yaml in this directory")
-    relative = _relative(root, file)
-    doc = parse_document(file.read_text(encoding="utf-8"), relative)
-    data = doc.data if isinstance(doc.data, dict) else {}
-    found: list[PlatformObject] = []
-    for key in ("resources", "components"):
-        entries = data.get(key) or []
-        for index, entry in enumerate(entries if isinstance(entries, list) else []):
-            where = doc.location((key, index))
-            target = (folder / str(entry)).resolve()  # local and inside base/platform: check_platform
-            if target.is_dir():
-                found.extend(_folder(root, target, seen))
-            elif target.is_file():
-                found.extend(_documents(root, target))
-            else:
-                raise SpecError.at(where, f"{entry!r} does not exist")
-    for key, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
-        entries = data.get(key) or []
-        for index, entry in enumerate(entries if isinstance(entries, list) else []):
-            name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
-            found.append(PlatformObject("", kind, name, doc.location((key, index))))
-    return found
-
-
 def platform_objects(root: Path) -> list[PlatformObject]:
     """The objects `base/platform/` declares (empty when there is no such directory).
 
-    The tree is confined first (`platform_tree.check_platform`: local paths inside base/platform only),
-    so the walk below only follows paths already known to be safe.
+    The confinement check (`platform_tree.check_platform`) walks the kustomizations once, refusing
+    anything remote or outside, and hands back the resource files and generated objects it found.
     """
-    folder = root / PLATFORM_DIR
-    if not folder.is_dir():
+    if not (root / PLATFORM_DIR).is_dir():
         return []
-    check_platform(root)
-    return _folder(root, folder, set())
+    tree = check_platform(root)
+    found: list[PlatformObject] = []
+    for relative in tree.resource_files:
+        found.extend(_documents(root, relative))
+    found.extend(PlatformObject("", kind, name, where) for kind, name, where in tree.generated)
+    return found
