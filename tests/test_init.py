@@ -228,3 +228,24 @@ def test_init_honours_global_directory_option(tmp_path: Path) -> None:
     proc = run([MLGITOPS, "-C", str(tmp_path), "init", "demo"], Path("/"))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "demo" / "mlgitops.yaml").is_file()
+
+
+def test_a_full_temporary_directory_is_one_line_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """init tries the new project in a temporary directory first; a full disk there is not a traceback."""
+    import errno
+    import tempfile
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    existing = tmp_path / "demo"
+    existing.mkdir()
+    (existing / "README.md").write_text("# a repository init adopts\n")
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", full)
+    result = run_cli(["init", str(existing)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "No space left on device" in result.stderr and "TMPDIR" in result.stderr
+    assert sorted(p.name for p in existing.iterdir()) == ["README.md"]

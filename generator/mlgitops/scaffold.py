@@ -183,6 +183,16 @@ def _preflight(root: Path, files: dict[str, str], kept: list[str]) -> None:
 
     `files` are written, `kept` (existing starting files init leaves alone) copied from `root`.
     """
+    try:
+        _trial_render(root, files, kept)
+    except OSError as exc:  # a full or read-only temporary directory: not the project's fault
+        raise MlgitopsError(
+            f"init: cannot try the new project in a temporary directory ({tempfile.gettempdir()}): "
+            f"{exc.strerror or exc}; set TMPDIR to a writable directory with free space"
+        ) from None
+
+
+def _trial_render(root: Path, files: dict[str, str], kept: list[str]) -> None:
     from mlgitops.loader import load_workspace
     from mlgitops.tree import generated_files
 
