@@ -39,8 +39,10 @@ import yaml
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from mlgitops.crdyaml import load_all as load_all_fast
 from mlgitops.errors import MlgitopsError
 from mlgitops.jsonpointer import to_pointer
+from mlgitops.schemacheck import Checker, UndecidedError
 
 __all__ = [
     "CrdSchemaError",
@@ -161,6 +163,7 @@ class SchemaSet:
         self._schemas: dict[SchemaKey, JsonSchema] = dict(schemas or {})
         self._files = list(files)  # in name order: a later file wins
         self._validators: dict[SchemaKey, Draft7Validator] = {}
+        self._checkers: dict[SchemaKey, Checker] = {}
 
     def _lookup(self, key: SchemaKey) -> JsonSchema | None:
         if key in self._schemas:
@@ -234,6 +237,12 @@ class SchemaSet:
                 raise KeyError(f"no CRD schema for apiVersion {key[0]!r}, kind {key[1]!r}")
             validator = Draft7Validator(schema)
             self._validators[key] = validator
+            self._checkers[key] = Checker(schema)
+        try:
+            if self._checkers[key].valid(obj):
+                return []  # nothing for jsonschema to report (schemacheck.py)
+        except UndecidedError:
+            pass
         found: set[SchemaViolation] = set()
         error: ValidationError
         for error in validator.iter_errors(obj):
@@ -338,6 +347,9 @@ def _parse(path: Path, content: bytes) -> list[Any]:
             return [json.loads(text)]
         except json.JSONDecodeError as e:
             raise CrdSchemaError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from e
+    fast = load_all_fast(text)  # the same documents, several times faster (crdyaml.py)
+    if fast is not None:
+        return fast
     try:
         return list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
