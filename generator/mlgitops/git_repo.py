@@ -19,7 +19,7 @@ import io
 import os
 import subprocess
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +178,11 @@ def materialise(repo: Repository, commit: str, destination: Path, exclude: Seque
     Paths in `exclude` (relative to the project directory) are left out, which keeps large
     generated trees off the disk. Symlinks that would leave `destination` are refused.
     """
+    unpack(archive(repo, commit, exclude), destination)
+
+
+def archive(repo: Repository, commit: str, exclude: Sequence[str] = ()) -> bytes:
+    """The project directory as of `commit`, as the tar `git archive` writes (see `materialise`)."""
     pathspecs = ["."] + [f":(exclude){path}" for path in exclude]
     argv = ["archive", "--format=tar", f"{commit}:{repo.prefix}", "--", *pathspecs]
     try:
@@ -196,12 +201,18 @@ def materialise(repo: Repository, commit: str, destination: Path, exclude: Seque
     if proc.returncode != 0:
         message = " ".join(proc.stderr.decode("utf-8", "replace").split()) or f"exit status {proc.returncode}"
         raise GitError(f"git archive failed: {message}")
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout), mode="r:") as archive:
+    return proc.stdout
+
+
+def unpack(data: bytes, destination: Path, skip: Callable[[tarfile.TarInfo], bool] | None = None) -> None:
+    """Extract a tar from `archive` into `destination`, but the members `skip` picks."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        members = None if skip is None else [m for m in tar.getmembers() if not skip(m)]
         try:
-            archive.extractall(destination, filter="data")
+            tar.extractall(destination, members=members, filter="data")
         except tarfile.FilterError as exc:
-            member = exc.tarinfo.name if exc.tarinfo is not None else "?"
-            raise GitError(f"{member}: refusing to unpack ({exc})") from None
+            refused = exc.tarinfo.name if exc.tarinfo is not None else "?"
+            raise GitError(f"{refused}: refusing to unpack ({exc})") from None
 
 
 @dataclass(frozen=True)
