@@ -19,7 +19,7 @@ import io
 import os
 import subprocess
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,15 +204,19 @@ def archive(repo: Repository, commit: str, exclude: Sequence[str] = ()) -> bytes
     return proc.stdout
 
 
-def unpack(data: bytes, destination: Path, skip: Callable[[tarfile.TarInfo], bool] | None = None) -> None:
-    """Extract a tar from `archive` into `destination`, but the members `skip` picks."""
+def unpack(data: bytes, destination: Path) -> None:
+    """Extract a tar from `archive` into `destination`."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        members = None if skip is None else [m for m in tar.getmembers() if not skip(m)]
-        try:
-            tar.extractall(destination, members=members, filter="data")
-        except tarfile.FilterError as exc:
-            refused = exc.tarinfo.name if exc.tarinfo is not None else "?"
-            raise GitError(f"{refused}: refusing to unpack ({exc})") from None
+        extract(tar, None, destination)
+
+
+def extract(tar: tarfile.TarFile, members: list[tarfile.TarInfo] | None, destination: Path) -> None:
+    """Extract `members` (None: all) of a tar from `archive`, refusing what would leave `destination`."""
+    try:
+        tar.extractall(destination, members=members, filter="data")
+    except tarfile.FilterError as exc:
+        refused = exc.tarinfo.name if exc.tarinfo is not None else "?"
+        raise GitError(f"{refused}: refusing to unpack ({exc})") from None
 
 
 @dataclass(frozen=True)

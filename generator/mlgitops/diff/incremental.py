@@ -11,7 +11,7 @@ template is) means a full load.
 
 A committed revision is read from the tar `git archive` writes (`ArchiveTree`), in memory: the
 files compared are the bytes `materialise` would write, and only the files needed are then
-written to disk (`unchanged_model`): a 1000-model revision with one model changed writes one
+written to disk (`unpack`): a 1000-model revision with one model changed writes one
 model file instead of a thousand. The working tree is read in place (`DirectoryTree`).
 
 One consequence: a model identical at both revisions is not checked again, so a diff between two
@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from mlgitops import git_repo
 from mlgitops.addons import TEMPLATES_DIR
 from mlgitops.loader import MODELS_DIR, PROJECT_FILE
 from mlgitops.overlay import PLATFORM_DIR
@@ -113,15 +113,16 @@ class ArchiveTree:
         self._files: dict[str, tuple[int, int]] = {}  # name → (offset, size) of its bytes in `data`
         self._special: set[str] = set()  # symlinks, links, devices: anything but files and directories
         self._dirs: set[str] = set()
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-            for member in tar:
-                name = member.name.rstrip("/")
-                if member.isfile():
-                    self._files[name] = (member.offset_data, member.size)
-                elif member.isdir():
-                    self._dirs.add(name)
-                else:
-                    self._special.add(name)
+        self.tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:")  # noqa: SIM115  (in memory: nothing to close)
+        self.members = self.tar.getmembers()
+        for member in self.members:
+            name = member.name.rstrip("/")
+            if member.isfile():
+                self._files[name] = (member.offset_data, member.size)
+            elif member.isdir():
+                self._dirs.add(name)
+            else:
+                self._special.add(name)
 
     def file(self, relative: str) -> bytes | None:
         found = self._files.get(relative)
@@ -178,14 +179,18 @@ def changed_models(base: Tree | Path | None, head: Tree | Path | None) -> set[st
     return changed
 
 
-def skip_unchanged(only: set[str]) -> Callable[[tarfile.TarInfo], bool]:
-    """For `git_repo.unpack`: true for the regular model files whose model is not in `only`."""
-    prefix = MODELS_DIR + "/"
+def unpack(tree: ArchiveTree, destination: Path, only: set[str] | None) -> None:
+    """Write the revision into `destination`: every file, or with `only`, no regular model file of a
+    model outside `only` (what `changed_models` found unchanged)."""
+    members = tree.members
+    if only is not None:
+        prefix = MODELS_DIR + "/"
 
-    def skip(member: tarfile.TarInfo) -> bool:
-        if not member.isfile() or not member.name.startswith(prefix):
-            return False
-        model = _model_name(member.name[len(prefix) :])
-        return model is not None and "/" not in model and model not in only
+        def unchanged(member: tarfile.TarInfo) -> bool:
+            if not member.isfile() or not member.name.startswith(prefix):
+                return False
+            model = _model_name(member.name[len(prefix) :])
+            return model is not None and "/" not in model and model not in only
 
-    return skip
+        members = [m for m in members if not unchanged(m)]
+    git_repo.extract(tree.tar, members, destination)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import git_repo, kustomize
-from mlgitops.diff.incremental import ArchiveTree, Tree, skip_unchanged
+from mlgitops.diff.incremental import ArchiveTree, Tree, unpack
 from mlgitops.diff.results import DiffError, ObjectId, Tracked, describe, object_id
 from mlgitops.errors import MlgitopsError
 from mlgitops.git_repo import Repository, Revision
@@ -195,7 +195,7 @@ def _unpack(tree: Tree | None, revision: Revision, destination: Path, only: set[
     assert isinstance(tree, ArchiveTree)
     destination.mkdir(parents=True)
     try:
-        git_repo.unpack(tree.data, destination, skip=None if only is None else skip_unchanged(only))
+        unpack(tree, destination, only)
     except MlgitopsError as exc:
         raise _where(revision, exc) from None
     return destination
