@@ -107,23 +107,28 @@ def _documents(text: str) -> list[Any]:
             container[top[1]] = value
             top[1] = _NO_KEY
 
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, ScalarEvent):
-            add(_scalar(event, plain))
-        elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
-            if event.anchor is not None or event.tag is not None:
-                raise _UnsupportedError("anchor or tag")
-            container: dict[Any, Any] | list[Any] = {} if isinstance(event, MappingStartEvent) else []
-            add(container)
-            stack.append([container, _NO_KEY])
-        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
-            stack.pop()
-        elif isinstance(event, DocumentEndEvent):
-            documents.append(root.pop() if root else None)
-        elif isinstance(event, AliasEvent):
-            raise _UnsupportedError("alias")
-        elif not isinstance(event, (StreamStartEvent, StreamEndEvent, DocumentStartEvent)):
-            raise _UnsupportedError(type(event).__name__)
+    parser = _Loader(text)
+    try:
+        # get_event alone (not yaml.parse's check_event + get_event): half the calls into the parser
+        while not isinstance(event := parser.get_event(), StreamEndEvent):
+            if isinstance(event, ScalarEvent):
+                add(_scalar(event, plain))
+            elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                if event.anchor is not None or event.tag is not None:
+                    raise _UnsupportedError("anchor or tag")
+                container: dict[Any, Any] | list[Any] = {} if isinstance(event, MappingStartEvent) else []
+                add(container)
+                stack.append([container, _NO_KEY])
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                stack.pop()
+            elif isinstance(event, DocumentEndEvent):
+                documents.append(root.pop() if root else None)
+            elif isinstance(event, AliasEvent):
+                raise _UnsupportedError("alias")
+            elif not isinstance(event, (StreamStartEvent, DocumentStartEvent)):
+                raise _UnsupportedError(type(event).__name__)
+    finally:
+        parser.dispose()
     return documents
 
 
