@@ -178,6 +178,11 @@ def materialise(repo: Repository, commit: str, destination: Path, exclude: Seque
     Paths in `exclude` (relative to the project directory) are left out, which keeps large
     generated trees off the disk. Symlinks that would leave `destination` are refused.
     """
+    unpack(archive(repo, commit, exclude), destination)
+
+
+def archive(repo: Repository, commit: str, exclude: Sequence[str] = ()) -> bytes:
+    """The project directory as of `commit`, as the tar `git archive` writes (see `materialise`)."""
     pathspecs = ["."] + [f":(exclude){path}" for path in exclude]
     argv = ["archive", "--format=tar", f"{commit}:{repo.prefix}", "--", *pathspecs]
     try:
@@ -196,12 +201,22 @@ def materialise(repo: Repository, commit: str, destination: Path, exclude: Seque
     if proc.returncode != 0:
         message = " ".join(proc.stderr.decode("utf-8", "replace").split()) or f"exit status {proc.returncode}"
         raise GitError(f"git archive failed: {message}")
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout), mode="r:") as archive:
-        try:
-            archive.extractall(destination, filter="data")
-        except tarfile.FilterError as exc:
-            member = exc.tarinfo.name if exc.tarinfo is not None else "?"
-            raise GitError(f"{member}: refusing to unpack ({exc})") from None
+    return proc.stdout
+
+
+def unpack(data: bytes, destination: Path) -> None:
+    """Extract a tar from `archive` into `destination`."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        extract(tar, None, destination)
+
+
+def extract(tar: tarfile.TarFile, members: list[tarfile.TarInfo] | None, destination: Path) -> None:
+    """Extract `members` (None: all) of a tar from `archive`, refusing what would leave `destination`."""
+    try:
+        tar.extractall(destination, members=members, filter="data")
+    except tarfile.FilterError as exc:
+        refused = exc.tarinfo.name if exc.tarinfo is not None else "?"
+        raise GitError(f"{refused}: refusing to unpack ({exc})") from None
 
 
 @dataclass(frozen=True)

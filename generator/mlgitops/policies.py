@@ -20,6 +20,7 @@ Checks read the objects exactly as they are deployed, so they also cover objects
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -573,6 +574,7 @@ _KSERVE_KEYS: dict[str, frozenset[str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the key; every object repeats the same few keys
 def annotation_typo(key: str) -> str | None:
     """The KServe key `key` probably meant, when it looks like a misspelling of one."""
     prefix, slash, name = key.rpartition("/")

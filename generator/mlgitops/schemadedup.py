@@ -13,6 +13,7 @@ Pointers are relative to the object, locations are still computed per environmen
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -41,11 +42,12 @@ class SchemaMemo:
 
     def __init__(self, check: Callable[[Obj], Violations]) -> None:
         self._check = check
-        self._seen: dict[str, Violations] = {}
+        self._seen: dict[bytes, Violations] = {}
         self.checked = 0  # bodies validated (for tests and benchmarks)
 
     def violations(self, obj: Obj) -> Violations:
-        key = body_key(obj)
+        # the digest, not the JSON text: at 2000 models the texts alone would hold ~100 MiB
+        key = hashlib.sha256(body_key(obj).encode("utf-8", "surrogatepass")).digest()
         if key not in self._seen:
             self._seen[key] = self._check(obj)
             self.checked += 1

@@ -461,6 +461,8 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     project = workspace.project
     envs = project.environment_names
     renders = render_models(workspace)
+    for item in renders:
+        item.base = []  # the base (what base/models/ holds) is not checked here: only the environments
     kinds = {(o["apiVersion"], o["kind"]) for r in renders for objs in r.environments.values() for o in objs or []}
     for schemas in sources.crds:
         schemas.prefetch(kinds)
@@ -486,7 +488,10 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
             spec = resolved.spec if resolved is not None else None
             run.schema(env, objects, locate)
             run.policies(env, check_objects(objects, stage, project, spec), locate, model)
-            trained.setdefault(item.name, []).append((env, objects))
+            # only CronWorkflows count there (argo_checks.scheduled_environments); keeping every object of
+            # every environment until the end would hold the whole render twice
+            crons = [obj for obj in objects if obj.get("kind") == "CronWorkflow"]
+            trained.setdefault(item.name, []).append((env, crons))
             run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, model)
             if base is not None:
                 mode_changes = base.violations(objects, item.name, env, project.environment(env).namespace, spec)

@@ -7,11 +7,18 @@ from pathlib import Path
 
 from mlgitops import git_repo
 from mlgitops.diff.compare import _compare_environment
-from mlgitops.diff.incremental import changed_models
+from mlgitops.diff.incremental import DirectoryTree, changed_models
 from mlgitops.diff.json_format import format_json
 from mlgitops.diff.markdown import format_markdown
 from mlgitops.diff.results import DiffError, DiffResult, EnvironmentDiff, Format
-from mlgitops.diff.snapshot import Snapshot, _add_model_objects, _add_platform_objects, _load, _materialise
+from mlgitops.diff.snapshot import (
+    Snapshot,
+    _add_model_objects,
+    _add_platform_objects,
+    _archive,
+    _load,
+    _unpack,
+)
 from mlgitops.diff.summary import _model_changes
 from mlgitops.diff.text import format_text
 from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
@@ -49,9 +56,11 @@ def diff(start: Path, *, base: str | None = None, head: str | None = None, envs:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as tmp:
         scratch = Path(tmp)
-        base_root = _materialise(repo, base_rev, scratch / "base", notes)
-        head_root = root if head_rev.is_working_tree else _materialise(repo, head_rev, scratch / "head", notes)
-        only = changed_models(base_root, head_root)  # None: every model (incremental.py)
+        base_tree = _archive(repo, base_rev, notes)
+        head_tree = DirectoryTree(root) if head_rev.is_working_tree else _archive(repo, head_rev, notes)
+        only = changed_models(base_tree, head_tree)  # None: every model (incremental.py)
+        base_root = _unpack(base_tree, base_rev, scratch / "base", only)
+        head_root = root if head_rev.is_working_tree else _unpack(head_tree, head_rev, scratch / "head", only)
         base_snap, head_snap = _load(base_root, base_rev, only), _load(head_root, head_rev, only)
         selected = _select(base_snap, head_snap, envs)
         for snap in (base_snap, head_snap):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import git_repo, kustomize
+from mlgitops.diff.incremental import ArchiveTree, Tree, unpack
 from mlgitops.diff.results import DiffError, ObjectId, Tracked, describe, object_id
 from mlgitops.errors import MlgitopsError
 from mlgitops.git_repo import Repository, Revision
@@ -168,6 +169,11 @@ def _add_model_objects(snap: Snapshot, envs: list[str]) -> None:
 
 
 def _materialise(repo: Repository, revision: Revision, destination: Path, notes: list[str]) -> Path | None:
+    return _unpack(_archive(repo, revision, notes), revision, destination, None)
+
+
+def _archive(repo: Repository, revision: Revision, notes: list[str]) -> ArchiveTree | None:
+    """The revision's project as a tar in memory (None, with a note, when it has no project)."""
     from mlgitops.tree import GENERATED_ROOTS
 
     assert revision.commit is not None
@@ -175,9 +181,21 @@ def _materialise(repo: Repository, revision: Revision, destination: Path, notes:
     if not git_repo.has_file(repo, revision.commit, PROJECT_FILE):
         notes.append(f"{revision.label}: no {PROJECT_FILE} in {where}; compared as an empty project")
         return None
+    try:
+        data = git_repo.archive(repo, revision.commit, exclude=GENERATED_ROOTS)
+    except MlgitopsError as exc:
+        raise _where(revision, exc) from None
+    return ArchiveTree(data)
+
+
+def _unpack(tree: Tree | None, revision: Revision, destination: Path, only: set[str] | None) -> Path | None:
+    """Write the revision's files into `destination`: all, or with `only`, no model file outside it."""
+    if tree is None:
+        return None
+    assert isinstance(tree, ArchiveTree)
     destination.mkdir(parents=True)
     try:
-        git_repo.materialise(repo, revision.commit, destination, exclude=GENERATED_ROOTS)
+        unpack(tree, destination, only)
     except MlgitopsError as exc:
         raise _where(revision, exc) from None
     return destination
