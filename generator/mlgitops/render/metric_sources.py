@@ -61,6 +61,7 @@ class MetricSource:
     latency: str | None  # histogram name, without _bucket
     latency_divisor: int  # from the histogram's unit to seconds
     no_series: str  # why a missing series is missing
+    requests_are_successes: bool = False  # every request is requests + errors (Triton's two counters)
 
     @property
     def latency_bucket(self) -> str | None:
@@ -134,11 +135,12 @@ def _triton() -> MetricSource:
         "Triton (kserve-tritonserver)",
         RUNTIME_METRICS_PORTS["kserve-tritonserver"],
         METRICS_PATH,
-        Series("", '__name__=~"nv_inference_request_success|nv_inference_request_failure"'),
+        Series("nv_inference_request_success"),
         Series("nv_inference_request_failure"),
         None,
         1,
         "exports no latency histogram",
+        requests_are_successes=True,
     )
 
 
@@ -183,6 +185,7 @@ def _declared(source: MetricSource, metrics: MonitoringMetrics) -> MetricSource:
         latency,
         divisor,
         source.no_series,
+        source.requests_are_successes and not metrics.requests,
     )
 
 

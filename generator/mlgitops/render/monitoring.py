@@ -106,15 +106,25 @@ def _rate(selector: str, window: str) -> str:
     return f"sum(rate({selector}[{window}]))"
 
 
+def _requests_rate(source: MetricSource, sel: str, window: str) -> str:
+    """Every request: the request counter, plus the error counter where the former counts successes only
+    (a failure counter without a series yet counts as zero)."""
+    assert source.requests is not None
+    total = _rate(source.requests.select(sel), window)
+    if source.requests_are_successes and source.errors is not None:
+        total = f"({total} + ({_rate(source.errors.select(sel), window)} or vector(0)))"
+    return total
+
+
 def recording_rules(model: ResolvedModel, source: MetricSource) -> list[Obj]:
     sel = _selector(model)
     keep = {MODEL_SERIES_LABEL: model.name, ENVIRONMENT_SERIES_LABEL: str(model.environment)}
     rules: list[Obj] = []
     if source.requests is not None:
-        rules.append(_record("mlgitops:request_rate:rate5m", _rate(source.requests.select(sel), "5m"), keep))
+        rules.append(_record("mlgitops:request_rate:rate5m", _requests_rate(source, sel, "5m"), keep))
         if source.errors is not None:
             for window in ERROR_WINDOWS:
-                expr = f"{_rate(source.errors.select(sel), window)} / {_rate(source.requests.select(sel), window)}"
+                expr = f"{_rate(source.errors.select(sel), window)} / {_requests_rate(source, sel, window)}"
                 rules.append(_record(f"mlgitops:request_error_ratio:rate{window}", expr, keep))
     if source.latency_bucket is not None:
         divisor = f" / {source.latency_divisor}" if source.latency_divisor != 1 else ""
@@ -182,7 +192,7 @@ def alerting_rules(model: ResolvedModel, source: MetricSource, monitoring: Monit
         out.append(
             _alert(
                 "ModelNoTraffic",
-                f"({_rate(source.requests.select(sel), NO_TRAFFIC_FOR)} or vector(0)) == 0",
+                f"({_requests_rate(source, sel, NO_TRAFFIC_FOR)} or vector(0)) == 0",
                 NO_TRAFFIC_FOR,
                 labels,
                 f"{where}: no request served for {NO_TRAFFIC_FOR}",
