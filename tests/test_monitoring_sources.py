@@ -152,13 +152,20 @@ def test_knative_opentelemetry_names_per_release(
 def test_knative_opencensus_latency_is_converted_from_milliseconds(tmp_path: Path) -> None:
     example = copy_example(tmp_path / "example")
     project = example / "mlgitops.yaml"
-    project.write_text(project.read_text().replace("podspecTolerations: true}", "podspecTolerations: true, requestMetrics: opencensus}"))
+    project.write_text(
+        project.read_text().replace(
+            "podspecTolerations: true}", "podspecTolerations: true, requestMetrics: opencensus}"
+        )
+    )
     _write_model(
         example, "mode: Knative, autoscaling: {metric: concurrency}", "{slo: {latencyP95Ms: 4000, errorRatePercent: 2}}"
     )
     rule = _prod_objects(example)["PrometheusRule"]
     exprs = " ".join(r["expr"] for g in rule["spec"]["groups"] for r in g["rules"])
-    assert 'revision_app_request_count{mlgitops_model="scorer",mlgitops_environment="prod",response_code_class="5xx"}' in exprs
+    assert (
+        'revision_app_request_count{mlgitops_model="scorer",mlgitops_environment="prod",response_code_class="5xx"}'
+        in exprs
+    )
     alert = _alert(rule, "ModelLatencyP95AboveSLO")
     labels = f'{SEL},response_code_class="2xx"'
     metric = "revision_app_request_latencies_bucket"
@@ -182,7 +189,9 @@ def test_knative_opencensus_latency_is_converted_from_milliseconds(tmp_path: Pat
     )
 
     def series(errors: int, ok: int) -> list[dict[str, str]]:
-        return _counters("revision_app_request_count", 'response_code_class="2xx"', 'response_code_class="5xx"', ok, errors)
+        return _counters(
+            "revision_app_request_count", 'response_code_class="2xx"', 'response_code_class="5xx"', ok, errors
+        )
 
     _error_rate_fires_above_and_quiet_below(rule, tmp_path, series, 2)
 
@@ -209,14 +218,19 @@ def test_triton_error_ratio_from_its_success_and_failure_counters(tmp_path: Path
     def series(errors: int, ok: int) -> list[dict[str, str]]:
         return [
             {"series": f'nv_inference_request_success{{{SEL},model="scorer",version="1"}}', "values": f"0+{ok}x120"},
-            {"series": f'nv_inference_request_failure{{{SEL},model="scorer",version="1"}}', "values": f"0+{errors}x120"},
+            {
+                "series": f'nv_inference_request_failure{{{SEL},model="scorer",version="1"}}',
+                "values": f"0+{errors}x120",
+            },
         ]
 
     _error_rate_fires_above_and_quiet_below(rule, tmp_path, series, 1)
     # Triton has no latency histogram: validate says so at the objective's line, and nothing else
     [finding] = _slo_findings(example)
-    line = path.read_text().splitlines().index(
-        "monitoring: {slo: {errorRatePercent: 1, latencyP95Ms: 100}, alerts: {noTraffic: true}}"
+    line = (
+        path.read_text()
+        .splitlines()
+        .index("monitoring: {slo: {errorRatePercent: 1, latencyP95Ms: 100}, alerts: {noTraffic: true}}")
     )
     assert (finding["file"], finding["line"]) == ("models/scorer.yaml", line + 1)
     assert "latencyP95Ms" in finding["message"] and "no latency histogram" in finding["message"]
@@ -316,7 +330,11 @@ def test_unknown_runtime_without_declared_series_reports_every_objective(tmp_pat
     assert objects["PodMonitor"]["spec"]["podMetricsEndpoints"][0]["portNumber"] == 8082  # kserve-torchserve.yaml
     assert "PrometheusRule" not in objects  # nothing to record or alert on
     fields = sorted(f["message"].split(" is not")[0] for f in _slo_findings(example))
-    assert fields == ["monitoring.alerts.noTraffic", "monitoring.slo.availabilityPercent", "monitoring.slo.latencyP95Ms"]
+    assert fields == [
+        "monitoring.alerts.noTraffic",
+        "monitoring.slo.availabilityPercent",
+        "monitoring.slo.latencyP95Ms",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -341,7 +359,7 @@ def test_malformed_declared_series_are_positioned_spec_errors(
 
 
 def test_series_selectors_compose_with_the_scrape_labels() -> None:
-    assert parse_series("x").select("a=\"1\"") == 'x{a="1"}'
+    assert parse_series("x").select('a="1"') == 'x{a="1"}'
     assert parse_series('x{code=~"5..", path!="/metrics"}').select('a="1"') == 'x{a="1",code=~"5..",path!="/metrics"}'
     assert parse_series('{__name__=~"a|b"}').select('a="1"') == '{a="1",__name__=~"a|b"}'
     assert parse_series('x{v="a,b}"}').matchers == 'v="a,b}"'
@@ -359,7 +377,10 @@ def test_training_alert_reads_argo_namespace_with_or_without_honor_labels(tmp_pa
     [item] = [r for r in render_models(workspace) if r.name == "fraud-detector"]
     [rule] = [o for o in item.environments["prod"] or [] if o["kind"] == "PrometheusRule"]
     alert = _alert(rule, "ModelTrainingNotSucceeded")
-    base = 'argo_workflows_workflowtemplate_triggered_total{name="fraud-detector-train",phase="Succeeded",cluster_scope="false"'
+    base = (
+        "argo_workflows_workflowtemplate_triggered_total"
+        '{name="fraud-detector-train",phase="Succeeded",cluster_scope="false"'
+    )
     honored = base + ',namespace="ml-prod"}'
     renamed = base + ',namespace="argo",exported_namespace="ml-prod"}'  # honorLabels: false
     other = base + ',namespace="argo",exported_namespace="ml-staging"}'  # another environment's runs

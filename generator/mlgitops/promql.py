@@ -28,12 +28,12 @@ def parse_series(text: str) -> Series:
     """`name`, `name{label="v",...}` or `{__name__=~"a|b"}`; ValueError when it is none of them."""
     found = _SELECTOR.match(text)
     if found is None or not (found.group(1) or found.group(2)):
-        raise ValueError(f"{text[:80]!r} is not a series selector (metric_name or metric_name{{label=\"value\"}})")
+        raise ValueError(f'{text[:80]!r} is not a series selector (metric_name or metric_name{{label="value"}})')
     name, inner = found.group(1) or "", (found.group(2) or "").strip().rstrip(",")
     matchers = [m.strip() for m in _split_matchers(inner)] if inner else []
     for matcher in matchers:
         if not _MATCHER.fullmatch(matcher):
-            raise ValueError(f"{matcher[:60]!r} is not a label matcher (label=\"value\", !=, =~ or !~)")
+            raise ValueError(f'{matcher[:60]!r} is not a label matcher (label="value", !=, =~ or !~)')
     if not name and not any(m.startswith("__name__") for m in matchers):
         raise ValueError(f"{text[:80]!r} names no metric")
     return Series(name, ",".join(matchers))

@@ -207,7 +207,9 @@ def unalerted_slos(source: MetricSource, monitoring: Monitoring) -> list[tuple[t
     why = f"{source.exporter} {source.no_series}" if source.no_series else source.exporter
     gaps: list[tuple[tuple[str, ...], str]] = []
     if slo.latencyP95Ms is not None and source.latency is None:
-        gaps.append((("monitoring", "slo", "latencyP95Ms"), f"no latency histogram: {why}; declare monitoring.metrics.latency"))
+        gaps.append(
+            (("monitoring", "slo", "latencyP95Ms"), f"no latency histogram: {why}; declare monitoring.metrics.latency")
+        )
     for field in ("errorRatePercent", "availabilityPercent"):
         if getattr(slo, field) is not None and (source.errors is None or source.requests is None):
             gaps.append(
@@ -217,5 +219,7 @@ def unalerted_slos(source: MetricSource, monitoring: Monitoring) -> list[tuple[t
                 )
             )
     if monitoring.alerts.noTraffic and source.requests is None:
-        gaps.append((("monitoring", "alerts", "noTraffic"), f"no request counter: {why}; declare monitoring.metrics.requests"))
+        gaps.append(
+            (("monitoring", "alerts", "noTraffic"), f"no request counter: {why}; declare monitoring.metrics.requests")
+        )
     return gaps
