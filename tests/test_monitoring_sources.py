@@ -281,7 +281,8 @@ def test_declared_series_are_alerted_on(tmp_path: Path, serving: str, crds_dir: 
         "{slo: {latencyP95Ms: 300, errorRatePercent: 2}, alerts: {noTraffic: true},"
         " metrics: {port: 8082, requests: rest_server_requests_total,"
         " errors: 'rest_server_requests_total{status_code=~\"5..\"}',"
-        " latency: rest_server_request_duration_milliseconds, latencyUnit: milliseconds}}"
+        " latency: 'rest_server_request_duration_milliseconds{path=~\"/v2/models/.*\"}',"
+        " latencyUnit: milliseconds}}"
     )
     _write_model(example, serving, monitoring)
     objects = _prod_objects(example)
@@ -298,24 +299,69 @@ def test_declared_series_are_alerted_on(tmp_path: Path, serving: str, crds_dir: 
     _error_rate_fires_above_and_quiet_below(rule, tmp_path, series, 2)
     latency = _alert(rule, "ModelLatencyP95AboveSLO")
     metric = "rest_server_request_duration_milliseconds_bucket"
+    infer = f'{SEL},path="/v2/models/scorer/infer"'
+    probes = _buckets(metric, f'{SEL},path="/v2/health/ready"', {"100": 600, "250": 600, "+Inf": 600}, 40)
     _promtool_test(
         tmp_path,
         _rule_file(rule, tmp_path),
         [
             {
                 "interval": "1m",
-                "input_series": _buckets(metric, SEL, {"100": 58, "250": 60, "+Inf": 60}, 40),
+                "input_series": _buckets(metric, infer, {"100": 58, "250": 60, "+Inf": 60}, 40),
                 "alert_rule_test": [{"eval_time": "30m", "alertname": "ModelLatencyP95AboveSLO", "exp_alerts": []}],
             },
             {
                 "interval": "1m",
-                "input_series": _buckets(metric, SEL, {"250": 10, "1000": 60, "+Inf": 60}, 40),
+                # slow inference among many fast health probes: the path matcher keeps the probes out
+                "input_series": _buckets(metric, infer, {"250": 10, "1000": 60, "+Inf": 60}, 40) + probes,
                 "alert_rule_test": [
                     {"eval_time": "30m", "alertname": "ModelLatencyP95AboveSLO", "exp_alerts": [_expected(latency)]}
                 ],
             },
         ],
     )
+
+
+def test_mlserver_error_ratio_from_its_own_counters_on_its_metrics_port(tmp_path: Path) -> None:
+    example = copy_example(tmp_path / "example")
+    _write_model(example, "runtime: kserve-mlserver", "{slo: {availabilityPercent: 99, latencyP95Ms: 100}}")
+    objects = _prod_objects(example)
+    assert objects["PodMonitor"]["spec"]["podMetricsEndpoints"][0]["portNumber"] == 8082  # MLServer's metrics_port
+    rule = objects["PrometheusRule"]
+    fast = _alert(rule, "ModelErrorBudgetBurn", window="1h")
+    slow = _alert(rule, "ModelErrorBudgetBurn", window="6h")
+
+    def series(errors: int, ok: int) -> list[dict[str, str]]:
+        labels = f'{SEL},model="scorer",version="None"'
+        return [
+            {"series": f"model_infer_request_success_total{{{labels}}}", "values": f"0+{ok}x120"},
+            {"series": f"model_infer_request_failure_total{{{labels}}}", "values": f"0+{errors}x120"},
+        ]
+
+    _promtool_test(
+        tmp_path,
+        _rule_file(rule, tmp_path),
+        [
+            {
+                "interval": "1m",
+                "input_series": series(20, 80),
+                "alert_rule_test": [
+                    {
+                        "eval_time": "90m",
+                        "alertname": "ModelErrorBudgetBurn",
+                        "exp_alerts": [_expected(fast), _expected(slow)],
+                    }
+                ],
+            },
+            {
+                "interval": "1m",
+                "input_series": series(1, 199),  # 0.5%: within the 1% budget's pace
+                "alert_rule_test": [{"eval_time": "90m", "alertname": "ModelErrorBudgetBurn", "exp_alerts": []}],
+            },
+        ],
+    )
+    [finding] = _slo_findings(example)  # MLServer's latency is a Summary without quantiles
+    assert finding["message"].startswith("monitoring.slo.latencyP95Ms is not alerted on in prod: no latency histogram")
 
 
 def test_unknown_runtime_without_declared_series_reports_every_objective(tmp_path: Path) -> None:
@@ -343,7 +389,8 @@ def test_unknown_runtime_without_declared_series_reports_every_objective(tmp_pat
         ("requests", "'rate(x[5m])'", "not a series selector"),
         ("requests", "'x{code=5}'", "not a label matcher"),
         ("errors", "'x{code=\"5\"}'", "errors needs requests"),
-        ("latency", "'x_bucket{le=\"1\"}'", "latency"),
+        ("latency", "'x_bucket'", "without _bucket"),
+        ("latency", "'x{le=\"1\"}'", "the le label"),
     ],
 )
 def test_malformed_declared_series_are_positioned_spec_errors(

@@ -1422,6 +1422,20 @@ def _series_selector(value: str) -> str:
 
 
 SeriesSelector = Annotated[str, AfterValidator(_series_selector)]
+
+
+def _histogram_selector(value: str) -> str:
+    from mlgitops.promql import parse_series
+
+    series = parse_series(value)
+    if not series.name or series.name.endswith("_bucket"):
+        raise ValueError(f"{value[:80]!r}: name the histogram by its metric name, without _bucket")
+    if any(m.split("=")[0].rstrip("!~ ").strip() == "le" for m in series.matchers.split(",") if m):
+        raise ValueError(f"{value[:80]!r}: the le label is the histogram's own; match other labels")
+    return value
+
+
+HistogramSelector = Annotated[str, AfterValidator(_histogram_selector)]
 _PortName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=15)]  # IANA_SVC_NAME
 
 
@@ -1448,10 +1462,10 @@ class MonitoringMetrics(Strict):
         "'rest_server_requests_total{status_code=~\"5..\"}'); with requests, alerts on errorRatePercent "
         "and availabilityPercent",
     )
-    latency: Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200)] | None = Field(
+    latency: HistogramSelector | None = Field(
         default=None,
-        description="latency histogram name without _bucket (for example rest_server_request_duration_seconds); "
-        "alerts on latencyP95Ms",
+        description="latency histogram: its name without _bucket, with optional label matchers (for example "
+        "'rest_server_request_duration_seconds{path=~\"/v2/models/.*\"}'); alerts on latencyP95Ms",
     )
     latencyUnit: Literal["seconds", "milliseconds", "microseconds"] = Field(
         default="seconds", description="unit of the latency histogram's buckets; default seconds"

@@ -27,8 +27,13 @@ as 1.21.1: kserve/kserve hack/setup/quick-install/keda-dependency-install.sh `KN
     `nv_inference_request_failure` per model; latency only as cumulative counters
     (`nv_inference_request_duration_us`) or opt-in summaries, no histogram
     (triton-inference-server/core src/metrics.cc).
-  * Other runtimes (mlserver, torchserve, tensorflow-serving, openvino, vllm) and custom images:
-    mlgitops assumes no series; `monitoring.metrics` names them.
+  * MLServer (kserve-mlserver): counters `model_infer_request_success` and `model_infer_request_failure`
+    (prometheus_client Counters, so `_total` in the exposition; SeldonIO/MLServer
+    mlserver/handlers/dataplane.py), latency only as a Summary without quantiles; served on MLServer's
+    own metrics port 8082 (mlserver/settings.py `metrics_port`), which the runtime does not change
+    although its annotation says 8080 (the runtime file's own comment notes the 8082 default).
+  * Other runtimes (torchserve, tensorflow-serving, openvino, vllm) and custom images: mlgitops
+    assumes no series; `monitoring.metrics` names them.
 - KServe's metric aggregation (`serving.kserve.io/enable-metric-aggregation`, port 9088) needs the
   qpext queue-proxy image and exists only in Knative mode (pkg/webhook/admission/pod/
   metrics_aggregate_injector.go, qpext/README.md); the PodMonitor does not rely on it.
@@ -58,14 +63,14 @@ class MetricSource:
     path: str
     requests: Series | None  # counter of every request
     errors: Series | None  # counter of failed requests
-    latency: str | None  # histogram name, without _bucket
+    latency: Series | None  # histogram: its name without _bucket, and label matchers
     latency_divisor: int  # from the histogram's unit to seconds
     no_series: str  # why a missing series is missing
     requests_are_successes: bool = False  # every request is requests + errors (Triton's two counters)
 
     @property
-    def latency_bucket(self) -> str | None:
-        return f"{self.latency}_bucket" if self.latency else None
+    def latency_bucket(self) -> Series | None:
+        return Series(f"{self.latency.name}_bucket", self.latency.matchers) if self.latency else None
 
 
 def _knative(features: KnativeFeatures) -> MetricSource:
@@ -77,7 +82,7 @@ def _knative(features: KnativeFeatures) -> MetricSource:
             METRICS_PATH,
             Series(count),
             Series(count, 'response_code_class="5xx"'),
-            "revision_app_request_latencies",
+            Series("revision_app_request_latencies"),
             1000,
             "",
         )
@@ -92,7 +97,7 @@ def _knative(features: KnativeFeatures) -> MetricSource:
         METRICS_PATH,
         Series(f"{histogram}_count"),
         Series(f"{histogram}_count", 'http_response_status_code=~"5.."'),
-        histogram,
+        Series(histogram),
         1,
         "",
     )
@@ -114,7 +119,7 @@ PYTHON_SERVER_RUNTIMES = frozenset(
 # The formats KServe serves with its Python model server by default (and engine: deployment's images).
 PYTHON_SERVER_FORMATS = frozenset({"sklearn", "xgboost", "lightgbm", "pmml", "paddle", "huggingface"})
 # config/runtimes/kserve-*.yaml `prometheus.kserve.io/port`, where it is not 8080.
-RUNTIME_METRICS_PORTS = {"kserve-tritonserver": 8002, "kserve-torchserve": 8082}
+RUNTIME_METRICS_PORTS = {"kserve-tritonserver": 8002, "kserve-torchserve": 8082, "kserve-mlserver": 8082}
 
 
 def _python_server(port: int | str) -> MetricSource:
@@ -124,7 +129,7 @@ def _python_server(port: int | str) -> MetricSource:
         METRICS_PATH,
         Series("request_predict_seconds_count"),
         None,
-        "request_predict_seconds",
+        Series("request_predict_seconds"),
         1,
         "counts no responses by status",
     )
@@ -140,6 +145,20 @@ def _triton() -> MetricSource:
         None,
         1,
         "exports no latency histogram",
+        requests_are_successes=True,
+    )
+
+
+def _mlserver() -> MetricSource:
+    return MetricSource(
+        "MLServer (kserve-mlserver)",
+        RUNTIME_METRICS_PORTS["kserve-mlserver"],
+        METRICS_PATH,
+        Series("model_infer_request_success_total"),
+        Series("model_infer_request_failure_total"),
+        None,
+        1,
+        "exports no latency histogram (a Summary without quantiles)",
         requests_are_successes=True,
     )
 
@@ -166,6 +185,8 @@ def _builtin(serving: Serving, fmt: str, features: KnativeFeatures) -> MetricSou
         return _python_server(KSERVE_DEFAULT_METRICS_PORT)
     if runtime == "kserve-tritonserver":
         return _triton()
+    if runtime == "kserve-mlserver":
+        return _mlserver()
     return _unknown(f"runtime {runtime}", RUNTIME_METRICS_PORTS.get(runtime, KSERVE_DEFAULT_METRICS_PORT))
 
 
@@ -175,7 +196,7 @@ def _declared(source: MetricSource, metrics: MonitoringMetrics) -> MetricSource:
     errors = parse_series(metrics.errors) if metrics.errors else source.errors
     latency, divisor = source.latency, source.latency_divisor
     if metrics.latency:
-        latency, divisor = metrics.latency, _UNIT_DIVISORS[metrics.latencyUnit]
+        latency, divisor = parse_series(metrics.latency), _UNIT_DIVISORS[metrics.latencyUnit]
     return MetricSource(
         source.exporter,
         metrics.port if metrics.port is not None else source.port,

@@ -129,7 +129,7 @@ def recording_rules(model: ResolvedModel, source: MetricSource) -> list[Obj]:
     if source.latency_bucket is not None:
         divisor = f" / {source.latency_divisor}" if source.latency_divisor != 1 else ""
         for quantile, percentile in (("0.5", "50"), ("0.95", "95"), ("0.99", "99")):
-            buckets = f"{source.latency_bucket}{{{sel}}}"
+            buckets = source.latency_bucket.select(sel)
             expr = f"histogram_quantile({quantile}, sum by (le) (rate({buckets}[5m]))){divisor}"
             rules.append(_record(f"mlgitops:request_latency_seconds:p{percentile}_5m", expr, keep))
     return rules
