@@ -272,7 +272,8 @@ def test_python_server_error_objectives_are_reported_at_their_line(tmp_path: Pat
     "serving",
     [
         "engine: kserve, mode: Standard, runtime: kserve-mlserver",
-        "engine: deployment, image: ghcr.io/acme/server:1.0",
+        "engine: kserve, mode: Standard, image: ghcr.io/acme/server:1.0",
+        "engine: deployment",
     ],
 )
 def test_declared_series_are_alerted_on(tmp_path: Path, serving: str, crds_dir: Path) -> None:

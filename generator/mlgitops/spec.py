@@ -319,7 +319,8 @@ class KnativeFeatures(Strict):
         description="the queue-proxy request metrics the cluster's Knative Serving exports: opentelemetry "
         "(1.20.1 and later, e.g. the 1.21 KServe v0.20 installs: kn_serving_invocation_duration_seconds), "
         "opentelemetry-1.19 (1.19.0 to 1.20.0: kn_queueproxy_app_duration_seconds) or opencensus (1.18 and "
-        "earlier: revision_app_request_count); default opentelemetry",
+        "earlier: revision_app_request_count); default opentelemetry. From 1.19 the queue-proxy exports them "
+        "only with request-metrics-protocol: prometheus in ConfigMap config-observability",
     )
 
 

@@ -17,7 +17,8 @@ as 1.21.1: kserve/kserve hack/setup/quick-install/keda-dependency-install.sh `KN
   From 1.19 the queue-proxy exports request metrics only when ConfigMap config-observability sets
   `request-metrics-protocol: prometheus` (default `none`; config/core/configmaps/observability.yaml,
   pkg/queue/sharedmain/otel.go then listens on 9091).
-- Standard mode and `engine: deployment`: the model server's own metrics, on the port each runtime
+- Standard mode and `engine: deployment` (whose images, `serving.image` too, are started with the KServe
+  Python server's arguments): the model server's own metrics, on the port each runtime
   declares in kserve/kserve config/runtimes/kserve-*.yaml (`prometheus.kserve.io/port`).
   * KServe's Python model server (sklearn, xgboost, lightgbm, pmml, paddle, autogluon, predictive,
     huggingface): only latency histograms in seconds, `request_predict_seconds{model_name}`
@@ -169,8 +170,8 @@ def _unknown(exporter: str, port: int | str) -> MetricSource:
 
 def _builtin(serving: Serving, fmt: str, features: KnativeFeatures) -> MetricSource:
     if serving.engine == "deployment":
-        if serving.image:
-            return _unknown(f"the custom image {serving.image}", DEPLOYMENT_METRICS_PORT)
+        # render/deployment.py starts every image, serving.image too, with the Python server's arguments
+        # (--model_name, --model_dir, --http_port): the image is that server or speaks its interface.
         return _python_server(DEPLOYMENT_METRICS_PORT)
     if serving.mode == "Knative":
         return _knative(features)
