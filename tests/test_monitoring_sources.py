@@ -452,3 +452,45 @@ def test_training_alert_reads_argo_namespace_with_or_without_honor_labels(tmp_pa
         }
     )
     _promtool_test(tmp_path, _rule_file(rule, tmp_path), tests, interval="30m")
+
+
+def test_the_documented_controller_pod_monitor_validates(crds_dir: Path) -> None:
+    """docs/monitoring.md's PodMonitor for the Argo Workflows controller (mlgitops renders none)."""
+    import yaml
+
+    text = (Path(__file__).parent.parent / "docs/monitoring.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml not-spec\n")[1:]]
+    [monitor] = [yaml.safe_load(b) for b in blocks if "argo-workflow-controller" in b]
+    schemas = load_crd_schemas(crds_dir)
+    assert schemas.validate(monitor) == []
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint == {"port": "metrics", "path": "/metrics", "honorLabels": True}
+    assert monitor["spec"]["selector"] == {"matchLabels": {"app": "workflow-controller"}}
+    misspelt = {**monitor, "spec": {**monitor["spec"], "podMetricsEndpoints": [{**endpoint, "honorLabel": True}]}}
+    assert schemas.validate(misspelt) != []  # the CRD schema is strict enough to catch a typo
+
+
+@pytest.mark.parametrize(
+    ("serving", "fmt", "monitoring"),
+    [
+        ("runtime: kserve-tritonserver", "onnx", "{slo: {availabilityPercent: 99.9}, alerts: {noTraffic: true}}"),
+        ("runtime: kserve-mlserver", "sklearn", "{slo: {errorRatePercent: 1}, dashboard: true}"),
+        (
+            "engine: deployment",
+            "sklearn",
+            "{slo: {latencyP95Ms: 80, errorRatePercent: 1}, metrics: {requests: 'x_total{a=\"b\"}',"
+            ' errors: \'x_total{a="b",code=~"5.."}\'}}',
+        ),
+    ],
+)
+def test_promtool_check_rules_accepts_every_new_shape(tmp_path: Path, serving: str, fmt: str, monitoring: str) -> None:
+    import subprocess
+
+    from tests.test_monitoring import _promtool
+
+    example = copy_example(tmp_path / "example")
+    _write_model(example, serving, monitoring, fmt=fmt)
+    objects = _prod_objects(example)
+    rule_file = _rule_file(objects["PrometheusRule"], tmp_path)
+    result = subprocess.run([_promtool(), "check", "rules", str(rule_file)], capture_output=True, text=True)
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
