@@ -113,10 +113,10 @@ def test_the_check_can_be_waived_with_a_reason(repo: Path) -> None:
     dev_back_to_standard(repo)
     text = (repo / MODEL).read_text()
     (repo / MODEL).write_text(
-        text.replace(
-            "environments:\n",
+        text.replace(  # a second entry of the example's own waiver list
+            "policies:\n  disabled:\n",
             "policies:\n  disabled:\n  - {id: serving-mode-change, environments: [dev], "
-            "reason: dev InferenceService deleted by hand before the sync}\nenvironments:\n",
+            "reason: dev InferenceService deleted by hand before the sync}\n",
             1,
         )
     )

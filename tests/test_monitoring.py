@@ -71,8 +71,10 @@ def test_kserve_knative_scrapes_the_queue_proxy(rendered: dict[str, Objects]) ->
     exprs = " ".join(
         r["expr"] for g in rendered["prod"][("PrometheusRule", "support-llm")]["spec"]["groups"] for r in g["rules"]
     )
-    assert "revision_app_request_count" in exprs and "revision_app_request_latencies_bucket" in exprs
-    assert "request_predict_seconds" not in exprs
+    # Knative 1.21 (KServe v0.20's): the OpenTelemetry names, the default clusterFeatures.knative.requestMetrics
+    assert "kn_serving_invocation_duration_seconds_count" in exprs
+    assert "kn_serving_invocation_duration_seconds_bucket" in exprs
+    assert "request_predict_seconds" not in exprs and "revision_app_request" not in exprs
 
 
 def test_kserve_standard_scrapes_the_model_server_port(rendered: dict[str, Objects]) -> None:
@@ -261,13 +263,13 @@ def test_latency_alert_fires_above_the_slo_and_stays_quiet_below(rendered: dict[
     )
 
 
-def test_knative_latency_is_converted_from_milliseconds(rendered: dict[str, Objects], tmp_path: Path) -> None:
+def test_knative_latency_alert_reads_the_queue_proxy_histogram(rendered: dict[str, Objects], tmp_path: Path) -> None:
     rule = rendered["prod"][("PrometheusRule", "support-llm")]  # Knative, p95 objective 4000 ms
     alert = _alert(rule, "ModelLatencyP95AboveSLO")
-    labels = 'mlgitops_model="support-llm",mlgitops_environment="prod",response_code_class="2xx"'
-    metric = "revision_app_request_latencies_bucket"
-    under = {"1000": 50, "2000": 60, "5000": 60, "+Inf": 60}  # p95 in 1-2 s
-    over = {"1000": 0, "2000": 0, "5000": 30, "10000": 60, "+Inf": 60}  # p95 in 5-10 s
+    labels = 'mlgitops_model="support-llm",mlgitops_environment="prod",http_response_status_code="200"'
+    metric = "kn_serving_invocation_duration_seconds_bucket"  # seconds; buckets of pkg/queue/request_metric.go
+    under = {"1": 50, "2.5": 60, "5": 60, "+Inf": 60}  # p95 in 1-2.5 s
+    over = {"1": 0, "2.5": 0, "5": 30, "7.5": 45, "10": 60, "+Inf": 60}  # p95 in 7.5-10 s
     _promtool_test(
         tmp_path,
         _rule_file(rule, tmp_path),
@@ -292,11 +294,11 @@ def _requests(errors_per_minute: int, ok_per_minute: int, minutes: int) -> list[
     labels = 'mlgitops_model="support-llm",mlgitops_environment="prod"'
     return [
         {
-            "series": f'revision_app_request_count{{{labels},response_code_class="2xx"}}',
+            "series": f'kn_serving_invocation_duration_seconds_count{{{labels},http_response_status_code="200"}}',
             "values": f"0+{ok_per_minute}x{minutes}",
         },
         {
-            "series": f'revision_app_request_count{{{labels},response_code_class="5xx"}}',
+            "series": f'kn_serving_invocation_duration_seconds_count{{{labels},http_response_status_code="503"}}',
             "values": f"0+{errors_per_minute}x{minutes}",
         },
     ]

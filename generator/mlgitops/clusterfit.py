@@ -71,8 +71,9 @@ def features_for(project: Project, environment: str | None) -> ClusterFeatures:
     if environment in project.environment_names:
         return project.features(environment)
     every = [project.features(env) for env in project.environment_names]
-    knative = KnativeFeatures(
-        **{name: all(getattr(f.knative, name) for f in every) for name in KnativeFeatures.model_fields}
+    flags = [name for name, field in KnativeFeatures.model_fields.items() if field.annotation is bool]
+    knative = project.clusterFeatures.knative.model_copy(
+        update={name: all(getattr(f.knative, name) for f in every) for name in flags}
     )
     return project.clusterFeatures.model_copy(
         update={"knative": knative, "gatewayApi": all(f.gatewayApi for f in every)}

@@ -174,6 +174,11 @@ DATA_PINNED = Policy(
     "error",
     "a dataset without a version, or with a moving one (latest), cannot say what data trained a model",
 )
+SLO_ALERTED = Policy(
+    "slo-alerted",
+    "error",
+    "an objective no rendered alert enforces: the predictor exports no series it can be computed from",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -197,6 +202,7 @@ POLICIES: tuple[Policy, ...] = (
     MISSING_REFERENCE,
     SERVING_MODE_CHANGE,
     DATA_PINNED,
+    SLO_ALERTED,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 
@@ -645,6 +651,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
     if spec is not None:
         found.extend(_canary_share(objects, spec))
         found.extend(_data_pinned(objects, spec, stage))
+        found.extend(_slo_alerted(objects, spec, stage, project))
     return found
 
 
@@ -821,3 +828,22 @@ def _data_pinned(objects: list[Obj], spec: Model, stage: Stage) -> Iterator[Viol
             "(a snapshot date, DVC revision, lakeFS commit or object version)"
         )
         yield Violation(DATA_PINNED, carrier, ("metadata", "annotations", key), message, ("data", index, "version"))
+
+
+# --- monitoring (render/metric_sources.py) -----------------------------------------------------------
+
+
+def _slo_alerted(objects: list[Obj], spec: Model, stage: Stage, project: Project) -> Iterator[Violation]:
+    """Objectives (and the no-traffic alert) the environment's predictor exports no series for."""
+    monitoring = spec.monitoring
+    monitor = next((o for o in objects if o.get("kind") == "PodMonitor"), None)
+    if monitoring is None or monitor is None:
+        return
+    from mlgitops.render.metric_sources import metric_source, unalerted_slos
+
+    source = metric_source(spec, clusterfit.features_for(project, stage.environment).knative)
+    if source is None:
+        return
+    for spec_path, why in unalerted_slos(source, monitoring):
+        message = f"{'.'.join(spec_path)} is not alerted on in {stage.environment}: {why}"
+        yield Violation(SLO_ALERTED, monitor, ("spec", "podMetricsEndpoints"), message, spec_path)

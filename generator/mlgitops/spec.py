@@ -314,6 +314,14 @@ class KnativeFeatures(Strict):
         default=False,
         description="kubernetes.podspec-affinity is enabled, so Knative services may set affinity; default false",
     )
+    requestMetrics: Literal["opentelemetry", "opentelemetry-1.19", "opencensus"] = Field(
+        default="opentelemetry",
+        description="the queue-proxy request metrics the cluster's Knative Serving exports: opentelemetry "
+        "(1.20.1 and later, e.g. the 1.21 KServe v0.20 installs: kn_serving_invocation_duration_seconds), "
+        "opentelemetry-1.19 (1.19.0 to 1.20.0: kn_queueproxy_app_duration_seconds) or opencensus (1.18 and "
+        "earlier: revision_app_request_count); default opentelemetry. From 1.19 the queue-proxy exports them "
+        "only with request-metrics-protocol: prometheus in ConfigMap config-observability",
+    )
 
 
 class ProvidedResources(Strict):
@@ -1407,6 +1415,70 @@ class MonitoringAlerts(Strict):
     )
 
 
+def _series_selector(value: str) -> str:
+    from mlgitops.promql import parse_series
+
+    parse_series(value)
+    return value
+
+
+SeriesSelector = Annotated[str, AfterValidator(_series_selector)]
+
+
+def _histogram_selector(value: str) -> str:
+    from mlgitops.promql import parse_series
+
+    series = parse_series(value)
+    if not series.name or series.name.endswith("_bucket"):
+        raise ValueError(f"{value[:80]!r}: name the histogram by its metric name, without _bucket")
+    if any(m.split("=")[0].rstrip("!~ ").strip() == "le" for m in series.matchers.split(",") if m):
+        raise ValueError(f"{value[:80]!r}: the le label is the histogram's own; match other labels")
+    return value
+
+
+HistogramSelector = Annotated[str, AfterValidator(_histogram_selector)]
+_PortName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=15)]  # IANA_SVC_NAME
+
+
+class MonitoringMetrics(Strict):
+    """Where the predictor's request series are, when its runtime's own are not known to mlgitops or not
+    wanted: each field replaces the built-in one (docs/monitoring.md lists those per engine and runtime)."""
+
+    port: Annotated[int, Field(ge=1, le=65535)] | _PortName | None = Field(
+        default=None,
+        description="port number or container port name the PodMonitor scrapes (for example 8082); "
+        "default: the runtime's metrics port",
+    )
+    path: Annotated[str, Field(pattern=r"^/[^\s]*$", max_length=200)] | None = Field(
+        default=None, description="HTTP path of the metrics (for example /metrics); default /metrics"
+    )
+    requests: SeriesSelector | None = Field(
+        default=None,
+        description="counter of every request the predictor pods export, a PromQL series selector (for "
+        "example rest_server_requests_total); rules add the model's scrape labels",
+    )
+    errors: SeriesSelector | None = Field(
+        default=None,
+        description="counter of failed requests, a PromQL series selector (for example "
+        "'rest_server_requests_total{status_code=~\"5..\"}'); with requests, alerts on errorRatePercent "
+        "and availabilityPercent",
+    )
+    latency: HistogramSelector | None = Field(
+        default=None,
+        description="latency histogram: its name without _bucket, with optional label matchers (for example "
+        "'rest_server_request_duration_seconds{path=~\"/v2/models/.*\"}'); alerts on latencyP95Ms",
+    )
+    latencyUnit: Literal["seconds", "milliseconds", "microseconds"] = Field(
+        default="seconds", description="unit of the latency histogram's buckets; default seconds"
+    )
+
+    @model_validator(mode="after")
+    def _errors_need_requests(self) -> MonitoringMetrics:
+        if self.errors is not None and self.requests is None:
+            raise ValueError("errors needs requests: the error ratio is errors over all requests")
+        return self
+
+
 class Monitoring(Strict):
     """Prometheus Operator objects of a model: PodMonitor, PrometheusRule, optional Grafana dashboard."""
 
@@ -1416,6 +1488,11 @@ class Monitoring(Strict):
     alerts: MonitoringAlerts = Field(default_factory=MonitoringAlerts, description="alert labels and options")
     dashboard: bool = Field(
         default=False, description="render a Grafana dashboard ConfigMap (label grafana_dashboard: \"1\")"
+    )
+    metrics: MonitoringMetrics | None = Field(
+        default=None,
+        description="where the request series are when the runtime's are unknown (for example {requests: "
+        "my_requests_total, errors: 'my_requests_total{code=~\"5..\"}'}); default: the runtime's own",
     )
 
 

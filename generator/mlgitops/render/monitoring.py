@@ -1,29 +1,15 @@
 """Prometheus Operator objects of a model in one environment: PodMonitor, PrometheusRule, dashboard.
 
-Where the metrics are, by engine and mode (checked in upstream source):
-
-- `engine: kserve`, `mode: Knative`: Knative's queue-proxy sidecar serves request metrics on container
-  port `http-usermetric` (9091) at `/metrics` (knative/serving pkg/apis/serving/v1 revision types:
-  `UserQueueMetricsPortName`; pkg/reconciler/revision/resources/queue.go declares the container port
-  with knative.dev/networking's `UserQueueMetricsPort`). It counts every request with its
-  `response_code_class` and a latency histogram in milliseconds: `revision_app_request_count`,
-  `revision_app_request_latencies` (knative/serving pkg/queue/metrics/request_metric.go; the `revision_` prefix is the
-  `knative.dev/internal/serving/revision` domain, docs/serving/metrics.md in knative/docs).
-- `engine: kserve`, `mode: Standard`: no sidecar; the KServe Python model servers serve Prometheus
-  metrics on their HTTP port 8080 at `/metrics` (kserve/kserve config/runtimes/kserve-*server.yaml:
-  `prometheus.kserve.io/port: '8080'`, `prometheus.kserve.io/path: /metrics`), a latency histogram
-  in seconds per step: `request_predict_seconds` with label `model_name`
-  (kserve/kserve python/kserve/kserve/metrics.py). Pods carry `serving.kserve.io/inferenceservice` and
-  `component: predictor` (kserve/kserve pkg/constants/constants.go).
-- `engine: deployment`: the same KServe Python model server images, container port `http` (8080).
-
-The Python model server counts no responses by status, so error-ratio and burn-rate rules need the
-queue-proxy (Knative mode); in Standard mode and with `engine: deployment` only the latency, traffic and
-training rules are rendered (docs/monitoring.md).
+Where the request metrics are for each engine, mode and runtime, with the upstream sources, is
+render/metric_sources.py; an objective no series can enforce is reported by `validate` (policy
+`slo-alerted`), never dropped silently.
 
 Scheduled training: Argo Workflows' controller counts workflows started from a WorkflowTemplate as they
 enter each phase, `argo_workflows_workflowtemplate_triggered_total{name, namespace, cluster_scope, phase}`
-(argoproj/argo-workflows docs/metrics.md, workflow/metrics/counter_template.go).
+(argoproj/argo-workflows v4.1 util/telemetry/metrics_list.go and attributes.go; the `argo_workflows`
+prefix is workflow/controller/controller.go's, exported without unit suffixes by
+util/telemetry/exporter_prometheus.go). Scraped without `honorLabels: true`, Prometheus renames the
+controller's `namespace` label `exported_namespace`: the rule accepts either.
 """
 
 from __future__ import annotations
@@ -31,16 +17,13 @@ from __future__ import annotations
 import json
 
 from mlgitops.render.common import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj, metadata, standard_labels
+from mlgitops.render.metric_sources import MetricSource, metric_source
 from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Monitoring, Project
 
 PROJECT_LABEL = "mlgitops.io/project"
 MODEL_SERIES_LABEL = "mlgitops_model"
 ENVIRONMENT_SERIES_LABEL = "mlgitops_environment"
-QUEUE_PROXY_METRICS_PORT = "http-usermetric"  # 9091 on the queue-proxy container
-KSERVE_METRICS_PORT = 8080
-DEPLOYMENT_METRICS_PORT = "http"
-METRICS_PATH = "/metrics"
 # Google SRE workbook, "Alerting on SLOs": page at 14.4x the budget over 1h (confirmed over 5m), ticket
 # at 6x over 6h (confirmed over 30m).
 FAST_BURN = ("1h", "5m", 14.4)
@@ -48,19 +31,6 @@ SLOW_BURN = ("6h", "30m", 6.0)
 ERROR_WINDOWS = ("5m", "30m", "1h", "6h")
 DEFAULT_TRAINING_MAX_AGE_DAYS = 8
 NO_TRAFFIC_FOR = "15m"
-
-
-class _Source:
-    """The series of one model's requests, as its engine and mode expose them."""
-
-    def __init__(self, count: str | None, bucket: str, latency_divisor: int) -> None:
-        self.count = count  # counter with response_code_class, or None
-        self.bucket = bucket  # latency histogram buckets
-        self.latency_divisor = latency_divisor  # to seconds
-
-
-_KNATIVE = _Source("revision_app_request_count", "revision_app_request_latencies_bucket", 1000)
-_PYTHON_SERVER = _Source(None, "request_predict_seconds_bucket", 1)
 
 
 def _number(value: float) -> str:
@@ -87,23 +57,20 @@ def _annotations(model: ResolvedModel) -> dict[str, str]:
     return annotations
 
 
-def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring) -> tuple[Obj, _Source] | None:
+def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring) -> tuple[Obj, MetricSource] | None:
+    assert model.environment is not None
+    source = metric_source(model.spec, project.features(model.environment).knative)
     serving = model.spec.serving
-    if serving is None:
+    if source is None or serving is None:
         return None
-    endpoint: Obj
     if serving.engine == "kserve":
         selector = {"serving.kserve.io/inferenceservice": model.name, "component": "predictor"}
-        if serving.mode == "Knative":
-            endpoint, source = {"port": QUEUE_PROXY_METRICS_PORT}, _KNATIVE
-        else:
-            endpoint, source = {"portNumber": KSERVE_METRICS_PORT}, _PYTHON_SERVER
     else:
         selector = {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "predictor"}
-        endpoint, source = {"port": DEPLOYMENT_METRICS_PORT}, _PYTHON_SERVER
+    endpoint: Obj = {"portNumber": source.port} if isinstance(source.port, int) else {"port": source.port}
     endpoint.update(
         {
-            "path": METRICS_PATH,
+            "path": source.path,
             "interval": monitoring.scrapeInterval,
             "relabelings": [
                 {"action": "replace", "targetLabel": MODEL_SERIES_LABEL, "replacement": model.name},
@@ -135,27 +102,40 @@ def _alert(name: str, expr: str, wait: str, labels: dict[str, str], summary: str
     return {"alert": name, "expr": expr, "for": wait, "labels": labels, "annotations": annotations}
 
 
-def recording_rules(model: ResolvedModel, source: _Source) -> list[Obj]:
+def _rate(selector: str, window: str) -> str:
+    return f"sum(rate({selector}[{window}]))"
+
+
+def _requests_rate(source: MetricSource, sel: str, window: str) -> str:
+    """Every request: the request counter, plus the error counter where the former counts successes only
+    (a failure counter without a series yet counts as zero)."""
+    assert source.requests is not None
+    total = _rate(source.requests.select(sel), window)
+    if source.requests_are_successes and source.errors is not None:
+        total = f"({total} + ({_rate(source.errors.select(sel), window)} or vector(0)))"
+    return total
+
+
+def recording_rules(model: ResolvedModel, source: MetricSource) -> list[Obj]:
     sel = _selector(model)
     keep = {MODEL_SERIES_LABEL: model.name, ENVIRONMENT_SERIES_LABEL: str(model.environment)}
     rules: list[Obj] = []
-    rate_of = source.count or source.bucket.replace("_bucket", "_count")
-    rules.append(_record("mlgitops:request_rate:rate5m", f"sum(rate({rate_of}{{{sel}}}[5m]))", keep))
-    if source.count is not None:
-        for window in ERROR_WINDOWS:
-            expr = (
-                f'sum(rate({source.count}{{{sel},response_code_class="5xx"}}[{window}])) / '
-                f"sum(rate({source.count}{{{sel}}}[{window}]))"
-            )
-            rules.append(_record(f"mlgitops:request_error_ratio:rate{window}", expr, keep))
-    divisor = f" / {source.latency_divisor}" if source.latency_divisor != 1 else ""
-    for quantile, percentile in (("0.5", "50"), ("0.95", "95"), ("0.99", "99")):
-        expr = f"histogram_quantile({quantile}, sum by (le) (rate({source.bucket}{{{sel}}}[5m]))){divisor}"
-        rules.append(_record(f"mlgitops:request_latency_seconds:p{percentile}_5m", expr, keep))
+    if source.requests is not None:
+        rules.append(_record("mlgitops:request_rate:rate5m", _requests_rate(source, sel, "5m"), keep))
+        if source.errors is not None:
+            for window in ERROR_WINDOWS:
+                expr = f"{_rate(source.errors.select(sel), window)} / {_requests_rate(source, sel, window)}"
+                rules.append(_record(f"mlgitops:request_error_ratio:rate{window}", expr, keep))
+    if source.latency_bucket is not None:
+        divisor = f" / {source.latency_divisor}" if source.latency_divisor != 1 else ""
+        for quantile, percentile in (("0.5", "50"), ("0.95", "95"), ("0.99", "99")):
+            buckets = source.latency_bucket.select(sel)
+            expr = f"histogram_quantile({quantile}, sum by (le) (rate({buckets}[5m]))){divisor}"
+            rules.append(_record(f"mlgitops:request_latency_seconds:p{percentile}_5m", expr, keep))
     return rules
 
 
-def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring) -> list[Obj]:
+def alerting_rules(model: ResolvedModel, source: MetricSource, monitoring: Monitoring) -> list[Obj]:
     slo, alerts = monitoring.slo, monitoring.alerts
     sel = _selector(model)
     where = f"{model.name} in {model.environment}"
@@ -166,7 +146,7 @@ def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring
     }
     runbook = alerts.runbook
     out: list[Obj] = []
-    if slo.latencyP95Ms is not None:
+    if slo.latencyP95Ms is not None and source.latency is not None:
         out.append(
             _alert(
                 "ModelLatencyP95AboveSLO",
@@ -177,7 +157,8 @@ def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring
                 runbook,
             )
         )
-    if source.count is not None and slo.errorRatePercent is not None:
+    errors_counted = source.errors is not None and source.requests is not None
+    if errors_counted and slo.errorRatePercent is not None:
         out.append(
             _alert(
                 "ModelErrorRateAboveSLO",
@@ -188,7 +169,7 @@ def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring
                 runbook,
             )
         )
-    if source.count is not None and slo.availabilityPercent is not None:
+    if errors_counted and slo.availabilityPercent is not None:
         budget = 1 - slo.availabilityPercent / 100
         for (long, short, factor), wait, severity in ((FAST_BURN, "2m", alerts.severity), (SLOW_BURN, "15m", "ticket")):
             threshold = _number(round(factor * budget, 10))
@@ -207,12 +188,11 @@ def alerting_rules(model: ResolvedModel, source: _Source, monitoring: Monitoring
                     runbook,
                 )
             )
-    if alerts.noTraffic:
-        rate_of = source.count or source.bucket.replace("_bucket", "_count")
+    if alerts.noTraffic and source.requests is not None:
         out.append(
             _alert(
                 "ModelNoTraffic",
-                f"(sum(rate({rate_of}{{{sel}}}[{NO_TRAFFIC_FOR}])) or vector(0)) == 0",
+                f"({_requests_rate(source, sel, NO_TRAFFIC_FOR)} or vector(0)) == 0",
                 NO_TRAFFIC_FOR,
                 labels,
                 f"{where}: no request served for {NO_TRAFFIC_FOR}",
@@ -230,10 +210,12 @@ def training_rules(model: ResolvedModel, project: Project, monitoring: Monitorin
 
     days = monitoring.alerts.trainingMaxAgeDays or DEFAULT_TRAINING_MAX_AGE_DAYS
     namespace = project.environment(model.environment).namespace
-    counter = (
-        f'argo_workflows_workflowtemplate_triggered_total{{name="{template_name(model.name)}",'
-        f'namespace="{namespace}",phase="Succeeded"}}'
-    )
+    # honorLabels: true keeps Argo's `namespace`; without it Prometheus renames it `exported_namespace`
+    # (and `namespace` is the controller pod's). Either scrape counts; neither leaves the rule firing.
+    template = f'name="{template_name(model.name)}",phase="Succeeded"'
+    counter = "argo_workflows_workflowtemplate_triggered_total"
+    honored = f'{counter}{{{template},namespace="{namespace}",exported_namespace=""}}'
+    renamed = f'{counter}{{{template},exported_namespace="{namespace}"}}'
     labels = {
         "severity": "ticket",
         MODEL_SERIES_LABEL: model.name,
@@ -242,7 +224,7 @@ def training_rules(model: ResolvedModel, project: Project, monitoring: Monitorin
     return [
         _alert(
             "ModelTrainingNotSucceeded",
-            f"(sum(increase({counter}[{days}d])) or vector(0)) < 1",
+            f"(sum(increase({honored}[{days}d])) or sum(increase({renamed}[{days}d])) or vector(0)) < 1",
             "1h",
             labels,
             f"{model.name} in {model.environment}: scheduled training has not succeeded for {days} days",
@@ -251,11 +233,14 @@ def training_rules(model: ResolvedModel, project: Project, monitoring: Monitorin
     ]
 
 
-def _dashboard(model: ResolvedModel, project: Project, source: _Source) -> Obj:
+def _dashboard(model: ResolvedModel, project: Project, source: MetricSource) -> Obj:
     sel = _selector(model)
-    targets = [("requests/s", f"mlgitops:request_rate:rate5m{{{sel}}}")]
-    targets += [(f"p{q}", f"mlgitops:request_latency_seconds:p{q}_5m{{{sel}}}") for q in ("50", "95", "99")]
-    if source.count is not None:
+    targets: list[tuple[str, str]] = []
+    if source.requests is not None:
+        targets.append(("requests/s", f"mlgitops:request_rate:rate5m{{{sel}}}"))
+    if source.latency is not None:
+        targets += [(f"p{q}", f"mlgitops:request_latency_seconds:p{q}_5m{{{sel}}}") for q in ("50", "95", "99")]
+    if source.errors is not None and source.requests is not None:
         targets.append(("error ratio", f"mlgitops:request_error_ratio:rate5m{{{sel}}}"))
     panels = [
         {
@@ -294,7 +279,9 @@ def render_monitoring(model: ResolvedModel, project: Project) -> list[Obj]:
     if found is not None:
         monitor, source = found
         objects.append(monitor)
-        groups.append({"name": f"{model.name}.recording", "rules": recording_rules(model, source)})
+        recording = recording_rules(model, source)
+        if recording:
+            groups.append({"name": f"{model.name}.recording", "rules": recording})
         slo_alerts = alerting_rules(model, source, monitoring)
         if slo_alerts:
             groups.append({"name": f"{model.name}.slo", "rules": slo_alerts})
