@@ -24,7 +24,7 @@ from mlgitops.workspace import ModelFile, Workspace, unknown_environment
 if TYPE_CHECKING:
     from mlgitops.yamledit import Editor
 
-PIN_KEYS = ("version", "storageUri", "registry")
+PIN_KEYS = ("version", "storageUri", "registry", "runId")
 
 
 class PromoteError(MlgitopsError):
@@ -36,11 +36,14 @@ class Pin:
     version: str
     storage_uri: str
     registry: str | None = None
+    run_id: str | None = None
 
     def values(self) -> dict[str, str]:
         out = {"version": self.version, "storageUri": self.storage_uri}
         if self.registry:
             out["registry"] = self.registry
+        if self.run_id:
+            out["runId"] = self.run_id
         return out
 
 
@@ -97,7 +100,7 @@ def resolved_pin(workspace: Workspace, model: ModelFile, env: str) -> Pin | None
     if resolved is None:
         return None
     source = resolved.spec.model
-    return Pin(source.version, source.storageUri, source.registry)
+    return Pin(source.version, source.storageUri, source.registry, source.runId)
 
 
 def _canary_version(workspace: Workspace, model: ModelFile, env: str) -> str | None:
@@ -164,10 +167,11 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
         _set_pin(editor, ("model",), {k: v for k, v in wanted.items() if v is not None})
         editor.remove_key(("environments", env, "model"))
     elif wanted == base_pin:
-        env_model = editor.node(("environments", env, "model"))
-        if env_model is not None:
-            for key in PIN_KEYS:
-                editor.remove_key(("environments", env, "model", key))
+        for key in PIN_KEYS:
+            # removing the last key removes the emptied mapping too
+            if editor.node(("environments", env, "model")) is None:
+                break
+            editor.remove_key(("environments", env, "model", key))
     else:
         # a key the pin leaves unset must not be inherited from the top level: null removes it
         cleared: dict[str, str | None] = {k: v for k, v in wanted.items() if v is not None or base_pin[k] is not None}
