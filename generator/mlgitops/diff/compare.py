@@ -98,7 +98,11 @@ def _only_version_label(oid: ObjectId, old: Obj, new: Obj) -> bool:
         if not isinstance(meta, dict):
             return obj
         trimmed = dict(meta)
-        relabels = (("labels", VERSION_LABEL), ("annotations", MODEL_VERSION_ANNOTATION), ("annotations", RUN_ID_ANNOTATION))
+        relabels = (
+            ("labels", VERSION_LABEL),
+            ("annotations", MODEL_VERSION_ANNOTATION),
+            ("annotations", RUN_ID_ANNOTATION),
+        )
         for field, key in relabels:
             values = meta.get(field)
             if isinstance(values, dict) and key in values:
