@@ -22,6 +22,9 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 START_DEADLINE_SECONDS = 120.0
 STOP_DEADLINE_SECONDS = 15.0
@@ -156,3 +159,51 @@ def silent_server() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+# Experiments store artifacts here: a runs:/ source then resolves to a URI KServe can load (nothing is
+# uploaded; the server only computes the locations).
+ARTIFACTS = "s3://ml-artifacts/registry-tests"
+
+
+@dataclass
+class Registry:
+    """The session's MLflow server and a client of it (the `mlflow` package, for setting up only)."""
+
+    url: str
+    client: Any  # mlflow.MlflowClient
+    experiment: str
+
+    def version(
+        self,
+        name: str,
+        metrics: dict[str, float],
+        source: str | None = None,
+        alias: str | None = None,
+    ) -> tuple[str, str]:
+        """Register a version of `name` from a new run logging `metrics`; (version, run id)."""
+        run = self.client.create_run(self.experiment)
+        run_id = str(run.info.run_id)
+        for key, value in metrics.items():
+            self.client.log_metric(run_id, key, value)
+        self.client.set_terminated(run_id)
+        if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
+            self.client.create_registered_model(name)
+        version = self.client.create_model_version(name, source or f"runs:/{run_id}/model", run_id=run_id)
+        if alias:
+            self.client.set_registered_model_alias(name, alias, version.version)
+        return str(version.version), run_id
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """One real MLflow server for the session (fails, never skips, where mlflow is not installed)."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    import mlflow
+
+    workdir = tmp_path_factory.mktemp("mlflow")
+    with mlflow_server(workdir) as url:
+        client = mlflow.MlflowClient(tracking_uri=url, registry_uri=url)
+        experiment = client.create_experiment("promotions", artifact_location=ARTIFACTS)
+        yield Registry(url, client, experiment)

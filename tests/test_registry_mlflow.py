@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,54 +18,19 @@ import pytest
 import yaml
 
 from tests.conftest import copy_example, run_cli, snapshot_tree
-from tests.mlflow_server import QUIET_ENV, free_port, mlflow_server, recording_proxy, silent_server
+from tests.mlflow_server import ARTIFACTS, QUIET_ENV, Registry, free_port, recording_proxy, silent_server
 
 for _key, _value in QUIET_ENV.items():
     os.environ.setdefault(_key, _value)
 
 import mlflow  # noqa: E402  (after the telemetry switches above)
 
+assert mlflow.MlflowClient  # a dev dependency: this file fails to import, not skips, without it
+
 SPEC = "models/fraud-detector.yaml"
-ARTIFACTS = "s3://ml-artifacts/registry-tests"
 GOOD = {"auc": 0.95, "p95_latency_ms": 31.0}
 RUN_ID_ANNOTATION = "lineage.mlgitops.io/run-id"
 MODEL_VERSION_ANNOTATION = "lineage.mlgitops.io/model-version"
-
-
-@dataclass
-class Registry:
-    url: str
-    client: mlflow.MlflowClient
-    experiment: str
-
-    def version(
-        self,
-        name: str,
-        metrics: dict[str, float],
-        source: str | None = None,
-        alias: str | None = None,
-    ) -> tuple[str, str]:
-        """Register a version of `name` from a new run logging `metrics`; (version, run id)."""
-        run = self.client.create_run(self.experiment)
-        run_id = run.info.run_id
-        for key, value in metrics.items():
-            self.client.log_metric(run_id, key, value)
-        self.client.set_terminated(run_id)
-        if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
-            self.client.create_registered_model(name)
-        version = self.client.create_model_version(name, source or f"runs:/{run_id}/model", run_id=run_id)
-        if alias:
-            self.client.set_registered_model_alias(name, alias, version.version)
-        return str(version.version), run_id
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    workdir = tmp_path_factory.mktemp("mlflow")
-    with mlflow_server(workdir) as url:
-        client = mlflow.MlflowClient(tracking_uri=url, registry_uri=url)
-        experiment = client.create_experiment("promotions", artifact_location=ARTIFACTS)
-        yield Registry(url, client, experiment)
 
 
 @pytest.fixture
