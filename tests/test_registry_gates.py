@@ -98,3 +98,29 @@ def test_registry_settings_are_checked(example: Path) -> None:
     result = run_cli(["validate"], cwd=example)
     assert result.exit_code == 1
     assert "mlgitops.yaml:" in result.stderr and "pw" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("storage", "run_id", "refused"),
+    [
+        ("s3://ml-artifacts/1/{run}/artifacts/model", "{run}", False),  # the run's artifact location
+        ("s3://ml-artifacts/1/{run}/artifacts/model", None, True),  # no run recorded: the version is missing
+        ("s3://ml-artifacts/1/latest/model", "{run}", True),  # neither version nor run in the path
+    ],
+)
+def test_storage_uri_version_accepts_the_run_artifact_location(
+    example: Path, storage: str, run_id: str | None, refused: bool
+) -> None:
+    run = "3f2a9c0e5b7d4e1f8a6b2c9d0e4f7a1b"
+    pin = {"version": "12", "storageUri": storage.format(run=run)}
+    if run_id:
+        pin["runId"] = run_id.format(run=run)
+    spec = example / "models" / "churn-scorer.yaml"
+    text = spec.read_text()
+    assert text.count("\n  dev:\n") == 1  # churn-scorer (engine: deployment) has a dev patch
+    flow = "{" + ", ".join(f"{k}: {v!r}" for k, v in pin.items()) + "}"
+    spec.write_text(text.replace("\n  dev:\n", f"\n  dev:\n    model: {flow}\n", 1))
+    assert run_cli(["render"], cwd=example).exit_code == 0
+    result = run_cli(["validate", "--format", "json"], cwd=example)
+    hits = [line for line in result.stdout.splitlines() if "storage-uri-version" in line]
+    assert bool(hits) is refused, result.stdout[-2000:]

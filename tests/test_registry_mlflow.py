@@ -30,7 +30,7 @@ assert mlflow.MlflowClient  # a dev dependency: this file fails to import, not s
 SPEC = "models/fraud-detector.yaml"
 GOOD = {"auc": 0.95, "p95_latency_ms": 31.0}
 RUN_ID_ANNOTATION = "lineage.mlgitops.io/run-id"
-MODEL_VERSION_ANNOTATION = "lineage.mlgitops.io/model-version"
+REGISTRY_ANNOTATION = "mlgitops.io/registry-uri"
 
 
 @pytest.fixture
@@ -93,9 +93,9 @@ def test_alias_pins_version_storage_registry_and_run(project: Path, registry: Re
     assert len(changed) == 1 and "model: {version:" in changed[0]
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     objects = built_objects(project, "dev")
-    # every object that names the model version names its run (monitoring objects name neither: they do not
-    # change with a promotion)
-    versioned = [o for o in objects if MODEL_VERSION_ANNOTATION in annotations(o)]
+    # every object that names the registry version names its run (monitoring objects name neither: they do
+    # not change with a promotion)
+    versioned = [o for o in objects if annotations(o).get(REGISTRY_ANNOTATION) == f"models:/fraud-detector/{version}"]
     assert {o["kind"] for o in versioned} >= {"InferenceService"}
     assert all(annotations(o)[RUN_ID_ANNOTATION] == run_id for o in versioned)
     assert all(RUN_ID_ANNOTATION not in annotations(o) for o in objects if o not in versioned)
@@ -109,6 +109,15 @@ def test_alias_pins_version_storage_registry_and_run(project: Path, registry: Re
     staged = run_cli(["promote", "fraud-detector", "--to", "staging", "--from", "dev", "--end-canary"], cwd=project)
     assert staged.exit_code == 0, staged.stderr
     assert env_pin(project, "staging")["runId"] == run_id
+    staging = built_objects(project, "staging")
+    assert all(
+        annotations(o).get(RUN_ID_ANNOTATION) == run_id for o in staging if REGISTRY_ANNOTATION in annotations(o)
+    )
+    # the run's artifact location is immutable: the storage-uri-version policy accepts it (policies.py)
+    # (prod's version 6 is "ahead" of this registry's version 2: promotion-order, not what is checked here)
+    validated = run_cli(["validate"], cwd=project)
+    assert "storage-uri-version" not in validated.stdout
+    assert "invalid: 1 error(s)" in validated.stdout and "[promotion-order] prod" in validated.stdout
 
 
 def test_registry_version_with_registered_model_and_object_store_source(project: Path, registry: Registry) -> None:
