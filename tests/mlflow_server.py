@@ -153,6 +153,31 @@ def recording_proxy(upstream: str, required_token: str | None = None) -> Iterato
 
 
 @contextlib.contextmanager
+def redirecting_server(target: str) -> Iterator[str]:
+    """Answers every GET with a 307 to the same path on `target` (another host, as far as a client knows)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@contextlib.contextmanager
 def silent_server() -> Iterator[str]:
     """A port that accepts connections and never answers (a hung server)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

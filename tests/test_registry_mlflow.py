@@ -18,7 +18,15 @@ import pytest
 import yaml
 
 from tests.conftest import copy_example, run_cli, snapshot_tree
-from tests.mlflow_server import ARTIFACTS, QUIET_ENV, Registry, free_port, recording_proxy, silent_server
+from tests.mlflow_server import (
+    ARTIFACTS,
+    QUIET_ENV,
+    Registry,
+    free_port,
+    recording_proxy,
+    redirecting_server,
+    silent_server,
+)
 
 for _key, _value in QUIET_ENV.items():
     os.environ.setdefault(_key, _value)
@@ -275,3 +283,19 @@ def test_token_is_sent_and_never_shown(project: Path, registry: Registry, monkey
     assert all(token not in text for text in outputs)
     assert token not in every_file_text(project)
     assert "### Registry evidence" in (project / "pr.md").read_text()
+
+
+def test_token_does_not_follow_a_redirect(project: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A redirect could point anywhere: the token goes only to the configured server, and the refusal says why."""
+    token = f"tok-{uuid.uuid4().hex}-DO-NOT-LEAK"
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
+    name = unique("fraud")
+    registry.version(name, GOOD, alias="champion")
+    with recording_proxy(registry.url, required_token=token) as elsewhere, redirecting_server(elsewhere.url) as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        line = refused(project, ["--alias", "champion", "--registered-model", name])
+    assert elsewhere.seen and all(auth is None for _, auth in elsewhere.seen)
+    assert line == (
+        f"registry: the MLflow server {url} refused access (HTTP 401): the token in MLFLOW_TRACKING_TOKEN was not "
+        f"accepted (the request was redirected to {elsewhere.url}: use that as the tracking URI)"
+    )

@@ -117,6 +117,11 @@ class MlflowRest:
                 if self._token
                 else "set MLFLOW_TRACKING_TOKEN to a token with read access"
             )
+            final = exc.geturl() or ""
+            if self._token and final and not final.startswith(self.uri + "/"):
+                # the token is not re-sent after a redirect (it could lead to another host)
+                base = mask_uri(final.partition("?")[0].partition(API_PREFIX)[0])
+                advice += f" (the request was redirected to {base}: use that as the tracking URI)"
             return RegistryError(f"registry: the {where} refused access (HTTP {exc.code}): {advice}")
         message = ""
         try:
