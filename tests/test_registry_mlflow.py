@@ -131,6 +131,11 @@ def test_alias_pins_version_storage_registry_and_run(project: Path, registry: Re
 def test_registry_version_with_registered_model_and_object_store_source(project: Path, registry: Registry) -> None:
     name = unique("fraud")
     version, run_id = registry.version(name, GOOD, source=f"s3://ml-models/{name}/model")
+    before = snapshot_tree(project)
+    dry = ["promote", "fraud-detector", "--to", "dev", "--registry-version", version, "--registered-model", name]
+    shown = run_cli([*dry, "--dry-run"], cwd=project)
+    assert shown.exit_code == 0 and f"+    model: {{version: {version!r}".replace("'", '"') in shown.stdout
+    assert "dry run: nothing written" in shown.stderr and snapshot_tree(project) == before
     result = run_cli(
         ["promote", "fraud-detector", "--to", "dev", "--registry-version", version, "--registered-model", name],
         cwd=project,
