@@ -157,3 +157,7 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
     proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return Installed(built_wheel, prefix)
+
+
+# One real `mlflow server` per session for the registry tests (tests/mlflow_server.py).
+from tests.mlflow_server import registry  # noqa: E402, F401

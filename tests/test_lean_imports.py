@@ -80,3 +80,39 @@ def test_validate_loads_its_packages_and_runs(example: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert {"jsonschema", "mlgitops.kubeschema", "mlgitops.validate"} <= modules
+
+
+# Imported by `promote --alias` / `--registry-version` only (the registry client and its HTTP stack).
+REGISTRY_ONLY = (
+    "mlgitops.registry",
+    "mlgitops.registry.mlflow",
+    "mlgitops.registry.gates",
+    "urllib.request",
+    "http.client",
+    "mlflow",
+)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_cmp_generate_imports_no_registry_module(example: Path, env: str) -> None:
+    proc, modules = imported_modules(example, "cmp", "generate", env={"PARAM_ENVIRONMENT": env})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "mlgitops.cmp" in modules
+    assert sorted(m for m in REGISTRY_ONLY if m in modules) == []
+
+
+def test_promote_alias_loads_the_registry_client_but_not_mlflow(example: Path) -> None:
+    """The same probe sees the client when `promote --alias` runs (nothing listens on port 9: refused)."""
+    proc, modules = imported_modules(
+        example,
+        "promote",
+        "fraud-detector",
+        "--to",
+        "dev",
+        "--alias",
+        "champion",
+        env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert {"mlgitops.registry", "mlgitops.registry.mlflow", "urllib.request"} <= modules
+    assert "mlflow" not in modules  # the REST calls need no mlflow package at run time

@@ -216,10 +216,21 @@ def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult)
 def _cmd_promote(args: argparse.Namespace) -> int:
     from mlgitops.promote import Pin, PromoteRequest, promote
 
-    if (args.from_env is None) == (args.version is None):
-        raise UsageError("give exactly one source: --from ENV, or --version V with --storage-uri URI")
+    sources = [args.from_env, args.version, args.alias, args.registry_version]
+    if sum(source is not None for source in sources) != 1:
+        raise UsageError(
+            "give exactly one source: --from ENV, --version V with --storage-uri URI, --alias ALIAS or "
+            "--registry-version V"
+        )
     if args.version is not None and not args.storage_uri:
         raise UsageError("--version needs --storage-uri")
+    if args.registered_model is not None and args.alias is None and args.registry_version is None:
+        raise UsageError("--registered-model goes with --alias or --registry-version")
+    registry = None
+    if args.alias is not None or args.registry_version is not None:
+        from mlgitops.registry import RegistryQuery
+
+        registry = RegistryQuery(args.alias, args.registry_version, args.registered_model)
     request = PromoteRequest(
         model=args.model,
         to_env=args.to,
@@ -232,10 +243,18 @@ def _cmd_promote(args: argparse.Namespace) -> int:
         end_canary=args.end_canary,
         set_default=args.set_default,
         with_canary=args.with_canary,
+        registry=registry,
     )
     start = Path(args.directory) if args.directory else Path.cwd()
     result = promote(start, request)
     sys.stdout.write(result.diff)
+    if result.registry is not None:
+        found = result.registry
+        print(
+            f"registry: {found.registered_model}{registry.shown if registry else ''} is {found.reference} "
+            f"(run {found.run_id or '-'}); gates hold: {len(found.evidence)}",
+            file=sys.stderr,
+        )
     _write_pr_body(args, start, result)
     print(result.summary + (" (dry run: nothing written)" if args.dry_run else ""), file=sys.stderr)
     if result.rendered:
@@ -346,10 +365,12 @@ _HELP: dict[str, tuple[str, str, str]] = {
     ),
     "promote": (
         "Pin a model version in an environment (environments.ENV.model of models/MODEL.yaml), editing only "
-        "the pin's lines, then render. A version enters an environment only when the previous one runs it.",
+        "the pin's lines, then render. A version enters an environment only when the previous one runs it. "
+        "--alias / --registry-version read the MLflow registry (registry.uri or MLFLOW_TRACKING_URI, token from "
+        "MLFLOW_TRACKING_TOKEN) and check training.gates against the run's metrics.",
         "mlgitops promote fraud-detector --to prod --from staging --reason 'auc 0.95 over two weeks'",
-        "0 promoted (or nothing to change); 1 refused (order, canary) or the result would be invalid: "
-        "nothing written; 2 usage error",
+        "0 promoted (or nothing to change); 1 refused (order, canary, registry, a gate) or the result would be "
+        "invalid: nothing written; 2 usage error",
     ),
     "history": (
         "Which version of a model each environment ran, since when, and the commit and author that pinned "
@@ -493,6 +514,13 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--version", metavar="V", help="an explicit version (with --storage-uri)")
     promote.add_argument("--storage-uri", metavar="URI", help="where the explicit version is stored")
     promote.add_argument("--registry", metavar="URI", help="the explicit version's registry URI (models:/...)")
+    promote.add_argument("--alias", metavar="ALIAS", help="the registry version this alias names (MLflow)")
+    promote.add_argument("--registry-version", metavar="V", help="a version of the registered model (MLflow)")
+    promote.add_argument(
+        "--registered-model",
+        metavar="NAME",
+        help="the registered model (default: the name in model.registry, else the model's name)",
+    )
     promote.add_argument("--reason", metavar="TEXT", help="why (for the commit message and PR body)")
     promote.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
     promote.add_argument("--no-render", action="store_true", help="edit the spec only")

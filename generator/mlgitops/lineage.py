@@ -11,6 +11,8 @@ from mlgitops.spec import Dataset, Model
 
 MODEL_VERSION_ANNOTATION = "lineage.mlgitops.io/model-version"
 TRAINING_IMAGE_ANNOTATION = "lineage.mlgitops.io/training-image"
+# The registry run that produced the served version (`model.runId`, written by `promote --alias`).
+RUN_ID_ANNOTATION = "lineage.mlgitops.io/run-id"
 DATASET_ANNOTATION_PREFIX = "data.lineage.mlgitops.io/"
 # References that name whatever is newest, not one snapshot.
 MOVING_VERSIONS = frozenset({"latest", "head", "main", "master", "current", "newest", "trunk", "stable"})
@@ -41,12 +43,14 @@ def unpinned_reason(dataset: Dataset) -> str | None:
 
 
 def lineage_annotations(spec: Model) -> dict[str, str]:
-    """Annotations that say what produced the served model: its version, datasets and training image."""
+    """Annotations that say what produced the served model: its version, datasets, training image and run."""
+    run = {RUN_ID_ANNOTATION: spec.model.runId} if spec.model.runId else {}
     if not spec.data and spec.training is None:
-        return {}
+        return run
     annotations = {MODEL_VERSION_ANNOTATION: spec.model.version}
     if spec.training is not None:
         annotations[TRAINING_IMAGE_ANNOTATION] = spec.training.image
     for dataset in spec.data:
         annotations[DATASET_ANNOTATION_PREFIX + dataset.name] = f"{dataset.uri}@{dataset.version or 'unpinned'}"
+    annotations.update(run)
     return annotations

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from mlgitops import clusterfit
 from mlgitops.argo_checks import max_duration_problems, scheduled_environments, when_problems
 from mlgitops.jsonpointer import get_path
+from mlgitops.lineage import RUN_ID_ANNOTATION
 from mlgitops.podsecurity import pod_security_level, shared_memory_mounted, site_problems
 from mlgitops.podspec import canary_share_problem
 from mlgitops.render.common import CANARY_ANNOTATION
@@ -507,7 +508,13 @@ def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
 
 
 def _storage(obj: Obj) -> Iterator[Violation]:
+    # A registry run's artifact location (MLflow: <artifact root>/<run id>/artifacts/...) is as immutable
+    # as a versioned path: the run id the object is annotated with counts like the version.
+    annotations = get_path(obj, ("metadata", "annotations")) or {}
+    run_id = annotations.get(RUN_ID_ANNOTATION) if isinstance(annotations, dict) else None
     for path, uri, version in _storage_uris(obj):
+        if isinstance(run_id, str) and run_id and _uri_has_version(uri, run_id):
+            continue
         if isinstance(version, str) and version and not _uri_has_version(uri, version):
             yield Violation(
                 STORAGE_URI_VERSION,

@@ -22,9 +22,10 @@ from mlgitops.resolve import check_workspace_model, resolve
 from mlgitops.workspace import ModelFile, Workspace, unknown_environment
 
 if TYPE_CHECKING:
+    from mlgitops.registry import RegistryPin, RegistryQuery
     from mlgitops.yamledit import Editor
 
-PIN_KEYS = ("version", "storageUri", "registry")
+PIN_KEYS = ("version", "storageUri", "registry", "runId")
 
 
 class PromoteError(MlgitopsError):
@@ -36,11 +37,14 @@ class Pin:
     version: str
     storage_uri: str
     registry: str | None = None
+    run_id: str | None = None
 
     def values(self) -> dict[str, str]:
         out = {"version": self.version, "storageUri": self.storage_uri}
         if self.registry:
             out["registry"] = self.registry
+        if self.run_id:
+            out["runId"] = self.run_id
         return out
 
 
@@ -57,6 +61,7 @@ class PromoteRequest:
     end_canary: bool = False
     set_default: bool = False
     with_canary: bool = False
+    registry: RegistryQuery | None = None
 
 
 @dataclass
@@ -72,6 +77,7 @@ class PromoteResult:
     ml_summary: str = ""
     model: str = ""
     reason: str | None = None
+    registry: RegistryPin | None = None
 
     @property
     def diff(self) -> str:
@@ -97,7 +103,7 @@ def resolved_pin(workspace: Workspace, model: ModelFile, env: str) -> Pin | None
     if resolved is None:
         return None
     source = resolved.spec.model
-    return Pin(source.version, source.storageUri, source.registry)
+    return Pin(source.version, source.storageUri, source.registry, source.runId)
 
 
 def _canary_version(workspace: Workspace, model: ModelFile, env: str) -> str | None:
@@ -164,10 +170,11 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
         _set_pin(editor, ("model",), {k: v for k, v in wanted.items() if v is not None})
         editor.remove_key(("environments", env, "model"))
     elif wanted == base_pin:
-        env_model = editor.node(("environments", env, "model"))
-        if env_model is not None:
-            for key in PIN_KEYS:
-                editor.remove_key(("environments", env, "model", key))
+        for key in PIN_KEYS:
+            # removing the last key removes the emptied mapping too
+            if editor.node(("environments", env, "model")) is None:
+                break
+            editor.remove_key(("environments", env, "model", key))
     else:
         # a key the pin leaves unset must not be inherited from the top level: null removes it
         cleared: dict[str, str | None] = {k: v for k, v in wanted.items() if v is not None or base_pin[k] is not None}
@@ -262,6 +269,7 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         first = workspace.project.environment_names[0]
         if request.set_default and request.to_env != first:
             raise UsageError(f"--set-default moves the top-level pin: only for the first environment, {first!r}")
+        found: RegistryPin | None = None
         if request.from_env is not None:
             _check_env(workspace, request.from_env)
             source = resolved_pin(workspace, model, request.from_env)
@@ -269,8 +277,19 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
                 raise PromoteError(f"{model.path}: {request.model} is not enabled in {request.from_env!r}")
         elif request.pin is not None:
             source = request.pin
+        elif request.registry is not None:
+            from mlgitops.registry import resolve_registry_pin
+
+            target = resolve(workspace, model, request.to_env)
+            if target is None:
+                raise PromoteError(f"{model.path}: {request.model} is not enabled in {request.to_env!r}")
+            # the gates of the environment's training, or (where the model does not train) the spec's own
+            training = target.spec.training or model.spec.training
+            gates = list(training.gates) if training is not None else []
+            found = resolve_registry_pin(workspace.project, target.spec, request.registry, gates)
+            source = Pin(found.version, found.storage_uri, found.reference, found.run_id)
         else:
-            raise UsageError("give --from ENV, or --version with --storage-uri")
+            raise UsageError("give --from ENV, --version with --storage-uri, or --alias / --registry-version")
         old = resolved_pin(workspace, model, request.to_env)
         if old is None:
             raise PromoteError(f"{model.path}: {request.model} is not enabled in {request.to_env!r}")
@@ -280,6 +299,7 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         before = (root / model.path).read_bytes().decode("utf-8")
         result = PromoteResult(model.path, before, after, old, source, request.to_env, completed)
         result.model, result.reason = model.name, request.reason
+        result.registry = found
         old_spec = resolve(workspace, model, request.to_env)
         edited = parse_model(model.path, after)
         workspace.models = [edited]
@@ -331,6 +351,8 @@ def pr_body(result: PromoteResult) -> str:
         f"**ML summary** (`mlgitops diff`): {result.environment} / {result.model}: {result.ml_summary}",
         "",
     ]
+    if result.registry is not None:
+        lines += registry_section(result.registry)
     if result.canary_completed:
         lines += [f"The canary of `{result.new.version}` in {result.environment} is completed (its block removed).", ""]
     lines += [f"### Spec change (`{result.path}`)", "", "```diff", result.diff.rstrip("\n"), "```", ""]
@@ -339,3 +361,19 @@ def pr_body(result: PromoteResult) -> str:
         lines += [f"- `{path}`" for path in result.rendered]
         lines.append("")
     return "\n".join(lines)
+
+
+def registry_section(found: RegistryPin) -> list[str]:
+    """The registry evidence of a `--alias` / `--registry-version` promotion (no credentials: the URI is masked)."""
+    asked = f"alias `{found.alias}`" if found.alias is not None else f"version `{found.version}`"
+    lines = [
+        "### Registry evidence",
+        "",
+        f"- {asked} of registered model `{found.registered_model}` on `{found.server}`: `{found.reference}`",
+        f"- run: `{found.run_id or '-'}`",
+    ]
+    if found.evidence:
+        lines += [f"- gate `{line.partition(':')[0]}`:{line.partition(':')[2]}" for line in found.evidence]
+    else:
+        lines.append("- gates: none in training.gates")
+    return [*lines, ""]

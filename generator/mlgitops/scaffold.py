@@ -33,6 +33,8 @@ CI_FILES: dict[str, tuple[str, str]] = {
     "github": (".github/workflows/mlgitops.yml", "github/mlgitops.yml"),
     "gitlab": (".gitlab-ci.yml", "gitlab/gitlab-ci.yml"),
 }
+# The promotion workflow (workflow_dispatch → `mlgitops promote` → a pull request), GitHub only.
+PROMOTE_WORKFLOW = (".github/workflows/mlgitops-promote.yml", "github/mlgitops-promote.yml")
 # Project path → template in the package's data/scaffold/.
 _TEMPLATES = {
     PROJECT_FILE: "mlgitops.yaml",
@@ -78,6 +80,13 @@ def ci_definition(kind: str) -> str:
     from mlgitops import __version__
 
     return _data("ci", CI_FILES[kind][1]).replace("{{version}}", __version__)
+
+
+def promote_workflow() -> str:
+    """The GitHub Actions promotion workflow, installing exactly this version of mlgitops."""
+    from mlgitops import __version__
+
+    return _data("ci", PROMOTE_WORKFLOW[1]).replace("{{version}}", __version__)
 
 
 def schema_text() -> str:
@@ -149,6 +158,8 @@ def scaffold_files(name: str, repo_url: str, ci: CiKind, image: str | None = Non
     files[SCHEMA_FILE] = schema_text()
     if ci != "none":
         files[CI_FILES[ci][0]] = ci_definition(ci)
+    if ci == "github":
+        files[PROMOTE_WORKFLOW[0]] = promote_workflow()
     return dict(sorted(files.items()))
 
 

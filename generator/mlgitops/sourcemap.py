@@ -19,6 +19,7 @@ from mlgitops.jsonpointer import get_path
 from mlgitops.lineage import (
     DATASET_ANNOTATION_PREFIX,
     MODEL_VERSION_ANNOTATION,
+    RUN_ID_ANNOTATION,
     TRAINING_IMAGE_ANNOTATION,
     parameter_stem,
 )
@@ -564,6 +565,8 @@ def _lineage_annotation(key: str, spec: Model) -> SpecSource | None:
         return _m("model", "version")
     if key == TRAINING_IMAGE_ANNOTATION:
         return _m("training", "image")
+    if key == RUN_ID_ANNOTATION:
+        return _m("model", "runId")
     if key.startswith(DATASET_ANNOTATION_PREFIX):
         for index, dataset in enumerate(spec.data):
             if DATASET_ANNOTATION_PREFIX + dataset.name == key:

@@ -595,6 +595,38 @@ class Deployment(Strict):
         return self
 
 
+def _registry_url(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest:
+        raise ValueError(f"{value!r} is not an http(s) URL of an MLflow tracking server")
+    return value
+
+
+RegistryUrl = Annotated[str, AfterValidator(_without_credentials), AfterValidator(_registry_url)]
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _run_id(value: str) -> str:
+    if not _RUN_ID.match(value):
+        raise ValueError(f"{value!r} is not a run id (letters, digits, '.', '_' and '-', at most 128)")
+    return value
+
+
+# A training run's id as a registry reports it (MLflow: 32 hex digits); rendered as an annotation value.
+RunId = Annotated[str, AfterValidator(_run_id)]
+
+
+class RegistrySettings(Strict):
+    """`registry:` in mlgitops.yaml: the model registry `promote --alias` / `--registry-version` read."""
+
+    type: Literal["mlflow"] = Field(description="registry kind; mlflow (its REST API, read only)")
+    uri: RegistryUrl | None = Field(
+        default=None,
+        description="tracking server URL, without credentials; default: $MLFLOW_TRACKING_URI (for example "
+        "https://mlflow.example.com); the token comes from $MLFLOW_TRACKING_TOKEN only",
+    )
+
+
 class Project(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"] = Field(description="spec version; always mlgitops.io/v1alpha1")
     kind: Literal["Project"] = Field(description="file kind; Project for mlgitops.yaml")
@@ -654,6 +686,11 @@ class Project(Strict):
         description="how environments split into Kustomizations; default one per environment (for example "
         "{per: model})",
     )
+    registry: RegistrySettings | None = Field(
+        default=None,
+        description="the model registry promote --alias reads (for example {type: mlflow, uri: "
+        "https://mlflow.example.com})",
+    )
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:
@@ -705,6 +742,11 @@ class ModelSource(Strict):
     registry: CredentialFreeUri | None = Field(
         default=None,
         description="model registry reference, rendered as an annotation (for example models:/fraud-detector/6)",
+    )
+    runId: RunId | None = Field(
+        default=None,
+        description="the training run that produced this version, rendered as the mlgitops.io/run-id "
+        "annotation; promote --alias writes it (for example 3f2a9c0e5b7d4e1f8a6b2c9d0e4f7a1b)",
     )
 
 

@@ -7,7 +7,7 @@ import difflib
 from typing import Any
 
 from mlgitops.diff.results import EnvironmentDiff, ObjectChange, ObjectId, Tracked
-from mlgitops.lineage import MODEL_VERSION_ANNOTATION
+from mlgitops.lineage import MODEL_VERSION_ANNOTATION, RUN_ID_ANNOTATION
 from mlgitops.render.common import Obj
 from mlgitops.yamlio import dump
 
@@ -89,7 +89,7 @@ RELABEL_KINDS = frozenset({("argoproj.io", "WorkflowTemplate"), ("argoproj.io", 
 
 def _only_version_label(oid: ObjectId, old: Obj, new: Obj) -> bool:
     """Whether a training object differs only in the model version it is labelled and annotated with
-    (its own metadata.labels' version label and the lineage model-version annotation)."""
+    (its own metadata.labels' version label and the lineage model-version and run-id annotations)."""
     if oid[:2] not in RELABEL_KINDS:
         return False
 
@@ -98,7 +98,12 @@ def _only_version_label(oid: ObjectId, old: Obj, new: Obj) -> bool:
         if not isinstance(meta, dict):
             return obj
         trimmed = dict(meta)
-        for field, key in (("labels", VERSION_LABEL), ("annotations", MODEL_VERSION_ANNOTATION)):
+        relabels = (
+            ("labels", VERSION_LABEL),
+            ("annotations", MODEL_VERSION_ANNOTATION),
+            ("annotations", RUN_ID_ANNOTATION),
+        )
+        for field, key in relabels:
             values = meta.get(field)
             if isinstance(values, dict) and key in values:
                 trimmed[field] = {k: v for k, v in values.items() if k != key}
