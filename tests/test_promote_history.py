@@ -85,3 +85,22 @@ def test_rollback_goes_to_the_version_before(tmp_path: Path) -> None:
     never = run_cli(["rollback", "fraud-detector", "--env", "prod", "--to-version", "5", "--reason", "x"], cwd=repo)
     assert never.exit_code == 1
     assert never.stderr.strip() == "'prod' never ran fraud-detector version '5' (it ran 6, 8)"
+
+
+def test_rollback_restores_the_run_id_of_the_version_it_goes_back_to(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "repo")
+    model = repo / "models" / "fraud-detector.yaml"
+    six = "registry: models:/fraud-detector/6}"
+    assert model.read_text().count(six) == 1
+    model.write_text(model.read_text().replace(six, "registry: models:/fraud-detector/6, runId: 5f0c1a2b}"))
+    assert run_cli(["render"], cwd=repo).exit_code == 0
+    git(repo, "init", "-q")
+    commit(repo, "Ann", "prod runs 6 from run 5f0c1a2b")
+    promote(repo, "--to", "prod", "--force", "--reason", "hotfix", *EIGHT)
+    commit(repo, "Ben", "prod runs 8")
+    assert history(repo, "--env", "prod")[0]["run_id"] == "5f0c1a2b"
+    result = run_cli(["rollback", "fraud-detector", "--env", "prod", "--reason", "8 regressed"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    built = run_cli(["build", "--env", "prod", "--model", "fraud-detector"], cwd=repo).stdout
+    assert "lineage.mlgitops.io/run-id: 5f0c1a2b" in built
+    assert "runId: 5f0c1a2b" in model.read_text()

@@ -282,7 +282,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     request = PromoteRequest(
         model=args.model,
         to_env=args.env,
-        pin=Pin(target.version, target.storage_uri, target.registry),
+        pin=Pin(target.version, target.storage_uri, target.registry, target.run_id),
         reason=args.reason,
         dry_run=args.dry_run,
         render=not args.no_render,

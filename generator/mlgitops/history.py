@@ -12,12 +12,16 @@ import json
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops.errors import MlgitopsError, UsageError
 from mlgitops.git_repo import LogEntry, file_at, log_touching, open_repository
 from mlgitops.loader import find_root, load_workspace
 from mlgitops.projectroot import PROJECT_FILE
 from mlgitops.workspace import MODELS_DIR
+
+if TYPE_CHECKING:
+    from mlgitops.promote import Pin
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Deployment:
     version: str
     storage_uri: str
     registry: str | None
+    run_id: str | None
     since: str
     commit: str
     author: str
@@ -44,7 +49,7 @@ class History:
         return [d for d in self.deployments if d.environment == env]
 
 
-def _pins_at(repo_files: dict[str, bytes], model: str) -> dict[str, tuple[str, str, str | None]]:
+def _pins_at(repo_files: dict[str, bytes], model: str) -> dict[str, Pin]:
     from mlgitops.promote import resolved_pin
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-history-") as folder:
@@ -54,11 +59,11 @@ def _pins_at(repo_files: dict[str, bytes], model: str) -> dict[str, tuple[str, s
             (root / relative).write_bytes(data)
         workspace = load_workspace(root, only_model=model)
         spec = workspace.model(model)
-        pins: dict[str, tuple[str, str, str | None]] = {}
+        pins: dict[str, Pin] = {}
         for env in workspace.project.environment_names:
             pin = resolved_pin(workspace, spec, env)
             if pin is not None:
-                pins[env] = (pin.version, pin.storage_uri, pin.registry)
+                pins[env] = pin
         return pins
 
 
@@ -67,7 +72,7 @@ def history(start: Path, model: str) -> History:
     repo = open_repository(root)
     model_path = f"{MODELS_DIR}/{model}.yaml"
     result = History(model)
-    current: dict[str, tuple[str, str, str | None]] = {}
+    current: dict[str, Pin] = {}
     for entry in log_touching(repo, [model_path, PROJECT_FILE]):
         files = {relative: file_at(repo, entry.commit, relative) for relative in (PROJECT_FILE, model_path)}
         if files[PROJECT_FILE] is None or files[model_path] is None:
@@ -87,8 +92,11 @@ def history(start: Path, model: str) -> History:
     return result
 
 
-def _deployment(env: str, pin: tuple[str, str, str | None], entry: LogEntry) -> Deployment:
-    return Deployment(env, pin[0], pin[1], pin[2], entry.date, entry.commit, entry.author, entry.subject)
+def _deployment(env: str, pin: Pin, entry: LogEntry) -> Deployment:
+    return Deployment(
+        env, pin.version, pin.storage_uri, pin.registry, pin.run_id,
+        entry.date, entry.commit, entry.author, entry.subject,
+    )  # fmt: skip
 
 
 def format_history(result: History, env: str | None, fmt: str) -> str:
