@@ -42,7 +42,7 @@ CMP_BUDGET_S = 0.030
 
 
 def _with_templates(repo: Path) -> None:
-    shutil.copytree(REPO / "examples/addons/templates", repo / "templates")
+    shutil.copytree(REPO / "templates", repo / "templates")
 
 
 def _cpu() -> float:

@@ -4,7 +4,6 @@ one positioned line with the tree untouched, confined imports, and a missing `js
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,15 @@ def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-EXAMPLE_TEMPLATES = REPO / "examples/addons/templates"
+EXAMPLE_TEMPLATES = REPO / "templates"
 
 
 def example_with_addons(destination: Path) -> Path:
-    """The bundled example with the two example templates (PDB, NetworkPolicy), rendered."""
+    """The bundled example, which has the two example templates (PDB, NetworkPolicy), rendered."""
     repo = copy_example(destination)
-    shutil.copytree(EXAMPLE_TEMPLATES, repo / "templates")
-    result = run_cli(["render"], cwd=repo)
-    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (repo / "templates").glob("*.jsonnet")) == ["network-policy.jsonnet", "pdb.jsonnet"]
+    result = run_cli(["render", "--check"], cwd=repo)
+    assert result.exit_code == 0, result.stdout + result.stderr
     return repo
 
 
