@@ -209,18 +209,26 @@ def test_runtime_error_in_the_template(repo: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "position", "message"),
     [
-        ("{a: 1}", "the template must return a list of objects, not dict"),
-        ("[1]", "item 0 is a int, not an object"),
-        ("[{kind: 'ConfigMap', metadata: {name: 'x'}}]", "item 0 has no apiVersion (a string)"),
-        ("[{apiVersion: 'v1', metadata: {name: 'x'}}]", "item 0 has no kind (a string)"),
-        ("[{apiVersion: 'v1', kind: 'ConfigMap', metadata: {}}]", "item 0 has no metadata.name (a string)"),
+        # the function's body when no object is at fault, else the object literal the template writes
+        ("{a: 1}", "2:3", "the template must return a list of objects, not dict"),
+        ("[1]", "2:3", "item 0 is a int, not an object"),
+        ("[{kind: 'ConfigMap', metadata: {name: 'x'}}]", "2:4", "item 0 has no apiVersion (a string)"),
+        ("[{apiVersion: 'v1', metadata: {name: 'x'}}]", "2:4", "item 0 has no kind (a string)"),
+        (
+            "[{apiVersion: 'v1', kind: 'Secret', metadata: {name: 'y'}}, {apiVersion: 'v1', kind: 'ConfigMap', "
+            "metadata: {}}]",
+            "2:63",
+            "item 1 has no metadata.name (a string)",
+        ),
     ],
 )
-def test_results_that_are_not_lists_of_objects_are_refused(repo: Path, body: str, message: str) -> None:
+def test_results_that_are_not_lists_of_objects_are_refused(repo: Path, body: str, position: str, message: str) -> None:
     _write_template(repo, "shape", SIGNATURE + "\n  " + body + "\n")
-    assert _render_fails(repo) == f"templates/shape.jsonnet:1:1: {message} (model 'churn-scorer', environment 'dev')"
+    assert _render_fails(repo) == (
+        f"templates/shape.jsonnet:{position}: {message} (model 'churn-scorer', environment 'dev')"
+    )
 
 
 def test_a_template_that_is_not_a_function(repo: Path) -> None:

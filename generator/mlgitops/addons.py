@@ -218,15 +218,23 @@ def _location(match: re.Match[str]) -> Location:
     return Location(match.group("path"), int(line), int(col))
 
 
-def _check_objects(value: Any, template: str, request: AddonRequest) -> list[Obj]:
-    where = Location(f"{TEMPLATES_DIR}/{template}{TEMPLATE_SUFFIX}", 1, 1)
+def _check_objects(root: Path, value: Any, template: str, request: AddonRequest) -> list[Obj]:
+    """The template's result, refused unless a list of objects with apiVersion, kind and metadata.name; a
+    refusal points at the object literal when the template writes one, else at the function's body."""
+    from mlgitops.jsonnet_positions import body_location, object_location
+
+    file = f"{TEMPLATES_DIR}/{template}{TEMPLATE_SUFFIX}"
     model = (request.model.get("metadata") or {}).get("name")
     context = f" (model {model!r}, environment {request.environment.get('name')!r})"
+
+    def where(obj: Any = None) -> Location:
+        return object_location(root, file, obj) or body_location(root, file) or Location(file, 1, 1)
+
     if not isinstance(value, list):
-        raise SpecError.at(where, f"the template must return a list of objects, not {type(value).__name__}" + context)
+        raise SpecError.at(where(), f"the template must return a list of objects, not {type(value).__name__}" + context)
     for index, obj in enumerate(value):
         if not isinstance(obj, dict):
-            raise SpecError.at(where, f"item {index} is a {type(obj).__name__}, not an object" + context)
+            raise SpecError.at(where(), f"item {index} is a {type(obj).__name__}, not an object" + context)
         metadata = obj.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
         for field, present in (
@@ -235,7 +243,7 @@ def _check_objects(value: Any, template: str, request: AddonRequest) -> list[Obj
             ("metadata.name", isinstance(name, str) and name),
         ):
             if not present:
-                raise SpecError.at(where, f"item {index} has no {field} (a string)" + context)
+                raise SpecError.at(where(obj), f"item {index} has no {field} (a string)" + context)
     return value
 
 
@@ -409,7 +417,7 @@ def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) 
     for index, by_template in enumerate(values):
         for name in names:
             if name in by_template:
-                for obj in _check_objects(by_template[name], name, requests[index]):
+                for obj in _check_objects(root, by_template[name], name, requests[index]):
                     results[index].append((name, obj))
     return results
 

@@ -84,6 +84,8 @@ class ModelRender:
     source: str
     base: list[Obj]
     environments: dict[str, list[Obj] | None] = field(default_factory=dict)
+    # (group, kind, name) of each addon object → its template's name: `validate` points findings there
+    addon_templates: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def render_models(
@@ -110,6 +112,8 @@ def render_models(
         base_addons = addons[(model.name, model_envs[0])] if model_envs else []
         base = render_model(ResolvedModel(model, None, model.spec), project, base_addons)
         result = ModelRender(model.name, model.path, base)
+        for env in model_envs:
+            result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
         for env in env_names:
             resolved = resolved_all[(model.name, env)]
             env_addons = addons.get((model.name, env), [])
