@@ -1,13 +1,13 @@
 """Jsonnet addons: `templates/*.jsonnet` add objects to every model's render (docs/addons.md).
 
 Each template is `function(model, environment, project, settings={})` returning a list of objects.
-A template is evaluated once for every (model, environment) pair at a time: a small driver snippet maps
-it over the list of pairs in one VM, since the C++ VM spends milliseconds per evaluation on its
-standard library. Imports are confined to `templates/` and `templates/lib/` by an import callback; no
-native functions and no ext vars are given, so evaluation depends on the files and the spec only.
-`_jsonnet` is imported only when the project has templates (the Argo CD plugin path stays lean).
-Templates are inputs like any spec: each evaluation runs in a child process under CPU, memory and
-wall-clock limits (`mlgitops.limits`), and template files are read up to `MAX_SPEC_BYTES`.
+A template is evaluated for every (model, environment) pair at a time: a small driver snippet maps
+it over the list of pairs in one VM (a VM start is the fixed cost). Imports are confined to `templates/`
+and `templates/lib/` by an import callback; no native functions and no ext vars are given, so
+evaluation depends on the files and the spec only. Templates are inputs like any spec: each evaluation
+runs in a forked child process under CPU, memory and wall-clock limits (`mlgitops.limits`), which alone
+imports the evaluator (go-jsonnet, else the C++ one), and template files are read up to `MAX_SPEC_BYTES`.
+Without templates nothing of this runs (the Argo CD plugin path stays lean).
 """
 
 from __future__ import annotations
@@ -79,21 +79,8 @@ def addon_settings_problem(addons: dict[str, Obj], names: Sequence[str]) -> tupl
 # go-jsonnet first: the reference implementation, with wheels for Linux x86_64 and arm64 and macOS
 # arm64, and its standard library comes pre-parsed (a VM starts in about 1 ms; the C++ one parses it,
 # 40 ms and more). The C++ `jsonnet` is the fallback (macOS x86_64, where go-jsonnet has no wheel).
+# The Go runtime does not survive a fork: only the forked child that evaluates imports the evaluator.
 EVALUATOR_MODULES = ("_gojsonnet", "_jsonnet")
-
-
-def evaluator_available() -> bool:
-    """Whether a Jsonnet evaluator is installed, found without importing it: the Go runtime must start
-    in the child that evaluates (a Go runtime does not survive fork), never in this process."""
-    import importlib.util
-
-    for name in EVALUATOR_MODULES:
-        try:
-            if importlib.util.find_spec(name) is not None:
-                return True
-        except (ImportError, ValueError):
-            continue
-    return False
 
 
 def _missing_evaluator() -> SpecError:
