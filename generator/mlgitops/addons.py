@@ -282,17 +282,31 @@ def _evaluate(jsonnet: Any, root: Path, names: Sequence[str], pairs: list[Obj], 
 
 
 def _limit_child() -> None:  # pragma: no cover - runs in the child
+    """Lower the child's CPU and address-space limits to the template limits (never raise one: a process
+    already under tighter limits keeps them)."""
     import resource
 
     faulthandler = sys.modules.get("faulthandler")  # enabled by pytest, inherited by the fork
     if faulthandler is not None:
         faulthandler.disable()  # a child stopped at a limit is reported in one line, without a dump of its stack
-    resource.setrlimit(resource.RLIMIT_CPU, (MAX_TEMPLATE_CPU_SECONDS, MAX_TEMPLATE_CPU_SECONDS))
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (MAX_TEMPLATE_MEMORY_BYTES, MAX_TEMPLATE_MEMORY_BYTES))
-    except (ValueError, OSError):  # macOS does not enforce RLIMIT_AS and may refuse to set it
-        if sys.platform.startswith("linux"):
-            raise
+    # A forked child's CPU time starts at zero (fork(2)), so RLIMIT_CPU counts the evaluation only.
+    for index, (which, bound) in enumerate(
+        ((resource.RLIMIT_CPU, MAX_TEMPLATE_CPU_SECONDS), (resource.RLIMIT_AS, MAX_TEMPLATE_MEMORY_BYTES))
+    ):
+        limit = _effective(index, bound)
+        try:
+            resource.setrlimit(which, (limit, limit))
+        except (ValueError, OSError):  # macOS does not enforce RLIMIT_AS and may refuse to set it
+            if which == resource.RLIMIT_CPU or sys.platform.startswith("linux"):
+                raise
+
+
+def _effective(which: int, bound: int) -> int:
+    """The limit a child gets: `bound`, or the process's own hard limit when lower (0: CPU, 1: memory)."""
+    import resource
+
+    hard = resource.getrlimit((resource.RLIMIT_CPU, resource.RLIMIT_AS)[which])[1]
+    return bound if hard == resource.RLIM_INFINITY else min(bound, hard)
 
 
 def _child_answer(root: Path, names: Sequence[str], pairs: list[Obj], project: str) -> bytes:  # pragma: no cover
@@ -316,6 +330,10 @@ def _start_child(root: Path, names: Sequence[str], pairs: list[Obj], project: st
         status = 1
         try:
             os.close(read_end)
+            # The Go runtime writes its fatal errors (at a limit: "out of memory", a stack dump) to fd 2:
+            # the parent reports a stopped child in one line instead.
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 2)
             _limit_child()
             view = memoryview(_child_answer(root, names, pairs, project))
             while view:
@@ -367,7 +385,6 @@ def _collect(children: list[tuple[int, int]], wall_seconds: float) -> list[bytes
 def _evaluate_bounded(root: Path, names: Sequence[str], chunks: list[list[Obj]], project: str) -> list[Any]:
     """`_evaluate` over each chunk, each in a forked child under the template limits (side by side);
     the values in order, or the first chunk's problems, so the message does not depend on timing."""
-    limits = f"{MAX_TEMPLATE_CPU_SECONDS} s of CPU and {MAX_TEMPLATE_MEMORY_BYTES >> 20} MiB"
     children: list[tuple[int, int]] = []
     try:
         for chunk in chunks:
@@ -375,7 +392,9 @@ def _evaluate_bounded(root: Path, names: Sequence[str], chunks: list[list[Obj]],
     finally:
         answers = _collect(children, 2 * MAX_TEMPLATE_CPU_SECONDS)
     if answers is None:
-        raise SpecError.at(Location(TEMPLATES_DIR), f"the Jsonnet templates were stopped at the limits ({limits})")
+        cpu, memory = _effective(0, MAX_TEMPLATE_CPU_SECONDS), _effective(1, MAX_TEMPLATE_MEMORY_BYTES) >> 20
+        message = f"the Jsonnet templates were stopped at the limits ({cpu} s of CPU and {memory} MiB)"
+        raise SpecError.at(Location(TEMPLATES_DIR), message)
     values: list[Any] = []
     for answer in answers:
         if answer[:1] == b"p":
