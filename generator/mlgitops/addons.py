@@ -289,16 +289,26 @@ def _limit_child() -> None:  # pragma: no cover - runs in the child
     faulthandler = sys.modules.get("faulthandler")  # enabled by pytest, inherited by the fork
     if faulthandler is not None:
         faulthandler.disable()  # a child stopped at a limit is reported in one line, without a dump of its stack
-    # A forked child's CPU time starts at zero (fork(2)), so RLIMIT_CPU counts the evaluation only.
+    # A forked child's CPU time starts at zero (fork(2)), so RLIMIT_CPU counts the evaluation only; its
+    # address space starts as the parent's, so the evaluation gets MAX_TEMPLATE_MEMORY_BYTES beyond that.
     for index, (which, bound) in enumerate(
         ((resource.RLIMIT_CPU, MAX_TEMPLATE_CPU_SECONDS), (resource.RLIMIT_AS, MAX_TEMPLATE_MEMORY_BYTES))
     ):
-        limit = _effective(index, bound)
+        limit = _effective(index, bound + (_inherited_address_space() if index else 0))
         try:
             resource.setrlimit(which, (limit, limit))
         except (ValueError, OSError):  # macOS does not enforce RLIMIT_AS and may refuse to set it
             if which == resource.RLIMIT_CPU or sys.platform.startswith("linux"):
                 raise
+
+
+def _inherited_address_space() -> int:  # pragma: no cover - runs in the child
+    """Bytes of address space the process has mapped (Linux; 0 elsewhere, where RLIMIT_AS is not enforced)."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _effective(which: int, bound: int) -> int:
