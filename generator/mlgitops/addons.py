@@ -326,6 +326,10 @@ def _child_answer(root: Path, names: Sequence[str], pairs: list[Obj], project: s
     except SpecError as exc:
         problems = [[p.location.path, p.location.line, p.location.column, p.message] for p in exc.problems]
         return b"p" + json.dumps(problems).encode()
+    except MemoryError:
+        raise  # at the memory limit: the parent reports the limits
+    except Exception as exc:  # the evaluator itself failed (its binding raised something unexpected)
+        return b"p" + json.dumps([[TEMPLATES_DIR, 0, 0, f"the Jsonnet evaluator failed: {exc!r}"]]).encode()
 
 
 def _start_child(root: Path, names: Sequence[str], pairs: list[Obj], project: str) -> tuple[int, int]:
