@@ -50,6 +50,11 @@ def _write_template(repo: Path, name: str, text: str) -> Path:
     return path
 
 
+def _line_of(path: Path, text: str) -> int:
+    [line] = [n for n, content in enumerate(path.read_text().splitlines(), 1) if text in content]
+    return line
+
+
 def _render_fails(repo: Path) -> str:
     """Render, expecting one error line on stderr, exit 1, and no file changed."""
     before = snapshot_tree(repo)
@@ -249,7 +254,8 @@ def test_collision_with_a_generated_object(repo: Path) -> None:
 """,
     )
     assert _render_fails(repo) == (
-        "templates/clash.jsonnet:1:1: InferenceService 'fraud-detector' of model 'fraud-detector' is also made by "
+        # at the object's metadata.name in the template
+        "templates/clash.jsonnet:2:83: InferenceService 'fraud-detector' of model 'fraud-detector' is also made by "
         "the generator; give the addon object another name"
     )
 
@@ -257,8 +263,9 @@ def test_collision_with_a_generated_object(repo: Path) -> None:
 def test_collision_between_two_templates(repo: Path) -> None:
     _write_template(repo, "zz-copy", (repo / "templates/pdb.jsonnet").read_text())
     line = _render_fails(repo)
+    name_line = _line_of(repo / "templates/zz-copy.jsonnet", "name: model.metadata.name + '-pdb'")
     assert line.startswith(
-        "templates/zz-copy.jsonnet:1:1: PodDisruptionBudget 'churn-scorer-pdb' of model "
+        f"templates/zz-copy.jsonnet:{name_line}:9: PodDisruptionBudget 'churn-scorer-pdb' of model "
         "'churn-scorer' is also made by template 'pdb'"
     ), line
 
