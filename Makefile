@@ -53,6 +53,7 @@ bench: setup ## speed benchmarks (medians; see bench/)
 	$(BIN)/python bench/bench_validate.py --crds $(CRDS)
 	$(BIN)/python bench/bench_memory.py --crds $(CRDS)
 	$(BIN)/python bench/bench_kustomize.py
+	$(BIN)/python bench/bench_addons.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,7 @@ Fails (exit 1, one line per problem) unless:
   execs them without a shell, on the sidecar's PATH);
 - `mlgitops --version` runs;
 - the Kustomize mlgitops runs is PREFIX/bin's and builds a small kustomization;
+- a Jsonnet template evaluates (projects with templates/ need the evaluator in the sidecar);
 - every module of the package has its bytecode cached (the sidecar's root file system is read-only).
 """
 

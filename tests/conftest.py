@@ -20,7 +20,7 @@ os.environ.setdefault("MLGITOPS_CMP_CACHE", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 CRDS = REPO.parent / "shared" / "crds"
-EXAMPLE_PATHS = ("mlgitops.yaml", "models", "base", "overlays", "plugins")
+EXAMPLE_PATHS = ("mlgitops.yaml", "models", "templates", "base", "overlays", "plugins")
 
 
 @dataclass

@@ -4,7 +4,6 @@ one positioned line with the tree untouched, confined imports, and a missing `js
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,15 @@ def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-EXAMPLE_TEMPLATES = REPO / "examples/addons/templates"
+EXAMPLE_TEMPLATES = REPO / "templates"
 
 
 def example_with_addons(destination: Path) -> Path:
-    """The bundled example with the two example templates (PDB, NetworkPolicy), rendered."""
+    """The bundled example, which has the two example templates (PDB, NetworkPolicy), rendered."""
     repo = copy_example(destination)
-    shutil.copytree(EXAMPLE_TEMPLATES, repo / "templates")
-    result = run_cli(["render"], cwd=repo)
-    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (repo / "templates").glob("*.jsonnet")) == ["network-policy.jsonnet", "pdb.jsonnet"]
+    result = run_cli(["render", "--check"], cwd=repo)
+    assert result.exit_code == 0, result.stdout + result.stderr
     return repo
 
 
@@ -49,6 +48,11 @@ def _write_template(repo: Path, name: str, text: str) -> Path:
     path = repo / "templates" / f"{name}.jsonnet"
     path.write_text(text)
     return path
+
+
+def _line_of(path: Path, text: str) -> int:
+    [line] = [n for n, content in enumerate(path.read_text().splitlines(), 1) if text in content]
+    return line
 
 
 def _render_fails(repo: Path) -> str:
@@ -210,23 +214,34 @@ def test_runtime_error_in_the_template(repo: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "position", "message"),
     [
-        ("{a: 1}", "the template must return a list of objects, not dict"),
-        ("[1]", "item 0 is a int, not an object"),
-        ("[{kind: 'ConfigMap', metadata: {name: 'x'}}]", "item 0 has no apiVersion (a string)"),
-        ("[{apiVersion: 'v1', metadata: {name: 'x'}}]", "item 0 has no kind (a string)"),
-        ("[{apiVersion: 'v1', kind: 'ConfigMap', metadata: {}}]", "item 0 has no metadata.name (a string)"),
+        # the function's body when no object is at fault, else the object literal the template writes
+        ("{a: 1}", "2:3", "the template must return a list of objects, not dict"),
+        ("[1]", "2:3", "item 0 is a int, not an object"),
+        ("[{kind: 'ConfigMap', metadata: {name: 'x'}}]", "2:4", "item 0 has no apiVersion (a string)"),
+        ("[{apiVersion: 'v1', metadata: {name: 'x'}}]", "2:4", "item 0 has no kind (a string)"),
+        (
+            "[{apiVersion: 'v1', kind: 'Secret', metadata: {name: 'y'}}, {apiVersion: 'v1', kind: 'ConfigMap', "
+            "metadata: {}}]",
+            "2:63",
+            "item 1 has no metadata.name (a string)",
+        ),
     ],
 )
-def test_results_that_are_not_lists_of_objects_are_refused(repo: Path, body: str, message: str) -> None:
+def test_results_that_are_not_lists_of_objects_are_refused(repo: Path, body: str, position: str, message: str) -> None:
     _write_template(repo, "shape", SIGNATURE + "\n  " + body + "\n")
-    assert _render_fails(repo) == f"templates/shape.jsonnet:1:1: {message} (model 'churn-scorer', environment 'dev')"
+    assert _render_fails(repo) == (
+        f"templates/shape.jsonnet:{position}: {message} (model 'churn-scorer', environment 'dev')"
+    )
 
 
 def test_a_template_that_is_not_a_function(repo: Path) -> None:
     _write_template(repo, "plain", "[]\n")
-    assert _render_fails(repo).startswith("templates/plain.jsonnet:1:1: only functions can be called")
+    assert _render_fails(repo) == (
+        "templates/plain.jsonnet:1:1: the template must be a function(model, environment, project, settings={}), "
+        "not array (the value of the file)"
+    )
 
 
 def test_collision_with_a_generated_object(repo: Path) -> None:
@@ -239,7 +254,8 @@ def test_collision_with_a_generated_object(repo: Path) -> None:
 """,
     )
     assert _render_fails(repo) == (
-        "templates/clash.jsonnet:1:1: InferenceService 'fraud-detector' of model 'fraud-detector' is also made by "
+        # at the object's metadata.name in the template
+        "templates/clash.jsonnet:2:83: InferenceService 'fraud-detector' of model 'fraud-detector' is also made by "
         "the generator; give the addon object another name"
     )
 
@@ -247,8 +263,9 @@ def test_collision_with_a_generated_object(repo: Path) -> None:
 def test_collision_between_two_templates(repo: Path) -> None:
     _write_template(repo, "zz-copy", (repo / "templates/pdb.jsonnet").read_text())
     line = _render_fails(repo)
+    name_line = _line_of(repo / "templates/zz-copy.jsonnet", "name: model.metadata.name + '-pdb'")
     assert line.startswith(
-        "templates/zz-copy.jsonnet:1:1: PodDisruptionBudget 'churn-scorer-pdb' of model "
+        f"templates/zz-copy.jsonnet:{name_line}:9: PodDisruptionBudget 'churn-scorer-pdb' of model "
         "'churn-scorer' is also made by template 'pdb'"
     ), line
 
@@ -305,10 +322,11 @@ def test_no_ext_vars_from_the_environment(repo: Path, monkeypatch: pytest.Monkey
 
 
 def test_jsonnet_not_installed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "_jsonnet", None)  # `import _jsonnet` now raises ImportError
+    for name in ("_gojsonnet", "_jsonnet"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import name` now raises ImportError
     assert _render_fails(repo) == (
-        "templates: the project has Jsonnet templates but the jsonnet package is not installed; "
-        "install it with: pip install 'mlgitops[jsonnet]'"
+        "templates: the project has Jsonnet templates but no Jsonnet evaluator is installed; "
+        "install one with: pip install gojsonnet (or: pip install jsonnet)"
     )
 
 
@@ -319,11 +337,13 @@ def test_without_templates_the_plugin_path_does_not_load_jsonnet(repo: Path) -> 
     assert run_cli(["render"], cwd=repo).exit_code == 0
     proc, modules = imported_modules(repo, "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "mlgitops.addons" in modules and "_jsonnet" not in modules
+    assert "mlgitops.addons" in modules and not {"_gojsonnet", "_jsonnet"} & modules
     proc, modules = imported_modules(
         example_with_addons(repo.parent / "with"), "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"}
     )
-    assert proc.returncode == 0 and "_jsonnet" in modules  # the probe sees it when templates exist
+    # with templates, only the forked child imports the evaluator (the Go runtime does not survive a fork)
+    assert proc.returncode == 0 and "mlgitops.addons" in modules and not {"_gojsonnet", "_jsonnet"} & modules
+    assert "kind: PodDisruptionBudget" in proc.stdout
 
 
 def test_a_changed_template_misses_the_cmp_answer_cache(repo: Path, tmp_path: Path) -> None:

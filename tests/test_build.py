@@ -32,6 +32,8 @@ def test_build_one_model_prints_only_its_objects(example: Path) -> None:
         ("PodMonitor", "fraud-detector"),
         ("PrometheusRule", "fraud-detector"),
         ("ConfigMap", "fraud-detector-dashboard"),
+        ("NetworkPolicy", "fraud-detector-ingress"),  # templates/network-policy.jsonnet
+        ("PodDisruptionBudget", "fraud-detector-pdb"),  # templates/pdb.jsonnet: 2 replicas in prod
     }
     full = _objects(run_cli(["build", "--env", "prod"], cwd=example).stdout)
     assert all(full[key] == obj for key, obj in objects.items())

@@ -155,8 +155,13 @@ def test_new_model_is_added_everywhere(repo: Path) -> None:
     )
     data = as_json(repo)
     for env in data["environments"]:
-        assert (env["added"], env["changed"], env["removed"]) == (1, 0, 0)
-        [obj] = env["objects"]
+        # its InferenceService and the NetworkPolicy of templates/network-policy.jsonnet (one replica at
+        # least in every environment: no PodDisruptionBudget from templates/pdb.jsonnet)
+        assert (env["added"], env["changed"], env["removed"]) == (2, 0, 0)
+        by_kind = {obj["kind"]: obj for obj in env["objects"]}
+        assert sorted(by_kind) == ["InferenceService", "NetworkPolicy"]
+        assert by_kind["NetworkPolicy"]["name"] == "price-model-ingress"
+        obj = by_kind["InferenceService"]
         assert (obj["kind"], obj["name"], obj["model"]) == ("InferenceService", "price-model", "price-model")
         assert obj["before"] is None and obj["after"]["metadata"]["name"] == "price-model"
     assert data["environments"][1]["models"][0]["summary"] == "added: version 1, replicas 1–2, GPUs 1×l4"
@@ -173,8 +178,9 @@ def test_removed_model_is_removed_everywhere(repo: Path) -> None:
     assert result.exit_code == 1
     data = as_json(repo)
     counts = {e["name"]: (e["added"], e["changed"], e["removed"]) for e in data["environments"]}
-    # Deployment, Service, HPA, PodMonitor, PrometheusRule everywhere; prod also has the canary Deployment and HPA
-    assert counts == {"dev": (0, 0, 5), "staging": (0, 0, 5), "prod": (0, 0, 7)}
+    # Deployment, Service, HPA, PodMonitor, PrometheusRule and the template's NetworkPolicy everywhere; the
+    # template's PodDisruptionBudget where it has 2 replicas (staging, prod); prod's canary Deployment and HPA
+    assert counts == {"dev": (0, 0, 6), "staging": (0, 0, 7), "prod": (0, 0, 9)}
     for env in data["environments"]:
         [model] = env["models"]
         assert (model["model"], model["status"], model["summary"]) == (
@@ -303,9 +309,10 @@ def test_markdown_small_diff_is_complete(repo: Path) -> None:
     assert_valid_markdown(text)
     assert text.startswith("<!-- mlgitops-diff -->\n")
     assert "Truncated" not in text
-    assert "| prod | 0 | 3 | 7 | 0 |" in text  # churn-scorer: 2 Deployments, 2 HPAs, Service, PodMonitor, rules
+    # churn-scorer: 2 Deployments, 2 HPAs, Service, PodMonitor, rules, and the templates' NetworkPolicy and PDB
+    assert "| prod | 0 | 3 | 9 | 0 |" in text
     assert "| prod | fraud-detector | version 6 → 7, replicas 3–10 → 4–12 |" in text
-    assert "<summary><b>prod</b>: 3 changed, 7 removed</summary>" in text
+    assert "<summary><b>prod</b>: 3 changed, 9 removed</summary>" in text
     assert "- `apps/Deployment ml-prod/churn-scorer-predictor-canary`" in text  # removed: listed
     assert "-  name: churn-scorer-predictor" not in text  # not shown whole
     assert text.count("#### Changed:") == 3
@@ -363,7 +370,8 @@ def test_renamed_model_pairs_its_objects(repo: Path) -> None:
     assert result.exit_code == 1
     data = as_json(repo)
     prod = data["environments"][2]
-    assert (prod["added"], prod["removed"], prod["renamed"]) == (7, 7, 7)
+    # the 7 generated objects and the templates' NetworkPolicy and PodDisruptionBudget
+    assert (prod["added"], prod["removed"], prod["renamed"]) == (9, 9, 9)
     [model] = prod["models"]
     assert (model["model"], model["status"], model["renamedFrom"]) == (
         "churn-model",

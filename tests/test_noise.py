@@ -211,11 +211,12 @@ def test_text_diff_shows_renames_in_the_table_like_markdown(committed: Path) -> 
     result = run_cli(["diff", "--base", "HEAD"], cwd=committed)
     rows = table(result.stdout)
     # every object of the model is renamed: dev serves (InferenceService, PodMonitor, PrometheusRule,
-    # dashboard), prod also trains (WorkflowTemplate, CronWorkflow)
+    # dashboard), prod also trains (WorkflowTemplate, CronWorkflow) and has 2 replicas (the scaffolded
+    # templates/pdb.jsonnet's PodDisruptionBudget)
     assert rows["dev"] == ["4", "0", "4", "4"]
-    assert rows["prod"] == ["6", "0", "6", "6"]
+    assert rows["prod"] == ["7", "0", "7", "7"]
     markdown = run_cli(["diff", "--base", "HEAD", "--format", "markdown"], cwd=committed).stdout
-    assert "| dev | 4 | 0 | 4 | 4 |" in markdown and "| prod | 6 | 0 | 6 | 6 |" in markdown
+    assert "| dev | 4 | 0 | 4 | 4 |" in markdown and "| prod | 7 | 0 | 7 | 7 |" in markdown
     assert (
         "+ dev  serving.kserve.io/InferenceService ml-config-dev/example-clf  (renamed from "
         "serving.kserve.io/InferenceService ml-config-dev/example-classifier; the old object is deleted)"

@@ -214,7 +214,8 @@ def test_builtin_kinds_have_no_schema_without_kubernetes_validate(
     ]
     unchecked = {line.split()[3] for line in finding_lines(result, "no-schema")}
     platform = {"ServiceAccount:", "ConfigMap:", "Role:", "RoleBinding:"}  # the example's base/platform
-    assert unchecked == {"Namespace:", "Service:", "Deployment:", "HorizontalPodAutoscaler:"} | platform
+    addons = {"NetworkPolicy:", "PodDisruptionBudget:"}  # the example's templates/
+    assert unchecked == {"Namespace:", "Service:", "Deployment:", "HorizontalPodAutoscaler:"} | platform | addons
     assert "reinstall mlgitops" in result.stdout
 
 

@@ -9,12 +9,14 @@ lacks. `environment_objects` computes the same objects directly; tests check tha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.addons import AddonRequest, addon_settings_problem, enabled_settings, evaluate_addons, template_names
 from mlgitops.clusterfit import features_for
-from mlgitops.errors import SpecError
+from mlgitops.errors import Problem, SpecError
 from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model, with_monitoring
@@ -84,6 +86,8 @@ class ModelRender:
     source: str
     base: list[Obj]
     environments: dict[str, list[Obj] | None] = field(default_factory=dict)
+    # (group, kind, name) of each addon object → its template's name: `validate` points findings there
+    addon_templates: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def render_models(
@@ -108,8 +112,11 @@ def render_models(
     for model in chosen:
         model_envs = [env for env in resolve_envs if (model.name, env) in addons]
         base_addons = addons[(model.name, model_envs[0])] if model_envs else []
-        base = render_model(ResolvedModel(model, None, model.spec), project, base_addons)
+        with _addon_positions(workspace, base_addons):
+            base = render_model(ResolvedModel(model, None, model.spec), project, base_addons)
         result = ModelRender(model.name, model.path, base)
+        for env in model_envs:
+            result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
         for env in env_names:
             resolved = resolved_all[(model.name, env)]
             env_addons = addons.get((model.name, env), [])
@@ -118,9 +125,35 @@ def render_models(
             elif resolved.spec is model.spec and same_features[env] and env_addons == base_addons:
                 result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
-                result.environments[env] = render_model(resolved, project, env_addons)
+                with _addon_positions(workspace, env_addons):
+                    result.environments[env] = render_model(resolved, project, env_addons)
         out.append(result)
     return out
+
+
+@contextmanager
+def _addon_positions(workspace: Workspace, addons: list[tuple[str, Obj]]) -> Iterator[None]:
+    """Point a refused addon object (render's collision check names its template at 1:1) at the object
+    literal in its template (jsonnet_positions.py)."""
+    try:
+        yield
+    except SpecError as exc:
+        if not addons:
+            raise
+        from mlgitops.jsonnet_positions import object_location
+
+        problems = []
+        for problem in exc.problems:
+            where = problem.location
+            for template, obj in addons:
+                named = f"{obj['kind']} {obj['metadata']['name']!r} "
+                at_start = (where.line, where.column) == (1, 1)
+                if at_start and where.path == f"templates/{template}.jsonnet" and problem.message.startswith(named):
+                    found = object_location(workspace.root, where.path, obj, ("metadata", "name"))
+                    problem = Problem(found or where, problem.message)
+                    break
+            problems.append(problem)
+        raise SpecError(problems) from None
 
 
 def model_addons(

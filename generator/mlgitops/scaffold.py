@@ -46,7 +46,11 @@ _TEMPLATES = {
     "README.md": "README.md",
     ".gitignore": "gitignore",
     "crds/README.md": "crds-README.md",
+    "templates/pdb.jsonnet": "templates/pdb.jsonnet",  # a Jsonnet addon (docs/addons.md)
 }
+# A repository that already has templates/ keeps it as it is: init adds no template there (a file of its
+# own would be evaluated next to the team's, and could be theirs under the same name).
+TEMPLATES_DIR = "templates"
 _LONGEST_ENV_SUFFIX = len("-staging")
 
 
@@ -215,7 +219,12 @@ def _trial_render(root: Path, files: dict[str, str], kept: list[str]) -> None:
         platform = root / "base" / "platform"  # an existing one may list files init does not write
         if platform.is_dir():
             shutil.copytree(platform, scratch_root / "base" / "platform", symlinks=True)
+        templates = root / TEMPLATES_DIR  # an existing one is the team's: its templates are rendered too
+        if templates.is_dir() and not templates.is_symlink():
+            shutil.copytree(templates, scratch_root / TEMPLATES_DIR, symlinks=True)
         for path in kept:
+            if path == f"{TEMPLATES_DIR}/":
+                continue
             (scratch_root / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / path, scratch_root / path)
         _write(scratch_root, files)
@@ -272,7 +281,12 @@ def _plan(root: Path, files: dict[str, str], force: bool) -> _Plan:
     write: dict[str, str] = {}
     left_alone: list[str] = []
     merged: dict[str, int] = {}
+    has_templates = (root / TEMPLATES_DIR).exists() or (root / TEMPLATES_DIR).is_symlink()
     for path, content in files.items():
+        if has_templates and path.startswith(f"{TEMPLATES_DIR}/"):
+            if f"{TEMPLATES_DIR}/" not in left_alone:
+                left_alone.append(f"{TEMPLATES_DIR}/")
+            continue
         target = root / path
         if not target.exists() and not target.is_symlink():
             write[path] = content

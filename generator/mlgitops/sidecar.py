@@ -71,9 +71,11 @@ def check_install(prefix: Path) -> list[str]:
 
     mlgitops must be imported from PREFIX; plugin.yaml's commands must resolve on PATH to PREFIX/bin;
     `mlgitops --version` must run; the Kustomize mlgitops runs must be PREFIX/bin's and build a small
-    kustomization; every module must have its bytecode cached (the root file system is read-only).
+    kustomization; a Jsonnet template must evaluate (projects with templates/ need the evaluator); every
+    module must have its bytecode cached (the root file system is read-only).
     """
     import mlgitops
+    from mlgitops.addons import evaluator_problem
     from mlgitops.argocd import plugin_config
     from mlgitops.kustomize import kustomize_command
 
@@ -104,6 +106,9 @@ def check_install(prefix: Path) -> list[str]:
         built = subprocess.run(argv, capture_output=True, text=True, check=False)
         if built.returncode != 0 or "name: check" not in built.stdout:
             problems.append(f"`{' '.join(argv)}` failed: {' '.join(built.stderr.split())}")
+    jsonnet = evaluator_problem()
+    if jsonnet is not None:
+        problems.append(jsonnet)
     for source in sorted(package.rglob("*.py")):
         cached = Path(importlib.util.cache_from_source(str(source)))
         if not cached.is_file():

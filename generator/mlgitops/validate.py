@@ -31,6 +31,7 @@ from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, unknown_environment
 from mlgitops.modechange import base_modes
 from mlgitops.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
+from mlgitops.patches import patched_op
 from mlgitops.policies import (
     POLICY_IDS,
     Severity,
@@ -42,10 +43,11 @@ from mlgitops.policies import (
     stage_of,
 )
 from mlgitops.references import available, check_references
+from mlgitops.render import object_key
 from mlgitops.resolve import resolve, spec_location
 from mlgitops.schemadedup import SchemaMemo
 from mlgitops.sourcemap import parse_pointer, spec_source
-from mlgitops.spec import Policies, Project
+from mlgitops.spec import Model, Policies, Project
 from mlgitops.textsafe import printable
 from mlgitops.yamlio import JsonPath, unwritable
 
@@ -218,11 +220,16 @@ Locate = Callable[[Obj, JsonPath, "JsonPath | None"], "Location | None"]
 """(object, path inside it, spec path named by a policy) → where in the hand-written files."""
 
 
-def _model_locator(workspace: Workspace, model: ModelFile, env: str) -> Locate:
+def _model_locator(
+    workspace: Workspace, model: ModelFile, env: str, addon_templates: dict[tuple[str, str, str], str] | None = None
+) -> Locate:
     resolved = resolve(workspace, model, env)
     spec = resolved.spec if resolved is not None else model.spec
 
     def locate(obj: Obj, path: JsonPath, spec_path: JsonPath | None) -> Location | None:
+        addon = _addon_location(workspace, spec, addon_templates, obj, path)
+        if addon is not None:
+            return addon
         if spec_path is not None:
             return spec_location(workspace, model, env, spec_path)
         source = spec_source(obj, path, spec, workspace.project, env)
@@ -231,6 +238,19 @@ def _model_locator(workspace: Workspace, model: ModelFile, env: str) -> Locate:
         return spec_location(workspace, model, env, source.path)
 
     return locate
+
+
+def _addon_location(
+    workspace: Workspace, spec: Model, templates: dict[tuple[str, str, str], str] | None, obj: Obj, path: JsonPath
+) -> Location | None:
+    """An addon object's field in its template (jsonnet_positions.py), unless the model's `patches` set it."""
+    template = (templates or {}).get(object_key(obj))
+    if template is None or (spec.patches and patched_op(spec.patches, obj, path) is not None):
+        return None
+    from mlgitops.jsonnet_positions import object_location
+
+    file = f"templates/{template}.jsonnet"
+    return object_location(workspace.root, file, obj, path) or Location(file, 1, 1)
 
 
 def _namespace_locator(workspace: Workspace, env: str) -> Locate:
@@ -483,7 +503,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
                 continue
             model = by_name[item.name]
             objects = environment_objects(workspace, env, [item], with_namespace=False)
-            locate = _model_locator(workspace, model, env)
+            locate = _model_locator(workspace, model, env, item.addon_templates)
             resolved = resolve(workspace, model, env)
             spec = resolved.spec if resolved is not None else None
             run.schema(env, objects, locate)
