@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,6 +211,8 @@ def _evaluate_bounded(root: Path, names: Sequence[str], pairs: list[Obj], projec
     request = json.dumps({"root": str(root), "names": list(names), "pairs": pairs, "project": project})
     where = Location(TEMPLATES_DIR)
     limits = f"{MAX_TEMPLATE_CPU_SECONDS} s of CPU and {MAX_TEMPLATE_MEMORY_BYTES >> 20} MiB"
+    import subprocess  # only when there are templates: the plugin's render path does not load it otherwise
+
     try:
         done = subprocess.run(
             [sys.executable, "-c", "from mlgitops.addons import evaluate_request; evaluate_request()"],
@@ -268,6 +268,8 @@ def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) 
     if len(chunks) == 1:
         values = _evaluate_bounded(root, names, chunks[0], project_text)
     else:
+        from concurrent.futures import ThreadPoolExecutor  # 8 ms of imports (logging, traceback) when used
+
         with ThreadPoolExecutor(len(chunks)) as pool:
             futures = [pool.submit(_evaluate_bounded, root, names, chunk, project_text) for chunk in chunks]
             values = [item for future in futures for item in future.result()]
