@@ -6,6 +6,7 @@ generate` (how the sidecar runs it, one process per refresh) must not load them,
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -31,6 +32,13 @@ VALIDATION_ONLY = (
     "mlgitops.policies",
     "pydantic.json_schema_extra",
 )
+
+# Not needed to answer a request: plugin discovery (pydantic_plugins.py) and the addon thread pool
+# (only with Jsonnet templates, spread over several processes).
+NEVER_ON_THE_RENDER_PATH = ("importlib.metadata", "concurrent.futures", "logging")
+# Needed only to build base/platform (or when the stream cannot be written from memory) and to run
+# Jsonnet templates: Kustomize, child processes, scratch directories.
+CHILD_PROCESSES = ("mlgitops.kustomize", "subprocess", "tempfile")
 
 
 def imported_modules(cwd: Path, *args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -65,6 +73,21 @@ def test_cmp_generate_imports_no_validation_package(example: Path, env: str) -> 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "mlgitops.cmp" in modules and "yaml" in modules  # the log is read correctly
     assert sorted(m for m in VALIDATION_ONLY if m in modules) == []
+    assert sorted(m for m in NEVER_ON_THE_RENDER_PATH if m in modules) == []
+    assert set(CHILD_PROCESSES) <= modules  # the example's base/platform is built by Kustomize
+
+
+@pytest.mark.parametrize("model", ["", "fraud-detector"])
+def test_cmp_generate_without_platform_starts_no_process(example: Path, model: str) -> None:
+    """Without base/platform and templates the stream comes from memory: no Kustomize, no child process."""
+    shutil.rmtree(example / "base" / "platform")
+    render = subprocess.run([str(BIN / "mlgitops"), "render"], cwd=example, capture_output=True, text=True)
+    assert render.returncode == 0, render.stderr
+    request = {"PARAM_ENVIRONMENT": "prod", "PARAM_MODEL": model}
+    proc, modules = imported_modules(example, "cmp", "generate", env=request)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "kind: " in proc.stdout
+    assert sorted(m for m in (*NEVER_ON_THE_RENDER_PATH, *CHILD_PROCESSES) if m in modules) == []
 
 
 def test_cmp_generate_failure_imports_no_validation_package(example: Path) -> None:

@@ -15,8 +15,12 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def main(argv: list[str] | None = None) -> int:
     # pydantic looks up third-party plugins through importlib.metadata on first use, which costs
-    # tens of milliseconds on every Argo CD refresh; the CLI uses none.
+    # tens of milliseconds on every Argo CD refresh; the CLI uses none. Its plugin loader module
+    # imports importlib.metadata even then: pydantic_plugins.py stands in for it.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from mlgitops.pydantic_plugins import skip_discovery
+
+    skip_discovery()
     gc.set_threshold(*GC_THRESHOLDS)
     from mlgitops._cli import run
 

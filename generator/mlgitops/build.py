@@ -15,13 +15,12 @@ model objects), or a platform object with a model object's identity (Kustomize r
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops import kustomize, kustomize_stream
+from mlgitops import kustomize_stream
 from mlgitops.errors import UsageError
 from mlgitops.loader import Workspace, unknown_environment
 from mlgitops.overlay import (
@@ -197,6 +196,10 @@ def _platform_documents(
         "labels": labels,
         "resources": [f"../{PLATFORM_DIR}"],
     }
+    import tempfile
+
+    from mlgitops import kustomize
+
     with tempfile.TemporaryDirectory(prefix="mlgitops-build-") as tmp:
         scratch = Path(tmp)
         copy_platform(root, scratch)  # checks the confinement first
@@ -240,6 +243,10 @@ def _with_kustomize(prepared: Prepared, extra_labels: Mapping[str, str]) -> str:
                 "labels": [{"pairs": dict(extra_labels), "includeSelectors": False}],
             }
         )
+    import tempfile
+
+    from mlgitops import kustomize
+
     with tempfile.TemporaryDirectory(prefix="mlgitops-build-") as tmp:
         scratch = Path(tmp)
         for path, content in files.items():
