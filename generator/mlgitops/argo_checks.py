@@ -1,5 +1,5 @@
 """Checks of Argo Workflows objects that schemas cannot express: `when` strings Argo cannot evaluate, and
-retry deadlines that defeat the retries. Policies (policies.py `argo-when`, `retry-max-duration`) report
+retry deadlines that defeat the retries. Policies (`argo-when`, `retry-max-duration`) report
 what these find, for rendered and hand-written (base/platform) objects alike.
 
 argoproj/argo-workflows v4.1: `workflow/controller/steps.go` `shouldExecute` parses a `when` with

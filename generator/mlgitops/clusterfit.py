@@ -24,7 +24,7 @@ Serving; docs/real-cluster.md lists them with the upstream sources):
   canary Deployment runs and receives no share of the traffic.
 
 Spec checks (`check_cluster_fit`, run by resolve.py for every environment) report a problem at the spec
-line that caused it; object checks (used by policies.py) find the same classes in rendered or hand-written
+line that caused it; object checks (used by the policies) find the same classes in rendered or hand-written
 objects.
 """
 

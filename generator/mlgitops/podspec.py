@@ -48,7 +48,7 @@ _QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([numkM
 
 
 def quantity_value(text: str) -> Decimal:
-    """`2Gi` → 2147483648, `500m` → 0.5 (Kubernetes resource quantities; spec.py validated the form)."""
+    """`2Gi` → 2147483648, `500m` → 0.5 (Kubernetes resource quantities; the spec validated the form)."""
     match = _QUANTITY.match(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a Kubernetes quantity")

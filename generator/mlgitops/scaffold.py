@@ -108,7 +108,7 @@ def _data(*parts: str) -> str:
 def project_name(options: InitOptions) -> str:
     """`--name`, or the directory's name made into a DNS label."""
     from mlgitops.render.common import dns_safe
-    from mlgitops.spec import _dns_label
+    from mlgitops.spec.fields import _dns_label
 
     if options.name is not None:
         try:
@@ -363,7 +363,7 @@ def init_project(options: InitOptions) -> InitResult:
 
 def _check_image(image: str) -> None:
     from mlgitops import kubevalues
-    from mlgitops.spec import _qualified_image
+    from mlgitops.spec.fields import _qualified_image
 
     problem = kubevalues.image_reference(image)
     if problem is None:

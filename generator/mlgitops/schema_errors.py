@@ -97,7 +97,7 @@ def unquoted_message(where: str, value: Any, written: str | None) -> str:
 
 
 def _is_unquoted(kind: str, node: Any) -> bool:
-    """A number or boolean where the schema wants text (spec.py's text types, or a plain `str`)."""
+    """A number or boolean where the schema wants text (the spec's text types, or a plain `str`)."""
     return kind == UNQUOTED_SCALAR or (kind == "string_type" and isinstance(node, (bool, int, float)))
 
 

@@ -4,7 +4,7 @@ schemas and against the policies.
 * Built-in kinds: the Kubernetes OpenAPI schemas of one release (kubeschema.py, strict about unknown
   fields). Custom resources: the CRDs in the `--crds` directories (crdschema.py). A kind with neither
   is reported once as `no-schema` (a warning; an error with `strict`).
-* Policies (policies.py), minus those the project or the model switched off with a reason.
+* Policies (`mlgitops.policies`), minus those the project or the model switched off with a reason.
 * Every finding names the environment, the object, the JSON Pointer inside it and, through
   sourcemap.py and resolve.spec_location, the `file:line:col` of the spec field the value came from.
 

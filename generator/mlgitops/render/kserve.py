@@ -123,7 +123,7 @@ def _keda_autoscaling(serving: Serving) -> Obj | None:
     """predictor.autoScaling for an external Prometheus metric (kserve pkg/apis/serving/v1beta1/component.go
     AutoScalingSpec/ExternalMetricSource; the KEDA reconciler turns it into a prometheus trigger whose
     threshold is target.value: kserve/website docs/model-serving/predictive-inference/autoscaling/keda-autoscaler.md).
-    KEDA scales raw Deployments only, so spec.py allows it with mode: Standard alone."""
+    KEDA scales raw Deployments only, so the spec allows it with mode: Standard alone."""
     scaling = serving.autoscaling
     if scaling is None or scaling.metric != "prometheus":
         return None

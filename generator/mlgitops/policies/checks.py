@@ -1,21 +1,4 @@
-"""Policies: footguns of ML serving and training on Kubernetes, checked on the rendered objects.
-
-Each policy has an id, a severity and a one-line reason. A project switches one off in mlgitops.yaml,
-a model in its own file, always with a reason (optionally only in some environments):
-
-    policies:
-      disabled:
-      - {id: gpu-scale-to-zero, reason: "dev GPUs are shared; cold starts are fine", environments: [dev]}
-
-Where an environment stands in the promotion order (`environments:` of mlgitops.yaml, first to last):
-
-* dev is the first environment, when there are at least two (a single environment is production);
-* prod is the last environment;
-* the stage before prod is the closest earlier environment where the model is enabled.
-
-Checks read the objects exactly as they are deployed, so they also cover objects a platform team adds
-(base/platform); the model spec, when there is one, refines a check (the GPU class a step asked for).
-"""
+"""The checks themselves, run over each environment's rendered objects."""
 
 from __future__ import annotations
 
@@ -23,8 +6,7 @@ import difflib
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from mlgitops import clusterfit
 from mlgitops.argo_checks import max_duration_problems, scheduled_environments, when_problems
@@ -32,308 +14,43 @@ from mlgitops.jsonpointer import get_path
 from mlgitops.lineage import RUN_ID_ANNOTATION
 from mlgitops.podsecurity import pod_security_level, shared_memory_mounted, site_problems
 from mlgitops.podspec import canary_share_problem
+from mlgitops.policies.catalog import (
+    ARGO_WHEN,
+    AUTOSCALING_MODE,
+    CANARY_SHARE,
+    DATA_PINNED,
+    GPU_CLASS,
+    GPU_SCALE_TO_ZERO,
+    GPU_SHARED_MEMORY,
+    IMAGE_PINNED,
+    KNATIVE_CANARY,
+    KNATIVE_PLACEMENT,
+    KNATIVE_SCALE_METRIC,
+    KSERVE_ANNOTATION,
+    POD_SECURITY,
+    PROD_LIMITS,
+    RETRY_MAX_DURATION,
+    SLO_ALERTED,
+    STANDARD_CANARY_INGRESS,
+    STORAGE_URI_VERSION,
+    TRAINING_ENVIRONMENTS,
+    Obj,
+    Stage,
+    Violation,
+)
+from mlgitops.policies.sites import (
+    _PLACEMENT,
+    _SERVING_WORKLOADS,
+    _WORKFLOW_KINDS,
+    PodSite,
+    _gpu_request,
+    _gpu_resources,
+    _list_paths,
+    pod_sites,
+)
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import JsonPath
-
-__all__ = [
-    "POLICIES",
-    "POLICY_IDS",
-    "SERVING_MODE_CHANGE",
-    "PodSite",
-    "Policy",
-    "Severity",
-    "Stage",
-    "Violation",
-    "check_objects",
-    "check_promotion",
-    "check_training_schedules",
-    "compare_versions",
-    "image_problem",
-    "pod_sites",
-    "stage_of",
-]
-
-Severity = Literal["error", "warning"]
-Obj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Policy:
-    id: str
-    severity: Severity
-    reason: str
-
-
-IMAGE_PINNED = Policy(
-    "image-pinned",
-    "error",
-    "an image without a tag or digest, or tagged latest, can change without a Git change",
-)
-GPU_CLASS = Policy(
-    "gpu-class",
-    "error",
-    "a GPU request without a GPU class has no placement: the pod stays pending or lands on the wrong GPU",
-)
-GPU_SCALE_TO_ZERO = Policy(
-    "gpu-scale-to-zero",
-    "error",
-    "minReplicas 0 with a GPU: scale-to-zero kills pods still waiting for a GPU node",
-)
-AUTOSCALING_MODE = Policy(
-    "autoscaling-mode",
-    "error",
-    "concurrency and rps autoscaling need KServe Knative mode; Standard mode's HPA scales on cpu or memory",
-)
-KNATIVE_CANARY = Policy(
-    "knative-canary",
-    "warning",
-    "a Knative canary keeps the previous model only in cluster revisions: rollback state lives outside Git",
-)
-STORAGE_URI_VERSION = Policy(
-    "storage-uri-version",
-    "error",
-    "a storageUri without the model version in its path is mutable: overwriting it does not roll out",
-)
-PROD_LIMITS = Policy(
-    "prod-limits",
-    "error",
-    "serving containers in prod without cpu or memory limits can starve their neighbours",
-)
-PROMOTION_ORDER = Policy(
-    "promotion-order",
-    "error",
-    "prod serves a model version newer than the stage before it: the promotion skipped a stage",
-)
-KSERVE_ANNOTATION = Policy(
-    "kserve-annotation",
-    "error",
-    "an annotation key that looks like a misspelt KServe key is silently ignored by KServe",
-)
-# What a stock cluster refuses or ignores (clusterfit.py, docs/real-cluster.md), read against the
-# environment's clusterFeatures.
-KNATIVE_SCALE_METRIC = Policy(
-    "knative-scale-metric",
-    "error",
-    "KServe refuses cpu and memory autoscaling in Knative mode unless the Knative HPA class is set",
-)
-KNATIVE_PLACEMENT = Policy(
-    "knative-placement",
-    "error",
-    "Knative refuses nodeSelector, tolerations and affinity unless its config-features flags enable them",
-)
-STANDARD_CANARY_INGRESS = Policy(
-    "standard-canary-ingress",
-    "error",
-    "a Standard-mode canary gets its traffic share only through KServe's Gateway API ingress",
-)
-POD_SECURITY = Policy(
-    "pod-security",
-    "error",
-    "a pod that breaks its namespace's Pod Security level is refused at admission: the workload never starts",
-)
-
-CANARY_SHARE = Policy(
-    "canary-share",
-    "warning",
-    "a Deployment-engine canary is weighted by pod count: few stable pods make the share far coarser than asked",
-)
-
-GPU_SHARED_MEMORY = Policy(
-    "gpu-shared-memory",
-    "warning",
-    "a GPU container with the runtime's 64 MiB /dev/shm: NCCL and PyTorch DataLoader workers crash",
-)
-TRAINING_ENVIRONMENTS = Policy(
-    "training-environments",
-    "warning",
-    "a model training on a schedule in several environments runs the same job in each, and each registers",
-)
-ARGO_WHEN = Policy(
-    "argo-when",
-    "error",
-    "Argo's when parser (govaluate) cannot read a number in exponent form (5e-05): the task errors",
-)
-RETRY_MAX_DURATION = Policy(
-    "retry-max-duration",
-    "warning",
-    "backoff.maxDuration counts from the first attempt's start: longer steps are never retried",
-)
-MISSING_REFERENCE = Policy(
-    "missing-reference",
-    "error",
-    "a ServiceAccount, ConfigMap or Secret a pod needs is neither rendered nor provided: the pod never starts",
-)
-# Needs a base revision: checked by `validate` when it has one (mlgitops.modechange).
-SERVING_MODE_CHANGE = Policy(
-    "serving-mode-change",
-    "error",
-    "KServe refuses to change the deployment mode of an existing InferenceService",
-)
-DATA_PINNED = Policy(
-    "data-pinned",
-    "error",
-    "a dataset without a version, or with a moving one (latest), cannot say what data trained a model",
-)
-SLO_ALERTED = Policy(
-    "slo-alerted",
-    "error",
-    "an objective no rendered alert enforces: the predictor exports no series it can be computed from",
-)
-
-POLICIES: tuple[Policy, ...] = (
-    IMAGE_PINNED,
-    GPU_CLASS,
-    GPU_SCALE_TO_ZERO,
-    AUTOSCALING_MODE,
-    KNATIVE_CANARY,
-    STORAGE_URI_VERSION,
-    PROD_LIMITS,
-    PROMOTION_ORDER,
-    KSERVE_ANNOTATION,
-    KNATIVE_SCALE_METRIC,
-    KNATIVE_PLACEMENT,
-    STANDARD_CANARY_INGRESS,
-    POD_SECURITY,
-    CANARY_SHARE,
-    GPU_SHARED_MEMORY,
-    TRAINING_ENVIRONMENTS,
-    ARGO_WHEN,
-    RETRY_MAX_DURATION,
-    MISSING_REFERENCE,
-    SERVING_MODE_CHANGE,
-    DATA_PINNED,
-    SLO_ALERTED,
-)
-POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One policy broken by one object, at `path` inside it.
-
-    `spec_path` names the model field to blame when the object path alone would point elsewhere.
-    """
-
-    policy: Policy
-    obj: Obj
-    path: JsonPath
-    message: str
-    spec_path: JsonPath | None = None
-
-
-@dataclass(frozen=True)
-class Stage:
-    """Where an environment stands in the promotion order."""
-
-    environment: str
-    is_dev: bool
-    is_prod: bool
-
-
-def stage_of(project: Project, env: str) -> Stage:
-    names = project.environment_names
-    return Stage(env, is_dev=len(names) > 1 and env == names[0], is_prod=env == names[-1])
-
-
-# --- where pods are --------------------------------------------------------------------------------
-
-_SERVING_WORKLOADS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Rollout"}
-)
-_WORKFLOW_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"}
-_PLACEMENT = ("nodeSelector", "tolerations", "affinity")
-# KServe's default GPU resource names (pkg/constants); project GPU classes add theirs.
-_GPU_RESOURCES = frozenset({"nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi"})
-
-
-@dataclass(frozen=True)
-class PodSite:
-    """A pod-shaped part of an object: where placement goes and where its containers are."""
-
-    path: JsonPath
-    containers: tuple[JsonPath, ...]
-    init_containers: tuple[JsonPath, ...]
-    serving: bool
-    inherited_placement: bool = False
-
-
-def _list_paths(obj: Obj, path: JsonPath) -> tuple[JsonPath, ...]:
-    items = get_path(obj, path)
-    if not isinstance(items, list):
-        return ()
-    return tuple((*path, i) for i, item in enumerate(items) if isinstance(item, dict))
-
-
-def _pod_spec_site(obj: Obj, path: JsonPath, serving: bool) -> PodSite | None:
-    if not isinstance(get_path(obj, path), dict):
-        return None
-    return PodSite(
-        path,
-        _list_paths(obj, (*path, "containers")),
-        _list_paths(obj, (*path, "initContainers")),
-        serving,
-    )
-
-
-def pod_sites(obj: Obj) -> list[PodSite]:
-    """Every pod-shaped part of a rendered object (InferenceService components, workload pod
-    templates, Argo templates)."""
-    kind = obj.get("kind")
-    sites: list[PodSite] = []
-    if kind == "InferenceService":
-        components: list[JsonPath] = [("spec", c) for c in ("predictor", "transformer", "explainer")]
-        components += [(*entry, "predictor") for entry in _list_paths(obj, ("spec", "canary"))]
-        for path in components:
-            component = get_path(obj, path)
-            if not isinstance(component, dict):
-                continue
-            containers = _list_paths(obj, (*path, "containers"))
-            if isinstance(component.get("model"), dict):
-                containers = ((*path, "model"), *containers)
-            sites.append(PodSite(path, containers, _list_paths(obj, (*path, "initContainers")), serving=True))
-    elif kind in _SERVING_WORKLOADS or kind in ("Job", "Pod", "CronJob"):
-        path = {"CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}.get(
-            str(kind), ("spec", "template", "spec")
-        )
-        site = _pod_spec_site(obj, path, serving=kind in _SERVING_WORKLOADS)
-        if site is not None:
-            sites.append(site)
-    elif kind in _WORKFLOW_KINDS or kind == "CronWorkflow":
-        base: JsonPath = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
-        workflow = get_path(obj, base)
-        inherited = isinstance(workflow, dict) and any(workflow.get(p) for p in _PLACEMENT)
-        for template in _list_paths(obj, (*base, "templates")):
-            containers = tuple(
-                (*template, key) for key in ("container", "script") if isinstance(get_path(obj, (*template, key)), dict)
-            )
-            containers += _list_paths(obj, (*template, "containerSet", "containers"))
-            containers += _list_paths(obj, (*template, "sidecars"))
-            if not containers:
-                continue
-            init = _list_paths(obj, (*template, "initContainers"))
-            sites.append(PodSite(template, containers, init, serving=False, inherited_placement=inherited))
-    return sites
-
-
-def _gpu_resources(project: Project) -> frozenset[str]:
-    return _GPU_RESOURCES | {c.resource for c in project.gpuClasses.values()}
-
-
-def _is_gpu(name: str, known: frozenset[str]) -> bool:
-    return name in known or name.endswith("/gpu") or name.startswith("nvidia.com/mig-")
-
-
-def _gpu_request(obj: Obj, container: JsonPath, known: frozenset[str]) -> JsonPath | None:
-    """Path of the first non-zero GPU quantity in a container's limits or requests."""
-    for kind in ("limits", "requests"):
-        block = get_path(obj, (*container, "resources", kind))
-        if isinstance(block, dict):
-            for name in sorted(block):
-                if _is_gpu(name, known) and str(block[name]).strip() not in ("0", ""):
-                    return (*container, "resources", kind, name)
-    return None
-
 
 # --- the checks -----------------------------------------------------------------------------------
 
@@ -673,63 +390,6 @@ def _cluster_fit(obj: Obj, stage: Stage, project: Project) -> Iterator[Violation
         yield Violation(KNATIVE_PLACEMENT, obj, path, message)
     for path, message in clusterfit.standard_canary_problems(obj, features):
         yield Violation(STANDARD_CANARY_INGRESS, obj, path, message)
-
-
-# --- promotion order ------------------------------------------------------------------------------
-
-_NUMERIC = re.compile(r"^v?(\d+(?:\.\d+)*)$")
-
-
-def compare_versions(a: str, b: str) -> int | None:
-    """-1, 0 or 1; None when the two cannot be ordered with confidence.
-
-    Integers and dotted numbers (`7`, `1.10.2`, `v2`) compare numerically; other strings compare
-    as text only when they have the same shape (digits in the same places, like `2026-08-01`).
-    """
-    na, nb = _NUMERIC.match(a), _NUMERIC.match(b)
-    if na and nb:
-        xa = [int(x) for x in na[1].split(".")]
-        xb = [int(x) for x in nb[1].split(".")]
-        width = max(len(xa), len(xb))
-        xa += [0] * (width - len(xa))
-        xb += [0] * (width - len(xb))
-        return (xa > xb) - (xa < xb)
-    if re.sub(r"\d", "0", a) == re.sub(r"\d", "0", b) and re.search(r"\d", a):
-        return (a > b) - (a < b)
-    return None
-
-
-def check_promotion(
-    prod_objects: list[Obj], prod: Model, prod_env: str, previous: Model, previous_env: str
-) -> list[Violation]:
-    """prod's version must not be ahead of every version the stage before it serves."""
-    version = prod.model.version
-    before = [previous.model.version]
-    if previous.serving is not None and previous.serving.canary is not None:
-        before.append(previous.serving.canary.version)
-    order = [compare_versions(version, b) for b in before]
-    if not order or any(o is None or o <= 0 for o in order):
-        return []
-    # Blame the serving object when there is one (InferenceService, then the stable Deployment).
-    rank = {"InferenceService": 0, "Deployment": 1}
-    carriers = sorted(
-        (o for o in prod_objects if get_path(o, ("metadata", "labels", "app.kubernetes.io/version")) == version),
-        key=lambda o: rank.get(str(o.get("kind")), 2),
-    )
-    if not carriers:
-        return []
-    carrier = carriers[0]
-    return [
-        Violation(
-            PROMOTION_ORDER,
-            carrier,
-            ("metadata", "labels", "app.kubernetes.io/version"),
-            f"{prod_env} serves version {version!r}, ahead of {previous_env} "
-            f"({', '.join(repr(b) for b in before)}); "
-            f"promote it through {previous_env} first",
-            ("model", "version"),
-        )
-    ]
 
 
 
