@@ -17,7 +17,7 @@ from mlgitops.diff import command, incremental, snapshot
 from tests.test_diff import commit_all, git
 
 FORMATS = ("text", "json", "markdown")
-TEMPLATES = Path(__file__).resolve().parents[1] / "examples/addons/templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the bundled example's two templates
 PLATFORM_KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [cm.yaml]\n"
 PLATFORM_CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: artifact-repositories}\ndata: {a: '1'}\n"
 
