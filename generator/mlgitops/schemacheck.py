@@ -16,12 +16,22 @@ a value of a type JSON does not have) raises `UndecidedError` and the caller ask
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any
 
 __all__ = ["Checker", "UndecidedError"]
 
 Check = Callable[[Any], bool]
+
+# Length keywords: the JSON type they apply to (others pass), and whether the bound is a maximum.
+_SIZE_KEYWORDS: dict[str, tuple[type[Sized], bool]] = {
+    "minLength": (str, False),
+    "maxLength": (str, True),
+    "minItems": (list, False),
+    "maxItems": (list, True),
+    "minProperties": (dict, False),
+    "maxProperties": (dict, True),
+}
 
 _SUPPORTED = frozenset(
     {
@@ -137,12 +147,14 @@ class Checker:
         checks: list[Check] = []
         if "type" in schema:
             checks.append(self._type(schema["type"]))
-        for keyword in ("enum", "pattern", "minLength", "maxLength", "minItems", "maxItems"):
+        for keyword in ("enum", "pattern"):
             if keyword in schema:
                 checks.append(getattr(self, f"_{keyword}")(schema[keyword]))
-        for keyword in ("minProperties", "maxProperties", "required"):
+        for keyword in _SIZE_KEYWORDS:
             if keyword in schema:
-                checks.append(getattr(self, f"_{keyword}")(schema[keyword]))
+                checks.append(self._size(keyword, schema[keyword]))
+        if "required" in schema:
+            checks.append(self._required(schema["required"]))
         for keyword, strict, below in (
             ("minimum", False, False),
             ("maximum", False, True),
@@ -217,34 +229,13 @@ class Checker:
         return lambda value: not isinstance(value, str) or compiled.search(value) is not None
 
     @staticmethod
-    def _minLength(limit: Any) -> Check:  # noqa: N802  (named after the keyword)
+    def _size(keyword: str, limit: Any) -> Check:
+        """minLength, maxItems, minProperties...: the length of a value of the keyword's type, bounded."""
+        kind, at_most = _SIZE_KEYWORDS[keyword]
         n = _count(limit)
-        return lambda value: not isinstance(value, str) or len(value) >= n
-
-    @staticmethod
-    def _maxLength(limit: Any) -> Check:  # noqa: N802
-        n = _count(limit)
-        return lambda value: not isinstance(value, str) or len(value) <= n
-
-    @staticmethod
-    def _minItems(limit: Any) -> Check:  # noqa: N802
-        n = _count(limit)
-        return lambda value: not isinstance(value, list) or len(value) >= n
-
-    @staticmethod
-    def _maxItems(limit: Any) -> Check:  # noqa: N802
-        n = _count(limit)
-        return lambda value: not isinstance(value, list) or len(value) <= n
-
-    @staticmethod
-    def _minProperties(limit: Any) -> Check:  # noqa: N802
-        n = _count(limit)
-        return lambda value: not isinstance(value, dict) or len(value) >= n
-
-    @staticmethod
-    def _maxProperties(limit: Any) -> Check:  # noqa: N802
-        n = _count(limit)
-        return lambda value: not isinstance(value, dict) or len(value) <= n
+        if at_most:
+            return lambda value: not isinstance(value, kind) or len(value) <= n
+        return lambda value: not isinstance(value, kind) or len(value) >= n
 
     @staticmethod
     def _required(fields: Any) -> Check:
