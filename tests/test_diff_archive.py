@@ -1,7 +1,7 @@
-"""Incremental `diff` between commits (diff/incremental.py): both revisions are read from `git
-archive`'s tar in memory and only the changed models are written to disk. Over random committed
-edits, including edits of mlgitops.yaml, base/platform and templates/ that force the full path,
-every output format equals the full load; a template change is never missed."""
+"""Incremental `diff` (diff/incremental.py): a committed revision is read from `git archive`'s tar in
+memory, the working tree in place, and only the changed models are loaded and written to disk. Over
+random edits (committed or not), including edits of mlgitops.yaml, base/platform and templates/ that
+force the full path, every output format equals the full load; a template change is never missed."""
 
 from __future__ import annotations
 
@@ -107,9 +107,14 @@ def test_commit_to_commit_equals_the_full_diff(tmp_path: Path, seed: int, monkey
         patched.setattr(command, "changed_models", lambda base, head: None)
         full = _outputs(root, "HEAD~1", "HEAD")
     assert fast == full, kinds
-    forced = {"project", "platform", "template"} & set(kinds)
-    if forced:
-        assert decided[0] is None, kinds
+    _assert_only_changed_models_loaded(kinds, decided, written, fast)
+
+
+def _assert_only_changed_models_loaded(
+    kinds: list[str], decided: list[set[str] | None], written: list[list[str]], fast: list[tuple[str, bool] | str]
+) -> None:
+    if {"project", "platform", "template"} & set(kinds):
+        assert decided[0] is None, kinds  # a project-wide input renders every model
     elif "stray" not in kinds:
         assert decided[0] is not None and len(decided[0]) <= 2 * len(kinds), kinds
         # only the changed models reach the disk, at both revisions
@@ -118,18 +123,19 @@ def test_commit_to_commit_equals_the_full_diff(tmp_path: Path, seed: int, monkey
         assert all(isinstance(o, str) and "notes.txt" in o for o in fast)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_working_tree_equals_the_full_diff(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(100 + seed)
     root = _repository(tmp_path)
     kinds = [_edit(root, rng) for _ in range(rng.randint(1, 3))]
     with monkeypatch.context() as patched:
-        _spy(patched)
+        decided, written = _spy(patched)
         fast = _outputs(root, "HEAD", None)
     with monkeypatch.context() as patched:
         patched.setattr(command, "changed_models", lambda base, head: None)
         full = _outputs(root, "HEAD", None)
     assert fast == full, kinds
+    _assert_only_changed_models_loaded(kinds, decided, written, fast)
 
 
 def test_a_template_change_alone_renders_every_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,4 +179,17 @@ def test_a_symlinked_model_takes_the_full_path(tmp_path: Path) -> None:
     shutil.copytree(root, other, symlinks=True)
     (other / "models/model-0001.yaml").unlink()
     (other / "models/model-0001.yaml").symlink_to("model-0002.yaml")
+    assert incremental.changed_models(root, other) is None
+
+
+def test_no_model_changed_loads_no_model(tmp_path: Path) -> None:
+    root = generate(tmp_path / "a", 4)
+    other = tmp_path / "b"
+    shutil.copytree(root, other)
+    assert incremental.changed_models(root, other) == set()
+    (other / "models/model-0001.yaml").write_text(model_text(1, version=9))
+    (other / "models/model-0003.yaml").unlink()
+    assert incremental.changed_models(root, other) == {"model-0001", "model-0003"}
+    (other / "base/platform").mkdir(parents=True)
+    (other / "base/platform/kustomization.yaml").write_text("resources: []\n")
     assert incremental.changed_models(root, other) is None
