@@ -126,14 +126,16 @@ def test_a_model_whose_facts_change_renders_the_environment_files_too(
     assert not any(p.startswith(f"overlays/dev/{model_name(1)}/") for p in after)
 
 
-@pytest.mark.parametrize(
-    "edit",
-    [
-        pytest.param(lambda r: (r / "mlgitops.yaml").write_text((r / "mlgitops.yaml").read_text().replace("ml-prod", "ml-live")), id="project"),
-        pytest.param(lambda r: add_platform(r), id="platform"),
-        pytest.param(lambda r: (r / "templates").mkdir() or (r / "templates/extra.jsonnet").write_text("function(model, environment, project, settings={}) []\n"), id="templates"),
-    ],
-)  # fmt: skip
+def rename_prod_namespace(root: Path) -> None:
+    (root / "mlgitops.yaml").write_text((root / "mlgitops.yaml").read_text().replace("ml-prod", "ml-live"))
+
+
+def add_template(root: Path) -> None:
+    (root / "templates").mkdir()
+    (root / "templates/extra.jsonnet").write_text("function(model, environment, project, settings={}) []\n")
+
+
+@pytest.mark.parametrize("edit", [rename_prod_namespace, add_platform, add_template])
 def test_a_change_outside_the_models_invalidates_the_cache(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: object
 ) -> None:
@@ -165,11 +167,11 @@ def test_a_platform_file_edited_later_invalidates_the_cache(
     [
         pytest.param(lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), id="truncated"),
         pytest.param(lambda p: p.write_bytes(b"\0garbage\xff"), id="garbage"),
-        pytest.param(lambda p: p.write_bytes(p.read_bytes().replace(b'"input":"', b'"input":"0', 1)), id="bad-checksum"),
+        pytest.param(lambda p: p.write_bytes(p.read_bytes().replace(b'"input":"', b'"input":"0', 1)), id="checksum"),
         pytest.param(lambda p: p.write_bytes(b""), id="empty"),
         pytest.param(lambda p: p.unlink() or p.mkdir(), id="a-directory"),
     ],
-)  # fmt: skip
+)
 def test_a_corrupt_cache_means_a_full_render(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: object, full_renders: list[Path]
 ) -> None:
@@ -246,7 +248,9 @@ def test_a_deleted_and_an_added_model(repo: Path, tmp_path: Path, monkeypatch: p
     assert_exact(repo, tmp_path, monkeypatch)
 
 
-def test_a_failed_render_leaves_the_tree_and_the_cache(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_render_leaves_the_tree_and_the_cache(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before, cache = snapshot_tree(repo), store.cache_path(repo).read_bytes()
     (repo / f"models/{model_name(2)}.yaml").write_text(model_text(2).replace("replicas: {min: 2", "replicas: {min: -2"))
     result = run_cli(["render"], cwd=repo)
@@ -285,7 +289,11 @@ def _random_edit(rng: random.Random, root: Path, step: int) -> None:
         env = "staging" if "\n  dev:" in text else "dev"
         path.write_text(text + f"  {env}: {{enabled: false}}\n")
     elif choice == 4:
-        path.write_text(model_text(index).replace(f"owner: team-{index % 7}", f"owner: team-{index % 7}, labels: {{team: t{rng.randrange(3)}}}"))
+        path.write_text(
+            model_text(index).replace(
+                f"owner: team-{index % 7}", f"owner: team-{index % 7}, labels: {{team: t{rng.randrange(3)}}}"
+            )
+        )
     elif choice == 5:
         project = root / "mlgitops.yaml"
         project.write_text(project.read_text().replace("syncPolicy: manual", "syncPolicy: auto", 1))
