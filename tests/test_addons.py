@@ -85,7 +85,8 @@ def test_example_templates_place_addons_in_base_patches_and_resources(repo: Path
     ]
     # PDB: fraud-detector has 3 replicas in prod only, so its PDB is a prod resource, absent from the base.
     assert not (REPO / "base/models/fraud-detector/poddisruptionbudget-fraud-detector-pdb.yaml").exists()
-    pdb = _load(REPO / "overlays/prod/fraud-detector/resources/poddisruptionbudget-fraud-detector-pdb.yaml")
+    prod_only = yaml.safe_load_all((REPO / "overlays/prod/fraud-detector/resources.yaml").read_text())
+    [pdb] = [obj for obj in prod_only if obj["kind"] == "PodDisruptionBudget"]
     assert pdb["spec"] == {
         "maxUnavailable": 1,
         "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": "fraud-detector"}},

@@ -2,7 +2,8 @@
 
 `project_key`: everything besides the model files: the mlgitops code (version, size and mtime of
 every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/platform/` and
-`templates/` (Jsonnet addons and their `lib/`), byte for byte. `model_inputs`: one hash per model file.
+`templates/` (Jsonnet addons and their `lib/`), byte for byte, and with templates, the installed
+Jsonnet evaluator. `model_inputs`: one hash per model file.
 Anything unusual in `models/` (a symlink, a subdirectory, a file the loader refuses) gives None: the
 full render then loads everything and reports it as it always has.
 """
@@ -27,7 +28,29 @@ def project_key(root: Path) -> str:
     _feed_file(digest, root, "mlgitops.yaml")
     _feed_tree(digest, root, "base/platform")
     _feed_tree(digest, root, "templates")
+    if os.path.lexists(root / "templates"):
+        digest.update(_jsonnet_identity().encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def _jsonnet_identity() -> str:
+    """Where the Jsonnet evaluator the templates run on is installed (path, size, mtime), or that it is not."""
+    import importlib.util
+    import sys
+
+    if "_jsonnet" in sys.modules and sys.modules["_jsonnet"] is None:
+        return "jsonnet: blocked"
+    try:
+        spec = importlib.util.find_spec("_jsonnet")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return "jsonnet: missing"
+    try:
+        info = os.stat(spec.origin)
+    except OSError:
+        return "jsonnet: unreadable"
+    return f"jsonnet: {spec.origin}\0{info.st_size}\0{info.st_mtime_ns}"
 
 
 def read_file(path: str) -> bytes:
