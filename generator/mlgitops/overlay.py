@@ -1,9 +1,9 @@
 """The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory.
 
 Each environment's overlay is an exact encoding of the resolved models: the base objects, then one
-JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
-resources), one multi-document `resources.yaml` for objects only that environment has, and `$patch: delete` for objects it
-lacks. `environment_objects` computes the same objects directly; tests check that
+inline JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
+resources), one multi-document `resources.yaml` for objects only that environment has, and
+`$patch: delete` for objects it lacks. `environment_objects` computes the same objects directly; tests check that
 `kubectl kustomize overlays/<env>` gives exactly these.
 """
 
@@ -263,10 +263,8 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
             )
             continue
         ops = json_patch(obj, env_by_key[key])
-        if ops:
-            path = f"patches/{object_file_name(obj)}"
-            files[f"{folder}/{path}"] = _doc(item.source, ops)
-            patches.append({"path": path, "target": _target(obj)})
+        if ops:  # inline, like the deletions: a file per patch would double the files a render creates
+            patches.append({"patch": dump(ops), "target": _target(obj)})
     only_here = [obj for key, obj in env_by_key.items() if key not in base_by_key]
     if only_here:
         files[f"{folder}/{ENVIRONMENT_RESOURCES}"] = _docs(item.source, only_here)
