@@ -239,12 +239,15 @@ def _swap(
     removed: list[str] | None = None,
 ) -> None:
     """Step 3 of the module docstring: idempotent, so recovery may run it again after a kill."""
+    parents: set[Path] = set()  # made or found already: one mkdir per directory, not per unit
     for unit in units:
         new, old, live = staging / "new" / unit, staging / "old" / unit, root / unit
         if not (new.exists() or new.is_symlink()):
             continue  # already swapped in
         _move_out(live, old, unit, done)
-        live.parent.mkdir(parents=True, exist_ok=True)
+        if live.parent not in parents:
+            live.parent.mkdir(parents=True, exist_ok=True)
+            parents.add(live.parent)
         _rename(new, live, unit, done)
     for unit in removed or []:
         _move_out(root / unit, staging / "old" / unit, unit, done)
