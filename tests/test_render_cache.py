@@ -321,3 +321,17 @@ def test_random_edit_sequences_render_what_a_full_render_does(
         render(root)
         assert_exact(root, tmp_path, monkeypatch)
     assert 1 < full_renders.count(root) < steps  # both paths were taken (the first render is a full one)
+
+
+def test_promote_renders_the_one_model_through_the_cache(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_renders: list[Path]
+) -> None:
+    before = generated(repo)
+    argv = ["promote", model_name(1), "--to", "dev", "--version", "77"]
+    result = run_cli([*argv, "--storage-uri", f"s3://models/{model_name(1)}/77/model"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    assert full_renders == []
+    after = generated(repo)
+    changed = {p for p in set(before) | set(after) if before.get(p) != after.get(p)}
+    assert changed and all(p.split("/")[2] == model_name(1) for p in changed)  # its own directories only
+    assert_exact(repo, tmp_path, monkeypatch)
