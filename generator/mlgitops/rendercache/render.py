@@ -78,7 +78,7 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
             status = _full(root, key)
         else:
             status = write(root, plan.files, plan.status)
-            if status.stale:
+            if (status.stale or plan.files) and project_key(root) == key:
                 store.save(root, plan.cache)
         status.recovered = note
         return status
@@ -92,10 +92,11 @@ def _full(root: Path, key: str) -> TreeStatus:
     workspace = load_workspace(root)
     files, renders = generated_files_and_renders(workspace)
     status = write(root, files, compare(root, files))
-    if inputs is not None and inputs == model_inputs(root) and set(inputs) == {item.name for item in renders}:
+    unchanged = inputs is not None and inputs == model_inputs(root) and project_key(root) == key
+    if unchanged and inputs is not None and set(inputs) == {item.name for item in renders}:
         store.save(root, record(workspace, key, inputs, files, renders))
     else:
-        store.forget(root)  # the model files changed while rendering: record nothing
+        store.forget(root)  # an input changed while rendering: record nothing
     return status
 
 
