@@ -163,8 +163,8 @@ def _symlink_problems(root: Path, found: dict[str, str] | None = None) -> list[P
                 elif entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    if found is not None:
-                        found[os.path.relpath(entry.path, root).replace(os.sep, "/")] = entry.path
+                    if found is not None:  # entry.path is str(top) + the rest: no relpath per file
+                        found[owned + entry.path[len(str(top)) :]] = entry.path
                 else:
                     problems.append(
                         Problem(

@@ -55,10 +55,21 @@ def cache_path(root: Path) -> Path:
     return root / CACHE_DIR / CACHE_FILE
 
 
+_ROOT_PREFIXES = tuple(top + "/" for top in _GENERATED_ROOTS)
+
+
 def _safe_path(path: object) -> bool:
-    if not isinstance(path, str) or not any(path.startswith(top + "/") for top in _GENERATED_ROOTS):
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/")) and "\\" not in path and "\0" not in path
+    """Inside a generated directory, with no empty, `.` or `..` part (string tests: ~10,000 paths a run)."""
+    return (
+        isinstance(path, str)
+        and path.startswith(_ROOT_PREFIXES)
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith(("/", "/.", "/.."))
+        and "\\" not in path
+        and "\0" not in path
+    )
 
 
 def _hashes(value: object) -> dict[str, str] | None:
