@@ -48,6 +48,7 @@ check: lint typecheck render-check test ## everything CI runs
 
 bench: setup ## speed benchmarks (medians; see bench/)
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_promote.py
 	$(BIN)/python bench/bench_cmp.py
 	$(BIN)/python bench/bench_diff.py
 	$(BIN)/python bench/bench_validate.py --crds $(CRDS)

@@ -4,14 +4,20 @@
 
 Targets on a 2-core machine (issue 14): 1000 models x 3 environments render in at most 2.5 s into an
 empty tree, 1 s when up to date, 0.5 s after one model changed; `build --env prod --model M` on a
-10-model repository in under 0.3 s. The machine may be shared: wall times are noisy, compare runs
-made together.
+10-model repository in under 0.3 s. Every generated model has monitoring, so the empty-tree render
+is also issue 12's budget (at most 5 s with monitoring on every model). The machine may be shared:
+wall times are noisy, compare runs made together; the CPU time (user + system) of the same runs is
+printed beside the empty-tree figure, since creating ~9,000 files is where a loaded machine waits.
+The up-to-date and one-changed runs use the render cache (rendercache/, written by the run before);
+`MLGITOPS_RENDER_CACHE=0` turns it off for an A/B comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -30,13 +36,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlgitops-bench-") as tmp:
         big = generate(Path(tmp) / "big", args.models)
 
+        cpu: list[float] = []
+
         def fresh_render() -> tuple[float, int]:
-            for generated in ("base", "overlays", "plugins"):
+            for generated in ("base", "overlays", "plugins", ".mlgitops-cache"):
                 shutil.rmtree(big / generated, ignore_errors=True)
-            return timed_run([*MLGITOPS, "render"], big)
+            os.sync()  # the deletion's writeback belongs to the bench, not to the render timed next
+            before = os.times()
+            result = timed_run([*MLGITOPS, "render"], big)
+            after = os.times()
+            cpu.append(after.children_user - before.children_user + after.children_system - before.children_system)
+            return result
 
         label = f"render, {args.models} models x 3 envs (empty tree)"
-        report(label, *median_of(args.runs, fresh_render), target=2.5)
+        fresh = median_of(args.runs, fresh_render)
+        report(label, *fresh, target=2.5)
+        print(f"{'  CPU (user + system) of those runs':<44} median {statistics.median(cpu):7.3f} s")
+        report("  the same: monitoring on every model (#12)", *fresh, target=5.0)
         report(
             f"render, {args.models} models (up to date)",
             *median_of(args.runs, lambda: timed_run([*MLGITOPS, "render"], big)),

@@ -83,11 +83,15 @@ def object_identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 def snapshot_tree(root: Path) -> dict[str, bytes]:
-    """Every file under root (relative path → bytes), to prove a command left files untouched."""
+    """Every file under root (relative path → bytes), to prove a command left files untouched.
+
+    The render cache (`.mlgitops-cache/`, git-ignored, not output) is left out: tests/test_render_cache.py
+    covers it.
+    """
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.parts
+        if p.is_file() and ".git" not in p.parts and ".mlgitops-cache" not in p.parts
     }
 
 

@@ -27,6 +27,14 @@ def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
+def _inline_patch(overlay: Path, kind: str, name: str) -> Any:
+    """The JSON6902 operations the model overlay's kustomization.yaml applies to one object."""
+    kustomization = _load(overlay / "kustomization.yaml")
+    targets = [p for p in kustomization["patches"] if "target" in p]  # deletions name their object inline
+    [patch] = [p["patch"] for p in targets if (p["target"]["kind"], p["target"]["name"]) == (kind, name)]
+    return yaml.safe_load(patch)
+
+
 EXAMPLE_TEMPLATES = REPO / "templates"
 
 
@@ -79,7 +87,7 @@ def test_example_templates_place_addons_in_base_patches_and_resources(repo: Path
         for f in base_policy["spec"]["ingress"][0]["from"]
     ]
     assert sources == ["ml-dev", "istio-system", "knative-serving"]
-    patch = _load(REPO / "overlays/staging/fraud-detector/patches/networkpolicy-fraud-detector-ingress.yaml")
+    patch = _inline_patch(REPO / "overlays/staging/fraud-detector", "NetworkPolicy", "fraud-detector-ingress")
     assert patch == [
         {
             "op": "replace",
@@ -89,7 +97,8 @@ def test_example_templates_place_addons_in_base_patches_and_resources(repo: Path
     ]
     # PDB: fraud-detector has 3 replicas in prod only, so its PDB is a prod resource, absent from the base.
     assert not (REPO / "base/models/fraud-detector/poddisruptionbudget-fraud-detector-pdb.yaml").exists()
-    pdb = _load(REPO / "overlays/prod/fraud-detector/resources/poddisruptionbudget-fraud-detector-pdb.yaml")
+    prod_only = yaml.safe_load_all((REPO / "overlays/prod/fraud-detector/resources.yaml").read_text())
+    [pdb] = [obj for obj in prod_only if obj["kind"] == "PodDisruptionBudget"]
     assert pdb["spec"] == {
         "maxUnavailable": 1,
         "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": "fraud-detector"}},
@@ -129,7 +138,7 @@ def test_addon_objects_that_differ_per_environment_become_patches(repo: Path) ->
     assert run_cli(["render"], cwd=repo).exit_code == 0
     base = _load(repo / "base/models/fraud-detector/configmap-fraud-detector-addon.yaml")
     assert base["data"] == {"env": "dev", "version": "7", "same": "x"}
-    prod_patch = _load(repo / "overlays/prod/fraud-detector/patches/configmap-fraud-detector-addon.yaml")
+    prod_patch = _inline_patch(repo / "overlays/prod/fraud-detector", "ConfigMap", "fraud-detector-addon")
     assert {"op": "replace", "path": "/data/version", "value": "6"} in prod_patch
     assert {"op": "replace", "path": "/data/env", "value": "prod"} in prod_patch
     built = _objects(repo / "overlays/prod")[("v1", "ConfigMap", "ml-prod", "fraud-detector-addon")]

@@ -71,17 +71,17 @@ def test_fresh_committed_files_are_deployed(plugin: PluginConfig, example: Path,
 
 
 def test_a_stale_overlay_patch_is_refused(plugin: PluginConfig, example: Path, tmp_path: Path) -> None:
-    patch = example / "overlays" / "prod" / "fraud-detector" / "patches" / "inferenceservice-fraud-detector.yaml"
+    patch = example / "overlays" / "prod" / "fraud-detector" / "kustomization.yaml"  # its inline patches
     edit(patch, "value: 3", "value: 5")
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "prod"}))
     assert message.startswith(
-        "1 committed generated file(s) (overlays/prod/fraud-detector/patches/inferenceservice-fraud-detector"
+        "1 committed generated file(s) (overlays/prod/fraud-detector/kustomization.yaml)"
     )
     assert f"are not what mlgitops {__version__} renders" in message
     assert "run `mlgitops render` and commit the result" in message
     # The same file, seen from the one-model Application of that model, and not from another model's.
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "prod", "model": "fraud-detector"}))
-    assert "overlays/prod/fraud-detector/patches/inferenceservice-fraud-detector.yaml" in message
+    assert "overlays/prod/fraud-detector/kustomization.yaml" in message
     assert run_plugin(plugin, example, tmp_path, {"environment": "prod", "model": "support-llm"}).error is None
     # Other environments do not deploy that file.
     assert run_plugin(plugin, example, tmp_path, {"environment": "staging"}).error is None

@@ -68,7 +68,7 @@ def test_day_one(installed: Installed, tmp_path: Path, crds_dir: Path) -> None:
     init = run(installed, repo, "init", "--repo-url", "https://github.com/acme/ml-config.git")
     assert init.returncode == 0, init.stderr
     assert "  left alone README.md (it exists)" in init.stdout.splitlines()
-    assert "  merged     .gitignore (4 line(s) appended)" in init.stdout.splitlines()
+    assert "  merged     .gitignore (5 line(s) appended)" in init.stdout.splitlines()
     assert "next: cd . && git add -A" in init.stdout  # already a Git repository: no `git init`
     assert (repo / "README.md").read_text() == README
     assert (repo / ".gitignore").read_text().startswith(GITIGNORE)

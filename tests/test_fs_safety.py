@@ -471,16 +471,16 @@ def test_a_full_disk_while_staging_is_one_line_and_leaves_the_tree(
 ) -> None:
     change_every_generated_directory(example)
     before = snapshot_tree(example)
-    real_write = Path.write_bytes
+    real_write = os.write  # staging writes files with os.write (tree._write_new)
     calls = {"n": 0}
 
-    def full_disk(self: Path, data: bytes) -> int:
+    def full_disk(fd: int, data: bytes) -> int:
         calls["n"] += 1
         if calls["n"] == 5:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return real_write(self, data)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
 
-    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    monkeypatch.setattr(os, "write", full_disk)
     result = run_cli(["render"], cwd=example)
     monkeypatch.undo()
     assert_refused(result, "cannot write the new ", "No space left on device")

@@ -608,13 +608,14 @@ def test_cli_turns_exhaustion_into_one_line(
     example: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception], command: list[str], code: int
 ) -> None:
     """Defence in depth: should a bound be missed, the CLI still prints one line, not a traceback."""
-    from mlgitops import diff, tree
+    from mlgitops import diff, rendercache, tree
     from tests.conftest import run_cli
 
     def exhausted(*args: object, **kwargs: object) -> None:
         raise error("exhausted")
 
     monkeypatch.setattr(tree, "render", exhausted)
+    monkeypatch.setattr(rendercache, "render_project", exhausted)  # `render` without --check
     monkeypatch.setattr(diff, "run", exhausted)
     result = run_cli(command, cwd=example)
     assert result.exit_code == code

@@ -5,6 +5,7 @@ templates/ keeps it as it is: init adds no template there, and renders the team'
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -12,7 +13,13 @@ from mlgitops.scaffold import scaffold_files
 from tests.conftest import kustomize_objects, run_cli, snapshot_tree
 from tests.test_init_adopt import existing_repository
 
-PDB = "overlays/prod/example-classifier/resources/poddisruptionbudget-example-classifier-pdb.yaml"
+PROD_ONLY = "overlays/prod/example-classifier/resources.yaml"  # the objects only prod has
+
+
+def _prod_pdbs(repo: Path) -> list[dict[str, Any]]:
+    prod_only = repo / PROD_ONLY
+    documents = list(yaml.safe_load_all(prod_only.read_text())) if prod_only.exists() else []
+    return [o for o in documents if o["kind"] == "PodDisruptionBudget"]
 
 
 def _kinds(objects: list[dict[str, object]]) -> list[str]:
@@ -28,7 +35,7 @@ def test_init_scaffolds_a_pdb_template_that_renders_where_a_model_has_replicas(t
         "templates/pdb.jsonnet"
     ]
     # prod serves example-classifier with min 2 replicas: a PDB there, in prod's own resources
-    pdb = yaml.safe_load((repo / PDB).read_text())
+    [pdb] = _prod_pdbs(repo)
     assert pdb["spec"] == {
         "maxUnavailable": 1,
         "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": "example-classifier"}},
@@ -49,10 +56,10 @@ def test_settings_and_opt_out_reach_the_scaffolded_template(tmp_path: Path) -> N
     text = model.read_text()
     model.write_text(text.replace("environments:  #", "addons: {pdb: {maxUnavailable: 2}}\nenvironments:  #", 1))
     assert run_cli(["render"], cwd=repo).exit_code == 0
-    assert yaml.safe_load((repo / PDB).read_text())["spec"]["maxUnavailable"] == 2
+    assert [pdb["spec"]["maxUnavailable"] for pdb in _prod_pdbs(repo)] == [2]
     model.write_text(text.replace("environments:  #", "addons: {pdb: {enabled: false}}\nenvironments:  #", 1))
     assert run_cli(["render"], cwd=repo).exit_code == 0
-    assert not (repo / PDB).exists()
+    assert _prod_pdbs(repo) == []
 
 
 def test_init_leaves_an_existing_templates_directory_alone(tmp_path: Path) -> None:

@@ -41,10 +41,10 @@ def test_init_adds_to_an_existing_repository_and_overwrites_nothing(tmp_path: Pa
     assert gitignore.startswith(GITIGNORE)  # kept as it was, lines appended
     lines = gitignore.splitlines()
     assert lines.count(".mlgitops.lock") == 1  # already there: not repeated
-    for needed in (".mlgitops-journal.json", ".mlgitops-staging-*/", "mlgitops-diff.md"):
+    for needed in (".mlgitops-journal.json", ".mlgitops-staging-*/", ".mlgitops-cache/", "mlgitops-diff.md"):
         assert lines.count(needed) == 1
     out = result.stdout.splitlines()
-    assert "  merged     .gitignore (3 line(s) appended)" in out
+    assert "  merged     .gitignore (4 line(s) appended)" in out
     assert "  left alone README.md (it exists)" in out
     assert "  left alone .github/workflows/mlgitops.yml (it exists)" in out
     for added in (

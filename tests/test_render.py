@@ -129,7 +129,9 @@ def test_generated_repository_exercises_every_overlay_mechanism(tmp_path: Path) 
     shape_shifter = (repo / "overlays/staging/shape-shifter/kustomization.yaml").read_text()
     assert "- prod-only-training\n" not in dev and "- prod-only-training\n" in prod  # opted out of dev
     assert not (repo / "overlays/dev/prod-only-training").exists()
-    assert "resources/workflowtemplate-prod-only-training-train.yaml" in prod_only  # env-only objects
+    assert "- resources.yaml\n" in prod_only  # env-only objects, one multi-document file
+    prod_only_objects = (repo / "overlays/prod/prod-only-training/resources.yaml").read_text()
+    assert "kind: WorkflowTemplate\n" in prod_only_objects and "\n---\n" in prod_only_objects
     assert "$patch: delete" in shape_shifter and "shape-shifter-train" in shape_shifter  # removed objects
     assert "- shape-shifter\n" in staging
     assert "../../base/platform" in prod

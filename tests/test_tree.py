@@ -26,7 +26,7 @@ def test_check_lists_stale_files_and_writes_nothing(example: Path) -> None:
     before = snapshot_tree(example)
     result = run_cli(["render", "--check"], cwd=example)
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == ["overlays/prod/fraud-detector/patches/inferenceservice-fraud-detector.yaml"]
+    assert result.stdout.splitlines() == ["overlays/prod/fraud-detector/kustomization.yaml"]  # its inline patches
     assert "render` and commit the result" in result.stderr
     assert snapshot_tree(example) == before
     assert run_cli(["render"], cwd=example).exit_code == 0
@@ -148,5 +148,5 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
     assert run_cli(["render"], cwd=example).exit_code == 0
     assert not list(example.glob(tree.STAGING_PREFIX + "*"))
     assert run_cli(["render", "--check"], cwd=example).exit_code == 0
-    patch = example / "overlays/prod/fraud-detector/patches/inferenceservice-fraud-detector.yaml"
+    patch = example / "overlays/prod/fraud-detector/kustomization.yaml"
     assert "value: 12" in patch.read_text()

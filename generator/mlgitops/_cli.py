@@ -62,10 +62,15 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from mlgitops import tree
+    if args.check:
+        from mlgitops import tree
 
-    workspace = _workspace(args)
-    status = tree.render(workspace, check=args.check)
+        status = tree.render(_workspace(args), check=True)
+    else:  # the render cache: only changed models are loaded and rendered (rendercache/render.py)
+        from mlgitops.projectroot import find_root
+        from mlgitops.rendercache import render_project
+
+        status = render_project(find_root(Path(args.directory) if args.directory else Path.cwd()))
     if status.recovered:
         print(status.recovered, file=sys.stderr)
     if args.check:

@@ -1,9 +1,9 @@
 """The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory.
 
 Each environment's overlay is an exact encoding of the resolved models: the base objects, then one
-JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
-resources), resources for objects only that environment has, and `$patch: delete` for objects it
-lacks. `environment_objects` computes the same objects directly; tests check that
+inline JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
+resources), one multi-document `resources.yaml` for objects only that environment has, and
+`$patch: delete` for objects it lacks. `environment_objects` computes the same objects directly; tests check that
 `kubectl kustomize overlays/<env>` gives exactly these.
 """
 
@@ -28,6 +28,10 @@ BASE_MODELS_DIR = "base/models"
 PLATFORM_DIR = "base/platform"
 OVERLAYS_DIR = "overlays"
 KUSTOMIZATION = "kustomization.yaml"
+# The objects a model has only in one environment (its monitoring objects, which select that
+# environment's series, and whatever a patch or template adds there), in one file per model
+# overlay: one file instead of one per object halves the files a render of 1000 monitored models creates.
+ENVIRONMENT_RESOURCES = "resources.yaml"
 
 
 def object_file_name(obj: Obj) -> str:
@@ -229,6 +233,11 @@ def _doc(source: str, data: Any) -> str:
     return generated_header(source) + dump(data)
 
 
+def _docs(source: str, objects: list[Obj]) -> str:
+    """Several objects as one multi-document file (Kustomize reads each document as a resource, in order)."""
+    return generated_header(source) + "---\n".join(dump(obj) for obj in objects)
+
+
 def object_directory(folder: str, objects: list[Obj], source: str) -> dict[str, str]:
     """One file per object in `folder`, plus a kustomization.yaml listing them."""
     files = {f"{folder}/{object_file_name(obj)}": _doc(source, obj) for obj in objects}
@@ -287,15 +296,12 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
             )
             continue
         ops = json_patch(obj, env_by_key[key])
-        if ops:
-            path = f"patches/{object_file_name(obj)}"
-            files[f"{folder}/{path}"] = _doc(item.source, ops)
-            patches.append({"path": path, "target": _target(obj)})
-    for key, obj in env_by_key.items():
-        if key not in base_by_key:
-            path = f"resources/{object_file_name(obj)}"
-            files[f"{folder}/{path}"] = _doc(item.source, obj)
-            resources.append(path)
+        if ops:  # inline, like the deletions: a file per patch would double the files a render creates
+            patches.append({"patch": dump(ops), "target": _target(obj)})
+    only_here = [obj for key, obj in env_by_key.items() if key not in base_by_key]
+    if only_here:
+        files[f"{folder}/{ENVIRONMENT_RESOURCES}"] = _docs(item.source, only_here)
+        resources.append(ENVIRONMENT_RESOURCES)
     kustomization = _environment_kustomization(env, workspace.project.environment(env).namespace, resources)
     if patches:
         kustomization["patches"] = patches

@@ -256,8 +256,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def promote(start: Path, request: PromoteRequest) -> PromoteResult:
     """Edit, validate, write and render one promotion (with `dry_run`, only compute it)."""
-    from mlgitops import tree
     from mlgitops.lock import project_lock
+    from mlgitops.rendercache import render_project
 
     if request.force and not request.reason:
         raise UsageError("--force needs --reason (it is recorded in the commit message and PR body)")
@@ -325,8 +325,7 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         _write_atomic(root / model.path, after)
         if request.render:
             try:
-                full = load_workspace(root)
-                status = tree.render(full, command=f"promote {request.model}")
+                status = render_project(root, command=f"promote {request.model}")
             except BaseException:
                 _write_atomic(root / model.path, before)
                 raise

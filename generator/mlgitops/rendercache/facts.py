@@ -1,0 +1,59 @@
+"""The values the environment-wide files read from one model: its *facts*.
+
+The files under `overlays/<env>/<model>/` and `base/models/<model>/` depend on that model alone (and
+the project). Everything else `render` writes (`overlays/<env>/kustomization.yaml`, `overlays/_units/`,
+`plugins/argocd/`, `plugins/flux/`) reads only these from each model:
+
+- whether it renders in each environment, and whether with objects (`overlay_files`,
+  `check_not_empty`, `deployunits.units`, the Argo CD Applications and Flux Kustomizations per unit);
+- the (group, kind) of every object it renders anywhere (the AppProject whitelist, argocd.py);
+- its `metadata.labels` (`deployment.per: group`, deployunits.py);
+- the environments where it serves on GPUs (Flux's health timeout, flux.py `serves_gpu_model`).
+
+So when a changed model's facts equal the recorded ones, every environment-wide file is unchanged.
+A new reader of models in those modules must add what it reads here; the randomised equality test
+(tests/test_render_cache.py) compares incremental and full renders to catch a miss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlgitops.loader import Workspace
+from mlgitops.overlay import ModelRender
+from mlgitops.resolve import resolve
+from mlgitops.workspace import ModelFile
+
+
+def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> dict[str, Any]:
+    """JSON-ready facts of one rendered model (equal facts: equal environment-wide files)."""
+    presence: dict[str, str] = {}
+    gpu: list[str] = []
+    for env in workspace.project.environment_names:
+        objects = item.environments.get(env)
+        presence[env] = "absent" if objects is None else ("objects" if objects else "empty")
+        resolved = resolve(workspace, model, env)
+        serving = resolved.spec.serving if resolved is not None else None
+        if serving is not None and serving.gpu.count > 0:
+            gpu.append(env)
+    kinds = sorted(
+        {
+            (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+            for objects in (item.base, *item.environments.values())
+            for obj in objects or []
+        }
+    )
+    return {
+        "environments": presence,
+        "kinds": [list(kind) for kind in kinds],
+        "labels": dict(sorted(model.spec.metadata.labels.items())),
+        "gpu": gpu,
+    }
+
+
+def model_file_paths(name: str, path: str) -> bool:
+    """Whether a generated path is one of model `name`'s own files."""
+    parts = path.split("/", 3)
+    if path.startswith(f"base/models/{name}/"):
+        return True
+    return len(parts) == 4 and parts[0] == "overlays" and parts[2] == name and not parts[1].startswith("_")

@@ -1,0 +1,88 @@
+"""What a render reads, hashed without loading any spec.
+
+`project_key`: everything besides the model files: the mlgitops code (version, size and mtime of
+every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/platform/` and
+`templates/` (Jsonnet addons and their `lib/`), byte for byte, and with templates, the installed
+Jsonnet evaluator. `model_inputs`: one hash per model file.
+Anything unusual in `models/` (a symlink, a subdirectory, a file the loader refuses) gives None: the
+full render then loads everything and reports it as it always has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from mlgitops.cmp_cache import _code_identity, _feed_file, _feed_tree
+from mlgitops.limits import MAX_SPEC_BYTES
+from mlgitops.rendercache.store import FORMAT, content_hash
+
+MODELS_DIR = "models"
+MODEL_SUFFIX = ".yaml"
+
+
+def project_key(root: Path) -> str:
+    digest = hashlib.sha256(f"{FORMAT}\0".encode())
+    _code_identity(digest)
+    _feed_file(digest, root, "mlgitops.yaml")
+    _feed_tree(digest, root, "base/platform")
+    _feed_tree(digest, root, "templates")
+    if os.path.lexists(root / "templates"):
+        digest.update(_jsonnet_identity().encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _jsonnet_identity() -> str:
+    """Where the Jsonnet evaluator the templates run on is installed (path, size, mtime), or that it is not."""
+    import importlib.util
+    import sys
+
+    if "_jsonnet" in sys.modules and sys.modules["_jsonnet"] is None:
+        return "jsonnet: blocked"
+    try:
+        spec = importlib.util.find_spec("_jsonnet")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return "jsonnet: missing"
+    try:
+        info = os.stat(spec.origin)
+    except OSError:
+        return "jsonnet: unreadable"
+    return f"jsonnet: {spec.origin}\0{info.st_size}\0{info.st_mtime_ns}"
+
+
+def read_file(path: str) -> bytes:
+    """A file's bytes with the fewest system calls (no buffered file object): render reads thousands."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def model_inputs(root: Path) -> dict[str, str] | None:
+    """Model name → content_hash of `models/<name>.yaml`; None when `models/` holds anything unusual."""
+    folder = root / MODELS_DIR
+    if folder.is_symlink() or not folder.is_dir():
+        return None
+    found: dict[str, str] = {}
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                    return None
+                if not entry.name.endswith(MODEL_SUFFIX) or len(entry.name) == len(MODEL_SUFFIX):
+                    return None
+                if entry.stat(follow_symlinks=False).st_size > MAX_SPEC_BYTES:
+                    return None
+                found[entry.name[: -len(MODEL_SUFFIX)]] = content_hash(read_file(entry.path))
+    except OSError:
+        return None
+    return found

@@ -1,0 +1,176 @@
+"""The render cache file: `.mlgitops-cache/render.json` in the project (git-ignored, never output).
+
+What it records, per model: the hash of its file's bytes, the hash of every file it contributed
+(`base/models/<model>/…`, `overlays/<env>/<model>/…`) and its *facts*, the few values the
+environment-wide files read from it (rendercache.facts). Plus the hashes of those environment-wide
+files, and the key of everything else a render reads (rendercache.inputs).
+
+A cache is only ever a hint. It is read with a size bound, its first line carries the format and a
+SHA-256 of the rest, every value is type-checked and every path must lie inside the generated
+directories with no `.`/`..` parts; anything else means "no cache" and a full render. It is written
+to a temporary file and renamed (atomic), and any failure to write it is ignored: the next render
+is then a full one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR = ".mlgitops-cache"
+CACHE_FILE = "render.json"
+FORMAT = "mlgitops-render-cache 1"
+MAX_CACHE_BYTES = 64 << 20  # 1000 models are ~2 MB
+_GENERATED_ROOTS = ("base/models", "overlays", "plugins/argocd", "plugins/flux")
+
+
+def content_hash(data: bytes) -> str:
+    """The hash recorded for one generated file's bytes."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+@dataclass
+class ModelEntry:
+    """What one model's file rendered to."""
+
+    input: str  # content_hash of models/<name>.yaml
+    files: dict[str, str]  # path → content_hash
+    facts: dict[str, Any]
+
+
+@dataclass
+class RenderCache:
+    key: str  # rendercache.inputs.project_key
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+    shared: dict[str, str] = field(default_factory=dict)  # environment-wide files: path → content_hash
+
+
+def cache_path(root: Path) -> Path:
+    return root / CACHE_DIR / CACHE_FILE
+
+
+_ROOT_PREFIXES = tuple(top + "/" for top in _GENERATED_ROOTS)
+
+
+def _safe_path(path: object) -> bool:
+    """Inside a generated directory, with no empty, `.` or `..` part (string tests: ~10,000 paths a run)."""
+    return (
+        isinstance(path, str)
+        and path.startswith(_ROOT_PREFIXES)
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith(("/", "/.", "/.."))
+        and "\\" not in path
+        and "\0" not in path
+    )
+
+
+def _hashes(value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    for path, digest in value.items():
+        if not _safe_path(path) or not isinstance(digest, str) or len(digest) != 40:
+            return None
+    return dict(value)
+
+
+def _model_paths_ok(name: str, paths: dict[str, str]) -> bool:
+    """A model's files are in its own directories only: base/models/<name>/ or overlays/<env>/<name>/."""
+    for path in paths:
+        parts = path.split("/")
+        if path.startswith(f"base/models/{name}/"):
+            continue
+        if len(parts) > 3 and parts[0] == "overlays" and parts[2] == name and not parts[1].startswith("_"):
+            continue
+        return False
+    return True
+
+
+def _decode(data: dict[str, Any]) -> RenderCache | None:
+    key, models, shared = data.get("key"), data.get("models"), _hashes(data.get("shared"))
+    if not isinstance(key, str) or not isinstance(models, dict) or shared is None:
+        return None
+    cache = RenderCache(key, shared=shared)
+    for name, entry in models.items():
+        if not isinstance(name, str) or not isinstance(entry, dict):
+            return None
+        files, digest, facts = _hashes(entry.get("files")), entry.get("input"), entry.get("facts")
+        if files is None or not isinstance(digest, str) or not isinstance(facts, dict):
+            return None
+        if not _model_paths_ok(name, files) or set(files) & set(shared):
+            return None
+        cache.models[name] = ModelEntry(digest, files, facts)
+    return cache
+
+
+def load(root: Path) -> RenderCache | None:
+    """The project's render cache, or None: missing, too large, corrupt, or not in this format."""
+    path = cache_path(root)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read(MAX_CACHE_BYTES + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_CACHE_BYTES:
+        return None
+    header, _, body = raw.partition(b"\n")
+    if header != f"{FORMAT} {hashlib.sha256(body).hexdigest()}".encode():
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return _decode(data) if isinstance(data, dict) else None
+
+
+def save(root: Path, cache: RenderCache) -> None:
+    """Write the cache atomically; on any failure (read-only tree, full disk) leave none behind."""
+    body = json.dumps(
+        {
+            "key": cache.key,
+            "models": {
+                name: {"input": e.input, "files": e.files, "facts": e.facts} for name, e in sorted(cache.models.items())
+            },
+            "shared": cache.shared,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    data = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode() + body
+    folder = root / CACHE_DIR
+    if len(data) > MAX_CACHE_BYTES:
+        forget(root)
+        return
+    temporary = None
+    try:
+        if folder.is_symlink():
+            return
+        folder.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".render-", suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, folder / CACHE_FILE)
+        temporary = None
+    except OSError:
+        forget(root)
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def forget(root: Path) -> None:
+    """Remove the cache (a render that cannot record what it wrote must not leave an older record)."""
+    with contextlib.suppress(OSError):
+        cache_path(root).unlink()
