@@ -108,11 +108,11 @@ def _data(*parts: str) -> str:
 def project_name(options: InitOptions) -> str:
     """`--name`, or the directory's name made into a DNS label."""
     from mlgitops.render.common import dns_safe
-    from mlgitops.spec.fields import _dns_label
+    from mlgitops.spec.fields import dns_label
 
     if options.name is not None:
         try:
-            _dns_label(options.name)
+            dns_label(options.name)
         except ValueError as exc:
             raise UsageError(f"--name: {exc}") from None
         return options.name
@@ -363,12 +363,12 @@ def init_project(options: InitOptions) -> InitResult:
 
 def _check_image(image: str) -> None:
     from mlgitops import kubevalues
-    from mlgitops.spec.fields import _qualified_image
+    from mlgitops.spec.fields import qualified_image
 
     problem = kubevalues.image_reference(image)
     if problem is None:
         try:
-            _qualified_image(image)
+            qualified_image(image)
         except ValueError as exc:
             problem = str(exc)
     if problem is not None:

@@ -53,20 +53,9 @@ from mlgitops.policies.catalog import (
     Violation,
     stage_of,
 )
-from mlgitops.policies.checks import (
-    annotation_typo,
-    check_objects,
-    check_training_schedules,
-    image_problem,
-)
-from mlgitops.policies.promotion import (
-    check_promotion,
-    compare_versions,
-)
-from mlgitops.policies.sites import (
-    PodSite,
-    pod_sites,
-)
+from mlgitops.policies.checks import annotation_typo, check_objects, check_training_schedules, image_problem
+from mlgitops.policies.promotion import check_promotion, compare_versions
+from mlgitops.policies.sites import PodSite, pod_sites
 
 __all__ = [
     "ARGO_WHEN",

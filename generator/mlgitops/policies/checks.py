@@ -39,21 +39,18 @@ from mlgitops.policies.catalog import (
     Violation,
 )
 from mlgitops.policies.sites import (
-    _PLACEMENT,
-    _SERVING_WORKLOADS,
-    _WORKFLOW_KINDS,
+    PLACEMENT_FIELDS,
+    SERVING_WORKLOADS,
+    WORKFLOW_KINDS,
     PodSite,
-    _gpu_request,
-    _gpu_resources,
-    _list_paths,
+    gpu_request,
+    gpu_resources,
+    list_paths,
     pod_sites,
 )
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
 from mlgitops.yamlio import JsonPath
-
-# --- the checks -----------------------------------------------------------------------------------
-
 
 _DIGEST = re.compile(r"@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 
@@ -96,7 +93,7 @@ def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPat
     kind = obj.get("kind")
     if kind in ("InferenceService", "Deployment") and spec.serving is not None:
         return spec.serving.gpu.class_ is not None, ("serving", "gpu", "count")
-    if kind in _WORKFLOW_KINDS and spec.training is not None:
+    if kind in WORKFLOW_KINDS and spec.training is not None:
         name = get_path(obj, (*site.path, "name"))
         for i, step in enumerate(spec.training.steps):
             if step.name == name and step.gpu is not None:
@@ -105,11 +102,11 @@ def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPat
 
 
 def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]:
-    known = _gpu_resources(project)
+    known = gpu_resources(project)
     classes = ", ".join(sorted(project.gpuClasses)) or "none defined in mlgitops.yaml"
     for site in pod_sites(obj):
         for container in site.containers:
-            request = _gpu_request(obj, container, known)
+            request = gpu_request(obj, container, known)
             if request is None:
                 continue
             from_spec = _spec_gpu_class(obj, site, spec) if spec is not None else None
@@ -117,7 +114,7 @@ def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]
                 has_class, spec_path = from_spec
             else:
                 site_node = get_path(obj, site.path)
-                placed = isinstance(site_node, dict) and any(site_node.get(p) for p in _PLACEMENT)
+                placed = isinstance(site_node, dict) and any(site_node.get(p) for p in PLACEMENT_FIELDS)
                 has_class, spec_path = placed or site.inherited_placement, None
             if not has_class:
                 yield Violation(
@@ -143,9 +140,9 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
     if not isinstance(predictor, dict):
         return
     mode = _mode(obj)
-    known = _gpu_resources(project)
+    known = gpu_resources(project)
     site = next((s for s in pod_sites(obj) if s.path == ("spec", "predictor")), None)
-    gpu = site is not None and any(_gpu_request(obj, c, known) for c in site.containers)
+    gpu = site is not None and any(gpu_request(obj, c, known) for c in site.containers)
     if predictor.get("minReplicas") == 0 and gpu:
         yield Violation(
             GPU_SCALE_TO_ZERO,
@@ -186,8 +183,8 @@ def _uri_has_version(uri: str, version: str) -> bool:
 
 def _custom_storage_uris(obj: Obj, predictor: JsonPath) -> Iterator[tuple[JsonPath, str]]:
     """STORAGE_URI of a custom predictor container (kserve pkg/constants CustomSpecStorageUriEnvVarKey)."""
-    for container in _list_paths(obj, (*predictor, "containers")):
-        for env in _list_paths(obj, (*container, "env")):
+    for container in list_paths(obj, (*predictor, "containers")):
+        for env in list_paths(obj, (*container, "env")):
             uri = get_path(obj, (*env, "value"))
             if get_path(obj, (*env, "name")) == "STORAGE_URI" and isinstance(uri, str):
                 yield (*env, "value"), uri
@@ -207,18 +204,18 @@ def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
             yield path, uri, canary_version if knative_canary else version
         for path, uri in _custom_storage_uris(obj, ("spec", "predictor")):
             yield path, uri, canary_version if knative_canary else version
-        for entry in _list_paths(obj, ("spec", "canary")):
+        for entry in list_paths(obj, ("spec", "canary")):
             path = (*entry, "predictor", "model", "storageUri")
             uri = get_path(obj, path)
             if isinstance(uri, str):
                 yield path, uri, canary_version
             for path, uri in _custom_storage_uris(obj, (*entry, "predictor")):
                 yield path, uri, canary_version
-    elif kind in _SERVING_WORKLOADS:
+    elif kind in SERVING_WORKLOADS:
         pod_labels = get_path(obj, ("spec", "template", "metadata", "labels")) or {}
         if isinstance(pod_labels, dict):
             version = pod_labels.get("app.kubernetes.io/version", version)
-        for init in _list_paths(obj, ("spec", "template", "spec", "initContainers")):
+        for init in list_paths(obj, ("spec", "template", "spec", "initContainers")):
             uri = get_path(obj, (*init, "args", 0))
             if get_path(obj, (*init, "name")) == "storage-initializer" and isinstance(uri, str):
                 yield (*init, "args", 0), uri, version
@@ -392,13 +389,12 @@ def _cluster_fit(obj: Obj, stage: Stage, project: Project) -> Iterator[Violation
         yield Violation(STANDARD_CANARY_INGRESS, obj, path, message)
 
 
-
 def _workflow_spec(obj: Obj) -> JsonPath | None:
     """Where an Argo object's workflow spec is (its templates inherit pod-level fields from it)."""
     kind = obj.get("kind")
     if kind == "CronWorkflow":
         return ("spec", "workflowSpec")
-    return ("spec",) if kind in _WORKFLOW_KINDS else None
+    return ("spec",) if kind in WORKFLOW_KINDS else None
 
 
 def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violation]:
@@ -429,10 +425,10 @@ def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
                 yield Violation(CANARY_SHARE, hpa, ("spec", "minReplicas"), problem, path)
 
 def _gpu_shared_memory(obj: Obj, project: Project) -> Iterator[Violation]:
-    known = _gpu_resources(project)
+    known = gpu_resources(project)
     for site in pod_sites(obj):
         for container in site.containers:
-            request = _gpu_request(obj, container, known)
+            request = gpu_request(obj, container, known)
             if request is None or shared_memory_mounted(obj, site.path, container, _workflow_spec(obj)):
                 continue
             yield Violation(

@@ -8,8 +8,6 @@ from mlgitops.jsonpointer import get_path
 from mlgitops.policies.catalog import PROMOTION_ORDER, Obj, Violation
 from mlgitops.spec import Model
 
-# --- promotion order ------------------------------------------------------------------------------
-
 _NUMERIC = re.compile(r"^v?(\d+(?:\.\d+)*)$")
 
 

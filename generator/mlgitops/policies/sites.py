@@ -9,13 +9,11 @@ from mlgitops.policies.catalog import Obj
 from mlgitops.spec import Project
 from mlgitops.yamlio import JsonPath
 
-# --- where pods are --------------------------------------------------------------------------------
-
-_SERVING_WORKLOADS = frozenset(
+SERVING_WORKLOADS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Rollout"}
 )
-_WORKFLOW_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"}
-_PLACEMENT = ("nodeSelector", "tolerations", "affinity")
+WORKFLOW_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"}
+PLACEMENT_FIELDS = ("nodeSelector", "tolerations", "affinity")
 # KServe's default GPU resource names (pkg/constants); project GPU classes add theirs.
 _GPU_RESOURCES = frozenset({"nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi"})
 
@@ -31,7 +29,7 @@ class PodSite:
     inherited_placement: bool = False
 
 
-def _list_paths(obj: Obj, path: JsonPath) -> tuple[JsonPath, ...]:
+def list_paths(obj: Obj, path: JsonPath) -> tuple[JsonPath, ...]:
     items = get_path(obj, path)
     if not isinstance(items, list):
         return ()
@@ -43,8 +41,8 @@ def _pod_spec_site(obj: Obj, path: JsonPath, serving: bool) -> PodSite | None:
         return None
     return PodSite(
         path,
-        _list_paths(obj, (*path, "containers")),
-        _list_paths(obj, (*path, "initContainers")),
+        list_paths(obj, (*path, "containers")),
+        list_paths(obj, (*path, "initContainers")),
         serving,
     )
 
@@ -56,40 +54,40 @@ def pod_sites(obj: Obj) -> list[PodSite]:
     sites: list[PodSite] = []
     if kind == "InferenceService":
         components: list[JsonPath] = [("spec", c) for c in ("predictor", "transformer", "explainer")]
-        components += [(*entry, "predictor") for entry in _list_paths(obj, ("spec", "canary"))]
+        components += [(*entry, "predictor") for entry in list_paths(obj, ("spec", "canary"))]
         for path in components:
             component = get_path(obj, path)
             if not isinstance(component, dict):
                 continue
-            containers = _list_paths(obj, (*path, "containers"))
+            containers = list_paths(obj, (*path, "containers"))
             if isinstance(component.get("model"), dict):
                 containers = ((*path, "model"), *containers)
-            sites.append(PodSite(path, containers, _list_paths(obj, (*path, "initContainers")), serving=True))
-    elif kind in _SERVING_WORKLOADS or kind in ("Job", "Pod", "CronJob"):
+            sites.append(PodSite(path, containers, list_paths(obj, (*path, "initContainers")), serving=True))
+    elif kind in SERVING_WORKLOADS or kind in ("Job", "Pod", "CronJob"):
         path = {"CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}.get(
             str(kind), ("spec", "template", "spec")
         )
-        site = _pod_spec_site(obj, path, serving=kind in _SERVING_WORKLOADS)
+        site = _pod_spec_site(obj, path, serving=kind in SERVING_WORKLOADS)
         if site is not None:
             sites.append(site)
-    elif kind in _WORKFLOW_KINDS or kind == "CronWorkflow":
+    elif kind in WORKFLOW_KINDS or kind == "CronWorkflow":
         base: JsonPath = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
         workflow = get_path(obj, base)
-        inherited = isinstance(workflow, dict) and any(workflow.get(p) for p in _PLACEMENT)
-        for template in _list_paths(obj, (*base, "templates")):
+        inherited = isinstance(workflow, dict) and any(workflow.get(p) for p in PLACEMENT_FIELDS)
+        for template in list_paths(obj, (*base, "templates")):
             containers = tuple(
                 (*template, key) for key in ("container", "script") if isinstance(get_path(obj, (*template, key)), dict)
             )
-            containers += _list_paths(obj, (*template, "containerSet", "containers"))
-            containers += _list_paths(obj, (*template, "sidecars"))
+            containers += list_paths(obj, (*template, "containerSet", "containers"))
+            containers += list_paths(obj, (*template, "sidecars"))
             if not containers:
                 continue
-            init = _list_paths(obj, (*template, "initContainers"))
+            init = list_paths(obj, (*template, "initContainers"))
             sites.append(PodSite(template, containers, init, serving=False, inherited_placement=inherited))
     return sites
 
 
-def _gpu_resources(project: Project) -> frozenset[str]:
+def gpu_resources(project: Project) -> frozenset[str]:
     return _GPU_RESOURCES | {c.resource for c in project.gpuClasses.values()}
 
 
@@ -97,7 +95,7 @@ def _is_gpu(name: str, known: frozenset[str]) -> bool:
     return name in known or name.endswith("/gpu") or name.startswith("nvidia.com/mig-")
 
 
-def _gpu_request(obj: Obj, container: JsonPath, known: frozenset[str]) -> JsonPath | None:
+def gpu_request(obj: Obj, container: JsonPath, known: frozenset[str]) -> JsonPath | None:
     """Path of the first non-zero GPU quantity in a container's limits or requests."""
     for kind in ("limits", "requests"):
         block = get_path(obj, (*container, "resources", kind))

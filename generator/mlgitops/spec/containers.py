@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, model_validator
 
 from mlgitops import kubevalues as kv
-from mlgitops.spec.fields import DnsLabel, DnsSubdomain, EnvName, Quantity, Strict, Text, _rule
+from mlgitops.spec.fields import DnsLabel, DnsSubdomain, EnvName, Quantity, Strict, Text, checked_by
 
-# --- container contents (env, envFrom, volumes): shared by serving and training steps ------------------
-
-ConfigKey = Annotated[str, AfterValidator(_rule(kv.config_map_key))]
+ConfigKey = Annotated[str, AfterValidator(checked_by(kv.config_map_key))]
 _RESERVED_VOLUME_NAMES = ("tmp", "devshm", "model-store")
 _RESERVED_MOUNTS = {
     "/tmp": "securityContext.readOnlyRootFilesystem",

@@ -7,12 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from mlgitops import kubevalues as kv
@@ -33,7 +28,7 @@ _STORAGE_SCHEMES = (
 )
 
 
-def _dns_label(value: str) -> str:
+def dns_label(value: str) -> str:
     if len(value) > 63 or not _DNS_LABEL.match(value):
         raise ValueError(
             f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', "
@@ -42,7 +37,7 @@ def _dns_label(value: str) -> str:
     return value
 
 
-def _scalar_text(value: Any) -> Any:
+def scalar_text(value: Any) -> Any:
     """Text fields take text only: `version: 1.10` would silently become "1.1", so a number or a
     boolean is refused with a hint to quote it (schema_errors.py words it with what was written)."""
     if isinstance(value, (bool, int, float)):
@@ -56,7 +51,7 @@ def _quantity_text(value: Any) -> Any:
     Quantity too (apimachinery pkg/api/resource/quantity.go UnmarshalJSON), and the numeric value is what
     counts, so `1.10` and `1.1` mean the same amount."""
     if isinstance(value, bool):
-        return _scalar_text(value)
+        return scalar_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -95,7 +90,7 @@ def _duration(value: str) -> str:
     return value
 
 
-def _without_credentials(value: str) -> str:
+def without_credentials(value: str) -> str:
     message = uri_problem(value)
     if message:
         raise ValueError(message)
@@ -115,7 +110,7 @@ def _artifact_name(value: str) -> str:
     return value
 
 
-def _qualified_image(value: str) -> str:
+def qualified_image(value: str) -> str:
     """A reference a node can pull as written: registry host, repository, and a tag or digest."""
     name, at, digest = value.partition("@")
     host, slash, path = name.partition("/")
@@ -129,12 +124,12 @@ def _qualified_image(value: str) -> str:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Text = Annotated[str, BeforeValidator(_scalar_text)]
-Version = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_label_value)]
+DnsLabel = Annotated[str, AfterValidator(dns_label)]
+Text = Annotated[str, BeforeValidator(scalar_text)]
+Version = Annotated[str, BeforeValidator(scalar_text), AfterValidator(_label_value)]
 Quantity = Annotated[str, BeforeValidator(_quantity_text), AfterValidator(_quantity)]
 Duration = Annotated[str, AfterValidator(_duration)]
-StorageUri = Annotated[str, AfterValidator(_without_credentials), AfterValidator(_storage_uri)]
+StorageUri = Annotated[str, AfterValidator(without_credentials), AfterValidator(_storage_uri)]
 ArtifactName = Annotated[str, AfterValidator(_artifact_name)]
 
 
@@ -148,7 +143,7 @@ _T = TypeVar("_T")
 PREDICTOR_SUFFIX = "-predictor"
 
 
-def _rule(check: Callable[[_T], str | None]) -> Callable[[_T], _T]:
+def checked_by(check: Callable[[_T], str | None]) -> Callable[[_T], _T]:
     def validate(value: _T) -> _T:
         message = check(value)
         if message:
@@ -168,27 +163,27 @@ def _model_name(value: str) -> str | None:
     return None
 
 
-ModelName = Annotated[str, AfterValidator(_rule(_model_name))]
-DnsSubdomain = Annotated[str, AfterValidator(_rule(kv.dns1123_subdomain))]
-LabelKey = Annotated[str, AfterValidator(_rule(kv.qualified_name))]
-LabelValue = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_rule(kv.label_value))]
+ModelName = Annotated[str, AfterValidator(checked_by(_model_name))]
+DnsSubdomain = Annotated[str, AfterValidator(checked_by(kv.dns1123_subdomain))]
+LabelKey = Annotated[str, AfterValidator(checked_by(kv.qualified_name))]
+LabelValue = Annotated[str, BeforeValidator(scalar_text), AfterValidator(checked_by(kv.label_value))]
 LabelMap = dict[LabelKey, LabelValue]
-AnnotationMap = Annotated[dict[LabelKey, Text], AfterValidator(_rule(kv.annotations_size))]
+AnnotationMap = Annotated[dict[LabelKey, Text], AfterValidator(checked_by(kv.annotations_size))]
 # int32 fields: HPA minReplicas/maxReplicas/averageUtilization (k8s.io/api autoscaling/v2/types.go), KServe
 # minReplicas/maxReplicas/scaleTarget (kserve pkg/apis/serving/v1beta1/component.go); int64:
 # Toleration.tolerationSeconds (k8s.io/api core/v1/types.go).
-Int32 = Annotated[int, AfterValidator(_rule(kv.int32))]
-Int64 = Annotated[int, AfterValidator(_rule(kv.int64))]
-ImageRef = Annotated[str, AfterValidator(_rule(kv.image_reference))]
-GitRevision = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_rule(kv.git_ref))]
-ClusterUrl = Annotated[str, AfterValidator(_rule(kv.https_url))]
-CredentialFreeUri = Annotated[str, AfterValidator(_without_credentials)]
-ResourceName = Annotated[str, AfterValidator(_rule(kv.container_resource_name))]
-ExtendedResource = Annotated[str, AfterValidator(_rule(kv.extended_resource_name))]
-EnvName = Annotated[str, AfterValidator(_rule(kv.env_var_name))]
-ParameterName = Annotated[str, AfterValidator(_rule(kv.argo_parameter_name))]
-CronSchedule = Annotated[str, AfterValidator(_rule(kv.cron_schedule))]
-TimeZone = Annotated[str, AfterValidator(_rule(kv.timezone))]
+Int32 = Annotated[int, AfterValidator(checked_by(kv.int32))]
+Int64 = Annotated[int, AfterValidator(checked_by(kv.int64))]
+ImageRef = Annotated[str, AfterValidator(checked_by(kv.image_reference))]
+GitRevision = Annotated[str, BeforeValidator(scalar_text), AfterValidator(checked_by(kv.git_ref))]
+ClusterUrl = Annotated[str, AfterValidator(checked_by(kv.https_url))]
+CredentialFreeUri = Annotated[str, AfterValidator(without_credentials)]
+ResourceName = Annotated[str, AfterValidator(checked_by(kv.container_resource_name))]
+ExtendedResource = Annotated[str, AfterValidator(checked_by(kv.extended_resource_name))]
+EnvName = Annotated[str, AfterValidator(checked_by(kv.env_var_name))]
+ParameterName = Annotated[str, AfterValidator(checked_by(kv.argo_parameter_name))]
+CronSchedule = Annotated[str, AfterValidator(checked_by(kv.cron_schedule))]
+TimeZone = Annotated[str, AfterValidator(checked_by(kv.timezone))]
 
 
 def duration_seconds(value: str) -> int:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, model_validator
 
 from mlgitops.spec.fields import CredentialFreeUri, Duration, LabelValue, Strict, Text
 from mlgitops.spec.project import Policies, Project

@@ -5,12 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from mlgitops.spec.fields import (
     ClusterUrl,
@@ -26,11 +21,9 @@ from mlgitops.spec.fields import (
     LabelMap,
     LabelValue,
     Strict,
-    _qualified_image,
-    _without_credentials,
+    qualified_image,
+    without_credentials,
 )
-
-# --- Project -------------------------------------------------------------------------------------
 
 
 class Toleration(Strict):
@@ -300,7 +293,7 @@ class ArgoCDSettings(Strict):
         default=False,
         description="generate one ApplicationSet instead of one Application per environment; default false",
     )
-    image: Annotated[ImageRef, AfterValidator(_qualified_image)] | None = Field(
+    image: Annotated[ImageRef, AfterValidator(qualified_image)] | None = Field(
         default=None,
         description="Fully qualified image of the Argo CD plugin sidecar, built from mlgitops' Dockerfile and "
         "pushed to your registry (for example ghcr.io/acme/mlgitops-cmp:0.1.0); required with mode: plugin",
@@ -421,7 +414,7 @@ def _registry_url(value: str) -> str:
     return value
 
 
-RegistryUrl = Annotated[str, AfterValidator(_without_credentials), AfterValidator(_registry_url)]
+RegistryUrl = Annotated[str, AfterValidator(without_credentials), AfterValidator(_registry_url)]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 

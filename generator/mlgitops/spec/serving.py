@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import (
-    Field,
-    model_validator,
-)
+from pydantic import Field, model_validator
 
 from mlgitops.spec.containers import EnvFromSource, EnvMap, Volumes
 from mlgitops.spec.fields import (
@@ -27,8 +24,6 @@ from mlgitops.spec.fields import (
     Version,
 )
 from mlgitops.spec.project import RunId
-
-# --- Model ---------------------------------------------------------------------------------------
 
 
 class ModelMetadata(Strict):

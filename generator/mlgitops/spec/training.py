@@ -5,11 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import (
-    BeforeValidator,
-    Field,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, model_validator
 
 from mlgitops.spec.containers import EnvFromSource, EnvMap, Volumes
 from mlgitops.spec.fields import (
@@ -25,7 +21,7 @@ from mlgitops.spec.fields import (
     Strict,
     Text,
     TimeZone,
-    _scalar_text,
+    scalar_text,
 )
 from mlgitops.spec.serving import Gpu, Resources, SecurityContext
 
@@ -69,7 +65,7 @@ class ForEachFrom(Strict):
     output: ArtifactName = Field(description="its output parameter (one of its params), e.g. shards")
 
 
-ForEachItem = Annotated[str | dict[EnvName, Text], BeforeValidator(_scalar_text)]
+ForEachItem = Annotated[str | dict[EnvName, Text], BeforeValidator(scalar_text)]
 
 
 class Condition(Strict):
