@@ -25,8 +25,8 @@ from mlgitops.argocd import (
     argocd_files,
     argocd_objects,
 )
-from mlgitops.crdschema import SchemaSet, load_crd_schemas
 from mlgitops.loader import load_workspace
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.yamlio import GENERATED_MARK
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli
 

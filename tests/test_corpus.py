@@ -14,10 +14,10 @@ import yaml
 from corpus_argo import CASES as ARGO_CASES
 from corpus_case import Case, Objects
 from corpus_kserve import CASES as KSERVE_CASES
-from mlgitops.crdschema import SchemaSet, load_crd_schemas
 from mlgitops.loader import load_workspace
 from mlgitops.render import render_model
 from mlgitops.resolve import resolve
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
 
 CASES = [*KSERVE_CASES, *ARGO_CASES]
 REACHABLE = [c for c in CASES if c.status != "out-of-reach"]

@@ -1,4 +1,4 @@
-"""Tests for mlgitops.crdschema against the real upstream CRDs in <repo>/../shared/crds."""
+"""Tests for mlgitops.schemas.crd against the real upstream CRDs in <repo>/../shared/crds."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ CRDS = Path(__file__).resolve().parents[2] / "shared" / "crds"
 if importlib.util.find_spec("mlgitops") is None:  # not installed: use the source tree
     sys.path.insert(0, str(REPO / "generator"))
 
-from mlgitops import crdschema  # noqa: E402
-from mlgitops.crdschema import (  # noqa: E402
+from mlgitops.schemas import crd  # noqa: E402
+from mlgitops.schemas.crd import (  # noqa: E402
     CrdSchemaError,
     SchemaSet,
     SchemaViolation,
@@ -51,7 +51,7 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def schemas(shared_cache: Path) -> SchemaSet:
     """All shared CRDs, loaded cold; fills `shared_cache` as a side effect."""
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLGITOPS_CACHE_DIR", str(shared_cache))
         loaded = load_crd_schemas(CRDS)
@@ -699,12 +699,12 @@ def test_invalid_crd_and_missing_directory(tmp_path: Path) -> None:
 def test_cache_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(tmp_path / "explicit"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert crdschema.cache_dir() == tmp_path / "explicit"
+    assert crd.cache_dir() == tmp_path / "explicit"
     monkeypatch.delenv("MLGITOPS_CACHE_DIR")
-    assert crdschema.cache_dir() == tmp_path / "xdg" / "mlgitops"
+    assert crd.cache_dir() == tmp_path / "xdg" / "mlgitops"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert crdschema.cache_dir() == tmp_path / "home" / ".cache" / "mlgitops"
+    assert crd.cache_dir() == tmp_path / "home" / ".cache" / "mlgitops"
 
 
 def test_disk_cache_round_trip_gives_identical_schemas(
@@ -713,7 +713,7 @@ def test_disk_cache_round_trip_gives_identical_schemas(
     cached = sorted((shared_cache / "crdschema").glob("*.json"))
     assert len(cached) == len(list(CRDS.glob("*.yaml")))
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(shared_cache))
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     warm = load_crd_schemas(CRDS)
     assert warm.kinds() == schemas.kinds()
     for key in schemas.kinds():
@@ -736,7 +736,7 @@ def test_warm_load_reads_the_disk_cache(
 ) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(cache))
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     load_crd_schemas(small_crds).kinds()
     # tamper with the cached conversion: a warm load must use it rather than re-convert
     for file in (cache / "crdschema").glob("*.json"):
@@ -744,7 +744,7 @@ def test_warm_load_reads_the_disk_cache(
         for entry in data["schemas"]:
             entry["schema"]["marker"] = True
         file.write_text(json.dumps(data))
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     warm = load_crd_schemas(small_crds)
     assert all(warm.schema(*key).get("marker") is True for key in warm.kinds())
 
@@ -755,14 +755,14 @@ def test_corrupt_cache_file_is_ignored(
 ) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(cache))
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     cold = load_crd_schemas(small_crds)
     cold.kinds()
     files = sorted((cache / "crdschema").glob("*.json"))
     assert len(files) == 2
     for file in files:
         file.write_text(garbage)
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     again = load_crd_schemas(small_crds)
     assert again.kinds() == cold.kinds()
     for key in cold.kinds():
@@ -778,7 +778,7 @@ def test_unwritable_cache_dir_is_skipped_silently(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(blocker / "cache"))  # cannot be created
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     loaded = load_crd_schemas(small_crds)
     assert loaded.has("source.toolkit.fluxcd.io/v1", "GitRepository")
     assert loaded.validate(doc(GIT_REPOSITORY)) == []
@@ -793,17 +793,17 @@ def test_in_process_cache_shares_conversions(small_crds: Path) -> None:
 
 
 def test_files_are_parsed_only_when_one_of_their_kinds_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
-    crdschema.clear_memory_cache()
+    crd.clear_memory_cache()
     parsed: list[str] = []
-    real_parse = crdschema._parse
+    real_parse = crd._parse
 
     def spy(path: Path, content: bytes) -> list[Any]:
         parsed.append(path.name)
         return real_parse(path, content)
 
-    monkeypatch.setattr(crdschema, "_parse", spy)
+    monkeypatch.setattr(crd, "_parse", spy)
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", "")  # no disk cache: every conversion parses
-    monkeypatch.setattr(crdschema, "cache_dir", lambda: None)
+    monkeypatch.setattr(crd, "cache_dir", lambda: None)
     loaded = load_crd_schemas(CRDS)
     assert parsed == []
     assert loaded.has("argoproj.io/v1alpha1", "AppProject")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mlgitops.crdschema import SchemaSet, load_crd_schemas
 from mlgitops.flux import flux_objects, git_url
 from mlgitops.loader import load_workspace
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.yamlio import load_plain
 from tests.conftest import REPO, kustomize_objects, run_cli, snapshot_tree
 

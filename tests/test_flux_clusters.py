@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlgitops.crdschema import SchemaSet, load_crd_schemas
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.yamlio import GENERATED_MARK, load_plain
 from tests.conftest import kustomize_objects, run_cli
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.crdschema import SchemaSet, load_crd_schemas
 from mlgitops.references import references
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
 from tests.conftest import REPO, finding_lines, kustomize_objects, run_cli, snapshot_tree
 
 Obj = dict[str, Any]

@@ -27,8 +27,8 @@ VALIDATION_ONLY = (
     "attrs",
     "kubernetes_validate",
     "mlgitops.validate",
-    "mlgitops.crdschema",
-    "mlgitops.kubeschema",
+    "mlgitops.schemas.crd",
+    "mlgitops.schemas.kube",
     "mlgitops.policies",
     "pydantic.json_schema_extra",
 )
@@ -102,7 +102,7 @@ def test_validate_loads_its_packages_and_runs(example: Path) -> None:
     proc, modules = imported_modules(example, "validate", env={})
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert {"jsonschema", "mlgitops.kubeschema", "mlgitops.validate"} <= modules
+    assert {"jsonschema", "mlgitops.schemas.kube", "mlgitops.validate"} <= modules
 
 
 # Imported by `promote --alias` / `--registry-version` only (the registry client and its HTTP stack).

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.crdschema import load_crd_schemas
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import render_models
 from mlgitops.render.monitoring import PROJECT_LABEL
+from mlgitops.schemas.crd import load_crd_schemas
 from tests.conftest import copy_example, run_cli
 
 Objects = dict[tuple[str, str], dict[str, Any]]

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 import mlgitops.render as render
-from mlgitops import kubeschema
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
 from mlgitops.policies import Stage
+from mlgitops.schemas import kube
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, kustomize_objects, run_cli
 
@@ -192,7 +192,7 @@ def test_kube_version_choice(example: Path, crds_dir: Path) -> None:
     older = validate(example, "--crds", str(crds_dir), "--kube-version", "1.30")
     assert older.exit_code == 0, older.stdout
     assert "schemas: Kubernetes 1.30," in older.stdout
-    newest = ".".join(map(str, kubeschema.shipped_versions()[-1]))
+    newest = ".".join(map(str, kube.shipped_versions()[-1]))
     default = validate(example, "--crds", str(crds_dir))
     assert f"schemas: Kubernetes {newest}," in default.stdout
     for wrong in ("9.99", "latest"):
@@ -206,7 +206,7 @@ def test_kube_version_choice(example: Path, crds_dir: Path) -> None:
 def test_builtin_kinds_have_no_schema_without_kubernetes_validate(
     example: Path, crds_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kubeschema, "available", lambda: False)
+    monkeypatch.setattr(kube, "available", lambda: False)
     result = validate(example, "--crds", str(crds_dir))
     assert result.exit_code == 0
     assert result.stderr.splitlines() == [

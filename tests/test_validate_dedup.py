@@ -12,16 +12,16 @@ import pytest
 import yaml
 
 from bench.genrepo import generate
-from mlgitops import schemadedup
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
+from mlgitops.schemas import dedup
 from mlgitops.validate import ValidateOptions, format_json, validate_workspace
 from tests.conftest import copy_example
 
 
 def _no_dedup(monkeypatch: pytest.MonkeyPatch) -> None:
     counter = iter(range(10**9))
-    monkeypatch.setattr(schemadedup, "body_key", lambda obj: str(next(counter)))
+    monkeypatch.setattr(dedup, "body_key", lambda obj: str(next(counter)))
 
 
 STRICT_ISVC = """\
@@ -72,14 +72,14 @@ def test_dedup_gives_the_same_report(
 
 
 def test_identical_bodies_are_checked_once(tmp_path: Path, crds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    memos: list[schemadedup.SchemaMemo] = []
-    original = schemadedup.SchemaMemo.__init__
+    memos: list[dedup.SchemaMemo] = []
+    original = dedup.SchemaMemo.__init__
 
-    def keep(self: schemadedup.SchemaMemo, check: Callable[[dict[str, Any]], Any]) -> None:
+    def keep(self: dedup.SchemaMemo, check: Callable[[dict[str, Any]], Any]) -> None:
         original(self, check)
         memos.append(self)
 
-    monkeypatch.setattr(schemadedup.SchemaMemo, "__init__", keep)
+    monkeypatch.setattr(dedup.SchemaMemo, "__init__", keep)
     workspace = load_workspace(generate(tmp_path / "gen", 9))
     report = validate_workspace(workspace, ValidateOptions(crds=(crds_dir,)))
     distinct = set()
@@ -98,6 +98,6 @@ def test_body_key_ignores_only_namespace_and_environment_label() -> None:
     a = {"kind": "X", "metadata": {"name": "n", "namespace": "ml-dev", "labels": {"mlgitops.io/environment": "dev"}}}
     b = {"kind": "X", "metadata": {"name": "n", "namespace": "ml-prod", "labels": {"mlgitops.io/environment": "prod"}}}
     c = {"kind": "X", "metadata": {"name": "n", "namespace": "ml-prod", "labels": {"team": "a"}}}
-    assert schemadedup.body_key(a) == schemadedup.body_key(b)
-    assert schemadedup.body_key(a) != schemadedup.body_key(c)
+    assert dedup.body_key(a) == dedup.body_key(b)
+    assert dedup.body_key(a) != dedup.body_key(c)
     assert a["metadata"]["namespace"] == "ml-dev"  # the object is not changed

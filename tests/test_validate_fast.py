@@ -1,5 +1,5 @@
-"""The two fast parts of a cold `validate`: CRD files loaded from libyaml's events (crdyaml.py) give
-exactly PyYAML's documents, and the compiled schema check (schemacheck.py) says "valid" exactly when
+"""The two fast parts of a cold `validate`: CRD files loaded from libyaml's events (schemas/crdyaml.py) give
+exactly PyYAML's documents, and the compiled schema check (quickcheck.py) says "valid" exactly when
 jsonschema finds nothing, so the findings, their order and their messages stay those of jsonschema."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bench.genrepo import generate
-from mlgitops import crdschema, crdyaml
-from mlgitops.crdschema import SchemaSet, load_crd_schemas
-from mlgitops.kubeschema import load_kube_schemas
 from mlgitops.loader import load_workspace
 from mlgitops.overlay import environment_objects, render_models
-from mlgitops.schemacheck import Checker, UndecidedError
+from mlgitops.schemas import crd, crdyaml
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.schemas.kube import load_kube_schemas
+from mlgitops.schemas.quickcheck import Checker, UndecidedError
 from mlgitops.validate import ValidateOptions, format_json, validate_workspace
 from tests.conftest import copy_example
 from tests.test_validate_dedup import STRICT_ISVC
@@ -100,8 +100,8 @@ def test_anything_else_is_left_to_pyyaml(text: str) -> None:
 def test_a_broken_crd_file_reports_as_before(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec: [\n")
-    with pytest.raises(crdschema.CrdSchemaError, match=r"broken.yaml:4:1: invalid YAML"):
-        crdschema._parse(broken, broken.read_bytes())
+    with pytest.raises(crd.CrdSchemaError, match=r"broken.yaml:4:1: invalid YAML"):
+        crd._parse(broken, broken.read_bytes())
 
 
 # --- the compiled check ---------------------------------------------------------------------------

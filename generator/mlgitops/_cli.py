@@ -133,8 +133,8 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from mlgitops import validate
-    from mlgitops.crdschema import project_crd_dir
     from mlgitops.errors import SpecError
+    from mlgitops.schemas.crd import project_crd_dir
 
     base = Path(args.directory) if args.directory else Path.cwd()
     try:

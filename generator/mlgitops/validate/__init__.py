@@ -1,8 +1,8 @@
 """`mlgitops validate`: every rendered object of every environment, checked offline against the real
 schemas and against the policies.
 
-* Built-in kinds: the Kubernetes OpenAPI schemas of one release (kubeschema.py, strict about unknown
-  fields). Custom resources: the CRDs in the `--crds` directories (crdschema.py). A kind with neither
+* Built-in kinds: the Kubernetes OpenAPI schemas of one release (schemas/kube.py, strict about unknown
+  fields). Custom resources: the CRDs in the `--crds` directories (schemas/crd.py). A kind with neither
   is reported once as `no-schema` (a warning; an error with `strict`).
 * Policies (`mlgitops.policies`), minus those the project or the model switched off with a reason.
 * Every finding names the environment, the object, the JSON Pointer inside it and, through

@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.crdschema import SchemaSet, SchemaViolation, load_crd_schemas
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.jsonpointer import to_pointer
-from mlgitops.kubeschema import KubeSchemas, load_kube_schemas
 from mlgitops.loader import ModelFile, Workspace, unknown_environment
 from mlgitops.modechange import base_modes
 from mlgitops.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
@@ -26,7 +24,10 @@ from mlgitops.policies import (
 )
 from mlgitops.references import available, check_references
 from mlgitops.resolve import resolve
-from mlgitops.schemadedup import SchemaMemo
+from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.schemas.dedup import SchemaMemo
+from mlgitops.schemas.kube import KubeSchemas, load_kube_schemas
+from mlgitops.schemas.messages import SchemaViolation
 from mlgitops.sourcemap import parse_pointer
 from mlgitops.spec import Policies, Project
 from mlgitops.validate.locate import Locate, PlatformFiles, model_locator, namespace_locator

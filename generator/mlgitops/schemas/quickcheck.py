@@ -6,7 +6,7 @@ visits, which makes it the largest cost of `validate` (most objects are valid an
 and answers True (valid: jsonschema would report nothing) or False (invalid). The caller then runs
 jsonschema only for invalid objects, so every message still comes from jsonschema.
 
-It covers the Draft 7 keywords `crdschema.convert_openapi_schema` writes, with jsonschema's
+It covers the Draft 7 keywords `crd.convert_openapi_schema` writes, with jsonschema's
 semantics (jsonschema/_keywords.py, _legacy_keywords.py and _types.py, v4: `integer` accepts a
 float with an integral value, booleans are neither integers nor numbers, `enum` compares strings
 with `==`). Anything else (another keyword, `multipleOf`, `uniqueItems`, `enum` over a non-string,
@@ -189,7 +189,7 @@ class Checker:
         return run
 
     def _ref(self, ref: Any) -> Check:
-        """`#/$defs/<name>`, the only form kubeschema.py writes; one compiled check per name."""
+        """`#/$defs/<name>`, the only form schemas/kube.py writes; one compiled check per name."""
         if not isinstance(ref, str) or not ref.startswith(_DEFS_REF):
             raise UndecidedError("$ref")
         name = ref[len(_DEFS_REF) :]

@@ -5,7 +5,7 @@ The schema findings of an object cannot depend on those two values: a CRD's sche
 only `metadata.name` and `metadata.generateName` (the API server rejects any other metadata
 schema: apiextensions-apiserver/pkg/apis/apiextensions/validation/validation.go,
 "must not specify anything other than name and generateName"), the converted CRD schemas here
-check `metadata` only as an object (crdschema.py), and the Kubernetes strict schemas type
+check `metadata` only as an object (schemas/crd.py), and the Kubernetes strict schemas type
 `namespace` as a string and label values as strings, which both always are. So the key leaves them
 out, and an object seen in another environment reuses the violations found there (their JSON
 Pointers are relative to the object, locations are still computed per environment).
@@ -18,8 +18,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from mlgitops.crdschema import SchemaViolation
 from mlgitops.render.common import ENVIRONMENT_LABEL
+from mlgitops.schemas.messages import SchemaViolation
 
 Obj = dict[str, Any]
 Violations = list[SchemaViolation] | None

@@ -6,7 +6,7 @@ Kubernetes OpenAPI schemas of many releases as JSON Schema, including "strict" v
 pruned by the API server. We use the strict variant.
 
 Its own `validate()` stops at the first problem and re-reads the 1.8 MB definitions file for every
-object, so we read the shipped files once per run and validate through `crdschema.SchemaSet`, which
+object, so we read the shipped files once per run and validate through `crd.SchemaSet`, which
 reports every problem with a JSON Pointer and the same messages as for custom resources.
 """
 
@@ -20,8 +20,9 @@ from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
 
-from mlgitops.crdschema import SchemaSet, SchemaViolation
 from mlgitops.errors import UsageError
+from mlgitops.schemas.crd import SchemaSet
+from mlgitops.schemas.messages import SchemaViolation
 
 __all__ = ["KubeSchemas", "available", "load_kube_schemas", "shipped_versions"]
 

@@ -16,17 +16,16 @@ Not checked (the API server does): `format`, CEL `x-kubernetes-validations`, lis
 uniqueness. Versions with `served: false` are skipped.
 
 Only the files that may define a rendered kind are parsed, from libyaml's event stream
-(crdyaml.py: ~0.1 s for the 2 MB KServe CRD, against ~0.8 s through PyYAML's constructor).
+(`crdyaml`: ~0.1 s for the 2 MB KServe CRD, against ~0.8 s through PyYAML's constructor).
 Converted schemas are also cached in memory and on disk (one JSON file per CRD file, keyed by the
 sha256 of its content). `SchemaSet.validate` returns one `SchemaViolation` per problem, with a JSON
-Pointer to the offending field; an object the compiled check (schemacheck.py) finds valid is not
+Pointer to the offending field; an object the compiled check (`quickcheck`) finds valid is not
 walked by jsonschema at all.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import os
@@ -39,22 +38,12 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
-from mlgitops.crdyaml import load_all as load_all_fast
 from mlgitops.errors import MlgitopsError
-from mlgitops.jsonpointer import to_pointer
-from mlgitops.schemacheck import Checker, UndecidedError
-
-__all__ = [
-    "CrdSchemaError",
-    "SchemaSet",
-    "SchemaViolation",
-    "cache_dir",
-    "clear_memory_cache",
-    "convert_openapi_schema",
-    "load_crd_schemas",
-]
+from mlgitops.schemas.crdyaml import load_all as load_all_fast
+from mlgitops.schemas.messages import SchemaViolation, violations
+from mlgitops.schemas.quickcheck import Checker, UndecidedError
 
 JsonSchema = dict[str, Any]
 SchemaKey = tuple[str, str]
@@ -89,7 +78,6 @@ _VALUE_KEYWORDS = frozenset(
     }
 )
 _LOGIC_KEYWORDS = ("anyOf", "oneOf", "allOf")
-_MESSAGE_LIMIT = 200
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -100,17 +88,6 @@ _KIND_WORD = re.compile(rb"""\bkind["']?\s*:\s*["']?([A-Za-z0-9]+)""")
 
 class CrdSchemaError(MlgitopsError):
     """A CRD file cannot be read or is not a valid CRD manifest."""
-
-
-@dataclass(frozen=True, order=True)
-class SchemaViolation:
-    """One schema problem: a JSON Pointer into the object and a one-line message."""
-
-    json_path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.json_path or '/'}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -189,7 +166,7 @@ class SchemaSet:
         """Convert, in parallel processes, the not-yet-converted files that may define `keys`, when
         there are megabytes of them (`PARALLEL_MIN_BYTES`); else they convert on first use.
 
-        Parsed from libyaml's events (crdyaml.py), the upstream CRDs of a typical render (KServe and
+        Parsed from libyaml's events (schemas/crdyaml.py), the upstream CRDs of a typical render (KServe and
         three Argo Workflows files, 8 MB) convert in ~0.3 s: starting processes and sending the
         schemas back costs about what it saves. Warm starts (disk or memory cache) do no work here.
         """
@@ -245,13 +222,13 @@ class SchemaSet:
             self._checkers[key] = Checker(schema)
         try:
             if self._checkers[key].valid(obj):
-                return []  # nothing for jsonschema to report (schemacheck.py)
+                return []  # nothing for jsonschema to report (schemas/quickcheck.py)
         except UndecidedError:
             pass
         found: set[SchemaViolation] = set()
         error: ValidationError
         for error in validator.iter_errors(obj):
-            found.update(_violations(error))
+            found.update(violations(error))
         return sorted(found)
 
 
@@ -352,7 +329,7 @@ def _parse(path: Path, content: bytes) -> list[Any]:
             return [json.loads(text)]
         except json.JSONDecodeError as e:
             raise CrdSchemaError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from e
-    fast = load_all_fast(text)  # the same documents, several times faster (crdyaml.py)
+    fast = load_all_fast(text)  # the same documents, several times faster (schemas/crdyaml.py)
     if fast is not None:
         return fast
     try:
@@ -515,150 +492,3 @@ def _write_cache(cache_file: Path, digest: str, entries: tuple[_Entry, ...]) -> 
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-
-
-# --------------------------------------------------------------------------- messages
-
-
-def _violations(error: ValidationError) -> Iterator[SchemaViolation]:
-    path = list(error.absolute_path)
-    if error.validator in ("anyOf", "oneOf"):
-        yield from _alternatives(error, path)
-        return
-    keyword, instance, value = error.validator, error.instance, error.validator_value
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    if keyword == "additionalProperties" and value is False and isinstance(instance, dict):
-        known = schema.get("properties", {})
-        patterns = schema.get("patternProperties", {})
-        for field in instance:
-            if field not in known and not any(re.search(p, field) for p in patterns):
-                yield SchemaViolation(to_pointer([*path, field]), _unknown_field(str(field), known))
-    elif keyword == "required" and isinstance(instance, dict) and isinstance(value, list):
-        for field in value:
-            if field not in instance:
-                yield SchemaViolation(to_pointer([*path, field]), f'missing required field "{field}"')
-    else:
-        yield SchemaViolation(to_pointer(path), _message(error))
-
-
-def _alternatives(error: ValidationError, path: list[str | int]) -> Iterator[SchemaViolation]:
-    """anyOf/oneOf: report the most relevant branch failure, not the whole instance."""
-    if not error.context:  # oneOf with several matching branches
-        yield SchemaViolation(to_pointer(path), "matches more than one of the allowed alternatives")
-        return
-    combined = _combined_type_error(error)
-    if combined is not None:
-        yield combined
-        return
-    best = best_match([error])
-    if best is not error:
-        yield from _violations(best)
-        return
-    # No branch stands out: summarise each branch's problems in one line.
-    prefix = to_pointer(path)
-    problems: set[str] = set()
-    for sub in error.context:
-        for v in _violations(sub):
-            relative = v.json_path[len(prefix) :] if v.json_path.startswith(prefix) else v.json_path
-            problems.add(f"{relative}: {v.message}" if relative else v.message)
-    text = "; or ".join(sorted(problems))
-    yield SchemaViolation(prefix, _one_line(f"matches none of the allowed alternatives: {text}"))
-
-
-def _message(error: ValidationError) -> str:
-    keyword, instance, value = error.validator, error.instance, error.validator_value
-    size = len(instance) if isinstance(instance, (str, list, dict)) else None
-    if keyword == "type":
-        return f"expected {_type_names(value)}, got {_json_type(instance)}"
-    if keyword == "enum" and isinstance(value, list):
-        allowed = ", ".join(_short(v) for v in value)
-        return f"unsupported value {_short(instance)}; must be one of {allowed}"
-    if keyword == "pattern":
-        return f"{_short(instance)} does not match pattern {_short(value)}"
-    bounds = {
-        "minimum": ">=",
-        "maximum": "<=",
-        "exclusiveMinimum": ">",
-        "exclusiveMaximum": "<",
-    }
-    if keyword in bounds:
-        return f"must be {bounds[str(keyword)]} {value}, got {_short(instance)}"
-    counts = {
-        "minItems": ("at least", "item(s)"),
-        "maxItems": ("at most", "item(s)"),
-        "minLength": ("at least", "character(s)"),
-        "maxLength": ("at most", "character(s)"),
-        "minProperties": ("at least", "field(s)"),
-        "maxProperties": ("at most", "field(s)"),
-    }
-    if keyword in counts and size is not None:
-        limit, unit = counts[str(keyword)]
-        return f"expected {limit} {value} {unit}, got {size}"
-    if keyword == "uniqueItems":
-        return "items must be unique"
-    if keyword == "multipleOf":
-        return f"must be a multiple of {value}, got {_short(instance)}"
-    if keyword == "not":
-        return "matches a schema it must not match"
-    return _one_line(error.message)
-
-
-def _combined_type_error(error: ValidationError) -> SchemaViolation | None:
-    """`anyOf: [{type: a}, {type: b}]` failing on type alone reads as "expected a or b"."""
-    if not all(sub.validator == "type" and not sub.relative_path for sub in error.context):
-        return None
-    names: list[str] = []
-    for sub in error.context:
-        value = sub.validator_value
-        if isinstance(value, str):
-            names.append(value)
-        elif isinstance(value, list):
-            names.extend(str(v) for v in value)
-    return SchemaViolation(
-        to_pointer(list(error.absolute_path)),
-        f"expected {_type_names(names)}, got {_json_type(error.instance)}",
-    )
-
-
-def _unknown_field(field: str, known: Iterable[str]) -> str:
-    candidates = list(known)
-    lower = {c.lower(): c for c in candidates}
-    close = [lower[field.lower()]] if field.lower() in lower else difflib.get_close_matches(field, candidates, n=1)
-    hint = f' (did you mean "{close[0]}"?)' if close else ""
-    return f'unknown field "{field}"{hint}'
-
-
-def _type_names(value: Any) -> str:
-    names = [value] if isinstance(value, str) else list(dict.fromkeys(value))
-    return " or ".join(str(n) for n in names)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _short(value: Any) -> str:
-    try:
-        text = json.dumps(value, default=str)
-    except ValueError:
-        text = repr(value)
-    return _one_line(text, limit=80)
-
-
-def _one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
