@@ -19,7 +19,7 @@ from mlgitops.errors import MlgitopsError, UsageError
 
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
-    from mlgitops.promote import PromoteResult
+    from mlgitops.promotion.promote import PromoteResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -210,7 +210,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult) -> None:
     """The pull request text, written also on --dry-run (it is the command's output, not the project's)."""
     if args.pr_body:
-        from mlgitops.promote import pr_body
+        from mlgitops.promotion.promote import pr_body
 
         try:
             (start / args.pr_body).write_text(pr_body(result), encoding="utf-8")
@@ -219,7 +219,7 @@ def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult)
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
-    from mlgitops.promote import Pin, PromoteRequest, promote
+    from mlgitops.promotion.promote import Pin, PromoteRequest, promote
 
     sources = [args.from_env, args.version, args.alias, args.registry_version]
     if sum(source is not None for source in sources) != 1:
@@ -268,7 +268,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from mlgitops.history import format_history, history
+    from mlgitops.promotion.history import format_history, history
 
     start = Path(args.directory) if args.directory else Path.cwd()
     result = history(start, args.model)
@@ -279,8 +279,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from mlgitops.history import history, rollback_target
-    from mlgitops.promote import Pin, PromoteRequest, promote
+    from mlgitops.promotion.history import history, rollback_target
+    from mlgitops.promotion.promote import Pin, PromoteRequest, promote
 
     start = Path(args.directory) if args.directory else Path.cwd()
     target = rollback_target(history(start, args.model), args.env, args.to_version)

@@ -22,8 +22,8 @@ from mlgitops.resolve import check_workspace_model, resolve
 from mlgitops.workspace import ModelFile, Workspace, unknown_environment
 
 if TYPE_CHECKING:
+    from mlgitops.promotion.yamledit import Editor
     from mlgitops.registry import RegistryPin, RegistryQuery
-    from mlgitops.yamledit import Editor
 
 PIN_KEYS = ("version", "storageUri", "registry", "runId")
 
@@ -136,7 +136,7 @@ def check_order(workspace: Workspace, model: ModelFile, env: str, version: str) 
 
 
 def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest, new: Pin) -> tuple[str, bool]:
-    from mlgitops.yamledit import Editor
+    from mlgitops.promotion.yamledit import Editor
 
     env = request.to_env
     root = workspace.root
@@ -186,7 +186,7 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
 
 def _copy_canary(editor: Editor, workspace: Workspace, model: ModelFile, request: PromoteRequest) -> None:
     """`--with-canary`: the source environment's canary goes along into the target's patch."""
-    from mlgitops.yamledit import scalar
+    from mlgitops.promotion.yamledit import scalar
 
     if request.from_env is None:
         raise UsageError("--with-canary needs --from ENV (the environment whose canary goes along)")
@@ -211,7 +211,7 @@ def _copy_canary(editor: Editor, workspace: Workspace, model: ModelFile, request
 
 def _set_pin(editor: Editor, path: tuple[str, ...], wanted: dict[str, str | None]) -> None:
     """Make the pin keys at `path` exactly `wanted` (a None value is written as null; a key not in it goes)."""
-    from mlgitops.yamledit import scalar
+    from mlgitops.promotion.yamledit import scalar
 
     for key in PIN_KEYS:
         node = editor.node(path)
@@ -228,7 +228,7 @@ def _set_pin(editor: Editor, path: tuple[str, ...], wanted: dict[str, str | None
 
 
 def _set_env_pin(editor: Editor, env: str, wanted: dict[str, str | None]) -> None:
-    from mlgitops.yamledit import flow_map
+    from mlgitops.promotion.yamledit import flow_map
 
     if editor.node(("environments", env, "model")) is not None:
         _set_pin(editor, ("environments", env, "model"), wanted)

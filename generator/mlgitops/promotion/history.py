@@ -21,7 +21,7 @@ from mlgitops.projectroot import PROJECT_FILE
 from mlgitops.workspace import MODELS_DIR
 
 if TYPE_CHECKING:
-    from mlgitops.promote import Pin
+    from mlgitops.promotion.promote import Pin
 
 
 @dataclass
@@ -50,7 +50,7 @@ class History:
 
 
 def _pins_at(repo_files: dict[str, bytes], model: str) -> dict[str, Pin]:
-    from mlgitops.promote import resolved_pin
+    from mlgitops.promotion.promote import resolved_pin
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-history-") as folder:
         root = Path(folder)
