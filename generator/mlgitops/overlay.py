@@ -20,6 +20,7 @@ from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model, with_monitoring
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
 from mlgitops.resolve import ResolvedModel, resolve
+from mlgitops.sharing import shared
 from mlgitops.yamlio import dump, generated_header
 
 BASE_MODELS_DIR = "base/models"
@@ -118,9 +119,16 @@ def render_models(
             elif resolved.spec is model.spec and same_features[env] and env_addons == base_addons:
                 result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
-                result.environments[env] = render_model(resolved, project, env_addons)
+                result.environments[env] = shared_with_base(render_model(resolved, project, env_addons), base)
         out.append(result)
     return out
+
+
+def shared_with_base(objects: list[Obj], base: list[Obj]) -> list[Obj]:
+    """An environment's objects sharing every part they have in common with the base's (sharing.py):
+    the three environments of 2000 models would otherwise hold the base three times over."""
+    base_by_key = {object_key(obj): obj for obj in base}
+    return [shared(obj, base_by_key[key]) if (key := object_key(obj)) in base_by_key else obj for obj in objects]
 
 
 def model_addons(
