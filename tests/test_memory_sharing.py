@@ -20,7 +20,7 @@ from mlgitops.loader import load_workspace
 from mlgitops.overlay import render_models
 from mlgitops.render import render_model
 from mlgitops.resolve import _resolve, resolve
-from mlgitops.sharing import same_value, share_unchanged, shared
+from mlgitops.sharing import share_same_input, shared
 from mlgitops.spec import Model
 from mlgitops.yamlio import dump, parse_document
 from tests.conftest import copy_example
@@ -55,8 +55,9 @@ def test_shared_keeps_values_and_order_and_reuses_equal_parts() -> None:
 )
 def test_shared_never_swaps_in_a_part_that_differs(new: Any, old: Any) -> None:
     expected = _ordered(new)
+    result = shared({"x": new}, {"x": old})
+    assert _ordered(result) == _ordered({"x": new}) and result["x"] is new
     assert _ordered(shared(new, old)) == expected
-    assert not same_value(new, old)
 
 
 def _fields_set(value: Any, path: str = "") -> dict[str, Any]:
@@ -75,24 +76,23 @@ def _fields_set(value: Any, path: str = "") -> dict[str, Any]:
     return out
 
 
-def test_share_unchanged_keeps_written_fields_apart() -> None:
-    written = Model.model_validate(
-        {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "owner": "t"},
-         "model": {"format": "sklearn", "version": "1", "storageUri": "s3://b/m/1/model"},
-         "serving": {"replicas": {"min": 1, "max": 4}}}
-    )  # fmt: skip
-    defaulted = Model.model_validate(
-        {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "owner": "t"},
-         "model": {"format": "sklearn", "version": "1", "storageUri": "s3://b/m/1/model"},
-         "serving": {"replicas": {"max": 4}}}
-    )  # fmt: skip
-    before = _fields_set(defaulted)
-    assert defaulted.serving is not None and written.serving is not None
-    assert defaulted.serving.replicas == written.serving.replicas  # pydantic's == ignores written fields
-    share_unchanged(defaulted, written)
-    assert _fields_set(defaulted) == before
-    assert defaulted.serving.replicas is not written.serving.replicas
-    assert defaulted.model is written.model  # equal throughout: shared
+def test_share_same_input_shares_only_what_came_from_the_same_input() -> None:
+    replicas = {"min": 1, "max": 4}
+    source = {"format": "sklearn", "version": "1", "storageUri": "s3://b/m/1/model"}
+    head = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "owner": "t"}}
+    old_data = {**head, "model": source, "serving": {"replicas": replicas, "engine": "kserve"}}
+    new_data = {**head, "model": source, "serving": {"replicas": {"min": 1, "max": 4}, "engine": "kserve"}}
+    old, new = Model.model_validate(old_data), Model.model_validate(new_data)
+    share_same_input(new, old, new_data, old_data)
+    assert new.model is old.model and new.metadata is old.metadata  # the very same input objects
+    assert new.policies is old.policies  # absent from both: equal defaults
+    assert new.serving is not old.serving and new.serving is not None and old.serving is not None
+    assert new.serving.replicas is not old.serving.replicas  # an equal copy is not the same input
+    # written fields stay each spec's own: {max: 4} alone leaves `min` unwritten
+    written = {**head, "model": source, "serving": {"replicas": {"max": 4}}}
+    spec = Model.model_validate(written)
+    share_same_input(spec, old, written, old_data)
+    assert spec.serving is not None and spec.serving.replicas.model_fields_set == {"max"}
 
 
 @pytest.fixture(scope="module")

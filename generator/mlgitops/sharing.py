@@ -1,13 +1,10 @@
-"""Sharing equal parts between validated specs, so thousands of models fit in little memory.
+"""Sharing equal parts between validated specs and between renders, so thousands of models fit in little memory.
 
 A model resolved for an environment is validated again as a whole (resolve.py), which builds a new
-object for every block of the spec, although an environment patch changes only a few. With 2000
-models in 3 environments those copies were a third of every command's memory. `share_unchanged`
-puts the file spec's own sub-objects back wherever the resolved spec holds an equal one: nothing
-mutates a validated spec (copies are made with `model_copy(update=...)`), so sharing is invisible.
-
-Equal here means what every reader could observe: the same type, the same values and the same
-`model_fields_set` at every level (podspec.py and spec.py read which fields were written).
+object for every block of the spec although an environment patch changes only a few; and each
+environment's render repeats most of the base render. With 2000 models in 3 environments those
+copies were a third of every command's memory. Nothing mutates a validated spec or a rendered object
+(copies are made with `model_copy(update=...)` or `{**obj, ...}`), so sharing an equal part is invisible.
 """
 
 from __future__ import annotations
@@ -17,41 +14,28 @@ from typing import Any
 from pydantic import BaseModel
 
 
-def same_value(a: Any, b: Any) -> bool:
-    """Whether `a` and `b` are interchangeable: equal values, types and written fields at every level."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, BaseModel):
-        if a.model_fields_set != b.model_fields_set or a.__pydantic_extra__ != b.__pydantic_extra__:
-            return False
-        other = b.__dict__
-        return all(same_value(value, other[name]) for name, value in a.__dict__.items())
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same_value(value, b[key]) for key, value in a.items())
-    return bool(a == b)
+def share_same_input(new: BaseModel, old: BaseModel, new_data: Any, old_data: Any) -> None:
+    """Give `new` the field values of `old` that were validated from the very same input object.
 
-
-def share_unchanged(new: BaseModel, old: BaseModel) -> None:
-    """Replace each field value of `new` that is the same as `old`'s (same_value) by `old`'s object.
-
-    Fields of nested models that differ are shared field by field; `new` itself stays a distinct object.
+    `new` was validated from `new_data`, `old` from `old_data` (a merge patch copies only the maps
+    on the patched paths, so every other value of the resolved data *is* the file's). Validation of a
+    sub-model depends on its own input only (no validator in spec.py reads a sibling or changes a
+    value), so the same input gives an equal value with the same written fields: no comparison needed.
+    Fields absent from both inputs hold equal defaults and are shared too.
     """
-    if type(new) is not type(old):
+    if type(new) is not type(old) or not isinstance(new_data, dict) or not isinstance(old_data, dict):
         return
-    fields = new.__dict__
-    previous = old.__dict__
-    for name, value in fields.items():
-        before = previous.get(name)
-        if value is before:
+    values, previous = new.__dict__, old.__dict__
+    for name, info in type(new).model_fields.items():
+        key = info.alias or name
+        if key not in new_data and key not in old_data:
+            values[name] = previous[name]
+        elif key not in new_data or key not in old_data:
             continue
-        if same_value(value, before):
-            fields[name] = before
-        elif isinstance(value, BaseModel) and isinstance(before, BaseModel):
-            share_unchanged(value, before)
+        elif new_data[key] is old_data[key]:
+            values[name] = previous[name]
+        elif isinstance(values[name], BaseModel):
+            share_same_input(values[name], previous[name], new_data[key], old_data[key])
 
 
 def shared(new: Any, old: Any) -> Any:
@@ -67,30 +51,41 @@ def shared(new: Any, old: Any) -> Any:
     kind = type(new)
     if kind is not type(old):
         return new
-    if kind is dict:
-        same = len(new) == len(old) and all(a == b for a, b in zip(new, old, strict=True))
-        for key, value in new.items():
-            if key not in old:
-                same = False
-                continue
-            before = old[key]
-            part = shared(value, before)
-            if part is before:
-                if part is not value:
-                    new[key] = part  # an existing key: the dict's size does not change while iterating
-            else:
-                same = False
-        return old if same else new
-    if kind is list:
-        if len(new) != len(old):
-            return new
-        same = True
-        for index, (value, before) in enumerate(zip(new, old, strict=True)):
-            part = shared(value, before)
-            if part is before:
-                if part is not value:
-                    new[index] = part
-            else:
-                same = False
-        return old if same else new
+    if kind is dict or kind is list:
+        return _shared_container(new, old)
     return old if new == old else new
+
+
+def _same_plain(new: Any, old: Any) -> bool:
+    """Equal plain data with the same types and key order throughout.
+
+    Both checks run in C: `==` stops at the first difference, and the reprs of equal plain data differ
+    exactly where a type (1, 1.0, True) or a key order does."""
+    return bool(new == old) and repr(new) == repr(old)
+
+
+def _shared_container(new: Any, old: Any) -> Any:
+    if _same_plain(new, old):
+        return old
+    if type(new) is dict:
+        for key, value in new.items():
+            if key in old:
+                before = old[key]
+                if value is not before and type(value) is type(before):
+                    if type(value) is dict or type(value) is list:
+                        part = _shared_container(value, before)
+                    else:
+                        part = before if value == before else value
+                    if part is before:
+                        new[key] = before  # an existing key: the dict's size does not change while iterating
+    elif len(new) == len(old):
+        for index, value in enumerate(new):
+            before = old[index]
+            if value is not before and type(value) is type(before):
+                if type(value) is dict or type(value) is list:
+                    part = _shared_container(value, before)
+                else:
+                    part = before if value == before else value
+                if part is before:
+                    new[index] = before
+    return new
