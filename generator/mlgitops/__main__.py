@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     from mlgitops._cli import run
 
-    return run(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    finally:
+        gc.unfreeze()  # commands freeze what they loaded (_cli._workspace); a caller's process gets it back
 
 
 if __name__ == "__main__":

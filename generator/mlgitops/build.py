@@ -90,6 +90,11 @@ class Prepared:
         return self._files
 
 
+    def forget_files(self) -> None:
+        """Drop the files' text once they are checked (they are made again if the real Kustomize is needed)."""
+        self._files = None
+
+
 def prepare(workspace: Workspace, env: str, model: str | None = None) -> Prepared:
     """Render the models a build of `env` needs, once (the committed-file check reuses it)."""
     check_environment(workspace, env)

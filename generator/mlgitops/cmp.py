@@ -323,6 +323,9 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
     settings = read_settings(environ)
     root = find_project(start, environ)
     workspace = load_workspace(root, only_model=settings.model)
+    import gc
+
+    gc.freeze()  # the specs live until the answer is printed: the collector need not walk them (_cli._workspace)
     names = workspace.project.environment_names
     from_path = path_environment(root, start)
     env = settings.environment or from_path
@@ -348,6 +351,7 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
         )
     prepared = prepare(workspace, env, settings.model)
     verify_committed_files(workspace, env, settings.model, files=lambda: prepared.files)
+    prepared.forget_files()  # the stream is made from the objects; the files' text would only take memory
     stream = build_prepared(prepared, extra_labels=settings.extra_labels)
     if not _has_objects(stream) and not workspace.project.environment(env).allowEmpty:
         what = f"model {settings.model!r} in " if settings.model else ""
@@ -360,10 +364,16 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
 
 def _has_objects(stream: str) -> bool:
     """Whether a Kustomize stream holds at least one document with content."""
-    for line in stream.splitlines():
-        text = line.strip()
-        if text and text != "---" and not text.startswith("#") and text not in ("{}", "null"):
-            return True
+    start = 0
+    while start < len(stream):  # line by line without a list of every line (an environment's stream is MiBs)
+        end = stream.find("\n", start)
+        end = len(stream) if end < 0 else end + 1
+        lines = stream[start:end].splitlines()  # str.splitlines also breaks at \r, \x85, \u2028, ...
+        start = end
+        for line in lines:
+            text = line.strip()
+            if text and text != "---" and not text.startswith("#") and text not in ("{}", "null"):
+                return True
     return False
 
 

@@ -202,10 +202,15 @@ def store(directory: Path, key: str, answer: Answer) -> None:
     meta = json.dumps(
         {"warnings": answer.warnings, "environment": answer.environment, "model": answer.model}, sort_keys=True
     )
-    rest = meta.encode() + b"\n" + answer.stream.encode("utf-8")
-    if len(rest) > MAX_ENTRY_BYTES:
+    # The parts are hashed and written one after the other: an environment's stream is tens of MiB,
+    # and joining them would hold it three times over.
+    head = meta.encode() + b"\n"
+    stream = answer.stream.encode("utf-8")
+    if len(head) + len(stream) > MAX_ENTRY_BYTES:
         return
-    data = f"{FORMAT} {__version__} {key} {hashlib.sha256(rest).hexdigest()}\n".encode() + rest
+    digest = hashlib.sha256(head)
+    digest.update(stream)
+    parts = (f"{FORMAT} {__version__} {key} {digest.hexdigest()}\n".encode() + head, stream)
     if not _usable(directory, create=True):
         return
     import tempfile  # not on the hit path: it imports random and more
@@ -214,7 +219,8 @@ def store(directory: Path, key: str, answer: Answer) -> None:
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=_SUFFIX)
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            for part in parts:
+                out.write(part)
         os.replace(temporary, directory / (key + _SUFFIX))
         temporary = None
         _prune(directory)

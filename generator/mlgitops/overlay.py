@@ -22,6 +22,7 @@ from mlgitops.loader import Workspace
 from mlgitops.render import Obj, object_key, render_model, with_monitoring
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
 from mlgitops.resolve import ResolvedModel, resolve
+from mlgitops.sharing import shared
 from mlgitops.yamlio import dump, generated_header
 
 BASE_MODELS_DIR = "base/models"
@@ -130,7 +131,7 @@ def render_models(
                 result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
                 with _addon_positions(workspace, env_addons):
-                    result.environments[env] = render_model(resolved, project, env_addons)
+                    result.environments[env] = shared_with_base(render_model(resolved, project, env_addons), base)
         out.append(result)
     return out
 
@@ -158,6 +159,13 @@ def _addon_positions(workspace: Workspace, addons: list[tuple[str, Obj]]) -> Ite
                     break
             problems.append(problem)
         raise SpecError(problems) from None
+
+
+def shared_with_base(objects: list[Obj], base: list[Obj]) -> list[Obj]:
+    """An environment's objects sharing every part they have in common with the base's (sharing.py):
+    the three environments of 2000 models would otherwise hold the base three times over."""
+    base_by_key = {object_key(obj): obj for obj in base}
+    return [shared(obj, base_by_key[key]) if (key := object_key(obj)) in base_by_key else obj for obj in objects]
 
 
 def model_addons(

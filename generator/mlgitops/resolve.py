@@ -22,6 +22,7 @@ from mlgitops.mergepatch import merge_patch
 from mlgitops.node_classes import node_class_problems
 from mlgitops.podspec import check_pods
 from mlgitops.schema_errors import validation_problems
+from mlgitops.sharing import share_same_input
 from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
 from mlgitops.stepgraph import find_cycle, input_producers
 from mlgitops.training_envs import model_problems, trains_in
@@ -197,6 +198,7 @@ def _resolve_checked(workspace: Workspace, model: ModelFile, env: str) -> Resolv
             sources = [model.doc, *(layer.doc for layer in layers)]
             problems = validation_problems(exc, data, Model, locate, sources)
             raise SpecError([_in_env(p, env) for p in problems]) from None
+        share_same_input(spec, model.spec, data, model.doc.data)  # what no patch reached is the file spec's
         problems = check_model(spec, workspace.project, locate)
         if problems:
             raise SpecError([_in_env(p, env) for p in problems])
