@@ -1,4 +1,4 @@
-"""The source map (sourcemap.py) with the container contents and serving fields of issue 16 present: every
+"""The source map (mlgitops.sourcemap) with the container contents and serving fields of issue 16 present: every
 rendered field maps to an existing spec field, and the new ones to the field a person edits."""
 
 from __future__ import annotations
