@@ -35,10 +35,10 @@ from mlgitops.rendercache.inputs import model_inputs, project_key, read_file
 from mlgitops.tree import (
     GENERATED_ROOTS,
     TreeStatus,
-    _symlink_problems,
     compare,
     recover,
     swap_unit,
+    symlink_problems,
     write,
 )
 
@@ -67,7 +67,7 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
         note = recover(root)
         check_generated_paths(root, GENERATED_ROOTS)
         existing: dict[str, str] = {}
-        problems = _symlink_problems(root, existing)
+        problems = symlink_problems(root, existing)
         if problems:
             raise SpecError(problems)
         if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():
