@@ -4,8 +4,8 @@ when nothing else a render reads differs.
 A model's objects depend only on its own file and the project (`mlgitops.yaml`; `render_models`
 renders each model on its own) and the Jsonnet addon templates (`templates/`), so a model whose
 file is byte-identical at both revisions renders to identical objects and can change nothing in the
-diff. `base/platform/` is built separately (snapshot.py) and compared as before; it is part of the
-guard anyway, to stay on the safe side. Anything else differing (the project file, templates, a
+diff. `base/platform/` is built and compared separately (snapshot.py); it is part of the guard
+too, to stay on the safe side. Anything else differing (the project file, templates, a
 revision without a project, a symlink or other special file where a model, the platform or a
 template is) means a full load.
 
@@ -81,7 +81,7 @@ class DirectoryTree:
         found: Files = {}
         for path in top.rglob("*"):
             if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                return None  # let the full path refuse or follow it as it always has
+                return None  # the full load refuses or follows it
             if path.is_file():
                 try:
                     found[path.relative_to(top).as_posix()] = path.read_bytes()

@@ -5,7 +5,7 @@ every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/
 `templates/` (Jsonnet addons and their `lib/`), byte for byte, and with templates, the installed
 Jsonnet evaluator. `model_inputs`: one hash per model file.
 Anything unusual in `models/` (a symlink, a subdirectory, a file the loader refuses) gives None: the
-full render then loads everything and reports it as it always has.
+full render then loads everything and reports it.
 """
 
 from __future__ import annotations
