@@ -27,13 +27,11 @@ from typing import Protocol
 
 from mlgitops import git_repo
 from mlgitops.addons import TEMPLATES_DIR
-from mlgitops.loader import MODELS_DIR, PROJECT_FILE
+from mlgitops.loader import MODEL_SUFFIX, MODELS_DIR, PROJECT_FILE
 from mlgitops.overlay import PLATFORM_DIR
 
-MODEL_SUFFIX = ".yaml"
-
 Files = dict[str, bytes]
-"""Relative path (under a folder) → bytes; None where the folder holds a symlink or special file."""
+"""Relative path (under a folder) → bytes (`Tree.folder` gives None instead where one is a symlink or special file)."""
 
 
 class Tree(Protocol):
