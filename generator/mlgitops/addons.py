@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,11 +164,6 @@ class ConfinedImporter:
         if len(data) > MAX_SPEC_BYTES:
             raise RuntimeError(f"{rel} is larger than {MAX_SPEC_BYTES} bytes (MAX_SPEC_BYTES)")
         return shown, data
-
-
-def confined_importer(root: Path) -> Callable[[str, str], tuple[str, bytes]]:
-    """The import callback of `ConfinedImporter`."""
-    return ConfinedImporter(root)
 
 
 def _sentence(message: str) -> str:

@@ -132,7 +132,7 @@ def _existing(root: Path) -> dict[str, Path]:
     return found
 
 
-def _symlink_problems(root: Path, found: dict[str, str] | None = None) -> list[Problem]:
+def symlink_problems(root: Path, found: dict[str, str] | None = None) -> list[Problem]:
     """Symlinks and special files inside the generated directories: render writes none, reads none.
 
     Walked with `os.scandir`, whose entries know their type without one `stat` per file (the walk
@@ -434,7 +434,7 @@ def render(workspace: Workspace, *, check: bool = False, command: str | None = N
     with project_lock(root, label, required=not check):
         note = recover(root)
         check_generated_paths(root, GENERATED_ROOTS)
-        problems = _symlink_problems(root)
+        problems = symlink_problems(root)
         if problems:
             raise SpecError(problems)
         if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():

@@ -4,8 +4,8 @@ when nothing else a render reads differs.
 A model's objects depend only on its own file and the project (`mlgitops.yaml`; `render_models`
 renders each model on its own) and the Jsonnet addon templates (`templates/`), so a model whose
 file is byte-identical at both revisions renders to identical objects and can change nothing in the
-diff. `base/platform/` is built separately (snapshot.py) and compared as before; it is part of the
-guard anyway, to stay on the safe side. Anything else differing (the project file, templates, a
+diff. `base/platform/` is built and compared separately (snapshot.py); it is part of the guard
+too, to stay on the safe side. Anything else differing (the project file, templates, a
 revision without a project, a symlink or other special file where a model, the platform or a
 template is) means a full load.
 
@@ -27,13 +27,11 @@ from typing import Protocol
 
 from mlgitops import git_repo
 from mlgitops.addons import TEMPLATES_DIR
-from mlgitops.loader import MODELS_DIR, PROJECT_FILE
+from mlgitops.loader import MODEL_SUFFIX, MODELS_DIR, PROJECT_FILE
 from mlgitops.overlay import PLATFORM_DIR
 
-MODEL_SUFFIX = ".yaml"
-
 Files = dict[str, bytes]
-"""Relative path (under a folder) → bytes; None where the folder holds a symlink or special file."""
+"""Relative path (under a folder) → bytes (`Tree.folder` gives None instead where one is a symlink or special file)."""
 
 
 class Tree(Protocol):
@@ -81,7 +79,7 @@ class DirectoryTree:
         found: Files = {}
         for path in top.rglob("*"):
             if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                return None  # let the full path refuse or follow it as it always has
+                return None  # the full load refuses or follows it
             if path.is_file():
                 try:
                     found[path.relative_to(top).as_posix()] = path.read_bytes()

@@ -50,10 +50,3 @@ def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> di
         "gpu": gpu,
     }
 
-
-def model_file_paths(name: str, path: str) -> bool:
-    """Whether a generated path is one of model `name`'s own files."""
-    parts = path.split("/", 3)
-    if path.startswith(f"base/models/{name}/"):
-        return True
-    return len(parts) == 4 and parts[0] == "overlays" and parts[2] == name and not parts[1].startswith("_")

@@ -3,9 +3,9 @@
 `project_key`: everything besides the model files: the mlgitops code (version, size and mtime of
 every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/platform/` and
 `templates/` (Jsonnet addons and their `lib/`), byte for byte, and with templates, the installed
-Jsonnet evaluator. `model_inputs`: one hash per model file.
+Jsonnet evaluators. `model_inputs`: one hash per model file.
 Anything unusual in `models/` (a symlink, a subdirectory, a file the loader refuses) gives None: the
-full render then loads everything and reports it as it always has.
+full render then loads everything and reports it.
 """
 
 from __future__ import annotations
@@ -14,43 +14,51 @@ import hashlib
 import os
 from pathlib import Path
 
+from mlgitops.addons import EVALUATOR_MODULES, TEMPLATES_DIR
 from mlgitops.cmp_cache import _code_identity, _feed_file, _feed_tree
 from mlgitops.limits import MAX_SPEC_BYTES
+from mlgitops.platform_tree import PLATFORM_DIR
+from mlgitops.projectroot import PROJECT_FILE
 from mlgitops.rendercache.store import FORMAT, content_hash
 
-MODELS_DIR = "models"
+MODELS_DIR = "models"  # as workspace.MODELS_DIR and loader.MODEL_SUFFIX, which import the spec classes
 MODEL_SUFFIX = ".yaml"
 
 
 def project_key(root: Path) -> str:
     digest = hashlib.sha256(f"{FORMAT}\0".encode())
     _code_identity(digest)
-    _feed_file(digest, root, "mlgitops.yaml")
-    _feed_tree(digest, root, "base/platform")
-    _feed_tree(digest, root, "templates")
-    if os.path.lexists(root / "templates"):
+    _feed_file(digest, root, PROJECT_FILE)
+    _feed_tree(digest, root, PLATFORM_DIR)
+    _feed_tree(digest, root, TEMPLATES_DIR)
+    if os.path.lexists(root / TEMPLATES_DIR):
         digest.update(_jsonnet_identity().encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
 def _jsonnet_identity() -> str:
-    """Where the Jsonnet evaluator the templates run on is installed (path, size, mtime), or that it is not."""
+    """Where each Jsonnet evaluator `addons` may run the templates on is installed (path, size, mtime),
+    or that it is not: the same templates can render differently on another evaluator or release."""
+    return "\0".join(_module_identity(name) for name in EVALUATOR_MODULES)
+
+
+def _module_identity(name: str) -> str:
     import importlib.util
     import sys
 
-    if "_jsonnet" in sys.modules and sys.modules["_jsonnet"] is None:
-        return "jsonnet: blocked"
+    if name in sys.modules and sys.modules[name] is None:
+        return f"{name}: blocked"
     try:
-        spec = importlib.util.find_spec("_jsonnet")
+        spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.origin:
-        return "jsonnet: missing"
+        return f"{name}: missing"
     try:
         info = os.stat(spec.origin)
     except OSError:
-        return "jsonnet: unreadable"
-    return f"jsonnet: {spec.origin}\0{info.st_size}\0{info.st_mtime_ns}"
+        return f"{name}: unreadable"
+    return f"{name}: {spec.origin}\0{info.st_size}\0{info.st_mtime_ns}"
 
 
 def read_file(path: str) -> bytes:

@@ -35,10 +35,10 @@ from mlgitops.rendercache.inputs import model_inputs, project_key, read_file
 from mlgitops.tree import (
     GENERATED_ROOTS,
     TreeStatus,
-    _symlink_problems,
     compare,
     recover,
     swap_unit,
+    symlink_problems,
     write,
 )
 
@@ -67,7 +67,7 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
         note = recover(root)
         check_generated_paths(root, GENERATED_ROOTS)
         existing: dict[str, str] = {}
-        problems = _symlink_problems(root, existing)
+        problems = symlink_problems(root, existing)
         if problems:
             raise SpecError(problems)
         if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():
@@ -127,16 +127,9 @@ def record(
 
 
 def _owners(paths: dict[str, str], names: list[str]) -> dict[str, str]:
-    """Path → the model whose directory holds it (base/models/<m>/, overlays/<env>/<m>/)."""
+    """Path → the model whose directory holds it, for the models in `names`."""
     known = set(names)
-    owner: dict[str, str] = {}
-    for path in paths:
-        parts = path.split("/", 3)
-        if parts[:2] == ["base", "models"] and len(parts) == 4 and parts[2] in known:
-            owner[path] = parts[2]
-        elif parts[0] == "overlays" and len(parts) == 4 and not parts[1].startswith("_") and parts[2] in known:
-            owner[path] = parts[2]
-    return owner
+    return {path: name for path in paths if (name := store.model_of(path)) in known}
 
 
 def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None:

@@ -81,16 +81,22 @@ def _hashes(value: object) -> dict[str, str] | None:
     return dict(value)
 
 
+def model_of(path: str) -> str | None:
+    """The model whose own directory holds a generated path (base/models/<name>/ or
+    overlays/<env>/<name>/, not overlays/_units/), or None: a file shared by every model."""
+    parts = path.split("/", 3)
+    if len(parts) < 4:
+        return None
+    if parts[0] == "base" and parts[1] == "models":
+        return parts[2]
+    if parts[0] == "overlays" and not parts[1].startswith("_"):
+        return parts[2]
+    return None
+
+
 def _model_paths_ok(name: str, paths: dict[str, str]) -> bool:
-    """A model's files are in its own directories only: base/models/<name>/ or overlays/<env>/<name>/."""
-    for path in paths:
-        parts = path.split("/")
-        if path.startswith(f"base/models/{name}/"):
-            continue
-        if len(parts) > 3 and parts[0] == "overlays" and parts[2] == name and not parts[1].startswith("_"):
-            continue
-        return False
-    return True
+    """A model's files are in its own directories only."""
+    return all(model_of(path) == name for path in paths)
 
 
 def _decode(data: dict[str, Any]) -> RenderCache | None:
