@@ -536,7 +536,7 @@ def test_objects_are_exactly_what_build_computes(example: Path) -> None:
     workspace = load_workspace(example)
     renders = render_models(workspace)
     snapshot = diff_module.Snapshot(Revision("working tree", None, "the working tree"), workspace)
-    diff_module._add_model_objects(snapshot, workspace.project.environment_names)
+    diff_module.add_model_objects(snapshot, workspace.project.environment_names)
     for env in workspace.project.environment_names:
         ours = {oid: tracked.obj for oid, tracked in snapshot.objects[env].items()}
         expected = {diff_module.object_id(o): o for o in environment_objects(workspace, env, renders)}

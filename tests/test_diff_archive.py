@@ -67,7 +67,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> tuple[list[set[str] | None], list[l
     """What changed_models decided, and which model files each unpacked revision holds."""
     decided: list[set[str] | None] = []
     written: list[list[str]] = []
-    real_changed, real_unpack = incremental.changed_models, snapshot._unpack
+    real_changed, real_unpack = incremental.changed_models, snapshot.unpack_snapshot
 
     def changed(base: incremental.Tree | None, head: incremental.Tree | None) -> set[str] | None:
         decided.append(real_changed(base, head))
@@ -80,7 +80,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> tuple[list[set[str] | None], list[l
         return where
 
     monkeypatch.setattr(command, "changed_models", changed)
-    monkeypatch.setattr(command, "_unpack", unpack)
+    monkeypatch.setattr(command, "unpack_snapshot", unpack)
     return decided, written
 
 

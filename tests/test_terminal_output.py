@@ -135,7 +135,7 @@ def test_diff_unexpected_exception_exits_2_with_one_line(repo: Path, monkeypatch
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("boom\nsecond line \x1b[2J")
 
-    monkeypatch.setattr(diff_package.command, "_compare_environment", broken)
+    monkeypatch.setattr(diff_package.command, "compare_environment", broken)
     result = run_cli(["diff"], cwd=repo)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == ["internal error: RuntimeError: boom second line \\x1b[2J"]

@@ -80,7 +80,7 @@ def _usable(directory: Path, create: bool) -> bool:
     )
 
 
-def _feed_file(digest: hashlib._Hash, root: Path, relative: str) -> None:
+def feed_file(digest: hashlib._Hash, root: Path, relative: str) -> None:
     digest.update(b"F\0" + relative.encode("utf-8", "surrogateescape") + b"\0")
     try:
         data = (root / relative).read_bytes()
@@ -90,7 +90,7 @@ def _feed_file(digest: hashlib._Hash, root: Path, relative: str) -> None:
     digest.update(len(data).to_bytes(8, "big") + data)
 
 
-def _feed_tree(digest: hashlib._Hash, root: Path, relative: str) -> None:
+def feed_tree(digest: hashlib._Hash, root: Path, relative: str) -> None:
     """Every entry under root/relative, in a fixed order: names, kinds, link targets and file bytes."""
     top = root / relative
     if not os.path.lexists(top):
@@ -105,10 +105,10 @@ def _feed_tree(digest: hashlib._Hash, root: Path, relative: str) -> None:
             full = root / path
             if full.is_symlink():
                 digest.update(b"L\0" + os.readlink(full).encode("utf-8", "surrogateescape") + b"\0")
-            _feed_file(digest, root, path)
+            feed_file(digest, root, path)
 
 
-def _code_identity(digest: hashlib._Hash) -> None:
+def code_identity(digest: hashlib._Hash) -> None:
     from mlgitops import __version__
 
     digest.update(f"{FORMAT}\0{__version__}\0".encode())
@@ -138,7 +138,7 @@ def _kustomize_identity(digest: hashlib._Hash, environ: Mapping[str, str]) -> No
 def request_key(root: Path, start: Path, environment: str | None, model: str | None, environ: Mapping[str, str]) -> str:
     """The SHA-256 of everything the answer depends on (see the module docstring)."""
     digest = hashlib.sha256()
-    _code_identity(digest)
+    code_identity(digest)
     _kustomize_identity(digest, environ)
     for name in sorted(environ):
         if name in _REQUEST_NAMES or name.startswith(_REQUEST_PREFIXES):
@@ -148,7 +148,7 @@ def request_key(root: Path, start: Path, environment: str | None, model: str | N
     except ValueError:
         where = str(start.resolve())
     digest.update(f"R\0{where}\0{environment}\0{model}\0".encode("utf-8", "surrogateescape"))
-    _feed_file(digest, root, "mlgitops.yaml")
+    feed_file(digest, root, "mlgitops.yaml")
     models = root / "models"
     try:
         names = sorted(os.listdir(models))
@@ -158,10 +158,10 @@ def request_key(root: Path, start: Path, environment: str | None, model: str | N
     for name in names:  # every entry matters to the loader (stray files are errors)
         digest.update(b"N\0" + name.encode("utf-8", "surrogateescape") + b"\0")
         if model is None or name.partition(".")[0] == model:
-            _feed_file(digest, root, f"models/{name}")
-    _feed_tree(digest, root, "base")
-    _feed_tree(digest, root, f"overlays/{environment}" if environment else "overlays")
-    _feed_tree(digest, root, "templates")  # Jsonnet addons (mlgitops.addons) are inputs too
+            feed_file(digest, root, f"models/{name}")
+    feed_tree(digest, root, "base")
+    feed_tree(digest, root, f"overlays/{environment}" if environment else "overlays")
+    feed_tree(digest, root, "templates")  # Jsonnet addons (mlgitops.addons) are inputs too
     return digest.hexdigest()
 
 

@@ -74,7 +74,7 @@ def base_modes(workspace: Workspace, ref: str | None, notes: list[str]) -> BaseM
     An explicit `ref` that is not a commit is a usage error; a base that does not load is a note.
     """
     from mlgitops import git_repo
-    from mlgitops.diff.snapshot import _load, _materialise
+    from mlgitops.diff.snapshot import load_snapshot, materialise_snapshot
     from mlgitops.errors import UsageError
 
     try:
@@ -93,10 +93,10 @@ def base_modes(workspace: Workspace, ref: str | None, notes: list[str]) -> BaseM
     found = BaseModes(revision.label)
     with tempfile.TemporaryDirectory(prefix="mlgitops-base-") as tmp:
         try:
-            root = _materialise(repo, revision, Path(tmp) / "base", [])
+            root = materialise_snapshot(repo, revision, Path(tmp) / "base", [])
             if root is None:
                 return None
-            snapshot = _load(root, revision)
+            snapshot = load_snapshot(root, revision)
         except MlgitopsError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             notes.append(f"the serving.mode check against the base was skipped: {first}")

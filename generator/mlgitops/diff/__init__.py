@@ -95,7 +95,7 @@ from mlgitops.diff.results import (
     describe,
     object_id,
 )
-from mlgitops.diff.snapshot import Snapshot, _add_model_objects
+from mlgitops.diff.snapshot import Snapshot, add_model_objects
 from mlgitops.diff.text import format_text, model_rows
 
 __all__ = [
@@ -113,7 +113,7 @@ __all__ = [
     "Snapshot",
     "Status",
     "Tracked",
-    "_add_model_objects",
+    "add_model_objects",
     "canonical",
     "compute",
     "describe",

@@ -6,20 +6,20 @@ import tempfile
 from pathlib import Path
 
 from mlgitops import git_repo
-from mlgitops.diff.compare import _compare_environment
+from mlgitops.diff.compare import compare_environment
 from mlgitops.diff.incremental import DirectoryTree, changed_models
 from mlgitops.diff.json_format import format_json
 from mlgitops.diff.markdown import format_markdown
 from mlgitops.diff.results import DiffError, DiffResult, EnvironmentDiff, Format
 from mlgitops.diff.snapshot import (
     Snapshot,
-    _add_model_objects,
-    _add_platform_objects,
-    _archive,
-    _load,
-    _unpack,
+    add_model_objects,
+    add_platform_objects,
+    archive_snapshot,
+    load_snapshot,
+    unpack_snapshot,
 )
-from mlgitops.diff.summary import _model_changes
+from mlgitops.diff.summary import model_changes
 from mlgitops.diff.text import format_text
 from mlgitops.errors import MlgitopsError, UsageError, did_you_mean
 from mlgitops.loader import find_root
@@ -41,8 +41,8 @@ def _select(base: Snapshot, head: Snapshot, wanted: list[str] | None) -> list[st
 def compute(base: Snapshot, head: Snapshot, envs: list[str]) -> list[EnvironmentDiff]:
     out: list[EnvironmentDiff] = []
     for env in envs:
-        result = _compare_environment(env, base.objects.get(env, {}), head.objects.get(env, {}))
-        result.models = _model_changes(result, base, head)
+        result = compare_environment(env, base.objects.get(env, {}), head.objects.get(env, {}))
+        result.models = model_changes(result, base, head)
         out.append(result)
     return out
 
@@ -56,16 +56,16 @@ def diff(start: Path, *, base: str | None = None, head: str | None = None, envs:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as tmp:
         scratch = Path(tmp)
-        base_tree = _archive(repo, base_rev, notes)
-        head_tree = DirectoryTree(root) if head_rev.is_working_tree else _archive(repo, head_rev, notes)
+        base_tree = archive_snapshot(repo, base_rev, notes)
+        head_tree = DirectoryTree(root) if head_rev.is_working_tree else archive_snapshot(repo, head_rev, notes)
         only = changed_models(base_tree, head_tree)  # None: every model (incremental.py)
-        base_root = _unpack(base_tree, base_rev, scratch / "base", only)
-        head_root = root if head_rev.is_working_tree else _unpack(head_tree, head_rev, scratch / "head", only)
-        base_snap, head_snap = _load(base_root, base_rev, only), _load(head_root, head_rev, only)
+        base_root = unpack_snapshot(base_tree, base_rev, scratch / "base", only)
+        head_root = root if head_rev.is_working_tree else unpack_snapshot(head_tree, head_rev, scratch / "head", only)
+        base_snap, head_snap = load_snapshot(base_root, base_rev, only), load_snapshot(head_root, head_rev, only)
         selected = _select(base_snap, head_snap, envs)
         for snap in (base_snap, head_snap):
-            _add_model_objects(snap, selected)
-        _add_platform_objects([base_snap, head_snap], selected, scratch)
+            add_model_objects(snap, selected)
+        add_platform_objects([base_snap, head_snap], selected, scratch)
         environments = compute(base_snap, head_snap, selected)
     return DiffResult(base_rev, head_rev, environments, notes)
 

@@ -180,7 +180,7 @@ def _pair_renames(removed: dict[ObjectId, Tracked], added: dict[ObjectId, Tracke
     return pairs
 
 
-def _compare_environment(env: str, before: dict[ObjectId, Tracked], after: dict[ObjectId, Tracked]) -> EnvironmentDiff:
+def compare_environment(env: str, before: dict[ObjectId, Tracked], after: dict[ObjectId, Tracked]) -> EnvironmentDiff:
     result = EnvironmentDiff(env)
     removed = {oid: t for oid, t in before.items() if oid not in after}
     added = {oid: t for oid, t in after.items() if oid not in before}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from mlgitops.diff.compare import VERSION_LABEL
 from mlgitops.diff.results import DiffResult, EnvironmentDiff, describe
-from mlgitops.diff.text import _plural, model_rows
+from mlgitops.diff.text import model_rows, plural
 from mlgitops.textsafe import printable, printable_lines
 
 MARKDOWN_BUDGET = 65_536  # GitHub's limit for one comment
@@ -193,9 +193,9 @@ def _truncation_note(budget: int, left_out: dict[str, Counter[str]], cut: list[s
             continue
         what = []
         if counts["diff"]:
-            what.append(_plural(counts["diff"], "diff"))
+            what.append(plural(counts["diff"], "diff"))
         if counts["item"]:
-            what.append(_plural(counts["item"], "listed object"))
+            what.append(plural(counts["item"], "listed object"))
         if what:
             parts.append(f"{name}: {', '.join(what)}")
     return (
@@ -210,7 +210,7 @@ def format_markdown(result: DiffResult, budget: int = MARKDOWN_BUDGET) -> str:
     head.extend(f"> {_text(note)}\n\n" for note in result.notes)
     changed = [env for env in result.environments if env.changed]
     if not changed:
-        head.append(f"No changes in {_plural(len(result.environments), 'environment')}.\n")
+        head.append(f"No changes in {plural(len(result.environments), 'environment')}.\n")
         return "".join(head)
     head.append("| Environment | Added | Changed | Removed | Renamed |\n|---|---:|---:|---:|---:|\n")
     for env in changed:
@@ -221,7 +221,7 @@ def format_markdown(result: DiffResult, budget: int = MARKDOWN_BUDGET) -> str:
     head.append("\n")
     unchanged = len(result.environments) - len(changed)
     if unchanged:
-        head.append(f"{_plural(unchanged, 'other environment')} unchanged.\n\n")
+        head.append(f"{plural(unchanged, 'other environment')} unchanged.\n\n")
 
     sections: list[_Section] = []
     rows = model_rows(result)

@@ -127,7 +127,7 @@ def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) 
     return builds
 
 
-def _add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> None:
+def add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> None:
     builds = list(_platform_builds(snapshots, envs, scratch).values())
     if not builds:
         return
@@ -147,7 +147,7 @@ def _add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: P
                         _add(table, copy.deepcopy(obj), None, env, snap.revision, "base/platform")
 
 
-def _add_model_objects(snap: Snapshot, envs: list[str]) -> None:
+def add_model_objects(snap: Snapshot, envs: list[str]) -> None:
     from mlgitops.overlay import environment_objects, in_environment, render_models
 
     ws = snap.workspace
@@ -168,11 +168,11 @@ def _add_model_objects(snap: Snapshot, envs: list[str]) -> None:
                 _add(table, in_environment(obj, namespace, env), item.name, env, snap.revision, item.source)
 
 
-def _materialise(repo: Repository, revision: Revision, destination: Path, notes: list[str]) -> Path | None:
-    return _unpack(_archive(repo, revision, notes), revision, destination, None)
+def materialise_snapshot(repo: Repository, revision: Revision, destination: Path, notes: list[str]) -> Path | None:
+    return unpack_snapshot(archive_snapshot(repo, revision, notes), revision, destination, None)
 
 
-def _archive(repo: Repository, revision: Revision, notes: list[str]) -> ArchiveTree | None:
+def archive_snapshot(repo: Repository, revision: Revision, notes: list[str]) -> ArchiveTree | None:
     """The revision's project as a tar in memory (None, with a note, when it has no project)."""
     from mlgitops.tree import GENERATED_ROOTS
 
@@ -188,7 +188,7 @@ def _archive(repo: Repository, revision: Revision, notes: list[str]) -> ArchiveT
     return ArchiveTree(data)
 
 
-def _unpack(tree: Tree | None, revision: Revision, destination: Path, only: set[str] | None) -> Path | None:
+def unpack_snapshot(tree: Tree | None, revision: Revision, destination: Path, only: set[str] | None) -> Path | None:
     """Write the revision's files into `destination`: all, or with `only`, no model file outside it."""
     if tree is None:
         return None
@@ -201,7 +201,7 @@ def _unpack(tree: Tree | None, revision: Revision, destination: Path, only: set[
     return destination
 
 
-def _load(root: Path | None, revision: Revision, only_models: set[str] | None = None) -> Snapshot:
+def load_snapshot(root: Path | None, revision: Revision, only_models: set[str] | None = None) -> Snapshot:
     """The revision's project; with `only_models`, only those models (diff/incremental.py)."""
     if root is None:
         return Snapshot(revision, None)

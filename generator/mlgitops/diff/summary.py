@@ -216,7 +216,7 @@ def _model_summary(
     return ", ".join(parts), changes
 
 
-def _model_changes(env: EnvironmentDiff, base: Snapshot, head: Snapshot) -> list[ModelChange]:
+def model_changes(env: EnvironmentDiff, base: Snapshot, head: Snapshot) -> list[ModelChange]:
     owners: dict[str, None] = {}
     for change in env.objects:
         if change.owner is not None:

@@ -54,7 +54,7 @@ def format_text(result: DiffResult) -> str:
     lines.append("")
     changed = [env for env in result.environments if env.changed]
     if not changed:
-        lines.append(f"no changes in {_plural(len(result.environments), 'environment')}")
+        lines.append(f"no changes in {plural(len(result.environments), 'environment')}")
         return "\n".join(lines) + "\n"
     names = {env.name: printable(env.name) for env in changed}
     width = max(len("environment"), *(len(name) for name in names.values()))
@@ -68,7 +68,7 @@ def format_text(result: DiffResult) -> str:
         )
     unchanged = len(result.environments) - len(changed)
     if unchanged:
-        lines.append(f"({_plural(unchanged, 'other environment')} unchanged)")
+        lines.append(f"({plural(unchanged, 'other environment')} unchanged)")
     models = _model_lines(result)
     if models:
         lines.append("")
@@ -91,9 +91,9 @@ def relabelled_lines(env: EnvironmentDiff) -> list[str]:
     if not objects:
         return []
     moves = sorted({relabel_summary(o.before, o.after) for o in objects})
-    title = f"~ {env.name}  {_plural(len(objects), 'object')} relabelled, nothing else changed ({'; '.join(moves)})"
+    title = f"~ {env.name}  {plural(len(objects), 'object')} relabelled, nothing else changed ({'; '.join(moves)})"
     return ["", printable(title), *(printable(f"    {describe(o.oid)}") for o in objects)]
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"

@@ -124,7 +124,7 @@ def _storage_uri(client: MlflowRest, version: ModelVersion) -> str:
         uri = f"{artifacts}/{path}" if path else artifacts
     if uri.startswith(MODELS_SCHEME):
         raise RegistryError(
-            f"registry: {version.name} version {version.version}: the server did not resolve {uri!r} to a "
+            f"registry: {version.name!r} version {version.version!r}: the server did not resolve {uri!r} to a "
             "storage location"
         )
     from pydantic import TypeAdapter, ValidationError
@@ -136,7 +136,7 @@ def _storage_uri(client: MlflowRest, version: ModelVersion) -> str:
     except ValidationError as exc:
         reason = exc.errors()[0].get("msg", "not a storage URI").removeprefix("Value error, ")
         raise RegistryError(
-            f"registry: {version.name} version {version.version} is stored where the cluster cannot load it: "
+            f"registry: {version.name!r} version {version.version!r} is stored where the cluster cannot load it: "
             f"{reason}; point the experiment's artifact location at object storage"
         ) from None
     return uri

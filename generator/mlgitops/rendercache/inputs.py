@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from mlgitops.addons import EVALUATOR_MODULES, TEMPLATES_DIR
-from mlgitops.cmp_cache import _code_identity, _feed_file, _feed_tree
+from mlgitops.cmp_cache import code_identity, feed_file, feed_tree
 from mlgitops.limits import MAX_SPEC_BYTES
 from mlgitops.platform_tree import PLATFORM_DIR
 from mlgitops.projectroot import PROJECT_FILE
@@ -27,10 +27,10 @@ MODEL_SUFFIX = ".yaml"
 
 def project_key(root: Path) -> str:
     digest = hashlib.sha256(f"{FORMAT}\0".encode())
-    _code_identity(digest)
-    _feed_file(digest, root, PROJECT_FILE)
-    _feed_tree(digest, root, PLATFORM_DIR)
-    _feed_tree(digest, root, TEMPLATES_DIR)
+    code_identity(digest)
+    feed_file(digest, root, PROJECT_FILE)
+    feed_tree(digest, root, PLATFORM_DIR)
+    feed_tree(digest, root, TEMPLATES_DIR)
     if os.path.lexists(root / TEMPLATES_DIR):
         digest.update(_jsonnet_identity().encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
