@@ -391,12 +391,12 @@ def parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
-    from mlgitops.loader import _model_paths, load_project
+    from mlgitops.loader import load_project, model_paths
 
     root = find_project(start, environ)
     project, _doc = load_project(root)
     names = project.environment_names
-    paths, _problems = _model_paths(root)  # stray files are reported by generate, not here
+    paths, _problems = model_paths(root)  # stray files are reported by generate, not here
     models = sorted(Path(p).stem for p in paths)
     from_path = path_environment(root, start)
     environment: dict[str, Any] = {

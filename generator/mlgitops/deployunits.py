@@ -26,8 +26,8 @@ from mlgitops.overlay import (
     OVERLAYS_DIR,
     PLATFORM_DIR,
     ModelRender,
-    _doc,
-    _environment_kustomization,
+    environment_kustomization,
+    generated_document,
     namespace_object,
 )
 from mlgitops.render.common import Obj
@@ -144,11 +144,12 @@ def unit_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, st
                 resources: list[str] = []
                 if environment.createNamespace:
                     resources.append("namespace.yaml")
-                    files[f"{unit.path}/namespace.yaml"] = _doc("mlgitops.yaml", namespace_object(workspace, env))
+                    namespace = namespace_object(workspace, env)
+                    files[f"{unit.path}/namespace.yaml"] = generated_document("mlgitops.yaml", namespace)
                 if (workspace.root / PLATFORM_DIR).is_dir():
                     resources.append(f"../../../../{PLATFORM_DIR}")
-                kustomization = _environment_kustomization(env, environment.namespace, resources)
-                files[f"{unit.path}/{KUSTOMIZATION}"] = _doc("mlgitops.yaml", kustomization)
+                kustomization = environment_kustomization(env, environment.namespace, resources)
+                files[f"{unit.path}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml", kustomization)
             elif unit.group is not None:
                 members = groups[unit.group]
                 listing: Obj = {
@@ -157,5 +158,5 @@ def unit_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, st
                     # each model directory sets the namespace and label itself
                     "resources": [f"../../../{env}/{name}" for name in members],
                 }
-                files[f"{unit.path}/{KUSTOMIZATION}"] = _doc("mlgitops.yaml and models/", listing)
+                files[f"{unit.path}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml and models/", listing)
     return files

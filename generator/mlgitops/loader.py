@@ -126,7 +126,7 @@ MODEL_SUFFIX = ".yaml"
 _ALLOWED_IN_MODELS = f"models/ holds only <name>{MODEL_SUFFIX} model specs (and dot-files such as .gitkeep)"
 
 
-def _model_paths(root: Path) -> tuple[list[str], list[Problem]]:
+def model_paths(root: Path) -> tuple[list[str], list[Problem]]:
     """The model files in `models/`, and a problem for everything else there.
 
     Anything the loader would skip (`x.yml`, `X.YAML`, a README, a `team-a/` subdirectory) is an
@@ -195,7 +195,7 @@ def load_workspace(
     (`diff` loads just the models that differ between two revisions).
     """
     project, project_doc = load_project(root)
-    paths, problems = _model_paths(root)
+    paths, problems = model_paths(root)
     if only_models is not None:
         paths = [p for p in paths if Path(p).stem in only_models]
     if only_model is not None:

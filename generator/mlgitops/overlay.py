@@ -237,7 +237,7 @@ def in_environment(obj: Obj, namespace: str, env: str) -> Obj:
     return {**obj, "metadata": metadata}
 
 
-def _doc(source: str, data: Any) -> str:
+def generated_document(source: str, data: Any) -> str:
     return generated_header(source) + dump(data)
 
 
@@ -248,13 +248,13 @@ def _docs(source: str, objects: list[Obj]) -> str:
 
 def object_directory(folder: str, objects: list[Obj], source: str) -> dict[str, str]:
     """One file per object in `folder`, plus a kustomization.yaml listing them."""
-    files = {f"{folder}/{object_file_name(obj)}": _doc(source, obj) for obj in objects}
+    files = {f"{folder}/{object_file_name(obj)}": generated_document(source, obj) for obj in objects}
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [object_file_name(obj) for obj in objects],
     }
-    files[f"{folder}/{KUSTOMIZATION}"] = _doc(source, kustomization)
+    files[f"{folder}/{KUSTOMIZATION}"] = generated_document(source, kustomization)
     return files
 
 
@@ -262,7 +262,7 @@ def base_files(item: ModelRender) -> dict[str, str]:
     return object_directory(f"{BASE_MODELS_DIR}/{item.name}", item.base, item.source)
 
 
-def _environment_kustomization(env: str, namespace: str, resources: list[str]) -> Obj:
+def environment_kustomization(env: str, namespace: str, resources: list[str]) -> Obj:
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -310,10 +310,10 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
     if only_here:
         files[f"{folder}/{ENVIRONMENT_RESOURCES}"] = _docs(item.source, only_here)
         resources.append(ENVIRONMENT_RESOURCES)
-    kustomization = _environment_kustomization(env, workspace.project.environment(env).namespace, resources)
+    kustomization = environment_kustomization(env, workspace.project.environment(env).namespace, resources)
     if patches:
         kustomization["patches"] = patches
-    files[f"{folder}/{KUSTOMIZATION}"] = _doc(item.source, kustomization)
+    files[f"{folder}/{KUSTOMIZATION}"] = generated_document(item.source, kustomization)
     return files
 
 
@@ -328,7 +328,7 @@ def overlay_files(
     resources: list[str] = []
     if with_namespace and environment.createNamespace:
         resources.append("namespace.yaml")
-        files[f"{folder}/namespace.yaml"] = _doc("mlgitops.yaml", namespace_object(workspace, env))
+        files[f"{folder}/namespace.yaml"] = generated_document("mlgitops.yaml", namespace_object(workspace, env))
     if include_platform:
         resources.append(f"../../{PLATFORM_DIR}")
     for item in renders:
@@ -336,8 +336,8 @@ def overlay_files(
         if model_files:
             resources.append(item.name)
             files.update(model_files)
-    kustomization = _environment_kustomization(env, environment.namespace, resources)
-    files[f"{folder}/{KUSTOMIZATION}"] = _doc("mlgitops.yaml and models/", kustomization)
+    kustomization = environment_kustomization(env, environment.namespace, resources)
+    files[f"{folder}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml and models/", kustomization)
     return files
 
 
