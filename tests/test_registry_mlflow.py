@@ -26,6 +26,7 @@ from tests.mlflow_server import (
     recording_proxy,
     redirecting_server,
     silent_server,
+    trickling_server,
 )
 
 for _key, _value in QUIET_ENV.items():
@@ -250,6 +251,20 @@ def test_hung_server_times_out(project: Path) -> None:
         )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [f"registry: MLflow server {url} did not answer within 1s"]
+
+
+def test_trickling_server_times_out(project: Path) -> None:
+    """A server that keeps sending a byte now and then is stopped by the call's own deadline."""
+    before = snapshot_tree(project)
+    with trickling_server() as url:
+        proc = run_subprocess(
+            project,
+            ["promote", "fraud-detector", "--to", "dev", "--alias", "champion"],
+            {"MLFLOW_TRACKING_URI": url, "MLFLOW_HTTP_REQUEST_TIMEOUT": "1"},
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"registry: MLflow server {url} did not answer within 1s"]
+    assert snapshot_tree(project) == before
 
 
 def every_file_text(root: Path) -> str:

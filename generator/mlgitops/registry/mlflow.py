@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -84,7 +85,7 @@ class MlflowRest:
         where = f"MLflow server {self.shown_uri}"
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read(MAX_RESPONSE_BYTES + 1)
+                body = self._read_body(response)
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, endpoint) from None
         except urllib.error.URLError as exc:
@@ -108,6 +109,22 @@ class MlflowRest:
                 f"registry: the answer of the {where} to {endpoint} is not JSON (is it an MLflow tracking server?)"
             )
         return data
+
+    def _read_body(self, response: Any) -> bytes:
+        """The answer, up to MAX_RESPONSE_BYTES + 1, within `timeout` as a whole: the socket timeout alone
+        bounds each read, so a server trickling bytes would otherwise keep the command waiting."""
+        deadline = time.monotonic() + self.timeout
+        parts: list[bytes] = []
+        size = 0
+        while size <= MAX_RESPONSE_BYTES:
+            chunk = response.read1(64 * 1024)
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError
+        return b"".join(parts)
 
     def _http_error(self, exc: urllib.error.HTTPError, endpoint: str) -> RegistryError:
         where = f"MLflow server {self.shown_uri}"
