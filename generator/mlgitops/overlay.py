@@ -9,17 +9,15 @@ resources), one multi-document `resources.yaml` for objects only that environmen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.addons import AddonRequest, addon_settings_problem, enabled_settings, evaluate_addons, template_names
 from mlgitops.clusterfit import features_for
-from mlgitops.errors import Problem, SpecError
+from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.jsonpointer import escape
 from mlgitops.loader import Workspace
-from mlgitops.render import Obj, object_key, render_model, with_monitoring
+from mlgitops.render import AddonLocator, Obj, object_key, render_model, with_monitoring
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
 from mlgitops.resolve import ResolvedModel, resolve
 from mlgitops.sharing import shared
@@ -114,11 +112,11 @@ def render_models(
     resolve_envs = project.environment_names if templates else env_names
     resolved_all = {(model.name, env): resolve(workspace, model, env) for model in chosen for env in resolve_envs}
     addons = model_addons(workspace, resolved_all, templates)
+    locate_addon = _addon_locator(workspace)
     for model in chosen:
         model_envs = [env for env in resolve_envs if (model.name, env) in addons]
         base_addons = addons[(model.name, model_envs[0])] if model_envs else []
-        with _addon_positions(workspace, base_addons):
-            base = render_model(ResolvedModel(model, None, model.spec), project, base_addons)
+        base = render_model(ResolvedModel(model, None, model.spec), project, base_addons, locate_addon)
         result = ModelRender(model.name, model.path, base)
         for env in model_envs:
             result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
@@ -130,35 +128,22 @@ def render_models(
             elif resolved.spec is model.spec and same_features[env] and env_addons == base_addons:
                 result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
-                with _addon_positions(workspace, env_addons):
-                    result.environments[env] = shared_with_base(render_model(resolved, project, env_addons), base)
+                rendered = render_model(resolved, project, env_addons, locate_addon)
+                result.environments[env] = shared_with_base(rendered, base)
         out.append(result)
     return out
 
 
-@contextmanager
-def _addon_positions(workspace: Workspace, addons: list[tuple[str, Obj]]) -> Iterator[None]:
-    """Point a refused addon object (render's collision check names its template at 1:1) at the object
-    literal in its template (jsonnet_positions.py)."""
-    try:
-        yield
-    except SpecError as exc:
-        if not addons:
-            raise
+def _addon_locator(workspace: Workspace) -> AddonLocator:
+    """Errors about an addon object point at its `metadata.name` in the template (jsonnet_positions.py)."""
+
+    def locate(template: str, obj: Obj) -> Location:
         from mlgitops.jsonnet_positions import object_location
 
-        problems = []
-        for problem in exc.problems:
-            where = problem.location
-            for template, obj in addons:
-                named = f"{obj['kind']} {obj['metadata']['name']!r} "
-                at_start = (where.line, where.column) == (1, 1)
-                if at_start and where.path == f"templates/{template}.jsonnet" and problem.message.startswith(named):
-                    found = object_location(workspace.root, where.path, obj, ("metadata", "name"))
-                    problem = Problem(found or where, problem.message)
-                    break
-            problems.append(problem)
-        raise SpecError(problems) from None
+        where = f"templates/{template}.jsonnet"
+        return object_location(workspace.root, where, obj, ("metadata", "name")) or Location(where, 1, 1)
+
+    return locate
 
 
 def shared_with_base(objects: list[Obj], base: list[Obj]) -> list[Obj]:
@@ -359,7 +344,7 @@ def check_not_empty(workspace: Workspace, renders: list[ModelRender], envs: list
     so an automated sync with prune would delete every deployed model (the same guard as Argo CD's
     `syncPolicy.automated.allowEmpty`, pkg/apis/application/v1alpha1/types.go).
     """
-    from mlgitops.errors import Problem, SpecError
+    from mlgitops.errors import SpecError
 
     problems = []
     for env in envs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.patches import apply_patches
@@ -25,13 +25,25 @@ def object_key(obj: Obj) -> ObjectKey:
     return group, obj["kind"], obj["metadata"]["name"]
 
 
+AddonLocator = Callable[[str, Obj], Location]
+"""(template, addon object) → where the template writes it, for errors about that object."""
+
+
+def _template_file(template: str, obj: Obj) -> Location:
+    return Location(f"templates/{template}.jsonnet", 1, 1)
+
+
 def render_model(
-    model: ResolvedModel, project: Project, addons: Sequence[tuple[str, Obj]] = ()
+    model: ResolvedModel,
+    project: Project,
+    addons: Sequence[tuple[str, Obj]] = (),
+    locate_addon: AddonLocator = _template_file,
 ) -> list[Obj]:
     """Every object of one model, sorted by (group, kind, name), with the model's `patches` applied.
 
     `addons` are (template, object) pairs from the project's Jsonnet templates (mlgitops.addons); they join
-    the generated objects before the patches, so `patches` can target addon objects too.
+    the generated objects before the patches, so `patches` can target addon objects too. `locate_addon`
+    places an error about one of them in its template (by default at the template file).
     """
     objects: list[Obj] = []
     serving = model.spec.serving
@@ -47,7 +59,7 @@ def render_model(
             objects.append(cron)
     objects.extend(render_monitoring(model, project))
     if addons:
-        objects.extend(_addon_objects(model, objects, addons))
+        objects.extend(_addon_objects(model, objects, addons, locate_addon))
     objects.sort(key=object_key)
     if model.spec.patches:
         # Training objects of a model that does not train in this environment: their patches wait.
@@ -73,7 +85,9 @@ def with_monitoring(base: list[Obj], model: ResolvedModel, project: Project) -> 
     return sorted([*base, *extra], key=object_key) if extra else base
 
 
-def _addon_objects(model: ResolvedModel, generated: list[Obj], addons: Sequence[tuple[str, Obj]]) -> list[Obj]:
+def _addon_objects(
+    model: ResolvedModel, generated: list[Obj], addons: Sequence[tuple[str, Obj]], locate: AddonLocator
+) -> list[Obj]:
     """The addon objects, refused when one has the (group, kind, name) of another object of the model."""
     taken = {object_key(obj): "the generator" for obj in generated}
     out: list[Obj] = []
@@ -82,7 +96,7 @@ def _addon_objects(model: ResolvedModel, generated: list[Obj], addons: Sequence[
         if key in taken:
             where = f" (in environment {model.environment!r})" if model.environment else ""
             raise SpecError.at(
-                Location(f"templates/{template}.jsonnet", 1, 1),
+                locate(template, obj),
                 f"{obj['kind']} {key[2]!r} of model {model.name!r} is also made by {taken[key]}{where}; "
                 "give the addon object another name",
             )
