@@ -48,6 +48,13 @@ def run_cli(args: list[str], cwd: Path | None = None) -> CliResult:
 
 
 @pytest.fixture
+def private_validate_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Converted CRD schemas go to a cache of this test session, never to ~/.cache (modules opt in with
+    `pytestmark = pytest.mark.usefixtures("private_validate_cache")`)."""
+    monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "validate-cache"))
+
+
+@pytest.fixture
 def cli() -> Callable[..., CliResult]:
     return run_cli
 

@@ -69,9 +69,7 @@ CANARY_FIX = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "validate-cache"))
+pytestmark = pytest.mark.usefixtures("private_validate_cache")
 
 
 def project(root: Path, extra: str = "", models: dict[str, str] | None = None) -> Path:

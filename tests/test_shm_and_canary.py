@@ -42,9 +42,7 @@ SHM_VOLUME_4GI = {"name": "devshm", "emptyDir": {"medium": "Memory", "sizeLimit"
 SHM_MOUNT = {"name": "devshm", "mountPath": "/dev/shm"}
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "validate-cache"))
+pytestmark = pytest.mark.usefixtures("private_validate_cache")
 
 
 @pytest.fixture

@@ -67,9 +67,7 @@ training:
 """
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "validate-cache"))
+pytestmark = pytest.mark.usefixtures("private_validate_cache")
 
 
 def project(tmp_path: Path, model: str = MODEL, project_text: str = PROJECT) -> Path:

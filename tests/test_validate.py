@@ -23,10 +23,7 @@ from tests.conftest import CliResult, kustomize_objects, run_cli
 Obj = dict[str, Any]
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Converted CRD schemas go to a cache of this test session, never to ~/.cache."""
-    monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "validate-cache"))
+pytestmark = pytest.mark.usefixtures("private_validate_cache")
 
 
 def line_of(path: Path, needle: str) -> int:
