@@ -124,3 +124,11 @@ def test_storage_uri_version_accepts_the_run_artifact_location(
     result = run_cli(["validate", "--format", "json"], cwd=example)
     hits = [line for line in result.stdout.splitlines() if "storage-uri-version" in line]
     assert bool(hits) is refused, result.stdout[-2000:]
+
+
+def test_a_registry_error_is_one_line_whatever_the_server_sent() -> None:
+    from mlgitops.registry.errors import RegistryError
+
+    error = RegistryError("registry: fraud version 3 is PENDING\nREGISTRATION\x1b[31m, not READY")
+    assert "\n" not in str(error) and "\x1b" not in str(error)
+    assert str(error).startswith("registry: fraud version 3 is PENDING")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from mlgitops.errors import MlgitopsError
+from mlgitops.textsafe import printable
 
 
 class RegistryError(MlgitopsError):
     """The registry cannot be read, or what it holds cannot be promoted (missing, deleted, failing a gate)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))  # names, statuses and run ids come from the server: one line
         self.status = status
