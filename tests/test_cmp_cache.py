@@ -219,3 +219,28 @@ def test_a_cache_hit_does_not_import_pydantic_or_the_renderer(repo: Path, tmp_pa
     assert runs[0].stdout == runs[1].stdout and "kind: InferenceService" in runs[0].stdout
     assert "loaded:mlgitops.loader,mlgitops.render,pydantic" in runs[0].stderr  # the miss renders
     assert "loaded:\n" in runs[1].stderr  # the hit does not
+
+
+def test_special_files_and_link_loops_are_keyed_without_reading_through_them(repo: Path) -> None:
+    """The key is computed before any check: a FIFO must not block it, links must not make it walk forever."""
+    templates = repo / "templates"
+    os.mkfifo(templates / "notes")  # opening it for reading would block until a writer comes
+    (templates / "up").symlink_to("..")  # the project itself: followed once
+    (templates / "again").symlink_to("../templates")  # a loop back into templates/
+    (templates / "root").symlink_to("/")  # outside the project: keyed by its target, never walked
+    first = cmp_cache.request_key(repo, repo / "overlays/prod", "prod", None, {})
+    assert cmp_cache.request_key(repo, repo / "overlays/prod", "prod", None, {}) == first
+    (templates / "root").unlink()
+    (templates / "root").symlink_to("/usr")
+    assert cmp_cache.request_key(repo, repo / "overlays/prod", "prod", None, {}) != first
+
+
+def test_a_file_reached_through_a_directory_link_inside_the_project_is_keyed(repo: Path) -> None:
+    shared = repo / "shared-lib"
+    shared.mkdir()
+    (shared / "labels.libsonnet").write_text("{team: 'risk'}\n")
+    (repo / "templates" / "lib").mkdir(exist_ok=True)
+    (repo / "templates" / "lib" / "shared").symlink_to("../../shared-lib")
+    first = cmp_cache.request_key(repo, repo / "overlays/prod", "prod", None, {})
+    (shared / "labels.libsonnet").write_text("{team: 'fraud'}\n")
+    assert cmp_cache.request_key(repo, repo / "overlays/prod", "prod", None, {}) != first

@@ -81,31 +81,88 @@ def _usable(directory: Path, create: bool) -> bool:
 
 
 def feed_file(digest: hashlib._Hash, root: Path, relative: str) -> None:
+    """A file's bytes into the key. Only regular files inside the project are read: a FIFO would block
+    and a device never end, and a symlink out of the project is refused by the render anyway, so both
+    are keyed by what they are, not read."""
+    path = root / relative
+    if os.path.islink(path) and _real_inside(root, path) is None:
+        digest.update(b"F\0" + relative.encode("utf-8", "surrogateescape") + b"\0O")
+        return
+    _feed_bytes(digest, relative, path)
+
+
+def _feed_bytes(digest: hashlib._Hash, relative: str, path: Path | str) -> None:
     digest.update(b"F\0" + relative.encode("utf-8", "surrogateescape") + b"\0")
     try:
-        data = (root / relative).read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
         digest.update(b"E" + str(exc.errno).encode())
         return
-    digest.update(len(data).to_bytes(8, "big") + data)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a directory, FIFO, socket or device
+            digest.update(b"S" + str(stat.S_IFMT(info.st_mode)).encode())
+            return
+        digest.update(info.st_size.to_bytes(8, "big"))
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+    except OSError as exc:
+        digest.update(b"E" + str(exc.errno).encode())
+    finally:
+        os.close(fd)
+
+
+def _real_inside(root: Path, path: Path) -> Path | None:
+    """Where `path` really is, when that is inside the project (else None, also for a symlink loop)."""
+    try:
+        real = path.resolve()
+        return real if real.is_relative_to(root.resolve()) else None
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return None
 
 
 def feed_tree(digest: hashlib._Hash, root: Path, relative: str) -> None:
-    """Every entry under root/relative, in a fixed order: names, kinds, link targets and file bytes."""
+    """Every entry under root/relative, in a fixed order: names, kinds, link targets and file bytes.
+
+    Symlinks are resolved only where they are (plain entries need no system call), symlinked
+    directories are followed once each and only inside the project: a link loop or a link to `/`
+    cannot make the key walk without end."""
     top = root / relative
     if not os.path.lexists(top):
         digest.update(b"M\0" + relative.encode() + b"\0")
         return
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-        dirnames.sort()
-        prefix = Path(dirpath).relative_to(root).as_posix()
+    seen: set[Path] = set()
+    pending: list[tuple[str, Path | None]] = [(relative, _real_inside(root, top))]
+    while pending:
+        prefix, real = pending.pop()
+        if real is None or real in seen:
+            digest.update(b"O\0" + prefix.encode("utf-8", "surrogateescape") + b"\0")
+            continue
+        seen.add(real)
         digest.update(b"D\0" + prefix.encode("utf-8", "surrogateescape") + b"\0")
-        for name in sorted(filenames):
-            path = f"{prefix}/{name}"
-            full = root / path
-            if full.is_symlink():
-                digest.update(b"L\0" + os.readlink(full).encode("utf-8", "surrogateescape") + b"\0")
-            feed_file(digest, root, path)
+        try:
+            with os.scandir(real) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            digest.update(b"E" + str(exc.errno).encode())
+            continue
+        subfolders: list[tuple[str, Path | None]] = []
+        for entry in entries:
+            path = f"{prefix}/{entry.name}"
+            if entry.is_symlink():
+                digest.update(b"L\0" + os.readlink(entry.path).encode("utf-8", "surrogateescape") + b"\0")
+                target = _real_inside(root, Path(entry.path))
+                if target is not None and target.is_dir():
+                    subfolders.append((path, target))
+                elif target is None:
+                    digest.update(b"O\0" + path.encode("utf-8", "surrogateescape") + b"\0")
+                else:
+                    _feed_bytes(digest, path, target)
+            elif entry.is_dir(follow_symlinks=False):
+                subfolders.append((path, real / entry.name))
+            else:
+                _feed_bytes(digest, path, entry.path)
+        pending.extend(reversed(subfolders))  # depth first, in name order
 
 
 def code_identity(digest: hashlib._Hash) -> None:

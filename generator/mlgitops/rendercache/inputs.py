@@ -10,8 +10,10 @@ full render then loads everything and reports it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from mlgitops.addons import EVALUATOR_MODULES, TEMPLATES_DIR
@@ -62,9 +64,12 @@ def _module_identity(name: str) -> str:
 
 
 def read_file(path: str) -> bytes:
-    """A file's bytes with the fewest system calls (no buffered file object): render reads thousands."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    """A regular file's bytes with the fewest system calls (no buffered file object): render reads
+    thousands. Anything else (a FIFO would block, a device never end) is an OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
