@@ -392,6 +392,7 @@ def test_unknown_runtime_without_declared_series_reports_every_objective(tmp_pat
         ("errors", "'x{code=\"5\"}'", "errors needs requests"),
         ("latency", "'x_bucket'", "without _bucket"),
         ("latency", "'x{le=\"1\"}'", "the le label"),
+        ("requests", "'x{path=\"" + "a" * 1000 + "\"}'", "at most 1000 characters"),
     ],
 )
 def test_malformed_declared_series_are_positioned_spec_errors(

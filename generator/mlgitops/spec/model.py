@@ -103,7 +103,10 @@ def _series_selector(value: str) -> str:
     return value
 
 
-SeriesSelector = Annotated[str, AfterValidator(_series_selector)]
+# A selector appears in several rules of the PrometheusRule of every environment: kept short, so the
+# object stays far below etcd's 1.5 MiB.
+MAX_SELECTOR_CHARS = 1000
+SeriesSelector = Annotated[str, Field(max_length=MAX_SELECTOR_CHARS), AfterValidator(_series_selector)]
 
 
 def _histogram_selector(value: str) -> str:
@@ -117,7 +120,7 @@ def _histogram_selector(value: str) -> str:
     return value
 
 
-HistogramSelector = Annotated[str, AfterValidator(_histogram_selector)]
+HistogramSelector = Annotated[str, Field(max_length=MAX_SELECTOR_CHARS), AfterValidator(_histogram_selector)]
 _PortName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=15)]  # IANA_SVC_NAME
 
 
