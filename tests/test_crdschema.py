@@ -1,4 +1,4 @@
-"""Tests for mlgitops.schemas.crd against the real upstream CRDs in <repo>/../shared/crds."""
+"""Tests for mlgitops.schemas.crd against the real upstream CRDs (conftest.CRDS)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
+from conftest import CRDS
+
 REPO = Path(__file__).resolve().parents[1]
-CRDS = Path(__file__).resolve().parents[2] / "shared" / "crds"
+
+pytestmark = pytest.mark.usefixtures("crds_dir")  # skips (fails in CI) where the CRDs are missing
 
 if importlib.util.find_spec("mlgitops") is None:  # not installed: use the source tree
     sys.path.insert(0, str(REPO / "generator"))
@@ -810,5 +813,5 @@ def test_files_are_parsed_only_when_one_of_their_kinds_is_needed(monkeypatch: py
     assert parsed == ["argo-cd_appprojects.yaml"]
     assert not loaded.has("example.com/v1", "Nothing")
     assert parsed == ["argo-cd_appprojects.yaml"]
-    assert loaded.file_count == len(list(CRDS.glob("*.yaml"))) == 12
+    assert loaded.file_count == len(list(CRDS.glob("*.yaml")))
     assert loaded.has("monitoring.coreos.com/v1", "PrometheusRule")

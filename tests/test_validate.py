@@ -74,7 +74,7 @@ def test_bundled_example_validates_clean(example: Path, crds_dir: Path) -> None:
     assert result.stdout.splitlines() == [result.stdout.strip()], "only the summary line"
     assert result.stdout.startswith("valid: 3 model(s), ")
     assert "schemas: Kubernetes 1." in result.stdout
-    assert "12 CRD file(s)" in result.stdout
+    assert f"{len(list(crds_dir.glob('*.yaml')))} CRD file(s)" in result.stdout
     assert result.stderr == ""
 
 
@@ -418,7 +418,7 @@ def test_json_output(broken_example: Path, crds_dir: Path) -> None:
     assert report["valid"] is False
     assert (report["errors"], report["warnings"]) == (3, 1)
     assert report["environments"] == ["dev", "staging", "prod"]
-    assert report["crdFiles"] == len(list(crds_dir.glob("*.yaml"))) == 12
+    assert report["crdFiles"] == len(list(crds_dir.glob("*.yaml")))
     assert [(f["id"], f["environment"], f["kind"], f["name"], f["path"]) for f in report["findings"]] == [
         ("schema", "dev", "InferenceService", "fraud-detector", "/spec/predictor/maxReplicas"),
         ("schema", "staging", "InferenceService", "fraud-detector", "/spec/predictor/maxReplicas"),
