@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 MLGITOPS := $(BIN)/mlgitops
 CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
+CONTROLPLANE_DIR ?= .controlplane
 
-.PHONY: help setup promtool example test lint typecheck render render-check check bench clean
+.PHONY: help setup promtool crds controlplane controlplane-up controlplane-down example test lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,6 +29,18 @@ example: setup ## render and validate the bundled example, then show what prod d
 
 promtool: ## install promtool (Debian's prometheus package, unpacked into $(PROMTOOL_PREFIX)) when missing
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) .ci/install-promtool
+
+crds: setup ## fetch the pinned upstream CRDs (tools/crds.lock) into crds/ for validate and the tests (needs go)
+	$(BIN)/python tools/crdsource.py fetch crds
+
+controlplane: ## build (or reuse, cached outside the repository) the local control plane's programs; print where
+	tools/build-controlplane
+
+controlplane-up: setup controlplane ## start etcd, kube-apiserver and KServe on loopback; DIR/kubeconfig (CONTROLPLANE_DIR=DIR)
+	$(BIN)/python tools/controlplane.py up $(CONTROLPLANE_DIR)
+
+controlplane-down: setup ## stop the control plane started in CONTROLPLANE_DIR
+	$(BIN)/python tools/controlplane.py down $(CONTROLPLANE_DIR)
 
 test: setup promtool ## run the test suite (the monitoring tests run promtool)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
