@@ -46,7 +46,7 @@ test: setup promtool ## run the test suite (the monitoring tests run promtool)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
 
 lint: setup ## ruff
-	$(BIN)/ruff check generator tests bench
+	$(BIN)/ruff check generator tests bench tools
 
 typecheck: setup ## mypy (strict)
 	$(BIN)/mypy

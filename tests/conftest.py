@@ -211,3 +211,19 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
 
 # One real `mlflow server` per session for the registry tests (tests/mlflow_server.py).
 from tests.mlflow_server import registry  # noqa: E402, F401
+
+# --- the local control plane (tests/cluster.py, tools/controlplane.py) -----------------------------
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real etcd, kube-apiserver and KServe manager, once per session (`make controlplane` builds
+    them; without them the tests that need a cluster skip, or fail under MLGITOPS_REQUIRE_ALL=1)."""
+    import cluster as local
+
+    try:
+        started = local.start(tmp_path_factory.mktemp("controlplane"))
+    except local.controlplane.ControlPlaneError as error:
+        unavailable(f"local control plane: {error}")
+    yield started
+    local.stop(started)

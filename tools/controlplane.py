@@ -51,9 +51,11 @@ def free_port() -> int:
         return port
 
 
-def bin_dir() -> Path:
-    """Where tools/build-controlplane put the binaries (building what is missing)."""
-    done = subprocess.run([str(HERE / "build-controlplane")], capture_output=True, text=True)
+def bin_dir(build: bool = True) -> Path:
+    """Where tools/build-controlplane put the binaries (building what is missing, unless not BUILD)."""
+    done = subprocess.run(
+        [str(HERE / "build-controlplane"), *([] if build else ["--built"])], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise ControlPlaneError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "build failed")
     return Path(done.stdout.strip().splitlines()[-1])
@@ -72,8 +74,22 @@ def make_pki(pki: Path) -> None:
     """A CA; serving certificates for the API server and the webhooks (127.0.0.1, localhost); an admin
     client certificate in system:masters; the service-account signing key pair."""
     pki.mkdir(parents=True)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mlgitops-local-ca",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)  # fmt: skip
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mlgitops-local-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        cwd=pki,
+    )
     ext = pki / "serving.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
     (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
@@ -82,10 +98,37 @@ def make_pki(pki: Path) -> None:
         ("webhook", "/CN=127.0.0.1", "serving.ext"),
         ("admin", "/O=system:masters/CN=admin", "client.ext"),
     ):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", f"{name}.key",
-                "-out", f"{name}.csr", cwd=pki)  # fmt: skip
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-days", "2", "-extfile", extfile, "-out", f"{name}.crt", cwd=pki)  # fmt: skip
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            subject,
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            cwd=pki,
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            extfile,
+            "-out",
+            f"{name}.crt",
+            cwd=pki,
+        )
     openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
@@ -98,8 +141,12 @@ def kubeconfig(server: str, pki: Path) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "local", "cluster": {"server": server, "certificate-authority-data": b64("ca.crt")}}],
-        "users": [{"name": "admin", "user": {"client-certificate-data": b64("admin.crt"),
-                                             "client-key-data": b64("admin.key")}}],  # fmt: skip
+        "users": [
+            {
+                "name": "admin",
+                "user": {"client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")},
+            }
+        ],
         "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
         "current-context": "local",
     }
@@ -203,15 +250,20 @@ def api(config_file: Path) -> Any:
     """A dynamic client of the official `kubernetes` package for DIR/kubeconfig."""
     from kubernetes import client, config, dynamic
 
-    api_client = config.new_client_from_config(config_file=str(config_file))
-    return dynamic.DynamicClient(api_client), client
+    api_client = config.new_client_from_config(config_file=str(config_file))  # type: ignore[no-untyped-call]
+    return dynamic.DynamicClient(api_client), client  # type: ignore[no-untyped-call]
 
 
 def apply(dyn: Any, obj: dict[str, Any]) -> None:
     resource = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
     namespace = obj["metadata"].get("namespace")
-    resource.server_side_apply(body=obj, name=obj["metadata"]["name"], namespace=namespace,
-                               field_manager="mlgitops-controlplane", force_conflicts=True)  # fmt: skip
+    resource.server_side_apply(
+        body=obj,
+        name=obj["metadata"]["name"],
+        namespace=namespace,
+        field_manager="mlgitops-controlplane",
+        force_conflicts=True,
+    )
 
 
 def install_crds(config_file: Path) -> list[str]:
@@ -276,7 +328,7 @@ def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
 # --- up and down --------------------------------------------------------------------------------
 
 
-def up(directory: Path, deployment_mode: str = "Standard") -> None:
+def up(directory: Path, deployment_mode: str = "Standard", build: bool = True) -> None:
     plane = Plane(directory)
     if plane.pid_file.exists():
         running = {n: p for n, p in json.loads(plane.pid_file.read_text()).items() if alive(p)}
@@ -284,7 +336,7 @@ def up(directory: Path, deployment_mode: str = "Standard") -> None:
             raise ControlPlaneError(f"already running in {directory} ({', '.join(running)}); run `down` first")
         plane.pid_file.unlink()
     directory.mkdir(parents=True, exist_ok=True)
-    bins = bin_dir()
+    bins = bin_dir(build)
     for program in ("etcd", "kube-apiserver", "kserve-manager"):
         if not (bins / program).exists():
             raise ControlPlaneError(f"{program} is missing from {bins}; run `make controlplane`")
@@ -304,17 +356,25 @@ def up(directory: Path, deployment_mode: str = "Standard") -> None:
 
 def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode: str) -> None:
     client_port, peer_port, api_port, webhook_port = free_port(), free_port(), free_port(), free_port()
-    etcd = plane.start("etcd", [
-        str(bins / "etcd"), "--name=default", f"--data-dir={state / 'etcd'}",
-        f"--listen-client-urls=http://127.0.0.1:{client_port}",
-        f"--advertise-client-urls=http://127.0.0.1:{client_port}",
-        f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
-        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
-        f"--initial-cluster=default=http://127.0.0.1:{peer_port}",
-        "--unsafe-no-fsync=true", "--watch-progress-notify-interval=5s",
-        "--max-request-bytes=8388608", "--quota-backend-bytes=2147483648", "--log-level=warn",
-        f"--listen-metrics-urls=http://127.0.0.1:{free_port()}",
-    ])  # fmt: skip
+    etcd = plane.start(
+        "etcd",
+        [
+            str(bins / "etcd"),
+            "--name=default",
+            f"--data-dir={state / 'etcd'}",
+            f"--listen-client-urls=http://127.0.0.1:{client_port}",
+            f"--advertise-client-urls=http://127.0.0.1:{client_port}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
+            f"--initial-cluster=default=http://127.0.0.1:{peer_port}",
+            "--unsafe-no-fsync=true",
+            "--watch-progress-notify-interval=5s",
+            "--max-request-bytes=8388608",
+            "--quota-backend-bytes=2147483648",
+            "--log-level=warn",
+            f"--listen-metrics-urls=http://127.0.0.1:{free_port()}",
+        ],
+    )
 
     def etcd_healthy() -> bool:
         with urllib.request.urlopen(f"http://127.0.0.1:{client_port}/health", timeout=2) as answer:
@@ -323,16 +383,27 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
     wait_until(plane, "etcd", etcd_healthy, etcd)
 
     server = f"https://127.0.0.1:{api_port}"
-    apiserver = plane.start("kube-apiserver", [
-        str(bins / "kube-apiserver"), f"--etcd-servers=http://127.0.0.1:{client_port}",
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={api_port}",
-        f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
-        f"--client-ca-file={pki / 'ca.crt'}", "--authorization-mode=RBAC",
-        f"--service-account-issuer={server}", f"--service-account-key-file={pki / 'sa.pub'}",
-        f"--service-account-signing-key-file={pki / 'sa.key'}", "--service-cluster-ip-range=10.0.0.0/24",
-        "--allow-privileged=true", "--disable-admission-plugins=ServiceAccount",
-        f"--cert-dir={state / 'apiserver'}",
-    ])  # fmt: skip
+    apiserver = plane.start(
+        "kube-apiserver",
+        [
+            str(bins / "kube-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{client_port}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={api_port}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            "--authorization-mode=RBAC",
+            f"--service-account-issuer={server}",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--allow-privileged=true",
+            "--disable-admission-plugins=ServiceAccount",
+            f"--cert-dir={state / 'apiserver'}",
+        ],
+    )
     wait_until(plane, "kube-apiserver", lambda: https_ok(f"{server}/readyz", pki), apiserver)
 
     import yaml
@@ -355,8 +426,12 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
     (certs / "tls.key").write_bytes((pki / "webhook.key").read_bytes())
     kserve = plane.start(
         "kserve-manager",
-        [str(bins / "kserve-manager"), "--metrics-addr=0", f"--health-probe-addr=127.0.0.1:{free_port()}",
-         f"--webhook-port={webhook_port}"],  # fmt: skip
+        [
+            str(bins / "kserve-manager"),
+            "--metrics-addr=0",
+            f"--health-probe-addr=127.0.0.1:{free_port()}",
+            f"--webhook-port={webhook_port}",
+        ],
         env={"KUBECONFIG": str(config_file), "POD_NAMESPACE": KSERVE_NAMESPACE, "TMPDIR": str(tmp)},
     )
     wait_until(plane, "kserve-manager", lambda: tls_answers(webhook_port, pki), kserve)
