@@ -227,3 +227,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
         unavailable(f"local control plane: {error}")
     yield started
     local.stop(started)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use the control plane carry the `cluster` marker (`pytest -m "not cluster"`)."""
+    for item in items:
+        if "cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)

@@ -283,6 +283,31 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from mlgitops.status import output
+    from mlgitops.status.live import connect
+    from mlgitops.status.report import collect
+
+    workspace = _workspace(args)
+    environment = args.env
+    names = workspace.project.environment_names
+    if environment is None:
+        if len(names) != 1:
+            raise UsageError(f"choose an environment with --env ({', '.join(names)})")
+        environment = names[0]
+    if args.model is not None:
+        workspace.model(args.model)  # an unknown model is a usage error, before any cluster call
+    cluster = connect(args.kubeconfig, args.context)
+    report = collect(workspace, environment, cluster, args.model)
+    if args.format == "json":
+        sys.stdout.write(output.as_json(report))
+    elif args.format == "markdown":
+        sys.stdout.write(output.markdown(report))
+    else:
+        sys.stdout.write(output.text(report, detailed=args.model is not None))
+    return 0 if report.healthy else 1
+
+
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from mlgitops.promotion.history import history, rollback_target
     from mlgitops.promotion.promote import Pin, PromoteRequest, promote
@@ -387,6 +412,15 @@ _HELP: dict[str, tuple[str, str, str]] = {
         "it: the spec resolved at every commit that changed models/MODEL.yaml or mlgitops.yaml.",
         "mlgitops history fraud-detector --env prod --format json",
         "0 printed; 1 Git or the spec could not be read; 2 usage error (unknown model or environment)",
+    ),
+    "status": (
+        "What runs where, per model: the version that serves (and the one Git pins), readiness, the "
+        "traffic split, the last training run and its gates, every object that differs from the render "
+        "(server-side apply dry run; secrets masked), and the Git revision Flux or Argo CD last applied. "
+        "Reads only: nothing is written to the cluster.",
+        "mlgitops status --env prod --format markdown",
+        "0 every model ready and no drift; 1 drift or not ready; 2 error (no cluster, no permission, bad "
+        "kubeconfig, no answer in time)",
     ),
     "rollback": (
         "Pin an environment back to the version it ran before (from history), as a promotion without the "
@@ -548,6 +582,14 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--env", metavar="ENV", help="only this environment")
     history.add_argument("--format", choices=["text", "json"], default="text")
     history.set_defaults(handler=_cmd_history)
+
+    status = _command(commands, "status", "per model: live version, readiness, traffic, training, drift", common)
+    status.add_argument("--env", metavar="ENV", help="the environment (default: the only one)")
+    status.add_argument("--model", metavar="M", help="only this model, with the details of its drift")
+    status.add_argument("--kubeconfig", metavar="PATH", help="default: $KUBECONFIG, else ~/.kube/config")
+    status.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    status.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    status.set_defaults(handler=_cmd_status)
 
     rollback = _command(commands, "rollback", "pin an environment back to the version it ran before", common)
     rollback.add_argument("model", metavar="MODEL")
