@@ -246,6 +246,15 @@ def tls_answers(port: int, pki: Path) -> bool:
 # --- objects ------------------------------------------------------------------------------------
 
 
+def load_all(text: str) -> list[Any]:
+    """The documents of a YAML stream, with libyaml when PyYAML has it (the KServe and Argo CRDs are
+    megabytes: the pure-Python parser takes a minute on them)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [doc for doc in yaml.load_all(text, Loader=loader) if doc]
+
+
 def api(config_file: Path) -> Any:
     """A dynamic client of the official `kubernetes` package for DIR/kubeconfig."""
     from kubernetes import client, config, dynamic
@@ -274,10 +283,9 @@ def install_crds(config_file: Path) -> list[str]:
     dyn, _ = api(config_file)
     names = []
     for path in crdsource.controlplane_crd_files():
-        for crd in yaml.safe_load_all(path.read_text()):
+        for crd in load_all(path.read_text()):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
-            crd["metadata"].pop("annotations", None)
             crd.pop("status", None)
             apply(dyn, crd)
             names.append(crd["metadata"]["name"])
@@ -300,7 +308,7 @@ def kserve_config(deployment_mode: str) -> dict[str, Any]:
     import yaml
 
     source = crdsource.module_dir("github.com/kserve/kserve") / "config/configmap/inferenceservice.yaml"
-    configmap = next(d for d in yaml.safe_load_all(source.read_text()) if d and d.get("kind") == "ConfigMap")
+    configmap = next(d for d in load_all(source.read_text()) if d and d.get("kind") == "ConfigMap")
     deploy = json.loads(configmap["data"]["deploy"])
     deploy["defaultDeploymentMode"] = deployment_mode
     configmap["data"]["deploy"] = json.dumps(deploy)
@@ -314,7 +322,7 @@ def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
     import yaml
 
     source = crdsource.module_dir("github.com/kserve/kserve") / "config/webhook/manifests.yaml"
-    for doc in yaml.safe_load_all(source.read_text()):
+    for doc in load_all(source.read_text()):
         if not doc:
             continue
         doc["metadata"].pop("creationTimestamp", None)
