@@ -184,7 +184,8 @@ def test_local_config_really_drops_the_object_in_kustomize(tmp_path: Path) -> No
     folder.mkdir()
     (folder / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
     (folder / "cm.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {config.kubernetes.io/local-config: 'true'}\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+        "  annotations: {config.kubernetes.io/local-config: 'true'}\n"
     )
     assert kustomize_objects(folder) == []
 
@@ -192,9 +193,11 @@ def test_local_config_really_drops_the_object_in_kustomize(tmp_path: Path) -> No
 PATCH_OPS = {
     "local-config": "{op: add, path: /metadata/annotations/config.kubernetes.io~1local-config, value: 'true'}",
     "lineage": "{op: add, path: /metadata/annotations/lineage.mlgitops.io~1run-id, value: forged}",
+    "lineage-replaced": "{op: replace, path: /metadata/annotations/lineage.mlgitops.io~1model-version, value: '1'}",
+    "lineage-removed": "{op: remove, path: /metadata/annotations/lineage.mlgitops.io~1training-image}",
     "patch-directive-value": "{op: add, path: /spec/predictor/x, value: {$patch: replace}}",
     "directive-path": "{op: add, path: /spec/$setElementOrder~1containers, value: []}",
-    "copy-into-annotations": "{op: copy, from: /metadata/labels, path: /metadata/annotations/x}",
+    "label-key": "{op: add, path: /metadata/labels/config.kubernetes.io~1local-config, value: 'true'}",
 }
 
 
@@ -202,8 +205,6 @@ PATCH_OPS = {
 def test_patches_may_not_write_what_kustomize_acts_on(example: Path, case: str) -> None:
     spec = example / FRAUD
     op = PATCH_OPS[case]
-    if case == "copy-into-annotations":  # a whole label map copied in: a reserved key among them
-        op = "{op: add, path: /metadata/labels/config.kubernetes.io~1local-config, value: 'true'}"
     spec.write_text(spec.read_text() + f"patches:\n- target: {{kind: InferenceService}}\n  ops:\n  - {op}\n")
     last = len(spec.read_text().splitlines())
     refused(example, ["render"], f"{FRAUD}:{last}:5: ", "op ")

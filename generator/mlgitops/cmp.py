@@ -320,9 +320,8 @@ def generate(start: Path, environ: Mapping[str, str]) -> Generated:
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
     from mlgitops.build import build_prepared, check_environment, prepare
-    from mlgitops.loader import load_workspace
-
     from mlgitops.journal import refuse_leftovers
+    from mlgitops.loader import load_workspace
 
     settings = read_settings(environ)
     root = find_project(start, environ)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from mlgitops.errors import Location, Problem, SpecError
-from mlgitops.reserved import directive, directive_in, metadata_problem
+from mlgitops.reserved import directive, directive_in, metadata_key
 from mlgitops.spec import Patch, PatchOp, PatchTarget
 from mlgitops.yamlio import JsonPath
 
@@ -167,6 +167,23 @@ def _reserved_problem(op: PatchOp) -> str | None:
     return found[1] if found is not None else None
 
 
+def _reserved_metadata(obj: Obj) -> dict[tuple[str, str], str]:
+    """The object's labels and annotations a patch may not add, change or remove (reserved.py): Kustomize's
+    own and lineage.mlgitops.io, which only the renderer writes."""
+    metadata = obj.get("metadata")
+    found: dict[tuple[str, str], str] = {}
+    if isinstance(metadata, dict):
+        for field in ("labels", "annotations"):
+            values = metadata.get(field)
+            if isinstance(values, dict):
+                found.update(
+                    ((field, key), str(value))
+                    for key, value in values.items()
+                    if isinstance(key, str) and metadata_key(key)
+                )
+    return found
+
+
 def _matches(obj: Obj, target: PatchTarget) -> bool:
     return (
         obj.get("kind") == target.kind
@@ -227,11 +244,11 @@ def apply_patches(
                 problems.append(Problem(locate(("patches", i, "ops", j)), f"op {op.op} {op.path}: {refused}"))
                 break
             try:
+                guarded = _reserved_metadata(patched) if op.path.startswith("/metadata/") else None
                 apply_op(patched, op)
-                if op.path.startswith("/metadata/"):  # a label or annotation Kustomize reads (move, copy too)
-                    found = metadata_problem(patched)
-                    if found is not None:
-                        raise PatchError(found[1])
+                if guarded is not None and _reserved_metadata(patched) != guarded:  # move and copy too
+                    differ = sorted(set(guarded.items()) ^ set(_reserved_metadata(patched).items()))
+                    raise PatchError(metadata_key(differ[0][0][1]) or "a reserved label or annotation")
             except PatchError as exc:
                 problems.append(
                     Problem(
