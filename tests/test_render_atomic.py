@@ -3,8 +3,8 @@ generated tree that a SIGKILL at any rename cannot leave half old, half new.
 
 The renders run in child processes with `os.rename`/`os.replace` wrapped (no hook in the product):
 the wrapper SIGKILLs the child right after its N-th call, or holds it until the test says go.
-The tree after the next command's recovery is compared with snapshots of the wholly old and the
-wholly new tree.
+The tree after the next render's recovery (`render --check` refuses to recover) is compared with
+snapshots of the wholly old and the wholly new tree.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.lock import LOCK_FILE
-from mlgitops.tree import GENERATED_ROOTS, JOURNAL_FILE, STAGING_PREFIX
+from mlgitops.journal import leftovers
+from mlgitops.lock import LOCK_FILE, project_lock
+from mlgitops.tree import GENERATED_ROOTS, JOURNAL_FILE, STAGING_PREFIX, recover
 from tests.conftest import copy_example, run_cli, snapshot_tree
 from tests.test_fs_safety import change_every_generated_directory
 
@@ -111,20 +112,29 @@ def test_a_sigkill_at_every_rename_leaves_the_tree_wholly_old_or_wholly_new(
         proc = child(root, kill_after=kill_after)
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == -signal.SIGKILL, (kill_after, err)
-        recovery = run_cli(["render", "--check"], cwd=root)
-        assert "Traceback" not in recovery.stderr
+        (root / LOCK_FILE).unlink(missing_ok=True)  # the killed render's note (lock.py), not generated output
+        if leftovers(root):  # render --check never completes a render: it refuses, writing nothing
+            during = snapshot_tree(root)
+            refusal = run_cli(["render", "--check"], cwd=root)
+            assert refusal.exit_code == 1 and len(refusal.stderr.splitlines()) == 1, refusal.stderr
+            assert "of an interrupted render is in this checkout" in refusal.stderr
+            assert snapshot_tree(root) == during
+        with project_lock(root, "test"):  # what `render` does first, alone: its result is still inspectable
+            note = recover(root)
         after = snapshot_tree(root)
         assert no_leftovers(root), kill_after
+        check = run_cli(["render", "--check"], cwd=root)
+        assert "Traceback" not in check.stderr
         if kill_after == 0:  # killed before the journal was committed: the old tree, still stale
             assert after == old
-            assert recovery.exit_code == 1
+            assert check.exit_code == 1 and note is None
         else:
             assert after == new, kill_after
-            assert recovery.exit_code == 0
+            assert check.exit_code == 0
             if kill_after == total:  # after the cache's replace: the render had completed, nothing to recover
-                assert recovery.stderr == ""
+                assert note is None
             else:
-                assert recovery.stderr.startswith("completed an interrupted render (")
+                assert note is not None and note.startswith("completed an interrupted render (")
 
 
 def test_a_sigkill_during_recovery_is_recovered_again(
@@ -136,7 +146,7 @@ def test_a_sigkill_during_recovery_is_recovered_again(
     first.communicate(timeout=120)
     assert first.returncode == -signal.SIGKILL
     units = json.loads((root / JOURNAL_FILE).read_text())["swap"]
-    second = child(root, "render --check", kill_after=1)  # recovery moves the old second unit out, then dies
+    second = child(root, "render", kill_after=1)  # recovery moves the old second unit out, then dies
     second.communicate(timeout=120)
     assert second.returncode == -signal.SIGKILL
     assert (root / units[0]).exists() and not (root / units[1]).exists()  # half-way indeed
@@ -203,8 +213,9 @@ def test_two_renders_started_together(tmp_path: Path, snapshots: tuple[dict[str,
 def test_a_journal_mlgitops_did_not_write_is_refused(example: Path, journal: str, message: str) -> None:
     (example / JOURNAL_FILE).write_text(journal)
     before = snapshot_tree(example)
-    for command in (["render"], ["render", "--check"]):
-        result = run_cli(command, cwd=example)
-        assert result.exit_code == 1 and "Traceback" not in result.stderr
-        assert result.stderr.splitlines() == [f"{JOURNAL_FILE}:1:1: {message}; delete it and render again"]
+    result = run_cli(["render"], cwd=example)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"{JOURNAL_FILE}:1:1: {message}; delete it and render again"]
+    check = run_cli(["render", "--check"], cwd=example)  # never reads a journal: refuses any
+    assert check.exit_code == 1 and check.stderr.startswith(f"{JOURNAL_FILE}:1:1: the journal of an interrupted render")
     assert snapshot_tree(example) == before

@@ -101,8 +101,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from mlgitops.build import build
+    from mlgitops.journal import refuse_leftovers
 
     workspace = _workspace(args, only_model=args.model)
+    refuse_leftovers(workspace.root, "build")
     sys.stdout.write(build(workspace, args.env, args.model))
     return 0
 

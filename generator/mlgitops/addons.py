@@ -23,6 +23,7 @@ from typing import Any
 
 from mlgitops.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.limits import MAX_SPEC_BYTES, MAX_TEMPLATE_CPU_SECONDS, MAX_TEMPLATE_MEMORY_BYTES
+from mlgitops.reserved import object_problem
 
 TEMPLATES_DIR = "templates"
 LIB_DIR = "templates/lib"
@@ -81,6 +82,47 @@ def addon_settings_problem(addons: dict[str, Obj], names: Sequence[str]) -> tupl
 # 40 ms and more). The C++ `jsonnet` is the fallback (macOS x86_64, where go-jsonnet has no wheel).
 # The Go runtime does not survive a fork: only the forked child that evaluates imports the evaluator.
 EVALUATOR_MODULES = ("_gojsonnet", "_jsonnet")
+
+
+_DISTRIBUTIONS = {"_gojsonnet": "gojsonnet", "_jsonnet": "jsonnet"}  # module → its package on PyPI
+
+
+def evaluator_identity() -> str:
+    """Which Jsonnet evaluators `_load_evaluator` may pick, without importing them (the Go runtime must
+    not start in this process): per module, blocked, missing, or its file (path, size, mtime) and its
+    distribution's version. The same templates can render differently on another evaluator or release,
+    so the render cache and the `cmp generate` answer cache key on this."""
+    return "\0".join(_module_identity(name) for name in EVALUATOR_MODULES)
+
+
+def _module_identity(name: str) -> str:
+    import importlib.util
+
+    if name in sys.modules and sys.modules[name] is None:
+        return f"{name}: blocked"
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return f"{name}: missing"
+    try:
+        info = os.stat(spec.origin)
+    except OSError:
+        return f"{name}: unreadable"
+    version = _distribution_version(os.path.dirname(spec.origin), _DISTRIBUTIONS[name])
+    return f"{name}: {spec.origin}\0{info.st_size}\0{info.st_mtime_ns}\0{version}"
+
+
+def _distribution_version(folder: str, distribution: str) -> str:
+    """The version in the `<distribution>-<version>.dist-info` beside the module ('?' when none is there)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return "?"
+    prefix, suffix = distribution + "-", ".dist-info"
+    found = sorted(n[len(prefix) : -len(suffix)] for n in names if n.lower().startswith(prefix) and n.endswith(suffix))
+    return ",".join(found) or "?"
 
 
 def _missing_evaluator() -> SpecError:
@@ -142,7 +184,7 @@ class ConfinedImporter:
         for path in sorted(folder.iterdir()):
             if path.suffix not in (TEMPLATE_SUFFIX, ".libsonnet") or not path.is_file():
                 continue
-            text = path.read_text(errors="replace")[: MAX_SPEC_BYTES]
+            text = path.read_text(errors="replace")[:MAX_SPEC_BYTES]
             found = statement.search(text)
             if found:
                 line = text.count("\n", 0, found.start()) + 1
@@ -209,8 +251,8 @@ def _check_objects(root: Path, value: Any, template: str, request: AddonRequest)
     model = (request.model.get("metadata") or {}).get("name")
     context = f" (model {model!r}, environment {request.environment.get('name')!r})"
 
-    def where(obj: Any = None) -> Location:
-        return object_location(root, file, obj) or body_location(root, file) or Location(file, 1, 1)
+    def where(obj: Any = None, path: tuple[str | int, ...] = ()) -> Location:
+        return object_location(root, file, obj, path) or body_location(root, file) or Location(file, 1, 1)
 
     if not isinstance(value, list):
         raise SpecError.at(where(), f"the template must return a list of objects, not {type(value).__name__}" + context)
@@ -226,6 +268,11 @@ def _check_objects(root: Path, value: Any, template: str, request: AddonRequest)
         ):
             if not present:
                 raise SpecError.at(where(obj), f"item {index} has no {field} (a string)" + context)
+        refused = object_problem(obj)  # what Kustomize would act on, or a lineage annotation (reserved.py)
+        if refused is not None:
+            path, message = refused
+            shown = ".".join(str(p) for p in path)
+            raise SpecError.at(where(obj, path), f"item {index}: {shown}: {message}" + context)
     return value
 
 

@@ -7,8 +7,8 @@ stdout and nothing else; anything that goes wrong is one line on stderr and a no
 Argo CD shows stderr in the Application's condition and discards stdout.
 
 `generate` reads only `mlgitops.yaml`, `models/` and `base/platform/` (confined to the checkout,
-platform_tree.py) and renders the overlay in memory: it never reads the generated tree, takes no
-lock and writes nothing there, so an unfinished render's journal (tree.py) changes nothing for it.
+platform_tree.py) and renders the overlay in memory: it takes no lock and writes nothing there, and
+refuses a checkout holding an interrupted render's journal or staging directory (journal.py).
 
 This module is the sync-time hot path: it imports the loader, the renderer and pydantic only when a
 command actually needs them.
@@ -300,12 +300,14 @@ def generate(start: Path, environ: Mapping[str, str]) -> Generated:
     the specs; only successful answers are stored.
     """
     from mlgitops import cmp_cache
+    from mlgitops.journal import refuse_leftovers
 
     directory = cmp_cache.cache_dir(environ)
     if directory is None:
         return _generate(start, environ)
     settings = read_settings(environ)
     root = find_project(start, environ)
+    refuse_leftovers(root, "cmp generate")  # before the cache: an answer never stands in for the refusal
     env = settings.environment or path_environment(root, start)
     key = cmp_cache.request_key(root, start, env, settings.model, environ)
     cached = cmp_cache.load(directory, key)
@@ -318,10 +320,12 @@ def generate(start: Path, environ: Mapping[str, str]) -> Generated:
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
     from mlgitops.build import build_prepared, check_environment, prepare
+    from mlgitops.journal import refuse_leftovers
     from mlgitops.loader import load_workspace
 
     settings = read_settings(environ)
     root = find_project(start, environ)
+    refuse_leftovers(root, "cmp generate")
     workspace = load_workspace(root, only_model=settings.model)
     import gc
 

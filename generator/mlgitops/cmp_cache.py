@@ -6,7 +6,9 @@ every module file), the Kustomize binary (path, size, mtime), the request (envir
 extra-labels, destination namespace, application path, the settings variables that change a
 build), and the bytes of every file the render reads or checks: `mlgitops.yaml`, `models/` (names of
 every entry, content of the model files read), `base/` (platform and committed bases) and
-`overlays/<env>/` (the committed files the plugin verifies). The key is a SHA-256 over all of that,
+`overlays/<env>/` (the committed files the plugin verifies), and with `templates/`, the Jsonnet
+evaluators the addons may run on (addons.evaluator_identity: module, file, distribution version).
+The key is a SHA-256 over all of that,
 so an entry is only ever found for the same inputs. Only successful answers are stored.
 
 Safety: the directory must be owned by this user and not writable by others (else no cache);
@@ -219,6 +221,10 @@ def request_key(root: Path, start: Path, environment: str | None, model: str | N
     feed_tree(digest, root, "base")
     feed_tree(digest, root, f"overlays/{environment}" if environment else "overlays")
     feed_tree(digest, root, "templates")  # Jsonnet addons (mlgitops.addons) are inputs too
+    if os.path.lexists(root / "templates"):  # and so is the evaluator that runs them, and its version
+        from mlgitops.addons import evaluator_identity
+
+        digest.update(b"J\0" + evaluator_identity().encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

@@ -131,7 +131,42 @@ def render_models(
                 rendered = render_model(resolved, project, env_addons, locate_addon)
                 result.environments[env] = shared_with_base(rendered, base)
         out.append(result)
+    if names is None:
+        check_unique_objects(workspace, out, env_names, locate_addon)
     return out
+
+
+def check_unique_objects(
+    workspace: Workspace, renders: list[ModelRender], envs: list[str], locate_addon: AddonLocator
+) -> None:
+    """Refuse two objects with one identity in an environment (Kustomize refuses to build the overlay,
+    while an in-memory stream would print both): an addon template making the same object for several
+    models, or a model object with the name of another's. The error is at the second one's source."""
+    by_name = {model.name: model for model in workspace.models}
+    for env in envs:
+        namespace = workspace.project.environment(env)
+        seen: dict[tuple[str, str, str], str] = {}
+        if namespace.createNamespace:
+            seen[("", "Namespace", namespace.namespace)] = "mlgitops.yaml (the environment's Namespace)"
+        for item in renders:
+            for obj in item.environments.get(env) or []:
+                key = object_key(obj)
+                template = item.addon_templates.get(key)
+                origin = f"model {item.name!r}" + (f" (template {template!r})" if template else "")
+                first = seen.get(key)
+                if first is None:
+                    seen[key] = origin
+                    continue
+                if template is not None:
+                    where = locate_addon(template, obj)
+                else:
+                    where = by_name[item.name].doc.location(("metadata", "name"))
+                group = f" ({key[0]})" if key[0] else ""
+                raise SpecError.at(
+                    where,
+                    f"environment {env!r}: {key[1]}{group} {key[2]!r} of {origin} is also made by {first}; Kustomize "
+                    "refuses two objects with one identity: give each its own name (for example with the model's name)",
+                )
 
 
 def _addon_locator(workspace: Workspace) -> AddonLocator:

@@ -5,7 +5,9 @@ consumer (the base/overlay layout, `build`, `cmp generate`, `diff`, `validate`'s
 sees the patched objects. A target that matches no object (or several, without a name), a path that
 does not apply or a failing `test` is a `SpecError` at the op's own line; so is an op that would change
 an object's identity (kind, apiVersion, metadata.name, metadata.namespace), which the layout and the
-overlays' patch targets rely on. See docs/patches.md.
+overlays' patch targets rely on, and one that writes what Kustomize would act on instead of deploying
+(a `$` directive key, a `config.kubernetes.io/` label or annotation) or a `lineage.mlgitops.io/`
+annotation (reserved.py). See docs/patches.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.reserved import directive, directive_in, metadata_key
 from mlgitops.spec import Patch, PatchOp, PatchTarget
 from mlgitops.yamlio import JsonPath
 
@@ -153,6 +156,34 @@ def identity_change(op: PatchOp) -> str | None:
     return None
 
 
+def _reserved_problem(op: PatchOp) -> str | None:
+    """A `$` key the op would write (a Kustomize directive, reserved.py), in its path or its value."""
+    for pointer in (op.path, op.from_ or ""):
+        for token in parse_pointer(pointer):
+            message = directive(token)
+            if message is not None:
+                return message
+    found = directive_in(op.value) if op.op in ("add", "replace") else None
+    return found[1] if found is not None else None
+
+
+def _reserved_metadata(obj: Obj) -> dict[tuple[str, str], str]:
+    """The object's labels and annotations a patch may not add, change or remove (reserved.py): Kustomize's
+    own and lineage.mlgitops.io, which only the renderer writes."""
+    metadata = obj.get("metadata")
+    found: dict[tuple[str, str], str] = {}
+    if isinstance(metadata, dict):
+        for field in ("labels", "annotations"):
+            values = metadata.get(field)
+            if isinstance(values, dict):
+                found.update(
+                    ((field, key), str(value))
+                    for key, value in values.items()
+                    if isinstance(key, str) and metadata_key(key)
+                )
+    return found
+
+
 def _matches(obj: Obj, target: PatchTarget) -> bool:
     return (
         obj.get("kind") == target.kind
@@ -208,8 +239,16 @@ def apply_patches(
                     )
                 )
                 break
+            refused = _reserved_problem(op)
+            if refused is not None:
+                problems.append(Problem(locate(("patches", i, "ops", j)), f"op {op.op} {op.path}: {refused}"))
+                break
             try:
+                guarded = _reserved_metadata(patched) if op.path.startswith("/metadata/") else None
                 apply_op(patched, op)
+                if guarded is not None and _reserved_metadata(patched) != guarded:  # move and copy too
+                    differ = sorted(set(guarded.items()) ^ set(_reserved_metadata(patched).items()))
+                    raise PatchError(metadata_key(differ[0][0][1]) or "a reserved label or annotation")
             except PatchError as exc:
                 problems.append(
                     Problem(

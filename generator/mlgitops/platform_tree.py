@@ -9,7 +9,10 @@ from `base/platform/` is read here first and every path in it is checked:
 - local paths only, and each one stays inside `base/platform/` (builds copy that directory alone
   into a scratch directory, so a path out of it could only lead out of the project);
 - no remote resources, no Helm charts, no plugin fields;
-- every symlink under `base/platform/` resolves inside the project.
+- every symlink under `base/platform/` resolves inside the project;
+- nothing Kustomize would act on instead of deploying (reserved.py): no `$` directive key in a
+  resource file, no `config.kubernetes.io/`-like or `lineage.mlgitops.io/` label or annotation on a
+  resource or in the kustomization's `commonLabels`, `commonAnnotations` and `labels`.
 
 Only then is `base/platform/` copied (symlinks followed) into the scratch directory Kustomize runs in.
 """
@@ -23,8 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlgitops.confine import escape_problem
 from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.reserved import directive, metadata_key
 from mlgitops.yamlio import Document, JsonPath, parse_document
 
 PLATFORM_DIR = "base/platform"
@@ -134,6 +140,7 @@ class _Walk:
         self.fields(doc, folder, doc.data)
 
     def fields(self, doc: Document, folder: str, data: dict[str, Any]) -> None:
+        self.reserved_labels(doc, data)
         for name in FORBIDDEN_FIELDS:
             if name in data:
                 self.problems.append(
@@ -194,6 +201,75 @@ class _Walk:
                         )
                     )
 
+    def reserved_labels(self, doc: Document, data: dict[str, Any]) -> None:
+        """Labels and annotations the kustomization sets on every platform object (reserved.py)."""
+        fields: list[tuple[JsonPath, Any]] = [
+            ((name,), data.get(name)) for name in ("commonLabels", "commonAnnotations")
+        ]
+        fields += [
+            (("labels", index, "pairs"), entry.get("pairs"))
+            for index, entry in _items(data.get("labels"))
+            if isinstance(entry, dict)
+        ]
+        for path, values in fields:
+            if isinstance(values, dict):
+                for key in values:
+                    message = metadata_key(key) if isinstance(key, str) else None
+                    if message is not None:
+                        self.problem_key(doc, (*path, key), message)
+
+    def problem_key(self, doc: Document, path: JsonPath, message: str) -> None:
+        self.problems.append(Problem(doc.location(path, key=True), message))
+
+    def resource_contents(self) -> None:
+        """What Kustomize would act on in a resource file instead of deploying it (reserved.py)."""
+        for relative in self.tree.resource_files:
+            try:
+                text = (self.root / relative).read_text(encoding="utf-8")
+                nodes = list(yaml.compose_all(text, Loader=_LOADER))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # reported as unreadable where the objects are read (platformfiles, Kustomize)
+            for node in nodes:
+                found = _reserved_node(node)
+                if found is not None:
+                    mark, message = found
+                    self.problems.append(Problem(Location(relative, mark.line + 1, mark.column + 1), message))
+                    break
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _reserved_node(document: yaml.Node | None) -> tuple[yaml.Mark, str] | None:
+    """The first `$` key anywhere in a composed document, or reserved key in its own metadata labels or
+    annotations, with where its key is written (each node visited once: aliases are not expanded)."""
+    if not isinstance(document, yaml.MappingNode):
+        return None
+    for key, value in document.value:
+        if key.value == "metadata" and isinstance(value, yaml.MappingNode):
+            for field, values in value.value:
+                if field.value in ("labels", "annotations") and isinstance(values, yaml.MappingNode):
+                    for name, _ in values.value:
+                        message = metadata_key(str(name.value)) if isinstance(name, yaml.ScalarNode) else None
+                        if message is not None:
+                            return name.start_mark, message
+    seen: set[int] = set()
+    pending: list[yaml.Node] = [document]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                message = directive(str(key.value)) if isinstance(key, yaml.ScalarNode) else None
+                if message is not None:
+                    return key.start_mark, message
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+    return None
+
 
 def _items(value: Any) -> list[tuple[int, Any]]:
     return list(enumerate(value)) if isinstance(value, list) else []
@@ -213,6 +289,8 @@ def check_platform(root: Path) -> PlatformTree:
         raise SpecError(walk.problems)
     while walk.pending:
         walk.kustomization(walk.pending.pop())
+    if not walk.problems:
+        walk.resource_contents()
     if walk.problems:
         raise SpecError(walk.problems)
     return walk.tree

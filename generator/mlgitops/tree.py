@@ -17,17 +17,21 @@ The swap spans several units, so it is made one step with a journal:
 4. the journal is removed, then the staging directory.
 
 Every command that reads or writes the generated tree (`render`, `render --check`, `init`) takes
-the project lock (lock.py) and first recovers: a journal found there is rolled forward (step 3 is
-idempotent: a unit whose `new/` copy is gone is already swapped, a removed unit whose live copy is
-gone is already removed), and staging directories no
-journal names are deleted (they hold only generated files). A SIGKILL before step 2 leaves the old
-tree, after it the next command completes the new one: never half of each. A rename that fails
-(another file system: EXDEV) rolls back the renames already made and reports one line.
+the project lock (lock.py). `render` (and `init`) first recovers: a journal found there is rolled
+forward (step 3 is idempotent: a unit whose `new/` copy is gone is already swapped, a removed unit
+whose live copy is gone is already removed), and staging directories no journal names are deleted
+(they hold only generated files). A journal is acted on only when its staging directory is one
+render could have made: a real directory in the project holding only real files and directories
+(journal.staging_problem), after the generated directories are checked to be real directories too
+(confine.check_generated_paths); anything else is refused, so recovery never moves a directory
+out of or into the project. A SIGKILL before step 2 leaves the old tree, after it the next `render`
+completes the new one: never half of each. A rename that fails (another file system: EXDEV) rolls
+back the renames already made and reports one line.
 
-`build`, `validate`, `diff` and `cmp generate` read only the specs and `base/platform/` (they render
-the overlays in memory), which no render writes, so they take no lock and recover nothing; in
-Argo CD's read-only checkout `cmp generate` therefore never writes and is not confused by a journal
-(which is gitignored and so never in a checkout anyway).
+`render --check` never writes and never recovers: a journal or staging directory there (a render
+interrupted, or leftovers committed with `git add -f`) is refused (journal.refuse_leftovers), and so
+it is by `build`, `diff` and `cmp generate`, which read only the specs and `base/platform/` (they
+render the overlays in memory) and take no lock.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import TYPE_CHECKING
 
 from mlgitops.confine import check_generated_paths
 from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.journal import JOURNAL_FILE, STAGING_PREFIX, refuse_leftovers, staging_problem
 from mlgitops.lock import project_lock
 from mlgitops.yamlio import GENERATED_MARK
 
@@ -51,8 +56,6 @@ if TYPE_CHECKING:  # the cached render path (rendercache) runs without loading a
     from mlgitops.overlay import ModelRender
 
 GENERATED_ROOTS = ("base/models", "overlays", "plugins/argocd", "plugins/flux")
-STAGING_PREFIX = ".mlgitops-staging-"
-JOURNAL_FILE = ".mlgitops-journal.json"
 
 
 @dataclass
@@ -278,6 +281,8 @@ def _write_journal(root: Path, staging: Path, units: list[str], removed: list[st
 
 def _read_journal(root: Path) -> tuple[Path, list[str], list[str]]:
     where = Location(JOURNAL_FILE, 1, 1)
+    if not (root / JOURNAL_FILE).is_file() or (root / JOURNAL_FILE).is_symlink():
+        raise SpecError.at(where, "not a journal mlgitops wrote (not a regular file); delete it and render again")
     try:
         data = json.loads((root / JOURNAL_FILE).read_text(encoding="utf-8"))
         staging, owned_dirs, removed = data["staging"], data["swap"], data.get("remove", [])
@@ -292,13 +297,16 @@ def _read_journal(root: Path) -> tuple[Path, list[str], list[str]]:
         or not all(_is_unit(unit) for unit in owned_dirs + removed)
     ):
         raise SpecError.at(where, "not a journal mlgitops wrote; delete it and render again")
+    problem = staging_problem(root, staging)
+    if problem is not None:
+        raise SpecError.at(where, f"not a journal mlgitops wrote: {problem}; delete it and render again")
     return root / staging, [str(d) for d in owned_dirs], [str(d) for d in removed]
 
 
 def recover(root: Path) -> str | None:
     """Finish an interrupted render, if any, and delete abandoned staging directories (lock held)."""
     note = None
-    if (root / JOURNAL_FILE).is_file():
+    if os.path.lexists(root / JOURNAL_FILE):
         staging, owned_dirs, removed = _read_journal(root)
         try:
             _swap(root, staging, owned_dirs, removed=removed)
@@ -425,15 +433,20 @@ def _remove_empty(path: Path, stop: Path) -> None:
 def render(workspace: Workspace, *, check: bool = False, command: str | None = None) -> TreeStatus:
     """Compute the generated tree and write it (or, with `check`, only report what is stale).
 
-    Holds the project lock throughout and first completes an interrupted render (module docstring).
+    Holds the project lock throughout; `render` first completes an interrupted render, `check` refuses
+    one (module docstring).
     """
     from mlgitops.platform_tree import PLATFORM_DIR, check_platform
 
     root = workspace.root
     label = command or ("render --check" if check else "render")
     with project_lock(root, label, required=not check):
-        note = recover(root)
         check_generated_paths(root, GENERATED_ROOTS)
+        if check:
+            refuse_leftovers(root, label, locked=True)
+            note = None
+        else:
+            note = recover(root)
         problems = symlink_problems(root)
         if problems:
             raise SpecError(problems)

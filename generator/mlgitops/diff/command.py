@@ -59,12 +59,20 @@ def diff(start: Path, *, base: str | None = None, head: str | None = None, envs:
         base_tree = archive_snapshot(repo, base_rev, notes)
         head_tree = DirectoryTree(root) if head_rev.is_working_tree else archive_snapshot(repo, head_rev, notes)
         only = changed_models(base_tree, head_tree)  # None: every model (incremental.py)
-        base_root = unpack_snapshot(base_tree, base_rev, scratch / "base", only)
-        head_root = root if head_rev.is_working_tree else unpack_snapshot(head_tree, head_rev, scratch / "head", only)
-        base_snap, head_snap = load_snapshot(base_root, base_rev, only), load_snapshot(head_root, head_rev, only)
-        selected = _select(base_snap, head_snap, envs)
-        for snap in (base_snap, head_snap):
-            add_model_objects(snap, selected)
+        for attempt in ("changed", "all") if only is not None else ("all",):
+            if attempt == "all":
+                only = None
+            base_root = unpack_snapshot(base_tree, base_rev, scratch / attempt / "base", only)
+            head_root = (
+                root
+                if head_rev.is_working_tree
+                else unpack_snapshot(head_tree, head_rev, scratch / attempt / "head", only)
+            )
+            base_snap, head_snap = load_snapshot(base_root, base_rev, only), load_snapshot(head_root, head_rev, only)
+            selected = _select(base_snap, head_snap, envs)
+            # with only the changed models loaded, an environment that looks empty is decided by a full load
+            if all([add_model_objects(snap, selected, complete=only is None) for snap in (base_snap, head_snap)]):
+                break
         add_platform_objects([base_snap, head_snap], selected, scratch)
         environments = compute(base_snap, head_snap, selected)
     return DiffResult(base_rev, head_rev, environments, notes)

@@ -147,15 +147,26 @@ def add_platform_objects(snapshots: list[Snapshot], envs: list[str], scratch: Pa
                         _add(table, copy.deepcopy(obj), None, env, snap.revision, "base/platform")
 
 
-def add_model_objects(snap: Snapshot, envs: list[str]) -> None:
-    from mlgitops.overlay import environment_objects, in_environment, render_models
+def add_model_objects(snap: Snapshot, envs: list[str], *, complete: bool = True) -> bool:
+    """Add the model objects of `envs` at this revision; refuse an environment `render` refuses as
+    empty (overlay.check_not_empty). With `complete` False (only the changed models are loaded), an
+    environment that looks empty may hold unchanged models: False, and nothing is added."""
+    from mlgitops.overlay import check_not_empty, environment_objects, in_environment, render_models
 
     ws = snap.workspace
     if ws is None:
-        return
+        return True
     here = [env for env in envs if env in snap.environments]
     try:
         renders = render_models(ws, envs=here)
+        empty = [
+            env
+            for env in here
+            if not ws.project.environment(env).allowEmpty and not any(item.environments.get(env) for item in renders)
+        ]
+        if empty and not complete:
+            return False
+        check_not_empty(ws, renders, empty)
     except MlgitopsError as exc:
         raise _where(snap.revision, exc) from None
     for env in here:
@@ -166,6 +177,7 @@ def add_model_objects(snap: Snapshot, envs: list[str]) -> None:
         for item in renders:
             for obj in item.environments.get(env) or []:
                 _add(table, in_environment(obj, namespace, env), item.name, env, snap.revision, item.source)
+    return True
 
 
 def materialise_snapshot(repo: Repository, revision: Revision, destination: Path, notes: list[str]) -> Path | None:
@@ -203,9 +215,12 @@ def unpack_snapshot(tree: Tree | None, revision: Revision, destination: Path, on
 
 def load_snapshot(root: Path | None, revision: Revision, only_models: set[str] | None = None) -> Snapshot:
     """The revision's project; with `only_models`, only those models (diff/incremental.py)."""
+    from mlgitops.journal import refuse_leftovers
+
     if root is None:
         return Snapshot(revision, None)
     try:
+        refuse_leftovers(root, "diff")  # a render's journal or staging directory: committed, or left behind
         return Snapshot(revision, load_workspace(root, only_models=only_models))
     except MlgitopsError as exc:
         raise _where(revision, exc) from None

@@ -141,7 +141,7 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
     env = request.to_env
     root = workspace.root
     text = (root / model.path).read_bytes().decode("utf-8")
-    editor = Editor(text, model.path)
+    editor = Editor(text, model.path, unshared=True)  # an edit through a YAML alias would reach other environments
     canary = _canary_version(workspace, model, env)
     completed = False
     canary_path = ("environments", env, "serving", "canary")
@@ -301,6 +301,8 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         result.model, result.reason = model.name, request.reason
         result.registry = found
         old_spec = resolve(workspace, model, request.to_env)
+        names = workspace.project.environment_names
+        others = {env: resolved_pin(workspace, model, env) for env in names if env != request.to_env}
         edited = parse_model(model.path, after)
         workspace.models = [edited]
         workspace.resolved.clear()
@@ -312,6 +314,12 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         landed = resolved_pin(workspace, edited, request.to_env)
         if landed != source:
             raise PromoteError(f"{model.path}: the edited spec resolves {request.to_env!r} to {landed}, not {source}")
+        moved = [env for env, pin in others.items() if resolved_pin(workspace, edited, env) != pin]
+        if moved:  # the editor refuses aliases and merge keys: this is the backstop for any other sharing
+            raise PromoteError(
+                f"{model.path}: the edit would also change the pin of {', '.join(map(repr, moved))}, not only "
+                f"{request.to_env!r}; nothing was written"
+            )
         new_spec = resolve(workspace, edited, request.to_env)
         from mlgitops.diff.summary import model_summary
 

@@ -58,9 +58,10 @@ def flow_map(values: Mapping[str, str | None]) -> str:
 class Editor:
     """One file being edited; positions are re-read after every edit."""
 
-    def __init__(self, text: str, name: str) -> None:
+    def __init__(self, text: str, name: str, *, unshared: bool = False) -> None:
         self.text = text
         self.name = name
+        self.unshared = unshared  # refuse edits through aliases, repeated anchors and merge keys
 
     # -- reading -------------------------------------------------------------------------------
     def _root(self) -> Any:
@@ -181,9 +182,46 @@ class Editor:
             end += 1
         return last + 1
 
+    def check_unshared(self, path: Path) -> None:
+        """Refuse an edit through a node the file writes once and uses in several places: an alias
+        (`*pin`), an anchored node some alias repeats (`&pin`), or a key a merge (`<<: *pin`) brings in.
+        Editing there would change every place that shares it, not the one the edit is meant for."""
+        lines = _lines(self.text)
+        node = self._root()
+        for depth, part in enumerate(path):
+            if not isinstance(node, CommentedMap) or part not in node:
+                return
+            where = ".".join(path[: depth + 1])
+            own = getattr(node, "_ok", None)
+            if own is not None and part not in own:  # ruamel: keys of the mapping itself, not merged ones
+                line, col = node.lc.line, node.lc.col
+                raise EditError(
+                    f"{self.name}:{line + 1}:{col + 1}: {where} comes from a YAML merge key (<<), shared with "
+                    "another mapping; editing it would change both: write it out in full here first"
+                )
+            line, col = self._value_start(lines, node, part)
+            text = lines[line][col:]
+            alias = re.match(r"\*([^\s,\]}]+)", text)
+            anchor = re.match(r"&([^\s,\]}]+)", text)
+            if alias is not None:
+                raise EditError(
+                    f"{self.name}:{line + 1}:{col + 1}: {where} is the YAML alias *{alias.group(1)}, which repeats "
+                    f"the node anchored &{alias.group(1)} elsewhere; editing it would change both places: write "
+                    "the value out in full here first"
+                )
+            if anchor is not None and re.search(r"\*" + re.escape(anchor.group(1)) + r"(?![^\s,\]}])", self.text):
+                raise EditError(
+                    f"{self.name}:{line + 1}:{col + 1}: {where} is anchored &{anchor.group(1)} and repeated by the "
+                    f"alias *{anchor.group(1)} elsewhere; editing it would change both places: write the aliased "
+                    "value out in full first"
+                )
+            node = node[part]
+
     # -- editing -------------------------------------------------------------------------------
     def set_scalar(self, path: Path, value: str | None) -> None:
         """Replace the scalar at `path` (it exists), keeping its quoting style when it reads back."""
+        if self.unshared:
+            self.check_unshared(path)
         parent = self._parent(path)
         old = parent[path[-1]]
         if isinstance(old, (dict, list)):
@@ -200,6 +238,8 @@ class Editor:
 
     def add_key(self, path: Path, value_text: str) -> None:
         """Add `key: value_text` to the existing mapping at `path[:-1]` (as its first entry)."""
+        if self.unshared:
+            self.check_unshared(path[:-1])
         parent = self._parent(path)
         lines = _lines(self.text)
         entry = f"{path[-1]}: {value_text}"
@@ -224,6 +264,8 @@ class Editor:
 
     def remove_key(self, path: Path) -> None:
         """Remove the entry at `path`; a mapping left empty is removed from its own parent too."""
+        if self.unshared:
+            self.check_unshared(path)
         parent = self._parent(path)
         key = path[-1]
         if key not in parent:

@@ -8,7 +8,10 @@ the project). Everything else `render` writes (`overlays/<env>/kustomization.yam
   `check_not_empty`, `deployunits.units`, the Argo CD Applications and Flux Kustomizations per unit);
 - the (group, kind) of every object it renders anywhere (the AppProject whitelist, argocd.py);
 - its `metadata.labels` (`deployment.per: group`, deployunits.py);
-- the environments where it serves on GPUs (Flux's health timeout, flux.py `serves_gpu_model`).
+- the environments where it serves on GPUs (Flux's health timeout, flux.py `serves_gpu_model`);
+- the identity of every object it renders in each environment: not read by those files, but
+  `overlay.check_unique_objects` compares them across models, which a render of the changed models
+  alone cannot.
 
 So when a changed model's facts equal the recorded ones, every environment-wide file is unchanged.
 A new reader of models in those modules must add what it reads here; the randomised equality test
@@ -43,10 +46,17 @@ def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> di
             for obj in objects or []
         }
     )
+    # Identities per environment: a changed model taking another model's object name must reach the
+    # full render, whose check_unique_objects refuses it (overlay.py).
+    identities = {
+        env: sorted([obj["apiVersion"].rpartition("/")[0], obj["kind"], obj["metadata"]["name"]] for obj in objects)
+        for env, objects in sorted(item.environments.items())
+        if objects
+    }
     return {
         "environments": presence,
+        "objects": identities,
         "kinds": [list(kind) for kind in kinds],
         "labels": dict(sorted(model.spec.metadata.labels.items())),
         "gpu": gpu,
     }
-

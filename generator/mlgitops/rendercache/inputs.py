@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path
 
-from mlgitops.addons import EVALUATOR_MODULES, TEMPLATES_DIR
+from mlgitops.addons import TEMPLATES_DIR, evaluator_identity
 from mlgitops.cmp_cache import code_identity, feed_file, feed_tree
 from mlgitops.limits import MAX_SPEC_BYTES
 from mlgitops.platform_tree import PLATFORM_DIR
@@ -34,33 +34,8 @@ def project_key(root: Path) -> str:
     feed_tree(digest, root, PLATFORM_DIR)
     feed_tree(digest, root, TEMPLATES_DIR)
     if os.path.lexists(root / TEMPLATES_DIR):
-        digest.update(_jsonnet_identity().encode("utf-8", "surrogateescape"))
+        digest.update(evaluator_identity().encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
-
-
-def _jsonnet_identity() -> str:
-    """Where each Jsonnet evaluator `addons` may run the templates on is installed (path, size, mtime),
-    or that it is not: the same templates can render differently on another evaluator or release."""
-    return "\0".join(_module_identity(name) for name in EVALUATOR_MODULES)
-
-
-def _module_identity(name: str) -> str:
-    import importlib.util
-    import sys
-
-    if name in sys.modules and sys.modules[name] is None:
-        return f"{name}: blocked"
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.origin:
-        return f"{name}: missing"
-    try:
-        info = os.stat(spec.origin)
-    except OSError:
-        return f"{name}: unreadable"
-    return f"{name}: {spec.origin}\0{info.st_size}\0{info.st_mtime_ns}"
 
 
 def read_file(path: str) -> bytes:

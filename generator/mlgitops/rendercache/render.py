@@ -64,8 +64,8 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
     from mlgitops.platform_tree import PLATFORM_DIR, check_platform
 
     with project_lock(root, command or "render"):
+        check_generated_paths(root, GENERATED_ROOTS)  # before recovery renames anything there
         note = recover(root)
-        check_generated_paths(root, GENERATED_ROOTS)
         existing: dict[str, str] = {}
         problems = symlink_problems(root, existing)
         if problems:

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from mlgitops import kubevalues as kv
 from mlgitops.credentials import uri_problem
+from mlgitops.reserved import metadata_key
 
 API_VERSION = "mlgitops.io/v1alpha1"
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
@@ -168,7 +169,11 @@ DnsSubdomain = Annotated[str, AfterValidator(checked_by(kv.dns1123_subdomain))]
 LabelKey = Annotated[str, AfterValidator(checked_by(kv.qualified_name))]
 LabelValue = Annotated[str, BeforeValidator(scalar_text), AfterValidator(checked_by(kv.label_value))]
 LabelMap = dict[LabelKey, LabelValue]
-AnnotationMap = Annotated[dict[LabelKey, Text], AfterValidator(checked_by(kv.annotations_size))]
+# A label or annotation key the spec puts on rendered objects: also not one Kustomize interprets or only
+# mlgitops writes (reserved.py), refused at the key.
+ObjectKey = Annotated[str, AfterValidator(checked_by(kv.qualified_name)), AfterValidator(checked_by(metadata_key))]
+ObjectLabelMap = dict[ObjectKey, LabelValue]
+AnnotationMap = Annotated[dict[ObjectKey, Text], AfterValidator(checked_by(kv.annotations_size))]
 # int32 fields: HPA minReplicas/maxReplicas/averageUtilization (k8s.io/api autoscaling/v2/types.go), KServe
 # minReplicas/maxReplicas/scaleTarget (kserve pkg/apis/serving/v1beta1/component.go); int64:
 # Toleration.tolerationSeconds (k8s.io/api core/v1/types.go).

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from mlgitops.reserved import directive_in
 from mlgitops.spec.fields import (
     ClusterUrl,
     CredentialFreeUri,
@@ -83,6 +84,15 @@ class GpuClass(Strict):
 AffinityKind = Literal["nodeAffinity", "podAffinity", "podAntiAffinity"]
 
 
+def _no_directive(value: dict[str, Any]) -> dict[str, Any]:
+    """Free-form content rendered into pod specs: no `$` key, which Kustomize would act on (reserved.py)."""
+    found = directive_in(value)
+    if found is not None:
+        path, message = found
+        raise ValueError(".".join(str(p) for p in path) + ": " + message)
+    return value
+
+
 class NodeClass(Strict):
     """Where to place a pod that needs no GPU (or, with a GPU class, where else it must run).
 
@@ -99,7 +109,7 @@ class NodeClass(Strict):
         default_factory=list,
         description="taints the pod tolerates, e.g. [{key: dedicated, value: ml, effect: NoSchedule}]",
     )
-    affinity: dict[AffinityKind, dict[str, Any]] = Field(
+    affinity: dict[AffinityKind, Annotated[dict[str, Any], AfterValidator(_no_directive)]] = Field(
         default_factory=dict,
         description="a Kubernetes Affinity, e.g. {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: "
         "{nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [cpu]}]}]}}}",

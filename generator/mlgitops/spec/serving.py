@@ -14,8 +14,8 @@ from mlgitops.spec.fields import (
     ImageRef,
     Int32,
     Int64,
-    LabelMap,
     ModelName,
+    ObjectLabelMap,
     Quantity,
     ResourceName,
     StorageUri,
@@ -32,7 +32,7 @@ class ModelMetadata(Strict):
         default=None,
         description="owning team or person, rendered as an annotation (for example team-risk)",
     )
-    labels: LabelMap = Field(
+    labels: ObjectLabelMap = Field(
         default_factory=dict,
         description="labels added to the model's objects (for example {tier: critical})",
     )
