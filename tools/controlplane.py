@@ -278,7 +278,6 @@ def apply(dyn: Any, obj: dict[str, Any]) -> None:
 def install_crds(config_file: Path) -> list[str]:
     """Server-side apply every pinned upstream CRD (and the ones KServe creates objects of), then
     wait until each is Established."""
-    import yaml
 
     dyn, _ = api(config_file)
     names = []
@@ -305,7 +304,6 @@ def install_crds(config_file: Path) -> list[str]:
 def kserve_config(deployment_mode: str) -> dict[str, Any]:
     """KServe's own `inferenceservice-config` ConfigMap of the pinned version, with the default
     deployment mode set."""
-    import yaml
 
     source = crdsource.module_dir("github.com/kserve/kserve") / "config/configmap/inferenceservice.yaml"
     configmap = next(d for d in load_all(source.read_text()) if d and d.get("kind") == "ConfigMap")
@@ -319,7 +317,6 @@ def kserve_config(deployment_mode: str) -> dict[str, Any]:
 
 def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
     """KServe's webhook configurations of the pinned version, pointed at the local manager by URL."""
-    import yaml
 
     source = crdsource.module_dir("github.com/kserve/kserve") / "config/webhook/manifests.yaml"
     for doc in load_all(source.read_text()):
