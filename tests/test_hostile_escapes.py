@@ -1,0 +1,103 @@
+"""Hostile input, round 2 (issue 20): ways out of the boxes mlgitops puts specs and templates in.
+
+Each case edits a copy of the bundled example, runs the real CLI (in-process, or the real Kustomize
+and git where the claim is about them), and checks the refusal is one positioned printable line with
+every file left as it was, or that what is written can no longer carry the attack.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import copy_example, kustomize_objects, run_cli, snapshot_tree
+
+SIGNATURE = "function(model, environment, project, settings={})"
+FRAUD = "models/fraud-detector.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "repo")
+
+
+def refused(repo: Path, *args: str) -> str:
+    """Run a command that must be refused: exit 1, exactly one printable line on stderr, nothing written."""
+    before = snapshot_tree(repo)
+    result = run_cli(list(args or ("render",)), cwd=repo)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert snapshot_tree(repo) == before
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].isprintable() and "Traceback" not in lines[0], lines[0]
+    return lines[0]
+
+
+def write_template(repo: Path, name: str, body: str) -> Path:
+    path = repo / "templates" / f"{name}.jsonnet"
+    path.write_text(f"{SIGNATURE}\n{body}\n")
+    return path
+
+
+def edit(repo: Path, relative: str, old: str, new: str) -> None:
+    path = repo / relative
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+# --- 1. Jsonnet imports confined to templates/, symlinks included ------------------------------------------
+
+
+def _fake_git(repo: Path) -> None:
+    (repo / ".git").mkdir()
+    (repo / ".git/config").write_text('[http]\n\textraheader = "AUTHORIZATION: bearer ci-token-1234"\n')
+
+
+def test_lib_symlinked_to_dot_git_serves_nothing(repo: Path) -> None:
+    _fake_git(repo)
+    shutil.rmtree(repo / "templates/lib")
+    (repo / "templates/lib").symlink_to(repo / ".git", target_is_directory=True)
+    (repo / "templates/network-policy.jsonnet").unlink()
+    template = write_template(
+        repo, "leak", "  [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'leak'}, data: {c: importstr 'lib/config'}}]"
+    )
+    line = refused(repo, "render")
+    column = template.read_text().splitlines()[1].index("importstr") + 1
+    assert line.startswith(f"templates/leak.jsonnet:2:{column}: couldn't open import \"lib/config\": "), line
+    assert "resolves outside templates/" in line and "ci-token" not in line
+    assert template.exists()
+    for command in (["build", "--env", "dev"], ["validate"]):
+        result = run_cli(command, cwd=repo)
+        assert result.exit_code == 1 and "ci-token" not in result.stdout + result.stderr
+
+
+def test_lib_symlinked_out_of_the_project_is_one_clean_line(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(repo / "templates/lib", outside)
+    shutil.rmtree(repo / "templates/lib")
+    (repo / "templates/lib").symlink_to(outside, target_is_directory=True)
+    line = refused(repo, "render")
+    assert line == (
+        "templates/network-policy.jsonnet:4:13: couldn't open import \"lib/mlgitops.libsonnet\": "
+        "lib/mlgitops.libsonnet resolves outside templates/ and templates/lib/ (imports are confined there, "
+        "symlinks included)"
+    ), line
+    assert str(tmp_path) not in line
+
+
+def test_a_file_symlinked_to_another_template_directory_file_is_served(repo: Path) -> None:
+    """A link that stays inside templates/ is not an escape."""
+    (repo / "templates/lib/alias.libsonnet").symlink_to(repo / "templates/lib/mlgitops.libsonnet")
+    edit(repo, "templates/pdb.jsonnet", "lib/mlgitops.libsonnet", "lib/alias.libsonnet")
+    result = run_cli(["render", "--check"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
