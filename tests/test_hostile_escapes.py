@@ -8,14 +8,13 @@ every file left as it was, or that what is written can no longer carry the attac
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import copy_example, kustomize_objects, run_cli, snapshot_tree
+from tests.conftest import copy_example, run_cli, snapshot_tree
 
 SIGNATURE = "function(model, environment, project, settings={})"
 FRAUD = "models/fraud-detector.yaml"
@@ -69,11 +68,13 @@ def test_lib_symlinked_to_dot_git_serves_nothing(repo: Path) -> None:
     (repo / "templates/lib").symlink_to(repo / ".git", target_is_directory=True)
     (repo / "templates/network-policy.jsonnet").unlink()
     template = write_template(
-        repo, "leak", "  [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'leak'}, data: {c: importstr 'lib/config'}}]"
+        repo,
+        "leak",
+        "  [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'leak'},\n    data: {c: importstr 'lib/config'}}]",
     )
     line = refused(repo, "render")
-    column = template.read_text().splitlines()[1].index("importstr") + 1
-    assert line.startswith(f"templates/leak.jsonnet:2:{column}: couldn't open import \"lib/config\": "), line
+    column = template.read_text().splitlines()[2].index("importstr") + 1
+    assert line.startswith(f"templates/leak.jsonnet:3:{column}: couldn't open import \"lib/config\": "), line
     assert "resolves outside templates/" in line and "ci-token" not in line
     assert template.exists()
     for command in (["build", "--env", "dev"], ["validate"]):
@@ -101,3 +102,51 @@ def test_a_file_symlinked_to_another_template_directory_file_is_served(repo: Pat
     edit(repo, "templates/pdb.jsonnet", "lib/mlgitops.libsonnet", "lib/alias.libsonnet")
     result = run_cli(["render", "--check"], cwd=repo)
     assert result.exit_code == 0, result.stderr
+
+
+# --- 6. history: commit authors and subjects cannot drive the terminal ------------------------------------
+
+
+def test_history_escapes_terminal_controls_from_authors_and_subjects(repo: Path) -> None:
+    from tests.test_diff import git
+
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    author = "user.name=Mallory\x1b[2J\x1b]0;owned\x07 Smith"
+    git(repo, "-c", author, "commit", "-q", "-m", "start \u202eevil\u2066 \x1b[31mred")
+    result = run_cli(["history", "fraud-detector"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert len(rows) == 3  # dev, staging, prod: one line each
+    for row in rows:
+        assert all(c.isprintable() or c == "\t" for c in row), row
+        assert "\x1b" not in row and "\u202e" not in row and "\x07" not in row
+        assert row.endswith("\tMallory\\x1b[2J\\x1b]0;owned\\x07 Smith\tstart \\u202eevil\\u2066 \\x1b[31mred"), row
+    as_json = run_cli(["history", "fraud-detector", "--format", "json"], cwd=repo)
+    assert "\x1b" not in as_json.stdout and "\u202e" not in as_json.stdout
+
+
+# --- 7. promote --pr-body: the reason is plain text in Markdown -------------------------------------------
+
+
+def test_pr_body_reason_is_plain_markdown_text(repo: Path) -> None:
+    import html
+    import re
+
+    reason = (
+        "@acme/admins see ![x](https://evil.example/p.png) <img src=x onerror=alert(1)> [ok](javascript:x) "
+        "*b* `c` &amp; \\(x\\) \x1b[2J\u202e"
+    )
+    result = run_cli(
+        ["promote", "fraud-detector", "--to", "prod", "--from", "staging", "--reason", reason,
+         "--pr-body", "pr.md", "--no-render"],
+        cwd=repo,
+    )
+    assert result.exit_code == 0, result.stderr
+    [line] = [line for line in (repo / "pr.md").read_text().splitlines() if line.startswith("**Reason:**")]
+    shown = line.removeprefix("**Reason:** ")
+    assert "\x1b" not in shown and "\u202e" not in shown and "<" not in shown and ">" not in shown
+    # every Markdown-active character is backslash-escaped, so nothing starts a mention, link, image or span
+    assert not re.search(r"(?<!\\)[@!\[\]()*`_~|]", shown), shown
+    unescaped = html.unescape(re.sub(r"\\(.)", r"\1", shown))
+    assert unescaped == reason.replace("\x1b", "\\x1b").replace("\u202e", "\\u202e")
