@@ -7,7 +7,9 @@ every file left as it was, or that what is written can no longer carry the attac
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +152,109 @@ def test_pr_body_reason_is_plain_markdown_text(repo: Path) -> None:
     assert not re.search(r"(?<!\\)[@!\[\]()*`_~|]", shown), shown
     unescaped = html.unescape(re.sub(r"\\(.)", r"\1", shown))
     assert unescaped == reason.replace("\x1b", "\\x1b").replace("\u202e", "\\u202e")
+
+
+# --- 5. storage URIs: normalised, then refused when they climb, read local files or reach the metadata service
+
+
+UNSAFE_URIS = [
+    ("s3://ml-models/fraud-detector/7/../6/model", "has a '..' path segment"),
+    ("s3://ml-models/fraud-detector/7/%2E%2E/6/model", "has a '..' path segment"),
+    ("gs://ml-models/fraud-detector/7/..\\\\6/model", "has a '..' path segment"),
+    ("http://169.254.169.254/latest/meta-data/iam/7/model", "names the cloud metadata service (169.254.169.254)"),
+    ("http://2852039166/7/model", "names the cloud metadata service (169.254.169.254)"),
+    ("http://[::ffff:a9fe:a9fe]/7/model", "names the cloud metadata service (169.254.169.254)"),
+    ("https://Metadata.Google.Internal./computeMetadata/v1/7", "names the cloud metadata service"),
+    ("http://[fd00:ec2::254]/latest/7/model", "names the cloud metadata service (fd00:ec2::254)"),
+    ("http://169.254.170.2:8080/v2/credentials/7", "names the link-local address 169.254.170.2"),
+    ("file:///var/run/secrets/kubernetes.io/serviceaccount/7/token", "is a file:// URI"),
+]
+
+
+@pytest.mark.parametrize(("uri", "message"), UNSAFE_URIS, ids=[u for u, _ in UNSAFE_URIS])
+def test_unsafe_storage_uri_in_a_spec_is_a_positioned_error(repo: Path, uri: str, message: str) -> None:
+    edit(repo, FRAUD, "storageUri: s3://ml-models/fraud-detector/7/model", f"storageUri: {uri!r}".replace("'", '"'))
+    line = refused(repo, "validate")
+    assert line.startswith(f"{FRAUD}:12:15: "), line
+    assert message in line, line
+
+
+def test_dot_dot_cannot_fool_the_version_check_through_a_patch(repo: Path) -> None:
+    """An InferenceService storageUri written by a patch is checked like the spec's."""
+    edit(
+        repo,
+        FRAUD,
+        "environments:\n",
+        "patches:\n- target: {kind: InferenceService}\n  ops:\n"
+        "  - {op: replace, path: /spec/predictor/model/storageUri, value: 's3://ml-models/fraud-detector/7/../6/model'}\n"
+        "environments:\n",
+    )
+    result = run_cli(["validate"], cwd=repo)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "error [storage-uri-version] InferenceService/fraud-detector: " in result.stdout
+    assert "has a '..' path segment" in result.stdout
+
+
+@contextlib.contextmanager
+def rewriting_registry(upstream: str, artifact_uri: str) -> Iterator[str]:
+    """A registry in front of the real MLflow server that answers every download-URI request with
+    `artifact_uri` (what a compromised registry, or one that allows host-addressed sources, hands out)."""
+    import http.server
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if "/model-versions/get-download-uri" in self.path:
+                status, body = 200, json.dumps({"artifact_uri": artifact_uri}).encode()
+            else:
+                try:
+                    with urllib.request.urlopen(upstream + self.path, timeout=30) as response:
+                        status, body = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, body = exc.code, exc.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("http://169.254.169.254/latest/meta-data/9/model", "names the cloud metadata service (169.254.169.254)"),
+        ("s3://ml-models/fraud-detector/9/../../other-team/model", "has a '..' path segment"),
+        ("file:///etc/9/model", "is a file:// URI"),
+    ],
+)
+def test_promote_refuses_an_unsafe_uri_from_the_registry(
+    repo: Path, registry: Any, monkeypatch: pytest.MonkeyPatch, uri: str, message: str
+) -> None:
+    import uuid
+
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    name = f"fraud-{uuid.uuid4().hex[:8]}"
+    version, _ = registry.version(name, {"auc": 0.95, "p95_latency_ms": 31.0}, source=f"s3://ml-models/{name}/9/model",
+                                  alias="champion")  # fmt: skip
+    with rewriting_registry(registry.url, uri) as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        line = refused(repo, "promote", "fraud-detector", "--to", "dev", "--alias", "champion",
+                       "--registered-model", name)  # fmt: skip
+    assert line.startswith(f"registry: '{name}' version '{version}' is stored where the cluster cannot load it: "), line
+    assert message in line, line

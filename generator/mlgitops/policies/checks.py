@@ -50,6 +50,7 @@ from mlgitops.policies.sites import (
 )
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
+from mlgitops.storageuri import storage_uri_problem
 from mlgitops.yamlio import JsonPath
 
 _DIGEST = re.compile(r"@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
@@ -227,6 +228,10 @@ def _storage(obj: Obj) -> Iterator[Violation]:
     annotations = get_path(obj, ("metadata", "annotations")) or {}
     run_id = annotations.get(RUN_ID_ANNOTATION) if isinstance(annotations, dict) else None
     for path, uri, version in _storage_uris(obj):
+        unsafe = storage_uri_problem(uri)  # a patch or an addon can write one the spec would refuse
+        if unsafe is not None:
+            yield Violation(STORAGE_URI_VERSION, obj, path, unsafe)
+            continue
         if isinstance(run_id, str) and run_id and _uri_has_version(uri, run_id):
             continue
         if isinstance(version, str) and version and not _uri_has_version(uri, version):
