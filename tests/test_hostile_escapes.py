@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import copy_example, run_cli, snapshot_tree
+from tests.conftest import copy_example, kustomize_objects, run_cli, snapshot_tree
 
 SIGNATURE = "function(model, environment, project, settings={})"
 FRAUD = "models/fraud-detector.yaml"
@@ -258,3 +258,181 @@ def test_promote_refuses_an_unsafe_uri_from_the_registry(
                        "--registered-model", name)  # fmt: skip
     assert line.startswith(f"registry: '{name}' version '{version}' is stored where the cluster cannot load it: "), line
     assert message in line, line
+
+
+# --- 2. what templates may return: namespaced objects; named cluster-scoped kinds; no lists --------------
+
+CLUSTER_ADMIN = """  [{
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: {name: model.metadata.name + '-root'},
+    roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin'},
+    subjects: [{kind: 'ServiceAccount', name: 'default', namespace: environment.namespace}],
+  }]"""
+
+
+def _name_position(template: Path) -> str:
+    """`templates/x.jsonnet:L:C` of the first `metadata: {name: ...}` the template writes."""
+    lines = template.read_text().splitlines()
+    number, line = next((n, line) for n, line in enumerate(lines, 1) if "metadata: {name:" in line)
+    return f"templates/{template.name}:{number}:{line.index('name:', line.index('metadata')) + 1}"
+
+
+@pytest.mark.parametrize("command", [("render",), ("validate",), ("build", "--env", "prod")])
+def test_a_cluster_scoped_template_object_is_refused(repo: Path, command: tuple[str, ...]) -> None:
+    template = write_template(repo, "root", CLUSTER_ADMIN)
+    line = refused(repo, *command)
+    assert line.startswith(_name_position(template) + ": ClusterRoleBinding "), line
+    assert "is cluster-scoped (rbac.authorization.k8s.io/v1); templates return namespaced objects only" in line
+    assert "addons: {clusterScoped: [{group: 'rbac.authorization.k8s.io', kind: ClusterRoleBinding}]}" in line
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind"),
+    [("v1", "List"), ("v1", "ConfigMapList"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBindingList")],
+)
+def test_list_kinds_are_refused(repo: Path, api_version: str, kind: str) -> None:
+    template = write_template(
+        repo,
+        "wrapped",
+        f"  [{{apiVersion: '{api_version}', kind: '{kind}', metadata: {{name: 'x'}},\n"
+        "    items: [{apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: {name: 'r'},\n"
+        "             roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin'}}]}]",
+    )
+    line = refused(repo, "render")
+    assert line.startswith(_name_position(template) + f": {kind} 'x' is a list kind, which Kustomize replaces"), line
+
+
+def _allow(repo: Path, entries: str) -> None:
+    text = (repo / "mlgitops.yaml").read_text().rstrip("\n")
+    (repo / "mlgitops.yaml").write_text(f"{text}\naddons: {{clusterScoped: {entries}}}\n")
+
+
+def test_an_allowed_cluster_scoped_kind_renders_as_kustomize_builds_it(repo: Path) -> None:
+    from mlgitops.loader import load_workspace
+    from mlgitops.overlay import environment_objects, render_models
+    from tests.conftest import object_identity
+
+    kinds = "{group: rbac.authorization.k8s.io, kind: ClusterRole}, {group: argoproj.io, kind: ClusterWorkflowTemplate}"
+    _allow(repo, f"[{kinds}]")
+    write_template(
+        repo,
+        "reader",
+        "  if std.get(model, 'serving', null) == null then [] else [\n"
+        "    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',\n"
+        "     metadata: {name: model.metadata.name + '-' + environment.name + '-reader'},\n"
+        "     rules: [{apiGroups: [''], resources: ['nodes'], verbs: ['get']}]},\n"
+        "    {apiVersion: 'argoproj.io/v1alpha1', kind: 'ClusterWorkflowTemplate',\n"
+        "     metadata: {name: model.metadata.name + '-shared'}, spec: {templates: []}},\n"
+        "  ]",
+    )
+    assert run_cli(["render"], cwd=repo).exit_code == 0
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
+    workspace = load_workspace(repo)
+    renders = render_models(workspace)
+    for env in ("dev", "staging", "prod"):
+        built = {object_identity(o): o for o in kustomize_objects(repo / "overlays" / env)}
+        computed = {object_identity(o): o for o in environment_objects(workspace, env, renders)}
+        platform = {k for k in built if k not in computed}
+        assert all(k[1] in ("ConfigMap", "ServiceAccount", "Role", "RoleBinding") for k in platform), platform
+        assert {k: built[k] for k in computed} == computed  # the Kustomize invariant, cluster kinds included
+        role = built[("rbac.authorization.k8s.io/v1", "ClusterRole", "", f"fraud-detector-{env}-reader")]
+        assert "namespace" not in role["metadata"]  # Kustomize knows ClusterRole: no namespace
+        # Kustomize's schema does not know ClusterWorkflowTemplate: it sets the namespace, and so does mlgitops
+        assert ("argoproj.io/v1alpha1", "ClusterWorkflowTemplate", f"ml-{env}", "fraud-detector-shared") in built
+        stream = run_cli(["build", "--env", env], cwd=repo)
+        assert stream.exit_code == 0, stream.stderr
+        assert {object_identity(o) for o in yaml.safe_load_all(stream.stdout) if o} == set(built)
+    project = load(repo / "plugins/argocd/appproject-acme-ml.yaml")["spec"]
+    cluster = project["clusterResourceWhitelist"]
+    entry = {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "fraud-detector-prod-reader"}
+    assert entry in cluster
+    assert {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"} not in project["namespaceResourceWhitelist"]
+    flux_role = load(repo / "plugins/flux/in-cluster/clusterrole-acme-ml-prod-flux.yaml")
+    assert {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["clusterroles"],
+        "resourceNames": ["fraud-detector-prod-reader"],
+        "verbs": ["get", "list", "watch", "patch", "update", "delete"],
+    } in flux_role["rules"]
+    assert run_cli(["validate"], cwd=repo).exit_code in (0, 1)  # loads: nothing refused the allowed kinds
+
+
+def test_flux_kustomizations_run_as_a_service_account_no_wider_than_the_appproject(repo: Path) -> None:
+    from mlgitops.kubekinds import resource_name
+
+    project = load(repo / "plugins/argocd/appproject-acme-ml.yaml")["spec"]
+    allowed_namespaced = {(e["group"], resource_name(e["kind"])) for e in project["namespaceResourceWhitelist"]}
+    allowed_cluster = {(e["group"], resource_name(e["kind"]), e["name"]) for e in project["clusterResourceWhitelist"]}
+    allowed_namespaces = {d["namespace"] for d in project["destinations"]}
+    folder = repo / "plugins/flux/in-cluster"
+    objects = kustomize_objects(folder)  # what `kubectl apply -k plugins/flux/in-cluster` applies
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for obj in objects:
+        by_kind.setdefault(obj["kind"], []).append(obj)
+    accounts = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in by_kind["ServiceAccount"]}
+    for ks in by_kind["Kustomization"]:
+        account = ks["spec"]["serviceAccountName"]
+        assert (ks["metadata"]["namespace"], account) in accounts  # impersonated in the Kustomization's namespace
+    roles = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in by_kind["Role"]}
+    cluster_roles = {o["metadata"]["name"]: o for o in by_kind["ClusterRole"]}
+    for binding in [*by_kind["RoleBinding"], *by_kind["ClusterRoleBinding"]]:
+        env = binding["metadata"]["labels"]["mlgitops.io/environment"]
+        subjects = [(s["kind"], s["namespace"], s["name"]) for s in binding["subjects"]]
+        assert subjects == [("ServiceAccount", "flux-system", f"acme-ml-{env}")]
+        if binding["kind"] == "RoleBinding":
+            role = roles[(binding["metadata"]["namespace"], binding["roleRef"]["name"])]
+            assert binding["metadata"]["namespace"] in allowed_namespaces
+            for rule in role["rules"]:
+                if rule["verbs"] == ["bind", "escalate"]:
+                    assert rule["resources"] == ["roles"]  # only because the AppProject admits Roles
+                    assert ("rbac.authorization.k8s.io", "roles") in allowed_namespaced
+                    continue
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        assert (group, resource) in allowed_namespaced, (group, resource)
+        else:
+            role = cluster_roles[binding["roleRef"]["name"]]
+            for rule in role["rules"]:
+                assert "create" not in rule["verbs"] and len(rule["resourceNames"]) == 1
+                [group], [resource], [name] = rule["apiGroups"], rule["resources"], rule["resourceNames"]
+                assert (group, resource, name) in allowed_cluster
+    env_of_role = {o["metadata"]["labels"]["mlgitops.io/environment"]: o["metadata"]["namespace"]
+                   for o in by_kind["Role"]}  # fmt: skip
+    assert env_of_role == {"dev": "ml-dev", "staging": "ml-staging", "prod": "ml-prod"}
+    assert sorted(o["metadata"]["name"] for o in by_kind["Namespace"]) == ["ml-dev", "ml-prod", "ml-staging"]
+
+
+# --- 3. no Secret values in Git from templates or patches --------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["data", "stringData"])
+def test_a_template_secret_with_literal_values_is_refused(repo: Path, field: str) -> None:
+    value = "{password: 'aHVudGVyMg=='}" if field == "data" else "{password: 'hunter2'}"
+    template = write_template(
+        repo, "creds", f"  [{{apiVersion: 'v1', kind: 'Secret', metadata: {{name: 'db-creds'}}, {field}: {value}}}]"
+    )
+    line = refused(repo, "render")
+    expected = f": Secret 'db-creds' holds literal {field}, which would be committed"
+    assert line.startswith(_name_position(template) + expected), line
+    assert "hunter2" not in line and "aHVudGVyMg" not in line
+
+
+def test_a_secret_without_values_is_allowed_and_a_patch_cannot_add_them(repo: Path) -> None:
+    write_template(
+        repo,
+        "creds",
+        "  [{apiVersion: 'v1', kind: 'Secret', metadata: {name: model.metadata.name + '-db'}, type: 'Opaque'}]",
+    )
+    assert run_cli(["render"], cwd=repo).exit_code == 0
+    edit(
+        repo,
+        FRAUD,
+        "environments:\n",
+        "patches:\n- target: {kind: Secret}\n  ops:\n  - {op: add, path: /stringData, value: {password: hunter2}}\n"
+        "environments:\n",
+    )
+    line = refused(repo, "render")
+    number = (repo / FRAUD).read_text().splitlines().index("patches:") + 2  # the list
+    assert line.startswith(f"{FRAUD}:{number}:1: Secret 'fraud-detector-db' holds literal stringData"), line
+    assert "hunter2" not in line
