@@ -436,3 +436,71 @@ def test_a_secret_without_values_is_allowed_and_a_patch_cannot_add_them(repo: Pa
     number = (repo / FRAUD).read_text().splitlines().index("patches:") + 2  # the list
     assert line.startswith(f"{FRAUD}:{number}:1: Secret 'fraud-detector-db' holds literal stringData"), line
     assert "hunter2" not in line
+
+
+# --- 4. Pod Security: every pod and container, wherever it comes from ------------------------------------
+
+
+def _patched(repo: Path, ops: str, kind: str = "InferenceService") -> list[str]:
+    """`validate` after the fraud-detector's objects of `kind` get `ops`: its pod-security findings."""
+    edit(repo, FRAUD, "environments:\n", f"patches:\n- target: {{kind: {kind}}}\n  ops:\n{ops}environments:\n")
+    result = run_cli(["validate"], cwd=repo)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    return [line for line in result.stdout.splitlines() if "[pod-security]" in line]
+
+
+def test_older_predictor_form_is_checked(repo: Path) -> None:
+    findings = _patched(
+        repo,
+        "  - {op: move, from: /spec/predictor/model, path: /spec/predictor/sklearn}\n"
+        "  - {op: add, path: /spec/predictor/sklearn/securityContext, value: {privileged: true}}\n",
+    )
+    assert any(
+        "InferenceService/fraud-detector" in line and "container kserve-container: privileged is true" in line
+        for line in findings
+    ), findings
+
+
+def test_worker_spec_is_checked(repo: Path) -> None:
+    findings = _patched(
+        repo,
+        "  - op: add\n    path: /spec/predictor/workerSpec\n"
+        "    value: {hostNetwork: true, containers: [{name: worker, image: ghcr.io/acme/w:1,\n"
+        "            securityContext: {capabilities: {add: [SYS_ADMIN]}}}]}\n",
+    )
+    text = "\n".join(findings)
+    assert "hostNetwork is true (a host namespace)" in text, text
+    assert "container worker: adds capability SYS_ADMIN" in text, text
+
+
+@pytest.mark.parametrize("where", ["/spec/templates/1/podSpecPatch", "/spec/podSpecPatch"])
+def test_argo_pod_spec_patch_is_checked(repo: Path, where: str) -> None:
+    patch = "hostPID: true\\ncontainers:\\n- name: main\\n  securityContext: {privileged: true}\\n"
+    findings = _patched(repo, f'  - {{op: add, path: {where}, value: "{patch}"}}\n', kind="WorkflowTemplate")
+    text = "\n".join(findings)
+    assert "WorkflowTemplate/fraud-detector-train" in text, text
+    assert "podSpecPatch: hostPID is true (a host namespace)" in text, text
+    assert "podSpecPatch: container main: privileged is true" in text, text
+
+
+def test_an_unparsable_pod_spec_patch_is_reported(repo: Path) -> None:
+    findings = _patched(
+        repo, '  - {op: add, path: /spec/templates/1/podSpecPatch, value: "[not: a map"}\n', kind="WorkflowTemplate"
+    )
+    assert any("podSpecPatch is not YAML" in line for line in findings), findings
+
+
+def test_a_pod_spec_in_an_addon_kind_is_checked(repo: Path) -> None:
+    write_template(
+        repo,
+        "runtime",
+        "  [{apiVersion: 'serving.kserve.io/v1alpha1', kind: 'ServingRuntime', metadata: {name: 'custom-rt'},\n"
+        "    spec: {supportedModelFormats: [{name: 'sklearn'}], hostIPC: true,\n"
+        "           containers: [{name: 'kserve-container', image: 'ghcr.io/acme/rt:1',\n"
+        "                         securityContext: {privileged: true}}]}}]",
+    )
+    result = run_cli(["validate"], cwd=repo)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    text = "\n".join(line for line in result.stdout.splitlines() if "[pod-security]" in line)
+    assert "ServingRuntime/custom-rt" in text and "hostIPC is true" in text, text
+    assert "container kserve-container: privileged is true" in text, text

@@ -38,6 +38,7 @@ from mlgitops.policies.catalog import (
     Stage,
     Violation,
 )
+from mlgitops.policies.podspecpatch import pod_spec_patch_problems
 from mlgitops.policies.sites import (
     PLACEMENT_FIELDS,
     SERVING_WORKLOADS,
@@ -408,10 +409,14 @@ def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violatio
     if level == "privileged":
         return
     where = f"the {level} Pod Security level of {stage.environment} (clusterFeatures.podSecurity)"
+    workflow = _workflow_spec(obj)
     for site in pod_sites(obj):
         containers = (*site.init_containers, *site.containers)
-        for path, message in site_problems(obj, site.path, containers, _workflow_spec(obj), level):
+        for path, message in site_problems(obj, site.path, containers, workflow, level):
             yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
+        if workflow is not None:  # Argo merges podSpecPatch strings into the pod: check the pod it runs
+            for path, message in pod_spec_patch_problems(obj, site, workflow, level):
+                yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
 
 
 def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
