@@ -114,7 +114,7 @@ def _message(error: Any) -> str:
 
 
 def start(directory: Path) -> Cluster:
-    controlplane.up(directory, build=False)
+    controlplane.up(directory)
     return Cluster(directory, directory / "kubeconfig")
 
 

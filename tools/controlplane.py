@@ -51,11 +51,12 @@ def free_port() -> int:
         return port
 
 
-def bin_dir(build: bool = True) -> Path:
-    """Where tools/build-controlplane put the binaries (building what is missing, unless not BUILD)."""
-    done = subprocess.run(
-        [str(HERE / "build-controlplane"), *([] if build else ["--built"])], capture_output=True, text=True
-    )
+REQUIRED = ("etcd", "k8s", "kserve")  # components `up` starts (tools/build-controlplane names)
+
+
+def bin_dir() -> Path:
+    """Where tools/build-controlplane put the binaries `up` needs (`make controlplane` builds them)."""
+    done = subprocess.run([str(HERE / "build-controlplane"), "--built", *REQUIRED], capture_output=True, text=True)
     if done.returncode != 0:
         raise ControlPlaneError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "build failed")
     return Path(done.stdout.strip().splitlines()[-1])
@@ -239,7 +240,10 @@ def https_ok(url: str, pki: Path) -> bool:
 
 def tls_answers(port: int, pki: Path) -> bool:
     context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, context.wrap_socket(raw):
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=2) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1"),
+    ):
         return True
 
 
@@ -333,7 +337,7 @@ def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
 # --- up and down --------------------------------------------------------------------------------
 
 
-def up(directory: Path, deployment_mode: str = "Standard", build: bool = True) -> None:
+def up(directory: Path, deployment_mode: str = "Standard") -> None:
     plane = Plane(directory)
     if plane.pid_file.exists():
         running = {n: p for n, p in json.loads(plane.pid_file.read_text()).items() if alive(p)}
@@ -341,7 +345,7 @@ def up(directory: Path, deployment_mode: str = "Standard", build: bool = True) -
             raise ControlPlaneError(f"already running in {directory} ({', '.join(running)}); run `down` first")
         plane.pid_file.unlink()
     directory.mkdir(parents=True, exist_ok=True)
-    bins = bin_dir(build)
+    bins = bin_dir()
     for program in ("etcd", "kube-apiserver", "kserve-manager"):
         if not (bins / program).exists():
             raise ControlPlaneError(f"{program} is missing from {bins}; run `make controlplane`")

@@ -38,6 +38,7 @@ from mlgitops.policies.catalog import (
     Stage,
     Violation,
 )
+from mlgitops.policies.podspecpatch import pod_spec_patch_problems
 from mlgitops.policies.sites import (
     PLACEMENT_FIELDS,
     SERVING_WORKLOADS,
@@ -50,6 +51,7 @@ from mlgitops.policies.sites import (
 )
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
+from mlgitops.storageuri import storage_uri_problem
 from mlgitops.yamlio import JsonPath
 
 _DIGEST = re.compile(r"@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
@@ -227,6 +229,10 @@ def _storage(obj: Obj) -> Iterator[Violation]:
     annotations = get_path(obj, ("metadata", "annotations")) or {}
     run_id = annotations.get(RUN_ID_ANNOTATION) if isinstance(annotations, dict) else None
     for path, uri, version in _storage_uris(obj):
+        unsafe = storage_uri_problem(uri)  # a patch or an addon can write one the spec would refuse
+        if unsafe is not None:
+            yield Violation(STORAGE_URI_VERSION, obj, path, unsafe)
+            continue
         if isinstance(run_id, str) and run_id and _uri_has_version(uri, run_id):
             continue
         if isinstance(version, str) and version and not _uri_has_version(uri, version):
@@ -403,10 +409,14 @@ def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violatio
     if level == "privileged":
         return
     where = f"the {level} Pod Security level of {stage.environment} (clusterFeatures.podSecurity)"
+    workflow = _workflow_spec(obj)
     for site in pod_sites(obj):
         containers = (*site.init_containers, *site.containers)
-        for path, message in site_problems(obj, site.path, containers, _workflow_spec(obj), level):
+        for path, message in site_problems(obj, site.path, containers, workflow, level):
             yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
+        if workflow is not None:  # Argo merges podSpecPatch strings into the pod: check the pod it runs
+            for path, message in pod_spec_patch_problems(obj, site, workflow, level):
+                yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
 
 
 def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
