@@ -218,9 +218,14 @@ from tests.mlflow_server import registry  # noqa: E402, F401
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The real etcd, kube-apiserver and KServe manager, once per session (`make controlplane` builds
-    them; without them the tests that need a cluster skip, or fail under MLGITOPS_REQUIRE_ALL=1)."""
+    them; without them the tests that need a cluster skip, or fail under MLGITOPS_REQUIRE_ALL=1).
+    MLGITOPS_CONTROLPLANE_DIR=DIR uses one already started in DIR instead."""
     import cluster as local
 
+    running = os.environ.get("MLGITOPS_CONTROLPLANE_DIR")  # one started by `make controlplane-up`
+    if running:
+        yield local.Cluster(Path(running), Path(running) / "kubeconfig")
+        return
     try:
         started = local.start(tmp_path_factory.mktemp("controlplane"))
     except local.controlplane.ControlPlaneError as error:
