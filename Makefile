@@ -9,7 +9,7 @@ CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
 CONTROLPLANE_DIR ?= .controlplane
 
-.PHONY: help setup promtool crds controlplane controlplane-up controlplane-down example test lint typecheck render render-check check bench clean
+.PHONY: help setup promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example test lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,7 +42,11 @@ controlplane-up: setup controlplane ## start etcd, kube-apiserver and KServe on 
 controlplane-down: setup ## stop the control plane started in CONTROLPLANE_DIR
 	$(BIN)/python tools/controlplane.py down $(CONTROLPLANE_DIR)
 
-test: setup promtool ## run the test suite (the monitoring tests run promtool)
+controlplane-if-go:
+	@if command -v go >/dev/null; then tools/build-controlplane >/dev/null; \
+	else echo "go not found: the tests on the local control plane will be skipped (docs/controlplane.md)"; fi
+
+test: setup promtool controlplane-if-go ## run the test suite (promtool, the local control plane when Go is there)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
 
 lint: setup ## ruff
