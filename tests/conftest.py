@@ -20,10 +20,10 @@ import yaml
 os.environ.setdefault("MLGITOPS_CMP_CACHE", "0")
 
 REPO = Path(__file__).resolve().parents[1]
-# The upstream CRDs: this workspace's ../shared/crds where it exists, else the pinned files that
-# `make crds` fetches into crds/ (tools/crds.lock).
+# The upstream CRDs: $MLGITOPS_CRDS, else this workspace's ../shared/crds where it exists, else the
+# pinned files that `make crds` fetches into crds/ (tools/crds.lock).
 SHARED_CRDS = REPO.parent / "shared" / "crds"
-CRDS = SHARED_CRDS if SHARED_CRDS.is_dir() else REPO / "crds"
+CRDS = Path(os.environ.get("MLGITOPS_CRDS") or (SHARED_CRDS if SHARED_CRDS.is_dir() else REPO / "crds"))
 # CI sets MLGITOPS_REQUIRE_ALL=1: what a developer's machine may lack (the CRDs, promtool, the control
 # plane) is then a failure, never a skip.
 REQUIRE_ALL = os.environ.get("MLGITOPS_REQUIRE_ALL") == "1"
