@@ -8,7 +8,7 @@ MLGITOPS := $(BIN)/mlgitops
 CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
 
-.PHONY: help setup promtool example test lint typecheck render render-check check bench clean
+.PHONY: help setup promtool example test fuzz lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ promtool: ## install promtool (Debian's prometheus package, unpacked into $(PROM
 
 test: setup promtool ## run the test suite (the monitoring tests run promtool)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
+
+fuzz: setup ## the invariant fuzzer's long run (thousands of generated projects, random seed; see tests/test_fuzz_invariants.py)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/test_fuzz_invariants.py
 
 lint: setup ## ruff
 	$(BIN)/ruff check generator tests bench
