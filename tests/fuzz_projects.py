@@ -17,6 +17,7 @@ storage URIs that are not in canonical form, copy-heavy patches, non-ASCII patch
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -61,6 +62,14 @@ _PLAIN_FORBIDDEN_FLOW = re.compile(r"[,\[\]{}]")
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+=()$^<>%-]([A-Za-z0-9 _./@+=()$^<>%:~*-]*[A-Za-z0-9_./@+=()$^<>%~*-])?$")
 
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)
+
+
+@functools.lru_cache(maxsize=4096)
 def _plain_ok(text: str, flow: bool) -> bool:
     """A string that reads back as itself written plain, in block and flow context."""
     if not _PLAIN_SAFE.match(text) or ": " in text or " #" in text or text.endswith(":"):
@@ -70,7 +79,7 @@ def _plain_ok(text: str, flow: bool) -> bool:
     if _resolve_plain(text) != text:  # mlgitops reads plain scalars as YAML 1.2 does (1e3 is a number)
         return False
     try:
-        return yaml.safe_load(f"k: {text}\n") == {"k": text} and yaml.safe_load(f"[{text}]") == [text]
+        return _load(f"k: {text}\n") == {"k": text} and _load(f"[{text}]") == [text]
     except yaml.YAMLError:
         return False
 
@@ -221,7 +230,7 @@ class YamlWriter:
                 lines.append("# " + self.draw(COMMENTS))
             lines += self.entry(self.scalar(k, False, True) + ":", v, 0)
         text = "\n".join(lines) + "\n"
-        assert yaml.safe_load(text) == data, f"the fuzz writer wrote a document that does not read back:\n{text}"
+        assert _load(text) == data, f"the fuzz writer wrote a document that does not read back:\n{text}"
         assert parse_document(text, "fuzz.yaml").data == data, f"mlgitops reads this document otherwise:\n{text}"
         return text
 
@@ -444,7 +453,8 @@ def models(draw: Draw, name: str, environments: list[str], templates: list[str],
     disabled = 0
     for env in environments:
         choice = draw(st.integers(0, 9))
-        if choice == 0 and disabled < len(environments) - 1:
+        # (a model that trains must be enabled where it trains, the last environment by default)
+        if choice == 0 and disabled < len(environments) - 1 and ("training" not in spec or env != environments[-1]):
             overrides[env] = {"enabled": False}
             disabled += 1
             continue
