@@ -17,6 +17,10 @@ the tree untouched, from `render`, `build` and `validate`.
 Profiles (HYPOTHESIS_PROFILE): `default` is derandomized and small (the normal test run, about a
 minute); `long` (`make fuzz`) runs thousands of examples with a random seed and prints statistics.
 Failures the fuzzer found are kept below as plain regression tests.
+
+    PYTHONPATH=generator .venv/bin/pytest -q tests/test_fuzz_invariants.py     # default profile
+    make fuzz                                                                 # HYPOTHESIS_PROFILE=long
+    HYPOTHESIS_PROFILE=dev .venv/bin/pytest -q tests/test_fuzz_invariants.py  # random, no shrinking
 """
 
 from __future__ import annotations
