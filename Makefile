@@ -9,7 +9,7 @@ CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
 CONTROLPLANE_DIR ?= .controlplane
 
-.PHONY: help setup promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example test lint typecheck render render-check check bench clean
+.PHONY: help setup promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example test fuzz lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ controlplane-if-go:
 
 test: setup promtool controlplane-if-go ## run the test suite (promtool, the local control plane when Go is there)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
+
+fuzz: setup ## the invariant fuzzer's long run (thousands of generated projects, random seed; see tests/test_fuzz_invariants.py)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/test_fuzz_invariants.py
 
 lint: setup ## ruff
 	$(BIN)/ruff check generator tests bench tools

@@ -319,6 +319,17 @@ def kserve_config(deployment_mode: str) -> dict[str, Any]:
     return dict(configmap)
 
 
+def kserve_runtimes() -> list[dict[str, Any]]:
+    """KServe's stock ClusterServingRuntimes of the pinned release (config/runtimes, built with the real
+    Kustomize as KServe's install does): without them the reconciler finds no runtime for a model."""
+    kubectl = Path(sys.executable).parent / "kubectl"
+    source = crdsource.module_dir("github.com/kserve/kserve") / "config/runtimes"
+    done = subprocess.run([str(kubectl), "kustomize", str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ControlPlaneError(f"kubectl kustomize {source}: {done.stderr.strip()[:300]}")
+    return load_all(done.stdout)
+
+
 def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
     """KServe's webhook configurations of the pinned version, pointed at the local manager by URL."""
 
@@ -446,6 +457,8 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
     wait_until(plane, "kserve-manager", lambda: tls_answers(webhook_port, pki), kserve)
     for webhook in kserve_webhooks(webhook_port, (pki / "ca.crt").read_bytes()):
         apply(dyn, webhook)
+    for runtime in kserve_runtimes():
+        apply(dyn, runtime)
     (plane.directory / "endpoints.json").write_text(
         json.dumps({"server": server, "etcd": f"http://127.0.0.1:{client_port}", "kserveWebhookPort": webhook_port})
         + "\n"

@@ -47,7 +47,9 @@ def _documents(root: Path, relative: str) -> list[PlatformObject]:
     for node in nodes:
         if node is None:
             continue
-        data = yaml.safe_load(yaml.serialize(node))
+        # constructed from the node itself: an empty document (`---` right after `---`, which Kustomize
+        # skips) is a null scalar node, and serializing that one gives `...`, which no loader reads back
+        data = yaml.SafeLoader("").construct_document(node)
         if not isinstance(data, dict) or not data.get("kind"):
             continue
         api_version = str(data.get("apiVersion", ""))
