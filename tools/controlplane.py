@@ -37,6 +37,8 @@ import crdsource  # noqa: E402
 
 START_TIMEOUT = float(os.environ.get("MLGITOPS_CONTROLPLANE_TIMEOUT", "120"))
 KSERVE_NAMESPACE = "kserve"
+ARGO_NAMESPACE = "argo"
+ARGO_MODULE = "github.com/argoproj/argo-workflows/v4"
 LOOPBACK_ENV = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
@@ -51,7 +53,7 @@ def free_port() -> int:
         return port
 
 
-REQUIRED = ("etcd", "k8s", "kserve")  # components `up` starts (tools/build-controlplane names)
+REQUIRED = ("etcd", "k8s", "kserve", "argo")  # components `up` starts (tools/build-controlplane names)
 
 
 def bin_dir() -> Path:
@@ -330,6 +332,34 @@ def kserve_runtimes() -> list[dict[str, Any]]:
     return load_all(done.stdout)
 
 
+def argo_install() -> list[dict[str, Any]]:
+    """The stock Argo Workflows cluster install of the pinned release (its own kustomization, built with
+    the real Kustomize): the controller's ServiceAccount, Role, ClusterRoles and bindings, and its
+    ConfigMap with metrics off (the controller runs here as a process, not as the Deployment)."""
+    kubectl = Path(sys.executable).parent / "kubectl"
+    source = crdsource.module_dir(ARGO_MODULE) / "manifests/cluster-install-no-crds"
+    done = subprocess.run([str(kubectl), "kustomize", str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ControlPlaneError(f"kubectl kustomize {source}: {done.stderr.strip()[:300]}")
+    objects = [o for o in load_all(done.stdout) if o["kind"] not in ("Deployment", "Service")]
+    for obj in objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "workflow-controller-configmap":
+            obj["data"] = {
+                **(obj.get("data") or {}),
+                "metricsConfig": "enabled: false\n",
+                "telemetryConfig": "enabled: false\n",
+            }
+    return objects
+
+
+def impersonating(config: dict[str, Any], user: str, namespace: str) -> dict[str, Any]:
+    """CONFIG (the admin kubeconfig) acting as USER: a controller then has exactly that user's rights."""
+    copy = json.loads(json.dumps(config))
+    copy["users"][0]["user"]["as"] = user
+    copy["contexts"][0]["context"]["namespace"] = namespace
+    return copy
+
+
 def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
     """KServe's webhook configurations of the pinned version, pointed at the local manager by URL."""
 
@@ -357,7 +387,7 @@ def up(directory: Path, deployment_mode: str = "Standard") -> None:
         plane.pid_file.unlink()
     directory.mkdir(parents=True, exist_ok=True)
     bins = bin_dir()
-    for program in ("etcd", "kube-apiserver", "kserve-manager"):
+    for program in ("etcd", "kube-apiserver", "kserve-manager", "workflow-controller"):
         if not (bins / program).exists():
             raise ControlPlaneError(f"{program} is missing from {bins}; run `make controlplane`")
     state = directory / "state"
@@ -459,6 +489,36 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
         apply(dyn, webhook)
     for runtime in kserve_runtimes():
         apply(dyn, runtime)
+
+    # The Argo Workflows controller, with the rights of its stock ServiceAccount (impersonated), so that
+    # what the upstream RBAC does not allow fails here as on a cluster.
+    apply(dyn, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}})
+    for obj in argo_install():
+        apply(dyn, obj)
+    argo_config = plane.directory / "argo.kubeconfig"
+    admin = yaml.safe_load(config_file.read_text())
+    argo_config.write_text(
+        yaml.safe_dump(impersonating(admin, f"system:serviceaccount:{ARGO_NAMESPACE}:argo", ARGO_NAMESPACE))
+    )
+    argo_config.chmod(0o600)
+    version = crdsource.module_version(ARGO_MODULE)
+    argo = plane.start(
+        "workflow-controller",
+        [
+            str(bins / "workflow-controller"),
+            f"--kubeconfig={argo_config}",
+            "--configmap=workflow-controller-configmap",
+            f"--executor-image=quay.io/argoproj/argoexec:{version}",
+            "--loglevel=info",
+        ],
+        env={"LEADER_ELECTION_DISABLE": "true", "ARGO_NAMESPACE": ARGO_NAMESPACE},
+    )
+
+    def argo_healthy() -> bool:
+        with urllib.request.urlopen("http://127.0.0.1:6060/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+
+    wait_until(plane, "workflow-controller", argo_healthy, argo)
     (plane.directory / "endpoints.json").write_text(
         json.dumps({"server": server, "etcd": f"http://127.0.0.1:{client_port}", "kserveWebhookPort": webhook_port})
         + "\n"
