@@ -120,9 +120,9 @@ def test_the_install_steps_give_a_working_sidecar(installed: Installed, tmp_path
 def test_the_image_has_git_for_a_git_url_spec() -> None:
     """`--build-arg MLGITOPS_PIP_SPEC=git+https://...` (before a release) needs git, which the slim image lacks."""
     steps = instructions(dockerfile())
-    git = [args for word, args in steps if word == "RUN"][0]
+    git = next(args for word, args in steps if word == "RUN")
     assert "apt-get install --yes --no-install-recommends git" in git
-    assert steps.index(("RUN", git)) < [i for i, (w, _) in enumerate(steps) if w == "ARG"][0]
+    assert steps.index(("RUN", git)) < next(i for i, (w, _) in enumerate(steps) if w == "ARG")
 
 
 def test_pip_spec_option_and_the_git_install_default() -> None:

@@ -39,7 +39,7 @@ def summary(root: Path) -> str:
 
 def main(argv: list[str]) -> int:
     root = Path(argv[0]) if argv else Path.cwd()
-    print("Objects each environment deploys (mlgitops build --env ENV; kubectl kustomize overlays/ENV prints the same):\n")
+    print("Objects each environment deploys (mlgitops build --env ENV; kubectl kustomize overlays/ENV: the same):\n")
     sys.stdout.write(summary(root))
     print(
         "\nOne environment in full: mlgitops build --env prod (or kubectl kustomize overlays/prod).\n"
