@@ -61,7 +61,7 @@ test: setup promtool ## run the test suite (what a machine lacks, promtool or th
 
 docs: setup ## build the documentation site (MkDocs, --strict) into site/, with the generated spec reference
 	$(BIN)/python tools/specdoc.py docs/reference/spec.md
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint: setup ## ruff
 	$(BIN)/ruff check generator tests bench tools
