@@ -204,7 +204,8 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
 
     prefix = tmp_path_factory.mktemp("venv") / "mlgitops"
     script = " && ".join(install_commands(str(built_wheel), str(prefix)))
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=900, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the checks must see PREFIX's mlgitops only
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=900, check=False, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return Installed(built_wheel, prefix)
 

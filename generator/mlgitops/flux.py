@@ -246,7 +246,7 @@ def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = Non
             }
             if environment.syncPolicy == "manual" and not own_source(environment):
                 # Nothing but a person deploys it: `flux resume kustomization <name>` applies the current
-                # revision (see README, Flux). Prefer flux.semver: a tag, not a merge, deploys it.
+                # revision (see docs/flux.md). Prefer flux.semver: a tag, not a merge, deploys it.
                 spec["suspend"] = True
             if environment.createNamespace and (unit.shared or not unit.suffix):
                 spec["targetNamespace"] = environment.namespace
