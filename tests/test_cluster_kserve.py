@@ -6,7 +6,6 @@ resources, the runtime version's image, and a port every PodMonitor can scrape).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
