@@ -85,19 +85,36 @@ def set_status(cluster: Any, obj: dict[str, Any], state: dict[str, Any]) -> None
 
 
 def mark_rolled_out(cluster: Any, namespace: str, name: str) -> None:
+    """Make the Deployment's pods Running and Ready, as a kubelet would (no kubelet runs here), then wait
+    until the real Deployment controller counts them available."""
     deployment = cluster.get("apps/v1", "Deployment", name, namespace)
-    replicas = deployment["spec"].get("replicas", 1)
-    set_status(
-        cluster,
-        deployment,
-        {
-            "observedGeneration": deployment["metadata"]["generation"],
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "availableReplicas": replicas,
-            "readyReplicas": replicas,
-        },
-    )
+    selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
+    wanted = deployment["spec"].get("replicas", 1)
+
+    def pods() -> list[dict[str, Any]] | None:
+        found = cluster.resource("v1", "Pod").get(namespace=namespace, label_selector=selector).to_dict()["items"]
+        return found if len(found) >= wanted else None
+
+    now = "2026-12-07T00:00:00Z"
+    for pod in cluster.wait_for(f"the pods of {name}", pods):
+        set_status(
+            cluster,
+            {"apiVersion": "v1", "kind": "Pod", "metadata": pod["metadata"]},
+            {
+                "phase": "Running",
+                "podIP": "10.1.0.1",
+                "conditions": [
+                    {"type": t, "status": "True", "lastTransitionTime": now}
+                    for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+                ],
+            },
+        )
+
+    def available() -> bool:
+        state = cluster.get("apps/v1", "Deployment", name, namespace).get("status") or {}
+        return bool(state.get("availableReplicas", 0) >= wanted)
+
+    cluster.wait_for(f"{name} to be available", available)
 
 
 # --- drift ---------------------------------------------------------------------------------------

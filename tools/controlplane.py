@@ -24,6 +24,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -240,6 +241,14 @@ def https_ok(url: str, pki: Path) -> bool:
         return bool(answer.status == 200)
 
 
+def _default_account(server: str, pki: Path) -> bool:
+    """Whether the controller manager has made the `default` namespace's ServiceAccount."""
+    try:
+        return https_ok(f"{server}/api/v1/namespaces/default/serviceaccounts/default", pki)
+    except urllib.error.HTTPError:
+        return False
+
+
 def tls_answers(port: int, pki: Path) -> bool:
     context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
     with (
@@ -304,7 +313,26 @@ def install_crds(config_file: Path) -> list[str]:
             if time.monotonic() > deadline:
                 raise ControlPlaneError(f"CRD {name} was not Established within {START_TIMEOUT:.0f} s")
             time.sleep(0.2)
+    _wait_until_listable(dyn, crds, names, deadline)
     return names
+
+
+def _wait_until_listable(dyn: Any, crds: Any, names: list[str], deadline: float) -> None:
+    """Established is not enough: the API server answers 429 until a new kind's watch cache is ready."""
+    from kubernetes.client.exceptions import ApiException
+
+    for name in names:
+        crd = crds.get(name=name).to_dict()
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
+        while True:
+            try:
+                dyn.resources.get(api_version=f"{group}/{version}", kind=kind).get()
+                break
+            except ApiException as error:
+                if error.status != 429 or time.monotonic() > deadline:
+                    raise ControlPlaneError(f"CRD {name} does not list: {error.status} {error.reason}") from None
+                time.sleep(0.2)
 
 
 def kserve_config(deployment_mode: str) -> dict[str, Any]:
@@ -387,7 +415,7 @@ def up(directory: Path, deployment_mode: str = "Standard") -> None:
         plane.pid_file.unlink()
     directory.mkdir(parents=True, exist_ok=True)
     bins = bin_dir()
-    for program in ("etcd", "kube-apiserver", "kserve-manager", "workflow-controller"):
+    for program in ("etcd", "kube-apiserver", "kube-controller-manager", "kserve-manager", "workflow-controller"):
         if not (bins / program).exists():
             raise ControlPlaneError(f"{program} is missing from {bins}; run `make controlplane`")
     state = directory / "state"
@@ -461,6 +489,25 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
     config_file = plane.directory / "kubeconfig"
     config_file.write_text(yaml.safe_dump(kubeconfig(server, pki), sort_keys=False))
     config_file.chmod(0o600)
+    # kube-controller-manager: ServiceAccounts (every namespace's `default`), their tokens, Deployments
+    # to ReplicaSets and Pods, garbage collection, namespace deletion.
+    controllers = plane.start(
+        "kube-controller-manager",
+        [
+            str(bins / "kube-controller-manager"),
+            f"--kubeconfig={config_file}",
+            f"--authentication-kubeconfig={config_file}",
+            f"--authorization-kubeconfig={config_file}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={free_port()}",
+            "--leader-elect=false",
+            f"--service-account-private-key-file={pki / 'sa.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            "--use-service-account-credentials=false",
+            f"--cert-dir={state / 'controller-manager'}",
+        ],
+    )
+    wait_until(plane, "kube-controller-manager", lambda: _default_account(server, pki), controllers)
     install_crds(config_file)
 
     dyn, _ = api(config_file)

@@ -9,12 +9,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlgitops import clusterfit
-from mlgitops.argo_checks import max_duration_problems, scheduled_environments, when_problems
+from mlgitops.argo_checks import (
+    executor_token_problems,
+    max_duration_problems,
+    scheduled_environments,
+    when_problems,
+)
 from mlgitops.jsonpointer import get_path
 from mlgitops.lineage import RUN_ID_ANNOTATION
 from mlgitops.podsecurity import pod_security_level, shared_memory_mounted, site_problems
 from mlgitops.podspec import canary_share_problem
 from mlgitops.policies.catalog import (
+    ARGO_EXECUTOR_TOKEN,
     ARGO_WHEN,
     AUTOSCALING_MODE,
     CANARY_SHARE,
@@ -374,6 +380,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_pod_security(obj, project, stage))
         found.extend(_gpu_shared_memory(obj, project))
         found.extend(_argo_when(obj))
+        found.extend(Violation(ARGO_EXECUTOR_TOKEN, obj, p, m) for p, m in executor_token_problems(obj))
         found.extend(_retry_max_duration(obj))
     if spec is not None:
         found.extend(_canary_share(objects, spec))
