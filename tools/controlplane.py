@@ -16,6 +16,7 @@ fails stops everything it started and names the component and its log.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -196,15 +197,20 @@ class Plane:
 
 
 def alive(pid: int) -> bool:
+    """Whether PID runs (a zombie, whoever's child it is, has stopped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    try:  # a zombie child of this process counts as gone
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
         return True
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
 
 
 def stop_process(pid: int, grace: float = 10.0) -> None:
