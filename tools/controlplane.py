@@ -55,7 +55,15 @@ def free_port() -> int:
         return port
 
 
-REQUIRED = ("etcd", "k8s", "kserve", "argo")  # components `up` starts (tools/build-controlplane names)
+PROGRAMS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kserve-manager",
+    "workflow-controller",
+    "kustomize-controller",
+)
+REQUIRED = ("etcd", "k8s", "kserve", "argo", "flux")  # components `up` starts (tools/build-controlplane names)
 
 
 def bin_dir() -> Path:
@@ -421,7 +429,7 @@ def up(directory: Path, deployment_mode: str = "Standard") -> None:
         plane.pid_file.unlink()
     directory.mkdir(parents=True, exist_ok=True)
     bins = bin_dir()
-    for program in ("etcd", "kube-apiserver", "kube-controller-manager", "kserve-manager", "workflow-controller"):
+    for program in PROGRAMS:
         if not (bins / program).exists():
             raise ControlPlaneError(f"{program} is missing from {bins}; run `make controlplane`")
     state = directory / "state"
@@ -572,6 +580,31 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
             return bool(answer.status == 200)
 
     wait_until(plane, "workflow-controller", argo_healthy, argo)
+
+    # Flux's kustomize-controller, with every source kind's CRD installed; the tests hand it the rendered
+    # tree as an ExternalArtifact served on loopback (source-controller is not built: docs/controlplane.md).
+    apply(dyn, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}})
+    health = free_port()
+    flux = plane.start(
+        "kustomize-controller",
+        [
+            str(bins / "kustomize-controller"),
+            f"--metrics-addr=127.0.0.1:{free_port()}",
+            f"--health-addr=127.0.0.1:{health}",
+            "--events-addr=",
+            "--feature-gates=ExternalArtifact=true",
+            "--no-remote-bases=true",
+            "--concurrent=4",
+            "--requeue-dependency=2s",
+        ],
+        env={"RUNTIME_NAMESPACE": "flux-system", "KUBECONFIG": str(config_file)},
+    )
+
+    def flux_healthy() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=2) as answer:
+            return bool(answer.status == 200)
+
+    wait_until(plane, "kustomize-controller", flux_healthy, flux)
     (plane.directory / "endpoints.json").write_text(
         json.dumps({"server": server, "etcd": f"http://127.0.0.1:{client_port}", "kserveWebhookPort": webhook_port})
         + "\n"
