@@ -27,6 +27,7 @@ import hashlib
 import json
 
 from mlgitops import __version__
+from mlgitops.addons import TEMPLATES_DIR
 from mlgitops.deployunits import DeployUnit
 from mlgitops.errors import SpecError
 from mlgitops.kubekinds import cluster_scoped
@@ -67,7 +68,14 @@ RUN_AS_USER = 999
 # What the plugin reads from the repository, as manifest-generate-paths: the renderer's inputs, and the
 # committed generated tree it checks against its render (cmp.verify_committed_files), so a commit
 # that edits only overlays/ is checked too instead of reusing the cached render.
-PLUGIN_INPUTS = (f"/{PROJECT_FILE}", f"/{MODELS_DIR}", f"/{PLATFORM_DIR}", f"/{BASE_MODELS_DIR}", f"/{OVERLAYS_DIR}")
+PLUGIN_INPUTS = (
+    f"/{PROJECT_FILE}",
+    f"/{MODELS_DIR}",
+    f"/{PLATFORM_DIR}",
+    f"/{TEMPLATES_DIR}",
+    f"/{BASE_MODELS_DIR}",
+    f"/{OVERLAYS_DIR}",
+)
 GENERATE_PATHS_ANNOTATION = "argocd.argoproj.io/manifest-generate-paths"
 
 
@@ -303,9 +311,23 @@ def _source(workspace: Workspace, env: str, unit: DeployUnit | None = None) -> O
 
 
 def _generate_paths(workspace: Workspace, unit: DeployUnit | None = None) -> str:
-    """Paths whose changes regenerate an Application (the rest reuse Argo CD's manifest cache)."""
-    if workspace.project.argocd.mode == "plugin" and (unit is None or not unit.shared):
+    """Paths whose changes regenerate an Application (the rest reuse Argo CD's manifest cache).
+
+    A one-model Application names only that model's own files (its spec, base and overlay) and the
+    inputs every model shares (the project file, base/platform, templates), so a commit to one model
+    refreshes one Application."""
+    plugin = workspace.project.argocd.mode == "plugin"
+    if unit is not None and unit.model is not None:
+        model = unit.model
+        spec = next((m.path for m in workspace.models if m.name == model), f"{MODELS_DIR}/{model}.yaml")
+        own = [f"/{BASE_MODELS_DIR}/{model}", f"/{OVERLAYS_DIR}/{unit.env}/{model}"]
+        if plugin:
+            return ";".join([f"/{PROJECT_FILE}", f"/{PLATFORM_DIR}", f"/{TEMPLATES_DIR}", f"/{spec}", *own])
+        return ";".join([".", *own[:1], f"/{PLATFORM_DIR}"])
+    if plugin and (unit is None or not unit.shared):
         return ";".join(PLUGIN_INPUTS)
+    if unit is not None and unit.shared:  # the namespace and base/platform only
+        return ";".join([".", f"/{PLATFORM_DIR}"])
     paths = [".", f"/{BASE_MODELS_DIR}", f"/{PLATFORM_DIR}"]
     if unit is not None and unit.group is not None:
         paths.append(f"/{OVERLAYS_DIR}/{unit.env}")  # the group lists the model directories there
