@@ -285,8 +285,9 @@ def test_canary_in_knative_mode_is_a_warning(repo: Path, crds_dir: Path) -> None
     assert result.exit_code == 0, result.stdout  # warnings alone pass
     assert findings(result, "knative-canary") == [
         "warning [knative-canary] prod InferenceService/m /spec/predictor/canaryTrafficPercent: Knative canary: "
-        "the previous model lives only in the cluster's revisions, so rollback state is outside Git; prefer "
-        f"Standard mode, where spec.canary[] declares both versions ({at(model, 'trafficPercent: 10', '10')})"
+        "the previous model lives only in the cluster's revisions, so rollback state is outside Git; engine: "
+        "deployment declares both versions in Git (KServe's Standard mode routes no canary traffic) "
+        f"({at(model, 'trafficPercent: 10', '10')})"
     ]
     assert validate(repo, crds_dir, "--strict").exit_code == 1
 
