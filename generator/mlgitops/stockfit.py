@@ -177,11 +177,12 @@ def _mode_limits(spec: Model, features: ClusterFeatures, locate: Locator, latest
         )
     monitoring = spec.monitoring
     declared = monitoring is not None and monitoring.metrics is not None and monitoring.metrics.port is not None
-    if knative and monitoring is not None and monitoring.enabled and not declared and not limits.requestMetricsPrometheus:
-        where = latest([("monitoring",), ("serving", "mode")])
+    watched = monitoring is not None and monitoring.enabled and not declared
+    if knative and watched and not limits.requestMetricsPrometheus:
+        where = latest([("serving", "mode"), ("monitoring",)])
         problems.append(
             Problem(
-                locate(where, True),
+                locate(where, where == ("monitoring",)),
                 "monitoring of a Knative model reads the queue-proxy's request metrics, which Knative serves only "
                 "with request-metrics-protocol: prometheus (default none); set it in ConfigMap "
                 "config-observability (namespace knative-serving) and declare clusterFeatures.knative "

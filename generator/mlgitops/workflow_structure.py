@@ -176,8 +176,11 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
 def _unkeyed_sources(step: Step) -> list[str]:
     """What a step's container reads from the cluster rather than from its spec: ConfigMap and Secret keys,
     envFrom, and volumes other than emptyDir (render/workflow_parts.py, `memoize`, keys on the spec only)."""
-    found = [f"env {name} (a {'Secret' if hasattr(value, 'secret') else 'ConfigMap'} key)"
-             for name, value in step.env.items() if not isinstance(value, str)]
+    found = [
+        f"env {name} (a {'Secret' if hasattr(value, 'secret') else 'ConfigMap'} key)"
+        for name, value in step.env.items()
+        if not isinstance(value, str)
+    ]
     found += [f"envFrom {source.secret or source.configMap}" for source in step.envFrom]
     found += [f"volume {volume.name}" for volume in step.volumes if volume.emptyDir is None]
     return found
@@ -313,7 +316,8 @@ def _on_exit_problems(training: Training, by_name: dict[str, Step], locate: Loca
     if step.name in by_name or step.name in RESERVED_TEMPLATE_NAMES or step.name in loops:
         return [
             Problem(
-                locate((*here, "name"), False), f"onExit step name {step.name!r} is already used by a step, a step's loop template or reserved"
+                locate((*here, "name"), False),
+                f"onExit step name {step.name!r} is already used by a step, a step's loop template or reserved",
             )
         ]
     problems: list[Problem] = []

@@ -126,9 +126,7 @@ def _custom_container(model: ResolvedModel, storage_uri: str, container_resource
     return {key: container[key] for key in sorted(container, key=_CONTAINER_ORDER.index)}
 
 
-_CONTAINER_ORDER = [
-    "name", "image", "args", "env", "envFrom", "ports", "resources", "securityContext", "volumeMounts"
-]
+_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "ports", "resources", "securityContext", "volumeMounts"]
 
 
 def _predictor_extras(serving: Serving) -> Obj:

@@ -275,5 +275,5 @@ def unalerted_slos(source: MetricSource, monitoring: Monitoring) -> list[tuple[t
 
 def standard_metrics_port(spec: Model) -> int | None:
     """The port number the PodMonitor scrapes on a Standard-mode predictor (None: a named port)."""
-    port = metric_source(spec, KnativeFeatures()).port if spec.serving is not None else None
-    return port if isinstance(port, int) else None
+    source = metric_source(spec, KnativeFeatures())
+    return source.port if source is not None and isinstance(source.port, int) else None
