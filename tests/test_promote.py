@@ -207,13 +207,13 @@ def test_cmp_generate_never_imports_ruamel(project: Path) -> None:
 def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
     args = ["promote", "fraud-detector", "--to", "prod", "--from", "staging", "--with-canary"]
     snapshot = snapshot_tree(project)
-    refused = run_cli(args, cwd=project)  # prod's cluster has no Gateway API: the result is invalid
-    assert refused.exit_code == 1 and "Gateway API" in refused.stderr and "(in environment 'prod')" in refused.stderr
+    refused = run_cli(args, cwd=project)  # prod serves in Standard mode, where KServe routes no canary traffic
+    assert refused.exit_code == 1 and "routes only to the stable predictor" in refused.stderr
+    assert "(in environment 'prod')" in refused.stderr
     assert snapshot_tree(project) == snapshot
-    project_file = project / "mlgitops.yaml"
-    text = project_file.read_text()
-    gateway = "  clusterFeatures: {gatewayApi: true}\n  syncPolicy: manual"
-    project_file.write_text(text.replace("  syncPolicy: manual", gateway))
+    model_file = project / "models" / "fraud-detector.yaml"
+    knative = "serving: {mode: Knative, autoscaling: {metric: concurrency}, replicas: {min: 3, max: 10}}"
+    model_file.write_text(model_file.read_text().replace("serving: {replicas: {min: 3, max: 10}}", knative))
     assert run_cli(["render"], cwd=project).exit_code == 0
     before = spec(project)
     result = run_cli(args, cwd=project)
@@ -221,15 +221,14 @@ def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
     removed, added = changed_lines(before, spec(project))
     assert [line.strip() for line in removed] == [
         'model: {version: "6", storageUri: s3://ml-models/fraud-detector/6/model, registry: models:/fraud-detector/6}',
-        "serving: {replicas: {min: 3, max: 10}}",
+        knative,
     ]
-    assert added == [
-        '    serving: {canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, trafficPercent: 10}, '
-        "replicas: {min: 3, max: 10}}\n"
-    ]
+    assert len(added) == 1
+    assert 'canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, trafficPercent: 10}' in added[0]
+    assert "mode: Knative" in added[0]
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     built = run_cli(["build", "--env", "prod", "--model", "fraud-detector"], cwd=project).stdout
-    assert "fraud-detector/8/model" in built and "fraud-detector/7/model" in built
+    assert "fraud-detector/8/model" in built and "canaryTrafficPercent: 10" in built
     again = run_cli(args, cwd=project)
     assert again.exit_code == 1 and "runs a canary of '8'" in again.stderr
 
