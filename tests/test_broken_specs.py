@@ -212,7 +212,7 @@ CASES = [
         "canary-percent-range",
         FRAUD,
         replace("trafficPercent: 10}", "trafficPercent: 150}"),
-        FRAUD + ":43:105",
+        FRAUD + ":43:97",
         "less than or equal to 100",
     ),
     Case("bad-quantity", FRAUD, replace("memory: 2Gi}", "memory: 2 GB}"), FRAUD + ":22:", "not a Kubernetes quantity"),

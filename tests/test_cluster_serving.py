@@ -397,7 +397,8 @@ def test_validate_finds_a_standard_canary_without_gateway_api(tmp_path: Path, cr
     assert findings(result, "standard-canary-ingress") == [
         "error [standard-canary-ingress] base/platform InferenceService/hand /spec/canary/0/trafficPercent: canary "
         "trafficPercent 20 is applied by no KServe v0.20 ingress (the HTTPRoute and the Ingress route only to the "
-        f"stable predictor): the canary gets no traffic; {CANARY_FIX} ({position(isvc, 'trafficPercent: 20', '20', root)})"
+        f"stable predictor): the canary gets no traffic; {CANARY_FIX} "
+        f"({position(isvc, 'trafficPercent: 20', '20', root)})"
     ]
     (root / "mlgitops.yaml").write_text(PROJECT + "clusterFeatures: {gatewayApi: true}\n")
     assert len(findings(validate(root, crds_dir), "standard-canary-ingress")) == 1

@@ -21,9 +21,11 @@ Called by clusterfit.check_cluster_fit for every environment. The upstream facts
   `config/core/configmaps/defaults.yaml:55`, `pkg/apis/config/defaults.go:45`) and a
   `containerConcurrency` above `container-concurrency-max-limit` (`pkg/apis/serving/metadata_validation.go:
   101-103`; default 1000, `config/core/configmaps/defaults.yaml:138`).
-* **Standard mode ignores** `minReplicas: 0` (the HPA reconciler raises it to 1:
-  `reconcilers/hpa/hpa_reconciler.go:154-155`; KEDA keeps it: `reconcilers/keda/keda_reconciler.go:193-230`)
-  and `containerConcurrency` (read only by the Knative reconciler, `reconcilers/knative/ksvc_reconciler.go:213`).
+* **Standard mode ignores** `containerConcurrency` (read only by the Knative reconciler,
+  `reconcilers/knative/ksvc_reconciler.go:213`). It also raises `minReplicas: 0` to 1 (the HPA reconciler,
+  `reconcilers/hpa/hpa_reconciler.go:154-155`; KEDA keeps 0: `reconcilers/keda/keda_reconciler.go:193-230`);
+  that is not refused yet, because project `defaults` of many repositories set `min: 0` for every model
+  (docs/real-cluster.md).
 * **runtimeVersion on GPUs.** With `runtimeVersion` KServe replaces the image tag and returns before it
   appends the `-gpu` suffix of the TF Serving, TorchServe and Hugging Face GPU images
   (`pkg/controller/v1beta1/inferenceservice/utils/utils.go:347-355` against `373-379`): the pod runs the
@@ -134,7 +136,6 @@ def _mode_limits(spec: Model, features: ClusterFeatures, locate: Locator, latest
     assert serving is not None
     problems: list[Problem] = []
     knative = serving.mode == "Knative"
-    keda = serving.autoscaling is not None and serving.autoscaling.metric == "prometheus"
     limits = features.knative
     if knative and serving.timeout is not None and serving.timeout > limits.maxRevisionTimeoutSeconds:
         where = latest([("serving", "timeout"), ("serving", "mode")])
@@ -155,15 +156,6 @@ def _mode_limits(spec: Model, features: ClusterFeatures, locate: Locator, latest
                 f"Knative refuses containerConcurrency {concurrency} above container-concurrency-max-limit "
                 f"({limits.containerConcurrencyMaxLimit}); raise it in ConfigMap config-defaults (namespace "
                 "knative-serving) and declare clusterFeatures.knative.containerConcurrencyMaxLimit, or lower it",
-            )
-        )
-    if not knative and serving.replicas.min == 0 and not keda:
-        where = latest([("serving", "replicas", "min"), ("serving", "mode")])
-        problems.append(
-            Problem(
-                locate(where, False),
-                "KServe's Standard mode runs at least 1 replica (its HPA raises minReplicas 0 to 1): scale to zero "
-                "needs mode: Knative (or autoscaling.metric: prometheus, through KEDA); set replicas.min: 1",
             )
         )
     if not knative and concurrency is not None:
