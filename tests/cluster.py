@@ -52,6 +52,8 @@ class Cluster:
     def ensure_namespace(self, name: str) -> None:
         if name not in self._namespaces:
             controlplane.apply(self.dynamic, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            # as on a cluster, pods may name the `default` ServiceAccount the controller manager makes
+            self.wait_for(f"ServiceAccount {name}/default", lambda: self.get("v1", "ServiceAccount", "default", name))
             self._namespaces.add(name)
 
     def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
@@ -114,7 +116,7 @@ def _message(error: Any) -> str:
 
 
 def start(directory: Path) -> Cluster:
-    controlplane.up(directory, build=False)
+    controlplane.up(directory)
     return Cluster(directory, directory / "kubeconfig")
 
 

@@ -20,10 +20,10 @@ import yaml
 os.environ.setdefault("MLGITOPS_CMP_CACHE", "0")
 
 REPO = Path(__file__).resolve().parents[1]
-# The upstream CRDs: this workspace's ../shared/crds where it exists, else the pinned files that
-# `make crds` fetches into crds/ (tools/crds.lock).
+# The upstream CRDs: $MLGITOPS_CRDS, else this workspace's ../shared/crds where it exists, else the
+# pinned files that `make crds` fetches into crds/ (tools/crds.lock).
 SHARED_CRDS = REPO.parent / "shared" / "crds"
-CRDS = SHARED_CRDS if SHARED_CRDS.is_dir() else REPO / "crds"
+CRDS = Path(os.environ.get("MLGITOPS_CRDS") or (SHARED_CRDS if SHARED_CRDS.is_dir() else REPO / "crds"))
 # CI sets MLGITOPS_REQUIRE_ALL=1: what a developer's machine may lack (the CRDs, promtool, the control
 # plane) is then a failure, never a skip.
 REQUIRE_ALL = os.environ.get("MLGITOPS_REQUIRE_ALL") == "1"
@@ -204,7 +204,8 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
 
     prefix = tmp_path_factory.mktemp("venv") / "mlgitops"
     script = " && ".join(install_commands(str(built_wheel), str(prefix)))
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=900, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the checks must see PREFIX's mlgitops only
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=900, check=False, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return Installed(built_wheel, prefix)
 
@@ -218,9 +219,14 @@ from tests.mlflow_server import registry  # noqa: E402, F401
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The real etcd, kube-apiserver and KServe manager, once per session (`make controlplane` builds
-    them; without them the tests that need a cluster skip, or fail under MLGITOPS_REQUIRE_ALL=1)."""
+    them; without them the tests that need a cluster skip, or fail under MLGITOPS_REQUIRE_ALL=1).
+    MLGITOPS_CONTROLPLANE_DIR=DIR uses one already started in DIR instead."""
     import cluster as local
 
+    running = os.environ.get("MLGITOPS_CONTROLPLANE_DIR")  # one started by `make controlplane-up`
+    if running:
+        yield local.Cluster(Path(running), Path(running) / "kubeconfig")
+        return
     try:
         started = local.start(tmp_path_factory.mktemp("controlplane"))
     except local.controlplane.ControlPlaneError as error:

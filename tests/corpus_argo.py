@@ -346,7 +346,10 @@ CASES = [
         "approximate",
         SOURCE + "training:\n  image: docker/whalesay:latest\n  steps:\n"
         "  - {name: whalesay, command: [cowsay], args: [hello world]}\n"
-        + _patch("{op: add, path: /spec/automountServiceAccountToken, value: false}"),
+        + _patch(
+            "{op: add, path: /spec/automountServiceAccountToken, value: false}",
+            "{op: add, path: /spec/executor, value: {serviceAccountName: default}}",
+        ),
         _hello,
         loss="the stored version's executorServiceAccountTokenName is not reproduced",
     ),

@@ -44,9 +44,9 @@ def test_render_never_loads_the_evaluator_in_its_own_process(tmp_path: Path) -> 
     assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
 
 
-def test_the_readme_shows_the_bundled_network_policy_template_as_it_is() -> None:
-    readme = (REPO / "README.md").read_text()
-    blocks = readme.split("```jsonnet\n")[1:]
+def test_the_docs_show_the_bundled_network_policy_template_as_it_is() -> None:
+    page = (REPO / "docs" / "addons.md").read_text()
+    blocks = page.split('```jsonnet title="templates/network-policy.jsonnet"\n')[1:]
     assert len(blocks) == 1
     shown = blocks[0].split("```")[0]
     assert shown.startswith("local lib = import") and shown in (REPO / "templates/network-policy.jsonnet").read_text()

@@ -66,7 +66,7 @@ def github_scripts(text: str) -> list[Script]:
     scripts = []
     for job_name, job in workflow["jobs"].items():
         job_env = {**top, **{k: _github_value(v) for k, v in job.get("env", {}).items()}}
-        for index, step in enumerate(job["steps"]):
+        for index, step in enumerate(job.get("steps", [])):
             assert ("uses" in step) != ("run" in step), step
             if "run" in step:
                 env = {**job_env, **{k: _github_value(v) for k, v in step.get("env", {}).items()}}

@@ -47,3 +47,19 @@ def test_every_object_of_an_init_project_is_accepted(cluster: Any, tmp_path: Pat
 def test_every_corpus_case_is_accepted(cluster: Any, tmp_path: Path, case: Any) -> None:
     objects = _in_namespace(list(render_case(case, tmp_path).values()), "corpus")
     assert [str(r) for r in cluster.refusals(objects)] == []
+
+
+def test_kserve_admission_webhooks_are_live(cluster: Any) -> None:
+    """A negative control: an InferenceService only KServe's own validator refuses (its name must start
+    with a letter; Kubernetes' name rules allow a digit), so the passes above went through the webhooks."""
+    isvc = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "9-digits-first", "namespace": "webhook-check"},
+        "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m"}}},
+    }
+    refused = cluster.refusals([isvc])
+    assert len(refused) == 1
+    assert 'admission webhook "inferenceservice.kserve-webhook-server.validator" denied' in refused[0].message
+    isvc["metadata"]["name"] = "letters-first"
+    assert cluster.refusals([isvc]) == []

@@ -69,8 +69,11 @@ def test_day_one(installed: Installed, tmp_path: Path, crds_dir: Path) -> None:
     assert init.returncode == 0, init.stderr
     assert "  left alone README.md (it exists)" in init.stdout.splitlines()
     assert "  merged     .gitignore (5 line(s) appended)" in init.stdout.splitlines()
-    assert "next: cd . && git add -A" in init.stdout  # already a Git repository: no `git init`
+    assert "next: git add -A" in init.stdout  # already a Git repository (no `git init`), and here (no `cd .`)
     assert (repo / "README.md").read_text() == README
+    # the guide init would have put in README.md is not lost
+    assert "the project's guide is in docs/mlgitops.md (README.md exists and was left alone)" in init.stdout
+    assert (repo / "docs" / "mlgitops.md").read_text().startswith("# ml-config\n")
     assert (repo / ".gitignore").read_text().startswith(GITIGNORE)
     assert (repo / "terraform" / "main.tf").is_file()
     ci_text = (repo / ".github" / "workflows" / "mlgitops.yml").read_text()

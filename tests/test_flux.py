@@ -55,11 +55,18 @@ def kustomizations(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def assert_valid(schemas: SchemaSet, objects: list[dict[str, Any]]) -> None:
+    """Flux objects against Flux's CRDs; the Namespaces, ServiceAccounts and RBAC (flux_rbac.py) against
+    Kubernetes' own schemas."""
+    from mlgitops.schemas.kube import load_kube_schemas
+
+    kube = load_kube_schemas()
+    assert kube is not None
     for obj in objects:
         if obj["apiVersion"].startswith("kustomize.config.k8s.io/"):
             continue  # plugins/flux/<cluster>/kustomization.yaml, read by Kustomize, not applied
-        assert schemas.has(obj["apiVersion"], obj["kind"]), obj["kind"]
-        assert schemas.validate(obj) == [], (obj["kind"], obj["metadata"]["name"])
+        found = schemas if schemas.has(obj["apiVersion"], obj["kind"]) else kube
+        assert found.has(obj["apiVersion"], obj["kind"]), obj["kind"]
+        assert found.validate(obj) == [], (obj["kind"], obj["metadata"]["name"])
 
 
 def test_committed_flux_files_match_the_crds_and_point_at_the_overlays(flux_schemas: SchemaSet) -> None:

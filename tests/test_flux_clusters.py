@@ -38,11 +38,12 @@ def render(root: Path, *extra: str) -> None:
 
 
 def directory_objects(folder: Path) -> list[dict[str, Any]]:
+    """The Flux objects of a cluster's directory (its ServiceAccounts and RBAC: tests/test_hostile_escapes.py)."""
     return [
         obj
         for path in sorted(folder.glob("*.yaml"))
         for obj in load_plain(path.read_text())
-        if not obj["apiVersion"].startswith("kustomize.config.k8s.io/")
+        if ".toolkit.fluxcd.io/" in obj["apiVersion"]
     ]
 
 
@@ -80,7 +81,11 @@ def test_each_cluster_gets_its_own_directory(example: Path, flux_schemas: Schema
         assert kustomization["spec"]["path"] == f"./overlays/{env}"
         # the real Kustomize builds the directory into exactly its objects
         key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
-        assert sorted(kustomize_objects(folder), key=key) == sorted(objects, key=key)
+        built = [o for o in kustomize_objects(folder) if ".toolkit.fluxcd.io/" in o["apiVersion"]]
+        assert sorted(built, key=key) == sorted(objects, key=key)
+        # and the environment's ServiceAccount with its RBAC, nothing for the other clusters' environments
+        assert {o["metadata"]["labels"]["mlgitops.io/environment"] for o in kustomize_objects(folder)
+                if o["kind"] != "Namespace" and "toolkit" not in o["apiVersion"]} == {env}  # fmt: skip
         for path in folder.iterdir():
             lines = path.read_text().splitlines()
             assert lines[0].startswith(GENERATED_MARK)

@@ -59,7 +59,10 @@ def test_init_adds_to_an_existing_repository_and_overwrites_nothing(tmp_path: Pa
         "README.md",
         ".gitignore",
         ".github/workflows/mlgitops.yml",
-    }
+    } | {"docs/mlgitops.md"}
+    # the README's guidance is not lost: it goes to docs/mlgitops.md, and the output says so
+    assert (repo / "docs" / "mlgitops.md").read_text() == scaffold_files("demo", "x", "github")["README.md"]
+    assert "the project's guide is in docs/mlgitops.md (README.md exists and was left alone)" in out
     assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
     assert run_cli(["validate"], cwd=repo).exit_code == 0
 
@@ -161,3 +164,63 @@ def test_an_image_plugin_mode_cannot_pull_is_a_usage_error(tmp_path: Path, image
     assert result.exit_code == 2
     assert result.stderr.startswith(f"--image {image!r}: ") and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "demo").exists()
+
+
+def _git(cwd: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_init_follows_the_current_branch_and_the_origin_remote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "master")
+    _git(repo, "remote", "add", "origin", "https://someone:ghp_secret@github.com/acme/ml-config.git")
+    monkeypatch.chdir(repo)
+    result = run_cli(["init"])
+    assert result.exit_code == 0, result.stderr
+    project = yaml.safe_load((repo / "mlgitops.yaml").read_text())
+    assert (project["revision"], project["repoURL"]) == ("master", "https://github.com/acme/ml-config.git")
+    assert "ghp_secret" not in (repo / "mlgitops.yaml").read_text() + result.stdout
+    out = result.stdout.splitlines()
+    assert "repoURL is the origin remote's URL; revision master (the current branch): " \
+        "Argo CD and Flux deploy from it" in out
+    assert out[-1] == "next: git add -A && git commit -m 'mlgitops init'"  # no `cd .`
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
+
+
+def test_init_outside_git_says_the_url_is_a_placeholder(tmp_path: Path) -> None:
+    result = run_cli(["init", "demo"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    project = yaml.safe_load((tmp_path / "demo" / "mlgitops.yaml").read_text())
+    assert project["revision"] == "main" and "your-org" in project["repoURL"]
+    assert any(line.startswith("repoURL is a placeholder") for line in result.stdout.splitlines())
+    assert result.stdout.splitlines()[-1].endswith("/demo && git init && git add -A && git commit -m 'mlgitops init'")
+
+
+def test_init_revision_and_repo_url_options_win(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "trunk")
+    _git(repo, "remote", "add", "origin", "git@github.com:acme/other.git")
+    result = run_cli(["init", "--revision", "release/1.0", "--repo-url", "https://git.acme.io/ml.git"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    project = yaml.safe_load((repo / "mlgitops.yaml").read_text())
+    assert (project["revision"], project["repoURL"]) == ("release/1.0", "https://git.acme.io/ml.git")
+    bad = run_cli(["init", "x", "--revision", "a..b"], cwd=tmp_path)
+    assert bad.exit_code == 2 and "--revision 'a..b'" in bad.stderr
+
+
+def test_init_pip_spec_goes_into_every_ci_definition(tmp_path: Path) -> None:
+    spec = "git+https://github.com/acme/mlgitops@0123abcd"
+    result = run_cli(["init", "demo", "--pip-spec", spec], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    for path in (".github/workflows/mlgitops.yml", ".github/workflows/mlgitops-promote.yml"):
+        text = (tmp_path / "demo" / path).read_text()
+        assert f"vars.MLGITOPS_PIP_SPEC || '{spec}'" in text, path
+    gitlab = run_cli(["init", "lab", "--ci", "gitlab", "--pip-spec", spec], cwd=tmp_path)
+    assert gitlab.exit_code == 0, gitlab.stderr
+    assert yaml.safe_load((tmp_path / "lab/.gitlab-ci.yml").read_text())["variables"]["MLGITOPS_PIP_SPEC"] == spec

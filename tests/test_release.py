@@ -31,8 +31,10 @@ def test_release_runs_on_tags_and_publishes_with_trusted_publishing() -> None:
     assert release[True] == {"push": {"tags": ["v*"]}}  # `on:` (YAML 1.1 bool)
     jobs = release["jobs"]
     assert isinstance(jobs, dict)
-    assert set(jobs) == {"dist", "pypi", "image"}
+    assert set(jobs) == {"test", "dist", "pypi", "image"}
     assert release["permissions"] == {"contents": "read"}
+    # nothing is built or published before the whole CI job (.ci/run) passed on the tagged commit
+    assert jobs["test"] == {"uses": "./.github/workflows/ci.yml"} and jobs["dist"]["needs"] == "test"
     pypi = jobs["pypi"]
     assert pypi["needs"] == "dist" and pypi["environment"] == "pypi"
     assert pypi["permissions"] == {"id-token": "write"}  # trusted publishing: an OIDC token, no stored secret
@@ -132,3 +134,11 @@ def test_the_installed_cli_runs_from_its_own_virtualenv(installed: Installed, tm
     assert init.returncode == 0, init.stderr
     ci = (tmp_path / "fresh" / ".github" / "workflows" / "mlgitops.yml").read_text()
     assert f"'mlgitops=={__version__}'" in ci and "{{version}}" not in ci
+
+
+def test_a_workflow_runs_ci_run_on_every_push_and_pull_request() -> None:
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    assert set(ci[True]) == {"push", "pull_request", "workflow_call"}
+    (job,) = ci["jobs"].values()
+    assert [s["run"] for s in job["steps"] if "run" in s][-1] == ".ci/run"
+    assert "make docs" in (REPO / ".ci" / "run").read_text()

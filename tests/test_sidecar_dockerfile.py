@@ -36,7 +36,7 @@ def test_it_pins_this_version_and_needs_no_build_context() -> None:
     steps = instructions(dockerfile())
     assert ("ARG", f"MLGITOPS_PIP_SPEC=mlgitops=={__version__}") in steps
     assert not any(word in ("COPY", "ADD") for word, _ in steps)  # `docker build -` sends no context
-    assert [word for word, _ in steps] == ["FROM", "ENV", "ARG", "RUN", "ENV", "USER", "WORKDIR", "CMD"]
+    assert [word for word, _ in steps] == ["FROM", "ENV", "RUN", "ARG", "RUN", "ENV", "USER", "WORKDIR", "CMD"]
     # same base image, user and entry point as this repository's Dockerfile
     ours = dict((w, a) for w, a in instructions((REPO / "Dockerfile").read_text()) if w in ("FROM", "USER", "CMD"))
     assert {w: a for w, a in steps if w in ("FROM", "USER", "CMD")} == ours
@@ -74,7 +74,7 @@ def unquoted(command: str) -> str:
 
 
 def test_its_install_steps_are_docker_install_sh() -> None:
-    run = next(args for word, args in instructions(dockerfile()) if word == "RUN")
+    run = [args for word, args in instructions(dockerfile()) if word == "RUN"][-1]
     assert run.split(" && ") == [" ".join(c.split()) for c in install_commands("$MLGITOPS_PIP_SPEC")]
     assert install_sh_commands() == [unquoted(c) for c in run.split(" && ")]
 
@@ -115,3 +115,30 @@ def test_the_install_steps_give_a_working_sidecar(installed: Installed, tmp_path
         check=False,
     )
     assert broken.returncode == 1 and "is not on PATH" in broken.stderr  # the checks can fail
+
+
+def test_the_image_has_git_for_a_git_url_spec() -> None:
+    """`--build-arg MLGITOPS_PIP_SPEC=git+https://...` (before a release) needs git, which the slim image lacks."""
+    steps = instructions(dockerfile())
+    git = next(args for word, args in steps if word == "RUN")
+    assert "apt-get install --yes --no-install-recommends git" in git
+    assert steps.index(("RUN", git)) < next(i for i, (w, _) in enumerate(steps) if w == "ARG")
+
+
+def test_pip_spec_option_and_the_git_install_default() -> None:
+    from mlgitops.pipspec import from_direct_url
+
+    spec = "git+https://github.com/acme/mlgitops@0123abcd"
+    result = run_cli(["sidecar", "dockerfile", "--pip-spec", spec])
+    assert result.exit_code == 0, result.stderr
+    assert ("ARG", f"MLGITOPS_PIP_SPEC={spec}") in instructions(result.stdout)
+    bad = run_cli(["sidecar", "dockerfile", "--pip-spec", "x'; rm -rf /"])
+    assert bad.exit_code == 2 and "--pip-spec" in bad.stderr
+    # installed with `pip install git+https://...@main`: the URL at the commit pip installed, no credentials
+    record = (
+        '{"url": "https://user:tok@github.com/acme/mlgitops.git", '
+        '"vcs_info": {"vcs": "git", "requested_revision": "main", "commit_id": "0123abcd"}}'
+    )
+    assert from_direct_url(record) == "git+https://github.com/acme/mlgitops.git@0123abcd"
+    assert from_direct_url('{"url": "file:///src/mlgitops", "dir_info": {"editable": true}}') is None
+    assert from_direct_url(None) is None and from_direct_url("not json") is None

@@ -16,6 +16,11 @@ Writing snippets (the convention this test enforces):
 - The project is then rendered and validated (with the upstream CRDs); it must load, render and
   validate without errors. Placeholders such as `sha256:...`, GPU classes init does not define or
   service accounts without RBAC fail here, as they would for a reader who pasted them.
+- Every fenced ```jsonnet block names its file, ```` ```jsonnet title="templates/<name>.jsonnet" ````, and
+  is added to an init project under that name: what it imports must be in the init project (init writes
+  `templates/lib/mlgitops.libsonnet`), and the project must render and validate with it.
+- Every `addons:` mapping in a page (in any code block or inline code) names templates an init project
+  has, or that a ```jsonnet block of the same page defines.
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ class Snippet:
         return self.source
 
 
-def extract(path: Path) -> list[Snippet]:
-    """The fenced ```yaml blocks of a Markdown file (indented ones in lists too)."""
+def extract(path: Path, language: str = "yaml") -> list[Snippet]:
+    """The fenced ```yaml (or `language`) blocks of a Markdown file (indented ones in lists too)."""
     snippets: list[Snippet] = []
     lines = path.read_text(encoding="utf-8").split("\n")
     index = 0
@@ -64,7 +69,7 @@ def extract(path: Path) -> list[Snippet]:
         end = index + 1
         while end < len(lines) and not re.match(rf"^\s*{ticks}\s*$", lines[end]):
             end += 1
-        if info and info[0] == "yaml":
+        if info and info[0] == language:
             body = [line[len(indent) :] if line.startswith(indent) else line for line in lines[index + 1 : end]]
             kind = info[1] if len(info) > 1 else ""
             snippets.append(Snippet(f"{path.relative_to(REPO)}:{index + 1}", kind, "\n".join(body) + "\n"))
@@ -72,7 +77,12 @@ def extract(path: Path) -> list[Snippet]:
     return snippets
 
 
-SNIPPETS = [s for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))] for s in extract(doc)]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+SNIPPETS = [s for doc in PAGES for s in extract(doc)]
+JSONNET = [s for doc in PAGES for s in extract(doc, "jsonnet")]
+_TITLE = re.compile(r'^title="(templates/[a-z0-9-]+\.jsonnet)"$')
+_ADDONS = re.compile(r"addons:\s*\{([^`\n]*)\}")
+_IMPORT = re.compile(r"\bimport(?:str|bin)?\s+'([^']+)'")
 SPEC_SNIPPETS = [s for s in SNIPPETS if s.kind != "not-spec"]
 
 
@@ -165,3 +175,56 @@ def test_merge_of_named_lists_changes_one_entry() -> None:
         "environments": [{"name": "dev", "a": 1}, {"name": "prod", "a": 2}, {"name": "qa"}],
         "x": [3],
     }
+
+
+def _template_path(snippet: Snippet) -> str:
+    match = _TITLE.match(snippet.kind)
+    assert match, f'{snippet}: a ```jsonnet block names its file: ```jsonnet title="templates/<name>.jsonnet"'
+    return match[1]
+
+
+def test_every_jsonnet_block_is_tagged_with_its_file() -> None:
+    assert JSONNET, "no ```jsonnet blocks found in README.md and docs/"
+    for snippet in JSONNET:
+        _template_path(snippet)
+
+
+@pytest.mark.parametrize("snippet", JSONNET, ids=str)
+def test_jsonnet_snippet_imports_what_init_provides_and_renders(
+    snippet: Snippet, fresh_project: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "ml-config"
+    shutil.copytree(fresh_project, root, symlinks=True)
+    for imported in _IMPORT.findall(snippet.text):
+        assert (root / "templates" / imported).is_file(), (
+            f"{snippet}: imports {imported!r}, which an init project does not have (templates/{imported})"
+        )
+    (root / _template_path(snippet)).write_text(snippet.text)
+    try:
+        render(load_workspace(root))
+        report = validate_workspace(load_workspace(root), ValidateOptions(crds=(CRDS,), compare_base=False))
+    except MlgitopsError as exc:
+        pytest.fail(f"{snippet}: as {_template_path(snippet)} in an init project, it fails:\n{exc}")
+    errors = [str(f) for f in report.findings if f.severity == "error"]
+    assert not errors, f"{snippet}: in an init project, validate finds:\n" + "\n".join(errors)
+
+
+def _addon_names(text: str) -> set[str]:
+    names: set[str] = set()
+    for match in _ADDONS.finditer(text):
+        try:
+            data = parse_document("{" + match[1] + "}", "addons").data
+        except MlgitopsError:
+            continue
+        if isinstance(data, dict):
+            names.update(str(key) for key in data)
+    return names
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_named_addon_templates_exist_in_an_init_project_or_on_the_page(page: Path, fresh_project: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    known = {p.stem for p in (fresh_project / "templates").glob("*.jsonnet")}
+    known |= {Path(_template_path(s)).stem for s in JSONNET if s.source.startswith(f"{page.relative_to(REPO)}:")}
+    unknown = _addon_names(text) - known - {"NAME", "name", "<name>"}
+    assert not unknown, f"{page.relative_to(REPO)}: addons name templates an init project lacks: {sorted(unknown)}"

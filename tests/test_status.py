@@ -6,6 +6,7 @@ through the status subresource, as the kubelet and controllers would (no kubelet
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import yaml
 from conftest import copy_example, kustomize_objects, run_cli
 
 _COUNTER = iter(range(1, 1000))
+_RUN = f"{os.getpid() % 100000}"  # namespaces stay unique when a control plane outlives one test run
 
 
 def _git(root: Path, *args: str) -> str:
@@ -28,7 +30,7 @@ def _git(root: Path, *args: str) -> str:
 def deployed(tmp_path: Path, cluster: Any, environment: str) -> tuple[Path, str]:
     """A copy of the example whose namespaces and project name are this test's own, committed to Git,
     with ENVIRONMENT's objects applied for real; (root, namespace)."""
-    prefix = f"s{next(_COUNTER)}"
+    prefix = f"s{_RUN}-{next(_COUNTER)}"
     root = copy_example(tmp_path / "repo")
     project = (root / "mlgitops.yaml").read_text()
     project = re.sub(r"namespace: ml-", f"namespace: {prefix}-", project).replace("name: acme-ml", f"name: {prefix}")
@@ -83,19 +85,36 @@ def set_status(cluster: Any, obj: dict[str, Any], state: dict[str, Any]) -> None
 
 
 def mark_rolled_out(cluster: Any, namespace: str, name: str) -> None:
+    """Make the Deployment's pods Running and Ready, as a kubelet would (no kubelet runs here), then wait
+    until the real Deployment controller counts them available."""
     deployment = cluster.get("apps/v1", "Deployment", name, namespace)
-    replicas = deployment["spec"].get("replicas", 1)
-    set_status(
-        cluster,
-        deployment,
-        {
-            "observedGeneration": deployment["metadata"]["generation"],
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "availableReplicas": replicas,
-            "readyReplicas": replicas,
-        },
-    )
+    selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
+    wanted = deployment["spec"].get("replicas", 1)
+
+    def pods() -> list[dict[str, Any]] | None:
+        found = cluster.resource("v1", "Pod").get(namespace=namespace, label_selector=selector).to_dict()["items"]
+        return found if len(found) >= wanted else None
+
+    now = "2026-12-07T00:00:00Z"
+    for pod in cluster.wait_for(f"the pods of {name}", pods):
+        set_status(
+            cluster,
+            {"apiVersion": "v1", "kind": "Pod", "metadata": pod["metadata"]},
+            {
+                "phase": "Running",
+                "podIP": "10.1.0.1",
+                "conditions": [
+                    {"type": t, "status": "True", "lastTransitionTime": now}
+                    for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+                ],
+            },
+        )
+
+    def available() -> bool:
+        state = cluster.get("apps/v1", "Deployment", name, namespace).get("status") or {}
+        return bool(state.get("availableReplicas", 0) >= wanted)
+
+    cluster.wait_for(f"{name} to be available", available)
 
 
 # --- drift ---------------------------------------------------------------------------------------
@@ -190,16 +209,12 @@ def test_a_deployment_canary_split_and_rollout(tmp_path: Path, cluster: Any) -> 
     churn = model(data, "churn-scorer")
     assert churn["ready"] is False
     assert "0/" in churn["reason"]
-    rendered = {
-        o["metadata"]["name"]: o
-        for o in kustomize_objects(root / "overlays" / "prod")
-        if o["kind"] == "Deployment" and o["metadata"]["name"].startswith("churn-scorer")
-    }
-    stable, canary = rendered["churn-scorer-predictor"], rendered["churn-scorer-predictor-canary"]
+    names = ("churn-scorer-predictor", "churn-scorer-predictor-canary")
+    stable, canary = (cluster.get("apps/v1", "Deployment", name, namespace) for name in names)
     assert churn["version"] == stable["metadata"]["labels"]["app.kubernetes.io/version"]
     share = round(100 * canary["spec"]["replicas"] / (canary["spec"]["replicas"] + stable["spec"]["replicas"]))
     assert churn["canary"] == {"version": canary["metadata"]["labels"]["app.kubernetes.io/version"], "percent": share}
-    for name in rendered:
+    for name in names:
         mark_rolled_out(cluster, namespace, name)
     _, data = report(root, cluster, "prod")
     assert model(data, "churn-scorer")["ready"] is True
@@ -246,13 +261,16 @@ def test_the_last_training_run_with_its_gate_values(tmp_path: Path, cluster: Any
             "finishedAt": created,
             "nodes": {
                 "a": {
+                    "id": "a",
+                    "name": "a",
+                    "type": "Pod",
                     "templateName": "evaluate",
                     "phase": "Succeeded",
                     "outputs": {
                         "parameters": [{"name": "auc", "value": auc}, {"name": "p95_latency_ms", "value": "31"}]
                     },
                 },
-                "b": {"templateName": ran, "phase": "Succeeded"},
+                "b": {"id": "b", "name": "b", "type": "Pod", "templateName": ran, "phase": "Succeeded"},
             },
         }
         workflows.replace(body=live, namespace=namespace)
@@ -361,7 +379,7 @@ def test_credentials_that_read_one_namespace(tmp_path: Path, cluster: Any) -> No
     data = json.loads(out)
     assert model(data, "fraud-detector")["drift"] == []  # compared field by field: no dry-run permission
     assert any("no permission for server-side dry runs" in n for n in data["notes"])
-    assert data["revision"]["reason"] == "no permission to read Kustomization objects"
+    assert data["revision"]["reason"] == "no permission to read Kustomization or Application objects"
     # another environment's namespace: one line naming what was refused, exit 2
     code, out, err = status(root, cluster, "--env", "staging", kubeconfig=reader)
     assert code == 2

@@ -16,6 +16,7 @@ fails stops everything it started and names the component and its log.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +39,8 @@ import crdsource  # noqa: E402
 
 START_TIMEOUT = float(os.environ.get("MLGITOPS_CONTROLPLANE_TIMEOUT", "120"))
 KSERVE_NAMESPACE = "kserve"
+ARGO_NAMESPACE = "argo"
+ARGO_MODULE = "github.com/argoproj/argo-workflows/v4"
 LOOPBACK_ENV = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
@@ -51,11 +55,12 @@ def free_port() -> int:
         return port
 
 
-def bin_dir(build: bool = True) -> Path:
-    """Where tools/build-controlplane put the binaries (building what is missing, unless not BUILD)."""
-    done = subprocess.run(
-        [str(HERE / "build-controlplane"), *([] if build else ["--built"])], capture_output=True, text=True
-    )
+REQUIRED = ("etcd", "k8s", "kserve", "argo")  # components `up` starts (tools/build-controlplane names)
+
+
+def bin_dir() -> Path:
+    """Where tools/build-controlplane put the binaries `up` needs (`make controlplane` builds them)."""
+    done = subprocess.run([str(HERE / "build-controlplane"), "--built", *REQUIRED], capture_output=True, text=True)
     if done.returncode != 0:
         raise ControlPlaneError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "build failed")
     return Path(done.stdout.strip().splitlines()[-1])
@@ -192,15 +197,20 @@ class Plane:
 
 
 def alive(pid: int) -> bool:
+    """Whether PID runs (a zombie, whoever's child it is, has stopped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    try:  # a zombie child of this process counts as gone
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
         return True
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
 
 
 def stop_process(pid: int, grace: float = 10.0) -> None:
@@ -237,9 +247,20 @@ def https_ok(url: str, pki: Path) -> bool:
         return bool(answer.status == 200)
 
 
+def _default_account(server: str, pki: Path) -> bool:
+    """Whether the controller manager has made the `default` namespace's ServiceAccount."""
+    try:
+        return https_ok(f"{server}/api/v1/namespaces/default/serviceaccounts/default", pki)
+    except urllib.error.HTTPError:
+        return False
+
+
 def tls_answers(port: int, pki: Path) -> bool:
     context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, context.wrap_socket(raw):
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=2) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1"),
+    ):
         return True
 
 
@@ -298,7 +319,26 @@ def install_crds(config_file: Path) -> list[str]:
             if time.monotonic() > deadline:
                 raise ControlPlaneError(f"CRD {name} was not Established within {START_TIMEOUT:.0f} s")
             time.sleep(0.2)
+    _wait_until_listable(dyn, crds, names, deadline)
     return names
+
+
+def _wait_until_listable(dyn: Any, crds: Any, names: list[str], deadline: float) -> None:
+    """Established is not enough: the API server answers 429 until a new kind's watch cache is ready."""
+    from kubernetes.client.exceptions import ApiException
+
+    for name in names:
+        crd = crds.get(name=name).to_dict()
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
+        while True:
+            try:
+                dyn.resources.get(api_version=f"{group}/{version}", kind=kind).get()
+                break
+            except ApiException as error:
+                if error.status != 429 or time.monotonic() > deadline:
+                    raise ControlPlaneError(f"CRD {name} does not list: {error.status} {error.reason}") from None
+                time.sleep(0.2)
 
 
 def kserve_config(deployment_mode: str) -> dict[str, Any]:
@@ -313,6 +353,45 @@ def kserve_config(deployment_mode: str) -> dict[str, Any]:
     configmap["metadata"]["namespace"] = KSERVE_NAMESPACE
     configmap["data"].pop("_example", None)
     return dict(configmap)
+
+
+def kserve_runtimes() -> list[dict[str, Any]]:
+    """KServe's stock ClusterServingRuntimes of the pinned release (config/runtimes, built with the real
+    Kustomize as KServe's install does): without them the reconciler finds no runtime for a model."""
+    kubectl = Path(sys.executable).parent / "kubectl"
+    source = crdsource.module_dir("github.com/kserve/kserve") / "config/runtimes"
+    done = subprocess.run([str(kubectl), "kustomize", str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ControlPlaneError(f"kubectl kustomize {source}: {done.stderr.strip()[:300]}")
+    return load_all(done.stdout)
+
+
+def argo_install() -> list[dict[str, Any]]:
+    """The stock Argo Workflows cluster install of the pinned release (its own kustomization, built with
+    the real Kustomize): the controller's ServiceAccount, Role, ClusterRoles and bindings, and its
+    ConfigMap with metrics off (the controller runs here as a process, not as the Deployment)."""
+    kubectl = Path(sys.executable).parent / "kubectl"
+    source = crdsource.module_dir(ARGO_MODULE) / "manifests/cluster-install-no-crds"
+    done = subprocess.run([str(kubectl), "kustomize", str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ControlPlaneError(f"kubectl kustomize {source}: {done.stderr.strip()[:300]}")
+    objects = [o for o in load_all(done.stdout) if o["kind"] not in ("Deployment", "Service")]
+    for obj in objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "workflow-controller-configmap":
+            obj["data"] = {
+                **(obj.get("data") or {}),
+                "metricsConfig": "enabled: false\n",
+                "telemetryConfig": "enabled: false\n",
+            }
+    return objects
+
+
+def impersonating(config: dict[str, Any], user: str, namespace: str) -> dict[str, Any]:
+    """CONFIG (the admin kubeconfig) acting as USER: a controller then has exactly that user's rights."""
+    copy = json.loads(json.dumps(config))
+    copy["users"][0]["user"]["as"] = user
+    copy["contexts"][0]["context"]["namespace"] = namespace
+    return copy
 
 
 def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
@@ -333,7 +412,7 @@ def kserve_webhooks(port: int, ca: bytes) -> Iterator[dict[str, Any]]:
 # --- up and down --------------------------------------------------------------------------------
 
 
-def up(directory: Path, deployment_mode: str = "Standard", build: bool = True) -> None:
+def up(directory: Path, deployment_mode: str = "Standard") -> None:
     plane = Plane(directory)
     if plane.pid_file.exists():
         running = {n: p for n, p in json.loads(plane.pid_file.read_text()).items() if alive(p)}
@@ -341,8 +420,8 @@ def up(directory: Path, deployment_mode: str = "Standard", build: bool = True) -
             raise ControlPlaneError(f"already running in {directory} ({', '.join(running)}); run `down` first")
         plane.pid_file.unlink()
     directory.mkdir(parents=True, exist_ok=True)
-    bins = bin_dir(build)
-    for program in ("etcd", "kube-apiserver", "kserve-manager"):
+    bins = bin_dir()
+    for program in ("etcd", "kube-apiserver", "kube-controller-manager", "kserve-manager", "workflow-controller"):
         if not (bins / program).exists():
             raise ControlPlaneError(f"{program} is missing from {bins}; run `make controlplane`")
     state = directory / "state"
@@ -416,6 +495,25 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
     config_file = plane.directory / "kubeconfig"
     config_file.write_text(yaml.safe_dump(kubeconfig(server, pki), sort_keys=False))
     config_file.chmod(0o600)
+    # kube-controller-manager: ServiceAccounts (every namespace's `default`), their tokens, Deployments
+    # to ReplicaSets and Pods, garbage collection, namespace deletion.
+    controllers = plane.start(
+        "kube-controller-manager",
+        [
+            str(bins / "kube-controller-manager"),
+            f"--kubeconfig={config_file}",
+            f"--authentication-kubeconfig={config_file}",
+            f"--authorization-kubeconfig={config_file}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={free_port()}",
+            "--leader-elect=false",
+            f"--service-account-private-key-file={pki / 'sa.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            "--use-service-account-credentials=false",
+            f"--cert-dir={state / 'controller-manager'}",
+        ],
+    )
+    wait_until(plane, "kube-controller-manager", lambda: _default_account(server, pki), controllers)
     install_crds(config_file)
 
     dyn, _ = api(config_file)
@@ -442,6 +540,38 @@ def start_all(plane: Plane, bins: Path, state: Path, pki: Path, deployment_mode:
     wait_until(plane, "kserve-manager", lambda: tls_answers(webhook_port, pki), kserve)
     for webhook in kserve_webhooks(webhook_port, (pki / "ca.crt").read_bytes()):
         apply(dyn, webhook)
+    for runtime in kserve_runtimes():
+        apply(dyn, runtime)
+
+    # The Argo Workflows controller, with the rights of its stock ServiceAccount (impersonated), so that
+    # what the upstream RBAC does not allow fails here as on a cluster.
+    apply(dyn, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}})
+    for obj in argo_install():
+        apply(dyn, obj)
+    argo_config = plane.directory / "argo.kubeconfig"
+    admin = yaml.safe_load(config_file.read_text())
+    argo_config.write_text(
+        yaml.safe_dump(impersonating(admin, f"system:serviceaccount:{ARGO_NAMESPACE}:argo", ARGO_NAMESPACE))
+    )
+    argo_config.chmod(0o600)
+    version = crdsource.module_version(ARGO_MODULE)
+    argo = plane.start(
+        "workflow-controller",
+        [
+            str(bins / "workflow-controller"),
+            f"--kubeconfig={argo_config}",
+            "--configmap=workflow-controller-configmap",
+            f"--executor-image=quay.io/argoproj/argoexec:{version}",
+            "--loglevel=info",
+        ],
+        env={"LEADER_ELECTION_DISABLE": "true", "ARGO_NAMESPACE": ARGO_NAMESPACE},
+    )
+
+    def argo_healthy() -> bool:
+        with urllib.request.urlopen("http://127.0.0.1:6060/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+
+    wait_until(plane, "workflow-controller", argo_healthy, argo)
     (plane.directory / "endpoints.json").write_text(
         json.dumps({"server": server, "etcd": f"http://127.0.0.1:{client_port}", "kserveWebhookPort": webhook_port})
         + "\n"

@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING
 
 from mlgitops.errors import MlgitopsError, UsageError
 
+PIP_SPEC_HELP = (
+    "the pip requirement that installs mlgitops there (default: this mlgitops: mlgitops==VERSION, or "
+    "git+URL@COMMIT when it was installed from Git)"
+)
+
 if TYPE_CHECKING:
     from mlgitops.loader import Workspace
     from mlgitops.promotion.promote import PromoteResult
@@ -37,11 +42,18 @@ def _workspace(args: argparse.Namespace, only_model: str | None = None) -> Works
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from mlgitops.scaffold import InitOptions, init_project
+    from mlgitops.scaffold import GUIDE_FILE, InitOptions, init_project
 
     base = Path(args.directory) if args.directory else Path.cwd()
     options = InitOptions(
-        base / args.path, name=args.name, repo_url=args.repo_url, ci=args.ci, force=args.force, image=args.image
+        base / args.path,
+        name=args.name,
+        repo_url=args.repo_url,
+        ci=args.ci,
+        force=args.force,
+        image=args.image,
+        revision=args.revision,
+        pip_spec=args.pip_spec,
     )
     result = init_project(options)
     shown = args.path if args.directory is None else str(options.directory)
@@ -54,16 +66,41 @@ def _cmd_init(args: argparse.Namespace) -> int:
         print(f"  merged     {path} ({merged} line(s) appended)" if merged else f"  added      {path}")
     for path in result.left_alone:
         print(f"  left alone {path} (it exists)")
+    if result.guide == GUIDE_FILE:
+        print(f"the project's guide is in {GUIDE_FILE} (README.md exists and was left alone)")
+    if result.repo_url_from == "origin":
+        print("repoURL is the origin remote's URL; revision " + _revision_note(result.revision, result.revision_from))
+    elif result.repo_url_from == "placeholder":
+        print(
+            "repoURL is a placeholder: set it in mlgitops.yaml (or pass --repo-url, or add an origin remote "
+            "first); revision " + _revision_note(result.revision, result.revision_from)
+        )
+    else:
+        print("revision " + _revision_note(result.revision, result.revision_from))
     if not result.plugin_mode:
         print(
             "argocd.mode is rendered (a stock Argo CD deploys overlays/<env>); for the mlgitops plugin, build the "
             "image (mlgitops sidecar dockerfile) and set argocd.image and argocd.mode: plugin in mlgitops.yaml"
         )
-    if (options.directory / ".git").exists():
-        print(f"next: cd {shlex.quote(shown)} && git add -A && git commit -m 'mlgitops init'")
+    cd = "" if Path(shown) == Path(".") else f"cd {shlex.quote(shown)} && "
+    if _inside_git(options.directory):
+        print(f"next: {cd}git add -A && git commit -m 'mlgitops init'")
     else:
-        print(f"next: cd {shlex.quote(shown)} && git init && git add -A && git commit -m 'mlgitops init'")
+        print(f"next: {cd}git init && git add -A && git commit -m 'mlgitops init'")
     return 0
+
+
+def _revision_note(revision: str, source: str) -> str:
+    where = {"branch": "(the current branch)", "--revision": "(--revision)"}.get(
+        source, "(the default; not in a Git repository with a branch yet)"
+    )
+    return f"{revision} {where}: Argo CD and Flux deploy from it"
+
+
+def _inside_git(directory: Path) -> bool:
+    from mlgitops.scaffold import current_branch
+
+    return (directory / ".git").exists() or current_branch(directory) is not None
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -199,9 +236,12 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_sidecar(args: argparse.Namespace) -> int:
+    from mlgitops.pipspec import check_pip_spec
     from mlgitops.sidecar import dockerfile
 
-    sys.stdout.write(dockerfile())
+    if args.pip_spec is not None and (problem := check_pip_spec(args.pip_spec)) is not None:
+        raise UsageError(f"--pip-spec {args.pip_spec!r}: {problem}")
+    sys.stdout.write(dockerfile(args.pip_spec))
     return 0
 
 
@@ -472,7 +512,15 @@ def _parser() -> argparse.ArgumentParser:
     init = _command(commands, "init", "scaffold a working project (example model, environments, CI)", common)
     init.add_argument("path", nargs="?", default=".", metavar="DIR", help="where to create it (default: .)")
     init.add_argument("--name", help="project name (default: the directory's name)")
-    init.add_argument("--repo-url", help="the Git URL Argo CD and Flux read (default: a placeholder to edit)")
+    init.add_argument(
+        "--repo-url",
+        help="the Git URL Argo CD and Flux read (default: the origin remote's URL, else a placeholder to edit)",
+    )
+    init.add_argument("--pip-spec", metavar="SPEC", help=PIP_SPEC_HELP)
+    init.add_argument(
+        "--revision",
+        help="the branch Argo CD and Flux deploy from (default: the current branch, else main)",
+    )
     init.add_argument(
         "--ci",
         choices=["github", "gitlab", "none"],
@@ -533,12 +581,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sidecar = _command(commands, "sidecar", "the Argo CD plugin sidecar image for this mlgitops version", common)
     sidecar_commands = sidecar.add_subparsers(dest="sidecar_command", metavar="SIDECAR_COMMAND", required=True)
-    _command(
+    sidecar_dockerfile = _command(
         sidecar_commands,
         "sidecar dockerfile",
         "print a Dockerfile installing this version (mlgitops sidecar dockerfile | docker build -t REF -)",
         common,
     )
+    sidecar_dockerfile.add_argument("--pip-spec", metavar="SPEC", help=PIP_SPEC_HELP)
     sidecar.set_defaults(handler=_cmd_sidecar)
 
     schema = _command(commands, "schema", "print the JSON Schema of the spec files (for editors)", common)

@@ -160,7 +160,12 @@ class ConfinedImporter:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.real_root = root.resolve()
-        self.allowed = {(self.real_root / TEMPLATES_DIR).resolve(), (self.real_root / LIB_DIR).resolve()}
+        # The directories themselves, not where a symlink at `templates/lib` leads: a file is served only
+        # when its resolved path lies directly in the real `templates/` or in `lib/` under it, so a link
+        # to `.git`, `models/` or `/etc` serves nothing.
+        templates = (self.real_root / TEMPLATES_DIR).resolve()
+        inside = templates.parent == self.real_root and templates.name == TEMPLATES_DIR
+        self.allowed = {templates, templates / "lib"} if inside else set()
         self.refused: tuple[str, str, str] | None = None  # (importing directory, path, reason)
 
     def __call__(self, directory: str, rel: str) -> tuple[str, bytes]:
@@ -169,6 +174,9 @@ class ConfinedImporter:
         except RuntimeError as exc:
             self.refused = (directory, rel, str(exc))
             raise
+        except (OSError, ValueError) as exc:  # an unreadable file: refused like any other (one clean line)
+            self.refused = (directory, rel, f"{rel} cannot be read ({type(exc).__name__})")
+            raise RuntimeError(self.refused[2]) from None
 
     def refusal(self) -> Problem | None:
         """The refused import as a problem at the `import` that names it (found in the importing directory's
@@ -197,7 +205,10 @@ class ConfinedImporter:
             raise RuntimeError("absolute import paths are refused; import from templates/ or templates/lib/")
         real = (self.root / directory / rel).resolve()
         if real.parent not in self.allowed:
-            raise RuntimeError(f"{rel} is outside templates/ and templates/lib/ (imports are confined there)")
+            raise RuntimeError(
+                f"{rel} resolves outside templates/ and templates/lib/ (imports are confined there, "
+                "symlinks included)"
+            )
         if not real.is_file():
             raise RuntimeError(f"{rel}: no such file in templates/")
         shown = real.relative_to(self.real_root).as_posix()

@@ -17,7 +17,13 @@ from typing import Any
 from mlgitops.jsonpointer import get_path
 from mlgitops.yamlio import JsonPath
 
-__all__ = ["argo_duration_seconds", "max_duration_problems", "scheduled_environments", "when_problems"]
+__all__ = [
+    "argo_duration_seconds",
+    "executor_token_problems",
+    "max_duration_problems",
+    "scheduled_environments",
+    "when_problems",
+]
 
 Obj = dict[str, Any]
 _NAME_LABEL: JsonPath = ("metadata", "labels", "app.kubernetes.io/name")
@@ -86,6 +92,28 @@ def when_problems(obj: Obj) -> Iterator[tuple[JsonPath, str]]:
                     "1e-05 (or with blanks) makes the task error; compare parsed numbers in an expression tag, "
                     "{{= asFloat(trim(tasks['t'].outputs.parameters['p'])) >= 0.5 }}"
                 ),
+            )
+
+
+def executor_token_problems(obj: Obj) -> Iterator[tuple[JsonPath, str]]:
+    """`automountServiceAccountToken: false` without an executor ServiceAccount: Argo errors every pod
+    node ("executor.serviceAccountName must not be empty if automountServiceAccountToken is false",
+    workflow/controller/workflowpod.go `setupServiceAccount`, v4.0.5; shown by the real controller in
+    tests/test_cluster_argo.py)."""
+    if obj.get("kind") not in _WORKFLOW_KINDS:
+        return
+    base: JsonPath = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)
+    spec = get_path(obj, base)
+    if not isinstance(spec, dict) or spec.get("automountServiceAccountToken") is not False:
+        return
+    if (spec.get("executor") or {}).get("serviceAccountName"):
+        return
+    for path, template in _templates(obj):
+        pod = "container" in template or "script" in template or "containerSet" in template
+        if pod and not (template.get("executor") or {}).get("serviceAccountName"):
+            yield (*path, "name"), (
+                "automountServiceAccountToken is false and no executor.serviceAccountName is set: Argo errors "
+                "this step's pod; give the executor a ServiceAccount (spec.executor.serviceAccountName)"
             )
 
 

@@ -29,6 +29,7 @@ import json
 from mlgitops import __version__
 from mlgitops.deployunits import DeployUnit
 from mlgitops.errors import SpecError
+from mlgitops.kubekinds import cluster_scoped
 from mlgitops.loader import MODELS_DIR, PROJECT_FILE, Workspace
 from mlgitops.overlay import (
     BASE_MODELS_DIR,
@@ -220,14 +221,19 @@ def resource_whitelists(workspace: Workspace, renders: list[ModelRender]) -> tup
     admitted only by a clusterResourceWhitelist entry whose group and kind match and whose `name`
     (a filepath.Match glob; types.go `isNamedResourceInList`) matches, or is empty. So every kind the
     project renders in any environment, plus what base/platform declares, is listed, and cluster
-    entries carry the object's name: the environments' own Namespaces, nothing else.
+    entries carry the object's name: the environments' own Namespaces, and the cluster-scoped objects
+    of base/platform and of templates (those `addons.clusterScoped` allows), nothing else.
     """
     namespaced: set[tuple[str, str]] = set()
     cluster: set[tuple[str, str, str]] = set()
     for item in renders:
         for objects in (item.base, *item.environments.values()):
             for obj in objects or []:
-                namespaced.add((obj["apiVersion"].rpartition("/")[0], obj["kind"]))
+                group = obj["apiVersion"].rpartition("/")[0]
+                if cluster_scoped(obj["apiVersion"], obj["kind"]):  # a template's, allowed by addons.clusterScoped
+                    cluster.add((group, obj["kind"], obj["metadata"]["name"]))
+                else:
+                    namespaced.add((group, obj["kind"]))
     for platform in platform_objects(workspace.root):
         if platform.kind == "Namespace" and platform.group == "":
             raise SpecError.at(

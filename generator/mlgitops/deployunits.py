@@ -10,7 +10,7 @@ Application deploys.
 
 Why: Kustomize's cost grows with the square of the resources in one build (kubernetes-sigs/kustomize
 #5084); at 1000 models one environment build takes over 30 s while one model's directory builds in
-a few tens of milliseconds (README, Performance). Argo CD and Flux build every unit on their own.
+a few tens of milliseconds (docs/performance.md). Argo CD and Flux build every unit on their own.
 
 `overlays/_units/` cannot clash with an environment: environment names are DNS labels, without `_`.
 """

@@ -14,8 +14,9 @@ exactly what Flux applies. The objects follow kustomize-controller v1 and source
   (`git@github.com:acme/ml-config.git`), which Argo CD accepts, is written as the equivalent
   `ssh://git@github.com/acme/ml-config.git` instead of being rejected, so one `repoURL` serves both.
   `revision` is a branch, a full ref (`refs/tags/v1`) or a commit SHA.
-* `Kustomization`: `prune` and `wait` on, `sourceRef` with an explicit namespace, `targetNamespace`
-  only when the overlay carries the Namespace object (Flux requires the namespace to exist or be part
+* `Kustomization`: `prune` and `wait` on, `serviceAccountName` (the environment's ServiceAccount, whose
+  RBAC admits what the Argo CD AppProject admits: flux_rbac.py), `sourceRef` with an explicit namespace,
+  `targetNamespace` only when the overlay carries the Namespace object (Flux requires the namespace to exist or be part
   of the build), `dependsOn` the previous environment only when `flux.dependsOn` asks for it (it only
   works when every environment's Kustomization lives in the same cluster).
 * `syncPolicy: manual` environments never deploy on merge. With `flux.semver` (a tag range) or
@@ -35,6 +36,7 @@ import re
 
 from mlgitops.deployunits import DeployUnit
 from mlgitops.errors import SpecError
+from mlgitops.flux_rbac import rbac_objects, service_account_name
 from mlgitops.loader import PROJECT_FILE, Workspace
 from mlgitops.overlay import ModelRender, object_directory
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
@@ -239,10 +241,12 @@ def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = Non
                 "path": f"./{unit.path}",
                 "prune": True,
                 "wait": True,
+                # applied with the rights of the environment's ServiceAccount, not the controller's (flux_rbac.py)
+                "serviceAccountName": service_account_name(workspace, env),
             }
             if environment.syncPolicy == "manual" and not own_source(environment):
                 # Nothing but a person deploys it: `flux resume kustomization <name>` applies the current
-                # revision (see README, Flux). Prefer flux.semver: a tag, not a merge, deploys it.
+                # revision (see docs/flux.md). Prefer flux.semver: a tag, not a merge, deploys it.
                 spec["suspend"] = True
             if environment.createNamespace and (unit.shared or not unit.suffix):
                 spec["targetNamespace"] = environment.namespace
@@ -367,12 +371,17 @@ def flux_files(workspace: Workspace, renders: list[ModelRender] | None = None) -
     """
     from mlgitops.yamlio import GENERATED_MARK
 
+    if renders is None:
+        from mlgitops.overlay import render_models
+
+        renders = render_models(workspace)
     objects = flux_objects(workspace, renders)
     files: dict[str, str] = {}
     for directory, environments in cluster_groups(workspace).items():
         note = _where_to_apply(directory, environments)
-        folder = object_directory(f"{FLUX_DIR}/{directory}", _cluster_objects(workspace, environments, objects),
-                                  PROJECT_FILE)
+        rbac = rbac_objects(workspace, environments, renders)
+        folder = object_directory(f"{FLUX_DIR}/{directory}",
+                                  [*rbac, *_cluster_objects(workspace, environments, objects)], PROJECT_FILE)
         for path, text in folder.items():
             header, _, body = text.partition("\n")
             assert header.startswith(GENERATED_MARK)

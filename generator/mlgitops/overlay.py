@@ -16,6 +16,7 @@ from mlgitops.addons import AddonRequest, addon_settings_problem, enabled_settin
 from mlgitops.clusterfit import features_for
 from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.jsonpointer import escape
+from mlgitops.kubekinds import kustomize_namespaces
 from mlgitops.loader import Workspace
 from mlgitops.render import AddonLocator, Obj, object_key, render_model, with_monitoring
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
@@ -253,6 +254,8 @@ def in_environment(obj: Obj, namespace: str, env: str) -> Obj:
     deep copies of every object of every environment would cost more than rendering them.
     """
     metadata = {**obj["metadata"], "namespace": namespace}
+    if not kustomize_namespaces(obj["apiVersion"], obj["kind"]):  # a cluster-scoped kind Kustomize knows
+        del metadata["namespace"]
     metadata["labels"] = {**(metadata.get("labels") or {}), ENVIRONMENT_LABEL: env}
     return {**obj, "metadata": metadata}
 

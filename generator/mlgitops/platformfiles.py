@@ -17,33 +17,8 @@ from pathlib import Path
 import yaml
 
 from mlgitops.errors import Location, SpecError
+from mlgitops.kubekinds import CLUSTER_SCOPED_KINDS
 from mlgitops.platform_tree import PLATFORM_DIR, check_platform
-
-# Built-in (and common add-on) kinds that are cluster-scoped; every other kind is taken as namespaced.
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        ("", "Namespace"),
-        ("", "Node"),
-        ("", "PersistentVolume"),
-        ("rbac.authorization.k8s.io", "ClusterRole"),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        ("apiextensions.k8s.io", "CustomResourceDefinition"),
-        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-        ("apiregistration.k8s.io", "APIService"),
-        ("scheduling.k8s.io", "PriorityClass"),
-        ("storage.k8s.io", "StorageClass"),
-        ("storage.k8s.io", "CSIDriver"),
-        ("storage.k8s.io", "VolumeAttachment"),
-        ("node.k8s.io", "RuntimeClass"),
-        ("networking.k8s.io", "IngressClass"),
-        ("argoproj.io", "ClusterWorkflowTemplate"),
-        ("serving.kserve.io", "ClusterServingRuntime"),
-        ("serving.kserve.io", "ClusterStorageContainer"),
-    }
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -72,7 +47,9 @@ def _documents(root: Path, relative: str) -> list[PlatformObject]:
     for node in nodes:
         if node is None:
             continue
-        data = yaml.safe_load(yaml.serialize(node))
+        # constructed from the node itself: an empty document (`---` right after `---`, which Kustomize
+        # skips) is a null scalar node, and serializing that one gives `...`, which no loader reads back
+        data = yaml.SafeLoader("").construct_document(node)
         if not isinstance(data, dict) or not data.get("kind"):
             continue
         api_version = str(data.get("apiVersion", ""))

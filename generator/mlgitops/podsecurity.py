@@ -27,12 +27,26 @@ from mlgitops.jsonpointer import get_path
 from mlgitops.spec import Project
 from mlgitops.yamlio import JsonPath
 
-__all__ = ["POD_SECURITY_LEVELS", "pod_security_level", "shared_memory_mounted", "site_problems"]
+__all__ = [
+    "COMPONENT_CONTAINERS",
+    "POD_SECURITY_LEVELS",
+    "pod_security_level",
+    "shared_memory_mounted",
+    "site_problems",
+]
 
 Obj = dict[str, Any]
 Problem = tuple[JsonPath, str]
 
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+# Container-shaped fields of a KServe component besides `containers`: the `model` of the current predictor
+# form, the framework fields of the older one (`predictor.sklearn`, ...: PredictorExtensionSpec inlines a
+# Container) and the explainers' (kserve pkg/apis/serving/v1beta1 predictor.go, explainer.go). KServe
+# names each such container kserve-container.
+COMPONENT_CONTAINERS = (
+    "model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface", "pmml", "lightgbm",
+    "paddle", "art", "alibi",
+)  # fmt: skip
 # check_capabilities_baseline.go
 _BASELINE_CAPABILITIES = frozenset(
     {
@@ -153,8 +167,8 @@ def _container_name(obj: Obj, site: JsonPath, container: JsonPath) -> str:
     name = get_path(obj, (*container, "name"))
     if name:
         return str(name)
-    if container[-1] == "model":
-        return "kserve-container"  # the name KServe gives the predictor's model container
+    if container[-1] in COMPONENT_CONTAINERS:
+        return "kserve-container"  # the name KServe gives a component's model container
     if container[-1] in ("container", "script"):
         return f"main (template {get_path(obj, (*site, 'name'))})"  # Argo's name for it
     return str(container[-1])

@@ -13,6 +13,7 @@ project (`mlgitops.yaml`, models or generated files) stops it before it writes a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -47,7 +48,11 @@ _TEMPLATES = {
     ".gitignore": "gitignore",
     "crds/README.md": "crds-README.md",
     "templates/pdb.jsonnet": "templates/pdb.jsonnet",  # a Jsonnet addon (docs/addons.md)
+    "templates/lib/mlgitops.libsonnet": "templates/lib/mlgitops.libsonnet",  # the addons' shared helpers
 }
+# Where init's README guidance goes when the repository already has a README.md of its own.
+GUIDE_FILE = "docs/mlgitops.md"
+DEFAULT_REVISION = "main"
 # A repository that already has templates/ keeps it as it is: init adds no template there (a file of its
 # own would be evaluated next to the team's, and could be theirs under the same name).
 TEMPLATES_DIR = "templates"
@@ -66,6 +71,8 @@ class InitOptions:
     ci: CiKind = "github"
     force: bool = False
     image: str | None = None  # the plugin sidecar image; without it, argocd.mode is rendered
+    pip_spec: str | None = None  # what CI installs; default: this mlgitops (pipspec.default_pip_spec)
+    revision: str | None = None  # the branch Argo CD and Flux follow; default: the repository's current branch
 
 
 @dataclass
@@ -77,20 +84,28 @@ class InitResult:
     left_alone: list[str] = field(default_factory=list)  # starting files that existed and were kept
     merged: dict[str, int] = field(default_factory=dict)  # existing files lines were appended to: how many
     plugin_mode: bool = False
+    guide: str = "README.md"  # where the project's guidance was written (GUIDE_FILE beside an existing README)
+    repo_url_from: str = "placeholder"  # "--repo-url", "origin" (the remote's URL) or "placeholder"
+    revision: str = DEFAULT_REVISION
+    revision_from: str = "default"  # "--revision", "branch" (the current branch) or "default"
 
 
-def ci_definition(kind: str) -> str:
-    """The CI definition for `github` or `gitlab`, installing exactly this version of mlgitops."""
+def ci_definition(kind: str, pip_spec: str | None = None) -> str:
+    """The CI definition for `github` or `gitlab`, installing exactly this mlgitops (pipspec.py)."""
+    return _ci_text(CI_FILES[kind][1], pip_spec)
+
+
+def promote_workflow(pip_spec: str | None = None) -> str:
+    """The GitHub Actions promotion workflow, installing exactly this mlgitops (pipspec.py)."""
+    return _ci_text(PROMOTE_WORKFLOW[1], pip_spec)
+
+
+def _ci_text(template: str, pip_spec: str | None) -> str:
     from mlgitops import __version__
+    from mlgitops.pipspec import default_pip_spec
 
-    return _data("ci", CI_FILES[kind][1]).replace("{{version}}", __version__)
-
-
-def promote_workflow() -> str:
-    """The GitHub Actions promotion workflow, installing exactly this version of mlgitops."""
-    from mlgitops import __version__
-
-    return _data("ci", PROMOTE_WORKFLOW[1]).replace("{{version}}", __version__)
+    text = _data("ci", template).replace("{{pip_spec}}", pip_spec or default_pip_spec())
+    return text.replace("{{version}}", __version__)
 
 
 def schema_text() -> str:
@@ -98,6 +113,17 @@ def schema_text() -> str:
     from mlgitops.schema import json_schema
 
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _yaml_text(text: str) -> str:
+    """`text` as a YAML scalar: plain when YAML reads it back as that text, else double-quoted."""
+    import yaml
+
+    try:
+        plain = yaml.safe_load(text) == text and ": " not in text and " #" not in text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text)
 
 
 def _data(*parts: str) -> str:
@@ -141,7 +167,14 @@ def argocd_block(image: str | None) -> str:
     )
 
 
-def scaffold_files(name: str, repo_url: str, ci: CiKind, image: str | None = None) -> dict[str, str]:
+def scaffold_files(
+    name: str,
+    repo_url: str,
+    ci: CiKind,
+    image: str | None = None,
+    revision: str = DEFAULT_REVISION,
+    pip_spec: str | None = None,
+) -> dict[str, str]:
     """The hand-written starting files, by project-relative path."""
     namespace = name[: 63 - _LONGEST_ENV_SUFFIX].rstrip("-")
     from mlgitops import __version__
@@ -150,6 +183,7 @@ def scaffold_files(name: str, repo_url: str, ci: CiKind, image: str | None = Non
         "{{project}}": name,
         "{{namespace}}": namespace,
         "{{repo_url}}": json.dumps(repo_url),
+        "{{revision}}": _yaml_text(revision),
         "{{version}}": __version__,
         "{{argocd}}\n": argocd_block(image),
     }
@@ -161,9 +195,9 @@ def scaffold_files(name: str, repo_url: str, ci: CiKind, image: str | None = Non
         files[path] = text
     files[SCHEMA_FILE] = schema_text()
     if ci != "none":
-        files[CI_FILES[ci][0]] = ci_definition(ci)
+        files[CI_FILES[ci][0]] = ci_definition(ci, pip_spec)
     if ci == "github":
-        files[PROMOTE_WORKFLOW[0]] = promote_workflow()
+        files[PROMOTE_WORKFLOW[0]] = promote_workflow(pip_spec)
     return dict(sorted(files.items()))
 
 
@@ -320,14 +354,35 @@ def init_project(options: InitOptions) -> InitResult:
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory")
     name = project_name(options)
-    repo_url = options.repo_url or f"https://github.com/your-org/{name}.git"
+    repo_url, repo_url_from = options.repo_url, "--repo-url"
+    if repo_url is None:
+        repo_url, repo_url_from = origin_url(root), "origin"
+    if repo_url is None:
+        repo_url, repo_url_from = f"https://github.com/your-org/{name}.git", "placeholder"
     try:
         git_url(repo_url)
     except ValueError as exc:
         raise UsageError(f"--repo-url {repo_url!r}: {exc}") from None
+    revision, revision_from = options.revision, "--revision"
+    if revision is None:
+        revision, revision_from = current_branch(root), "branch"
+    if revision is None:
+        revision, revision_from = DEFAULT_REVISION, "default"
+    elif revision_from == "--revision":
+        _check_revision(revision)
     if options.image is not None:
         _check_image(options.image)
-    files = scaffold_files(name, repo_url, options.ci, options.image)
+    if options.pip_spec is not None:
+        from mlgitops.pipspec import check_pip_spec
+
+        problem = check_pip_spec(options.pip_spec)
+        if problem is not None:
+            raise UsageError(f"--pip-spec {options.pip_spec!r}: {problem}")
+    files = scaffold_files(name, repo_url, options.ci, options.image, revision, options.pip_spec)
+    guide = "README.md"
+    if not options.force and ((root / "README.md").exists() or (root / "README.md").is_symlink()):
+        guide = GUIDE_FILE
+        files = dict(sorted({**files, GUIDE_FILE: files["README.md"]}.items()))
     if root.is_dir() and not options.force:
         conflicts = _existing_project(root, files)
         if conflicts:
@@ -358,7 +413,70 @@ def init_project(options: InitOptions) -> InitResult:
     result.left_alone = plan.left_alone
     result.merged = plan.merged
     result.plugin_mode = options.image is not None
+    result.guide = guide
+    result.repo_url_from = repo_url_from
+    result.revision, result.revision_from = revision, revision_from
     return result
+
+
+def _git_query(root: Path, *args: str) -> str | None:
+    """A one-line answer of git in `root` (or its nearest existing parent), or None."""
+    import subprocess
+
+    where = root
+    while not where.is_dir() and where.parent != where:
+        where = where.parent
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, timeout=30, check=False,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    answer = proc.stdout.strip()
+    return answer if proc.returncode == 0 and answer and "\n" not in answer else None
+
+
+def current_branch(root: Path) -> str | None:
+    """The branch checked out in the repository holding `root` (also before its first commit), or None."""
+    branch = _git_query(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    if branch is None:
+        return None
+    try:
+        _check_revision(branch)
+    except UsageError:
+        return None
+    return branch
+
+
+def origin_url(root: Path) -> str | None:
+    """The URL of the `origin` remote of the repository holding `root`, without user information, or None.
+
+    An https URL's `user:token@` is dropped (a credential never goes into mlgitops.yaml); a URL Flux could
+    not fetch is ignored (init then writes the placeholder).
+    """
+    from mlgitops.flux import git_url
+
+    url = _git_query(root, "remote", "get-url", "origin")
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("https", "http"):
+        authority, slash, path = rest.partition("/")
+        url = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    try:
+        git_url(url)
+    except ValueError:
+        return None
+    return url
+
+
+def _check_revision(revision: str) -> None:
+    from mlgitops import kubevalues
+
+    problem = kubevalues.git_ref(revision)
+    if problem is not None:
+        raise UsageError(f"--revision {revision!r}: {problem}")
 
 
 def _check_image(image: str) -> None:

@@ -37,6 +37,26 @@ def _is_dict(annotation: Any) -> bool:
 
 def _keys_at(cls: type[BaseModel], path: JsonPath) -> list[str]:
     """The keys a mapping at `path` of `cls` accepts (for "did you mean")."""
+    return sorted({info.alias or name for c in _classes_at(cls, path) for name, info in c.model_fields.items()})
+
+
+def _blocks_with_key(cls: type[BaseModel], path: JsonPath, key: str, data: Any) -> list[str]:
+    """The blocks just below `path` that accept `key` (`gates` at a model's top level: `training.gates`).
+
+    A key written at too small an indentation lands in the mapping above its block; the blocks the
+    document has come first.
+    """
+    found: list[tuple[bool, str]] = []
+    for current in _classes_at(cls, path):
+        for name, info in current.model_fields.items():
+            block = info.alias or name
+            if any(key in {i.alias or n for n, i in c.model_fields.items()} for c in _model_classes(info.annotation)):
+                present, _ = _child(data, block)
+                found.append((not present, _dotted((*path, block, key))))
+    return [where for _, where in sorted(set(found))]
+
+
+def _classes_at(cls: type[BaseModel], path: JsonPath) -> list[type[BaseModel]]:
     classes: list[type[BaseModel]] = [cls]
     skip_key = False
     for part in path:
@@ -54,7 +74,7 @@ def _keys_at(cls: type[BaseModel], path: JsonPath) -> list[str]:
         if not next_classes:
             return []
         classes = next_classes
-    return sorted({info.alias or name for c in classes for name, info in c.model_fields.items()})
+    return classes
 
 
 def _dotted(path: JsonPath) -> str:
@@ -142,7 +162,14 @@ def validation_problems(
         kind = item["type"]
         if kind == "extra_forbidden":
             name = str(path[-1])
-            hint = did_you_mean(name, _keys_at(cls, key[:-1]))
+            parent_node = data
+            for part in key[:-1]:
+                parent_node = _child(parent_node, part)[1]
+            blocks = _blocks_with_key(cls, key[:-1], name, parent_node)
+            if blocks:
+                hint = f": it belongs in {blocks[0]} (is it indented too little?)"
+            else:
+                hint = did_you_mean(name, _keys_at(cls, key[:-1]))
             where = _dotted(key[:-1])
             problems.append(Problem(locate(key, True), f"unknown key {name!r}{' in ' + where if where else ''}{hint}"))
         elif kind == "missing":

@@ -1,10 +1,11 @@
 """The Argo CD plugin sidecar image, for the installed version, without a checkout of mlgitops.
 
 `mlgitops sidecar dockerfile` prints a Dockerfile that needs no build context
-(`mlgitops sidecar dockerfile | docker build --tag REF -`): it installs exactly this version from the
-package index (or what the `MLGITOPS_PIP_SPEC` build argument names), with the same steps as this
-repository's docker/install.sh, and checks the install with `python -m mlgitops.sidecar PREFIX`
-(the checks of docker/check.py, shipped in the package).
+(`mlgitops sidecar dockerfile | docker build --tag REF -`): it installs what the `MLGITOPS_PIP_SPEC`
+build argument names, by default the running mlgitops (`mlgitops==VERSION`, or `git+URL@COMMIT` when it
+was installed from Git: pipspec.py), with the same steps as this repository's docker/install.sh, and
+checks the install with `python -m mlgitops.sidecar PREFIX` (the checks of docker/check.py, shipped in
+the package). The image has `git`, so a Git URL installs without a release on a package index.
 """
 
 from __future__ import annotations
@@ -31,10 +32,21 @@ def install_commands(spec: str, prefix: str = PREFIX) -> list[str]:
     ]
 
 
-def dockerfile() -> str:
-    from mlgitops import __version__
+# pip installs `git+URL` requirements with git, which the slim base image lacks.
+GIT_COMMANDS = [
+    "apt-get update",
+    "apt-get install --yes --no-install-recommends git",
+    "rm -rf /var/lib/apt/lists/*",
+]
 
+
+def dockerfile(pip_spec: str | None = None) -> str:
+    from mlgitops import __version__
+    from mlgitops.pipspec import default_pip_spec
+
+    spec = pip_spec or default_pip_spec()
     run = " \\\n && ".join(install_commands("$MLGITOPS_PIP_SPEC"))
+    git = " \\\n && ".join(GIT_COMMANDS)
     return f"""\
 # The mlgitops Argo CD config management plugin sidecar, mlgitops {__version__}.
 # Printed by `mlgitops sidecar dockerfile`; it needs no build context:
@@ -43,7 +55,10 @@ def dockerfile() -> str:
 #   docker push REGISTRY/mlgitops-cmp:{__version__}
 #
 # then set `argocd.image: REGISTRY/mlgitops-cmp:{__version__}` and `argocd.mode: plugin` in mlgitops.yaml
-# and run `mlgitops render`. To install from elsewhere (a Git URL, an internal index's wheel URL):
+# and run `mlgitops render`. It installs {spec}
+# (mlgitops installed from Git writes its URL and commit here). To install from elsewhere (a Git URL, which
+# works before a release is on PyPI, or an internal index's wheel URL), print it with
+# `mlgitops sidecar dockerfile --pip-spec SPEC` or pass the build argument:
 #   docker build --build-arg MLGITOPS_PIP_SPEC=git+https://github.com/your-org/mlgitops@v{__version__} ...
 # argocd-cmp-server itself is not in the image: the repo-server's /var/run/argocd volume provides it
 # (plugins/argocd/sidecar/ mounts it, and plugin.yaml).
@@ -52,7 +67,8 @@ FROM {BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1
-ARG MLGITOPS_PIP_SPEC=mlgitops=={__version__}
+RUN {git}
+ARG MLGITOPS_PIP_SPEC={spec}
 RUN {run}
 
 # uid 999 is the user argocd-cmp-server runs as; it has no home, so HOME points at the writable /tmp

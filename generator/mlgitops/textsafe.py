@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["printable", "printable_lines"]
+__all__ = ["markdown_text", "printable", "printable_lines"]
 
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
@@ -46,3 +46,17 @@ def printable_lines(text: str) -> str:
     if text.isprintable():
         return text
     return _LINE.sub(lambda m: printable(m.group()), text)
+
+
+# Markdown punctuation that could start a link, an image, emphasis, code, a table cell or a mention.
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()!|~@])")
+
+
+def markdown_text(text: str) -> str:
+    """`text` (anyone's) for Markdown, shown literally: never a link, an image, emphasis, a mention or HTML.
+
+    Non-printables become escapes (one line), HTML's `&`, `<`, `>` become entities, and Markdown punctuation
+    is backslash-escaped: `@admins ![x](http://h/p.png) <img src=x>` renders as exactly that text.
+    """
+    html = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", html)

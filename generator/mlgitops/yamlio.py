@@ -257,6 +257,69 @@ def _reader_location(path: str, text: str, position: int | None) -> Location:
     return Location(path, line, len(before) - (before.rfind("\n") + 1) + 1)
 
 
+_KEY_ON_LINE = re.compile(r"^(?P<indent> *)(?:- +)?(?P<key>[^\s:#\-\[\]{},&*!|>'\"%@`][^:#]*?) *:(?:\s|$)")
+
+
+def _key_at(lines: list[str], index: int) -> tuple[str, int] | None:
+    """The key a block-mapping line writes and its indentation, or None."""
+    if not 0 <= index < len(lines):
+        return None
+    match = _KEY_ON_LINE.match(lines[index])
+    return (match["key"], len(match["indent"])) if match else None
+
+
+def _previous_key(lines: list[str], index: int) -> tuple[int, str, int] | None:
+    """The nearest key line above `index` (its index, key and indentation), skipping blanks and comments."""
+    for above in range(index - 1, -1, -1):
+        if lines[above].strip() and not lines[above].lstrip().startswith("#"):
+            found = _key_at(lines, above)
+            return (above, *found) if found else None
+    return None
+
+
+def _open_blocks(lines: list[str], index: int) -> list[tuple[int, str, int]]:
+    """The key lines above `index` that start a smaller indentation each: the blocks a key there could join."""
+    chain: list[tuple[int, str, int]] = []
+    for above in range(index - 1, -1, -1):
+        found = _key_at(lines, above)
+        if found and (not chain or found[1] < chain[-1][2]):
+            chain.append((above, *found))
+            if found[1] == 0:
+                break
+    return chain
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, lines: list[str]) -> str | None:
+    """A plainer message for the YAML mistakes people make by hand (tabs, indentation), or None."""
+    problem, mark = str(exc.problem or ""), exc.problem_mark
+    if mark is None:
+        return None
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "tab character" in problem or (
+        "cannot start any token" in problem and line[mark.column : mark.column + 1] == "\t"
+    ):
+        if not line[: mark.column].strip(" \t-"):
+            return "tabs are not allowed in YAML indentation: indent with spaces"
+        return "a tab cannot start a YAML value: use spaces"
+    if "expected key" in problem and "block mapping" in str(exc.context or ""):
+        here, chain = _key_at(lines, mark.line), _open_blocks(lines, mark.line)
+        if here and chain and here[1] not in {indent for _, _, indent in chain}:
+            shown = ", ".join(f"{indent} ('{key}', line {index + 1})" for index, key, indent in chain)
+            return (
+                f"'{here[0]}' (line {mark.line + 1}) is indented {here[1]} space(s), like none of the keys above it: "
+                f"they are at {shown}; indent '{here[0]}' like the key it is a sibling of"
+            )
+    if "mapping values are not allowed" in problem:
+        here, above = _key_at(lines, mark.line), _previous_key(lines, mark.line)
+        if here and above and here[1] > above[2]:
+            return (
+                f"'{here[0]}' (line {mark.line + 1}) is indented {here[1]} space(s), more than '{above[1]}' "
+                f"(line {above[0] + 1}, {above[2]} space(s)), which already has a value on its line: "
+                "indent a key like its sibling keys, or deeper only under a key with no value"
+            )
+    return None
+
+
 def parse_document(text: str, path: str) -> Document:
     """Parse one hand-written YAML file; raise `SpecError` with `path:line:col` on any problem."""
     doc = Document(path=path, data=None)
@@ -269,7 +332,9 @@ def parse_document(text: str, path: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        message = _syntax_message(exc, text.split("\n")) or " ".join(
+            str(part) for part in (exc.context, exc.problem) if part
+        )
         raise SpecError.at(Location(path, line, column), f"invalid YAML: {message}") from None
     except yaml.reader.ReaderError as exc:
         where = _reader_location(path, text, exc.position)

@@ -4,7 +4,7 @@
   // serving.kserve.io/inferenceservice: <name> (kserve/kserve pkg/constants/constants.go,
   // InferenceServicePodLabelKey); engine: deployment pods carry mlgitops' selector labels.
   podLabels(model)::
-    if model.serving.engine == 'deployment' then
+    if std.get(std.get(model, 'serving', {}), 'engine', 'kserve') == 'deployment' then
       { 'app.kubernetes.io/name': model.metadata.name, 'app.kubernetes.io/component': 'predictor' }
     else
       { 'serving.kserve.io/inferenceservice': model.metadata.name },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field
 from mlgitops.diff.compare import VERSION_LABEL
 from mlgitops.diff.results import DiffResult, EnvironmentDiff, describe
 from mlgitops.diff.text import model_rows, plural
-from mlgitops.textsafe import printable, printable_lines
+from mlgitops.textsafe import markdown_text, printable, printable_lines
 
 MARKDOWN_BUDGET = 65_536  # GitHub's limit for one comment
 MARKER = "<!-- mlgitops-diff -->"
@@ -21,13 +20,9 @@ def _html(text: str) -> str:
     return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# Markdown punctuation that could start a link, an image, emphasis, code, a table cell or a mention.
-_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()!|~@])")
-
-
 def _text(text: str) -> str:
     """Text from specs in Markdown: shown literally, never as links, images, emphasis or HTML."""
-    return _MARKDOWN_ACTIVE.sub(r"\\\1", _html(text))
+    return markdown_text(text)
 
 
 def _cell(text: str) -> str:

@@ -108,6 +108,11 @@ ARGO_WHEN = Policy(
     "error",
     "Argo's when parser (govaluate) cannot read a number in exponent form (5e-05): the task errors",
 )
+ARGO_EXECUTOR_TOKEN = Policy(
+    "argo-executor-token",
+    "error",
+    "automountServiceAccountToken: false needs an executor ServiceAccount: Argo errors every step's pod",
+)
 RETRY_MAX_DURATION = Policy(
     "retry-max-duration",
     "warning",
@@ -153,6 +158,7 @@ POLICIES: tuple[Policy, ...] = (
     GPU_SHARED_MEMORY,
     TRAINING_ENVIRONMENTS,
     ARGO_WHEN,
+    ARGO_EXECUTOR_TOKEN,
     RETRY_MAX_DURATION,
     MISSING_REFERENCE,
     SERVING_MODE_CHANGE,

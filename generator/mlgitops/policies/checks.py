@@ -9,12 +9,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlgitops import clusterfit
-from mlgitops.argo_checks import max_duration_problems, scheduled_environments, when_problems
+from mlgitops.argo_checks import (
+    executor_token_problems,
+    max_duration_problems,
+    scheduled_environments,
+    when_problems,
+)
 from mlgitops.jsonpointer import get_path
 from mlgitops.lineage import RUN_ID_ANNOTATION
 from mlgitops.podsecurity import pod_security_level, shared_memory_mounted, site_problems
 from mlgitops.podspec import canary_share_problem
 from mlgitops.policies.catalog import (
+    ARGO_EXECUTOR_TOKEN,
     ARGO_WHEN,
     AUTOSCALING_MODE,
     CANARY_SHARE,
@@ -38,6 +44,7 @@ from mlgitops.policies.catalog import (
     Stage,
     Violation,
 )
+from mlgitops.policies.podspecpatch import pod_spec_patch_problems
 from mlgitops.policies.sites import (
     PLACEMENT_FIELDS,
     SERVING_WORKLOADS,
@@ -50,6 +57,7 @@ from mlgitops.policies.sites import (
 )
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.spec import Model, Project
+from mlgitops.storageuri import storage_uri_problem
 from mlgitops.yamlio import JsonPath
 
 _DIGEST = re.compile(r"@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
@@ -228,6 +236,10 @@ def _storage(obj: Obj) -> Iterator[Violation]:
     annotations = get_path(obj, ("metadata", "annotations")) or {}
     run_id = annotations.get(RUN_ID_ANNOTATION) if isinstance(annotations, dict) else None
     for path, uri, version in _storage_uris(obj):
+        unsafe = storage_uri_problem(uri)  # a patch or an addon can write one the spec would refuse
+        if unsafe is not None:
+            yield Violation(STORAGE_URI_VERSION, obj, path, unsafe)
+            continue
         if isinstance(run_id, str) and run_id and _uri_has_version(uri, run_id):
             continue
         if isinstance(version, str) and version and not _uri_has_version(uri, version):
@@ -369,6 +381,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_pod_security(obj, project, stage))
         found.extend(_gpu_shared_memory(obj, project))
         found.extend(_argo_when(obj))
+        found.extend(Violation(ARGO_EXECUTOR_TOKEN, obj, p, m) for p, m in executor_token_problems(obj))
         found.extend(_retry_max_duration(obj))
     if spec is not None:
         found.extend(_canary_share(objects, spec))
@@ -404,10 +417,14 @@ def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violatio
     if level == "privileged":
         return
     where = f"the {level} Pod Security level of {stage.environment} (clusterFeatures.podSecurity)"
+    workflow = _workflow_spec(obj)
     for site in pod_sites(obj):
         containers = (*site.init_containers, *site.containers)
-        for path, message in site_problems(obj, site.path, containers, _workflow_spec(obj), level):
+        for path, message in site_problems(obj, site.path, containers, workflow, level):
             yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
+        if workflow is not None:  # Argo merges podSpecPatch strings into the pod: check the pod it runs
+            for path, message in pod_spec_patch_problems(obj, site, workflow, level):
+                yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
 
 
 def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:

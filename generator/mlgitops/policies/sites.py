@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.jsonpointer import get_path
+from mlgitops.podsecurity import COMPONENT_CONTAINERS
 from mlgitops.policies.catalog import Obj
 from mlgitops.spec import Project
 from mlgitops.yamlio import JsonPath
@@ -47,22 +49,61 @@ def _pod_spec_site(obj: Obj, path: JsonPath, serving: bool) -> PodSite | None:
     )
 
 
+def _component_sites(obj: Obj) -> list[PodSite]:
+    """An InferenceService's components (predictor, transformer, explainer, canary predictors), each with its
+    multi-node `workerSpec` (a pod spec of its own)."""
+    components: list[JsonPath] = [("spec", c) for c in ("predictor", "transformer", "explainer")]
+    components += [(*entry, "predictor") for entry in list_paths(obj, ("spec", "canary"))]
+    sites: list[PodSite] = []
+    for path in components:
+        component = get_path(obj, path)
+        if not isinstance(component, dict):
+            continue
+        own = tuple((*path, key) for key in COMPONENT_CONTAINERS if isinstance(component.get(key), dict))
+        containers = (*own, *list_paths(obj, (*path, "containers")))
+        sites.append(PodSite(path, containers, list_paths(obj, (*path, "initContainers")), serving=True))
+        worker = _pod_spec_site(obj, (*path, "workerSpec"), serving=True)
+        if worker is not None:
+            sites.append(worker)
+    return sites
+
+
+def _other_pod_specs(obj: Obj, known: list[PodSite]) -> list[PodSite]:
+    """Pod specs outside the known places: any map with a `containers` or `initContainers` list (an addon's
+    StatefulSet-like custom resource, a ServingRuntime, an LLMInferenceService template, a Knative Service),
+    outside the parts the known sites cover."""
+    covered = {site.path for site in known}
+    found: list[PodSite] = []
+    stack: list[tuple[JsonPath, Any]] = [((), obj)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            if path in covered:
+                continue
+            if path and any(isinstance(node.get(key), list) for key in ("containers", "initContainers")):
+                found.append(
+                    PodSite(path, list_paths(obj, (*path, "containers")), list_paths(obj, (*path, "initContainers")),
+                            serving=False)
+                )  # fmt: skip
+                continue
+            stack.extend(((*path, key), value) for key, value in node.items() if isinstance(value, dict | list))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), value) for i, value in enumerate(node) if isinstance(value, dict | list))
+    return sorted(found, key=lambda site: [str(part) for part in site.path])
+
+
 def pod_sites(obj: Obj) -> list[PodSite]:
     """Every pod-shaped part of a rendered object (InferenceService components, workload pod
-    templates, Argo templates)."""
+    templates, Argo templates, and any other map holding containers)."""
+    sites = _known_sites(obj)
+    return [*sites, *_other_pod_specs(obj, sites)]
+
+
+def _known_sites(obj: Obj) -> list[PodSite]:
     kind = obj.get("kind")
     sites: list[PodSite] = []
     if kind == "InferenceService":
-        components: list[JsonPath] = [("spec", c) for c in ("predictor", "transformer", "explainer")]
-        components += [(*entry, "predictor") for entry in list_paths(obj, ("spec", "canary"))]
-        for path in components:
-            component = get_path(obj, path)
-            if not isinstance(component, dict):
-                continue
-            containers = list_paths(obj, (*path, "containers"))
-            if isinstance(component.get("model"), dict):
-                containers = ((*path, "model"), *containers)
-            sites.append(PodSite(path, containers, list_paths(obj, (*path, "initContainers")), serving=True))
+        sites.extend(_component_sites(obj))
     elif kind in SERVING_WORKLOADS or kind in ("Job", "Pod", "CronJob"):
         path = {"CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}.get(
             str(kind), ("spec", "template", "spec")

@@ -18,6 +18,7 @@ from mlgitops.errors import MlgitopsError, UsageError
 from mlgitops.git_repo import LogEntry, file_at, log_touching, open_repository
 from mlgitops.loader import find_root, load_workspace
 from mlgitops.projectroot import PROJECT_FILE
+from mlgitops.textsafe import printable
 from mlgitops.workspace import MODELS_DIR
 
 if TYPE_CHECKING:
@@ -104,7 +105,13 @@ def format_history(result: History, env: str | None, fmt: str) -> str:
     if fmt == "json":
         payload = {"model": result.model, "deployments": [asdict(d) for d in rows], "skipped": result.skipped}
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    lines = [f"{d.environment}\t{d.version}\tsince {d.since}\t{d.commit[:7]}\t{d.author}\t{d.subject}" for d in rows]
+    # Author and subject are anyone's text (a commit can carry terminal escapes and bidi controls):
+    # printable() shows them as escapes, so a row can neither drive the terminal nor split in two.
+    lines = [
+        "\t".join(printable(part) for part in (d.environment, d.version, f"since {d.since}", d.commit[:7], d.author,
+                                                d.subject))
+        for d in rows
+    ]
     lines += [f"skipped {commit}: the spec did not load at this commit" for commit in result.skipped]
     return "\n".join(lines) + ("\n" if lines else "")
 

@@ -344,11 +344,12 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
 def pr_body(result: PromoteResult) -> str:
     """Markdown for the pull request: what changes where, why, the ML summary line and the spec diff."""
     from mlgitops.credentials import mask_uri
+    from mlgitops.textsafe import markdown_text
 
     title = f"Promote {result.model} to {result.environment}: {result.old.version} → {result.new.version}"
     lines = [f"## {title}", ""]
     if result.reason:
-        lines += [f"**Reason:** {' '.join(result.reason.split())}", ""]
+        lines += [f"**Reason:** {markdown_text(' '.join(result.reason.split()))}", ""]
     lines += [
         "| | version | storage URI | registry |",
         "| --- | --- | --- | --- |",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from mlgitops.addon_objects import addon_object_problem, literal_secret_problem
 from mlgitops.errors import Location, Problem, SpecError
 from mlgitops.patches import apply_patches
 from mlgitops.render.common import Obj
@@ -59,7 +60,7 @@ def render_model(
             objects.append(cron)
     objects.extend(render_monitoring(model, project))
     if addons:
-        objects.extend(_addon_objects(model, objects, addons, locate_addon))
+        objects.extend(_addon_objects(model, project, objects, addons, locate_addon))
     objects.sort(key=object_key)
     if model.spec.patches:
         # Training objects of a model that does not train in this environment: their patches wait.
@@ -72,7 +73,15 @@ def render_model(
                 raise
             suffix = f" (in environment {model.environment!r})"
             raise SpecError([Problem(p.location, p.message + suffix) for p in exc.problems]) from None
+        for obj in objects:  # a patch that writes a value into a Secret puts it into Git like a template would
+            secret = literal_secret_problem(obj)
+            if secret is not None:
+                raise SpecError.at(model.spec_location(("patches",)), secret + _in_environment(model))
     return objects
+
+
+def _in_environment(model: ResolvedModel) -> str:
+    return f" (in environment {model.environment!r})" if model.environment else ""
 
 
 def with_monitoring(base: list[Obj], model: ResolvedModel, project: Project) -> list[Obj]:
@@ -86,12 +95,20 @@ def with_monitoring(base: list[Obj], model: ResolvedModel, project: Project) -> 
 
 
 def _addon_objects(
-    model: ResolvedModel, generated: list[Obj], addons: Sequence[tuple[str, Obj]], locate: AddonLocator
+    model: ResolvedModel,
+    project: Project,
+    generated: list[Obj],
+    addons: Sequence[tuple[str, Obj]],
+    locate: AddonLocator,
 ) -> list[Obj]:
-    """The addon objects, refused when one has the (group, kind, name) of another object of the model."""
+    """The addon objects, refused when one has the (group, kind, name) of another object of the model, or
+    is something no template may return (addon_objects.py)."""
     taken = {object_key(obj): "the generator" for obj in generated}
     out: list[Obj] = []
     for template, obj in addons:
+        refused = addon_object_problem(obj, project)
+        if refused is not None:
+            raise SpecError.at(locate(template, obj), refused + _in_environment(model))
         key = object_key(obj)
         if key in taken:
             where = f" (in environment {model.environment!r})" if model.environment else ""

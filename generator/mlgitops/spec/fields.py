@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from mlgitops import kubevalues as kv
 from mlgitops.credentials import uri_problem
 from mlgitops.reserved import metadata_key
+from mlgitops.storageuri import storage_uri_problem
 
 API_VERSION = "mlgitops.io/v1alpha1"
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"
@@ -102,6 +103,9 @@ def _storage_uri(value: str) -> str:
     scheme, sep, rest = value.partition("://")
     if not sep or not rest or scheme not in _STORAGE_SCHEMES:
         raise ValueError(f"{value!r} is not a storage URI KServe can load (schemes: {', '.join(_STORAGE_SCHEMES)})")
+    message = storage_uri_problem(value)
+    if message:
+        raise ValueError(message)
     return value
 
 

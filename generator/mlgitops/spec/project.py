@@ -482,6 +482,29 @@ class RegistrySettings(Strict):
     )
 
 
+class GroupKind(Strict):
+    """A kind, named with its API group."""
+
+    group: str = Field(description="API group, '' for the core group (for example rbac.authorization.k8s.io)")
+    kind: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$")] = Field(
+        description="kind (for example ClusterRole)"
+    )
+
+
+class AddonSettings(Strict):
+    """`addons:` in mlgitops.yaml: what Jsonnet templates may return besides namespaced objects."""
+
+    clusterScoped: list[GroupKind] = Field(
+        default_factory=list,
+        description="cluster-scoped kinds templates may return (default none: a template returns namespaced objects "
+        "only); each object is listed by name in the AppProject and the Flux RBAC (for example [{group: "
+        "rbac.authorization.k8s.io, kind: ClusterRole}])",
+    )
+
+    def allows(self, group: str, kind: str) -> bool:
+        return any(entry.group == group and entry.kind == kind for entry in self.clusterScoped)
+
+
 class Project(Strict):
     apiVersion: Literal["mlgitops.io/v1alpha1"] = Field(description="spec version; always mlgitops.io/v1alpha1")
     kind: Literal["Project"] = Field(description="file kind; Project for mlgitops.yaml")
@@ -545,6 +568,11 @@ class Project(Strict):
         default=None,
         description="the model registry promote --alias reads (for example {type: mlflow, uri: "
         "https://mlflow.example.com})",
+    )
+    addons: AddonSettings = Field(
+        default_factory=AddonSettings,
+        description="what Jsonnet templates may return beyond namespaced objects (for example {clusterScoped: "
+        "[{group: rbac.authorization.k8s.io, kind: ClusterRole}]})",
     )
 
     def environment(self, name: str) -> Environment:

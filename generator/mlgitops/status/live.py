@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ TIMEOUT = (
     float(os.environ.get("MLGITOPS_STATUS_TIMEOUT", "10")),
     float(os.environ.get("MLGITOPS_STATUS_TIMEOUT", "10")) * 3,
 )
+
+
+_RETRIES_WHEN_BUSY = 3
 
 
 class ClusterError(MlgitopsError):
@@ -69,6 +73,23 @@ class Cluster:
         content_type: str = "application/json",
     ) -> Obj | None:
         """The JSON answer of one request; None for 404; ClusterError for any other failure."""
+        for attempt in range(_RETRIES_WHEN_BUSY + 1):
+            answer = self._send(method, path, query, body, content_type)
+            if answer.status != 429 or attempt == _RETRIES_WHEN_BUSY:
+                break
+            # 429: the API server asks to come back (its watch cache is starting, or it sheds load)
+            time.sleep(min(float(answer.getheader("Retry-After") or 1), 5.0))
+        if answer.status == 404:
+            return None
+        if answer.status >= 400:
+            reason = _reason(answer.data, answer.reason)
+            if answer.status in (401, 403):
+                raise ForbiddenError(f"{self.server}: {answer.status} {reason}")
+            raise ClusterError(f"{self.server}: {method} {path}: {answer.status} {reason}")
+        data: Obj = json.loads(answer.data)
+        return data
+
+    def _send(self, method: str, path: str, query: list[tuple[str, str]] | None, body: Any, content_type: str) -> Any:
         from urllib3.exceptions import HTTPError
 
         try:
@@ -84,15 +105,7 @@ class Cluster:
             answer.read()
         except (HTTPError, OSError) as error:
             raise ClusterError(f"{self.server} does not answer: {_network_reason(error)}") from None
-        if answer.status == 404:
-            return None
-        if answer.status >= 400:
-            reason = _reason(answer.data, answer.reason)
-            if answer.status in (401, 403):
-                raise ForbiddenError(f"{self.server}: {answer.status} {reason}")
-            raise ClusterError(f"{self.server}: {method} {path}: {answer.status} {reason}")
-        data: Obj = json.loads(answer.data)
-        return data
+        return answer
 
     def resource(self, api_version: str, kind: str) -> Resource | None:
         """Where KIND of API_VERSION is served; None when the cluster does not serve it."""

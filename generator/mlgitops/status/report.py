@@ -316,7 +316,7 @@ def applied_revision(cluster: Cluster, project: str, environment: str, head: str
     """What Flux (Kustomization status.lastAppliedRevision) or Argo CD (Application
     status.sync.revision) last applied for the environment."""
     selector = f"{ENVIRONMENT_LABEL}={environment},app.kubernetes.io/part-of={project}"
-    revision = Revision(head=head)
+    forbidden, waiting = [], []
     for tool, api_version, kind, read in (
         ("flux", "kustomize.toolkit.fluxcd.io/v1", "Kustomization", _flux_revision),
         ("argocd", "argoproj.io/v1alpha1", "Application", _argocd_revision),
@@ -327,15 +327,22 @@ def applied_revision(cluster: Cluster, project: str, environment: str, head: str
         try:
             found = cluster.list(resource, None, selector)
         except ForbiddenError:
-            revision.reason = f"no permission to read {kind} objects"
+            forbidden.append(kind)
             continue
         for obj in found:
             applied = read(obj.get("status") or {})
             if applied:
                 # Flux writes "<branch or tag>@sha1:<sha>"; Argo CD the bare commit.
                 return Revision(tool, str(applied).rpartition(":")[2], head)
-        revision.reason = revision.reason or f"no {kind} has applied a revision yet"
-    revision.reason = revision.reason or "neither Flux nor Argo CD runs in this cluster"
+        if found:
+            waiting.append(kind)
+    revision = Revision(head=head)
+    if forbidden:
+        revision.reason = f"no permission to read {' or '.join(forbidden)} objects"
+    elif waiting:
+        revision.reason = f"no {' or '.join(waiting)} has applied a revision yet"
+    else:
+        revision.reason = f"no Flux Kustomization or Argo CD Application of {project} {environment} in this cluster"
     return revision
 
 
