@@ -160,14 +160,13 @@ def test_promoting_the_canary_version_completes_the_canary(project: Path) -> Non
     assert done.exit_code == 0, done.stderr
     assert "canary completed" in done.stderr
     removed, added = changed_lines(before, spec(project))
+    # staging's serving block keeps the Knative mode its canary needed; only the canary line goes.
     assert [line.strip() for line in removed] == [
-        "staging:",
-        "serving:",
         'canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, trafficPercent: 10}',
     ]
     assert added == [
-        '  staging: {model: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, '
-        "registry: models:/fraud-detector/8}}\n"
+        '    model: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, '
+        "registry: models:/fraud-detector/8}\n"
     ]
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     built = run_cli(["build", "--env", "staging", "--model", "fraud-detector"], cwd=project).stdout
@@ -257,7 +256,11 @@ def test_set_default_moves_the_top_level_pin_and_keeps_the_others_where_they_are
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     for env, version in (("dev", "9"), ("staging", "7"), ("prod", "6")):
         built = run_cli(["build", "--env", env, "--model", "fraud-detector"], cwd=project).stdout
-        assert f"fraud-detector/{version}/model" in built, env
+        assert f'app.kubernetes.io/version: "{version}"' in built, env
+        # staging runs its canary of 8 in Knative mode: the predictor's storageUri is the canary's, and 7 lives
+        # on in the previous revision (canaryTrafficPercent), as the version label says.
+        serving = "8" if env == "staging" else version
+        assert f"fraud-detector/{serving}/model" in built, env
 
 
 def test_editor_keeps_anchors_quote_styles_and_comments_in_flow_maps() -> None:
