@@ -1,6 +1,7 @@
 """Generate a synthetic mlgitops repository with N models over dev, staging and prod.
 
-Models cycle through the shapes a real project has: KServe Standard with a staging canary, a GPU
+Models cycle through the shapes a real project has: KServe Standard with a staging canary (a dark launch:
+Standard mode routes it no traffic), a GPU
 model trained on a schedule with gates and served on Knative, and `engine: deployment`.
 
     python bench/genrepo.py DIR --models 1000
@@ -25,12 +26,11 @@ environments:
     training: {schedule: null}
 - name: staging
   namespace: ml-staging
-  clusterFeatures: {gatewayApi: true}   # the Standard-mode canaries in staging need it
 - name: prod
   namespace: ml-prod
   syncPolicy: manual
 clusterFeatures:
-  knative: {podspecNodeSelector: true, podspecTolerations: true}   # GPU placement on Knative
+  knative: {podspecNodeSelector: true, podspecTolerations: true, requestMetricsPrometheus: true}
 gpuClasses:
   a100:
     nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
@@ -54,8 +54,9 @@ monitoring:
   alerts: {{runbook: "https://runbooks.example.com/{name}"}}
   dashboard: false
 environments:
+  dev: {{serving: {{replicas: {{min: 1}}}}}}
   staging:
-    serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 10}}}}
+    serving: {{canary: {{version: "{v2}", storageUri: "s3://models/{name}/{v2}/model", trafficPercent: 0}}}}
   prod:
     model: {{version: "{v0}", storageUri: "s3://models/{name}/{v0}/model"}}
     serving: {{replicas: {{min: 3, max: 10}}}}

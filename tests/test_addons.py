@@ -86,7 +86,7 @@ def test_example_templates_place_addons_in_base_patches_and_resources(repo: Path
         f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
         for f in base_policy["spec"]["ingress"][0]["from"]
     ]
-    assert sources == ["ml-dev", "istio-system", "knative-serving"]
+    assert sources == ["ml-dev", "istio-system", "knative-serving", "envoy-gateway-system", "monitoring"]
     patch = _inline_patch(REPO / "overlays/staging/fraud-detector", "NetworkPolicy", "fraud-detector-ingress")
     assert patch == [
         {
@@ -170,7 +170,7 @@ def test_opt_out_and_settings_per_environment(repo: Path) -> None:
     assert not any(k[1] == "NetworkPolicy" for k in dev)
     staging = _objects(repo / "overlays/staging")
     policy = staging[("networking.k8s.io/v1", "NetworkPolicy", "ml-staging", "churn-scorer-ingress")]
-    assert len(policy["spec"]["ingress"][0]["from"]) == 3
+    assert len(policy["spec"]["ingress"][0]["from"]) == 5  # the namespace, ingress and monitoring (the default)
     prod = _objects(repo / "overlays/prod")
     assert prod[("policy/v1", "PodDisruptionBudget", "ml-prod", "churn-scorer-pdb")]["spec"]["maxUnavailable"] == 2
     assert prod[("policy/v1", "PodDisruptionBudget", "ml-prod", "fraud-detector-pdb")]["spec"]["maxUnavailable"] == 1

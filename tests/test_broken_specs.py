@@ -142,7 +142,7 @@ CASES = [
         "unknown-environment",
         FRAUD,
         replace("  prod:\n    model:", "  prd:\n    model:"),
-        FRAUD + ":44:3",
+        FRAUD + ":46:3",
         "did you mean 'prod'",
     ),
     Case(
@@ -156,7 +156,7 @@ CASES = [
         "override-invalid-value",
         FRAUD,
         replace("serving: {replicas: {min: 3, max: 10}}", "serving: {replicas: {min: -1, max: 10}}"),
-        FRAUD + ":46:31",
+        FRAUD + ":48:31",
         "in environment 'prod'",
     ),
     Case(
@@ -170,7 +170,7 @@ CASES = [
         "override-deletes-required",
         FRAUD,
         replace("storageUri: s3://ml-models/fraud-detector/6/model,", "storageUri: null,"),
-        FRAUD + ":45:39",
+        FRAUD + ":47:39",
         "missing required key 'storageUri'",
     ),
     Case(

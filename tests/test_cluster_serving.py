@@ -63,9 +63,8 @@ KNATIVE_FLAGS_FIX = (
     "podspecTolerations: true} in mlgitops.yaml"
 )
 CANARY_FIX = (
-    'enable Gateway API in KServe (ConfigMap inferenceservice-config, key ingress: "enableGatewayApi": true) '
-    "and declare clusterFeatures.gatewayApi: true in mlgitops.yaml, or use mode: Knative (canaryTrafficPercent), "
-    "or engine: deployment"
+    "use mode: Knative (canaryTrafficPercent splits traffic between revisions) or engine: deployment "
+    "(the split is by replica count), or set trafficPercent: 0 for a dark launch"
 )
 
 
@@ -347,16 +346,17 @@ CANARY = (
 )
 
 
-def test_standard_canary_without_gateway_api_is_refused_at_the_canary(tmp_path: Path) -> None:
+def test_standard_canary_is_refused_at_the_canary(tmp_path: Path) -> None:
     root = project(tmp_path / "r", models={"m": MODEL + CANARY})
     assert refused(root) == [
-        f"{position(root / 'models' / 'm.yaml', 'canary:', 'canary', root)}: a Standard-mode canary gets its 10% only "
-        "through KServe's Gateway API ingress (off by default); with the default ingress its pods run and receive "
-        f"no traffic: {CANARY_FIX} (in environment 'staging')"
+        f"{position(root / 'models' / 'm.yaml', 'canary:', '10', root)}: KServe v0.20 gives a Standard-mode canary "
+        "none of its 10%: it runs the canary's Deployment, but its ingress (Gateway API HTTPRoute or Ingress) routes "
+        f"only to the stable predictor; {CANARY_FIX} (in environment 'staging')"
     ]
 
 
-def test_standard_canary_with_gateway_api_declared_renders_its_share(tmp_path: Path) -> None:
+def test_standard_canary_is_refused_with_gateway_api_declared_too(tmp_path: Path) -> None:
+    # KServe v0.20's HTTPRoute has one backend, the stable predictor (httproute_reconciler.go:224-242).
     gateway = "  clusterFeatures: {gatewayApi: true}\n"
     text = PROJECT.replace(
         "- {name: staging, namespace: ml-staging}\n", "- name: staging\n  namespace: ml-staging\n" + gateway
@@ -365,8 +365,7 @@ def test_standard_canary_with_gateway_api_declared_renders_its_share(tmp_path: P
     (root / "models").mkdir(parents=True)
     (root / "mlgitops.yaml").write_text(text)
     (root / "models" / "m.yaml").write_text(MODEL + CANARY)
-    canary = built(root, "staging")[("InferenceService", "m")]["spec"]["canary"]
-    assert [(c["trafficPercent"], c["predictor"]["name"]) for c in canary] == [(10, "v4")]
+    assert len(refused(root)) == 1
 
 
 def test_dark_launch_knative_and_deployment_canaries_need_no_gateway_api(tmp_path: Path) -> None:
@@ -397,12 +396,12 @@ def test_validate_finds_a_standard_canary_without_gateway_api(tmp_path: Path, cr
     assert result.exit_code == 1
     assert findings(result, "standard-canary-ingress") == [
         "error [standard-canary-ingress] base/platform InferenceService/hand /spec/canary/0/trafficPercent: canary "
-        "trafficPercent 20 takes effect only with KServe's Gateway API ingress; with the default ingress the canary "
-        f"gets no traffic: {CANARY_FIX} ({position(isvc, 'trafficPercent: 20', '20', root)})"
+        "trafficPercent 20 is applied by no KServe v0.20 ingress (the HTTPRoute and the Ingress route only to the "
+        f"stable predictor): the canary gets no traffic; {CANARY_FIX} "
+        f"({position(isvc, 'trafficPercent: 20', '20', root)})"
     ]
     (root / "mlgitops.yaml").write_text(PROJECT + "clusterFeatures: {gatewayApi: true}\n")
-    result = validate(root, crds_dir, "--strict")
-    assert result.exit_code == 0, result.stdout
+    assert len(findings(validate(root, crds_dir), "standard-canary-ingress")) == 1
 
 
 # --- the bundled example --------------------------------------------------------------------------
@@ -429,15 +428,20 @@ def test_bundled_example_on_a_stock_cluster_is_refused(tmp_path: Path) -> None:
     project_file.write_text(stock)
     lines = refused(root)
     llm = root / "models" / "support-llm.yaml"
-    fraud = root / "models" / "fraud-detector.yaml"
-    assert [line.split(": ", 1)[0] for line in lines] == [
-        position(fraud, "canary: {version", "canary", root),
+    # The staging canary runs on Knative (KServe splits Standard canaries not at all): no canary refusal.
+    # Knative's placement flags and its request metrics (the models on Knative are monitored) remain.
+    placement = [line for line in lines if "kubernetes.podspec-nodeselector: enabled" in line]
+    metrics = [line for line in lines if "request-metrics-protocol: prometheus" in line]
+    assert len(placement) + len(metrics) == len(lines)
+    assert [line.split(": ", 1)[0] for line in placement] == [
         position(llm, "  gpu: {count: 1, class: l4}", "l4", root),
         position(llm, "  gpu: {count: 1, class: l4}", "l4", root),
         position(llm, "serving: {gpu: {count: 1, class: l4}", "l4", root),
     ]
-    assert all("kubernetes.podspec-nodeselector: enabled" in line for line in lines[1:])
-    assert lines[0].endswith("(in environment 'staging')")
+    assert {line.split(": ", 1)[0].rsplit(":", 2)[0] for line in metrics} == {
+        "models/fraud-detector.yaml",
+        "models/support-llm.yaml",
+    }
 
 
 def test_the_real_cluster_page_names_each_feature_and_is_linked() -> None:

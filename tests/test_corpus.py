@@ -29,6 +29,7 @@ metadata: {name: corpus}
 repoURL: https://github.com/example/corpus.git
 environments:
 - {name: prod, namespace: corpus}
+clusterFeatures: {argoWorkflows: {memoizeCache: true}}   # memoize-simple: the controller may write its cache
 """
 
 

@@ -256,14 +256,14 @@ TRACEBACKS = [
         "replicas-inf-in-an-environment",
         FRAUD,
         replace("replicas: {min: 3, max: 10}", "replicas: {min: 3, max: .inf}"),
-        FRAUD + ":46:39",
+        FRAUD + ":48:39",
         "serving.replicas.max: Input should be a finite number (in environment 'prod')",
     ),
     Case(
         "replicas-huge-float",
         FRAUD,
         replace("replicas: {min: 3, max: 10}", "replicas: {min: 3, max: 1e999}"),
-        FRAUD + ":46:39",
+        FRAUD + ":48:39",
         "out of range",
     ),
     Case(

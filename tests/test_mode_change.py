@@ -84,14 +84,15 @@ def test_validate_github_and_json_formats_carry_the_finding(repo: Path) -> None:
     assert [f["environment"] for f in data["findings"] if f["id"] == "serving-mode-change"] == ["dev"]
 
 
-def test_mode_change_in_project_defaults_is_found_in_every_environment(repo: Path) -> None:
-    """staging and prod change through the model file itself; dev keeps its own patch."""
+def test_mode_change_in_the_model_defaults_is_found_in_the_environments_it_reaches(repo: Path) -> None:
+    """prod changes through the model's top-level mode; dev and staging (its Knative canary) keep their own."""
     edit(repo / MODEL, "  mode: Standard\n", "  mode: Knative\n")
     edit(repo / MODEL, "autoscaling: {metric: cpu, target: 70}", "autoscaling: {metric: concurrency, target: 70}")
     result = run_cli(["validate"], cwd=repo)
-    [found] = mode_findings(result.stdout)  # one spec line: one line, with a count (findinggroups.py)
-    assert found.endswith("; 2 findings in staging, prod"), result.stdout
-    assert f"({MODEL}:16:" in found
+    [found] = mode_findings(result.stdout)
+    assert found.startswith("error [serving-mode-change] prod InferenceService/fraud-detector "), result.stdout
+    assert "Standard → Knative" in found
+    assert found.endswith(f"({MODEL}:16:9)"), found
 
 
 def test_validate_with_an_explicit_base(repo: Path) -> None:

@@ -106,8 +106,8 @@ def test_knative_opentelemetry_names_per_release(
     project = example / "mlgitops.yaml"
     project.write_text(
         project.read_text().replace(
-            "knative: {podspecNodeSelector: true, podspecTolerations: true}",
-            f"knative: {{podspecNodeSelector: true, podspecTolerations: true, requestMetrics: {request_metrics}}}",
+            "requestMetricsPrometheus: true}",
+            f"requestMetricsPrometheus: true, requestMetrics: {request_metrics}}}",
         )
     )
     _write_model(
@@ -154,7 +154,7 @@ def test_knative_opencensus_latency_is_converted_from_milliseconds(tmp_path: Pat
     project = example / "mlgitops.yaml"
     project.write_text(
         project.read_text().replace(
-            "podspecTolerations: true}", "podspecTolerations: true, requestMetrics: opencensus}"
+            "requestMetricsPrometheus: true}", "requestMetricsPrometheus: true, requestMetrics: opencensus}"
         )
     )
     _write_model(
@@ -465,7 +465,14 @@ def test_the_documented_controller_pod_monitor_validates(crds_dir: Path) -> None
     schemas = load_crd_schemas(crds_dir)
     assert schemas.validate(monitor) == []
     [endpoint] = monitor["spec"]["podMetricsEndpoints"]
-    assert endpoint == {"port": "metrics", "path": "/metrics", "honorLabels": True}
+    # Argo Workflows v4 serves metrics over TLS with a self-signed certificate (config/config.go:427-442).
+    assert endpoint == {
+        "port": "metrics",
+        "path": "/metrics",
+        "honorLabels": True,
+        "scheme": "https",
+        "tlsConfig": {"insecureSkipVerify": True},
+    }
     assert monitor["spec"]["selector"] == {"matchLabels": {"app": "workflow-controller"}}
     misspelt = {**monitor, "spec": {**monitor["spec"], "podMetricsEndpoints": [{**endpoint, "honorLabel": True}]}}
     assert schemas.validate(misspelt) != []  # the CRD schema is strict enough to catch a typo

@@ -274,6 +274,9 @@ def test_rps_autoscaling_in_knative_mode_passes(repo: Path, crds_dir: Path) -> N
 
 
 CANARY = "      canary: {version: \"4\", storageUri: s3://models/m/4/model, trafficPercent: 10}\n"
+# KServe's Standard mode routes a canary no traffic, so a Standard canary with traffic is refused (stockfit.py):
+# the Standard fixtures run it as a dark launch.
+DARK_CANARY = CANARY.replace("trafficPercent: 10", "trafficPercent: 0")
 
 
 def test_canary_in_knative_mode_is_a_warning(repo: Path, crds_dir: Path) -> None:
@@ -285,14 +288,15 @@ def test_canary_in_knative_mode_is_a_warning(repo: Path, crds_dir: Path) -> None
     assert result.exit_code == 0, result.stdout  # warnings alone pass
     assert findings(result, "knative-canary") == [
         "warning [knative-canary] prod InferenceService/m /spec/predictor/canaryTrafficPercent: Knative canary: "
-        "the previous model lives only in the cluster's revisions, so rollback state is outside Git; prefer "
-        f"Standard mode, where spec.canary[] declares both versions ({at(model, 'trafficPercent: 10', '10')})"
+        "the previous model lives only in the cluster's revisions, so rollback state is outside Git; engine: "
+        "deployment declares both versions in Git (KServe's Standard mode routes no canary traffic) "
+        f"({at(model, 'trafficPercent: 10', '10')})"
     ]
     assert validate(repo, crds_dir, "--strict").exit_code == 1
 
 
-def test_canary_in_standard_mode_passes(repo: Path, crds_dir: Path) -> None:
-    write_model(repo, GOOD + "environments:\n  prod:\n    serving:\n" + CANARY)
+def test_dark_launch_canary_in_standard_mode_passes(repo: Path, crds_dir: Path) -> None:
+    write_model(repo, GOOD + "environments:\n  prod:\n    serving:\n" + DARK_CANARY)
     result = validate(repo, crds_dir, "--strict")
     assert result.exit_code == 0, result.stdout
 
@@ -315,9 +319,10 @@ def test_storage_uri_without_the_version(repo: Path, crds_dir: Path) -> None:
 
 def test_canary_storage_uri_without_its_version_on_both_engines(repo: Path, crds_dir: Path) -> None:
     bad = CANARY.replace("s3://models/m/4/model", "s3://models/m/3/model-next")
+    dark = DARK_CANARY.replace("s3://models/m/4/model", "s3://models/m/3/model-next")
     model = write_model(
         repo,
-        GOOD + "environments:\n  staging:\n    serving:\n" + bad
+        GOOD + "environments:\n  staging:\n    serving:\n" + dark
         + "  prod:\n    serving:\n      engine: deployment\n" + bad,
     )
     result = validate(repo, crds_dir)
@@ -335,7 +340,7 @@ def test_canary_storage_uri_without_its_version_on_both_engines(repo: Path, crds
 
 def test_versioned_storage_uris_pass(repo: Path, crds_dir: Path) -> None:
     versioned = GOOD.replace("s3://models/m/3/model", "gs://models/m/v3/")
-    write_model(repo, versioned + "environments:\n  prod:\n    serving:\n" + CANARY)
+    write_model(repo, versioned + "environments:\n  prod:\n    serving:\n" + DARK_CANARY)
     result = validate(repo, crds_dir)
     assert result.exit_code == 0, result.stdout
 
@@ -345,7 +350,7 @@ def test_versioned_storage_uris_pass(repo: Path, crds_dir: Path) -> None:
 
 def test_prod_without_limits(repo: Path, crds_dir: Path) -> None:
     unlimited = GOOD.replace('    limits: {cpu: "2", memory: 2Gi}\n', "")
-    model = write_model(repo, unlimited + "environments:\n  prod:\n    serving:\n" + CANARY)
+    model = write_model(repo, unlimited + "environments:\n  prod:\n    serving:\n" + DARK_CANARY)
     result = validate(repo, crds_dir)
     assert result.exit_code == 1
     where = at(model, "requests: {cpu", "requests")  # the resources block: no limits to point at
@@ -388,7 +393,7 @@ def test_prod_behind_staging_or_at_its_canary_passes(repo: Path, crds_dir: Path)
     write_model(
         repo,
         GOOD + "environments:\n"
-        '  staging: {serving: {canary: {version: "4", storageUri: s3://models/m/4/model, trafficPercent: 10}}}\n'
+        '  staging: {serving: {canary: {version: "4", storageUri: s3://models/m/4/model, trafficPercent: 0}}}\n'
         '  prod: {model: {version: "4", storageUri: s3://models/m/4/model}}\n',
     )
     result = validate(repo, crds_dir)

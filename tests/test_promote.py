@@ -160,14 +160,13 @@ def test_promoting_the_canary_version_completes_the_canary(project: Path) -> Non
     assert done.exit_code == 0, done.stderr
     assert "canary completed" in done.stderr
     removed, added = changed_lines(before, spec(project))
+    # staging's serving block keeps the Knative mode its canary needed; only the canary line goes.
     assert [line.strip() for line in removed] == [
-        "staging:",
-        "serving:",
         'canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, trafficPercent: 10}',
     ]
     assert added == [
-        '  staging: {model: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, '
-        "registry: models:/fraud-detector/8}}\n"
+        '    model: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, '
+        "registry: models:/fraud-detector/8}\n"
     ]
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     built = run_cli(["build", "--env", "staging", "--model", "fraud-detector"], cwd=project).stdout
@@ -207,13 +206,13 @@ def test_cmp_generate_never_imports_ruamel(project: Path) -> None:
 def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
     args = ["promote", "fraud-detector", "--to", "prod", "--from", "staging", "--with-canary"]
     snapshot = snapshot_tree(project)
-    refused = run_cli(args, cwd=project)  # prod's cluster has no Gateway API: the result is invalid
-    assert refused.exit_code == 1 and "Gateway API" in refused.stderr and "(in environment 'prod')" in refused.stderr
+    refused = run_cli(args, cwd=project)  # prod serves in Standard mode, where KServe routes no canary traffic
+    assert refused.exit_code == 1 and "routes only to the stable predictor" in refused.stderr
+    assert "(in environment 'prod')" in refused.stderr
     assert snapshot_tree(project) == snapshot
-    project_file = project / "mlgitops.yaml"
-    text = project_file.read_text()
-    gateway = "  clusterFeatures: {gatewayApi: true}\n  syncPolicy: manual"
-    project_file.write_text(text.replace("  syncPolicy: manual", gateway))
+    model_file = project / "models" / "fraud-detector.yaml"
+    knative = "serving: {mode: Knative, autoscaling: {metric: concurrency}, replicas: {min: 3, max: 10}}"
+    model_file.write_text(model_file.read_text().replace("serving: {replicas: {min: 3, max: 10}}", knative))
     assert run_cli(["render"], cwd=project).exit_code == 0
     before = spec(project)
     result = run_cli(args, cwd=project)
@@ -221,15 +220,14 @@ def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
     removed, added = changed_lines(before, spec(project))
     assert [line.strip() for line in removed] == [
         'model: {version: "6", storageUri: s3://ml-models/fraud-detector/6/model, registry: models:/fraud-detector/6}',
-        "serving: {replicas: {min: 3, max: 10}}",
+        knative,
     ]
-    assert added == [
-        '    serving: {canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, trafficPercent: 10}, '
-        "replicas: {min: 3, max: 10}}\n"
-    ]
+    assert len(added) == 1
+    assert 'canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, trafficPercent: 10}' in added[0]
+    assert "mode: Knative" in added[0]
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     built = run_cli(["build", "--env", "prod", "--model", "fraud-detector"], cwd=project).stdout
-    assert "fraud-detector/8/model" in built and "fraud-detector/7/model" in built
+    assert "fraud-detector/8/model" in built and "canaryTrafficPercent: 10" in built
     again = run_cli(args, cwd=project)
     assert again.exit_code == 1 and "runs a canary of '8'" in again.stderr
 
@@ -258,7 +256,11 @@ def test_set_default_moves_the_top_level_pin_and_keeps_the_others_where_they_are
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
     for env, version in (("dev", "9"), ("staging", "7"), ("prod", "6")):
         built = run_cli(["build", "--env", env, "--model", "fraud-detector"], cwd=project).stdout
-        assert f"fraud-detector/{version}/model" in built, env
+        assert f'app.kubernetes.io/version: "{version}"' in built, env
+        # staging runs its canary of 8 in Knative mode: the predictor's storageUri is the canary's, and 7 lives
+        # on in the previous revision (canaryTrafficPercent), as the version label says.
+        serving = "8" if env == "staging" else version
+        assert f"fraud-detector/{serving}/model" in built, env
 
 
 def test_editor_keeps_anchors_quote_styles_and_comments_in_flow_maps() -> None:

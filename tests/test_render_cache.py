@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -286,8 +287,14 @@ def _random_edit(rng: random.Random, root: Path, step: int) -> None:
         (root / f"models/{model_name(100 + step)}.yaml").write_text(model_text(100 + step))
     elif choice == 3:
         text = model_text(index)
-        env = "staging" if "\n  dev:" in text else "dev"
-        path.write_text(text + f"  {env}: {{enabled: false}}\n")
+        if "\n  dev:" not in text:
+            text += "  dev: {enabled: false}\n"
+        elif "\n  staging:" not in text:
+            text += "  staging: {enabled: false}\n"
+        else:  # the KServe shape patches both: dev's one-line patch becomes the opt-out
+            text = re.sub(r"\n  dev: \{.*\}\n", "\n  dev: {enabled: false}\n", text)
+            assert "dev: {enabled: false}" in text
+        path.write_text(text)
     elif choice == 4:
         path.write_text(
             model_text(index).replace(

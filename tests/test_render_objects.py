@@ -50,12 +50,31 @@ def test_inference_service_standard_mode(objects: dict[Any, Any]) -> None:
     assert "namespace" not in isvc["metadata"]
 
 
-def test_standard_mode_canary_declares_both_versions(objects: dict[Any, Any]) -> None:
+def test_knative_mode_canary_splits_between_revisions(objects: dict[Any, Any]) -> None:
+    # The example's staging canary runs in Knative mode: KServe's Standard mode routes a canary no traffic.
     isvc = objects[("fraud-detector", "staging", "InferenceService", "fraud-detector")]
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
+    assert isvc["metadata"]["labels"]["app.kubernetes.io/version"] == "7"
+    assert isvc["metadata"]["annotations"]["mlgitops.io/canary-version"] == "8"
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://ml-models/fraud-detector/8/model"
+    assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert "canary" not in isvc["spec"]
+
+
+def test_standard_mode_dark_launch_canary_declares_both_versions(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "r")
+    path = repo / "models" / "fraud-detector.yaml"
+    text = path.read_text()
+    knative = "      mode: Knative                        # KServe splits canary traffic in Knative mode only\n"
+    assert knative in text
+    text = text.replace(knative, "").replace("      autoscaling: {metric: concurrency}\n", "", 1)
+    path.write_text(text.replace("/8/model, trafficPercent: 10}", "/8/model, trafficPercent: 0}"))
+    fraud = next(i for i in render_models(load_workspace(repo)) if i.name == "fraud-detector")
+    [isvc] = [o for o in fraud.environments["staging"] or [] if o["kind"] == "InferenceService"]
     assert isvc["spec"]["predictor"]["model"]["storageUri"].endswith("/7/model")
     assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
     [canary] = isvc["spec"]["canary"]
-    assert canary["trafficPercent"] == 10
+    assert canary["trafficPercent"] == 0
     assert canary["predictor"]["name"] == "v8"
     assert canary["predictor"]["model"]["name"] == "kserve-container"
     assert canary["predictor"]["model"]["storageUri"] == "s3://ml-models/fraud-detector/8/model"

@@ -94,17 +94,19 @@ def test_specific_fields_map_to_the_field_a_person_edits(tmp_path: Path) -> None
     trains = resolve(workspace, model, "prod")  # the example trains in prod only (training_envs.py)
     assert trains is not None
     template = next(o for o in render_model(trains, project) if o["kind"] == "WorkflowTemplate")
+    prod_isvc = next(o for o in render_model(trains, project) if o["kind"] == "InferenceService")
 
     def source(obj: dict[str, Any], pointer: str) -> tuple[tuple[str | int, ...], bool]:
-        where = trains if obj is template else resolved
+        where = trains if obj is template or obj is prod_isvc else resolved
         assert where.environment is not None
         found = spec_source(obj, parse_pointer(obj, pointer), where.spec, project, where.environment)
         return found.path, found.in_project
 
     assert source(isvc, "/spec/predictor/minReplicas") == (("serving", "replicas", "min"), False)
-    assert source(isvc, "/spec/predictor/model/storageUri") == (("model", "storageUri"), False)
-    assert source(isvc, "/spec/canary/0/trafficPercent") == (("serving", "canary", "trafficPercent"), False)
-    assert source(isvc, "/spec/canary/0/predictor/model/storageUri") == (("serving", "canary", "storageUri"), False)
+    # staging's canary runs in Knative mode: the predictor serves the canary's storageUri, the revisions split.
+    assert source(isvc, "/spec/predictor/model/storageUri") == (("serving", "canary", "storageUri"), False)
+    assert source(isvc, "/spec/predictor/canaryTrafficPercent") == (("serving", "canary", "trafficPercent"), False)
+    assert source(prod_isvc, "/spec/predictor/model/storageUri") == (("model", "storageUri"), False)
     assert source(isvc, "/metadata/annotations/mlgitops.io~1owner") == (("metadata", "owner"), False)
     assert source(isvc, "/metadata/namespace") == (("environments", 1, "namespace"), True)
     train = next(i for i, t in enumerate(template["spec"]["templates"]) if t["name"] == "train")

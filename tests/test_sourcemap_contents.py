@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mlgitops.jsonpointer import get_path
 from mlgitops.loader import load_workspace
 from mlgitops.render import render_model
 from mlgitops.resolve import resolve
@@ -102,15 +103,26 @@ def test_serving_fields_map(repo: Path) -> None:
     objects, spec, project = _rendered(repo, "llm")
     expected = {
         "/spec/predictor/timeout": ("serving", "timeout"),
-        "/spec/predictor/containerConcurrency": ("serving", "containerConcurrency"),
         "/spec/predictor/logger/mode": ("serving", "logger", "mode"),
         "/spec/predictor/autoScaling/metrics/0/external/metric/query": ("serving", "autoscaling"),
         "/spec/predictor/model/runtimeVersion": ("serving", "runtimeVersion"),
-        "/spec/transformer/containers/0/image": ("serving", "transformer", "image"),
-        "/spec/transformer/containers/0/env/1": ("serving", "transformer", "env", "LOG_LEVEL"),
         "/metadata/annotations/serving.kserve.io~1autoscalerClass": ("serving", "autoscaling", "metric"),
     }
     for pointer, source in expected.items():
+        assert _source(objects, "InferenceService", pointer, spec, project) == source, pointer
+    # containerConcurrency and the transformer live on the Knative model of the fixtures (test_serving_fields.py)
+    objects, spec, project = _rendered(repo, "edge")
+    isvc = next(o for o in objects if o["kind"] == "InferenceService")
+    transformer_env = isvc["spec"]["transformer"]["containers"][0]["env"]
+    expected = {
+        "/spec/predictor/containerConcurrency": ("serving", "containerConcurrency"),
+        "/spec/transformer/containers/0/image": ("serving", "transformer", "image"),
+        f"/spec/transformer/containers/0/env/{_index(transformer_env, 'LOG_LEVEL')}": (
+            "serving", "transformer", "env", "LOG_LEVEL"
+        ),
+    }
+    for pointer, source in expected.items():
+        assert get_path(isvc, parse_pointer(isvc, pointer)) is not None, pointer  # the field is rendered
         assert _source(objects, "InferenceService", pointer, spec, project) == source, pointer
     objects, spec, project = _rendered(repo, "custom")
     isvc = next(o for o in objects if o["kind"] == "InferenceService")

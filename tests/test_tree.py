@@ -40,15 +40,14 @@ def test_deleted_model_and_removed_environment_leave_no_generated_files(example:
     start = text.index("- name: staging")
     end = text.index("- name: prod")
     project.write_text(text[:start] + text[end:])
-    (example / "models/fraud-detector.yaml").write_text(
-        (example / "models/fraud-detector.yaml")
-        .read_text()
-        .replace(
-            '  staging:\n    serving:\n      canary: {version: "8", storageUri: s3://ml-models/fraud-detector/8/model, '
-            "trafficPercent: 10}\n",
-            "",
-        )
-    )
+    model = example / "models/fraud-detector.yaml"
+    text = model.read_text()
+    # the model's staging patch and its staging-only waiver go with the environment
+    start, end = text.index("  staging:\n"), text.index("  prod:\n")
+    text = text[:start] + text[end:]
+    start = text.index("  - id: knative-canary\n")
+    end = text.index("    environments: [staging]\n", start) + len("    environments: [staging]\n")
+    model.write_text(text[:start] + text[end:])
     assert run_cli(["render"], cwd=example).exit_code == 0, "render failed"
     assert not (example / "base/models/churn-scorer").exists()
     assert not (example / "overlays/staging").exists()

@@ -29,6 +29,7 @@ environments:
 - {name: prod, namespace: ml-prod}
 clusterFeatures:
   provides: {configMaps: [artifact-repositories]}
+  argoWorkflows: {memoizeCache: true}   # the controller may write the memoization cache (docs/workflows.md)
 """
 
 MODEL = """\

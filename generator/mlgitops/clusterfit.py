@@ -17,11 +17,11 @@ Serving; docs/real-cluster.md lists them with the upstream sources):
   `affinity`, `nodeSelector` and `tolerations` pass only when ConfigMap `config-features` (namespace
   `knative-serving`) enables `kubernetes.podspec-affinity`, `-nodeselector`, `-tolerations`, all
   disabled by default (`pkg/apis/config/features.go`, `config/core/configmaps/features.yaml`).
-* **Standard-mode canary traffic.** `spec.canary[].trafficPercent` is applied only by the Gateway API
-  reconciler (`pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/httproute_reconciler.go`,
-  `applyCanaryWeights`); the Ingress reconciler ignores it, and `enableGatewayApi` in the `ingress` key of
-  ConfigMap `inferenceservice-config` defaults to false (`config/configmap/inferenceservice.yaml`). The
-  canary Deployment runs and receives no share of the traffic.
+* **Standard-mode canary traffic.** KServe v0.20 routes no traffic to `spec.canary[]`: neither the
+  Gateway API reconciler (one backend, the stable predictor:
+  `pkg/controller/v1beta1/inferenceservice/reconcilers/ingress/httproute_reconciler.go:224-242`) nor the
+  Ingress reconciler reads `trafficPercent`. The canary Deployment runs and receives nothing
+  (stockfit.py has this and the other stock-cluster classes of issue 21).
 
 Spec checks (`check_cluster_fit`, run by resolve.py for every environment) report a problem at the spec
 line that caused it; object checks (used by the policies) find the same classes in rendered or hand-written
@@ -36,6 +36,7 @@ from typing import Any
 from mlgitops.errors import Problem
 from mlgitops.jsonpointer import get_path
 from mlgitops.spec import ClusterFeatures, KnativeFeatures, Model, Project
+from mlgitops.stockfit import check_stock_fit
 from mlgitops.workspace import Locator
 from mlgitops.yamlio import JsonPath
 
@@ -55,9 +56,8 @@ KNATIVE_PLACEMENT_FLAGS: dict[str, tuple[str, str]] = {
     "affinity": ("podspecAffinity", "kubernetes.podspec-affinity"),
 }
 CANARY_FIX = (
-    "enable Gateway API in KServe (ConfigMap inferenceservice-config, key ingress: \"enableGatewayApi\": true) "
-    "and declare clusterFeatures.gatewayApi: true in mlgitops.yaml, or use mode: Knative "
-    "(canaryTrafficPercent), or engine: deployment"
+    "use mode: Knative (canaryTrafficPercent splits traffic between revisions) or engine: deployment "
+    "(the split is by replica count), or set trafficPercent: 0 for a dark launch"
 )
 _COMPONENTS = ("predictor", "transformer", "explainer")
 
@@ -72,8 +72,12 @@ def features_for(project: Project, environment: str | None) -> ClusterFeatures:
         return project.features(environment)
     every = [project.features(env) for env in project.environment_names]
     flags = [name for name, field in KnativeFeatures.model_fields.items() if field.annotation is bool]
+    limits = [name for name, field in KnativeFeatures.model_fields.items() if field.annotation is int]
     knative = project.clusterFeatures.knative.model_copy(
-        update={name: all(getattr(f.knative, name) for f in every) for name in flags}
+        update={
+            **{name: all(getattr(f.knative, name) for f in every) for name in flags},
+            **{name: min(getattr(f.knative, name) for f in every) for name in limits},
+        }
     )
     return project.clusterFeatures.model_copy(
         update={"knative": knative, "gatewayApi": all(f.gatewayApi for f in every)}
@@ -100,10 +104,10 @@ def check_cluster_fit(
     spec: Model, project: Project, features: ClusterFeatures, locate: Locator, latest: Latest
 ) -> list[Problem]:
     """Serving settings the environment's cluster refuses or ignores, at the spec line that caused each."""
+    problems = check_stock_fit(spec, features, locate, latest)
     serving = spec.serving
     if serving is None or serving.engine != "kserve":
-        return []
-    problems: list[Problem] = []
+        return problems
     knative = serving.mode == "Knative"
     hpa_class = spec.metadata.annotations.get(KNATIVE_CLASS_ANNOTATION) == KNATIVE_HPA_CLASS
     autoscaling = serving.autoscaling
@@ -143,17 +147,6 @@ def check_cluster_fit(
                     f"refuses unless enabled: {knative_flags_fix(refused)}; or serve in mode: Standard",
                 )
             )
-    canary = serving.canary
-    if not knative and canary is not None and canary.trafficPercent > 0 and not features.gatewayApi:
-        where = latest([("serving", "canary"), ("serving", "mode")])
-        problems.append(
-            Problem(
-                locate(where, where[-1] == "canary"),
-                f"a Standard-mode canary gets its {canary.trafficPercent}% only through KServe's Gateway API "
-                "ingress (off by default); with the default ingress its pods run and receive no traffic: "
-                + CANARY_FIX,
-            )
-        )
     return problems
 
 
@@ -207,8 +200,9 @@ def knative_placement_problems(obj: Obj, features: ClusterFeatures) -> Iterator[
 
 
 def standard_canary_problems(obj: Obj, features: ClusterFeatures) -> Iterator[tuple[JsonPath, str]]:
-    """(path, message) for each Standard-mode canary with a traffic share the default ingress never gives it."""
-    if obj.get("kind") != "InferenceService" or deployment_mode(obj) != "Standard" or features.gatewayApi:
+    """(path, message) for each Standard-mode canary with a traffic share: KServe v0.20 routes none to it."""
+    del features  # no cluster setting makes KServe v0.20 split Standard-mode traffic
+    if obj.get("kind") != "InferenceService" or deployment_mode(obj) != "Standard":
         return
     canaries = get_path(obj, ("spec", "canary"))
     if not isinstance(canaries, list):
@@ -218,6 +212,6 @@ def standard_canary_problems(obj: Obj, features: ClusterFeatures) -> Iterator[tu
         if isinstance(share, int) and share > 0:
             yield (
                 ("spec", "canary", i, "trafficPercent"),
-                f"canary trafficPercent {share} takes effect only with KServe's Gateway API ingress; with the "
-                f"default ingress the canary gets no traffic: {CANARY_FIX}",
+                f"canary trafficPercent {share} is applied by no KServe v0.20 ingress (the HTTPRoute and the "
+                f"Ingress route only to the stable predictor): the canary gets no traffic; {CANARY_FIX}",
             )

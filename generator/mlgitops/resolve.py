@@ -203,7 +203,9 @@ def _resolve_checked(workspace: Workspace, model: ModelFile, env: str) -> Resolv
         if problems:
             raise SpecError([_in_env(p, env) for p in problems])
     features = workspace.project.features(env)
-    problems = check_cluster_fit(spec, workspace.project, features, locate, _latest_writer(layers))
+    # The memoization cache matters only where the model trains (its WorkflowTemplate is rendered there).
+    fit = spec if trains_in(workspace.project, model.spec, env) else spec.model_copy(update={"training": None})
+    problems = check_cluster_fit(fit, workspace.project, features, locate, _latest_writer(layers))
     if problems:
         raise SpecError([_in_env(p, env) for p in problems])
     return ResolvedModel(model, env, spec, locate)

@@ -16,6 +16,8 @@ Each problem is positioned at the spec field that cannot work. The Argo facts be
 
 from __future__ import annotations
 
+import re
+
 from mlgitops.errors import Problem, did_you_mean
 from mlgitops.spec import ForEachFrom, Step, Training
 from mlgitops.stepgraph import topological_order
@@ -23,6 +25,8 @@ from mlgitops.workspace import Locator
 
 RESERVED_TEMPLATE_NAMES = ("pipeline", "register", "reject")
 LOOP_SUFFIX = "-loop"
+# argo-workflows v4.0.5 workflow/validate/validate.go:1607, paramOrArtifactNameRegex.
+ARGO_PARAMETER_NAME = re.compile(r"[-a-zA-Z0-9_]+")
 FANNED_OUT = (
     "runs once per forEach item: Argo passes a loop's outputs on only as output parameters, aggregated "
     "into one JSON list (argo-workflows docs/variables.md)"
@@ -129,6 +133,15 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
                         "parameters (training.parameters, paramInputs, forEach items)",
                     )
                 )
+            elif _unkeyed_sources(step):
+                problems.append(
+                    Problem(
+                        locate((*here, "cache"), True),
+                        f"step {step.name!r} reads {_unkeyed_sources(step)[0]}, whose contents are not part of "
+                        "the memoization key: a cached result would be reused after they change; pass such values "
+                        "as training.parameters, or drop cache",
+                    )
+                )
             elif not (step.outputs or step.params or step.metrics):
                 problems.append(
                     Problem(
@@ -158,6 +171,19 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
     problems.extend(_conditional_source_problems(training, above, locate))
     problems.extend(_on_exit_problems(training, by_name, locate))
     return problems
+
+
+def _unkeyed_sources(step: Step) -> list[str]:
+    """What a step's container reads from the cluster rather than from its spec: ConfigMap and Secret keys,
+    envFrom, and volumes other than emptyDir (render/workflow_parts.py, `memoize`, keys on the spec only)."""
+    found = [
+        f"env {name} (a {'Secret' if hasattr(value, 'secret') else 'ConfigMap'} key)"
+        for name, value in step.env.items()
+        if not isinstance(value, str)
+    ]
+    found += [f"envFrom {source.secret or source.configMap}" for source in step.envFrom]
+    found += [f"volume {volume.name}" for volume in step.volumes if volume.emptyDir is None]
+    return found
 
 
 def _consumed(training: Training, step: Step, above: dict[str, int]) -> list[tuple[tuple[str | int, ...], Step]]:
@@ -260,6 +286,15 @@ def _for_each_problems(
         return [Problem(locate(here, True), "forEach items must be all values or all objects, not both")]
     if objects:
         keys = sorted(objects[0])
+        bad = [key for key in keys if not ARGO_PARAMETER_NAME.fullmatch(key)]
+        if bad:
+            return [
+                Problem(
+                    locate((*here, 0, bad[0]), True),
+                    f"forEach key {bad[0]!r} becomes the Argo parameter mlgitops-item-{bad[0]}, and Argo admits "
+                    "parameter names of letters, digits, '-' and '_' only; rename the key",
+                )
+            ]
         for k, item in enumerate(objects):
             if sorted(item) != keys:
                 return [
@@ -277,10 +312,12 @@ def _on_exit_problems(training: Training, by_name: dict[str, Step], locate: Loca
     if step is None:
         return []
     here = ("training", "onExit")
-    if step.name in by_name or step.name in RESERVED_TEMPLATE_NAMES:
+    loops = {f"{s.name}{LOOP_SUFFIX}" for s in by_name.values() if s.parallelism is not None}
+    if step.name in by_name or step.name in RESERVED_TEMPLATE_NAMES or step.name in loops:
         return [
             Problem(
-                locate((*here, "name"), False), f"onExit step name {step.name!r} is already used by a step or reserved"
+                locate((*here, "name"), False),
+                f"onExit step name {step.name!r} is already used by a step, a step's loop template or reserved",
             )
         ]
     problems: list[Problem] = []

@@ -172,7 +172,8 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
             obj,
             ("spec", "predictor", "canaryTrafficPercent"),
             "Knative canary: the previous model lives only in the cluster's revisions, so rollback state is "
-            "outside Git; prefer Standard mode, where spec.canary[] declares both versions",
+            "outside Git; engine: deployment declares both versions in Git (KServe's Standard mode routes no canary "
+            "traffic)",
         )
 
 

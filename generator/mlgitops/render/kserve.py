@@ -14,6 +14,7 @@ from mlgitops.render.common import (
     standard_labels,
 )
 from mlgitops.render.containers import add_contents, env_list
+from mlgitops.render.metric_sources import KSERVE_DEFAULT_METRICS_PORT, standard_metrics_port
 from mlgitops.render.pods import (
     Hardening,
     container_security_context,
@@ -50,13 +51,37 @@ def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:
     pod: Obj = {}
     if serving.mode == "Standard":
         pod["securityContext"] = pod_security_context()
-    container: Obj = {"securityContext": container_security_context(hardening)}
+    container: Obj = {}
+    if serving.mode == "Standard":
+        container["ports"] = _standard_ports(model)
+    container["securityContext"] = container_security_context(hardening)
     if files.mounts:
         container["volumeMounts"] = list(files.mounts)
     volumes = [*files.volumes, *add_contents(container, serving.env, serving.envFrom, serving.volumes)]
     if volumes:
         pod["volumes"] = volumes
     return pod, container
+
+
+def _standard_ports(model: ResolvedModel) -> list[Obj]:
+    """The ports of a Standard-mode predictor container: KServe's serving port, and the metrics port when the
+    model server serves metrics elsewhere.
+
+    Prometheus keeps a PodMonitor endpoint's `port`/`portNumber` only among the ports a pod declares, and no
+    ServingRuntime KServe ships declares one (kserve config/runtimes/kserve-*.yaml: only the
+    `prometheus.kserve.io/port` annotation). KServe merges `ports` into the runtime's container
+    (`MergeRuntimeContainers`, pkg/controller/v1beta1/inferenceservice/utils/utils.go:253) and then targets
+    ports[0] where it targeted 8080 before: the Service (reconcilers/service/service_reconciler.go:117-156,
+    InferenceServiceDefaultHttpPort when none is declared), the readiness probe
+    (reconcilers/deployment/deployment_reconciler.go:307-326) and the agent (webhook/admission/pod/
+    agent_injector.go:335). Knative takes one port only and its queue-proxy serves the request metrics, so
+    Knative mode declares none.
+    """
+    ports: list[Obj] = [{"name": "http", "containerPort": KSERVE_DEFAULT_METRICS_PORT, "protocol": "TCP"}]
+    metrics_port = standard_metrics_port(model.spec)
+    if metrics_port is not None and metrics_port != KSERVE_DEFAULT_METRICS_PORT:
+        ports.append({"name": "metrics", "containerPort": metrics_port, "protocol": "TCP"})
+    return ports
 
 
 def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Obj) -> Obj:
@@ -101,7 +126,7 @@ def _custom_container(model: ResolvedModel, storage_uri: str, container_resource
     return {key: container[key] for key in sorted(container, key=_CONTAINER_ORDER.index)}
 
 
-_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "resources", "securityContext", "volumeMounts"]
+_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "ports", "resources", "securityContext", "volumeMounts"]
 
 
 def _predictor_extras(serving: Serving) -> Obj:

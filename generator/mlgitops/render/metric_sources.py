@@ -120,6 +120,13 @@ PYTHON_SERVER_RUNTIMES = frozenset(
 # The formats KServe serves with its Python model server by default (and engine: deployment's images).
 PYTHON_SERVER_FORMATS = frozenset({"sklearn", "xgboost", "lightgbm", "pmml", "paddle", "huggingface"})
 # config/runtimes/kserve-*.yaml `prometheus.kserve.io/port`, where it is not 8080.
+# config/runtimes/kserve-mlserver.yaml:12-46, the formats and versions kserve-mlserver auto-selects.
+MLSERVER_FORMAT_VERSIONS = {
+    "sklearn": ("0", "1"),
+    "xgboost": ("1", "2"),
+    "lightgbm": ("3", "4"),
+    "mlflow": ("1", "2"),
+}
 RUNTIME_METRICS_PORTS = {"kserve-tritonserver": 8002, "kserve-torchserve": 8082, "kserve-mlserver": 8082}
 
 
@@ -168,7 +175,24 @@ def _unknown(exporter: str, port: int | str) -> MetricSource:
     return MetricSource(exporter, port, METRICS_PATH, None, None, None, 1, "exports no series mlgitops knows")
 
 
-def _builtin(serving: Serving, fmt: str, features: KnativeFeatures) -> MetricSource:
+def mlserver_picked(serving: Serving, fmt: str, format_version: str | None) -> bool:
+    """Whether KServe picks MLServer for an InferenceService that names no runtime.
+
+    KServe keeps the runtimes that auto-select the format (and its version, when given) and support the
+    protocol, then takes the highest priority first (kserve pkg/apis/serving/v1beta1/predictor_model.go:
+    88-128, `GetSupportingRuntimes`; 205-220, `sortSupportedRuntimeByPriority`). kserve-mlserver supports
+    protocol v2 only and auto-selects sklearn 0/1, xgboost 1/2, lightgbm 3/4 at priority 2 and mlflow 1/2
+    (config/runtimes/kserve-mlserver.yaml:12-46); the Python servers take v1 and v2 at priority 1
+    (kserve-sklearnserver.yaml:11-18, kserve-xgbserver.yaml, kserve-lgbserver.yaml). So protocol v2 picks
+    MLServer for those formats; v1 (KServe's default) the Python server.
+    """
+    versions = MLSERVER_FORMAT_VERSIONS.get(fmt)
+    if versions is None or serving.protocol != "v2":
+        return False
+    return format_version is None or format_version in versions
+
+
+def _builtin(serving: Serving, fmt: str, features: KnativeFeatures, format_version: str | None = None) -> MetricSource:
     if serving.engine == "deployment":
         # render/deployment.py starts every image, serving.image too, with the Python server's arguments
         # (--model_name, --model_dir, --http_port): the image is that server or speaks its interface.
@@ -178,6 +202,8 @@ def _builtin(serving: Serving, fmt: str, features: KnativeFeatures) -> MetricSou
     if serving.image:
         return _unknown(f"the custom predictor image {serving.image}", KSERVE_DEFAULT_METRICS_PORT)
     runtime = serving.runtime
+    if runtime is None and mlserver_picked(serving, fmt, format_version):
+        return _mlserver()
     if runtime is None:
         if fmt in PYTHON_SERVER_FORMATS:
             return _python_server(KSERVE_DEFAULT_METRICS_PORT)
@@ -215,7 +241,7 @@ def metric_source(spec: Model, features: KnativeFeatures) -> MetricSource | None
     """The request metrics of a serving model resolved for one environment (None without serving)."""
     if spec.serving is None:
         return None
-    source = _builtin(spec.serving, spec.model.format, features)
+    source = _builtin(spec.serving, spec.model.format, features, spec.model.formatVersion)
     monitoring = spec.monitoring
     if monitoring is not None and monitoring.metrics is not None:
         source = _declared(source, monitoring.metrics)
@@ -245,3 +271,9 @@ def unalerted_slos(source: MetricSource, monitoring: Monitoring) -> list[tuple[t
             (("monitoring", "alerts", "noTraffic"), f"no request counter: {why}; declare monitoring.metrics.requests")
         )
     return gaps
+
+
+def standard_metrics_port(spec: Model) -> int | None:
+    """The port number the PodMonitor scrapes on a Standard-mode predictor (None: a named port)."""
+    source = metric_source(spec, KnativeFeatures())
+    return source.port if source is not None and isinstance(source.port, int) else None

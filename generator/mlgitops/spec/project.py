@@ -136,6 +136,23 @@ class KnativeFeatures(Strict):
         default=False,
         description="kubernetes.podspec-affinity is enabled, so Knative services may set affinity; default false",
     )
+    requestMetricsPrometheus: bool = Field(
+        default=False,
+        description="request-metrics-protocol: prometheus is set in ConfigMap config-observability, so the "
+        "queue-proxy serves request metrics (needed by monitoring of a Knative model); default false (none)",
+    )
+    maxRevisionTimeoutSeconds: int = Field(
+        default=600,
+        ge=1,
+        description="max-revision-timeout-seconds of ConfigMap config-defaults, the largest serving.timeout "
+        "Knative admits; default 600",
+    )
+    containerConcurrencyMaxLimit: int = Field(
+        default=1000,
+        ge=1,
+        description="container-concurrency-max-limit of ConfigMap config-defaults, the largest "
+        "serving.containerConcurrency Knative admits; default 1000",
+    )
     requestMetrics: Literal["opentelemetry", "opentelemetry-1.19", "opencensus"] = Field(
         default="opentelemetry",
         description="the queue-proxy request metrics the cluster's Knative Serving exports: opentelemetry "
@@ -143,6 +160,17 @@ class KnativeFeatures(Strict):
         "opentelemetry-1.19 (1.19.0 to 1.20.0: kn_queueproxy_app_duration_seconds) or opencensus (1.18 and "
         "earlier: revision_app_request_count); default opentelemetry. From 1.19 the queue-proxy exports them "
         "only with request-metrics-protocol: prometheus in ConfigMap config-observability",
+    )
+
+
+class ArgoWorkflowsFeatures(Strict):
+    """What the cluster's Argo Workflows installation grants beyond a stock install."""
+
+    memoizeCache: bool = Field(
+        default=False,
+        description="the workflow controller's ServiceAccount may create and update ConfigMaps in the "
+        "namespace (the memoization cache of steps with cache:); stock installs grant only get, list and "
+        "watch; default false",
     )
 
 
@@ -177,7 +205,12 @@ class ClusterFeatures(Strict):
     )
     gatewayApi: bool = Field(
         default=False,
-        description="KServe uses the Gateway API ingress, which canaries in Standard mode need; default false",
+        description="KServe uses the Gateway API ingress; default false. KServe v0.20 gives a Standard-mode canary "
+        "no traffic with either ingress, so this no longer admits one (docs/real-cluster.md)",
+    )
+    argoWorkflows: ArgoWorkflowsFeatures = Field(
+        default_factory=ArgoWorkflowsFeatures,
+        description="what the Argo Workflows installation grants (for example {memoizeCache: true})",
     )
     podSecurity: Literal["privileged", "baseline", "restricted"] = Field(
         default="restricted",
