@@ -1,0 +1,188 @@
+"""Hostile input, round 2 (issue 20): patches that grow without end, odd list indexes, a registry that
+trickles its headers, huge files at the diff base, and `promote` interrupted or fed odd YAML.
+
+The spec cases run the real CLI in a subprocess under 512 MiB of address space and 10 s of CPU
+(tests/limits.py): a regression is a killed process, not a hung suite. Every refusal is one positioned,
+printable line on stderr, and leaves every file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from limits import assert_refused, run_limited
+from mlgitops.errors import Location, SpecError
+from mlgitops.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES
+from mlgitops.patches import PatchError, PatchLedger, apply_op, apply_patches, json_measure
+from mlgitops.spec import Patch, PatchOp
+from tests.conftest import copy_example, snapshot_tree
+
+FRAUD = "models/fraud-detector.yaml"
+
+
+def _with_patch_ops(tmp_path: Path, ops: list[str]) -> tuple[Path, int]:
+    """The example with one patch of `ops` on fraud-detector's InferenceService; the line of the first op.
+
+    Without the example's Jsonnet templates: their child processes do not start under the test's 512 MiB.
+    """
+    repo = copy_example(tmp_path / "repo")
+    shutil.rmtree(repo / "templates")
+    path = repo / FRAUD
+    text = path.read_text(encoding="utf-8")
+    first_op_line = text.count("\n") + 4
+    text += "patches:\n- target: {kind: InferenceService}\n  ops:\n" + "".join(f"  - {op}\n" for op in ops)
+    path.write_text(text, encoding="utf-8")
+    return repo, first_op_line
+
+
+def _refused_render(repo: Path, *fragments: str) -> str:
+    before = snapshot_tree(repo)
+    result = run_limited(["render"], repo)
+    (line,) = assert_refused(result, *fragments)
+    assert result.stdout == ""
+    assert snapshot_tree(repo) == before, "the command changed files"
+    return line
+
+
+# --- 1. patches that grow an object without end ------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [16, 40])
+def test_a_copy_bomb_is_refused_at_the_op_that_passes_the_object_limit(tmp_path: Path, count: int) -> None:
+    """Each `copy /spec` into `/spec` doubles the object: 40 of them were 2**40 times the spec."""
+    ops = [f"{{op: copy, from: /spec, path: /spec/c{i}}}" for i in range(count)]
+    repo, first = _with_patch_ops(tmp_path, ops)
+    line = _refused_render(repo, f"{MAX_OBJECT_BYTES} bytes as JSON (MAX_OBJECT_BYTES")
+    # the spec's InferenceService is about 500 bytes: the 12th doubling passes 1.5 MiB, no later op runs
+    (failed,) = [i for i in range(count) if line.startswith(f"{FRAUD}:{first + i}:5: op copy /spec/c{i} ")]
+    assert 8 <= failed <= 14, line
+
+
+def test_copying_and_removing_a_large_value_again_and_again_is_bounded(tmp_path: Path) -> None:
+    """The object never passes the size limit, but the work of copying it does."""
+    grow = [f"{{op: copy, from: /spec, path: /spec/c{i}}}" for i in range(10)]  # about 500 KB
+    churn = ["{op: copy, from: /spec, path: /spec/x}", "{op: remove, path: /spec/x}"] * 40
+    repo, first = _with_patch_ops(tmp_path, grow + churn)
+    line = _refused_render(repo, f"more than {MAX_PATCH_WORK_BYTES} bytes of objects and values (MAX_PATCH_WORK_BYTES)")
+    op_line = int(line.split(":")[1])
+    assert first + 10 < op_line < first + len(grow + churn) - 20, line
+
+
+def test_values_stacked_inside_each_other_are_refused_past_the_depth_limit(tmp_path: Path) -> None:
+    """Each op adds a value 25 levels deep at the bottom of the previous one (a RecursionError before)."""
+    value = "{a: " * 25 + "{}" + "}" * 25
+    ops, path = [], "/spec"
+    for _ in range(8):
+        ops.append(f"{{op: add, path: '{path}/z', value: {value}}}")
+        path += "/z" + "/a" * 25
+    repo, first = _with_patch_ops(tmp_path, ops)
+    line = _refused_render(repo, f"more than the limit of {MAX_OBJECT_DEPTH} (MAX_OBJECT_DEPTH)")
+    assert line.startswith(f"{FRAUD}:{first + 2}:5: op add /spec/z/a/"), line
+
+
+def _op(**fields: Any) -> PatchOp:
+    return PatchOp.model_validate(fields)
+
+
+def test_the_size_tracked_op_by_op_is_the_size_of_the_result() -> None:
+    doc: dict[str, Any] = {"spec": {"list": [1, "two", None], "a": {"b": 1.5, "é": True}}}
+    ledger = PatchLedger.of(doc)
+    ops = [
+        _op(op="add", path="/spec/list/-", value={"k": [False]}),
+        _op(op="add", path="/spec/list/0", value="zero"),
+        _op(op="add", path="/spec/a/b", value=[1, 2, 3]),  # add over an existing key replaces it
+        _op(op="remove", path="/spec/list/1"),
+        _op(op="replace", path="/spec/a/é", value={"deep": {"er": "x" * 100}}),
+        _op(op="copy", **{"from": "/spec/a", "path": "/spec/copied"}),
+        _op(op="move", **{"from": "/spec/list", "path": "/spec/a/moved"}),
+    ]
+    for op in ops:
+        apply_op(doc, op, ledger)
+        assert ledger.size == json_measure(doc, MAX_OBJECT_BYTES)[0], op
+    compact = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
+    assert compact <= ledger.size <= compact + 20  # one separator more per map or list (13 of them)
+
+
+def test_the_measure_stops_past_its_limit() -> None:
+    wide = {f"k{i}": "v" * 1000 for i in range(10_000)}  # about 10 MB
+    size, _ = json_measure([wide] * 100, 50_000)  # a billion bytes shared by reference
+    assert 50_000 < size < 50_000 + 10 * 1_012 * 10_000 + 100
+
+
+def test_a_failed_patch_is_undone_before_the_next_one_runs() -> None:
+    objects = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": []}}]
+    service = {"kind": "Service"}
+    patches = [
+        Patch.model_validate(
+            {
+                "target": service,
+                "ops": [
+                    {"op": "add", "path": "/spec/x", "value": 1},
+                    {"op": "add", "path": "/spec/ports/-", "value": 80},
+                    {"op": "test", "path": "/spec/x", "value": 2},  # fails: both adds are undone
+                ],
+            }
+        ),
+        Patch.model_validate({"target": service, "ops": [{"op": "test", "path": "/spec/ports", "value": []}]}),
+        Patch.model_validate({"target": service, "ops": [{"op": "remove", "path": "/spec/x"}]}),
+    ]
+    with pytest.raises(SpecError) as info:
+        apply_patches(objects, patches, lambda path: Location("m.yaml", len(path), 1))
+    messages = sorted(p.message for p in info.value.problems)
+    assert messages == [  # the second patch found the ports empty again, the third no /spec/x
+        "op remove /spec/x on Service: /spec/x does not exist",
+        "op test /spec/x on Service: test failed: /spec/x is 1, not 2",
+    ]
+    assert objects[0]["spec"] == {"ports": []}  # the input is left as it was
+
+
+# --- 2. list indexes are ASCII digits (RFC 6901) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("²", "'²' is not an index"),  # str.isdigit, but int() fails: a traceback before
+        ("١", "'١' is not an index"),  # ARABIC-INDIC DIGIT ONE: silently index 1 before
+        ("１", "'１' is not an index"),  # FULLWIDTH DIGIT ONE
+        ("01", "'01' is not an index"),
+        ("+1", "'+1' is not an index"),
+        (" 1", "' 1' is not an index"),
+        ("1_0", "'1_0' is not an index"),
+        ("-", "'-' is not an index"),  # only add appends with '-'
+        ("9" * 5000, "out of range for a list of 2"),  # more digits than int() converts
+        ("2", "index '2' is out of range for a list of 2"),
+    ],
+)
+def test_a_list_index_is_ascii_digits_without_a_leading_zero(token: str, message: str) -> None:
+    doc = {"spec": {"list": ["a", "b"]}}
+    with pytest.raises(PatchError, match=message[:40].replace("+", r"\+")):
+        apply_op(doc, _op(op="replace", path=f"/spec/list/{token}", value="x"))
+    with pytest.raises(PatchError):
+        apply_op(doc, _op(op="test", path=f"/spec/list/{token}", value="b"))
+    assert doc == {"spec": {"list": ["a", "b"]}}
+
+
+def test_ascii_indexes_and_append_still_apply() -> None:
+    doc: dict[str, Any] = {"spec": {"list": ["a", "b"]}}
+    apply_op(doc, _op(op="replace", path="/spec/list/1", value="B"))
+    apply_op(doc, _op(op="add", path="/spec/list/2", value="c"))  # the end of the list is allowed for add
+    apply_op(doc, _op(op="add", path="/spec/list/-", value="d"))
+    apply_op(doc, _op(op="test", path="/spec/list/0", value="a"))
+    assert doc["spec"]["list"] == ["a", "B", "c", "d"]
+
+
+@pytest.mark.parametrize("token", ["²", "١"])
+def test_a_non_ascii_index_in_a_model_is_one_positioned_line(tmp_path: Path, token: str) -> None:
+    ops = [
+        "{op: add, path: /spec/predictor/tolerations, value: [{key: a, operator: Exists}, {key: b, operator: Exists}]}",
+        f"{{op: replace, path: /spec/predictor/tolerations/{token}, value: {{key: c, operator: Exists}}}}",
+    ]
+    repo, first = _with_patch_ops(tmp_path, ops)
+    line = _refused_render(repo, f"{token!r} is not an index into a list of 2 (RFC 6901: ASCII digits")
+    assert line.startswith(f"{FRAUD}:{first + 1}:5: op replace"), line
