@@ -9,7 +9,10 @@ printable line on stderr, and leaves every file as it was.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import pytest
 
 from limits import assert_refused, run_limited
 from mlgitops.errors import Location, SpecError
-from mlgitops.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES
+from mlgitops.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES, MAX_REVISION_FILE_BYTES
 from mlgitops.patches import PatchError, PatchLedger, apply_op, apply_patches, json_measure
 from mlgitops.spec import Patch, PatchOp
 from tests.conftest import copy_example, snapshot_tree
@@ -186,3 +189,72 @@ def test_a_non_ascii_index_in_a_model_is_one_positioned_line(tmp_path: Path, tok
     repo, first = _with_patch_ops(tmp_path, ops)
     line = _refused_render(repo, f"{token!r} is not an index into a list of 2 (RFC 6901: ASCII digits")
     assert line.startswith(f"{FRAUD}:{first + 1}:5: op replace"), line
+
+
+# --- 4. a huge file at the diff base ----------------------------------------------------------------
+
+GIT = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+
+# Prints the largest resident size (KiB) of the command and the git it runs: ru_maxrss of waited-for
+# descendants (this wrapper waits only for them).
+PEAK_RSS = """
+import resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=300)
+sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.stderr.write(proc.stderr)
+sys.exit(proc.returncode)
+"""
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True, timeout=300)
+
+
+def test_diff_refuses_a_huge_file_at_the_base_by_its_header(tmp_path: Path) -> None:
+    """The base revision's archive is read as a stream: a 160 MiB file (the issue had 300 MB, read twice
+    into memory) is refused by its tar header, and the command never holds it."""
+    repo = copy_example(tmp_path / "repo")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "core.bigFileThreshold", "1m")  # git itself streams the blob (not the subject here)
+    (repo / "data").mkdir()
+    size = 160 << 20
+    with open(repo / "data" / "table.bin", "wb") as out:
+        out.truncate(size)  # zeros: small in Git, 160 MiB in an archive
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "example with data")
+    before = snapshot_tree(repo)
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "mlgitops", "diff", "--base", "HEAD"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"HEAD: data/table.bin: {size} bytes, over the limit of "
+        f"{MAX_REVISION_FILE_BYTES} bytes for one file of a revision (MAX_REVISION_FILE_BYTES); move it out "
+        "of the project directory or mark it `export-ignore` in .gitattributes"
+    ]
+    peak = int(proc.stdout.strip().splitlines()[-1]) * 1024
+    assert peak < size, f"the command's resident size reached {peak >> 20} MiB"
+    assert snapshot_tree(repo) == before
+
+
+def test_export_ignore_keeps_a_data_file_out_of_the_diff(tmp_path: Path) -> None:
+    """The way out the message names: with `export-ignore`, git archive leaves the file out."""
+    repo = copy_example(tmp_path / "repo")
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "data").mkdir()
+    with open(repo / "data" / "table.bin", "wb") as out:
+        out.truncate(MAX_REVISION_FILE_BYTES + 1)
+    (repo / ".gitattributes").write_text("data/** export-ignore\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "example with ignored data")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "diff", "--base", "HEAD"], cwd=repo, capture_output=True, text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr

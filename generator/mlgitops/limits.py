@@ -56,6 +56,14 @@ MAX_PATCH_WORK_BYTES = 8 * MAX_OBJECT_BYTES
 every patch copies its target object (to apply all or nothing), every add, replace and copy op its value,
 and a remove or replace measures what it takes away. Bounds the work of many ops on a large object."""
 
+MAX_REVISION_FILE_BYTES = 64 << 20
+"""One file of a committed revision that `diff` (or `history`) reads from Git (64 MiB): a spec is at
+most MAX_SPEC_BYTES, and a file this large in the project directory is data, not configuration. Checked
+on the tar header `git archive` sends, before the file's bytes are read."""
+
+MAX_REVISION_BYTES = 256 << 20
+"""The whole project directory of a committed revision, as `git archive` writes it (256 MiB)."""
+
 MAX_PROBLEMS = 100
 """Problems reported for one file; the rest are summarised in one line."""
 
