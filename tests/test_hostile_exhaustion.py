@@ -11,19 +11,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from limits import assert_refused, run_limited
 from mlgitops.errors import Location, SpecError
 from mlgitops.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES, MAX_REVISION_FILE_BYTES
 from mlgitops.patches import PatchError, PatchLedger, apply_op, apply_patches, json_measure
 from mlgitops.spec import Patch, PatchOp
-from tests.conftest import copy_example, snapshot_tree
+from tests.conftest import copy_example, run_cli, snapshot_tree
 
 FRAUD = "models/fraud-detector.yaml"
 
@@ -258,3 +260,144 @@ def test_export_ignore_keeps_a_data_file_out_of_the_diff(tmp_path: Path) -> None
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+# --- 5. promote: line breaks ruamel counts, the scaffolded model, signals -----------------------------
+
+NINE = ["--version", "9", "--storage-uri", "s3://ml-models/fraud-detector/9/model"]
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029"], ids=["cr", "nel", "ls", "ps"])
+@pytest.mark.parametrize("where", ["top-comment", "comment-before-the-pin"])
+def test_odd_line_breaks_inside_a_comment_keep_edits_on_their_lines(
+    tmp_path: Path, brk: str, where: str
+) -> None:
+    """A lone CR ends a line for the YAML reader (NEL, LS and PS do not): the editor counts lines the
+    same way (an IndexError, or an edit on the wrong line, before)."""
+    repo = copy_example(tmp_path / "repo")
+    path = repo / FRAUD
+    text = path.read_text(encoding="utf-8")
+    if where == "top-comment":
+        text = text.replace("# A scikit-learn model", f"# A scikit-learn{brk}# model", 1)
+    else:
+        text = text.replace("  prod:\n", f"  # prod pins{brk}# an older version\n  prod:\n", 1)
+    path.write_bytes(text.encode("utf-8"))
+    result = run_cli(["promote", "fraud-detector", "--to", "prod", *NINE, "--force", "--reason", "r"], cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    after = path.read_bytes().decode("utf-8")
+    expected = text.replace(
+        'model: {version: "6", storageUri: s3://ml-models/fraud-detector/6/model, registry: models:/fraud-detector/6}',
+        'model: {version: "9", storageUri: s3://ml-models/fraud-detector/9/model, registry: null}',
+    )
+    assert after == expected  # the comment's line break and every other byte kept
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
+
+
+def test_a_lone_cr_near_the_end_is_not_an_index_error(tmp_path: Path) -> None:
+    repo = copy_example(tmp_path / "repo")
+    path = repo / FRAUD
+    text = path.read_text(encoding="utf-8")
+    comments = "\r".join(f"# {letter}" for letter in "abcdefghijklmnop")  # 16 lines for YAML, 1 for a split on LF
+    text = text.replace("  prod:\n", f"  {comments}\n  prod:\n")
+    path.write_bytes(text.encode("utf-8"))
+    result = run_cli(["promote", "fraud-detector", "--to", "prod", *NINE, "--force", "--reason", "r"], cwd=repo)
+    assert "Traceback" not in result.stderr and "IndexError" not in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert 'prod:\n    model: {version: "9"' in path.read_bytes().decode("utf-8")
+
+
+def test_set_default_on_the_model_init_scaffolds(tmp_path: Path) -> None:
+    """The scaffolded model has no `environments.<first>` entry: nothing there to remove."""
+    created = run_cli(["init", str(tmp_path / "demo")])
+    assert created.exit_code == 0, created.stderr
+    repo = tmp_path / "demo"
+    (name,) = [p.stem for p in (repo / "models").glob("*.yaml")]
+    first = run_cli(["promote", name, "--to", "staging", "--version", "2", "--storage-uri", "s3://m/2/model",
+                     "--set-default"], cwd=repo)
+    assert first.exit_code == 2 and "only for the first environment" in first.stderr
+    result = run_cli(
+        ["promote", name, "--to", "dev", "--version", "2", "--storage-uri", f"s3://my-models/{name}/2/model",
+         "--set-default"],
+        cwd=repo,
+    )
+    assert result.exit_code == 0, result.stderr
+    for env, version in (("dev", "2"), ("staging", "1"), ("prod", "1")):
+        built = run_cli(["build", "--env", env, "--model", name], cwd=repo)
+        assert built.exit_code == 0, built.stderr
+        labels = [doc["metadata"].get("labels") or {} for doc in yaml.safe_load_all(built.stdout) if doc]
+        assert {label.get("app.kubernetes.io/version") for label in labels} - {None} == {version}, env
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
+
+
+# Runs `mlgitops ARGS` with one pause at POINT of the render: it prints PAUSED and waits there until a
+# signal arrives (the hook lives in the test, not in mlgitops). Each pause happens once, so the undo
+# render after the signal runs through.
+PAUSING = """
+import sys, time
+import mlgitops.rendercache.render as cached
+import mlgitops.tree as tree
+
+point, args = sys.argv[1], sys.argv[2:]
+paused = []
+
+def pause():
+    if not paused:
+        paused.append(1)
+        sys.stdout.write("PAUSED\\n")
+        sys.stdout.flush()
+        while True:
+            time.sleep(0.05)
+
+real_journal, real_write = tree._write_journal, cached.write
+
+def journal(*a):
+    if point == "before-commit":
+        pause()
+    real_journal(*a)
+    if point == "after-commit":
+        pause()
+
+def write(*a, **k):
+    status = real_write(*a, **k)
+    if point == "after-swap":
+        pause()
+    return status
+
+tree._write_journal, cached.write = journal, write
+from mlgitops.__main__ import main
+sys.exit(main(args))
+"""
+
+
+@pytest.mark.parametrize("point", ["before-commit", "after-commit", "after-swap"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_promote_interrupted_during_its_render_changes_nothing(tmp_path: Path, point: str, signum: int) -> None:
+    repo = copy_example(tmp_path / "repo")
+    assert run_cli(["render"], cwd=repo).exit_code == 0
+    before = snapshot_tree(repo)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSING, point, "promote", "fraud-detector", "--to", "dev", *NINE],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "PAUSED\n"
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in stderr, stderr
+    if signum == signal.SIGTERM:
+        assert proc.returncode == -signal.SIGTERM, stderr  # it still ends as SIGTERM ends a process
+    else:
+        assert (proc.returncode, stderr) == (130, "interrupted\n")
+    assert snapshot_tree(repo) == before, "the promotion was left half made"
+    assert not list(repo.glob(".mlgitops-staging-*")) and not (repo / ".mlgitops-journal.json").exists()
+    again = run_cli(["promote", "fraud-detector", "--to", "dev", *NINE], cwd=repo)  # and it can be done again
+    assert again.exit_code == 0, again.stderr
+    assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
