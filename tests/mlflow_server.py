@@ -220,6 +220,41 @@ def trickling_server() -> Iterator[str]:
         thread.join(10)
 
 
+@contextlib.contextmanager
+def header_trickling_server(sent_at_once: bytes) -> Iterator[str]:
+    """Answers with `sent_at_once` (nothing, a status line, ...), then one byte of a header line every 0.2 s:
+    the response's head never ends, and each read is quick."""
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                self.wfile.write(sent_at_once)
+                self.wfile.flush()
+                for byte in b"X-Slow: " + b"a" * 10_000:
+                    if stop.wait(0.2):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:
+                return
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 # Experiments store artifacts here: a runs:/ source then resolves to a URI KServe can load (nothing is
 # uploaded; the server only computes the locations).
 ARTIFACTS = "s3://ml-artifacts/registry-tests"

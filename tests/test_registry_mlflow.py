@@ -23,6 +23,7 @@ from tests.mlflow_server import (
     QUIET_ENV,
     Registry,
     free_port,
+    header_trickling_server,
     recording_proxy,
     redirecting_server,
     silent_server,
@@ -257,6 +258,26 @@ def test_trickling_server_times_out(project: Path) -> None:
     """A server that keeps sending a byte now and then is stopped by the call's own deadline."""
     before = snapshot_tree(project)
     with trickling_server() as url:
+        proc = run_subprocess(
+            project,
+            ["promote", "fraud-detector", "--to", "dev", "--alias", "champion"],
+            {"MLFLOW_TRACKING_URI": url, "MLFLOW_HTTP_REQUEST_TIMEOUT": "1"},
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"registry: MLflow server {url} did not answer within 1s"]
+    assert snapshot_tree(project) == before
+
+
+@pytest.mark.parametrize(
+    "sent_at_once",
+    [b"", b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"],
+    ids=["status-line", "first-header", "later-header"],
+)
+def test_a_server_trickling_its_headers_times_out(project: Path, sent_at_once: bytes) -> None:
+    """The status line and headers are bounded by the call's deadline too, not only the body (issue 20):
+    the server would take over half an hour to finish its head."""
+    before = snapshot_tree(project)
+    with header_trickling_server(sent_at_once) as url:
         proc = run_subprocess(
             project,
             ["promote", "fraud-detector", "--to", "dev", "--alias", "champion"],

@@ -22,8 +22,10 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from mlgitops.errors import ToolError, UsageError
+from mlgitops.limits import MAX_REVISION_BYTES, MAX_REVISION_FILE_BYTES
 
 __all__ = [
     "GitError",
@@ -182,26 +184,79 @@ def materialise(repo: Repository, commit: str, destination: Path, exclude: Seque
 
 
 def archive(repo: Repository, commit: str, exclude: Sequence[str] = ()) -> bytes:
-    """The project directory as of `commit`, as the tar `git archive` writes (see `materialise`)."""
+    """The project directory as of `commit`, as the tar `git archive` writes (see `materialise`).
+
+    Read as a stream and bounded: a file over MAX_REVISION_FILE_BYTES is refused by its tar header,
+    before its bytes are read, and the whole tar may hold at most MAX_REVISION_BYTES (a huge file
+    committed at the base revision must not take the command's memory).
+    """
     pathspecs = ["."] + [f":(exclude){path}" for path in exclude]
     argv = ["archive", "--format=tar", f"{commit}:{repo.prefix}", "--", *pathspecs]
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             ["git", *argv],
             cwd=repo.toplevel,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_environment(),
-            timeout=TIMEOUT_S,
-            check=False,
         )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git archive took longer than {TIMEOUT_S}s") from None
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror}") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    kept = _BoundedRecorder(proc.stdout)
+    try:
+        with tarfile.open(fileobj=kept, mode="r|") as tar:
+            for member in tar:
+                if member.size > MAX_REVISION_FILE_BYTES:
+                    raise GitError(
+                        f"{_tree_path(repo, member.name)}: {member.size} bytes, over the limit of "
+                        f"{MAX_REVISION_FILE_BYTES} bytes for one file of a revision (MAX_REVISION_FILE_BYTES); "
+                        "move it out of the project directory or mark it `export-ignore` in .gitattributes"
+                    )
+        kept.read_to_end()
+    except (tarfile.TarError, EOFError):
+        pass  # git failed part-way: its exit status and message say why
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            _, errors = proc.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise GitError(f"git archive took longer than {TIMEOUT_S}s") from None
     if proc.returncode != 0:
-        message = " ".join(proc.stderr.decode("utf-8", "replace").split()) or f"exit status {proc.returncode}"
+        message = " ".join(errors.decode("utf-8", "replace").split()) or f"exit status {proc.returncode}"
         raise GitError(f"git archive failed: {message}")
-    return proc.stdout
+    data = bytes(kept.data)
+    kept.data.clear()
+    return data
+
+
+class _BoundedRecorder(io.RawIOBase):
+    """A stream's bytes as they are read, kept in `data`, at most MAX_REVISION_BYTES of them."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self.stream = stream
+        self.data = bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size if size >= 0 else 1 << 20)
+        if len(self.data) + len(chunk) > MAX_REVISION_BYTES:
+            raise GitError(
+                f"a revision's project directory is over {MAX_REVISION_BYTES} bytes (MAX_REVISION_BYTES); "
+                "move large files out of it or mark them `export-ignore` in .gitattributes"
+            )
+        self.data += chunk
+        return chunk
+
+    def read_to_end(self) -> None:
+        while self.read(1 << 20):
+            pass
 
 
 def unpack(data: bytes, destination: Path) -> None:
@@ -244,9 +299,20 @@ def log_touching(repo: Repository, relatives: Sequence[str]) -> list[LogEntry]:
 
 
 def file_at(repo: Repository, commit: str, relative: str) -> bytes | None:
-    """The bytes of `relative` (inside the project directory) at `commit`; None when it does not exist."""
+    """The bytes of `relative` (inside the project directory) at `commit`; None when it does not exist.
+
+    A file over MAX_REVISION_FILE_BYTES is refused before it is read."""
+    spec = f"{commit}:{_tree_path(repo, relative)}"
+    size = _ok(repo.toplevel, "cat-file", "-s", spec)
+    if size is None:
+        return None
+    if int(size.strip() or 0) > MAX_REVISION_FILE_BYTES:
+        raise GitError(
+            f"{_tree_path(repo, relative)}: {size.strip()} bytes at {commit[:7]}, over the limit of "
+            f"{MAX_REVISION_FILE_BYTES} bytes for one file of a revision (MAX_REVISION_FILE_BYTES)"
+        )
     proc = subprocess.run(
-        ["git", "cat-file", "blob", f"{commit}:{_tree_path(repo, relative)}"],
+        ["git", "cat-file", "blob", spec],
         cwd=repo.toplevel,
         capture_output=True,
         env=_environment(),

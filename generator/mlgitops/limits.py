@@ -41,6 +41,29 @@ parameter as an environment variable, and every GPU step its class's node select
 so they grow with steps x parameters. Past this (about 60 bytes each) the object could not be stored
 anyway: etcd refuses requests over 1.5 MiB by default (etcd.io/docs/latest/dev-guide/limit)."""
 
+MAX_OBJECT_BYTES = 3 << 19
+"""Size of one generated object after the model's `patches`, as JSON (1.5 MiB): etcd's default request
+limit, so a bigger object could not be applied anyway. A few `copy` ops that each double an object
+(`copy /spec` to `/spec/x`) would otherwise grow it exponentially; the size is tracked op by op
+(mlgitops.patches), so the limit is hit before the object is built."""
+
+MAX_OBJECT_DEPTH = 2 * MAX_NESTING_DEPTH
+"""Nesting of a value a patch op inserts, counted from the object's root: an op may add a value nested
+as deep as a spec file allows below a path that is itself deep, but ops cannot stack values without end."""
+
+MAX_PATCH_WORK_BYTES = 8 * MAX_OBJECT_BYTES
+"""Bytes (as JSON) the `patches` of one model may copy and measure while rendering one environment:
+every patch copies its target object (to apply all or nothing), every add, replace and copy op its value,
+and a remove or replace measures what it takes away. Bounds the work of many ops on a large object."""
+
+MAX_REVISION_FILE_BYTES = 64 << 20
+"""One file of a committed revision that `diff` (or `history`) reads from Git (64 MiB): a spec is at
+most MAX_SPEC_BYTES, and a file this large in the project directory is data, not configuration. Checked
+on the tar header `git archive` sends, before the file's bytes are read."""
+
+MAX_REVISION_BYTES = 256 << 20
+"""The whole project directory of a committed revision, as `git archive` writes it (256 MiB)."""
+
 MAX_PROBLEMS = 100
 """Problems reported for one file; the rest are summarised in one line."""
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.errors import Location, Problem, SpecError
+from mlgitops.jsonpointer import index_within, is_array_index
+from mlgitops.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES
 from mlgitops.reserved import directive, directive_in, metadata_key
 from mlgitops.spec import Patch, PatchOp, PatchTarget
 from mlgitops.yamlio import JsonPath
@@ -44,12 +47,13 @@ def parse_pointer(pointer: str) -> list[str]:
 def _index(token: str, length: int, *, append: bool) -> int:
     if append and token == "-":
         return length
-    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        raise PatchError(f"{token!r} is not an index into a list of {length}")
-    index = int(token)
-    limit = length if append else length - 1
-    if index > limit:
-        raise PatchError(f"index {index} is out of range for a list of {length}")
+    if not is_array_index(token):
+        raise PatchError(
+            f"{_short(token)} is not an index into a list of {length} (RFC 6901: ASCII digits, no leading zero)"
+        )
+    index = index_within(token, length if append else length - 1)
+    if index is None:
+        raise PatchError(f"index {_short(token)} is out of range for a list of {length}")
     return index
 
 
@@ -83,23 +87,135 @@ def _get(doc: Any, pointer: str) -> Any:
     return parent[_index(last, len(parent), append=False)]
 
 
-def _add(doc: Any, pointer: str, value: Any) -> None:
+def json_measure(value: Any, limit: int) -> tuple[int, int]:
+    """(size, depth) of `value` written as JSON: bytes, and containers inside one another (a scalar is 0).
+
+    The walk stops once the size passes `limit` (the size returned is then only known to be larger), so
+    measuring costs at most about `limit`. Each entry of a map or list is counted with one separator.
+    """
+    size = 0
+    depth = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack and size <= limit:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            depth = max(depth, level + 1)
+            size += 2 + sum(_scalar_size(key) + 2 for key in node)
+            stack.extend((item, level + 1) for item in node.values())
+        elif isinstance(node, list):
+            depth = max(depth, level + 1)
+            size += 2 + len(node)
+            stack.extend((item, level + 1) for item in node)
+        else:
+            size += _scalar_size(node)
+    return size, depth
+
+
+def _scalar_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass")) + 2
+    if value is None or value is True:
+        return 4
+    if value is False:
+        return 5
+    return len(repr(value))
+
+
+class PatchWorkError(PatchError):
+    """The patches of one model copied or measured more than MAX_PATCH_WORK_BYTES: no further op runs."""
+
+
+@dataclass
+class PatchLedger:
+    """The size of the object being patched and the work spent so far, kept up to date op by op, so an
+    op that would grow the object past MAX_OBJECT_BYTES is refused before its value is copied."""
+
+    size: int = 0
+    work: int = 0
+    undo: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, doc: Any) -> PatchLedger:
+        ledger = cls()
+        ledger.size = ledger.measure(doc)[0]
+        return ledger
+
+    def measure(self, value: Any) -> tuple[int, int]:
+        size, depth = json_measure(value, MAX_PATCH_WORK_BYTES - self.work)
+        self.charge(size)
+        return size, depth
+
+    def charge(self, size: int) -> None:
+        self.work += size
+        if self.work > MAX_PATCH_WORK_BYTES:
+            raise PatchWorkError(
+                f"the model's patches copy and measure more than {MAX_PATCH_WORK_BYTES} bytes of objects and "
+                "values (MAX_PATCH_WORK_BYTES)"
+            )
+
+    def grow(self, delta: int) -> None:
+        if self.size + delta > MAX_OBJECT_BYTES:
+            raise PatchError(
+                f"the patched object would be larger than the limit of {MAX_OBJECT_BYTES} bytes as JSON "
+                "(MAX_OBJECT_BYTES, etcd's default request limit)"
+            )
+        self.size += delta
+
+    def rollback(self, size: int) -> None:
+        """Undo every op recorded since the last commit (the object is as it was, maybe in another key order)."""
+        while self.undo:
+            self.undo.pop()()
+        self.size = size
+
+
+def _add(doc: Any, pointer: str, value: Any, ledger: PatchLedger, *, copy_value: bool = True) -> None:
     tokens = parse_pointer(pointer)
+    size, depth = ledger.measure(value)
+    if len(tokens) + depth > MAX_OBJECT_DEPTH:
+        raise PatchError(
+            f"the value would be nested {len(tokens) + depth} levels deep in the object, more than the limit of "
+            f"{MAX_OBJECT_DEPTH} (MAX_OBJECT_DEPTH)"
+        )
     parent = _parent(doc, tokens, pointer)
+    last = tokens[-1]
     if isinstance(parent, dict):
-        parent[tokens[-1]] = value
+        if last in parent:
+            old = parent[last]
+            ledger.grow(size - ledger.measure(old)[0])
+            ledger.undo.append(lambda: parent.__setitem__(last, old))
+        else:
+            ledger.grow(_scalar_size(last) + 2 + size)
+            ledger.undo.append(lambda: parent.pop(last))
+        if copy_value:
+            ledger.charge(size)
+            value = copy.deepcopy(value)
+        parent[last] = value
     else:
-        parent.insert(_index(tokens[-1], len(parent), append=True), value)
+        index = _index(last, len(parent), append=True)
+        ledger.grow(size + 1)
+        if copy_value:
+            ledger.charge(size)
+            value = copy.deepcopy(value)
+        parent.insert(index, value)
+        ledger.undo.append(lambda: parent.pop(index))
 
 
-def _remove(doc: Any, pointer: str) -> Any:
+def _remove(doc: Any, pointer: str, ledger: PatchLedger) -> Any:
     tokens = parse_pointer(pointer)
     parent = _parent(doc, tokens, pointer)
+    last = tokens[-1]
     if isinstance(parent, dict):
-        if tokens[-1] not in parent:
+        if last not in parent:
             raise PatchError(f"{pointer} does not exist")
-        return parent.pop(tokens[-1])
-    return parent.pop(_index(tokens[-1], len(parent), append=False))
+        old = parent.pop(last)
+        ledger.undo.append(lambda: parent.__setitem__(last, old))
+        ledger.size -= ledger.measure(old)[0] + _scalar_size(last) + 2
+        return old
+    index = _index(last, len(parent), append=False)
+    removed = parent.pop(index)
+    ledger.undo.append(lambda: parent.insert(index, removed))
+    ledger.size -= ledger.measure(removed)[0] + 1
+    return removed
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -115,25 +231,31 @@ def json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-def apply_op(doc: Obj, op: PatchOp) -> None:
-    """Apply one RFC 6902 operation to `doc` in place (the root itself is never replaced)."""
+def apply_op(doc: Obj, op: PatchOp, ledger: PatchLedger | None = None) -> None:
+    """Apply one RFC 6902 operation to `doc` in place (the root itself is never replaced).
+
+    `ledger` tracks the size of `doc` and the work spent (a new one measures `doc`); on an error the op
+    may have been applied in part: `ledger.rollback` undoes it.
+    """
+    if ledger is None:
+        ledger = PatchLedger.of(doc)
     if op.op == "add":
-        _add(doc, op.path, copy.deepcopy(op.value))
+        _add(doc, op.path, op.value, ledger)
     elif op.op == "remove":
-        _remove(doc, op.path)
+        _remove(doc, op.path, ledger)
     elif op.op == "replace":
         _get(doc, op.path)
-        _remove(doc, op.path)
-        _add(doc, op.path, copy.deepcopy(op.value))
+        _remove(doc, op.path, ledger)
+        _add(doc, op.path, op.value, ledger)
     elif op.op == "move":
         assert op.from_ is not None
         if op.path.startswith(op.from_ + "/"):
             raise PatchError(f"cannot move {op.from_} into its own child {op.path}")
         if op.path != op.from_:
-            _add(doc, op.path, _remove(doc, op.from_))
+            _add(doc, op.path, _remove(doc, op.from_, ledger), ledger, copy_value=False)
     elif op.op == "copy":
         assert op.from_ is not None
-        _add(doc, op.path, copy.deepcopy(_get(doc, op.from_)))
+        _add(doc, op.path, _get(doc, op.from_), ledger)
     else:
         found = _get(doc, op.path)
         if not json_equal(found, op.value):
@@ -221,13 +343,24 @@ def apply_patches(
     """
     result = list(objects)
     problems: list[Problem] = []
+    ledger = PatchLedger()  # the work of all patches together, and the size of the object being patched
+    sizes: dict[int, int] = {}  # index in `result` -> size of the object there, once it has been copied
     for i, patch in enumerate(patches):
         where = _find_target(result, patch.target)
         if isinstance(where, str):
             if patch.target.kind not in absent_kinds:
                 problems.append(Problem(locate(("patches", i, "target")), where))
             continue
-        patched = copy.deepcopy(result[where])
+        try:
+            if where not in sizes:  # copied once; a failed patch is undone op by op (all or nothing)
+                sizes[where] = ledger.measure(result[where])[0]
+                ledger.charge(sizes[where])
+                result[where] = copy.deepcopy(result[where])
+        except PatchWorkError as exc:
+            problems.append(Problem(locate(("patches", i, "target")), f"{_describe(patch.target)}: {exc}"))
+            break
+        ledger.size = sizes[where]
+        failed: PatchError | None = None
         for j, op in enumerate(patch.ops):
             changed = identity_change(op)
             if changed is not None:
@@ -238,14 +371,17 @@ def apply_patches(
                         "identify the object in the base/overlay layout and in the overlays' patch targets",
                     )
                 )
+                failed = PatchError(changed)
                 break
             refused = _reserved_problem(op)
             if refused is not None:
                 problems.append(Problem(locate(("patches", i, "ops", j)), f"op {op.op} {op.path}: {refused}"))
+                failed = PatchError(refused)
                 break
             try:
+                patched = result[where]
                 guarded = _reserved_metadata(patched) if op.path.startswith("/metadata/") else None
-                apply_op(patched, op)
+                apply_op(patched, op, ledger)
                 if guarded is not None and _reserved_metadata(patched) != guarded:  # move and copy too
                     differ = sorted(set(guarded.items()) ^ set(_reserved_metadata(patched).items()))
                     raise PatchError(metadata_key(differ[0][0][1]) or "a reserved label or annotation")
@@ -255,9 +391,15 @@ def apply_patches(
                         locate(("patches", i, "ops", j)), f"op {op.op} {op.path} on {_describe(patch.target)}: {exc}"
                     )
                 )
+                failed = exc
                 break
+        if failed is None:
+            ledger.undo.clear()
+            sizes[where] = ledger.size
+        elif isinstance(failed, PatchWorkError):
+            break  # no further op runs: the work is spent
         else:
-            result[where] = patched
+            ledger.rollback(sizes[where])
     if problems:
         raise SpecError(problems)
     return result

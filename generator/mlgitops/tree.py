@@ -376,7 +376,8 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         shutil.rmtree(staging, ignore_errors=True)
         raise SpecError.at(Location(owned, 1, 1), f"cannot write the new {owned}: {exc.strerror}") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not (root / JOURNAL_FILE).is_file():  # interrupted after the commit point: the journal needs it
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     done: list[tuple[Path, Path]] = []
     try:

@@ -9,6 +9,7 @@ file as it was.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import tempfile
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from mlgitops.errors import MlgitopsError, UsageError
 from mlgitops.loader import find_root, load_workspace, parse_model
+from mlgitops.promotion.interrupt import Interrupted, interruptible
 from mlgitops.resolve import check_workspace_model, resolve
 from mlgitops.workspace import ModelFile, Workspace, unknown_environment
 
@@ -168,7 +170,8 @@ def _edited_text(workspace: Workspace, model: ModelFile, request: PromoteRequest
             if current is not None and editor.node(("environments", other, "model")) is None:
                 _set_env_pin(editor, other, dict(current.values()))
         _set_pin(editor, ("model",), {k: v for k, v in wanted.items() if v is not None})
-        editor.remove_key(("environments", env, "model"))
+        if editor.node(("environments", env, "model")) is not None:  # the scaffolded model pins no environment
+            editor.remove_key(("environments", env, "model"))
     elif wanted == base_pin:
         for key in PIN_KEYS:
             # removing the last key removes the emptied mapping too
@@ -262,7 +265,9 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
     if request.force and not request.reason:
         raise UsageError("--force needs --reason (it is recorded in the commit message and PR body)")
     root = find_root(start)
-    with project_lock(root, f"promote {request.model}", required=not request.dry_run):
+    # SIGTERM and SIGINT raise Interrupted inside (and are delivered again once the lock is released): the
+    # promotion is undone, never left half made.
+    with interruptible() as guard, project_lock(root, f"promote {request.model}", required=not request.dry_run):
         workspace = load_workspace(root, only_model=request.model)
         model = workspace.model(request.model)
         _check_env(workspace, request.to_env)
@@ -330,15 +335,34 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         )
         if request.dry_run or before == after:
             return result
-        _write_atomic(root / model.path, after)
-        if request.render:
-            try:
-                status = render_project(root, command=f"promote {request.model}")
-            except BaseException:
-                _write_atomic(root / model.path, before)
-                raise
-            result.rendered = list(status.stale)
+        try:
+            _write_atomic(root / model.path, after)
+            if request.render:
+                result.rendered = list(render_project(root, command=f"promote {request.model}").stale)
+            guard.disarm()  # done: a signal from here on is delivered when the promotion is complete
+        except BaseException as exc:
+            guard.disarm()  # the undo is not interrupted: a second signal waits for it
+            _undo(root, model.path, before, rerender=request.render and isinstance(exc, _INTERRUPTS))
+            raise
         return result
+
+
+_INTERRUPTS = (Interrupted, KeyboardInterrupt)
+
+
+def _undo(root: Path, path: str, before: str, *, rerender: bool) -> None:
+    """Put the model file back and, after an interrupt, the generated tree in line with it again.
+
+    The render may have been stopped anywhere: before its journal (the tree is as it was), after it
+    (render_project's recovery completes the swap first) or after the swap; rendering the restored
+    spec gives the tree as it was before the promotion in every case.
+    """
+    _write_atomic(root / path, before)
+    if rerender:
+        from mlgitops.rendercache import render_project
+
+        with contextlib.suppress(MlgitopsError):  # the tree stays stale: `render --check` says so
+            render_project(root, command="promote (undo)")
 
 
 def pr_body(result: PromoteResult) -> str:

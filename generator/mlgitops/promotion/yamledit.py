@@ -26,8 +26,15 @@ class EditError(MlgitopsError):
     """The file's shape does not allow the edit to be made in place."""
 
 
+# What ruamel.yaml's reader counts as a line break (`Reader.forward`): LF, and a CR not followed by LF.
+# The lines here must be its lines, or a position it gives lands on another line (a lone CR in a
+# comment shifted every later edit by one line, or past the end of the file: an IndexError).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_BREAKS = "\r\n"
+
+
 def _lines(text: str) -> list[str]:
-    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+    return _LINE.findall(text)
 
 
 def _newline(lines: list[str]) -> str:
@@ -129,7 +136,7 @@ class Editor:
                     return i + 1
                 i += 1
             raise EditError(f"{self.name}: a quoted value spanning lines cannot be edited in place")
-        end = len(text.rstrip("\r\n"))
+        end = len(text.rstrip(_BREAKS))
         comment = text.find(" #", col)
         if comment != -1:
             end = min(end, comment)
@@ -162,7 +169,7 @@ class Editor:
                         return line, i + 1
                 elif char == "," and depth == 0:
                     return line, len(text[:i].rstrip())
-                elif char in "\r\n" and depth == 0:
+                elif char in _BREAKS and depth == 0:
                     return line, len(text[:i].rstrip())
                 i += 1
             line, i = line + 1, 0

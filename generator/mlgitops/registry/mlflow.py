@@ -29,7 +29,10 @@ part of a message.
 from __future__ import annotations
 
 import contextlib
+import http.client
+import io
 import json
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -83,8 +86,9 @@ class MlflowRest:
         if self._token:
             request.add_unredirected_header("Authorization", f"Bearer {self._token}")
         where = f"MLflow server {self.shown_uri}"
+        deadline = time.monotonic() + self.timeout
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _opener(deadline).open(request, timeout=self.timeout) as response:
                 body = self._read_body(response)
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, endpoint) from None
@@ -111,9 +115,8 @@ class MlflowRest:
         return data
 
     def _read_body(self, response: Any) -> bytes:
-        """The answer, up to MAX_RESPONSE_BYTES + 1, within `timeout` as a whole: the socket timeout alone
-        bounds each read, so a server trickling bytes would otherwise keep the command waiting."""
-        deadline = time.monotonic() + self.timeout
+        """The answer, up to MAX_RESPONSE_BYTES + 1 (the whole exchange is bounded by the deadline every
+        read of the connection enforces: see `_DeadlineReader`)."""
         parts: list[bytes] = []
         size = 0
         while size <= MAX_RESPONSE_BYTES:
@@ -122,8 +125,6 @@ class MlflowRest:
                 break
             parts.append(chunk)
             size += len(chunk)
-            if time.monotonic() > deadline:
-                raise TimeoutError
         return b"".join(parts)
 
     def _http_error(self, exc: urllib.error.HTTPError, endpoint: str) -> RegistryError:
@@ -201,3 +202,70 @@ def _model_version(data: dict[str, Any]) -> ModelVersion:
         run_id=str(mv.get("run_id") or ""),
         status=str(mv.get("status") or "READY"),
     )
+
+
+# --- one deadline for the whole exchange ----------------------------------------------------------------
+# A socket timeout bounds each read, not the exchange: a server sending a byte of its status line, headers
+# or body now and then would keep `promote` waiting without end. Every read of the response (status line,
+# headers, body, on every connection a redirect opens) goes through `_DeadlineReader`, which gives the
+# socket only the time left before the deadline and fails once it has passed.
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The reads of a response's socket file, each bounded by the time left before `deadline`."""
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._raw = raw  # the socket's own file: it holds the reference that keeps the socket open
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the time for the request has run out")
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _bounded(connection_class: type[http.client.HTTPConnection], deadline: float) -> type[http.client.HTTPConnection]:
+    """`connection_class` whose connecting and every read of its responses end by `deadline`."""
+
+    class Response(http.client.HTTPResponse):
+        def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+            super().__init__(sock, *args, **kwargs)
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
+
+    class Connection(connection_class):  # type: ignore[valid-type,misc]
+        response_class = Response
+
+        def connect(self) -> None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the time for the request has run out")
+            given = getattr(self, "timeout", None)  # None or socket's default: no bound of its own
+            setattr(self, "timeout", min(given, left) if isinstance(given, (int, float)) else left)  # noqa: B010
+            super().connect()
+
+    return Connection
+
+
+def _opener(deadline: float) -> urllib.request.OpenerDirector:
+    """urllib's default opener (proxies, redirects, HTTP errors), every connection of it bounded by `deadline`."""
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(_bounded(http_class, deadline), req, **kwargs)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(_bounded(http_class, deadline), req, **kwargs)
+
+    return urllib.request.build_opener(HTTPHandler, HTTPSHandler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlgitops.jsonpointer import get_path
+from mlgitops.jsonpointer import get_path, is_array_index
 from mlgitops.lineage import (
     DATASET_ANNOTATION_PREFIX,
     MODEL_VERSION_ANNOTATION,
@@ -76,7 +76,7 @@ def parse_pointer(obj: Any, pointer: str) -> JsonPath:
     node = obj
     for raw in pointer.lstrip("/").split("/"):
         token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and token.isdigit():
+        if isinstance(node, list) and is_array_index(token) and len(token) <= 18:
             index = int(token)
             parts.append(index)
             node = node[index] if index < len(node) else None

@@ -1,0 +1,74 @@
+"""SIGTERM and SIGINT as one exception, for a section of `promote` that must be all or nothing.
+
+Python turns SIGINT into KeyboardInterrupt, but SIGTERM (what a CI runner, `timeout` or Kubernetes
+sends) ends the process where it stands: `promote` interrupted between writing the model file and
+finishing the render would leave the file edited and the generated tree stale. Inside `interruptible()`
+the first of these signals raises `Interrupted` where the program is (so the caller's `except`
+undoes or completes its work), and any later one only waits: the clean-up itself is not interrupted.
+On leaving, the previous handlers are back, and a signal that arrived is delivered again to them
+(SIGTERM then ends the process as it would have, SIGINT raises KeyboardInterrupt).
+
+    >>> with interruptible() as guard:          # doctest: +SKIP
+    ...     try:
+    ...         work()
+    ...         guard.disarm()                   # done: a signal from here on waits for the exit
+    ...     except BaseException:
+    ...         guard.disarm()
+    ...         undo()
+    ...         raise
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Interrupted(BaseException):
+    """A SIGTERM or SIGINT arrived inside `interruptible()` (a BaseException, like KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class Guard:
+    """Whether a signal still raises (`armed`), and the first one that arrived."""
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.received: int | None = None
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+        if self.armed:
+            self.armed = False
+            raise Interrupted(signum)
+
+
+@contextmanager
+def interruptible() -> Iterator[Guard]:
+    """See the module docstring. Outside the main thread (no signal handlers there) it only yields."""
+    guard = Guard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    previous = {signum: signal.signal(signum, guard.handle) for signum in SIGNALS}
+    try:
+        yield guard
+    finally:
+        guard.armed = False
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if guard.received is not None:
+            os.kill(os.getpid(), guard.received)  # to the handler the process had: its usual ending
