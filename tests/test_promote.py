@@ -79,13 +79,26 @@ def test_block_pin_keeps_quoting_and_comments(project: Path) -> None:
     ]
     # and back: an explicit pin is added as one line
     middle = spec(project)
-    args = ["promote", "fraud-detector", "--to", "staging", "--version", "8.1.0", "--no-render", "--force",
-            "--reason", "test", "--storage-uri", "s3://ml-models/fraud-detector/8/model",
-            "--registry", "models:/fraud-detector/8"]  # fmt: skip
+    args = [
+        "promote",
+        "fraud-detector",
+        "--to",
+        "staging",
+        "--version",
+        "8.1.0",
+        "--no-render",
+        "--force",
+        "--reason",
+        "test",
+        "--storage-uri",
+        "s3://ml-models/fraud-detector/8/model",
+        "--registry",
+        "models:/fraud-detector/8",
+    ]
     assert run_cli(args, cwd=project).exit_code == 0
     removed, added = changed_lines(middle, spec(project))
     assert added == [
-        '  staging: {model: {version: 8.1.0, storageUri: s3://ml-models/fraud-detector/8/model, '
+        "  staging: {model: {version: 8.1.0, storageUri: s3://ml-models/fraud-detector/8/model, "
         "registry: models:/fraud-detector/8}}\n"
     ]
     assert removed == []
@@ -93,16 +106,36 @@ def test_block_pin_keeps_quoting_and_comments(project: Path) -> None:
 
 def test_first_environment_pin_added_and_removed_round_trips(project: Path) -> None:
     before = with_spec(project)
-    args = ["promote", "fraud-detector", "--to", "dev", "--version", "9", "--storage-uri", "s3://m/9/model",
-            "--registry", "models:/fraud-detector/9"]  # fmt: skip
+    args = [
+        "promote",
+        "fraud-detector",
+        "--to",
+        "dev",
+        "--version",
+        "9",
+        "--storage-uri",
+        "s3://m/9/model",
+        "--registry",
+        "models:/fraud-detector/9",
+    ]
     assert run_cli(args, cwd=project).exit_code == 0
     removed, added = changed_lines(before, spec(project))
     assert removed == []
     assert added == ['    model: {version: "9", storageUri: s3://m/9/model, registry: models:/fraud-detector/9}\n']
     assert spec(project).index(added[0]) > spec(project).index("# inside dev")
     assert run_cli(["render", "--check"], cwd=project).exit_code == 0
-    back = ["promote", "fraud-detector", "--to", "dev", "--version", "7", "--storage-uri",
-            "s3://ml-models/fraud-detector/7/model", "--registry", "models:/fraud-detector/7"]  # fmt: skip
+    back = [
+        "promote",
+        "fraud-detector",
+        "--to",
+        "dev",
+        "--version",
+        "7",
+        "--storage-uri",
+        "s3://ml-models/fraud-detector/7/model",
+        "--registry",
+        "models:/fraud-detector/7",
+    ]
     assert run_cli(back, cwd=project).exit_code == 0
     assert spec(project) == before  # the pin equals the top-level one: removed, byte for byte
 
@@ -141,6 +174,30 @@ def test_dry_run_prints_the_change_and_writes_nothing(project: Path) -> None:
     assert snapshot_tree(project) == snapshot
 
 
+def test_dry_run_prints_the_pr_body_instead_of_writing_it(project: Path) -> None:
+    with_spec(project)
+    snapshot = snapshot_tree(project)
+    result = run_cli(
+        [
+            "promote",
+            "fraud-detector",
+            "--to",
+            "prod",
+            "--from",
+            "staging",
+            "--dry-run",
+            "--reason",
+            "why not",
+            "--pr-body",
+            "pr.md",
+        ],
+        cwd=project,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert snapshot_tree(project) == snapshot  # no pr.md either
+    assert "**Reason:** why not" in result.stdout
+
+
 def test_promoting_the_canary_version_completes_the_canary(project: Path) -> None:
     """The bundled example: staging runs a canary of 8; 8 through dev into staging ends it."""
     snapshot = snapshot_tree(project)
@@ -176,8 +233,18 @@ def test_promoting_the_canary_version_completes_the_canary(project: Path) -> Non
 
 
 def test_pr_body_names_the_change_the_reason_and_the_ml_summary(project: Path) -> None:
-    args = ["promote", "fraud-detector", "--to", "prod", "--from", "staging", "--reason", "auc 0.95 for two weeks",
-            "--pr-body", "pr.md"]  # fmt: skip
+    args = [
+        "promote",
+        "fraud-detector",
+        "--to",
+        "prod",
+        "--from",
+        "staging",
+        "--reason",
+        "auc 0.95 for two weeks",
+        "--pr-body",
+        "pr.md",
+    ]
     result = run_cli(args, cwd=project)
     assert result.exit_code == 0, result.stderr
     body = (project / "pr.md").read_text()
@@ -234,8 +301,14 @@ def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
 
 def test_set_default_moves_the_top_level_pin_and_keeps_the_others_where_they_are(project: Path) -> None:
     before = spec(project)
-    nine = ["--version", "9", "--storage-uri", "s3://ml-models/fraud-detector/9/model",
-            "--registry", "models:/fraud-detector/9"]  # fmt: skip
+    nine = [
+        "--version",
+        "9",
+        "--storage-uri",
+        "s3://ml-models/fraud-detector/9/model",
+        "--registry",
+        "models:/fraud-detector/9",
+    ]
     refused = run_cli(["promote", "fraud-detector", "--to", "staging", *nine, "--set-default"], cwd=project)
     assert refused.exit_code == 2 and "only for the first environment, 'dev'" in refused.stderr
     result = run_cli(["promote", "fraud-detector", "--to", "dev", *nine, "--set-default"], cwd=project)
@@ -272,11 +345,11 @@ def test_editor_keeps_anchors_quote_styles_and_comments_in_flow_maps() -> None:
         "  version: &v '7'   # anchored, single-quoted\r\n"
         "  storageUri: !!str s3://b/7\r\n"
         "environments:\r\n"
-        "  dev: {model: {version: *v, storageUri: \"s3://b/7\"}, serving: {replicas: {min: 0}}}  # flow\r\n"
+        '  dev: {model: {version: *v, storageUri: "s3://b/7"}, serving: {replicas: {min: 0}}}  # flow\r\n'
         "  prod:\r\n"
         "    # before the pin\r\n"
         "    model: {\r\n"
-        "      version: \"6\",   # inside a flow map\r\n"
+        '      version: "6",   # inside a flow map\r\n'
         "      storageUri: s3://b/6}\r\n"
         "\r\n"
         "    serving: {replicas: {min: 3}}\r\n"

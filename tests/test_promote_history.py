@@ -65,7 +65,9 @@ def test_history_follows_promotions_revert_and_rename(tmp_path: Path) -> None:
     assert dev == ["7", "8"]
     text = run_cli(["history", "fraud-detector", "--env", "prod"], cwd=repo)
     assert text.exit_code == 0
-    assert [line.split("\t")[:2] for line in text.stdout.splitlines()] == [["prod", "6"], ["prod", "8"], ["prod", "6"]]
+    header, *rows = text.stdout.splitlines()
+    assert header.split("\t") == ["ENVIRONMENT", "VERSION", "SINCE", "COMMIT", "AUTHOR", "SUBJECT"]
+    assert [line.split("\t")[:2] for line in rows] == [["prod", "6"], ["prod", "8"], ["prod", "6"]]
     assert f"\t{ids['prod'][:7]}\tDan\tpromote 8 to prod" in text.stdout
 
 
@@ -98,7 +100,7 @@ def test_rollback_restores_the_run_id_of_the_version_it_goes_back_to(tmp_path: P
     commit(repo, "Ann", "prod runs 6 from run 5f0c1a2b")
     promote(repo, "--to", "prod", "--force", "--reason", "hotfix", *EIGHT)
     commit(repo, "Ben", "prod runs 8")
-    assert history(repo, "--env", "prod")[0]["run_id"] == "5f0c1a2b"
+    assert history(repo, "--env", "prod")[0]["runId"] == "5f0c1a2b"
     result = run_cli(["rollback", "fraud-detector", "--env", "prod", "--reason", "8 regressed"], cwd=repo)
     assert result.exit_code == 0, result.stderr
     built = run_cli(["build", "--env", "prod", "--model", "fraud-detector"], cwd=repo).stdout

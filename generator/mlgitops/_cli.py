@@ -255,10 +255,13 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult) -> None:
-    """The pull request text, written also on --dry-run (it is the command's output, not the project's)."""
+    """The pull request text; on --dry-run it is printed, not written (a dry run writes nothing)."""
     if args.pr_body:
         from mlgitops.promotion.promote import pr_body
 
+        if args.dry_run:
+            sys.stdout.write(pr_body(result))
+            return
         try:
             (start / args.pr_body).write_text(pr_body(result), encoding="utf-8")
         except OSError as exc:

@@ -103,7 +103,9 @@ def _deployment(env: str, pin: Pin, entry: LogEntry) -> Deployment:
 def format_history(result: History, env: str | None, fmt: str) -> str:
     rows = [d for d in result.deployments if env is None or d.environment == env]
     if fmt == "json":
-        payload = {"model": result.model, "deployments": [asdict(d) for d in rows], "skipped": result.skipped}
+        # camelCase keys, as in every other JSON mlgitops writes (storageUri, runId)
+        deployments = [{_camel(k): v for k, v in asdict(d).items()} for d in rows]
+        payload = {"model": result.model, "deployments": deployments, "skipped": result.skipped}
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
     # Author and subject are anyone's text (a commit can carry terminal escapes and bidi controls):
     # printable() shows them as escapes, so a row can neither drive the terminal nor split in two.
@@ -112,8 +114,18 @@ def format_history(result: History, env: str | None, fmt: str) -> str:
                                                 d.subject))
         for d in rows
     ]
+    if lines:
+        lines.insert(0, HISTORY_HEADER)
     lines += [f"skipped {commit}: the spec did not load at this commit" for commit in result.skipped]
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+HISTORY_HEADER = "\t".join(("ENVIRONMENT", "VERSION", "SINCE", "COMMIT", "AUTHOR", "SUBJECT"))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def rollback_target(result: History, env: str, to_version: str | None) -> Deployment:
