@@ -85,6 +85,8 @@ def _get(doc: Any, pointer: str) -> Any:
 
 def _add(doc: Any, pointer: str, value: Any) -> None:
     tokens = parse_pointer(pointer)
+    if not tokens:
+        raise PatchError("the whole document cannot be replaced or removed: patch its fields")
     parent = _parent(doc, tokens, pointer)
     if isinstance(parent, dict):
         parent[tokens[-1]] = value
@@ -94,6 +96,8 @@ def _add(doc: Any, pointer: str, value: Any) -> None:
 
 def _remove(doc: Any, pointer: str) -> Any:
     tokens = parse_pointer(pointer)
+    if not tokens:
+        raise PatchError("the whole document cannot be replaced or removed: patch its fields")
     parent = _parent(doc, tokens, pointer)
     if isinstance(parent, dict):
         if tokens[-1] not in parent:
