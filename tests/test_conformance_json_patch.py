@@ -10,12 +10,12 @@ MLGITOPS_REQUIRE_ALL=1, as in CI).
 Every case passes, except where mlgitops is stricter on purpose. Each such case is in REFUSED below
 (and in docs/patches.md, "Conformance"), and the test asserts the refusal:
 
-| case                  | upstream comment                                     | why mlgitops refuses it                          |
-|-----------------------|------------------------------------------------------|--------------------------------------------------|
-| tests.json#40         | replace whole document                               | a patch changes one generated object's fields;   |
-| tests.json#59         | replacing the root of the document is possible w/ add| replacing the object would change its identity   |
-| tests.json#41         | spurious patch properties                            | the spec schema refuses unknown keys in an op,   |
-| spec_tests.json#11    | A.11. Ignoring Unrecognized Elements                 | so a misspelt `valeu:` or `form:` is an error    |
+| case               | upstream comment                          | why mlgitops refuses it                    |
+|--------------------|-------------------------------------------|--------------------------------------------|
+| tests.json#40      | replace whole document                    | a patch changes one generated object's     |
+| tests.json#59      | replacing the root ... is possible w/ add | fields; never the object (its identity)    |
+| tests.json#41      | spurious patch properties                 | the spec schema refuses unknown keys in an |
+| spec_tests.json#11 | A.11. Ignoring Unrecognized Elements      | op: a misspelt `valeu:` is an error        |
 
 Cases the suite itself marks `disabled` (tests.json#10, #52, #76 and spec_tests.json#13: top-level
 scalars, duplicate keys that JSON parsing already lost) are not run.
@@ -32,12 +32,12 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from tools.conformance_data import directory, locked
 
 from conftest import REPO, unavailable
 from mlgitops.jsonpointer import escape, get_path, to_pointer
 from mlgitops.patches import PatchError, apply_op, json_equal, parse_pointer
 from mlgitops.spec import PatchOp
-from tools.conformance_data import directory, locked
 
 PACKAGE = "json-patch-test-suite"
 FILES = ("tests.json", "spec_tests.json")
@@ -82,7 +82,7 @@ MISSING = [("missing", {})]
 
 def _need_data(case_id: str) -> None:
     if case_id == "missing":
-        unavailable(f"the {PACKAGE} conformance cases (tools/conformance.lock) are not cached: run `make conformance-data`")
+        unavailable(f"the {PACKAGE} cases (tools/conformance.lock) are not cached: run `make conformance-data`")
 
 
 def _apply(case: dict[str, Any]) -> Any:

@@ -1,0 +1,78 @@
+"""Boundary tables (min-1, min, max, max+1) for the integer and quantity rules of
+generator/mlgitops/kubevalues.py: every Kubernetes quantity suffix, and the int32/int64 fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from mlgitops import kubevalues as kv
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("check", "low", "high"),
+    [(kv.int32, INT32_MIN, INT32_MAX), (kv.int64, INT64_MIN, INT64_MAX)],
+    ids=["int32", "int64"],
+)
+def test_integer_bounds(check: Callable[[int], str | None], low: int, high: int) -> None:
+    assert check(low - 1) is not None
+    assert check(low) is None
+    assert check(0) is None
+    assert check(high) is None
+    message = check(high + 1)
+    assert message is not None and str(high + 1) in message and str(high) in message
+
+
+def test_the_module_constants_are_the_go_limits() -> None:
+    assert (kv.INT32_MAX, kv.INT64_MAX) == (INT32_MAX, INT64_MAX)
+
+
+DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+
+
+def _largest(suffix: str) -> int:
+    """The largest whole number N for which `N<suffix>` is at most 2^63-1."""
+    if suffix in BINARY:
+        return INT64_MAX // 2 ** BINARY[suffix]
+    exponent = DECIMAL[suffix]
+    return INT64_MAX * 10**-exponent if exponent < 0 else INT64_MAX // 10**exponent
+
+
+@pytest.mark.parametrize("suffix", [*DECIMAL, *BINARY])
+def test_quantity_bounds_for_every_suffix(suffix: str) -> None:
+    assert kv.quantity(f"-1{suffix}") is not None and "negative" in (kv.quantity(f"-1{suffix}") or "")  # min-1
+    assert kv.quantity(f"0{suffix}") is None  # min
+    assert kv.quantity(f"1{suffix}") is None
+    assert kv.quantity(f"{_largest(suffix)}{suffix}") is None  # max
+    too_large = kv.quantity(f"{_largest(suffix) + 1}{suffix}")  # max+1
+    assert too_large is not None and "larger than Kubernetes can hold" in too_large
+
+
+@pytest.mark.parametrize(
+    ("value", "largest"),
+    [("E", "9E"), ("Ei", "7Ei"), ("Pi", "8191Pi"), ("P", "9223P"), ("Ti", "8388607Ti"), ("k", "9223372036854775k")],
+)
+def test_quantity_maxima_by_hand(value: str, largest: str) -> None:
+    """The table above, for a few suffixes, worked out by hand (not from the same formula)."""
+    assert kv.quantity(largest) is None
+    assert kv.quantity(str(int(largest.removesuffix(value)) + 1) + value) is not None
+
+
+@pytest.mark.parametrize("value", ["1K", "1ki", "1KI", "1mi", "1g", "1e", "1 Gi", "Gi", "1Gi ", "1.Gi5"])
+def test_quantity_suffixes_are_case_sensitive_and_exact(value: str) -> None:
+    assert kv.quantity(value) is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("9.223372036854775807E", True), ("9.223372036854775808E", False), ("9223372036854775807", True),
+     ("9223372036854775808", False), ("9223372036854775807e0", True), ("9.223372036854775807e18", True),
+     ("9.223372036854775808e18", False), ("1e19", False), ("0e99", True), ("0.5Ki", True), (".5", True)],
+)
+def test_quantity_bounds_with_fractions_and_exponents(value: str, ok: bool) -> None:
+    assert (kv.quantity(value) is None) is ok
