@@ -40,10 +40,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "mergepatch": ("mergepatch.py", ["tests/test_merge_patch.py"]),
     # tests/test_patches.py renders whole projects (Kustomize): too slow to run per mutant
     "patches": ("patches.py", ["tests/test_patch_engine.py", "tests/test_conformance_json_patch.py"]),
-    "kubevalues": ("kubevalues.py", ["tests/test_kube_values.py"]),
-    "stepgraph": ("stepgraph.py", ["tests/test_workflow_structure.py"]),
+    "kubevalues": ("kubevalues.py", ["tests/test_kube_values.py", "tests/test_kube_value_bounds.py"]),
+    "stepgraph": ("stepgraph.py", ["tests/test_hostile_input.py", "tests/test_training_workflow.py"]),
     "yamlio": ("yamlio.py", ["tests/test_quoting.py", "tests/test_yamlio.py"]),
-    "gates": ("render/gates.py", ["tests/test_registry_gates.py"]),
+    "gates": ("render/gates.py", ["tests/test_registry_gates.py", "tests/test_training_workflow.py"]),
 }
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], list[type[ast.cmpop]]] = {
@@ -102,8 +102,8 @@ def _skipped(tree: ast.AST) -> set[int]:
         if isinstance(node, ast.AnnAssign):
             all_of(node.annotation)
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-            for arg in node.exc.args:
-                all_of(arg)
+            for message in node.exc.args:
+                all_of(message)
         if isinstance(node, ast.JoinedStr):
             all_of(node)
     return skip
@@ -162,7 +162,7 @@ def _apply(node: ast.AST, variant: int) -> ast.AST | None:
             node.value = not node.value
         elif isinstance(node.value, int):
             node.value = node.value + 1
-        else:
+        elif isinstance(node.value, str):
             node.value = "XX" + node.value + "XX"
     elif isinstance(node, ast.Break):
         return ast.Continue()
@@ -229,6 +229,7 @@ def run(name: str, tests: list[str], limit: int | None = None) -> tuple[int, int
             (copy / "mlgitops" / relative).write_text(mutate(source, mutant.index))
             if _pytest(copy, tests, timeout) == "passed":
                 survivors.append(mutant)
+                print(f"survived {relative}:{mutant.line}: #{mutant.index} {mutant.what}", flush=True)
         (copy / "mlgitops" / relative).write_text(source)
     return len(found), len(found) - len(survivors), survivors
 
@@ -250,8 +251,6 @@ def main(argv: list[str]) -> int:
             continue
         tests = args.tests or MODULES[name][1]
         total, killed, survivors = run(name, tests)
-        for m in survivors:
-            print(f"survived {MODULES[name][0]}:{m.line}: #{m.index} {m.what}", flush=True)
         score = 100 * killed / total if total else 100.0
         rows.append(f"{name:12} {total:5} mutants {killed:5} killed {len(survivors):5} survived  {score:5.1f} %")
         print(rows[-1], flush=True)
