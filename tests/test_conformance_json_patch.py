@@ -82,7 +82,7 @@ MISSING = [("missing", {})]
 
 def _need_data(case_id: str) -> None:
     if case_id == "missing":
-        unavailable(f"the {PACKAGE} cases (tools/conformance.lock) are not cached: run `make conformance-data`")
+        unavailable(f"the {PACKAGE} cases of tools/conformance.lock are missing or differ: run `make conformance-data`")
 
 
 def _apply(case: dict[str, Any]) -> Any:

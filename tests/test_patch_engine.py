@@ -5,6 +5,7 @@ they were. The public conformance cases: tests/test_conformance_json_patch.py.""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -375,3 +376,129 @@ def test_patched_op_names_the_last_op_that_wrote_a_path() -> None:
     assert patched_op(patches, obj, ("data",)) == ("patches", 1, "ops", 0)  # a parent
     assert patched_op(patches, obj, ("metadata", "name")) is None
     assert patched_op(patches, {**obj, "kind": "Secret"}, ("data", "a")) is None
+
+
+# --- targets and reserved keys (apply_patches) ----------------------------------------------------
+
+
+def _objects() -> list[dict[str, Any]]:
+    first = _object()
+    second = copy.deepcopy(first)
+    second["metadata"]["name"] = "other"
+    return [first, second, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "data": {}}]
+
+
+def _targeted(target: dict[str, Any], *ops: dict[str, Any]) -> Patch:
+    return Patch.model_validate({"target": target, "ops": list(ops)})
+
+
+ADD_X = {"op": "add", "path": "/data/x", "value": 1}
+
+
+def test_a_target_picks_one_object_by_kind_name_and_api_version() -> None:
+    result = apply_patches(_objects(), [_targeted({"kind": "ConfigMap", "name": "other"}, ADD_X)], _locate)
+    assert [o.get("data", {}).get("x") for o in result] == [None, 1, None]
+    result = apply_patches(_objects(), [_targeted({"kind": "Deployment", "apiVersion": "apps/v1"}, ADD_X)], _locate)
+    assert result[2]["data"] == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ({"kind": "ConfigMap"}, r"^2 generated objects are a ConfigMap \('cm', 'other'\): name one with target.name$"),
+        ({"kind": "Secret"},
+         r"^no generated object is a Secret \(this model renders ConfigMap 'cm', ConfigMap 'other', Deployment 'd'\)$"),
+        ({"kind": "ConfigMap", "name": "nope"}, r"^no generated object is a ConfigMap 'nope' \("),
+        ({"kind": "Deployment", "apiVersion": "v1"}, r"^no generated object is a v1 Deployment \("),
+        ({"kind": "Deployment", "apiVersion": "v1", "name": "d"}, r"^no generated object is a v1 Deployment 'd' \("),
+    ],
+)
+def test_a_target_that_matches_no_object_or_several_says_so_at_the_target(target: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        apply_patches(_objects(), [_targeted(target, ADD_X)], _locate)
+    (problem,) = raised.value.problems
+    assert problem.location == Location("models/m.yaml", 13)  # ("patches", 0, "target")
+    assert re.search(message, problem.message), problem.message
+
+
+def test_no_object_at_all_and_an_absent_kind() -> None:
+    with pytest.raises(SpecError, match=r"this model renders nothing"):
+        apply_patches([], [_targeted({"kind": "Secret"}, ADD_X)], _locate)
+    kept = _objects()
+    assert apply_patches(kept, [_targeted({"kind": "Secret"}, ADD_X)], _locate, absent_kinds={"Secret"}) == kept
+    with pytest.raises(SpecError):
+        apply_patches(kept, [_targeted({"kind": "Secret"}, ADD_X)], _locate, absent_kinds={"Job"})
+
+
+def test_every_problem_is_reported_and_later_patches_still_apply() -> None:
+    patches = [
+        _targeted({"kind": "Secret"}, ADD_X),
+        _targeted({"kind": "Deployment"}, {"op": "remove", "path": "/nope"}, {"op": "remove", "path": "/nope2"}),
+        _targeted({"kind": "ConfigMap", "name": "cm"}, {"op": "remove", "path": "/kind"}, ADD_X),
+    ]
+    with pytest.raises(SpecError) as raised:
+        apply_patches(_objects(), patches, _locate)
+    messages = sorted(p.message for p in raised.value.problems)
+    assert len(messages) == 3  # the second op of a failing patch is not tried
+    assert messages[0].startswith("a patch may not change /kind")
+    assert messages[1].startswith("no generated object is a Secret")
+    assert messages[2] == "op remove /nope on Deployment: /nope does not exist"
+
+
+def test_later_ops_see_earlier_ones_and_later_patches_see_earlier_patches() -> None:
+    patches = [
+        _targeted({"kind": "Deployment"}, ADD_X, {"op": "test", "path": "/data/x", "value": 1}),
+        _targeted({"kind": "Deployment"}, {"op": "replace", "path": "/data/x", "value": 2}),
+    ]
+    assert apply_patches(_objects(), patches, _locate)[2]["data"] == {"x": 2}
+
+
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        ({"op": "add", "path": "/data/$patch", "value": "delete"}, "strategic-merge directive"),
+        ({"op": "add", "path": "/data/x", "value": {"a": [{"$retainKeys": []}]}}, "strategic-merge directive"),
+        ({"op": "replace", "path": "/data/k", "value": {"$patch": "replace"}}, "strategic-merge directive"),
+        ({"op": "move", "from": "/data/$k", "path": "/data/x"}, "strategic-merge directive"),
+        ({"op": "add", "path": "/metadata/labels/config.kubernetes.io~1local-config", "value": "true"},
+         "Kustomize interprets"),
+        ({"op": "add", "path": "/metadata/annotations", "value": {"lineage.mlgitops.io/run": "x"}},
+         "lineage.mlgitops.io keys"),
+        ({"op": "copy", "from": "/data", "path": "/metadata/annotations"}, "Kustomize interprets"),
+    ],
+)
+def test_reserved_keys_are_refused_at_the_op(op: dict[str, Any], message: str) -> None:
+    obj = _object()
+    obj["data"]["config.k8s.io/x"] = "y"
+    obj["data"]["$k"] = 1
+    with pytest.raises(SpecError, match=message) as raised:
+        apply_patches([obj], [_patch(op)], _locate)
+    assert raised.value.problems[0].location == Location("models/m.yaml", 14)
+
+
+def test_reserved_metadata_already_there_may_stay_but_not_change() -> None:
+    obj = _object()
+    obj["metadata"]["annotations"] = {"lineage.mlgitops.io/run": "r1", "team": "a"}
+    ok = apply_patches([obj], [_patch({"op": "replace", "path": "/metadata/annotations/team", "value": "b"},
+                                      {"op": "add", "path": "/metadata/labels/x", "value": "y"})], _locate)
+    assert ok[0]["metadata"]["annotations"] == {"lineage.mlgitops.io/run": "r1", "team": "b"}
+    for op in (
+        {"op": "remove", "path": "/metadata/annotations/lineage.mlgitops.io~1run"},
+        {"op": "replace", "path": "/metadata/annotations", "value": {}},
+        {"op": "move", "from": "/metadata/annotations", "path": "/metadata/labels"},
+    ):
+        with pytest.raises(SpecError, match=r"lineage\.mlgitops\.io keys"):
+            apply_patches([obj], [_patch(op)], _locate)
+    # a `test` of it, and a `$` in a test value, change nothing
+    apply_patches([obj], [_patch({"op": "test", "path": "/metadata/annotations/lineage.mlgitops.io~1run",
+                                  "value": "r1"}, {"op": "test", "path": "/data/k", "value": "v"})], _locate)
+
+
+@pytest.mark.parametrize(("length", "shown"), [(58, None), (59, 57), (100, 57)])
+def test_a_long_value_in_a_failing_test_is_shortened_to_60_characters(length: int, shown: int | None) -> None:
+    """repr of a string of LENGTH characters is LENGTH + 2 long: 60 is shown whole, 61 as 57 and `...`."""
+    value = "y" * length
+    with pytest.raises(PatchError) as raised:
+        apply_op({"a": 1}, _op(op="test", path="/a", value=value))
+    expected = repr(value) if shown is None else repr(value)[:shown] + "..."
+    assert str(raised.value) == f"test failed: /a is 1, not {expected}"

@@ -45,6 +45,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "yamlio": ("yamlio.py", ["tests/test_quoting.py", "tests/test_yamlio.py"]),
     "gates": ("render/gates.py", ["tests/test_registry_gates.py", "tests/test_training_workflow.py"]),
 }
+# Only these functions of a module are mutated (the rest of yamlio.py is the reader, not the writer).
+SCOPES: dict[str, tuple[str, ...]] = {
+    "yamlio": ("_quote", "_refuse", "unwritable_reason", "unwritable", "_scalar_text", "_string_text", "_literal",
+               "_key_text"),
+}
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], list[type[ast.cmpop]]] = {
     ast.Eq: [ast.NotEq],
@@ -109,11 +114,13 @@ def _skipped(tree: ast.AST) -> set[int]:
     return skip
 
 
-def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, int, str]]:
-    """(node, variant, description) for every mutation of the tree, in a fixed order."""
+def _points(tree: ast.AST, only: tuple[str, ...] = ()) -> Iterator[tuple[ast.AST, int, str]]:
+    """(node, variant, description) for every mutation of the tree (of its functions ONLY, if given), in a
+    fixed order."""
     skip = _skipped(tree)
+    scope = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name in only for n in ast.walk(f)}
     for node in ast.walk(tree):
-        if id(node) in skip:
+        if id(node) in skip or (only and id(node) not in scope):
             continue
         if isinstance(node, ast.Compare):
             for i, op in enumerate(node.ops):
@@ -189,13 +196,14 @@ class _Replace(ast.NodeTransformer):
         return super().generic_visit(node)
 
 
-def mutants(source: str) -> list[Mutant]:
-    return [Mutant(i, getattr(node, "lineno", 0), what) for i, (node, _, what) in enumerate(_points(ast.parse(source)))]
+def mutants(source: str, only: tuple[str, ...] = ()) -> list[Mutant]:
+    points = _points(ast.parse(source), only)
+    return [Mutant(i, getattr(node, "lineno", 0), what) for i, (node, _, what) in enumerate(points)]
 
 
-def mutate(source: str, index: int) -> str:
+def mutate(source: str, index: int, only: tuple[str, ...] = ()) -> str:
     tree = ast.parse(source)
-    node, variant, _ = list(_points(tree))[index]
+    node, variant, _ = list(_points(tree, only))[index]
     replacement = _apply(node, variant)
     if replacement is not None:
         tree = _Replace(node, replacement).visit(tree)
@@ -215,8 +223,9 @@ def _pytest(copy: Path, tests: list[str], timeout: float) -> str:
 def run(name: str, tests: list[str], limit: int | None = None) -> tuple[int, int, list[Mutant]]:
     """(mutants, killed, survivors) of module NAME against TESTS."""
     relative, _ = MODULES[name]
+    only = SCOPES.get(name, ())
     source = (PACKAGE / relative).read_text()
-    found = mutants(source)[:limit]
+    found = mutants(source, only)[:limit]
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "generator"
         shutil.copytree(REPO / "generator", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -226,7 +235,7 @@ def run(name: str, tests: list[str], limit: int | None = None) -> tuple[int, int
         timeout = 3 * (time.monotonic() - start) + 30
         survivors = []
         for mutant in found:
-            (copy / "mlgitops" / relative).write_text(mutate(source, mutant.index))
+            (copy / "mlgitops" / relative).write_text(mutate(source, mutant.index, only))
             if _pytest(copy, tests, timeout) == "passed":
                 survivors.append(mutant)
                 print(f"survived {relative}:{mutant.line}: #{mutant.index} {mutant.what}", flush=True)
@@ -246,7 +255,7 @@ def main(argv: list[str]) -> int:
     rows = []
     for name in args.modules or list(MODULES):
         if args.list:
-            for m in mutants((PACKAGE / MODULES[name][0]).read_text()):
+            for m in mutants((PACKAGE / MODULES[name][0]).read_text(), SCOPES.get(name, ())):
                 print(f"{name}:{m.line}: #{m.index} {m.what}")
             continue
         tests = args.tests or MODULES[name][1]
