@@ -76,3 +76,62 @@ def test_quantity_suffixes_are_case_sensitive_and_exact(value: str) -> None:
 )
 def test_quantity_bounds_with_fractions_and_exponents(value: str, ok: bool) -> None:
     assert (kv.quantity(value) is None) is ok
+
+
+# --- lengths: the longest accepted, one more refused ------------------------------------------------
+
+
+def _subdomain(length: int) -> str:
+    """A DNS-1123 subdomain of exactly LENGTH characters (labels of 63, dot-separated)."""
+    labels, text = [], ""
+    while len(text) < length:
+        room = length - len(text) - (1 if text else 0)
+        labels.append("a" * min(63, max(room, 1)))
+        text = ".".join(labels)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("check", "make", "low", "high"),
+    [
+        (kv.dns1123_label, lambda n: "a" * n, 1, 63),
+        (kv.dns1123_subdomain, _subdomain, 1, 253),
+        (kv.dns1035_label, lambda n: "a" * n, 1, 63),
+        (kv.qualified_name, lambda n: "a" * n, 1, 63),
+        (kv.qualified_name, lambda n: _subdomain(n) + "/name", 1, 253),  # the prefix
+        (kv.label_value, lambda n: "a" * n, 0, 63),
+        (kv.config_map_key, lambda n: "a" * n, 1, 253),
+    ],
+    ids=["dns1123-label", "dns1123-subdomain", "dns1035-label", "qualified-name", "qualified-prefix", "label-value",
+         "config-map-key"],
+)
+def test_length_bounds(check: Callable[[str], str | None], make: Callable[[int], str], low: int, high: int) -> None:
+    if low > 0:
+        assert check(make(low - 1)) is not None  # min-1: empty
+    assert check(make(low)) is None
+    assert check(make(high)) is None
+    assert check(make(high + 1)) is not None
+
+
+def test_dns1035_label_takes_its_own_maximum() -> None:
+    assert kv.dns1035_label("a" * 52, max_length=52) is None
+    assert kv.dns1035_label("a" * 53, max_length=52) is not None
+
+
+@pytest.mark.parametrize(("value", "ok"), [(".", False), ("..", False), ("...", True), (".a", True), ("a b", False)])
+def test_config_map_key_dots(value: str, ok: bool) -> None:
+    assert (kv.config_map_key(value) is None) is ok
+
+
+def test_annotations_size_bound_counts_bytes() -> None:
+    limit = kv.ANNOTATIONS_SIZE_MAX
+    assert kv.annotations_size({"k": "v" * (limit - 1)}) is None
+    assert kv.annotations_size({"k": "v" * limit}) is not None
+    assert kv.annotations_size({"k": "é" * ((limit - 1) // 2)}) is None  # two bytes each
+    assert kv.annotations_size({"k": "é" * (limit // 2)}) is not None
+
+
+@pytest.mark.parametrize(("length", "shown"), [(80, "a" * 79 + "!"), (81, "a" * 77 + "...")])
+def test_a_refused_value_is_shown_quoted_and_at_most_80_characters(length: int, shown: str) -> None:
+    message = kv.config_map_key("a" * (length - 1) + "!")
+    assert message is not None and message.startswith(repr(shown) + " is not")
