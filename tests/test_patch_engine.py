@@ -502,3 +502,14 @@ def test_a_long_value_in_a_failing_test_is_shortened_to_60_characters(length: in
         apply_op({"a": 1}, _op(op="test", path="/a", value=value))
     expected = repr(value) if shown is None else repr(value)[:shown] + "..."
     assert str(raised.value) == f"test failed: /a is 1, not {expected}"
+
+
+def test_the_empty_pointer_reads_the_whole_document() -> None:
+    """`test` and the `from` of `copy` may name the whole document (RFC 6901: "" is the root)."""
+    doc: dict[str, Any] = {"a": [1]}
+    assert _test(doc, "", {"a": [1]})
+    assert not _test(doc, "", {"a": [2]})
+    apply_op(doc, _op(op="copy", **{"from": "", "path": "/copy"}))
+    assert doc == {"a": [1], "copy": {"a": [1]}}
+    doc["copy"]["a"].append(2)
+    assert doc["a"] == [1]

@@ -42,7 +42,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "patches": ("patches.py", ["tests/test_patch_engine.py", "tests/test_conformance_json_patch.py"]),
     "kubevalues": ("kubevalues.py", ["tests/test_kube_values.py", "tests/test_kube_value_bounds.py"]),
     "stepgraph": ("stepgraph.py", ["tests/test_hostile_input.py", "tests/test_training_workflow.py"]),
-    "yamlio": ("yamlio.py", ["tests/test_quoting.py", "tests/test_yamlio.py"]),
+    "yamlio": ("yamlio.py", ["tests/test_yamlio.py", "tests/test_yaml_writer_fuzz.py"]),
     "gates": ("render/gates.py", ["tests/test_registry_gates.py", "tests/test_training_workflow.py"]),
 }
 # Only these functions of a module are mutated (the rest of yamlio.py is the reader, not the writer).
@@ -220,12 +220,12 @@ def _pytest(copy: Path, tests: list[str], timeout: float) -> str:
     return "passed" if proc.returncode == 0 else "failed"
 
 
-def run(name: str, tests: list[str], limit: int | None = None) -> tuple[int, int, list[Mutant]]:
-    """(mutants, killed, survivors) of module NAME against TESTS."""
+def run(name: str, tests: list[str], indices: set[int] | None = None) -> tuple[int, int, list[Mutant]]:
+    """(mutants, killed, survivors) of module NAME against TESTS (only the mutants INDICES, if given)."""
     relative, _ = MODULES[name]
     only = SCOPES.get(name, ())
     source = (PACKAGE / relative).read_text()
-    found = mutants(source, only)[:limit]
+    found = [m for m in mutants(source, only) if indices is None or m.index in indices]
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "generator"
         shutil.copytree(REPO / "generator", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -248,6 +248,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("modules", nargs="*", help=f"default: all of them ({', '.join(MODULES)})")
     parser.add_argument("--tests", action="append", help="test files instead of the module's own")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--mutants", help="only these mutants (#numbers, comma-separated: the survivors of a run)")
     args = parser.parse_args(argv)
     unknown = set(args.modules) - set(MODULES)
     if unknown:
@@ -259,7 +260,8 @@ def main(argv: list[str]) -> int:
                 print(f"{name}:{m.line}: #{m.index} {m.what}")
             continue
         tests = args.tests or MODULES[name][1]
-        total, killed, survivors = run(name, tests)
+        indices = {int(i) for i in args.mutants.split(",")} if args.mutants else None
+        total, killed, survivors = run(name, tests, indices)
         score = 100 * killed / total if total else 100.0
         rows.append(f"{name:12} {total:5} mutants {killed:5} killed {len(survivors):5} survived  {score:5.1f} %")
         print(rows[-1], flush=True)
