@@ -513,3 +513,28 @@ def test_the_empty_pointer_reads_the_whole_document() -> None:
     assert doc == {"a": [1], "copy": {"a": [1]}}
     doc["copy"]["a"].append(2)
     assert doc["a"] == [1]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"op": "remove", "path": "/kind"},  # identity
+        {"op": "add", "path": "/data/$patch", "value": "delete"},  # a reserved key
+        {"op": "remove", "path": "/data/missing"},  # does not apply
+    ],
+)
+def test_the_first_problem_of_a_patch_ends_that_patch(first: dict[str, Any]) -> None:
+    """One problem per patch: the ops after a refused one are not tried (they would fail too)."""
+    with pytest.raises(SpecError) as raised:
+        apply_patches([_object()], [_patch(first, {"op": "remove", "path": "/data/missing2"})], _locate)
+    assert len(raised.value.problems) == 1
+    assert "missing2" not in raised.value.problems[0].message
+
+
+def test_patched_op_looks_past_patches_of_other_objects() -> None:
+    patches = [
+        _targeted({"kind": "Deployment"}, {"op": "add", "path": "/data/a", "value": 1}),
+        _patch({"op": "add", "path": "/data/a", "value": 2}),
+        _targeted({"kind": "Secret"}, {"op": "add", "path": "/data/a", "value": 3}),
+    ]
+    assert patched_op(patches, _object(), ("data", "a")) == ("patches", 1, "ops", 0)
