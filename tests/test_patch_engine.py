@@ -538,3 +538,15 @@ def test_patched_op_looks_past_patches_of_other_objects() -> None:
         _targeted({"kind": "Secret"}, {"op": "add", "path": "/data/a", "value": 3}),
     ]
     assert patched_op(patches, _object(), ("data", "a")) == ("patches", 1, "ops", 0)
+
+
+def test_patched_op_skips_test_ops_but_not_the_ops_after_them() -> None:
+    patches = [
+        _patch(
+            {"op": "test", "path": "/data/k", "value": "v"},
+            {"op": "add", "path": "/data/a", "value": 1},
+            {"op": "test", "path": "/data/a", "value": 1},
+        )
+    ]
+    assert patched_op(patches, _object(), ("data", "a")) == ("patches", 0, "ops", 1)
+    assert patched_op(patches, _object(), ("data", "k")) is None
