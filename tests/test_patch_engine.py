@@ -550,3 +550,31 @@ def test_patched_op_skips_test_ops_but_not_the_ops_after_them() -> None:
     ]
     assert patched_op(patches, _object(), ("data", "a")) == ("patches", 0, "ops", 1)
     assert patched_op(patches, _object(), ("data", "k")) is None
+
+
+def test_problems_are_located_at_the_target_or_the_op_by_spec_path() -> None:
+    """`locate` gets the spec path of what is wrong: `patches.I.target` or `patches.I.ops.J`."""
+    seen: list[JsonPath] = []
+
+    def locate(path: JsonPath) -> Location:
+        seen.append(path)
+        return Location("m.yaml", len(seen))
+
+    patches = [
+        _targeted({"kind": "Secret"}, ADD_X),
+        _targeted({"kind": "Deployment"}, ADD_X, {"op": "remove", "path": "/kind"}),
+        _targeted({"kind": "ConfigMap", "name": "cm"}, ADD_X, ADD_X, {"op": "add", "path": "/data/$x", "value": 1}),
+        _targeted({"kind": "ConfigMap", "name": "other"}, {"op": "remove", "path": "/nope"}),
+    ]
+    with pytest.raises(SpecError):
+        apply_patches(_objects(), patches, locate)
+    assert seen == [("patches", 0, "target"), ("patches", 1, "ops", 1), ("patches", 2, "ops", 2),
+                    ("patches", 3, "ops", 0)]
+
+
+def test_overlaps_is_a_prefix_either_way_with_dash_for_any_index() -> None:
+    from mlgitops.patches import _overlaps
+
+    assert _overlaps(("a", "1"), ("a", "-")) and _overlaps(("a", "-"), ("a", "1"))
+    assert _overlaps(("a",), ("a", "b")) and _overlaps(("a", "b"), ("a",))
+    assert not _overlaps(("a", "1"), ("a", "2")) and not _overlaps(("b",), ("a",))
