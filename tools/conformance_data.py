@@ -67,6 +67,8 @@ def fetch(package: str, version: str, files: dict[str, str]) -> None:
                        stdout=subprocess.DEVNULL)
         (tarball,) = Path(tmp).glob("*.tgz")
         with tarfile.open(tarball) as archive:
+            if not hasattr(tarfile, "data_filter"):  # Python before 3.11.4: no extraction filters
+                raise SystemExit("conformance_data.py needs Python 3.11.4 or later (tarfile extraction filters)")
             archive.extractall(Path(tmp) / "x", filter="data")
         if target.exists():
             shutil.rmtree(target)
