@@ -135,3 +135,18 @@ def test_annotations_size_bound_counts_bytes() -> None:
 def test_a_refused_value_is_shown_quoted_and_at_most_80_characters(length: int, shown: str) -> None:
     message = kv.config_map_key("a" * (length - 1) + "!")
     assert message is not None and message.startswith(repr(shown) + " is not")
+
+
+def test_image_reference_length_bounds() -> None:
+    """The repository name: at most 255 characters (distribution/reference NameTotalLengthMax); the whole
+    reference at most 1024; a tag at most 128."""
+    name = "/".join(["a" * 63] * 4)  # 255 characters
+    assert len(name) == 255
+    assert kv.image_reference(name) is None
+    assert kv.image_reference(name + "b") is not None
+    assert kv.image_reference(name + ":" + "t" * 128) is None
+    assert kv.image_reference(name + ":" + "t" * 129) is not None
+    digest = "@sha256:" + "0" * 64
+    assert kv.image_reference("a" + digest) is None
+    assert kv.image_reference("a@sha256:" + "0" * 63) is not None
+    assert kv.image_reference("a@sha256:" + "0" * 65) is not None
