@@ -12,7 +12,7 @@ CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
 CONTROLPLANE_DIR ?= .controlplane
 
-.PHONY: help setup setup-example docs promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example test fuzz lint typecheck render render-check check bench clean
+.PHONY: help setup setup-example docs promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example conformance-data test mutation fuzz lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,12 @@ controlplane-if-go:
 
 test: setup promtool controlplane-if-go ## run the test suite (what a machine lacks, promtool, the CRDs or Go, skips with the reason)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q
+
+conformance-data: setup ## fetch the pinned JSON Patch conformance cases (tools/conformance.lock) into ~/.cache/mlgitops (needs npm)
+	$(BIN)/python tools/conformance_data.py fetch
+
+mutation: setup ## mutation testing of the pure core modules (tools/mutation.py; slow, not part of `make test`)
+	$(BIN)/python tools/mutation.py $(MODULES)
 
 fuzz: setup ## the invariant fuzzer's long run (thousands of generated projects, random seed; see tests/test_fuzz_invariants.py)
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/test_fuzz_invariants.py

@@ -27,7 +27,7 @@ def get_path(obj: Any, path: Iterable[str | int]) -> Any:
     for part in path:
         if isinstance(node, dict) and isinstance(part, str):
             node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        elif isinstance(node, list) and isinstance(part, int) and not isinstance(part, bool) and 0 <= part < len(node):
             node = node[part]
         else:
             return None

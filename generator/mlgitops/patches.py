@@ -170,6 +170,8 @@ class PatchLedger:
 
 def _add(doc: Any, pointer: str, value: Any, ledger: PatchLedger, *, copy_value: bool = True) -> None:
     tokens = parse_pointer(pointer)
+    if not tokens:
+        raise PatchError("the whole document cannot be replaced or removed: patch its fields")
     size, depth = ledger.measure(value)
     if len(tokens) + depth > MAX_OBJECT_DEPTH:
         raise PatchError(
@@ -202,6 +204,8 @@ def _add(doc: Any, pointer: str, value: Any, ledger: PatchLedger, *, copy_value:
 
 def _remove(doc: Any, pointer: str, ledger: PatchLedger) -> Any:
     tokens = parse_pointer(pointer)
+    if not tokens:
+        raise PatchError("the whole document cannot be replaced or removed: patch its fields")
     parent = _parent(doc, tokens, pointer)
     last = tokens[-1]
     if isinstance(parent, dict):
