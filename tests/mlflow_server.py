@@ -153,6 +153,24 @@ def recording_proxy(upstream: str, required_token: str | None = None) -> Iterato
 
 
 @contextlib.contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler], stop: threading.Event | None = None) -> Iterator[str]:
+    """HANDLER served on a loopback port (its URL); on exit STOP is set first, so handlers that wait on
+    it return, then the server is shut down."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        if stop is not None:
+            stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@contextlib.contextmanager
 def redirecting_server(target: str) -> Iterator[str]:
     """Answers every GET with a 307 to the same path on `target` (another host, as far as a client knows)."""
 
@@ -166,15 +184,8 @@ def redirecting_server(target: str) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with _serving(Handler) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -207,17 +218,8 @@ def trickling_server() -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with _serving(Handler, stop) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -242,17 +244,8 @@ def header_trickling_server(sent_at_once: bytes) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with _serving(Handler, stop) as url:
+        yield url
 
 
 # Experiments store artifacts here: a runs:/ source then resolves to a URI KServe can load (nothing is
