@@ -5,7 +5,7 @@ templates (templates/pdb.jsonnet, templates/network-policy.jsonnet and templates
 then times, interleaved (the machine is shared: compare figures of one run only):
 
 - `mlgitops render` of the `--models`-model repositories (every model × every environment: each
-  template is evaluated once, mapped over all pairs, mlgitops.addons);
+  template is evaluated once, mapped over all pairs, mlgitops.render.addons);
 - `mlgitops cmp generate` for one model (`--small`-model repositories, answer cache off), as the Argo
   CD sidecar runs it.
 

@@ -49,9 +49,9 @@ from genrepo import model_name  # noqa: E402
 _ENTRY = (
     "import gc, os; os.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__'); "
     "from mlgitops.__main__ import GC_THRESHOLDS; gc.set_threshold(*GC_THRESHOLDS); "
-    "from mlgitops.pydantic_plugins import skip_discovery; skip_discovery(); "
+    "from mlgitops.util.pydantic_plugins import skip_discovery; skip_discovery(); "
 )
-IMPORTS = _ENTRY + "import mlgitops._cli, mlgitops.cmp, mlgitops.build"
+IMPORTS = _ENTRY + "import mlgitops._cli, mlgitops.gitops.cmp, mlgitops.layout.build"
 SPEC_IMPORT = _ENTRY + "import mlgitops.spec"
 QUIET_SCRIPTS = ("pass", IMPORTS, SPEC_IMPORT)  # print nothing
 TARGET_RATIO = 1.5
@@ -60,8 +60,8 @@ TARGET_LARGE_S = 2.0
 
 
 def _render(repo: Path) -> None:
-    from mlgitops import tree
-    from mlgitops.loader import load_workspace
+    from mlgitops.layout import tree
+    from mlgitops.spec.loader import load_workspace
 
     tree.render(load_workspace(repo))
 
@@ -105,7 +105,7 @@ def main() -> int:
     mlgitops = shutil.which("mlgitops", path=str(bindir)) or shutil.which("mlgitops")
     if mlgitops is None:
         raise SystemExit("mlgitops is not installed beside this interpreter")
-    from mlgitops.kustomize import kustomize_command
+    from mlgitops.layout.kustomize import kustomize_command
 
     kustomize = list(kustomize_command())
     model = model_name(args.model)
@@ -163,7 +163,7 @@ def main() -> int:
             # imports generate needs, doing nothing else.
             "reference: python -c pass": ([sys.executable, "-c", "pass"], cwd, sidecar),
             "reference: import pydantic + spec models": ([sys.executable, "-c", SPEC_IMPORT], cwd, sidecar),
-            "reference: import mlgitops.cmp, build": ([sys.executable, "-c", IMPORTS], cwd, sidecar),
+            "reference: import mlgitops.gitops.cmp, build": ([sys.executable, "-c", IMPORTS], cwd, sidecar),
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
         cpu: dict[str, list[float]] = {name: [] for name in cases}

@@ -21,7 +21,7 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: check.py PREFIX")
     # The checks ship in the package, so an image built from `mlgitops sidecar dockerfile` runs them too.
-    from mlgitops.sidecar import check_install
+    from mlgitops.gitops.sidecar import check_install
 
     found = check_install(Path(sys.argv[1]))
     for problem in found:

@@ -92,7 +92,7 @@ def example(tmp_path: Path) -> Path:
 
 def kustomize_objects(directory: Path) -> list[dict[str, Any]]:
     """Objects printed by the real Kustomize for `directory`."""
-    from mlgitops.kustomize import kustomize_command
+    from mlgitops.layout.kustomize import kustomize_command
 
     proc = subprocess.run([*kustomize_command(), str(directory)], capture_output=True, text=True, check=True)
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc is not None]
@@ -199,8 +199,8 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """A fresh virtualenv with the built wheel installed by the printed sidecar Dockerfile's RUN steps:
     `python3 -m venv`, a plain `pip install` of the wheel (dependencies from the configured index),
-    compileall, and the install checks (`python -m mlgitops.sidecar PREFIX`)."""
-    from mlgitops.sidecar import install_commands
+    compileall, and the install checks (`python -m mlgitops.gitops.sidecar PREFIX`)."""
+    from mlgitops.gitops.sidecar import install_commands
 
     prefix = tmp_path_factory.mktemp("venv") / "mlgitops"
     script = " && ".join(install_commands(str(built_wheel), str(prefix)))

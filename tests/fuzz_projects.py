@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from mlgitops.yamlio import _resolve_plain, parse_document
+from mlgitops.util.yamlio import _resolve_plain, parse_document
 
 Data = Any
 Draw = Callable[..., Any]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli, snapshot_tree
 from tests.test_lean_imports import imported_modules
 
@@ -346,19 +346,19 @@ def test_without_templates_the_plugin_path_does_not_load_jsonnet(repo: Path) -> 
     assert run_cli(["render"], cwd=repo).exit_code == 0
     proc, modules = imported_modules(repo, "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "mlgitops.addons" in modules and not {"_gojsonnet", "_jsonnet"} & modules
+    assert "mlgitops.render.addons" in modules and not {"_gojsonnet", "_jsonnet"} & modules
     proc, modules = imported_modules(
         example_with_addons(repo.parent / "with"), "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"}
     )
     # with templates, only the forked child imports the evaluator (the Go runtime does not survive a fork)
-    assert proc.returncode == 0 and "mlgitops.addons" in modules and not {"_gojsonnet", "_jsonnet"} & modules
+    assert proc.returncode == 0 and "mlgitops.render.addons" in modules and not {"_gojsonnet", "_jsonnet"} & modules
     assert "kind: PodDisruptionBudget" in proc.stdout
 
 
 def test_a_changed_template_misses_the_cmp_answer_cache(repo: Path, tmp_path: Path) -> None:
     import os
 
-    from mlgitops import cmp
+    from mlgitops.gitops import cmp
 
     environ = {
         "MLGITOPS_CMP_CACHE": "1",
@@ -377,7 +377,7 @@ def test_a_changed_template_misses_the_cmp_answer_cache(repo: Path, tmp_path: Pa
 
 def test_a_template_that_runs_without_end_is_stopped_at_the_limits(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Templates run in a child process under CPU and memory limits (lowered here to keep the test short)."""
-    from mlgitops import addons
+    from mlgitops.render import addons
 
     monkeypatch.setattr(addons, "MAX_TEMPLATE_CPU_SECONDS", 2)
     _write_template(repo, "spin", SIGNATURE + "\n  [std.foldl(function(a, b) a + b, std.range(1, 1000000000), 0)]\n")
@@ -387,7 +387,7 @@ def test_a_template_that_runs_without_end_is_stopped_at_the_limits(repo: Path, m
 
 
 def test_a_template_file_over_the_size_limit_is_refused(repo: Path) -> None:
-    from mlgitops.limits import MAX_SPEC_BYTES
+    from mlgitops.util.limits import MAX_SPEC_BYTES
 
     (repo / "templates" / "lib" / "big.libsonnet").write_text("// " + "x" * MAX_SPEC_BYTES + "\n{}\n")
     _write_template(

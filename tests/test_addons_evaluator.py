@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops import addons
+from mlgitops.render import addons
 from tests.conftest import REPO, run_cli
 from tests.test_addons import example_with_addons
 

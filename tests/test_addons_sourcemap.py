@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlgitops.errors import Location
-from mlgitops.jsonnet_positions import body_location, object_location
+from mlgitops.render.jsonnet_positions import body_location, object_location
+from mlgitops.util.errors import Location
 from tests.conftest import copy_example, run_cli
 
 PDB = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget"}

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from cmp_harness import load_plugin
-from mlgitops.argocd import (
+from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.gitops.argocd import (
     ARGOCD_DIR,
     PLUGIN_CHECKSUM_ANNOTATION,
     PLUGIN_CONFIG_PATH,
@@ -25,9 +26,8 @@ from mlgitops.argocd import (
     argocd_files,
     argocd_objects,
 )
-from mlgitops.loader import load_workspace
-from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
-from mlgitops.yamlio import GENERATED_MARK
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.yamlio import GENERATED_MARK
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli
 
 Obj = dict[str, Any]

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from mlgitops._cli import _parser
-from mlgitops.scaffold import ci_definition
+from mlgitops.gitops.scaffold import ci_definition
 from tests.conftest import REPO, run_cli
 
 BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mlgitops._cli import _parser
-from mlgitops.scaffold import PROMOTE_WORKFLOW, promote_workflow, scaffold_files
+from mlgitops.gitops.scaffold import PROMOTE_WORKFLOW, promote_workflow, scaffold_files
 from tests.conftest import run_cli
 from tests.mlflow_server import Registry
 from tests.test_ci_files import GITHUB_CONTEXT, Script, git, github_scripts, mlgitops_calls, run_script

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mlgitops.yamlio import parse_document
+from mlgitops.util.yamlio import parse_document
 from tests.conftest import REPO, run_cli
 
 

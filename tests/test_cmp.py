@@ -23,7 +23,7 @@ import yaml
 
 from cmp_harness import AppRequest, GenerateResult, Parameter, PluginConfig, generate, load_plugin, parameters
 from cmp_harness import build_env as harness_env
-from mlgitops.cmp import CmpError, Settings, escaped, read_settings, tree_boundary
+from mlgitops.gitops.cmp import CmpError, Settings, escaped, read_settings, tree_boundary
 from tests.conftest import REPO, copy_example, object_identity, run_cli
 
 PLUGIN_FILE = REPO / "plugins" / "argocd" / "plugin.yaml"
@@ -432,16 +432,16 @@ sys.exit(code)
 
 # Modules the plugin path has no use for (other commands, validation, Git, schema generation).
 NOT_ON_THE_HOT_PATH = (
-    "mlgitops.argocd",
-    "mlgitops.flux",
-    "mlgitops.tree",
-    "mlgitops.diff",
+    "mlgitops.gitops.argocd",
+    "mlgitops.gitops.flux",
+    "mlgitops.layout.tree",
+    "mlgitops.delivery.diff",
     "mlgitops.validate",
-    "mlgitops.schemas.crd",
-    "mlgitops.schemas.kube",
-    "mlgitops.schema",
-    "mlgitops.scaffold",
-    "mlgitops.git_repo",
+    "mlgitops.checks.schemas.crd",
+    "mlgitops.checks.schemas.kube",
+    "mlgitops.spec.schema",
+    "mlgitops.gitops.scaffold",
+    "mlgitops.delivery.git_repo",
     "jsonschema",
     "kubernetes_validate",
     "pydantic.json_schema_extra",
@@ -456,7 +456,8 @@ def test_hot_path_imports_only_what_it_uses(example: Path, command: str) -> None
     )
     assert proc.returncode == 0, proc.stderr
     modules = set(json.loads(proc.stderr.strip().splitlines()[-1]))
-    assert "mlgitops.cmp" in modules
+    assert "mlgitops.gitops.cmp" in modules
     assert sorted(m for m in NOT_ON_THE_HOT_PATH if m in modules) == []
     if command == "parameters":
-        assert not {"mlgitops.build", "mlgitops.overlay", "mlgitops.render", "mlgitops.kustomize"} & modules
+        heavy = {"mlgitops.layout.build", "mlgitops.layout.overlay", "mlgitops.render", "mlgitops.layout.kustomize"}
+        assert not heavy & modules

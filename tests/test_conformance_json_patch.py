@@ -1,5 +1,5 @@
 """The public JSON Patch conformance cases (RFC 6902, and RFC 6901 pointers through them) run through
-mlgitops' patch engine (`mlgitops.patches.apply_op`) and pointers (`mlgitops.jsonpointer`).
+mlgitops' patch engine (`mlgitops.render.patches.apply_op`) and pointers (`mlgitops.util.jsonpointer`).
 
 The cases are the `tests.json` and `spec_tests.json` of the json-patch-tests project, as the npm package
 json-patch-test-suite ships them. They are not copied into this repository: `make conformance-data`
@@ -35,9 +35,9 @@ from pydantic import ValidationError
 from tools.conformance_data import directory, locked
 
 from conftest import REPO, unavailable
-from mlgitops.jsonpointer import escape, get_path, to_pointer
-from mlgitops.patches import PatchError, apply_op, json_equal, parse_pointer
+from mlgitops.render.patches import PatchError, apply_op, json_equal, parse_pointer
 from mlgitops.spec import PatchOp
+from mlgitops.util.jsonpointer import escape, get_path, to_pointer
 
 PACKAGE = "json-patch-test-suite"
 FILES = ("tests.json", "spec_tests.json")

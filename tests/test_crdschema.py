@@ -1,4 +1,4 @@
-"""Tests for mlgitops.schemas.crd against the real upstream CRDs (conftest.CRDS)."""
+"""Tests for mlgitops.checks.schemas.crd against the real upstream CRDs (conftest.CRDS)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("crds_dir")  # skips (fails in CI) where th
 if importlib.util.find_spec("mlgitops") is None:  # not installed: use the source tree
     sys.path.insert(0, str(REPO / "generator"))
 
-from mlgitops.schemas import crd  # noqa: E402
-from mlgitops.schemas.crd import (  # noqa: E402
+from mlgitops.checks.schemas import crd  # noqa: E402
+from mlgitops.checks.schemas.crd import (  # noqa: E402
     CrdSchemaError,
     SchemaSet,
     SchemaViolation,

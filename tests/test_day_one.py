@@ -136,7 +136,7 @@ def test_day_one(installed: Installed, tmp_path: Path, crds_dir: Path) -> None:
         [
             str(installed.prefix / "bin" / "python"),
             "-c",
-            "from mlgitops.scaffold import ci_definition; print(ci_definition('gitlab'), end='')",
+            "from mlgitops.gitops.scaffold import ci_definition; print(ci_definition('gitlab'), end='')",
         ],
         capture_output=True,
         text=True,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mlgitops import diff as diff_module
-from mlgitops.diff import snapshot as diff_snapshot
+from mlgitops.delivery import diff as diff_module
+from mlgitops.delivery.diff import snapshot as diff_snapshot
 from tests.conftest import CliResult, copy_example, run_cli, snapshot_tree
 
 GIT_CONFIG = [
@@ -529,9 +529,9 @@ def test_output_is_deterministic(repo: Path) -> None:
 
 def test_objects_are_exactly_what_build_computes(example: Path) -> None:
     """The diff's per-environment objects equal `overlay.environment_objects` (tested against kustomize)."""
-    from mlgitops.git_repo import Revision
-    from mlgitops.loader import load_workspace
-    from mlgitops.overlay import environment_objects, render_models
+    from mlgitops.delivery.git_repo import Revision
+    from mlgitops.layout.overlay import environment_objects, render_models
+    from mlgitops.spec.loader import load_workspace
 
     workspace = load_workspace(example)
     renders = render_models(workspace)

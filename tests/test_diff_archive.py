@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench.genrepo import generate, model_text
-from mlgitops import git_repo
-from mlgitops.diff import command, incremental, snapshot
+from mlgitops.delivery import git_repo
+from mlgitops.delivery.diff import command, incremental, snapshot
 from tests.test_diff import commit_all, git
 
 FORMATS = ("text", "json", "markdown")

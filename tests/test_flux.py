@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from mlgitops.flux import flux_objects, git_url
-from mlgitops.loader import load_workspace
-from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
-from mlgitops.yamlio import load_plain
+from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.gitops.flux import flux_objects, git_url
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.yamlio import load_plain
 from tests.conftest import REPO, kustomize_objects, run_cli, snapshot_tree
 
 SUBSTITUTE = "kustomize.toolkit.fluxcd.io/substitute"
@@ -57,7 +57,7 @@ def kustomizations(root: Path) -> dict[str, dict[str, Any]]:
 def assert_valid(schemas: SchemaSet, objects: list[dict[str, Any]]) -> None:
     """Flux objects against Flux's CRDs; the Namespaces, ServiceAccounts and RBAC (flux_rbac.py) against
     Kubernetes' own schemas."""
-    from mlgitops.schemas.kube import load_kube_schemas
+    from mlgitops.checks.schemas.kube import load_kube_schemas
 
     kube = load_kube_schemas()
     assert kube is not None

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
-from mlgitops.yamlio import GENERATED_MARK, load_plain
+from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.util.yamlio import GENERATED_MARK, load_plain
 from tests.conftest import kustomize_objects, run_cli
 
 FLUX = Path("plugins/flux")

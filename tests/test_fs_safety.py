@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from cmp_harness import AppRequest, GenerateResult, Parameter, PluginConfig, generate, load_plugin
-from mlgitops.lock import LOCK_FILE
-from mlgitops.tree import JOURNAL_FILE, STAGING_PREFIX
+from mlgitops.layout.tree import JOURNAL_FILE, STAGING_PREFIX
+from mlgitops.util.lock import LOCK_FILE
 from tests.conftest import REPO, CliResult, run_cli, snapshot_tree
 
 PLUGIN_FILE = REPO / "plugins" / "argocd" / "plugin.yaml"
@@ -505,7 +505,7 @@ def test_init_where_nothing_can_be_created_is_one_line(tmp_path: Path) -> None:
 
 
 def test_init_that_fails_mid_way_removes_what_it_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlgitops import scaffold
+    from mlgitops.gitops import scaffold
 
     real_write = scaffold._write
 

@@ -43,7 +43,7 @@ import mlgitops
 from cmp_harness import AppRequest, Parameter, generate, load_plugin
 from fuzz_projects import Broken, ProjectData, broken_projects, edited_projects, projects
 from limits import POSITIONED
-from mlgitops.kustomize import kustomize_command
+from mlgitops.layout.kustomize import kustomize_command
 from tests.conftest import CliResult, object_identity, run_cli
 
 _COMMON: dict[str, Any] = {

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.references import references
-from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.checks.references import references
+from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
 from tests.conftest import REPO, finding_lines, kustomize_objects, run_cli, snapshot_tree
 
 Obj = dict[str, Any]
@@ -49,7 +49,7 @@ def valid(schemas: SchemaSet, obj: Obj) -> list[Any]:
     ServiceAccounts, RBAC and Namespaces (flux_rbac.py) against Kubernetes' own schemas."""
     if schemas.has(obj["apiVersion"], obj["kind"]):
         return list(schemas.validate(obj))
-    from mlgitops.schemas.kube import load_kube_schemas
+    from mlgitops.checks.schemas.kube import load_kube_schemas
 
     kube = load_kube_schemas()
     assert kube is not None and kube.has(obj["apiVersion"], obj["kind"]), obj["kind"]

@@ -309,8 +309,8 @@ def _allow(repo: Path, entries: str) -> None:
 
 
 def test_an_allowed_cluster_scoped_kind_renders_as_kustomize_builds_it(repo: Path) -> None:
-    from mlgitops.loader import load_workspace
-    from mlgitops.overlay import environment_objects, render_models
+    from mlgitops.layout.overlay import environment_objects, render_models
+    from mlgitops.spec.loader import load_workspace
     from tests.conftest import object_identity
 
     kinds = "{group: rbac.authorization.k8s.io, kind: ClusterRole}, {group: argoproj.io, kind: ClusterWorkflowTemplate}"
@@ -359,7 +359,7 @@ def test_an_allowed_cluster_scoped_kind_renders_as_kustomize_builds_it(repo: Pat
 
 
 def test_flux_kustomizations_run_as_a_service_account_no_wider_than_the_appproject(repo: Path) -> None:
-    from mlgitops.kubekinds import resource_name
+    from mlgitops.util.kubekinds import resource_name
 
     project = load(repo / "plugins/argocd/appproject-acme-ml.yaml")["spec"]
     allowed_namespaced = {(e["group"], resource_name(e["kind"])) for e in project["namespaceResourceWhitelist"]}

@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 from limits import assert_refused, run_limited
-from mlgitops.errors import Location, SpecError
-from mlgitops.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES, MAX_REVISION_FILE_BYTES
-from mlgitops.patches import PatchError, PatchLedger, apply_op, apply_patches, json_measure
+from mlgitops.render.patches import PatchError, PatchLedger, apply_op, apply_patches, json_measure
 from mlgitops.spec import Patch, PatchOp
+from mlgitops.util.errors import Location, SpecError
+from mlgitops.util.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES, MAX_REVISION_FILE_BYTES
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 FRAUD = "models/fraud-detector.yaml"
@@ -334,8 +334,8 @@ def test_set_default_on_the_model_init_scaffolds(tmp_path: Path) -> None:
 # render after the signal runs through.
 PAUSING = """
 import sys, time
-import mlgitops.rendercache.render as cached
-import mlgitops.tree as tree
+import mlgitops.gitops.rendercache.render as cached
+import mlgitops.layout.tree as tree
 
 point, args = sys.argv[1], sys.argv[2:]
 paused = []

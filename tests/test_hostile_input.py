@@ -24,8 +24,8 @@ import yaml
 
 from cmp_harness import AppRequest, Parameter, generate, load_plugin
 from limits import POSITIONED, assert_refused, run_limited, set_limits
-from mlgitops.errors import Location, Problem, SpecError
-from mlgitops.limits import (
+from mlgitops.util.errors import Location, Problem, SpecError
+from mlgitops.util.limits import (
     MAX_COLLECTION_ITEMS,
     MAX_ENVIRONMENTS,
     MAX_EXPANDED_CHARS,
@@ -380,7 +380,7 @@ def test_step_graph_of_12000_chained_steps_is_linear_in_memory_and_stack(tmp_pat
     """The graph functions themselves, far beyond the spec limit, under the same process limits."""
     code = """
 from mlgitops.spec import Training
-from mlgitops.stepgraph import find_cycle, input_producers
+from mlgitops.spec.stepgraph import find_cycle, input_producers
 n = 12000
 steps = [{"name": f"s{i}", "after": [f"s{i-1}"] if i else [], "command": ["x"],
           "inputs": [f"a{i-1}"] if i else [], "outputs": [f"a{i}"]} for i in reversed(range(n))]
@@ -573,8 +573,8 @@ def _odd_variants() -> list[tuple[str, int, int, str]]:
 
 def test_odd_values_anywhere_are_spec_errors_or_render(tmp_path: Path) -> None:
     """In-process, for speed: no value in any field may end in anything but a result or a SpecError."""
-    from mlgitops import tree
-    from mlgitops.loader import load_workspace
+    from mlgitops.layout import tree
+    from mlgitops.spec.loader import load_workspace
 
     work = tmp_path / "specs"  # only the hand-written files: `render --check` renders all in memory
     (work / "models").mkdir(parents=True)
@@ -608,7 +608,9 @@ def test_cli_turns_exhaustion_into_one_line(
     example: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception], command: list[str], code: int
 ) -> None:
     """Defence in depth: should a bound be missed, the CLI still prints one line, not a traceback."""
-    from mlgitops import diff, rendercache, tree
+    from mlgitops.delivery import diff
+    from mlgitops.gitops import rendercache
+    from mlgitops.layout import tree
     from tests.conftest import run_cli
 
     def exhausted(*args: object, **kwargs: object) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgitops.tree import JOURNAL_FILE
+from mlgitops.layout.tree import JOURNAL_FILE
 from tests.conftest import copy_example, kustomize_objects, run_cli, snapshot_tree
 from tests.test_diff import commit_all, edit, git
 
@@ -305,8 +305,8 @@ def test_a_model_taking_another_models_object_name_is_refused_by_the_cached_rend
 def test_cmp_cache_key_follows_the_jsonnet_evaluator(
     example: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from mlgitops.addons import EVALUATOR_MODULES
-    from mlgitops.cmp_cache import request_key
+    from mlgitops.gitops.cmp_cache import request_key
+    from mlgitops.render.addons import EVALUATOR_MODULES
 
     def key() -> str:
         return request_key(example, example, "prod", None, {})

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from cmp_harness import AppRequest, Parameter, generate, load_plugin
-from mlgitops.argocd import ARGOCD_DIR
+from mlgitops.gitops.argocd import ARGOCD_DIR
 from tests.conftest import REPO, object_identity, run_cli
 
 INSTALL_TIMEOUT_S = 600

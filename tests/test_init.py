@@ -11,9 +11,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
-from mlgitops.scaffold import ci_definition, schema_text
+from mlgitops.gitops.scaffold import ci_definition, schema_text
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects, object_identity, run_cli, snapshot_tree
 
 MLGITOPS = str(Path(sys.executable).parent / "mlgitops")

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from mlgitops.scaffold import scaffold_files
+from mlgitops.gitops.scaffold import scaffold_files
 from tests.conftest import kustomize_objects, run_cli, snapshot_tree
 from tests.test_init_adopt import existing_repository
 

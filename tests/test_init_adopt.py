@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgitops.loader import load_workspace
-from mlgitops.scaffold import scaffold_files
+from mlgitops.gitops.scaffold import scaffold_files
+from mlgitops.spec.loader import load_workspace
 from tests.conftest import run_cli, snapshot_tree
 
 README = "# ml-config\n\nOur team's configuration.\n"
@@ -95,7 +95,7 @@ def test_a_gitignore_with_every_line_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_a_failing_init_restores_the_merged_gitignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlgitops import scaffold
+    from mlgitops.gitops import scaffold
 
     repo = existing_repository(tmp_path / "repo")
     before = snapshot_tree(repo)

@@ -1,4 +1,4 @@
-"""RFC 6901 JSON Pointers (generator/mlgitops/jsonpointer.py): escaping, building and looking up paths.
+"""RFC 6901 JSON Pointers (generator/mlgitops/util/jsonpointer.py): escaping, building and looking up paths.
 The public conformance cases run through them in tests/test_conformance_json_patch.py."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mlgitops.jsonpointer import escape, get_path, to_pointer
-from mlgitops.patches import parse_pointer
+from mlgitops.render.patches import parse_pointer
+from mlgitops.util.jsonpointer import escape, get_path, to_pointer
 
 
 @pytest.mark.parametrize(

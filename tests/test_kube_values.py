@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops import kubevalues as kv
+from mlgitops.spec import kubevalues as kv
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 FRAUD = "models/fraud-detector.yaml"

@@ -27,9 +27,9 @@ VALIDATION_ONLY = (
     "attrs",
     "kubernetes_validate",
     "mlgitops.validate",
-    "mlgitops.schemas.crd",
-    "mlgitops.schemas.kube",
-    "mlgitops.policies",
+    "mlgitops.checks.schemas.crd",
+    "mlgitops.checks.schemas.kube",
+    "mlgitops.checks.policies",
     "pydantic.json_schema_extra",
 )
 
@@ -38,7 +38,7 @@ VALIDATION_ONLY = (
 NEVER_ON_THE_RENDER_PATH = ("importlib.metadata", "concurrent.futures", "logging")
 # Needed only to build base/platform (or when the stream cannot be written from memory) and to run
 # Jsonnet templates: Kustomize, child processes, scratch directories.
-CHILD_PROCESSES = ("mlgitops.kustomize", "subprocess", "tempfile")
+CHILD_PROCESSES = ("mlgitops.layout.kustomize", "subprocess", "tempfile")
 
 
 def imported_modules(cwd: Path, *args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -71,7 +71,7 @@ def test_validation_packages_are_main_dependencies() -> None:
 def test_cmp_generate_imports_no_validation_package(example: Path, env: str) -> None:
     proc, modules = imported_modules(example, "cmp", "generate", env={"PARAM_ENVIRONMENT": env})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "mlgitops.cmp" in modules and "yaml" in modules  # the log is read correctly
+    assert "mlgitops.gitops.cmp" in modules and "yaml" in modules  # the log is read correctly
     assert sorted(m for m in VALIDATION_ONLY if m in modules) == []
     assert sorted(m for m in NEVER_ON_THE_RENDER_PATH if m in modules) == []
     assert set(CHILD_PROCESSES) <= modules  # the example's base/platform is built by Kustomize
@@ -102,14 +102,14 @@ def test_validate_loads_its_packages_and_runs(example: Path) -> None:
     proc, modules = imported_modules(example, "validate", env={})
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert {"jsonschema", "mlgitops.schemas.kube", "mlgitops.validate"} <= modules
+    assert {"jsonschema", "mlgitops.checks.schemas.kube", "mlgitops.validate"} <= modules
 
 
 # Imported by `promote --alias` / `--registry-version` only (the registry client and its HTTP stack).
 REGISTRY_ONLY = (
-    "mlgitops.registry",
-    "mlgitops.registry.mlflow",
-    "mlgitops.registry.gates",
+    "mlgitops.delivery.registry",
+    "mlgitops.delivery.registry.mlflow",
+    "mlgitops.delivery.registry.gates",
     "urllib.request",
     "http.client",
     "mlflow",
@@ -120,7 +120,7 @@ REGISTRY_ONLY = (
 def test_cmp_generate_imports_no_registry_module(example: Path, env: str) -> None:
     proc, modules = imported_modules(example, "cmp", "generate", env={"PARAM_ENVIRONMENT": env})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "mlgitops.cmp" in modules
+    assert "mlgitops.gitops.cmp" in modules
     assert sorted(m for m in REGISTRY_ONLY if m in modules) == []
 
 
@@ -137,5 +137,5 @@ def test_promote_alias_loads_the_registry_client_but_not_mlflow(example: Path) -
         env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert {"mlgitops.registry", "mlgitops.registry.mlflow", "urllib.request"} <= modules
+    assert {"mlgitops.delivery.registry", "mlgitops.delivery.registry.mlflow", "urllib.request"} <= modules
     assert "mlflow" not in modules  # the REST calls need no mlflow package at run time

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from mlgitops.addons import template_names
-from mlgitops.cmp import _has_objects
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import model_addons, render_models
-from mlgitops.render import render_model
-from mlgitops.resolve import _resolve, resolve
-from mlgitops.sharing import share_same_input, shared
+from mlgitops.gitops.cmp import _has_objects
+from mlgitops.layout.overlay import model_addons, render_models
+from mlgitops.render.addons import template_names
+from mlgitops.render.model import render_model
 from mlgitops.spec import Model
-from mlgitops.yamlio import dump, parse_document
+from mlgitops.spec.loader import load_workspace
+from mlgitops.spec.resolve import _resolve, resolve
+from mlgitops.util.sharing import share_same_input, shared
+from mlgitops.util.yamlio import dump, parse_document
 from tests.conftest import copy_example
 
 
@@ -169,7 +169,7 @@ def test_has_objects(stream: str, expected: bool) -> None:
 
 def test_example_renders_unchanged(tmp_path: Path) -> None:
     """The committed example equals a render with sharing (render --check compares every byte)."""
-    from mlgitops.tree import render
+    from mlgitops.layout.tree import render
 
     root = copy_example(tmp_path)
     assert render(load_workspace(root), check=True).stale == []

@@ -1,4 +1,4 @@
-"""RFC 7386 JSON Merge Patch (generator/mlgitops/mergepatch.py): every example of the RFC's Appendix A
+"""RFC 7386 JSON Merge Patch (generator/mlgitops/util/mergepatch.py): every example of the RFC's Appendix A
 and section 3, and the inputs are left as they were."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlgitops.mergepatch import merge_patch
+from mlgitops.util.mergepatch import merge_patch
 
 # RFC 7386 Appendix A: (original, patch, result), in the RFC's order.
 APPENDIX_A: list[tuple[Any, Any, Any]] = [

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import render_models
+from mlgitops.checks.schemas.crd import load_crd_schemas
+from mlgitops.layout.overlay import render_models
 from mlgitops.render.monitoring import PROJECT_LABEL
-from mlgitops.schemas.crd import load_crd_schemas
+from mlgitops.spec.loader import load_workspace
 from tests.conftest import copy_example, run_cli, unavailable
 
 Objects = dict[tuple[str, str], dict[str, Any]]

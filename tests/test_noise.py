@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from mlgitops.errors import Location
-from mlgitops.findinggroups import group_findings, group_numbers
-from mlgitops.scaffold import InitOptions, init_project
+from mlgitops.gitops.scaffold import InitOptions, init_project
+from mlgitops.util.errors import Location
 from mlgitops.validate import Finding
+from mlgitops.validate.findinggroups import group_findings, group_numbers
 from tests.conftest import CliResult, run_cli
 
 MODEL = "models/example-classifier.yaml"

@@ -1,4 +1,4 @@
-"""The JSON Patch engine itself (generator/mlgitops/patches.py: `apply_op`, `apply_patches`) on plain
+"""The JSON Patch engine itself (generator/mlgitops/render/patches.py: `apply_op`, `apply_patches`) on plain
 data: `test` equality, list index bounds, `~0`/`~1`, identity, whole-document ops, and inputs left as
 they were. The public conformance cases: tests/test_conformance_json_patch.py."""
 
@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlgitops.errors import Location, SpecError
-from mlgitops.patches import (
+from mlgitops.render.patches import (
     PatchError,
     apply_op,
     apply_patches,
@@ -21,7 +20,8 @@ from mlgitops.patches import (
     patched_op,
 )
 from mlgitops.spec import Patch, PatchOp
-from mlgitops.yamlio import JsonPath
+from mlgitops.util.errors import Location, SpecError
+from mlgitops.util.yamlio import JsonPath
 
 
 def _op(**fields: Any) -> PatchOp:
@@ -573,7 +573,7 @@ def test_problems_are_located_at_the_target_or_the_op_by_spec_path() -> None:
 
 
 def test_overlaps_is_a_prefix_either_way_with_dash_for_any_index() -> None:
-    from mlgitops.patches import _overlaps
+    from mlgitops.render.patches import _overlaps
 
     assert _overlaps(("a", "1"), ("a", "-")) and _overlaps(("a", "-"), ("a", "1"))
     assert _overlaps(("a",), ("a", "b")) and _overlaps(("a", "b"), ("a",))

@@ -1,4 +1,4 @@
-"""`patches`: RFC 6902 operations on the generated objects (generator/mlgitops/patches.py, docs/patches.md)."""
+"""`patches`: RFC 6902 operations on the generated objects (generator/mlgitops/render/patches.py, docs/patches.md)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 import yaml
 
 from conftest import copy_example, kustomize_objects, object_identity, run_cli
-from mlgitops.errors import SpecError
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
-from mlgitops.patches import PatchError, apply_op, identity_change
-from mlgitops.render import render_model
-from mlgitops.resolve import resolve
-from mlgitops.sourcemap import parse_pointer, spec_source
+from mlgitops.checks.sourcemap import parse_pointer, spec_source
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.render.model import render_model
+from mlgitops.render.patches import PatchError, apply_op, identity_change
 from mlgitops.spec import PatchOp
+from mlgitops.spec.loader import load_workspace
+from mlgitops.spec.resolve import resolve
+from mlgitops.util.errors import SpecError
 
 FRAUD = "models/fraud-detector.yaml"
 
@@ -352,7 +352,7 @@ def test_a_policy_sees_the_patched_object(tmp_path: Path) -> None:
 
 
 def test_diff_summary_says_patches_changed() -> None:
-    from mlgitops.diff.summary import _model_summary
+    from mlgitops.delivery.diff.summary import _model_summary
     from mlgitops.spec import Model
 
     base = yaml.safe_load((Path(__file__).parents[1] / FRAUD).read_text())

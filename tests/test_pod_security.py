@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from mlgitops.jsonpointer import get_path
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
-from mlgitops.podsecurity import site_problems
-from mlgitops.policies import pod_sites
+from mlgitops.checks.podsecurity import site_problems
+from mlgitops.checks.policies import pod_sites
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.jsonpointer import get_path
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, run_cli
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mlgitops.policies import POLICIES, POLICY_IDS, compare_versions, image_problem
+from mlgitops.checks.policies import POLICIES, POLICY_IDS, compare_versions, image_problem
 from tests.conftest import CliResult, run_cli
 
 PROJECT = """\

@@ -261,13 +261,14 @@ def test_cmp_generate_never_imports_ruamel(project: Path) -> None:
     from tests.test_lean_imports import imported_modules
 
     proc, modules = imported_modules(project, "cmp", "generate", env={"PARAM_ENVIRONMENT": "prod"})
-    assert proc.returncode == 0 and "mlgitops.cmp" in modules
-    assert not [m for m in modules if m.startswith(("ruamel", "mlgitops.promotion"))]
+    assert proc.returncode == 0 and "mlgitops.gitops.cmp" in modules
+    assert not [m for m in modules if m.startswith(("ruamel", "mlgitops.delivery.promotion"))]
     proc, modules = imported_modules(
         project, "promote", "fraud-detector", "--to", "prod", "--from", "staging", "--dry-run", env={}
     )
     assert proc.returncode == 0, proc.stderr
-    assert "ruamel.yaml" in modules and "mlgitops.promotion.yamledit" in modules  # the probe sees them when used
+    # the probe sees them when used
+    assert "ruamel.yaml" in modules and "mlgitops.delivery.promotion.yamledit" in modules
 
 
 def test_with_canary_takes_the_source_canary_along(project: Path) -> None:
@@ -337,7 +338,7 @@ def test_set_default_moves_the_top_level_pin_and_keeps_the_others_where_they_are
 
 
 def test_editor_keeps_anchors_quote_styles_and_comments_in_flow_maps() -> None:
-    from mlgitops.promotion.yamledit import Editor
+    from mlgitops.delivery.promotion.yamledit import Editor
 
     text = (
         "# head\r\n"

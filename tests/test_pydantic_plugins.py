@@ -14,7 +14,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from mlgitops import pydantic_plugins
+from mlgitops.util import pydantic_plugins
 
 BIN = Path(sys.executable).parent
 
@@ -32,7 +32,7 @@ def run_python(code: str, **env: str) -> str:
 
 MODEL = """
     import sys
-    from mlgitops.pydantic_plugins import skip_discovery
+    from mlgitops.util.pydantic_plugins import skip_discovery
     registered = skip_discovery()
     from mlgitops.spec import Project
     project = Project.model_validate(
@@ -61,7 +61,7 @@ def test_stand_in_answers_like_the_real_loader() -> None:
         import pydantic.plugin._loader as real
         real_answer = list(real.get_plugins())
         del sys.modules["pydantic.plugin._loader"]
-        from mlgitops import pydantic_plugins
+        from mlgitops.util import pydantic_plugins
         assert pydantic_plugins.skip_discovery()
         from pydantic.plugin._loader import get_plugins  # as pydantic/plugin/_schema_validator.py does
         stand_in = sys.modules["pydantic.plugin._loader"]
@@ -77,7 +77,7 @@ def test_other_names_come_from_the_real_loader() -> None:
     out = run_python(
         """
         import os, sys
-        from mlgitops import pydantic_plugins
+        from mlgitops.util import pydantic_plugins
         assert pydantic_plugins.skip_discovery()
         assert "importlib.metadata" not in sys.modules
         from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP
@@ -93,7 +93,7 @@ def test_plugins_turned_back_on_use_the_real_loader() -> None:
     out = run_python(
         """
         import os, sys
-        from mlgitops import pydantic_plugins
+        from mlgitops.util import pydantic_plugins
         assert pydantic_plugins.skip_discovery()
         os.environ["PYDANTIC_DISABLE_PLUGINS"] = "other"
         answer = pydantic_plugins.get_plugins()

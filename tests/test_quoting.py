@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.scaffold import InitOptions, init_project
+from mlgitops.gitops.scaffold import InitOptions, init_project
 from tests.conftest import run_cli, snapshot_tree
 
 MODEL = "models/example-classifier.yaml"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.registry import RegistryQuery, registered_model_name
-from mlgitops.registry.gates import failed_gates
+from mlgitops.delivery.registry import RegistryQuery, registered_model_name
+from mlgitops.delivery.registry.gates import failed_gates
 from mlgitops.render.gates import all_of, comparison
 from mlgitops.spec import Gate, Model
 from tests.argo_when import executor_output, should_execute
@@ -127,7 +127,7 @@ def test_storage_uri_version_accepts_the_run_artifact_location(
 
 
 def test_a_registry_error_is_one_line_whatever_the_server_sent() -> None:
-    from mlgitops.registry.errors import RegistryError
+    from mlgitops.delivery.registry.errors import RegistryError
 
     error = RegistryError("registry: fraud version 3 is PENDING\nREGISTRATION\x1b[31m, not READY")
     assert "\n" not in str(error) and "\x1b" not in str(error)

@@ -123,7 +123,7 @@ def test_alias_pins_version_storage_registry_and_run(project: Path, registry: Re
     assert all(
         annotations(o).get(RUN_ID_ANNOTATION) == run_id for o in staging if REGISTRY_ANNOTATION in annotations(o)
     )
-    # the run's artifact location is immutable: the storage-uri-version policy accepts it (mlgitops.policies)
+    # the run's artifact location is immutable: the storage-uri-version policy accepts it (mlgitops.checks.policies)
     # (prod's version 6 is "ahead" of this registry's version 2: promotion-order, not what is checked here)
     validated = run_cli(["validate"], cwd=project)
     assert "storage-uri-version" not in validated.stdout

@@ -95,7 +95,7 @@ def test_the_wheel_carries_the_package_data(built_wheel: Path) -> None:
         "mlgitops/data/ci/gitlab/gitlab-ci.yml",
         "mlgitops/data/scaffold/crds-README.md",
         "mlgitops/data/scaffold/mlgitops.yaml",
-        "mlgitops/sidecar.py",
+        "mlgitops/gitops/sidecar.py",
         "mlgitops/py.typed",
     ):
         assert data in names, data

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from bench.genrepo import generate, model_name, model_text
-from mlgitops.rendercache import render as render_module
-from mlgitops.rendercache import store
-from mlgitops.rendercache.render import CACHE_SWITCH
+from mlgitops.gitops.rendercache import render as render_module
+from mlgitops.gitops.rendercache import store
+from mlgitops.gitops.rendercache.render import CACHE_SWITCH
 from tests.conftest import run_cli, snapshot_tree
 
 GENERATED = ("base/", "overlays/", "plugins/")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.addons import EVALUATOR_MODULES
-from mlgitops.rendercache.inputs import project_key
+from mlgitops.gitops.rendercache.inputs import project_key
+from mlgitops.render.addons import EVALUATOR_MODULES
 
 TEMPLATE = "function(model, environment, project, settings={}) []\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlgitops.rendercache import store
+from mlgitops.gitops.rendercache import store
 
 
 @pytest.mark.parametrize(

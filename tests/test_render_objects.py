@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from mlgitops.loader import load_workspace
-from mlgitops.mergepatch import merge_patch
-from mlgitops.overlay import render_models
+from mlgitops.layout.overlay import render_models
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.mergepatch import merge_patch
 from tests.conftest import copy_example
 
 

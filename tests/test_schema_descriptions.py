@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from mlgitops.scaffold import schema_text
-from mlgitops.schema import json_schema
+from mlgitops.gitops.scaffold import schema_text
+from mlgitops.spec.schema import json_schema
 
 
 def undescribed(node: Any, where: str = "") -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from mlgitops.scaffold import schema_text
+from mlgitops.gitops.scaffold import schema_text
 from tests.conftest import REPO
 
 REGENERATE = ".venv/bin/mlgitops schema > docs/schema.json"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
-from mlgitops.podspec import canary_replicas
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
+from mlgitops.spec.podspec import canary_replicas
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, finding_lines, run_cli
 

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.argocd import plugin_config
-from mlgitops.sidecar import PREFIX, dockerfile, install_commands
+from mlgitops.gitops.argocd import plugin_config
+from mlgitops.gitops.sidecar import PREFIX, dockerfile, install_commands
 from tests.conftest import REPO, Installed, run_cli
 
 
@@ -58,7 +58,7 @@ def install_sh_commands() -> list[str]:
         "$PYTHON": "python3",
         "$PREFIX": PREFIX,
         "$SOURCE": "$MLGITOPS_PIP_SPEC",
-        "$HERE/check.py": "-m mlgitops.sidecar",
+        "$HERE/check.py": "-m mlgitops.gitops.sidecar",
     }
     out = []
     for command in commands:
@@ -80,7 +80,7 @@ def test_its_install_steps_are_docker_install_sh() -> None:
 
 
 def test_docker_check_py_runs_the_packaged_checks() -> None:
-    assert "from mlgitops.sidecar import check_install" in (REPO / "docker" / "check.py").read_text()
+    assert "from mlgitops.gitops.sidecar import check_install" in (REPO / "docker" / "check.py").read_text()
 
 
 def test_the_install_steps_give_a_working_sidecar(installed: Installed, tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_the_install_steps_give_a_working_sidecar(installed: Installed, tmp_path
     assert proc.returncode == 0, (shlex.join(generate), proc.stderr)
     assert "kind: InferenceService" in proc.stdout
     checked = subprocess.run(
-        [str(bindir / "python"), "-m", "mlgitops.sidecar", str(installed.prefix)],
+        [str(bindir / "python"), "-m", "mlgitops.gitops.sidecar", str(installed.prefix)],
         env={"PATH": f"{bindir}:/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -108,7 +108,7 @@ def test_the_install_steps_give_a_working_sidecar(installed: Installed, tmp_path
     )
     assert checked.returncode == 0, checked.stderr
     broken = subprocess.run(
-        [str(bindir / "python"), "-m", "mlgitops.sidecar", str(installed.prefix)],
+        [str(bindir / "python"), "-m", "mlgitops.gitops.sidecar", str(installed.prefix)],
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -126,7 +126,7 @@ def test_the_image_has_git_for_a_git_url_spec() -> None:
 
 
 def test_pip_spec_option_and_the_git_install_default() -> None:
-    from mlgitops.pipspec import from_direct_url
+    from mlgitops.util.pipspec import from_direct_url
 
     spec = "git+https://github.com/acme/mlgitops@0123abcd"
     result = run_cli(["sidecar", "dockerfile", "--pip-spec", spec])

@@ -33,12 +33,12 @@ from typing import Any
 
 import pytest
 
-from mlgitops.errors import MlgitopsError
-from mlgitops.loader import load_workspace
-from mlgitops.scaffold import InitOptions, init_project
-from mlgitops.tree import render
+from mlgitops.gitops.scaffold import InitOptions, init_project
+from mlgitops.layout.tree import render
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.errors import MlgitopsError
+from mlgitops.util.yamlio import dump, parse_document
 from mlgitops.validate import ValidateOptions, validate_workspace
-from mlgitops.yamlio import dump, parse_document
 from tests.conftest import CRDS, REPO
 
 KINDS = ("", "model-fragment", "project-fragment", "not-spec")

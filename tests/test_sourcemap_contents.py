@@ -1,4 +1,4 @@
-"""The source map (mlgitops.sourcemap) with the container contents and serving fields of issue 16 present: every
+"""The source map (mlgitops.checks.sourcemap) with the container contents and serving fields of issue 16 present: every
 rendered field maps to an existing spec field, and the new ones to the field a person edits."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from mlgitops.jsonpointer import get_path
-from mlgitops.loader import load_workspace
-from mlgitops.render import render_model
-from mlgitops.resolve import resolve
-from mlgitops.sourcemap import parse_pointer, spec_source
+from mlgitops.checks.sourcemap import parse_pointer, spec_source
+from mlgitops.render.model import render_model
+from mlgitops.spec.loader import load_workspace
+from mlgitops.spec.resolve import resolve
+from mlgitops.util.jsonpointer import get_path
 from tests.conftest import copy_example
 from tests.test_container_contents import MODEL as CONTENTS
 from tests.test_serving_fields import MODELS as SERVING

@@ -1,7 +1,7 @@
 """Specs that pass every schema but are refused or silently ignored by a stock cluster (issue 21).
 
 Each refusal is one `file:line:col` line at the spec line that caused it (render exits 1, the tree stays
-as it was); each fix shows in the rendered objects. The upstream facts are in generator/mlgitops/stockfit.py,
+as it was); each fix shows in the rendered objects. The upstream facts are in generator/mlgitops/spec/stockfit.py,
 render/kserve.py (`_standard_ports`) and render/metric_sources.py (`mlserver_picked`).
 """
 

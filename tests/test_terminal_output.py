@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops import diff as diff_package
-from mlgitops.diff import DiffResult, EnvironmentDiff, ModelChange, ObjectChange, format_markdown, format_text
-from mlgitops.git_repo import Revision
-from mlgitops.textsafe import printable, printable_lines
+from mlgitops.delivery import diff as diff_package
+from mlgitops.delivery.diff import DiffResult, EnvironmentDiff, ModelChange, ObjectChange, format_markdown, format_text
+from mlgitops.delivery.git_repo import Revision
+from mlgitops.util.textsafe import printable, printable_lines
 from tests.conftest import copy_example, run_cli
 from tests.test_diff import commit_all, git
 

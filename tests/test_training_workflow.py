@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from mlgitops.errors import SpecError
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
+from mlgitops.layout.overlay import environment_objects, render_models
 from mlgitops.render.gates import expr_number, fixed_point
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.errors import SpecError
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.argo_when import (
     ENV_FUNCTIONS,
@@ -403,6 +403,6 @@ def test_validate_flags_plain_when_comparisons_and_short_max_durations(tmp_path:
 
 @pytest.mark.parametrize(("text", "seconds"), [("30m", 1800.0), ("1h30m", 5400.0), ("90", 90.0), ("2.5s", 2.5)])
 def test_argo_durations(text: str, seconds: float) -> None:
-    from mlgitops.argo_checks import argo_duration_seconds
+    from mlgitops.checks.argo_checks import argo_duration_seconds
 
     assert argo_duration_seconds(text) == seconds

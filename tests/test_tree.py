@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops import tree
-from mlgitops.errors import SpecError
-from mlgitops.loader import load_workspace
+from mlgitops.layout import tree
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.errors import SpecError
 from tests.conftest import run_cli, snapshot_tree
 
 
@@ -127,8 +127,8 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
         f"""
         import os, signal
         from pathlib import Path
-        from mlgitops import tree
-        from mlgitops.loader import load_workspace
+        from mlgitops.layout import tree
+        from mlgitops.spec.loader import load_workspace
         real = os.rename
         calls = []
         def rename(source, target):

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from bench.genrepo import generate
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
-from mlgitops.schemas import dedup
+from mlgitops.checks.schemas import dedup
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
 from mlgitops.validate import ValidateOptions, format_json, validate_workspace
 from tests.conftest import copy_example
 

@@ -15,12 +15,12 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bench.genrepo import generate
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
-from mlgitops.schemas import crd, crdyaml
-from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
-from mlgitops.schemas.kube import load_kube_schemas
-from mlgitops.schemas.quickcheck import Checker, UndecidedError
+from mlgitops.checks.schemas import crd, crdyaml
+from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.checks.schemas.kube import load_kube_schemas
+from mlgitops.checks.schemas.quickcheck import Checker, UndecidedError
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
 from mlgitops.validate import ValidateOptions, format_json, validate_workspace
 from tests.conftest import copy_example
 from tests.test_validate_dedup import STRICT_ISVC

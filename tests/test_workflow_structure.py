@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from mlgitops.errors import SpecError
-from mlgitops.loader import load_workspace
-from mlgitops.overlay import environment_objects, render_models
+from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.spec.loader import load_workspace
+from mlgitops.util.errors import SpecError
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.argo_when import executor_output, should_execute
 from tests.conftest import run_cli, snapshot_tree
@@ -357,9 +357,9 @@ def test_on_exit_takes_no_dependencies(tmp_path: Path) -> None:
 
 
 def test_every_new_rendered_field_maps_to_the_spec_field_it_came_from(tmp_path: Path) -> None:
-    from mlgitops.render import render_model
-    from mlgitops.resolve import resolve
-    from mlgitops.sourcemap import parse_pointer, spec_source
+    from mlgitops.checks.sourcemap import parse_pointer, spec_source
+    from mlgitops.render.model import render_model
+    from mlgitops.spec.resolve import resolve
     from tests.test_sourcemap import _MISSING, _leaves, _lookup
 
     workspace = load_workspace(project(tmp_path))
@@ -410,7 +410,7 @@ def _spec(text: str) -> Any:
 
 
 def test_diff_summary_names_for_each_when_and_on_exit_changes() -> None:
-    from mlgitops.diff.summary import _model_summary
+    from mlgitops.delivery.diff.summary import _model_summary
 
     old = _spec(MODEL)
     new = _spec(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.errors import SpecError
-from mlgitops.yamlio import parse_document
+from mlgitops.util.errors import SpecError
+from mlgitops.util.yamlio import parse_document
 from tests.conftest import run_cli
 
 SPEC = """\

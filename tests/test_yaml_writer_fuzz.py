@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.kustomize import kustomize_command
-from mlgitops.yamlio import UnwritableTextError, dump, dump_all
+from mlgitops.layout.kustomize import kustomize_command
+from mlgitops.util.yamlio import UnwritableTextError, dump, dump_all
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 UNWRITABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -220,7 +220,7 @@ def test_a_spec_value_no_file_can_carry_is_one_positioned_line(
 
 def test_validate_reports_unwritable_text_in_rendered_objects() -> None:
     """Text that reaches an object other than from a model file (a renderer bug, a project value)."""
-    from mlgitops.yamlio import unwritable
+    from mlgitops.util.yamlio import unwritable
 
     obj = {"metadata": {"annotations": {"a": "ok", "b": "x\x9f", "<<": "v"}}, "spec": ["\ufffe"]}
     found = [(path, is_key) for path, _reason, is_key in unwritable(obj)]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.errors import SpecError
-from mlgitops.yamlio import dump, dump_all, parse_document
+from mlgitops.util.errors import SpecError
+from mlgitops.util.yamlio import dump, dump_all, parse_document
 
 TRICKY_STRINGS = [
     "",

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     # tens of milliseconds on every Argo CD refresh; the CLI uses none. Its plugin loader module
     # imports importlib.metadata even then: pydantic_plugins.py stands in for it.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from mlgitops.pydantic_plugins import skip_discovery
+    from mlgitops.util.pydantic_plugins import skip_discovery
 
     skip_discovery()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgitops.errors import MlgitopsError, UsageError
+from mlgitops.util.errors import MlgitopsError, UsageError
 
 PIP_SPEC_HELP = (
     "the pip requirement that installs mlgitops there (default: this mlgitops: mlgitops==VERSION, or "
@@ -24,14 +24,14 @@ PIP_SPEC_HELP = (
 )
 
 if TYPE_CHECKING:
-    from mlgitops.loader import Workspace
-    from mlgitops.promotion.promote import PromoteResult
+    from mlgitops.delivery.promotion.promote import PromoteResult
+    from mlgitops.spec.loader import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _workspace(args: argparse.Namespace, only_model: str | None = None) -> Workspace:
-    from mlgitops.loader import find_root, load_workspace
+    from mlgitops.spec.loader import find_root, load_workspace
 
     start = Path(args.directory) if args.directory else Path.cwd()
     workspace = load_workspace(find_root(start), only_model=only_model)
@@ -42,7 +42,7 @@ def _workspace(args: argparse.Namespace, only_model: str | None = None) -> Works
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from mlgitops.scaffold import GUIDE_FILE, InitOptions, init_project
+    from mlgitops.gitops.scaffold import GUIDE_FILE, InitOptions, init_project
 
     base = Path(args.directory) if args.directory else Path.cwd()
     options = InitOptions(
@@ -98,26 +98,26 @@ def _revision_note(revision: str, source: str) -> str:
 
 
 def _inside_git(directory: Path) -> bool:
-    from mlgitops.scaffold import current_branch
+    from mlgitops.gitops.scaffold import current_branch
 
     return (directory / ".git").exists() or current_branch(directory) is not None
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
     if args.check:
-        from mlgitops import tree
+        from mlgitops.layout import tree
 
         status = tree.render(_workspace(args), check=True)
     else:  # the render cache: only changed models are loaded and rendered (rendercache/render.py)
-        from mlgitops.projectroot import find_root
-        from mlgitops.rendercache import render_project
+        from mlgitops.gitops.rendercache import render_project
+        from mlgitops.util.projectroot import find_root
 
         status = render_project(find_root(Path(args.directory) if args.directory else Path.cwd()))
     if status.recovered:
         print(status.recovered, file=sys.stderr)
     if args.check:
         if status.stale:
-            from mlgitops.textsafe import printable
+            from mlgitops.util.textsafe import printable
 
             for path in status.stale:
                 print(printable(path))
@@ -137,8 +137,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from mlgitops.build import build
-    from mlgitops.journal import refuse_leftovers
+    from mlgitops.layout.build import build
+    from mlgitops.layout.journal import refuse_leftovers
 
     workspace = _workspace(args, only_model=args.model)
     refuse_leftovers(workspace.root, "build")
@@ -148,7 +148,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_cmp(args: argparse.Namespace) -> int:
     """Argo CD plugin commands: every failure is one line on stderr (Argo CD shows it as the error)."""
-    from mlgitops import cmp
+    from mlgitops.gitops import cmp
 
     start = Path(args.directory) if args.directory else Path.cwd()
     try:
@@ -165,7 +165,7 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
             raise
         raise cmp.CmpError(_internal_error(exc)) from None
     if result.warnings:
-        from mlgitops.textsafe import printable
+        from mlgitops.util.textsafe import printable
 
         for warning in result.warnings:
             print(printable(f"warning: {warning}"), file=sys.stderr)
@@ -177,8 +177,8 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from mlgitops import validate
-    from mlgitops.errors import SpecError
-    from mlgitops.schemas.crd import project_crd_dir
+    from mlgitops.checks.schemas.crd import project_crd_dir
+    from mlgitops.util.errors import SpecError
 
     base = Path(args.directory) if args.directory else Path.cwd()
     try:
@@ -197,7 +197,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         elif args.format == "github":
             sys.stdout.writelines(validate.spec_problem_annotations(exc.problems, base))
         raise
-    from mlgitops.textsafe import printable
+    from mlgitops.util.textsafe import printable
 
     for note in report.notes:
         print(printable(note), file=sys.stderr)
@@ -212,7 +212,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _internal_error(exc: BaseException) -> str:
     """One line for an unexpected exception (its traceback is what `--debug` is for)."""
-    from mlgitops.textsafe import printable
+    from mlgitops.util.textsafe import printable
 
     detail = " ".join(str(exc).split())
     return printable(f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}")
@@ -220,7 +220,7 @@ def _internal_error(exc: BaseException) -> str:
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     """Every failure exits 2: CI reads 1 as "there are changes"."""
-    from mlgitops.diff import DiffError, run
+    from mlgitops.delivery.diff import DiffError, run
 
     start = Path(args.directory) if args.directory else Path.cwd()
     try:
@@ -236,8 +236,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_sidecar(args: argparse.Namespace) -> int:
-    from mlgitops.pipspec import check_pip_spec
-    from mlgitops.sidecar import dockerfile
+    from mlgitops.gitops.sidecar import dockerfile
+    from mlgitops.util.pipspec import check_pip_spec
 
     if args.pip_spec is not None and (problem := check_pip_spec(args.pip_spec)) is not None:
         raise UsageError(f"--pip-spec {args.pip_spec!r}: {problem}")
@@ -248,7 +248,7 @@ def _cmd_sidecar(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     import json
 
-    from mlgitops.schema import json_schema
+    from mlgitops.spec.schema import json_schema
 
     print(json.dumps(json_schema(args.kind), indent=2, sort_keys=True))
     return 0
@@ -257,7 +257,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult) -> None:
     """The pull request text; on --dry-run it is printed, not written (a dry run writes nothing)."""
     if args.pr_body:
-        from mlgitops.promotion.promote import pr_body
+        from mlgitops.delivery.promotion.promote import pr_body
 
         if args.dry_run:
             sys.stdout.write(pr_body(result))
@@ -269,7 +269,7 @@ def _write_pr_body(args: argparse.Namespace, start: Path, result: PromoteResult)
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
-    from mlgitops.promotion.promote import Pin, PromoteRequest, promote
+    from mlgitops.delivery.promotion.promote import Pin, PromoteRequest, promote
 
     sources = [args.from_env, args.version, args.alias, args.registry_version]
     if sum(source is not None for source in sources) != 1:
@@ -283,7 +283,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
         raise UsageError("--registered-model goes with --alias or --registry-version")
     registry = None
     if args.alias is not None or args.registry_version is not None:
-        from mlgitops.registry import RegistryQuery
+        from mlgitops.delivery.registry import RegistryQuery
 
         registry = RegistryQuery(args.alias, args.registry_version, args.registered_model)
     request = PromoteRequest(
@@ -318,7 +318,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from mlgitops.promotion.history import format_history, history
+    from mlgitops.delivery.promotion.history import format_history, history
 
     start = Path(args.directory) if args.directory else Path.cwd()
     result = history(start, args.model)
@@ -329,9 +329,9 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from mlgitops.status import output
-    from mlgitops.status.live import connect
-    from mlgitops.status.report import collect
+    from mlgitops.delivery.status import output
+    from mlgitops.delivery.status.live import connect
+    from mlgitops.delivery.status.report import collect
 
     workspace = _workspace(args)
     environment = args.env
@@ -354,8 +354,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from mlgitops.promotion.history import history, rollback_target
-    from mlgitops.promotion.promote import Pin, PromoteRequest, promote
+    from mlgitops.delivery.promotion.history import history, rollback_target
+    from mlgitops.delivery.promotion.promote import Pin, PromoteRequest, promote
 
     start = Path(args.directory) if args.directory else Path.cwd()
     target = rollback_target(history(start, args.model), args.env, args.to_version)
@@ -664,7 +664,7 @@ def _version() -> str:
 
 
 def run(argv: list[str]) -> int:
-    from mlgitops.textsafe import printable
+    from mlgitops.util.textsafe import printable
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -678,7 +678,7 @@ def run(argv: list[str]) -> int:
             print(printable(line), file=sys.stderr)
         return exc.exit_code
     except (RecursionError, MemoryError) as exc:
-        # The spec readers bound depth and size (mlgitops.limits), so this is a defect; still one line.
+        # The spec readers bound depth and size (mlgitops.util.limits), so this is a defect; still one line.
         if args.debug:
             raise
         print(f"mlgitops: input too large or too deeply nested to process ({type(exc).__name__})", file=sys.stderr)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlgitops.lineage import lineage_annotations
-from mlgitops.node_classes import gpu_class_of, placement
-from mlgitops.resolve import ResolvedModel
+from mlgitops.render.lineage import lineage_annotations
 from mlgitops.spec import Gpu, Project, Resources
+from mlgitops.spec.node_classes import gpu_class_of, placement
+from mlgitops.spec.resolve import ResolvedModel
 
 MANAGED_BY = "mlgitops"
 ENVIRONMENT_LABEL = "mlgitops.io/environment"

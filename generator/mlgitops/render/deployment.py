@@ -8,7 +8,6 @@ its own HPA whose bounds keep that share at every scale.
 
 from __future__ import annotations
 
-from mlgitops.podspec import canary_replicas
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -31,8 +30,9 @@ from mlgitops.render.pods import (
     tmp_mount,
     tmp_volume,
 )
-from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Project, server_image
+from mlgitops.spec.podspec import canary_replicas
+from mlgitops.spec.resolve import ResolvedModel
 
 TRACK_LABEL = "mlgitops.io/track"
 HTTP_PORT = 8080

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mlgitops.clusterfit import features_for, knative_allows
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -23,8 +22,9 @@ from mlgitops.render.pods import (
     serving_hardening,
     serving_shared_memory,
 )
-from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Project, Serving
+from mlgitops.spec.clusterfit import features_for, knative_allows
+from mlgitops.spec.resolve import ResolvedModel
 
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 # kserve pkg/constants/constants.go: AutoscalerClass annotation and its `keda` class (KServe then writes a

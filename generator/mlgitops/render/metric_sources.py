@@ -44,8 +44,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlgitops.promql import Series, parse_series
 from mlgitops.spec import KnativeFeatures, Model, Monitoring, MonitoringMetrics, Serving
+from mlgitops.spec.promql import Series, parse_series
 
 QUEUE_PROXY_METRICS_PORT = "http-usermetric"  # 9091 on the queue-proxy container
 DEPLOYMENT_METRICS_PORT = "http"  # render/deployment.py's container port (8080)

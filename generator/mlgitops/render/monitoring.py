@@ -18,8 +18,8 @@ import json
 
 from mlgitops.render.common import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj, metadata, standard_labels
 from mlgitops.render.metric_sources import MetricSource, metric_source
-from mlgitops.resolve import ResolvedModel
 from mlgitops.spec import Monitoring, Project
+from mlgitops.spec.resolve import ResolvedModel
 
 PROJECT_LABEL = "mlgitops.io/project"
 MODEL_SERIES_LABEL = "mlgitops_model"

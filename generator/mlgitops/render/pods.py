@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlgitops.podspec import shared_memory_size, step_security
 from mlgitops.render.common import Obj
 from mlgitops.spec import Model, SecurityContext, Serving, Step, Training
+from mlgitops.spec.podspec import shared_memory_size, step_security
 
 TMP_VOLUME = "tmp"
 TMP_DIR = "/tmp"

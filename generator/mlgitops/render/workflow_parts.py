@@ -36,7 +36,7 @@ from typing import Any
 
 from mlgitops.render.gates import all_of, comparison
 from mlgitops.spec import ForEachFrom, Step, Training
-from mlgitops.workflow_structure import LOOP_SUFFIX, ancestors, producers
+from mlgitops.spec.workflow_structure import LOOP_SUFFIX, ancestors, producers
 
 Obj = dict[str, Any]
 

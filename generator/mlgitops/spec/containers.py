@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from mlgitops import kubevalues as kv
+from mlgitops.spec import kubevalues as kv
 from mlgitops.spec.fields import DnsLabel, DnsSubdomain, EnvName, Quantity, Strict, Text, checked_by
 
 ConfigKey = Annotated[str, AfterValidator(checked_by(kv.config_map_key))]

@@ -10,10 +10,10 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from mlgitops import kubevalues as kv
-from mlgitops.credentials import uri_problem
-from mlgitops.reserved import metadata_key
-from mlgitops.storageuri import storage_uri_problem
+from mlgitops.spec import kubevalues as kv
+from mlgitops.spec.credentials import uri_problem
+from mlgitops.spec.storageuri import storage_uri_problem
+from mlgitops.util.reserved import metadata_key
 
 API_VERSION = "mlgitops.io/v1alpha1"
 DEFAULT_CLUSTER = "https://kubernetes.default.svc"

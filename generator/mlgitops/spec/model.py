@@ -12,7 +12,7 @@ from mlgitops.spec.project import Policies, Project
 from mlgitops.spec.serving import ModelMetadata, ModelSource, Serving
 from mlgitops.spec.training import Training
 
-# --- patches: RFC 6902 operations on the rendered objects (applied in mlgitops.patches) ---
+# --- patches: RFC 6902 operations on the rendered objects (applied in mlgitops.render.patches) ---
 
 
 def _json_pointer(value: str) -> str:
@@ -97,7 +97,7 @@ class MonitoringAlerts(Strict):
 
 
 def _series_selector(value: str) -> str:
-    from mlgitops.promql import parse_series
+    from mlgitops.spec.promql import parse_series
 
     parse_series(value)
     return value
@@ -110,7 +110,7 @@ SeriesSelector = Annotated[str, Field(max_length=MAX_SELECTOR_CHARS), AfterValid
 
 
 def _histogram_selector(value: str) -> str:
-    from mlgitops.promql import parse_series
+    from mlgitops.spec.promql import parse_series
 
     series = parse_series(value)
     if not series.name or series.name.endswith("_bucket"):

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from mlgitops.reserved import directive_in
 from mlgitops.spec.fields import (
     ClusterUrl,
     CredentialFreeUri,
@@ -25,6 +24,7 @@ from mlgitops.spec.fields import (
     qualified_image,
     without_credentials,
 )
+from mlgitops.util.reserved import directive_in
 
 
 class Toleration(Strict):
@@ -422,7 +422,7 @@ class Images(Strict):
 class TrainingPlacement(Strict):
     """`training:` in mlgitops.yaml: the environments where models train (and register what they train).
 
-    Default: the last environment only (see `mlgitops.training_envs`); the others just serve.
+    Default: the last environment only (see `mlgitops.spec.training_envs`); the others just serve.
     """
 
     environments: list[str] | None = Field(

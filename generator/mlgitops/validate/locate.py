@@ -7,16 +7,16 @@ from pathlib import Path
 
 import yaml
 
-from mlgitops.errors import Location
-from mlgitops.loader import ModelFile, Workspace
-from mlgitops.overlay import PLATFORM_DIR
-from mlgitops.patches import patched_op
-from mlgitops.render import object_key
-from mlgitops.resolve import resolve, spec_location
-from mlgitops.sourcemap import spec_source
+from mlgitops.checks.sourcemap import spec_source
+from mlgitops.layout.overlay import PLATFORM_DIR
+from mlgitops.render.model import object_key
+from mlgitops.render.patches import patched_op
 from mlgitops.spec import Model
+from mlgitops.spec.loader import ModelFile, Workspace
+from mlgitops.spec.resolve import resolve, spec_location
+from mlgitops.util.errors import Location
+from mlgitops.util.yamlio import JsonPath
 from mlgitops.validate.report import Obj
-from mlgitops.yamlio import JsonPath
 
 Locate = Callable[[Obj, JsonPath, "JsonPath | None"], "Location | None"]
 """(object, path inside it, spec path named by a policy) → where in the hand-written files."""
@@ -49,7 +49,7 @@ def _addon_location(
     template = (templates or {}).get(object_key(obj))
     if template is None or (spec.patches and patched_op(spec.patches, obj, path) is not None):
         return None
-    from mlgitops.jsonnet_positions import object_location
+    from mlgitops.render.jsonnet_positions import object_location
 
     file = f"templates/{template}.jsonnet"
     return object_location(workspace.root, file, obj, path) or Location(file, 1, 1)

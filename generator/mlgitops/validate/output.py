@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgitops.errors import Location, Problem
-from mlgitops.textsafe import printable
+from mlgitops.util.errors import Location, Problem
+from mlgitops.util.textsafe import printable
 from mlgitops.validate.report import Report
 
 if TYPE_CHECKING:
-    from mlgitops.findinggroups import FindingGroup
+    from mlgitops.validate.findinggroups import FindingGroup
 
 
 def _summary(report: Report) -> str:
@@ -34,7 +34,7 @@ def _summary(report: Report) -> str:
 
 def format_text(report: Report) -> str:
     """One line per spec line (findingsgroups.py: one finding, or a group with a count), then a summary line."""
-    from mlgitops.findinggroups import group_findings
+    from mlgitops.validate.findinggroups import group_findings
 
     lines = "".join(f"{printable(str(g))}\n" for g in group_findings(report.findings))
     return lines + printable(_summary(report)) + "\n"
@@ -58,7 +58,7 @@ def format_json(report: Report) -> str:
 
 
 def _group_numbers(report: Report) -> list[int]:
-    from mlgitops.findinggroups import group_numbers
+    from mlgitops.validate.findinggroups import group_numbers
 
     return group_numbers(report.findings)
 
@@ -117,7 +117,7 @@ def _annotation(severity: str, title: str, message: str, location: Location | No
 def format_github(report: Report, root: Path) -> str:
     """GitHub Actions workflow commands: one annotation per finding, then the summary as plain text."""
     prefix = _repo_prefix(root)
-    from mlgitops.findinggroups import group_findings
+    from mlgitops.validate.findinggroups import group_findings
 
     lines = [
         _annotation(g.first.severity, f"mlgitops {g.first.check}", _without_location(g), g.first.location, prefix)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import Location
-from mlgitops.overlay import PLATFORM_DIR
-from mlgitops.policies import Severity
+from mlgitops.checks.policies import Severity
+from mlgitops.layout.overlay import PLATFORM_DIR
+from mlgitops.util.errors import Location
 
 PLATFORM = PLATFORM_DIR
 """The `environment` of findings about hand-written base/platform objects (shared by every environment)."""

@@ -8,12 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import Location, Problem, SpecError, did_you_mean
-from mlgitops.jsonpointer import to_pointer
-from mlgitops.loader import ModelFile, Workspace, unknown_environment
-from mlgitops.modechange import base_modes
-from mlgitops.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
-from mlgitops.policies import (
+from mlgitops.checks.modechange import base_modes
+from mlgitops.checks.policies import (
     POLICY_IDS,
     Stage,
     Violation,
@@ -22,14 +18,19 @@ from mlgitops.policies import (
     check_training_schedules,
     stage_of,
 )
-from mlgitops.references import available, check_references
-from mlgitops.resolve import resolve
-from mlgitops.schemas.crd import SchemaSet, load_crd_schemas
-from mlgitops.schemas.dedup import SchemaMemo
-from mlgitops.schemas.kube import KubeSchemas, load_kube_schemas
-from mlgitops.schemas.messages import SchemaViolation
-from mlgitops.sourcemap import parse_pointer
+from mlgitops.checks.references import available, check_references
+from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.checks.schemas.dedup import SchemaMemo
+from mlgitops.checks.schemas.kube import KubeSchemas, load_kube_schemas
+from mlgitops.checks.schemas.messages import SchemaViolation
+from mlgitops.checks.sourcemap import parse_pointer
+from mlgitops.layout.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
 from mlgitops.spec import Policies, Project
+from mlgitops.spec.loader import ModelFile, Workspace, unknown_environment
+from mlgitops.spec.resolve import resolve
+from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
+from mlgitops.util.jsonpointer import to_pointer
+from mlgitops.util.yamlio import JsonPath, unwritable
 from mlgitops.validate.locate import Locate, PlatformFiles, model_locator, namespace_locator
 from mlgitops.validate.report import (
     NO_SCHEMA,
@@ -42,7 +43,6 @@ from mlgitops.validate.report import (
     ValidateOptions,
     Waived,
 )
-from mlgitops.yamlio import JsonPath, unwritable
 
 
 @dataclass
@@ -225,15 +225,15 @@ def check_delivery_settings(workspace: Workspace) -> None:
 
     A plugin-mode project without `argocd.image` is left to `render`: `validate` checks what is
     deployed, and the sidecar image is not part of it."""
-    from mlgitops.flux import check_manual_environments
+    from mlgitops.gitops.flux import check_manual_environments
 
     check_manual_environments(workspace)
 
 
 def _platform_objects(workspace: Workspace) -> list[Obj]:
-    from mlgitops.kustomize import build
-    from mlgitops.platform_tree import copy_platform
-    from mlgitops.yamlio import load_plain
+    from mlgitops.layout.kustomize import build
+    from mlgitops.layout.platform_tree import copy_platform
+    from mlgitops.util.yamlio import load_plain
 
     folder = workspace.root / PLATFORM_DIR
     if not folder.is_dir():

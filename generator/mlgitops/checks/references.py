@@ -1,0 +1,186 @@
+"""ServiceAccounts, ConfigMaps and Secrets that rendered objects name, and whether each exists.
+
+A pod whose ServiceAccount is missing is never created (the ServiceAccount admission plugin refuses
+it); one whose Secret or ConfigMap volume or env source is missing stays in ContainerCreating. Both
+pass every schema, so `validate` checks each reference against what the environment has: the
+objects rendered there (models and base/platform), what `clusterFeatures.provides` declares, and
+what Kubernetes creates in every namespace (the `default` ServiceAccount, the `kube-root-ca.crt`
+ConfigMap).
+
+References followed: `serviceAccountName`, `imagePullSecrets`, `volumes` (secret, configMap,
+projected), container `env[].valueFrom` and `envFrom` (not when `optional: true`), and for Argo
+Workflows also the workflow's `serviceAccountName`, `executor.serviceAccountName` and its artifact
+repository: `artifactRepositoryRef.configMap`, or, for a workflow that passes artifacts without a
+ref, the namespace's `artifact-repositories` ConfigMap (argo-workflows
+`workflow/artifactrepositories/artifactrepositories.go`: the workflow namespace's ConfigMap first,
+then the controller's configured default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mlgitops.checks.policies import MISSING_REFERENCE, Violation, pod_sites
+from mlgitops.spec import ProvidedResources
+from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.yamlio import JsonPath
+
+Obj = dict[str, Any]
+SERVICE_ACCOUNT, CONFIG_MAP, SECRET = "ServiceAccount", "ConfigMap", "Secret"
+PVC = "PersistentVolumeClaim"
+REFERENCED_KINDS = (SERVICE_ACCOUNT, CONFIG_MAP, SECRET, PVC)
+# Created by Kubernetes in every namespace (the ServiceAccount controller; the root CA publisher).
+ALWAYS_PRESENT = {SERVICE_ACCOUNT: {"default"}, CONFIG_MAP: {"kube-root-ca.crt"}, SECRET: set(), PVC: set()}
+DEFAULT_ARTIFACT_REPOSITORY = "artifact-repositories"
+_WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
+
+
+@dataclass(frozen=True)
+class Reference:
+    kind: str
+    name: str
+    path: JsonPath
+    """Where inside the object; for an implicit reference, the object part that implies it."""
+    implicit: bool = False
+
+
+def available(objects: list[Obj], provides: ProvidedResources) -> dict[str, set[str]]:
+    """Names of each referenced kind the environment has."""
+    found = {kind: set(names) for kind, names in ALWAYS_PRESENT.items()}
+    for obj in objects:
+        kind = obj.get("kind")
+        if kind in found and obj.get("apiVersion") == "v1":
+            found[str(kind)].add(str((obj.get("metadata") or {}).get("name", "")))
+    found[SERVICE_ACCOUNT].update(provides.serviceAccounts)
+    found[CONFIG_MAP].update(provides.configMaps)
+    found[SECRET].update(provides.secrets)
+    found[PVC].update(provides.persistentVolumeClaims)
+    return found
+
+
+def _named(obj: Obj, path: JsonPath, key: str = "name") -> str | None:
+    value = get_path(obj, (*path, key))
+    return value if isinstance(value, str) and value else None
+
+
+def _list(obj: Obj, path: JsonPath) -> Iterator[JsonPath]:
+    items = get_path(obj, path)
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                yield (*path, index)
+
+
+def _volume_sources(obj: Obj, volume: JsonPath) -> Iterator[Reference]:
+    name = _named(obj, (*volume, "persistentVolumeClaim"), "claimName")
+    if name:
+        yield Reference(PVC, name, (*volume, "persistentVolumeClaim", "claimName"))
+    name = _named(obj, (*volume, "secret"), "secretName")
+    if name and get_path(obj, (*volume, "secret", "optional")) is not True:
+        yield Reference(SECRET, name, (*volume, "secret", "secretName"))
+    name = _named(obj, (*volume, "configMap"))
+    if name and get_path(obj, (*volume, "configMap", "optional")) is not True:
+        yield Reference(CONFIG_MAP, name, (*volume, "configMap", "name"))
+    for source in _list(obj, (*volume, "projected", "sources")):
+        for key, kind in (("secret", SECRET), ("configMap", CONFIG_MAP)):
+            name = _named(obj, (*source, key))
+            if name and get_path(obj, (*source, key, "optional")) is not True:
+                yield Reference(kind, name, (*source, key, "name"))
+
+
+def _pod_level(obj: Obj, pod: JsonPath) -> Iterator[Reference]:
+    name = _named(obj, pod, "serviceAccountName")
+    if name:
+        yield Reference(SERVICE_ACCOUNT, name, (*pod, "serviceAccountName"))
+    for secret in _list(obj, (*pod, "imagePullSecrets")):
+        name = _named(obj, secret)
+        if name:
+            yield Reference(SECRET, name, (*secret, "name"))
+    for volume in _list(obj, (*pod, "volumes")):
+        yield from _volume_sources(obj, volume)
+
+
+def _container(obj: Obj, container: JsonPath) -> Iterator[Reference]:
+    for env in _list(obj, (*container, "env")):
+        for key, kind in (("secretKeyRef", SECRET), ("configMapKeyRef", CONFIG_MAP)):
+            source = (*env, "valueFrom", key)
+            name = _named(obj, source)
+            if name and get_path(obj, (*source, "optional")) is not True:
+                yield Reference(kind, name, (*source, "name"))
+    for env_from in _list(obj, (*container, "envFrom")):
+        for key, kind in (("secretRef", SECRET), ("configMapRef", CONFIG_MAP)):
+            name = _named(obj, (*env_from, key))
+            if name and get_path(obj, (*env_from, key, "optional")) is not True:
+                yield Reference(kind, name, (*env_from, key, "name"))
+
+
+def _uses_artifacts(obj: Obj, templates: JsonPath) -> bool:
+    for template in _list(obj, templates):
+        for side in ("inputs", "outputs"):
+            if get_path(obj, (*template, side, "artifacts")):
+                return True
+    return False
+
+
+def _workflow_level(obj: Obj) -> Iterator[Reference]:
+    base: JsonPath = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)
+    if not isinstance(get_path(obj, base), dict):
+        return
+    yield from _pod_level(obj, base)
+    name = _named(obj, (*base, "executor"), "serviceAccountName")
+    if name:
+        yield Reference(SERVICE_ACCOUNT, name, (*base, "executor", "serviceAccountName"))
+    ref = get_path(obj, (*base, "artifactRepositoryRef"))
+    if isinstance(ref, dict):
+        path: JsonPath = (*base, "artifactRepositoryRef")
+        if ref.get("configMap"):
+            path = (*path, "configMap")
+        yield Reference(CONFIG_MAP, str(ref.get("configMap") or DEFAULT_ARTIFACT_REPOSITORY), path)
+    elif _uses_artifacts(obj, (*base, "templates")):
+        yield Reference(CONFIG_MAP, DEFAULT_ARTIFACT_REPOSITORY, (*base, "templates"), implicit=True)
+
+
+def references(obj: Obj) -> list[Reference]:
+    """Every ServiceAccount, ConfigMap, Secret and PersistentVolumeClaim reference in one rendered object."""
+    found: list[Reference] = []
+    if obj.get("kind") in _WORKFLOW_KINDS:
+        found.extend(_workflow_level(obj))
+    for site in pod_sites(obj):
+        found.extend(_pod_level(obj, site.path))
+        for container in (*site.containers, *site.init_containers):
+            found.extend(_container(obj, container))
+    return found
+
+
+def _message(ref: Reference, namespace: str) -> str:
+    provides = {
+        SERVICE_ACCOUNT: "serviceAccounts",
+        CONFIG_MAP: "configMaps",
+        SECRET: "secrets",
+        PVC: "persistentVolumeClaims",
+    }[ref.kind]
+    what = f"{ref.kind} {ref.name!r}"
+    if ref.implicit:
+        what += (
+            " (Argo Workflows reads the default artifact repository for the artifacts these steps pass from it, "
+            "else from its controller's configuration)"
+        )
+    return (
+        f"{what} does not exist in {namespace}: it is neither rendered (models, base/platform) nor declared in "
+        f"clusterFeatures.provides.{provides} of mlgitops.yaml; add it to base/platform/, or declare it there if "
+        "the cluster provides it"
+    )
+
+
+def check_references(objects: list[Obj], have: dict[str, set[str]], namespace: str) -> list[Violation]:
+    """A violation for each reference to an object the environment does not have."""
+    found: list[Violation] = []
+    for obj in objects:
+        for ref in references(obj):
+            if ref.name not in have[ref.kind]:
+                # An implicit reference comes from the steps that pass artifacts, not from one field.
+                blame = ("training", "steps") if ref.implicit else None
+                found.append(Violation(MISSING_REFERENCE, obj, ref.path, _message(ref, namespace), blame))
+    return found

@@ -1,0 +1,214 @@
+"""Training objects back to the spec: WorkflowTemplate templates, DAG tasks and steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlgitops.checks.sourcemap.common import (
+    PLACEMENT_FIELDS,
+    SpecSource,
+    container_contents,
+    dataset_of_parameter,
+    model_at,
+    resources_source,
+    volume_source,
+)
+from mlgitops.checks.sourcemap.serving import placement_source
+from mlgitops.spec import Model, Step
+from mlgitops.spec.workflow_structure import LOOP_SUFFIX
+from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.yamlio import JsonPath
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def training_source(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
+    training = spec.training
+    if training is None:
+        return model_at()
+    match path:
+        case ("spec", "schedules", *_):
+            return model_at("training", "schedule")
+        case ("spec", "timezone", *_):
+            return model_at("training", "timezone")
+        case ("spec", "workflowSpec", *_):
+            return model_at("training")
+        case ("spec", "serviceAccountName", *_):
+            return model_at("training", "serviceAccount")
+        case ("spec", "onExit", *_):
+            return model_at("training", "onExit")
+        case ("spec", "activeDeadlineSeconds", *_):
+            return model_at("training", "timeout")
+        case ("spec", "arguments", "parameters", int(index), *_):
+            name = get_path(obj, ("spec", "arguments", "parameters", index, "name"))
+            if isinstance(name, str) and name in training.parameters:
+                return model_at("training", "parameters", name)
+            dataset = dataset_of_parameter(name, spec)
+            if dataset is not None:
+                return dataset
+            return model_at("training", "parameters")
+        case ("spec", "arguments", *_):
+            return model_at("training", "parameters")
+        case ("spec", "templates", int(index), *rest):
+            return _template(obj, index, tuple(rest), spec)
+    return model_at("training")
+
+
+def _step_index(spec: Model, name: Any) -> int | None:
+    assert spec.training is not None
+    for i, step in enumerate(spec.training.steps):
+        if step.name == name:
+            return i
+    return None
+
+
+def _template(obj: dict[str, Any], index: int, rest: JsonPath, spec: Model) -> SpecSource:
+    training = spec.training
+    assert training is not None
+    name = get_path(obj, ("spec", "templates", index, "name"))
+    if name == "pipeline":
+        match rest:
+            case ("dag", "tasks", int(task), *more):
+                task_name = get_path(obj, ("spec", "templates", index, "dag", "tasks", task, "name"))
+                if task_name in ("register", "reject"):
+                    return model_at("training", "gates")
+                step = _step_index(spec, task_name)
+                if step is None:
+                    return model_at("training", "steps")
+                argument = get_path(obj, ("spec", "templates", index, "dag", "tasks", task, *more[:3], "name"))
+                return _task(tuple(more), step, training.steps[step], argument)
+        return model_at("training", "steps")
+    if isinstance(name, str) and name.endswith(LOOP_SUFFIX):
+        loop_step = _step_index(spec, name[: -len(LOOP_SUFFIX)])
+        if loop_step is not None:
+            here = ("training", "steps", loop_step)
+            match rest:
+                case ("parallelism", *_):
+                    return model_at(*here, "parallelism")
+                case ("outputs", *_):
+                    return model_at(*here, "params")
+                case ("inputs", "artifacts", *_) | ("dag", "tasks", int(), "arguments", "artifacts", *_):
+                    return model_at(*here, "inputs")
+            return model_at(*here, "forEach")
+    if training.onExit is not None and name == training.onExit.name:
+        template = get_path(obj, ("spec", "templates", index))
+        return _step(rest, ("training", "onExit"), training.onExit, training.nodeClass, template)
+    if name == "register":
+        match rest:
+            case ("container", "image", *_) if training.register_ is not None and training.register_.image:
+                return model_at("training", "register", "image")
+            case ("container", "image", *_):
+                return model_at("training", "image")
+            case ("container", "securityContext", *_):
+                return model_at("training", "securityContext")
+        return model_at("training", "register") if training.register_ is not None else model_at("training", "gates")
+    if name == "reject":
+        match rest:
+            case ("container", "image", *_):
+                return model_at("training", "image")
+        return model_at("training", "gates")
+    step_index = _step_index(spec, name)
+    if step_index is None:
+        return model_at("training")
+    template = get_path(obj, ("spec", "templates", index))
+    return _step(rest, ("training", "steps", step_index), training.steps[step_index], training.nodeClass, template)
+
+
+def _task(more: JsonPath, step_index: int, step: Step, argument: Any) -> SpecSource:
+    """A field of a step's DAG task."""
+    here = ("training", "steps", step_index)
+    match more:
+        case ("depends", *_):
+            return model_at(*here, "after")
+        case ("when", *_):
+            return model_at(*here, "when")
+        case ("withItems", *_) | ("withParam", *_):
+            return model_at(*here, "forEach")
+        case ("template", *_) if step.parallelism is not None:
+            return model_at(*here, "parallelism")
+        case ("arguments", "parameters", *_):
+            if isinstance(argument, str) and argument in step.paramInputs:
+                return model_at(*here, "paramInputs")
+            return model_at(*here, "forEach")
+        case ("arguments", *_):
+            return model_at(*here, "inputs")
+    return model_at(*here)
+
+
+def _step_env(name: Any, here: JsonPath, step: Step) -> SpecSource | None:
+    """The spec field behind an environment variable forEach, params or onExit give a step (else None)."""
+    if not isinstance(name, str) or name in step.env:
+        return None
+    if name.startswith("MLGITOPS_ITEM"):
+        return model_at(*here, "forEach")
+    if name.startswith("MLGITOPS_PARAM_"):
+        return model_at(*here, "paramInputs")
+    if name == "MLGITOPS_PARAMS_DIR":
+        return model_at(*here, "params")
+    if name == "MLGITOPS_WORKFLOW_STATUS":
+        return model_at(*here)
+    return None
+
+
+def _step(rest: JsonPath, here: JsonPath, step: Step, training_node_class: str | None, template: Any) -> SpecSource:
+    node_class: JsonPath | None = None
+    if step.nodeClass is not None:
+        node_class = (*here, "nodeClass")
+    elif training_node_class is not None:
+        node_class = ("training", "nodeClass")
+    match rest:
+        case ("memoize", *_):
+            return model_at(*here, "cache")
+        case ("inputs", "parameters", *_):
+            return model_at(*here, "paramInputs" if step.paramInputs and step.forEach is None else "forEach")
+        case ("outputs", "parameters", int(k), *_) if k >= len(step.metrics):
+            return model_at(*here, "params")
+        case ("retryStrategy", *_) if step.retry is not None:
+            return model_at(*here, "retry")
+        case (str(field), *_) if field in PLACEMENT_FIELDS:
+            return placement_source(field, step.gpu, (*here, "gpu"), node_class)
+        case ("container", "env", int(k), *_):
+            found = _step_env(get_path(template, ("container", "env", k, "name")), here, step)
+            if found is not None:
+                return found
+    match rest:
+        case ("container", *more):
+            container = get_path(template, ("container",))
+            found = container_contents(container, tuple(more), here, step.env, step.volumes)
+            if found is not None:
+                return found
+        case ("volumes", int(v), *_):
+            found = volume_source(get_path(template, ("volumes", v, "name")), here, step.volumes)
+            if found is not None:
+                return found
+    match rest:
+        case ("container", "image", *_):
+            return model_at(*here, "image") if step.image else model_at("training", "image")
+        case ("container", "command", *more):
+            return model_at(*here, "command", *more[:1])
+        case ("container", "args", *more):
+            return model_at(*here, "args", *more[:1])
+        case ("container", "env", *_):
+            return model_at(*here, "env") if step.env else model_at("training", "parameters")
+        case ("container", "resources", *more):
+            return resources_source(tuple(more), (*here, "resources"), step.resources, (*here, "gpu"))
+        case ("container", "securityContext", *_):
+            own = step.securityContext is not None
+            return model_at(*here, "securityContext") if own else model_at("training", "securityContext")
+        case ("retryStrategy", "retryPolicy", *_):
+            return model_at(*here, "retryPolicy")
+        case ("retryStrategy", *_):
+            return model_at(*here, "retries")
+        case ("timeout", *_):
+            return model_at(*here, "timeout")
+        case (str(field), *_) if field in PLACEMENT_FIELDS:
+            return model_at(*here, "gpu", "class")
+        case ("inputs", *_):
+            return model_at(*here, "inputs")
+        case ("outputs", "parameters", *_):
+            return model_at(*here, "metrics")
+        case ("outputs", *_):
+            return model_at(*here, "outputs")
+        case ("name", *_):
+            return model_at(*here, "name")
+    return model_at(*here)

@@ -1,0 +1,62 @@
+"""The values the environment-wide files read from one model: its *facts*.
+
+The files under `overlays/<env>/<model>/` and `base/models/<model>/` depend on that model alone (and
+the project). Everything else `render` writes (`overlays/<env>/kustomization.yaml`, `overlays/_units/`,
+`plugins/argocd/`, `plugins/flux/`) reads only these from each model:
+
+- whether it renders in each environment, and whether with objects (`overlay_files`,
+  `check_not_empty`, `deployunits.units`, the Argo CD Applications and Flux Kustomizations per unit);
+- the (group, kind) of every object it renders anywhere (the AppProject whitelist, argocd.py);
+- its `metadata.labels` (`deployment.per: group`, deployunits.py);
+- the environments where it serves on GPUs (Flux's health timeout, flux.py `serves_gpu_model`);
+- the identity of every object it renders in each environment: not read by those files, but
+  `overlay.check_unique_objects` compares them across models, which a render of the changed models
+  alone cannot.
+
+So when a changed model's facts equal the recorded ones, every environment-wide file is unchanged.
+A new reader of models in those modules must add what it reads here; the randomised equality test
+(tests/test_render_cache.py) compares incremental and full renders to catch a miss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlgitops.layout.overlay import ModelRender
+from mlgitops.spec.loader import Workspace
+from mlgitops.spec.resolve import resolve
+from mlgitops.spec.workspace import ModelFile
+
+
+def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> dict[str, Any]:
+    """JSON-ready facts of one rendered model (equal facts: equal environment-wide files)."""
+    presence: dict[str, str] = {}
+    gpu: list[str] = []
+    for env in workspace.project.environment_names:
+        objects = item.environments.get(env)
+        presence[env] = "absent" if objects is None else ("objects" if objects else "empty")
+        resolved = resolve(workspace, model, env)
+        serving = resolved.spec.serving if resolved is not None else None
+        if serving is not None and serving.gpu.count > 0:
+            gpu.append(env)
+    kinds = sorted(
+        {
+            (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+            for objects in (item.base, *item.environments.values())
+            for obj in objects or []
+        }
+    )
+    # Identities per environment: a changed model taking another model's object name must reach the
+    # full render, whose check_unique_objects refuses it (overlay.py).
+    identities = {
+        env: sorted([obj["apiVersion"].rpartition("/")[0], obj["kind"], obj["metadata"]["name"]] for obj in objects)
+        for env, objects in sorted(item.environments.items())
+        if objects
+    }
+    return {
+        "environments": presence,
+        "objects": identities,
+        "kinds": [list(kind) for kind in kinds],
+        "labels": dict(sorted(model.spec.metadata.labels.items())),
+        "gpu": gpu,
+    }

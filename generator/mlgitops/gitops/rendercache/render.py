@@ -1,0 +1,209 @@
+"""`render` with work proportional to what changed, exact like the full render.
+
+The render cache (store.py) maps inputs to outputs: under one project key (inputs.py: the mlgitops
+code, `mlgitops.yaml`, `base/platform/`, `templates/`), a model file's bytes always render to the
+same files and facts. So a recorded entry stays *true* whatever happens to the tree; what can go
+wrong is only the disk no longer holding those outputs, which is checked every time:
+
+1. Same project key, same set of models: the models whose file hash differs are loaded, validated
+   and rendered alone (`load_workspace(only_models=…)`: a model's validity and render depend only
+   on its own file and the project). If any of them has other facts (facts.py) than recorded, the
+   environment-wide files could change: full render.
+2. Every other expected file is read and hashed against the record; the changed models' files are
+   compared byte for byte. A file that differs from its record (edited by hand, reverted by git,
+   deleted) or a stray file outside the changed models' directories means a full render, which
+   repairs it. Nothing is written from a record: the only files written are freshly rendered.
+3. Otherwise the changed models' directories are swapped in with the usual journal (tree.write).
+
+No cache, another key, an added or removed model, anything unusual in `models/`, or
+`MLGITOPS_RENDER_CACHE=0`: the full render, which then records a new cache. `render --check` never
+uses the cache (tree.render), so CI's check is the full comparison.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgitops.gitops.rendercache import store
+from mlgitops.gitops.rendercache.inputs import model_inputs, project_key, read_file
+from mlgitops.layout.tree import (
+    GENERATED_ROOTS,
+    TreeStatus,
+    compare,
+    recover,
+    swap_unit,
+    symlink_problems,
+    write,
+)
+from mlgitops.util.confine import check_generated_paths
+from mlgitops.util.errors import SpecError
+from mlgitops.util.lock import project_lock
+
+if TYPE_CHECKING:
+    from mlgitops.layout.overlay import ModelRender
+    from mlgitops.spec.loader import Workspace
+
+CACHE_SWITCH = "MLGITOPS_RENDER_CACHE"
+
+
+@dataclass
+class _Plan:
+    files: dict[str, str]  # the changed models' files, freshly rendered
+    status: TreeStatus
+    cache: store.RenderCache
+
+
+def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
+    """Bring the generated tree in line with the specs at `root` (like `tree.render`), using the cache.
+
+    Holds the project lock throughout and first completes an interrupted render.
+    """
+    from mlgitops.layout.platform_tree import PLATFORM_DIR, check_platform
+
+    with project_lock(root, command or "render"):
+        check_generated_paths(root, GENERATED_ROOTS)  # before recovery renames anything there
+        note = recover(root)
+        existing: dict[str, str] = {}
+        problems = symlink_problems(root, existing)
+        if problems:
+            raise SpecError(problems)
+        if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():
+            check_platform(root)
+        key = project_key(root)
+        plan = _incremental(root, key, existing) if os.environ.get(CACHE_SWITCH, "1") != "0" else None
+        if plan is None:
+            status = _full(root, key)
+        else:
+            status = write(root, plan.files, plan.status)
+            if (status.stale or plan.files) and project_key(root) == key:
+                store.save(root, plan.cache)
+        status.recovered = note
+        return status
+
+
+def _full(root: Path, key: str) -> TreeStatus:
+    from mlgitops.layout.tree import generated_files_and_renders
+    from mlgitops.spec.loader import load_workspace
+
+    inputs = model_inputs(root)
+    workspace = load_workspace(root)
+    files, renders = generated_files_and_renders(workspace)
+    status = write(root, files, compare(root, files))
+    unchanged = inputs is not None and inputs == model_inputs(root) and project_key(root) == key
+    if unchanged and inputs is not None and set(inputs) == {item.name for item in renders}:
+        store.save(root, record(workspace, key, inputs, files, renders))
+    else:
+        store.forget(root)  # an input changed while rendering: record nothing
+    return status
+
+
+def record(
+    workspace: Workspace, key: str, inputs: dict[str, str], files: dict[str, str], renders: list[ModelRender]
+) -> store.RenderCache:
+    """The cache entry of a full render: each model's files, facts and input hash; the rest is shared."""
+    from mlgitops.gitops.rendercache.facts import model_facts
+
+    cache = store.RenderCache(key)
+    hashes = {path: store.content_hash(content.encode("utf-8")) for path, content in files.items()}
+    owner = _owners(hashes, [item.name for item in renders])
+    by_name = {model.name: model for model in workspace.models}
+    for item in renders:
+        model = by_name[item.name]
+        cache.models[item.name] = store.ModelEntry(
+            input=inputs[item.name],
+            files={},
+            facts=model_facts(workspace, model, item),
+        )
+    for path, digest in hashes.items():
+        name = owner.get(path)
+        if name is None:
+            cache.shared[path] = digest
+        else:
+            cache.models[name].files[path] = digest
+    return cache
+
+
+def _owners(paths: dict[str, str], names: list[str]) -> dict[str, str]:
+    """Path → the model whose directory holds it, for the models in `names`."""
+    known = set(names)
+    return {path: name for path in paths if (name := store.model_of(path)) in known}
+
+
+def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None:
+    """Steps 1-2 of the module docstring; None: do the full render."""
+    cache = store.load(root)
+    inputs = model_inputs(root)
+    if cache is None or inputs is None or cache.key != key or set(cache.models) != set(inputs):
+        return None
+    changed = sorted(name for name, digest in inputs.items() if cache.models[name].input != digest)
+    fresh: dict[str, str] = {}
+    if changed:
+        rendered = _render_changed(root, changed, inputs)
+        if rendered is None:
+            return None
+        for name, (files, facts) in rendered.items():
+            if facts != cache.models[name].facts:
+                return None
+            cache.models[name] = store.ModelEntry(inputs[name], {}, facts)
+            for path, content in files.items():
+                fresh[path] = content
+                cache.models[name].files[path] = store.content_hash(content.encode("utf-8"))
+    expected = dict(cache.shared)
+    for name, entry in cache.models.items():
+        if name not in changed:
+            expected.update(entry.files)
+    for path, digest in expected.items():
+        full = existing.get(path)
+        if full is None:
+            return None
+        try:
+            if store.content_hash(read_file(full)) != digest:
+                return None
+        except OSError:
+            return None
+    changed_paths, added = [], []
+    for path, content in fresh.items():
+        full = existing.get(path)
+        if full is None:
+            added.append(path)
+            continue
+        try:
+            if read_file(full) != content.encode("utf-8"):
+                changed_paths.append(path)
+        except OSError:
+            changed_paths.append(path)
+    removed = sorted(set(existing) - set(expected) - set(fresh))
+    fresh_units = {swap_unit(path) for path in fresh}
+    if any(swap_unit(path) not in fresh_units for path in removed):
+        return None  # a stray file elsewhere: the full render decides (and refuses hand-written ones)
+    return _Plan(fresh, TreeStatus(changed=changed_paths, added=added, removed=removed), cache)
+
+
+def _render_changed(
+    root: Path, names: list[str], inputs: dict[str, str]
+) -> dict[str, tuple[dict[str, str], dict[str, object]]] | None:
+    """Each changed model's own files and facts, rendered from a workspace holding only those models."""
+    import json
+
+    from mlgitops.gitops.rendercache.facts import model_facts
+    from mlgitops.layout.overlay import base_files, model_overlay_files, render_models
+    from mlgitops.spec.loader import load_workspace
+
+    workspace = load_workspace(root, only_models=names)
+    if sorted(model.name for model in workspace.models) != names:
+        return None
+    for model in workspace.models:  # the bytes loaded are the bytes hashed (no edit in between)
+        if store.content_hash((root / model.path).read_bytes()) != inputs[model.name]:
+            return None
+    by_name = {model.name: model for model in workspace.models}
+    out: dict[str, tuple[dict[str, str], dict[str, object]]] = {}
+    for item in render_models(workspace):
+        files = base_files(item)
+        for env in workspace.project.environment_names:
+            files.update(model_overlay_files(workspace, env, item))
+        facts = json.loads(json.dumps(model_facts(workspace, by_name[item.name], item)))
+        out[item.name] = (files, facts)
+    return out

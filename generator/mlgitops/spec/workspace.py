@@ -1,0 +1,65 @@
+"""A loaded project: the project file, the model files, and where each value was written.
+
+Shared by the loader (which builds a `Workspace`) and the resolver (which reads it), so that neither
+imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgitops.spec import Model, Project
+from mlgitops.util.errors import Location, UsageError, did_you_mean
+from mlgitops.util.projectroot import PROJECT_FILE as PROJECT_FILE
+from mlgitops.util.yamlio import Document, JsonPath
+
+MODELS_DIR = "models"
+
+Locator = Callable[[JsonPath, bool], Location]
+
+
+@dataclass
+class ModelFile:
+    """One `models/<name>.yaml`: its parsed document and its validated, environment-free spec."""
+
+    path: str
+    doc: Document
+    spec: Model
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+@dataclass
+class Workspace:
+    """A loaded project: the root directory, the project file and every model, sorted by name."""
+
+    root: Path
+    project: Project
+    project_doc: Document
+    models: list[ModelFile] = field(default_factory=list)
+    # (model name, environment) → the resolved model, or None when the model opts out there.
+    resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def model(self, name: str) -> ModelFile:
+        for item in self.models:
+            if item.name == name:
+                return item
+        hint = did_you_mean(name, [m.name for m in self.models])
+        raise UsageError(f"unknown model {name!r}{hint}")
+
+
+def unknown_environment(env: str, names: list[str]) -> str:
+    """The message for an environment the project does not have."""
+    return f"unknown environment {env!r}{did_you_mean(env, names)}; the project has {', '.join(names)}"
+
+
+def document_locator(doc: Document, prefix: JsonPath = ()) -> Locator:
+    def locate(path: JsonPath, key: bool) -> Location:
+        return doc.location((*prefix, *path), key=key)
+
+    return locate
