@@ -60,10 +60,10 @@ TARGET_LARGE_S = 2.0
 
 
 def _render(repo: Path) -> None:
-    from mlgitops.layout import tree
+    from mlgitops.gitops import generate
     from mlgitops.spec.loader import load_workspace
 
-    tree.render(load_workspace(repo))
+    generate.render(load_workspace(repo))
 
 
 def _extract_like_argocd(source: Path, destination: Path) -> None:

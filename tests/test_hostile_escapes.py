@@ -309,7 +309,8 @@ def _allow(repo: Path, entries: str) -> None:
 
 
 def test_an_allowed_cluster_scoped_kind_renders_as_kustomize_builds_it(repo: Path) -> None:
-    from mlgitops.layout.overlay import environment_objects, render_models
+    from mlgitops.layout.overlay import environment_objects
+    from mlgitops.render.pipeline import render_models
     from mlgitops.spec.loader import load_workspace
     from tests.conftest import object_identity
 

@@ -573,7 +573,7 @@ def _odd_variants() -> list[tuple[str, int, int, str]]:
 
 def test_odd_values_anywhere_are_spec_errors_or_render(tmp_path: Path) -> None:
     """In-process, for speed: no value in any field may end in anything but a result or a SpecError."""
-    from mlgitops.layout import tree
+    from mlgitops.gitops import generate
     from mlgitops.spec.loader import load_workspace
 
     work = tmp_path / "specs"  # only the hand-written files: `render --check` renders all in memory
@@ -593,7 +593,7 @@ def test_odd_values_anywhere_are_spec_errors_or_render(tmp_path: Path) -> None:
         lines[number - 1] = lines[number - 1][: found.start()] + odd + lines[number - 1][found.end() :]
         (work / name).write_text("\n".join(lines))
         try:
-            tree.render(load_workspace(work), check=True)
+            generate.render(load_workspace(work), check=True)
         except SpecError as exc:
             refused += 1
             for text in str(exc).split("\n"):
@@ -609,14 +609,13 @@ def test_cli_turns_exhaustion_into_one_line(
 ) -> None:
     """Defence in depth: should a bound be missed, the CLI still prints one line, not a traceback."""
     from mlgitops.delivery import diff
-    from mlgitops.gitops import rendercache
-    from mlgitops.layout import tree
+    from mlgitops.gitops import generate, rendercache
     from tests.conftest import run_cli
 
     def exhausted(*args: object, **kwargs: object) -> None:
         raise error("exhausted")
 
-    monkeypatch.setattr(tree, "render", exhausted)
+    monkeypatch.setattr(generate, "render", exhausted)
     monkeypatch.setattr(rendercache, "render_project", exhausted)  # `render` without --check
     monkeypatch.setattr(diff, "run", exhausted)
     result = run_cli(command, cwd=example)

@@ -12,7 +12,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mlgitops.gitops.scaffold import ci_definition, schema_text
-from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.layout.overlay import environment_objects
+from mlgitops.render.pipeline import render_models
 from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects, object_identity, run_cli, snapshot_tree
 

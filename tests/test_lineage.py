@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlgitops.layout.overlay import render_models
+from mlgitops.render.pipeline import render_models
 from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects, run_cli
 

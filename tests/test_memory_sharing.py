@@ -16,9 +16,9 @@ import pytest
 from pydantic import BaseModel
 
 from mlgitops.gitops.cmp import _has_objects
-from mlgitops.layout.overlay import model_addons, render_models
 from mlgitops.render.addons import template_names
 from mlgitops.render.model import render_model
+from mlgitops.render.pipeline import model_addons, render_models
 from mlgitops.spec import Model
 from mlgitops.spec.loader import load_workspace
 from mlgitops.spec.resolve import _resolve, resolve
@@ -169,7 +169,7 @@ def test_has_objects(stream: str, expected: bool) -> None:
 
 def test_example_renders_unchanged(tmp_path: Path) -> None:
     """The committed example equals a render with sharing (render --check compares every byte)."""
-    from mlgitops.layout.tree import render
+    from mlgitops.gitops.generate import render
 
     root = copy_example(tmp_path)
     assert render(load_workspace(root), check=True).stale == []

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from mlgitops.checks.schemas.crd import load_crd_schemas
-from mlgitops.layout.overlay import render_models
 from mlgitops.render.monitoring import PROJECT_LABEL
+from mlgitops.render.pipeline import render_models
 from mlgitops.spec.loader import load_workspace
 from tests.conftest import copy_example, run_cli, unavailable
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mlgitops.checks.schemas.crd import load_crd_schemas
-from mlgitops.layout.overlay import render_models
+from mlgitops.render.pipeline import render_models
 from mlgitops.spec.loader import load_workspace
 from mlgitops.spec.promql import parse_series
 from tests.conftest import copy_example, run_cli

@@ -10,9 +10,10 @@ import yaml
 
 from conftest import copy_example, kustomize_objects, object_identity, run_cli
 from mlgitops.checks.sourcemap import parse_pointer, spec_source
-from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.model import render_model
 from mlgitops.render.patches import PatchError, apply_op, identity_change
+from mlgitops.render.pipeline import render_models
 from mlgitops.spec import PatchOp
 from mlgitops.spec.loader import load_workspace
 from mlgitops.spec.resolve import resolve

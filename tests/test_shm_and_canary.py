@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from mlgitops.layout.overlay import environment_objects, render_models
+from mlgitops.layout.overlay import environment_objects
+from mlgitops.render.pipeline import render_models
 from mlgitops.spec.loader import load_workspace
 from mlgitops.spec.podspec import canary_replicas
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects

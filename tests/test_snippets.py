@@ -33,8 +33,8 @@ from typing import Any
 
 import pytest
 
+from mlgitops.gitops.generate import render
 from mlgitops.gitops.scaffold import InitOptions, init_project
-from mlgitops.layout.tree import render
 from mlgitops.spec.loader import load_workspace
 from mlgitops.util.errors import MlgitopsError
 from mlgitops.util.yamlio import dump, parse_document

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mlgitops.gitops import generate
 from mlgitops.layout import tree
 from mlgitops.spec.loader import load_workspace
 from mlgitops.util.errors import SpecError
@@ -90,7 +91,7 @@ def test_failed_swap_puts_the_old_tree_back(example: Path, monkeypatch: pytest.M
     monkeypatch.setattr(os, "rename", flaky_rename)
     workspace = load_workspace(example)
     with pytest.raises(SpecError, match="No space left on device"):
-        tree.render(workspace)
+        generate.render(workspace)
     monkeypatch.undo()
     assert snapshot_tree(example) == before
     assert not list(example.glob(tree.STAGING_PREFIX + "*"))
@@ -128,6 +129,7 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
         import os, signal
         from pathlib import Path
         from mlgitops.layout import tree
+        from mlgitops.gitops import generate
         from mlgitops.spec.loader import load_workspace
         real = os.rename
         calls = []
@@ -137,7 +139,7 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(source, target)
         os.rename = rename
-        tree.render(load_workspace(Path({str(example)!r})))
+        generate.render(load_workspace(Path({str(example)!r})))
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

@@ -105,9 +105,9 @@ def _inside_git(directory: Path) -> bool:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     if args.check:
-        from mlgitops.layout import tree
+        from mlgitops.gitops import generate
 
-        status = tree.render(_workspace(args), check=True)
+        status = generate.render(_workspace(args), check=True)
     else:  # the render cache: only changed models are loaded and rendered (rendercache/render.py)
         from mlgitops.gitops.rendercache import render_project
         from mlgitops.util.projectroot import find_root

@@ -23,12 +23,12 @@ from mlgitops.layout.overlay import (
     KUSTOMIZATION,
     OVERLAYS_DIR,
     PLATFORM_DIR,
-    ModelRender,
     environment_kustomization,
     generated_document,
     namespace_object,
 )
 from mlgitops.render.common import Obj
+from mlgitops.render.pipeline import ModelRender
 from mlgitops.spec.loader import Workspace
 from mlgitops.util.errors import Problem, SpecError
 

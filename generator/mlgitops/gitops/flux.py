@@ -36,8 +36,9 @@ import re
 
 from mlgitops.gitops.deployunits import DeployUnit
 from mlgitops.gitops.flux_rbac import rbac_objects, service_account_name
-from mlgitops.layout.overlay import ModelRender, object_directory
+from mlgitops.layout.overlay import object_directory
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.render.pipeline import ModelRender
 from mlgitops.spec import Environment
 from mlgitops.spec.loader import PROJECT_FILE, Workspace
 from mlgitops.util.errors import SpecError
@@ -223,7 +224,7 @@ def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = Non
     flux = project.flux
     source = {"kind": "GitRepository", "name": project.metadata.name, "namespace": flux.namespace}
     if project.deployment.per != "environment" and renders is None:
-        from mlgitops.layout.overlay import render_models
+        from mlgitops.render.pipeline import render_models
 
         renders = render_models(workspace)
     objects: list[Obj] = []
@@ -372,7 +373,7 @@ def flux_files(workspace: Workspace, renders: list[ModelRender] | None = None) -
     from mlgitops.util.yamlio import GENERATED_MARK
 
     if renders is None:
-        from mlgitops.layout.overlay import render_models
+        from mlgitops.render.pipeline import render_models
 
         renders = render_models(workspace)
     objects = flux_objects(workspace, renders)

@@ -22,8 +22,9 @@ RoleBinding have a namespace to go into when `kubectl apply -k plugins/flux/<clu
 
 from __future__ import annotations
 
-from mlgitops.layout.overlay import ModelRender, namespace_object
+from mlgitops.layout.overlay import namespace_object
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.render.pipeline import ModelRender
 from mlgitops.spec import Environment
 from mlgitops.spec.loader import Workspace
 from mlgitops.util.kubekinds import resource_name

@@ -242,7 +242,7 @@ def _preflight(root: Path, files: dict[str, str], kept: list[str]) -> None:
 
 
 def _trial_render(root: Path, files: dict[str, str], kept: list[str]) -> None:
-    from mlgitops.layout.tree import generated_files
+    from mlgitops.gitops.generate import generated_files
     from mlgitops.spec.loader import load_workspace
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-init-") as scratch:
@@ -494,7 +494,7 @@ def _check_image(image: str) -> None:
 
 
 def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResult:
-    from mlgitops.layout.tree import render
+    from mlgitops.gitops.generate import render
     from mlgitops.spec.loader import load_workspace
     from mlgitops.util.lock import project_lock
 

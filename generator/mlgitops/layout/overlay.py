@@ -9,25 +9,14 @@ resources), one multi-document `resources.yaml` for objects only that environmen
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from mlgitops.render.addons import (
-    AddonRequest,
-    addon_settings_problem,
-    enabled_settings,
-    evaluate_addons,
-    template_names,
-)
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
-from mlgitops.render.model import AddonLocator, Obj, object_key, render_model, with_monitoring
-from mlgitops.spec.clusterfit import features_for
+from mlgitops.render.model import Obj, object_key
+from mlgitops.render.pipeline import ModelRender
 from mlgitops.spec.loader import Workspace
-from mlgitops.spec.resolve import ResolvedModel, resolve
-from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.jsonpointer import escape
 from mlgitops.util.kubekinds import kustomize_namespaces
-from mlgitops.util.sharing import shared
 from mlgitops.util.yamlio import dump, generated_header
 
 BASE_MODELS_DIR = "base/models"
@@ -88,142 +77,16 @@ def _target(obj: Obj) -> Obj:
     return target
 
 
-@dataclass
-class ModelRender:
-    """One model's base objects and, per environment, its objects there (None: opted out)."""
-
-    name: str
-    source: str
-    base: list[Obj]
-    environments: dict[str, list[Obj] | None] = field(default_factory=dict)
-    # (group, kind, name) of each addon object → its template's name: `validate` points findings there
-    addon_templates: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
-def render_models(
-    workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None
-) -> list[ModelRender]:
-    """Render the chosen models (default: all) as the base and in the chosen environments (default: all)."""
-    project = workspace.project
-    chosen = [m for m in workspace.models if names is None or m.name in names]
-    out: list[ModelRender] = []
-    # The base is rendered for the cluster features every environment has; an environment with others
-    # may render the same spec differently (Knative placement), so it reuses the base only when they match.
-    base_features = features_for(project, None).model_dump()
-    env_names = envs if envs is not None else project.environment_names
-    same_features = {env: features_for(project, env).model_dump() == base_features for env in env_names}
-    # With templates, every environment is resolved: the base carries the addon objects of the first
-    # environment (in project order) the model renders in, whichever environments this call renders;
-    # the overlays patch, add or delete what differs elsewhere (so the equality invariant holds).
-    templates = template_names(workspace.root)
-    resolve_envs = project.environment_names if templates else env_names
-    resolved_all = {(model.name, env): resolve(workspace, model, env) for model in chosen for env in resolve_envs}
-    addons = model_addons(workspace, resolved_all, templates)
-    locate_addon = _addon_locator(workspace)
-    for model in chosen:
-        model_envs = [env for env in resolve_envs if (model.name, env) in addons]
-        base_addons = addons[(model.name, model_envs[0])] if model_envs else []
-        base = render_model(ResolvedModel(model, None, model.spec), project, base_addons, locate_addon)
-        result = ModelRender(model.name, model.path, base)
-        for env in model_envs:
-            result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
-        for env in env_names:
-            resolved = resolved_all[(model.name, env)]
-            env_addons = addons.get((model.name, env), [])
-            if resolved is None:
-                result.environments[env] = None
-            elif resolved.spec is model.spec and same_features[env] and env_addons == base_addons:
-                result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
-            else:
-                rendered = render_model(resolved, project, env_addons, locate_addon)
-                result.environments[env] = shared_with_base(rendered, base)
-        out.append(result)
-    if names is None:
-        check_unique_objects(workspace, out, env_names, locate_addon)
-    return out
 
 
-def check_unique_objects(
-    workspace: Workspace, renders: list[ModelRender], envs: list[str], locate_addon: AddonLocator
-) -> None:
-    """Refuse two objects with one identity in an environment (Kustomize refuses to build the overlay,
-    while an in-memory stream would print both): an addon template making the same object for several
-    models, or a model object with the name of another's. The error is at the second one's source."""
-    by_name = {model.name: model for model in workspace.models}
-    for env in envs:
-        namespace = workspace.project.environment(env)
-        seen: dict[tuple[str, str, str], str] = {}
-        if namespace.createNamespace:
-            seen[("", "Namespace", namespace.namespace)] = "mlgitops.yaml (the environment's Namespace)"
-        for item in renders:
-            for obj in item.environments.get(env) or []:
-                key = object_key(obj)
-                template = item.addon_templates.get(key)
-                origin = f"model {item.name!r}" + (f" (template {template!r})" if template else "")
-                first = seen.get(key)
-                if first is None:
-                    seen[key] = origin
-                    continue
-                if template is not None:
-                    where = locate_addon(template, obj)
-                else:
-                    where = by_name[item.name].doc.location(("metadata", "name"))
-                group = f" ({key[0]})" if key[0] else ""
-                raise SpecError.at(
-                    where,
-                    f"environment {env!r}: {key[1]}{group} {key[2]!r} of {origin} is also made by {first}; Kustomize "
-                    "refuses two objects with one identity: give each its own name (for example with the model's name)",
-                )
 
 
-def _addon_locator(workspace: Workspace) -> AddonLocator:
-    """Errors about an addon object point at its `metadata.name` in the template (jsonnet_positions.py)."""
-
-    def locate(template: str, obj: Obj) -> Location:
-        from mlgitops.render.jsonnet_positions import object_location
-
-        where = f"templates/{template}.jsonnet"
-        return object_location(workspace.root, where, obj, ("metadata", "name")) or Location(where, 1, 1)
-
-    return locate
 
 
-def shared_with_base(objects: list[Obj], base: list[Obj]) -> list[Obj]:
-    """An environment's objects sharing every part they have in common with the base's (sharing.py):
-    the three environments of 2000 models would otherwise hold the base three times over."""
-    base_by_key = {object_key(obj): obj for obj in base}
-    return [shared(obj, base_by_key[key]) if (key := object_key(obj)) in base_by_key else obj for obj in objects]
 
 
-def model_addons(
-    workspace: Workspace, resolved: dict[tuple[str, str], ResolvedModel | None], names: list[str]
-) -> dict[tuple[str, str], list[tuple[str, Obj]]]:
-    """(model, environment) → its addon objects, each template evaluated once over every pair."""
-    for item in resolved.values():
-        if item is not None and item.spec.addons:
-            problem = addon_settings_problem(item.spec.addons, names)
-            if problem is not None:
-                path, message = problem
-                where = f" (in environment {item.environment!r})" if item.environment else ""
-                raise SpecError.at(item.spec_location(("addons", *path)), message + where)
-    if not names:
-        return {}
-    project = workspace.project.model_dump(mode="json", by_alias=True, exclude_none=True)
-    environments = {env["name"]: env for env in project.get("environments", [])}
-    keys = [key for key, item in resolved.items() if item is not None]
-    requests = []
-    for key in keys:
-        item = resolved[key]
-        assert item is not None
-        requests.append(
-            AddonRequest(
-                model=item.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-                environment=environments[key[1]],
-                settings=enabled_settings(item.spec.addons, names),
-            )
-        )
-    results = evaluate_addons(workspace.root, project, requests)
-    return dict(zip(keys, results, strict=True))
 
 
 def namespace_object(workspace: Workspace, env: str) -> Obj:
@@ -381,28 +244,3 @@ def layout_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, 
     return files
 
 
-def check_not_empty(workspace: Workspace, renders: list[ModelRender], envs: list[str]) -> None:
-    """Refuse an environment without model objects unless it says `allowEmpty: true`.
-
-    An overlay left with only its Namespace passes Argo CD's own guard against empty manifests,
-    so an automated sync with prune would delete every deployed model (the same guard as Argo CD's
-    `syncPolicy.automated.allowEmpty`, pkg/apis/application/v1alpha1/types.go).
-    """
-    from mlgitops.util.errors import SpecError
-
-    problems = []
-    for env in envs:
-        environment = workspace.project.environment(env)
-        if environment.allowEmpty or any(item.environments.get(env) for item in renders):
-            continue
-        index = workspace.project.environment_names.index(env)
-        problems.append(
-            Problem(
-                workspace.project_doc.location(("environments", index, "name")),
-                f"environment {env!r} has no model objects (every model is removed or disabled there), so a "
-                "sync with prune would delete every deployed model; set allowEmpty: true on the environment "
-                "if that is intended",
-            )
-        )
-    if problems:
-        raise SpecError(problems)

@@ -41,6 +41,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,8 +54,7 @@ from mlgitops.util.lock import project_lock
 from mlgitops.util.yamlio import GENERATED_MARK
 
 if TYPE_CHECKING:  # the cached render path (rendercache) runs without loading any spec class
-    from mlgitops.layout.overlay import ModelRender
-    from mlgitops.spec.loader import Workspace
+    pass
 
 GENERATED_ROOTS = ("base/models", "overlays", "plugins/argocd", "plugins/flux")
 
@@ -70,27 +71,6 @@ class TreeStatus:
     @property
     def stale(self) -> list[str]:
         return sorted(self.changed + self.added + self.removed)
-
-
-def generated_files(workspace: Workspace) -> dict[str, str]:
-    """Every file `render` writes, by repository-relative path."""
-    return generated_files_and_renders(workspace)[0]
-
-
-def generated_files_and_renders(workspace: Workspace) -> tuple[dict[str, str], list[ModelRender]]:
-    """`generated_files`, and the model renders they were made from (the render cache records both)."""
-    from mlgitops.gitops.argocd import argocd_files
-    from mlgitops.gitops.deployunits import unit_files
-    from mlgitops.gitops.flux import flux_files
-    from mlgitops.layout.overlay import check_not_empty, layout_files, render_models
-
-    renders = render_models(workspace)
-    check_not_empty(workspace, renders, workspace.project.environment_names)
-    files = layout_files(workspace, renders)
-    files.update(unit_files(workspace, renders))
-    files.update(argocd_files(workspace, renders))
-    files.update(flux_files(workspace, renders))
-    return dict(sorted(files.items())), renders
 
 
 def swap_unit(path: str) -> str:
@@ -431,31 +411,26 @@ def _remove_empty(path: Path, stop: Path) -> None:
         path = path.parent
 
 
-def render(workspace: Workspace, *, check: bool = False, command: str | None = None) -> TreeStatus:
-    """Compute the generated tree and write it (or, with `check`, only report what is stale).
+@contextmanager
+def locked(root: Path, label: str, *, check: bool = False) -> Iterator[tuple[str | None, dict[str, str]]]:
+    """The project lock, held while the generated tree is compared or written, with the checks before either.
 
-    Holds the project lock throughout; `render` first completes an interrupted render, `check` refuses
-    one (module docstring).
+    Yields the note of an interrupted render completed first (None with `check`, which refuses one instead:
+    module docstring) and the generated files found on disk (repository-relative path → path on disk).
     """
     from mlgitops.layout.platform_tree import PLATFORM_DIR, check_platform
 
-    root = workspace.root
-    label = command or ("render --check" if check else "render")
     with project_lock(root, label, required=not check):
-        check_generated_paths(root, GENERATED_ROOTS)
+        check_generated_paths(root, GENERATED_ROOTS)  # before recovery renames anything there
         if check:
             refuse_leftovers(root, label, locked=True)
             note = None
         else:
             note = recover(root)
-        problems = symlink_problems(root)
+        existing: dict[str, str] = {}
+        problems = symlink_problems(root, existing)
         if problems:
             raise SpecError(problems)
         if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():
             check_platform(root)
-        files = generated_files(workspace)
-        status = compare(root, files)
-        if not check:
-            status = write(root, files, status)
-        status.recovered = note
-        return status
+        yield note, existing

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.checks.modechange import base_modes
 from mlgitops.checks.policies import (
     POLICY_IDS,
     Stage,
@@ -24,13 +23,15 @@ from mlgitops.checks.schemas.dedup import SchemaMemo
 from mlgitops.checks.schemas.kube import KubeSchemas, load_kube_schemas
 from mlgitops.checks.schemas.messages import SchemaViolation
 from mlgitops.checks.sourcemap import parse_pointer
-from mlgitops.layout.overlay import PLATFORM_DIR, ModelRender, environment_objects, render_models
+from mlgitops.layout.overlay import PLATFORM_DIR, environment_objects
+from mlgitops.render.pipeline import ModelRender, render_models
 from mlgitops.spec import Policies, Project
 from mlgitops.spec.loader import ModelFile, Workspace, unknown_environment
 from mlgitops.spec.resolve import resolve
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.util.jsonpointer import to_pointer
 from mlgitops.util.yamlio import JsonPath, unwritable
+from mlgitops.validate.base import base_modes
 from mlgitops.validate.locate import Locate, PlatformFiles, model_locator, namespace_locator
 from mlgitops.validate.report import (
     NO_SCHEMA,

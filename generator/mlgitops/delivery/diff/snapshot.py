@@ -152,7 +152,8 @@ def add_model_objects(snap: Snapshot, envs: list[str], *, complete: bool = True)
     """Add the model objects of `envs` at this revision; refuse an environment `render` refuses as
     empty (overlay.check_not_empty). With `complete` False (only the changed models are loaded), an
     environment that looks empty may hold unchanged models: False, and nothing is added."""
-    from mlgitops.layout.overlay import check_not_empty, environment_objects, in_environment, render_models
+    from mlgitops.layout.overlay import environment_objects, in_environment
+    from mlgitops.render.pipeline import check_not_empty, render_models
 
     ws = snap.workspace
     if ws is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgitops.layout.overlay import ModelRender
+from mlgitops.render.pipeline import ModelRender
 from mlgitops.spec.loader import Workspace
 from mlgitops.spec.resolve import resolve
 from mlgitops.spec.workspace import ModelFile

@@ -29,21 +29,10 @@ from typing import TYPE_CHECKING
 
 from mlgitops.gitops.rendercache import store
 from mlgitops.gitops.rendercache.inputs import model_inputs, project_key, read_file
-from mlgitops.layout.tree import (
-    GENERATED_ROOTS,
-    TreeStatus,
-    compare,
-    recover,
-    swap_unit,
-    symlink_problems,
-    write,
-)
-from mlgitops.util.confine import check_generated_paths
-from mlgitops.util.errors import SpecError
-from mlgitops.util.lock import project_lock
+from mlgitops.layout.tree import TreeStatus, compare, locked, swap_unit, write
 
 if TYPE_CHECKING:
-    from mlgitops.layout.overlay import ModelRender
+    from mlgitops.render.pipeline import ModelRender
     from mlgitops.spec.loader import Workspace
 
 CACHE_SWITCH = "MLGITOPS_RENDER_CACHE"
@@ -57,21 +46,11 @@ class _Plan:
 
 
 def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
-    """Bring the generated tree in line with the specs at `root` (like `tree.render`), using the cache.
+    """Bring the generated tree in line with the specs at `root` (like `generate.render`), using the cache.
 
     Holds the project lock throughout and first completes an interrupted render.
     """
-    from mlgitops.layout.platform_tree import PLATFORM_DIR, check_platform
-
-    with project_lock(root, command or "render"):
-        check_generated_paths(root, GENERATED_ROOTS)  # before recovery renames anything there
-        note = recover(root)
-        existing: dict[str, str] = {}
-        problems = symlink_problems(root, existing)
-        if problems:
-            raise SpecError(problems)
-        if (root / PLATFORM_DIR).exists() or (root / PLATFORM_DIR).is_symlink():
-            check_platform(root)
+    with locked(root, command or "render") as (note, existing):
         key = project_key(root)
         plan = _incremental(root, key, existing) if os.environ.get(CACHE_SWITCH, "1") != "0" else None
         if plan is None:
@@ -85,7 +64,7 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
 
 
 def _full(root: Path, key: str) -> TreeStatus:
-    from mlgitops.layout.tree import generated_files_and_renders
+    from mlgitops.gitops.generate import generated_files_and_renders
     from mlgitops.spec.loader import load_workspace
 
     inputs = model_inputs(root)
@@ -189,7 +168,8 @@ def _render_changed(
     import json
 
     from mlgitops.gitops.rendercache.facts import model_facts
-    from mlgitops.layout.overlay import base_files, model_overlay_files, render_models
+    from mlgitops.layout.overlay import base_files, model_overlay_files
+    from mlgitops.render.pipeline import render_models
     from mlgitops.spec.loader import load_workspace
 
     workspace = load_workspace(root, only_models=names)
