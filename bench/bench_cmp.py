@@ -52,7 +52,7 @@ _ENTRY = (
     "from mlgitops.util.pydantic_plugins import skip_discovery; skip_discovery(); "
 )
 IMPORTS = _ENTRY + "import mlgitops._cli, mlgitops.gitops.cmp, mlgitops.layout.build"
-SPEC_IMPORT = _ENTRY + "import mlgitops.spec"
+SPEC_IMPORT = _ENTRY + "import mlgitops.language.model, mlgitops.language.project"
 QUIET_SCRIPTS = ("pass", IMPORTS, SPEC_IMPORT)  # print nothing
 TARGET_RATIO = 1.5
 STRETCH_RATIO = 1.0
@@ -61,7 +61,7 @@ TARGET_LARGE_S = 2.0
 
 def _render(repo: Path) -> None:
     from mlgitops.gitops import generate
-    from mlgitops.spec.loader import load_workspace
+    from mlgitops.language.loader import load_workspace
 
     generate.render(load_workspace(repo))
 

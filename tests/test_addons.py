@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli, snapshot_tree
 from tests.test_lean_imports import imported_modules
 

@@ -26,7 +26,7 @@ from mlgitops.gitops.argocd import (
     argocd_files,
     argocd_objects,
 )
-from mlgitops.spec.loader import load_workspace
+from mlgitops.language.loader import load_workspace
 from mlgitops.util.yamlio import GENERATED_MARK
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli
 

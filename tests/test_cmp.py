@@ -439,7 +439,7 @@ NOT_ON_THE_HOT_PATH = (
     "mlgitops.validate",
     "mlgitops.checks.schemas.crd",
     "mlgitops.checks.schemas.kube",
-    "mlgitops.spec.schema",
+    "mlgitops.language.schema",
     "mlgitops.gitops.scaffold",
     "mlgitops.delivery.git_repo",
     "jsonschema",

@@ -204,7 +204,8 @@ def test_a_cache_hit_does_not_import_pydantic_or_the_renderer(repo: Path, tmp_pa
         "import sys\n"
         "from mlgitops.__main__ import main\n"
         "code = main(['cmp', 'generate'])\n"
-        "heavy = sorted(m for m in ('pydantic', 'mlgitops.spec.loader', 'mlgitops.render.model') if m in sys.modules)\n"
+        "probed = ('pydantic', 'mlgitops.language.loader', 'mlgitops.render.model')\n"
+        "heavy = sorted(m for m in probed if m in sys.modules)\n"
         "print('loaded:' + ','.join(heavy), file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
@@ -217,7 +218,7 @@ def test_a_cache_hit_does_not_import_pydantic_or_the_renderer(repo: Path, tmp_pa
     ]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
     assert runs[0].stdout == runs[1].stdout and "kind: InferenceService" in runs[0].stdout
-    assert "loaded:mlgitops.render.model,mlgitops.spec.loader,pydantic" in runs[0].stderr  # the miss renders
+    assert "loaded:mlgitops.language.loader,mlgitops.render.model,pydantic" in runs[0].stderr  # the miss renders
     assert "loaded:\n" in runs[1].stderr  # the hit does not
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from cmp_harness import AppRequest, GenerateResult, Parameter, PluginConfig, generate, load_plugin
 from mlgitops import __version__
-from mlgitops.spec.versionpin import satisfies
+from mlgitops.language.versionpin import satisfies
 from tests.conftest import REPO, run_cli, snapshot_tree
 
 BIN = Path(sys.executable).parent

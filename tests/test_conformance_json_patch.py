@@ -35,8 +35,8 @@ from pydantic import ValidationError
 from tools.conformance_data import directory, locked
 
 from conftest import REPO, unavailable
+from mlgitops.language.model import PatchOp
 from mlgitops.render.patches import PatchError, apply_op, json_equal, parse_pointer
-from mlgitops.spec import PatchOp
 from mlgitops.util.jsonpointer import escape, get_path, to_pointer
 
 PACKAGE = "json-patch-test-suite"

@@ -15,9 +15,9 @@ from corpus_argo import CASES as ARGO_CASES
 from corpus_case import Case, Objects
 from corpus_kserve import CASES as KSERVE_CASES
 from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
+from mlgitops.language.loader import load_workspace
+from mlgitops.language.resolve import resolve
 from mlgitops.render.model import render_model
-from mlgitops.spec.loader import load_workspace
-from mlgitops.spec.resolve import resolve
 
 CASES = [*KSERVE_CASES, *ARGO_CASES]
 REACHABLE = [c for c in CASES if c.status != "out-of-reach"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.spec.credentials import holds_literal, is_credential_name, mask_uri, uri_credentials
+from mlgitops.language.credentials import holds_literal, is_credential_name, mask_uri, uri_credentials
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 FRAUD = "models/fraud-detector.yaml"
@@ -271,7 +271,7 @@ HOSTILE = r"""
 import resource
 resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
 resource.setrlimit(resource.RLIMIT_AS, (512 * 2**20, 512 * 2**20))
-from mlgitops.spec import credentials, kubevalues as kv
+from mlgitops.language import credentials, kubevalues as kv
 size = 2**20
 texts = ["a" * size, "a://" * (size // 4), "s3://" + "k" * size + "@", "-" * size, "1" * size + "x",
          "a." * (size // 2) + "!", "a/" * (size // 2), "$(" * (size // 2), "{{" * (size // 2), "_" * size]

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from bench.genrepo import generate
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects, object_identity, run_cli
 from tests.test_render import PLATFORM
 

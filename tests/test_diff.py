@@ -530,9 +530,9 @@ def test_output_is_deterministic(repo: Path) -> None:
 def test_objects_are_exactly_what_build_computes(example: Path) -> None:
     """The diff's per-environment objects equal `overlay.environment_objects` (tested against kustomize)."""
     from mlgitops.delivery.git_repo import Revision
+    from mlgitops.language.loader import load_workspace
     from mlgitops.layout.overlay import environment_objects
     from mlgitops.render.pipeline import render_models
-    from mlgitops.spec.loader import load_workspace
 
     workspace = load_workspace(example)
     renders = render_models(workspace)

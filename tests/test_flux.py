@@ -11,7 +11,7 @@ import pytest
 
 from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.gitops.flux import flux_objects, git_url
-from mlgitops.spec.loader import load_workspace
+from mlgitops.language.loader import load_workspace
 from mlgitops.util.yamlio import load_plain
 from tests.conftest import REPO, kustomize_objects, run_cli, snapshot_tree
 

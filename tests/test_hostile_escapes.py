@@ -309,9 +309,9 @@ def _allow(repo: Path, entries: str) -> None:
 
 
 def test_an_allowed_cluster_scoped_kind_renders_as_kustomize_builds_it(repo: Path) -> None:
+    from mlgitops.language.loader import load_workspace
     from mlgitops.layout.overlay import environment_objects
     from mlgitops.render.pipeline import render_models
-    from mlgitops.spec.loader import load_workspace
     from tests.conftest import object_identity
 
     kinds = "{group: rbac.authorization.k8s.io, kind: ClusterRole}, {group: argoproj.io, kind: ClusterWorkflowTemplate}"

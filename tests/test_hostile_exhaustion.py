@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from limits import assert_refused, run_limited
+from mlgitops.language.model import Patch, PatchOp
 from mlgitops.render.patches import PatchError, PatchLedger, apply_op, apply_patches, json_measure
-from mlgitops.spec import Patch, PatchOp
 from mlgitops.util.errors import Location, SpecError
 from mlgitops.util.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES, MAX_REVISION_FILE_BYTES
 from tests.conftest import copy_example, run_cli, snapshot_tree

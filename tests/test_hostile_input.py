@@ -379,8 +379,8 @@ def test_a_chain_just_under_the_step_limit_renders_in_dependency_order(tmp_path:
 def test_step_graph_of_12000_chained_steps_is_linear_in_memory_and_stack(tmp_path: Path) -> None:
     """The graph functions themselves, far beyond the spec limit, under the same process limits."""
     code = """
-from mlgitops.spec import Training
-from mlgitops.spec.stepgraph import find_cycle, input_producers
+from mlgitops.language import Training
+from mlgitops.language.stepgraph import find_cycle, input_producers
 n = 12000
 steps = [{"name": f"s{i}", "after": [f"s{i-1}"] if i else [], "command": ["x"],
           "inputs": [f"a{i-1}"] if i else [], "outputs": [f"a{i}"]} for i in reversed(range(n))]
@@ -574,7 +574,7 @@ def _odd_variants() -> list[tuple[str, int, int, str]]:
 def test_odd_values_anywhere_are_spec_errors_or_render(tmp_path: Path) -> None:
     """In-process, for speed: no value in any field may end in anything but a result or a SpecError."""
     from mlgitops.gitops import generate
-    from mlgitops.spec.loader import load_workspace
+    from mlgitops.language.loader import load_workspace
 
     work = tmp_path / "specs"  # only the hand-written files: `render --check` renders all in memory
     (work / "models").mkdir(parents=True)

@@ -12,9 +12,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mlgitops.gitops.scaffold import ci_definition, schema_text
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects, object_identity, run_cli, snapshot_tree
 
 MLGITOPS = str(Path(sys.executable).parent / "mlgitops")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mlgitops.gitops.scaffold import scaffold_files
-from mlgitops.spec.loader import load_workspace
+from mlgitops.language.loader import load_workspace
 from tests.conftest import run_cli, snapshot_tree
 
 README = "# ml-config\n\nOur team's configuration.\n"

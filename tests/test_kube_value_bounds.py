@@ -1,5 +1,5 @@
 """Boundary tables (min-1, min, max, max+1) for the integer and quantity rules of
-generator/mlgitops/spec/kubevalues.py: every Kubernetes quantity suffix, and the int32/int64 fields."""
+generator/mlgitops/language/kubevalues.py: every Kubernetes quantity suffix, and the int32/int64 fields."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mlgitops.spec import kubevalues as kv
+from mlgitops.language import kubevalues as kv
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

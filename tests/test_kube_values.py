@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.spec import kubevalues as kv
+from mlgitops.language import kubevalues as kv
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 FRAUD = "models/fraud-detector.yaml"
@@ -141,7 +141,7 @@ def test_hostile_sizes_are_refused_with_a_message() -> None:
 def test_spec_durations_beyond_go_are_refused_without_a_traceback() -> None:
     from pydantic import ValidationError
 
-    from mlgitops.spec import FluxSettings
+    from mlgitops.language.project import FluxSettings
 
     assert FluxSettings.model_validate({"interval": "2562047h"}).interval == "2562047h"  # just under 2^63 ns
     for value in ("2562048h", "9" * 5000 + "h"):
@@ -663,7 +663,7 @@ def test_accepted_values_still_render(tmp_path: Path) -> None:
 def test_tolerations_follow_kubernetes_validation() -> None:
     from pydantic import ValidationError
 
-    from mlgitops.spec import Toleration
+    from mlgitops.language.project import Toleration
 
     accepted = [
         {"operator": "Exists"},

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout import build, kustomize_stream
 from mlgitops.layout.kustomize import kustomize_command
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.yamlio import dump, dump_all
 from tests.conftest import copy_example, run_cli
 from tests.test_render import PLATFORM, _generated_repo

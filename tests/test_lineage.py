@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects, run_cli
 
 FRAUD = "models/fraud-detector.yaml"

@@ -16,12 +16,12 @@ import pytest
 from pydantic import BaseModel
 
 from mlgitops.gitops.cmp import _has_objects
+from mlgitops.language.loader import load_workspace
+from mlgitops.language.model import Model
+from mlgitops.language.resolve import _resolve, resolve
 from mlgitops.render.addons import template_names
 from mlgitops.render.model import render_model
 from mlgitops.render.pipeline import model_addons, render_models
-from mlgitops.spec import Model
-from mlgitops.spec.loader import load_workspace
-from mlgitops.spec.resolve import _resolve, resolve
 from mlgitops.util.sharing import share_same_input, shared
 from mlgitops.util.yamlio import dump, parse_document
 from tests.conftest import copy_example

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import kustomize_objects
 from tests.test_render import _by_identity, invariant_repo
 

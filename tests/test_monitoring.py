@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from mlgitops.checks.schemas.crd import load_crd_schemas
+from mlgitops.language.loader import load_workspace
 from mlgitops.render.monitoring import PROJECT_LABEL
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import copy_example, run_cli, unavailable
 
 Objects = dict[tuple[str, str], dict[str, Any]]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from mlgitops.checks.schemas.crd import load_crd_schemas
+from mlgitops.language.loader import load_workspace
+from mlgitops.language.promql import parse_series
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
-from mlgitops.spec.promql import parse_series
 from tests.conftest import copy_example, run_cli
 from tests.test_monitoring import _alert, _buckets, _expected, _promtool_test, _rule_file
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.errors import SpecError
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import run_cli, snapshot_tree
@@ -214,8 +214,8 @@ def test_strict_validate_passes_on_a_small_project(tmp_path: Path, crds_dir: Pat
 
 def test_placement_maps_back_to_the_class_that_placed_it(tmp_path: Path) -> None:
     from mlgitops.checks.sourcemap import parse_pointer, spec_source
+    from mlgitops.language.resolve import resolve
     from mlgitops.render.model import render_model
-    from mlgitops.spec.resolve import resolve
 
     workspace = load_workspace(project(tmp_path, model()))
     (resolved_file,) = workspace.models

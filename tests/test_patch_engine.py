@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.model import Patch, PatchOp
 from mlgitops.render.patches import (
     PatchError,
     apply_op,
@@ -19,7 +20,6 @@ from mlgitops.render.patches import (
     parse_pointer,
     patched_op,
 )
-from mlgitops.spec import Patch, PatchOp
 from mlgitops.util.errors import Location, SpecError
 from mlgitops.util.yamlio import JsonPath
 

@@ -10,13 +10,13 @@ import yaml
 
 from conftest import copy_example, kustomize_objects, object_identity, run_cli
 from mlgitops.checks.sourcemap import parse_pointer, spec_source
+from mlgitops.language.loader import load_workspace
+from mlgitops.language.model import PatchOp
+from mlgitops.language.resolve import resolve
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.model import render_model
 from mlgitops.render.patches import PatchError, apply_op, identity_change
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec import PatchOp
-from mlgitops.spec.loader import load_workspace
-from mlgitops.spec.resolve import resolve
 from mlgitops.util.errors import SpecError
 
 FRAUD = "models/fraud-detector.yaml"
@@ -354,7 +354,7 @@ def test_a_policy_sees_the_patched_object(tmp_path: Path) -> None:
 
 def test_diff_summary_says_patches_changed() -> None:
     from mlgitops.delivery.diff.summary import _model_summary
-    from mlgitops.spec import Model
+    from mlgitops.language.model import Model
 
     base = yaml.safe_load((Path(__file__).parents[1] / FRAUD).read_text())
     old = Model.model_validate(base)

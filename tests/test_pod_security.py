@@ -11,9 +11,9 @@ import pytest
 
 from mlgitops.checks.podsecurity import site_problems
 from mlgitops.checks.policies import pod_sites
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, run_cli

@@ -10,8 +10,9 @@ import pytest
 
 from mlgitops.delivery.registry import RegistryQuery, registered_model_name
 from mlgitops.delivery.registry.gates import failed_gates
+from mlgitops.language.model import Model
+from mlgitops.language.training import Gate
 from mlgitops.render.gates import all_of, comparison
-from mlgitops.spec import Gate, Model
 from tests.argo_when import executor_output, should_execute
 from tests.conftest import run_cli, snapshot_tree
 

@@ -14,9 +14,9 @@ import pytest
 
 from bench.genrepo import generate
 from mlgitops.checks.schemas.crd import load_crd_schemas
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from tests.conftest import REPO, copy_example, kustomize_objects, object_identity, run_cli, snapshot_tree
 
 VARIANTS = {

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.mergepatch import merge_patch
 from tests.conftest import copy_example
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from mlgitops.gitops.scaffold import schema_text
-from mlgitops.spec.schema import json_schema
+from mlgitops.language.schema import json_schema
 
 
 def undescribed(node: Any, where: str = "") -> list[str]:

@@ -13,7 +13,7 @@ REGENERATE = ".venv/bin/mlgitops schema > docs/schema.json"
 
 def test_docs_schema_is_current() -> None:
     committed = (REPO / "docs" / "schema.json").read_text()
-    assert committed == schema_text(), f"docs/schema.json is out of date with mlgitops.spec; run `{REGENERATE}`"
+    assert committed == schema_text(), f"docs/schema.json is out of date with mlgitops.language; run `{REGENERATE}`"
 
 
 def test_example_spec_files_point_at_it() -> None:

@@ -51,7 +51,7 @@ MODELS = {
         uri="oci+native://ghcr.io/acme/llm:3",
     ),
     # containerConcurrency is Knative's (Standard mode ignores it), and KEDA gives a transformer a ScaledObject
-    # without triggers (generator/mlgitops/spec/stockfit.py): these live on a Knative model.
+    # without triggers (generator/mlgitops/language/stockfit.py): these live on a Knative model.
     "edge": _model(
         "edge",
         """  mode: Knative

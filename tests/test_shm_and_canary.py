@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
+from mlgitops.language.podspec import canary_replicas
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
-from mlgitops.spec.podspec import canary_replicas
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, finding_lines, run_cli
 

@@ -35,7 +35,7 @@ import pytest
 
 from mlgitops.gitops.generate import render
 from mlgitops.gitops.scaffold import InitOptions, init_project
-from mlgitops.spec.loader import load_workspace
+from mlgitops.language.loader import load_workspace
 from mlgitops.util.errors import MlgitopsError
 from mlgitops.util.yamlio import dump, parse_document
 from mlgitops.validate import ValidateOptions, validate_workspace

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from mlgitops.checks.sourcemap import parse_pointer, spec_source
+from mlgitops.language.loader import load_workspace
+from mlgitops.language.resolve import resolve
 from mlgitops.render.model import render_model
-from mlgitops.spec.loader import load_workspace
-from mlgitops.spec.resolve import resolve
 from mlgitops.util.jsonpointer import to_pointer
 from tests.conftest import copy_example
 from tests.test_render import _generated_repo

@@ -1,7 +1,7 @@
 """Specs that pass every schema but are refused or silently ignored by a stock cluster (issue 21).
 
 Each refusal is one `file:line:col` line at the spec line that caused it (render exits 1, the tree stays
-as it was); each fix shows in the rendered objects. The upstream facts are in generator/mlgitops/spec/stockfit.py,
+as it was); each fix shows in the rendered objects. The upstream facts are in generator/mlgitops/language/stockfit.py,
 render/kserve.py (`_standard_ports`) and render/metric_sources.py (`mlserver_picked`).
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.language.model import Model
+from mlgitops.language.project import KnativeFeatures
 from mlgitops.render.metric_sources import metric_source
-from mlgitops.spec import KnativeFeatures, Model
 from tests.conftest import REPO, run_cli
 from tests.test_cluster_serving import position, refused
 

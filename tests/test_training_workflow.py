@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.gates import expr_number, fixed_point
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.errors import SpecError
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.argo_when import (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mlgitops.gitops import generate
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout import tree
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.errors import SpecError
 from tests.conftest import run_cli, snapshot_tree
 
@@ -130,7 +130,7 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
         from pathlib import Path
         from mlgitops.layout import tree
         from mlgitops.gitops import generate
-        from mlgitops.spec.loader import load_workspace
+        from mlgitops.language.loader import load_workspace
         real = os.rename
         calls = []
         def rename(source, target):

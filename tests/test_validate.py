@@ -15,9 +15,9 @@ import pytest
 import mlgitops.render.model as render
 from mlgitops.checks.policies import Stage
 from mlgitops.checks.schemas import kube
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.conftest import CliResult, kustomize_objects, run_cli
 

@@ -13,9 +13,9 @@ import yaml
 
 from bench.genrepo import generate
 from mlgitops.checks.schemas import dedup
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.validate import ValidateOptions, format_json, validate_workspace
 from tests.conftest import copy_example
 

@@ -19,9 +19,9 @@ from mlgitops.checks.schemas import crd, crdyaml
 from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.checks.schemas.kube import load_kube_schemas
 from mlgitops.checks.schemas.quickcheck import Checker, UndecidedError
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.validate import ValidateOptions, format_json, validate_workspace
 from tests.conftest import copy_example
 from tests.test_validate_dedup import STRICT_ISVC

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.spec.loader import load_workspace
 from mlgitops.util.errors import SpecError
 from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
 from tests.argo_when import executor_output, should_execute
@@ -359,8 +359,8 @@ def test_on_exit_takes_no_dependencies(tmp_path: Path) -> None:
 
 def test_every_new_rendered_field_maps_to_the_spec_field_it_came_from(tmp_path: Path) -> None:
     from mlgitops.checks.sourcemap import parse_pointer, spec_source
+    from mlgitops.language.resolve import resolve
     from mlgitops.render.model import render_model
-    from mlgitops.spec.resolve import resolve
     from tests.test_sourcemap import _MISSING, _leaves, _lookup
 
     workspace = load_workspace(project(tmp_path))
@@ -405,7 +405,7 @@ def test_every_new_rendered_field_maps_to_the_spec_field_it_came_from(tmp_path: 
 def _spec(text: str) -> Any:
     import yaml
 
-    from mlgitops.spec import Model
+    from mlgitops.language.model import Model
 
     return Model.model_validate(yaml.safe_load(text))
 

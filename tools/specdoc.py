@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlgitops.spec.schema import json_schema
+from mlgitops.language.schema import json_schema
 
 HEADER = """\
 # Spec reference

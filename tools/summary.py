@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from mlgitops.language.loader import load_workspace
 from mlgitops.layout.build import build
-from mlgitops.spec.loader import load_workspace
 
 
 def _group(api_version: str) -> str:

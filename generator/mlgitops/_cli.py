@@ -25,13 +25,13 @@ PIP_SPEC_HELP = (
 
 if TYPE_CHECKING:
     from mlgitops.delivery.promotion.promote import PromoteResult
-    from mlgitops.spec.loader import Workspace
+    from mlgitops.language.loader import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _workspace(args: argparse.Namespace, only_model: str | None = None) -> Workspace:
-    from mlgitops.spec.loader import find_root, load_workspace
+    from mlgitops.language.loader import find_root, load_workspace
 
     start = Path(args.directory) if args.directory else Path.cwd()
     workspace = load_workspace(find_root(start), only_model=only_model)
@@ -248,7 +248,7 @@ def _cmd_sidecar(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     import json
 
-    from mlgitops.spec.schema import json_schema
+    from mlgitops.language.schema import json_schema
 
     print(json.dumps(json_schema(args.kind), indent=2, sort_keys=True))
     return 0

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlgitops.checks.policies import SERVING_MODE_CHANGE, Violation
+from mlgitops.language.model import Model
 from mlgitops.render.common import Obj
-from mlgitops.spec import Model
 
 ADVICE = (
     "KServe refuses this change on an existing InferenceService (deploymentMode cannot be changed); "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.checks.policies import MISSING_REFERENCE, Violation, pod_sites
-from mlgitops.spec import ProvidedResources
+from mlgitops.language.project import ProvidedResources
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath
 

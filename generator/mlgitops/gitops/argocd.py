@@ -28,13 +28,14 @@ import json
 
 from mlgitops import __version__
 from mlgitops.gitops.deployunits import DeployUnit
+from mlgitops.language.fields import DEFAULT_CLUSTER
+from mlgitops.language.loader import MODELS_DIR, PROJECT_FILE, Workspace
+from mlgitops.language.project import Environment
 from mlgitops.layout.overlay import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, object_directory
 from mlgitops.layout.platformfiles import platform_objects
 from mlgitops.render.addons import TEMPLATES_DIR
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.render.pipeline import ModelRender, render_models
-from mlgitops.spec import DEFAULT_CLUSTER, Environment
-from mlgitops.spec.loader import MODELS_DIR, PROJECT_FILE, Workspace
 from mlgitops.util.errors import SpecError
 from mlgitops.util.kubekinds import cluster_scoped
 from mlgitops.util.yamlio import dump, generated_header

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mlgitops.util.errors import MlgitopsError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
-    from mlgitops.spec.loader import Workspace
+    from mlgitops.language.loader import Workspace
 
 # The plugin parameters, by the names Applications use in `plugin.parameters`.
 ENVIRONMENT = "environment"
@@ -319,9 +319,9 @@ def generate(start: Path, environ: Mapping[str, str]) -> Generated:
 
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
+    from mlgitops.language.loader import load_workspace
     from mlgitops.layout.build import build_prepared, check_environment, prepare
     from mlgitops.layout.journal import refuse_leftovers
-    from mlgitops.spec.loader import load_workspace
 
     settings = read_settings(environ)
     root = find_project(start, environ)
@@ -395,7 +395,7 @@ def parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def _parameters(start: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
-    from mlgitops.spec.loader import load_project, model_paths
+    from mlgitops.language.loader import load_project, model_paths
 
     root = find_project(start, environ)
     project, _doc = load_project(root)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlgitops.language.loader import Workspace
 from mlgitops.layout.overlay import (
     KUSTOMIZATION,
     OVERLAYS_DIR,
@@ -29,7 +30,6 @@ from mlgitops.layout.overlay import (
 )
 from mlgitops.render.common import Obj
 from mlgitops.render.pipeline import ModelRender
-from mlgitops.spec.loader import Workspace
 from mlgitops.util.errors import Problem, SpecError
 
 UNITS_DIR = f"{OVERLAYS_DIR}/_units"

@@ -36,11 +36,11 @@ import re
 
 from mlgitops.gitops.deployunits import DeployUnit
 from mlgitops.gitops.flux_rbac import rbac_objects, service_account_name
+from mlgitops.language.loader import PROJECT_FILE, Workspace
+from mlgitops.language.project import Environment
 from mlgitops.layout.overlay import object_directory
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.render.pipeline import ModelRender
-from mlgitops.spec import Environment
-from mlgitops.spec.loader import PROJECT_FILE, Workspace
 from mlgitops.util.errors import SpecError
 from mlgitops.util.yamlio import JsonPath
 
@@ -185,7 +185,7 @@ DEFAULT_TIMEOUT = "10m"
 
 def serves_gpu_model(workspace: Workspace, env: str) -> bool:
     """Whether any model enabled in `env` serves on GPUs there."""
-    from mlgitops.spec.resolve import resolve
+    from mlgitops.language.resolve import resolve
 
     for model in workspace.models:
         resolved = resolve(workspace, model, env)

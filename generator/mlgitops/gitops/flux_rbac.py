@@ -22,11 +22,11 @@ RoleBinding have a namespace to go into when `kubectl apply -k plugins/flux/<clu
 
 from __future__ import annotations
 
+from mlgitops.language.loader import Workspace
+from mlgitops.language.project import Environment
 from mlgitops.layout.overlay import namespace_object
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.render.pipeline import ModelRender
-from mlgitops.spec import Environment
-from mlgitops.spec.loader import Workspace
 from mlgitops.util.kubekinds import resource_name
 
 RBAC_API = "rbac.authorization.k8s.io/v1"

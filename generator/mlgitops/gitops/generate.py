@@ -10,8 +10,8 @@ from mlgitops.layout import tree
 from mlgitops.layout.tree import TreeStatus
 
 if TYPE_CHECKING:
+    from mlgitops.language.loader import Workspace
     from mlgitops.render.pipeline import ModelRender
-    from mlgitops.spec.loader import Workspace
 
 
 def generated_files(workspace: Workspace) -> dict[str, str]:

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from mlgitops.spec.loader import MODELS_DIR, PROJECT_FILE
+from mlgitops.language.loader import MODELS_DIR, PROJECT_FILE
 from mlgitops.util.errors import MlgitopsError, UsageError
 
 CiKind = Literal["github", "gitlab", "none"]
@@ -110,7 +110,7 @@ def _ci_text(template: str, pip_spec: str | None) -> str:
 
 def schema_text() -> str:
     """Exactly what `mlgitops schema` prints."""
-    from mlgitops.spec.schema import json_schema
+    from mlgitops.language.schema import json_schema
 
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
@@ -133,8 +133,8 @@ def _data(*parts: str) -> str:
 
 def project_name(options: InitOptions) -> str:
     """`--name`, or the directory's name made into a DNS label."""
+    from mlgitops.language.fields import dns_label
     from mlgitops.render.common import dns_safe
-    from mlgitops.spec.fields import dns_label
 
     if options.name is not None:
         try:
@@ -243,7 +243,7 @@ def _preflight(root: Path, files: dict[str, str], kept: list[str]) -> None:
 
 def _trial_render(root: Path, files: dict[str, str], kept: list[str]) -> None:
     from mlgitops.gitops.generate import generated_files
-    from mlgitops.spec.loader import load_workspace
+    from mlgitops.language.loader import load_workspace
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-init-") as scratch:
         scratch_root = Path(scratch)
@@ -472,7 +472,7 @@ def origin_url(root: Path) -> str | None:
 
 
 def _check_revision(revision: str) -> None:
-    from mlgitops.spec import kubevalues
+    from mlgitops.language import kubevalues
 
     problem = kubevalues.git_ref(revision)
     if problem is not None:
@@ -480,8 +480,8 @@ def _check_revision(revision: str) -> None:
 
 
 def _check_image(image: str) -> None:
-    from mlgitops.spec import kubevalues
-    from mlgitops.spec.fields import qualified_image
+    from mlgitops.language import kubevalues
+    from mlgitops.language.fields import qualified_image
 
     problem = kubevalues.image_reference(image)
     if problem is None:
@@ -495,7 +495,7 @@ def _check_image(image: str) -> None:
 
 def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResult:
     from mlgitops.gitops.generate import render
-    from mlgitops.spec.loader import load_workspace
+    from mlgitops.language.loader import load_workspace
     from mlgitops.util.lock import project_lock
 
     with project_lock(root, "init"):

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgitops.language.loader import Workspace, unknown_environment
 from mlgitops.layout import kustomize_stream
 from mlgitops.layout.overlay import PLATFORM_DIR, base_files, environment_objects, overlay_files
 from mlgitops.layout.platform_tree import KUSTOMIZATION_NAMES, check_platform
 from mlgitops.layout.platform_tree import copy_platform as copy_platform  # re-exported for diff
 from mlgitops.render.common import ENVIRONMENT_LABEL
 from mlgitops.render.pipeline import ModelRender, check_not_empty, render_models
-from mlgitops.spec.loader import Workspace, unknown_environment
 from mlgitops.util.errors import UsageError
 from mlgitops.util.yamlio import dump, load_plain
 

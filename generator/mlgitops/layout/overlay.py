@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlgitops.language.loader import Workspace
 from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
 from mlgitops.render.model import Obj, object_key
 from mlgitops.render.pipeline import ModelRender
-from mlgitops.spec.loader import Workspace
 from mlgitops.util.jsonpointer import escape
 from mlgitops.util.kubekinds import kustomize_namespaces
 from mlgitops.util.yamlio import dump, generated_header

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlgitops.spec.credentials import SECRETS_ADVICE
+from mlgitops.language.credentials import SECRETS_ADVICE
 from mlgitops.util.kubekinds import cluster_scoped, group_of, is_list_kind
 
 if TYPE_CHECKING:
-    from mlgitops.spec import Project
+    from mlgitops.language.project import Project
 
 __all__ = ["addon_object_problem", "literal_secret_problem"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mlgitops.language.node_classes import gpu_class_of, placement
+from mlgitops.language.project import Project
+from mlgitops.language.resolve import ResolvedModel
+from mlgitops.language.serving import Gpu, Resources
 from mlgitops.render.lineage import lineage_annotations
-from mlgitops.spec import Gpu, Project, Resources
-from mlgitops.spec.node_classes import gpu_class_of, placement
-from mlgitops.spec.resolve import ResolvedModel
 
 MANAGED_BY = "mlgitops"
 ENVIRONMENT_LABEL = "mlgitops.io/environment"

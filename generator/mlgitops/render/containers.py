@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mlgitops.language.containers import ConfigMapKeyRef, EnvFromSource, EnvValue, SecretKeyRef, Volume
 from mlgitops.render.common import Obj
-from mlgitops.spec import ConfigMapKeyRef, EnvFromSource, EnvValue, SecretKeyRef, Volume
 
 
 def env_var(name: str, value: EnvValue) -> Obj:

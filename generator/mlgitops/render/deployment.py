@@ -8,6 +8,10 @@ its own HPA whose bounds keep that share at every scale.
 
 from __future__ import annotations
 
+from mlgitops.language.model import server_image
+from mlgitops.language.podspec import canary_replicas
+from mlgitops.language.project import Project
+from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -30,9 +34,6 @@ from mlgitops.render.pods import (
     tmp_mount,
     tmp_volume,
 )
-from mlgitops.spec import Project, server_image
-from mlgitops.spec.podspec import canary_replicas
-from mlgitops.spec.resolve import ResolvedModel
 
 TRACK_LABEL = "mlgitops.io/track"
 HTTP_PORT = 8080

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mlgitops.spec import Gate
+from mlgitops.language.training import Gate
 
 __all__ = [
     "all_hold",

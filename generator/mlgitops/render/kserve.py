@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from mlgitops.language.clusterfit import features_for, knative_allows
+from mlgitops.language.project import Project
+from mlgitops.language.resolve import ResolvedModel
+from mlgitops.language.serving import Serving
 from mlgitops.render.common import (
     CANARY_ANNOTATION,
     Obj,
@@ -22,9 +26,6 @@ from mlgitops.render.pods import (
     serving_hardening,
     serving_shared_memory,
 )
-from mlgitops.spec import Project, Serving
-from mlgitops.spec.clusterfit import features_for, knative_allows
-from mlgitops.spec.resolve import ResolvedModel
 
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 # kserve pkg/constants/constants.go: AutoscalerClass annotation and its `keda` class (KServe then writes a

@@ -7,7 +7,7 @@ dataset versions and the training image, so the objects in the cluster say what 
 
 from __future__ import annotations
 
-from mlgitops.spec import Dataset, Model
+from mlgitops.language.model import Dataset, Model
 
 MODEL_VERSION_ANNOTATION = "lineage.mlgitops.io/model-version"
 TRAINING_IMAGE_ANNOTATION = "lineage.mlgitops.io/training-image"

@@ -44,8 +44,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlgitops.spec import KnativeFeatures, Model, Monitoring, MonitoringMetrics, Serving
-from mlgitops.spec.promql import Series, parse_series
+from mlgitops.language.model import Model, Monitoring, MonitoringMetrics
+from mlgitops.language.project import KnativeFeatures
+from mlgitops.language.promql import Series, parse_series
+from mlgitops.language.serving import Serving
 
 QUEUE_PROXY_METRICS_PORT = "http-usermetric"  # 9091 on the queue-proxy container
 DEPLOYMENT_METRICS_PORT = "http"  # render/deployment.py's container port (8080)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 
+from mlgitops.language.model import Monitoring
+from mlgitops.language.project import Project
+from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj, metadata, standard_labels
 from mlgitops.render.metric_sources import MetricSource, metric_source
-from mlgitops.spec import Monitoring, Project
-from mlgitops.spec.resolve import ResolvedModel
 
 PROJECT_LABEL = "mlgitops.io/project"
 MODEL_SERIES_LABEL = "mlgitops_model"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlgitops.spec import Patch, PatchOp, PatchTarget
+from mlgitops.language.model import Patch, PatchOp, PatchTarget
 from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.jsonpointer import index_within, is_array_index
 from mlgitops.util.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlgitops.language.clusterfit import features_for
+from mlgitops.language.loader import Workspace
+from mlgitops.language.resolve import ResolvedModel, resolve
 from mlgitops.render.addons import (
     AddonRequest,
     addon_settings_problem,
@@ -14,9 +17,6 @@ from mlgitops.render.addons import (
     template_names,
 )
 from mlgitops.render.model import AddonLocator, Obj, object_key, render_model, with_monitoring
-from mlgitops.spec.clusterfit import features_for
-from mlgitops.spec.loader import Workspace
-from mlgitops.spec.resolve import ResolvedModel, resolve
 from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.sharing import shared
 

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlgitops.language.model import Model
+from mlgitops.language.podspec import shared_memory_size, step_security
+from mlgitops.language.serving import SecurityContext, Serving
+from mlgitops.language.training import Step, Training
 from mlgitops.render.common import Obj
-from mlgitops.spec import Model, SecurityContext, Serving, Step, Training
-from mlgitops.spec.podspec import shared_memory_size, step_security
 
 TMP_VOLUME = "tmp"
 TMP_DIR = "/tmp"

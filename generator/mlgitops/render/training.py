@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mlgitops.language.containers import EnvValue
+from mlgitops.language.fields import duration_seconds
+from mlgitops.language.node_classes import step_node_class
+from mlgitops.language.project import Project
+from mlgitops.language.resolve import ResolvedModel, default_register_command
+from mlgitops.language.stepgraph import input_producers
+from mlgitops.language.training import Step, Training
 from mlgitops.render import workflow_parts as structure
 from mlgitops.render.common import (
     Obj,
@@ -23,10 +30,6 @@ from mlgitops.render.containers import add_contents, env_list
 from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.lineage import data_parameters
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
-from mlgitops.spec import EnvValue, Project, Step, Training, duration_seconds
-from mlgitops.spec.node_classes import step_node_class
-from mlgitops.spec.resolve import ResolvedModel, default_register_command
-from mlgitops.spec.stepgraph import input_producers
 
 WORK_DIR = "/tmp/mlgitops"
 INPUT_DIR = f"{WORK_DIR}/inputs"

@@ -34,9 +34,9 @@ import hashlib
 import json
 from typing import Any
 
+from mlgitops.language.training import ForEachFrom, Step, Training
+from mlgitops.language.workflow_structure import LOOP_SUFFIX, ancestors, producers
 from mlgitops.render.gates import all_of, comparison
-from mlgitops.spec import ForEachFrom, Step, Training
-from mlgitops.spec.workflow_structure import LOOP_SUFFIX, ancestors, producers
 
 Obj = dict[str, Any]
 

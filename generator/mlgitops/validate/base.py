@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from mlgitops.checks.modechange import BaseModes
-from mlgitops.spec.loader import Workspace
+from mlgitops.language.loader import Workspace
 from mlgitops.util.errors import MlgitopsError
 
 

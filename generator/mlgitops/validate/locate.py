@@ -8,12 +8,12 @@ from pathlib import Path
 import yaml
 
 from mlgitops.checks.sourcemap import spec_source
+from mlgitops.language.loader import ModelFile, Workspace
+from mlgitops.language.model import Model
+from mlgitops.language.resolve import resolve, spec_location
 from mlgitops.layout.overlay import PLATFORM_DIR
 from mlgitops.render.model import object_key
 from mlgitops.render.patches import patched_op
-from mlgitops.spec import Model
-from mlgitops.spec.loader import ModelFile, Workspace
-from mlgitops.spec.resolve import resolve, spec_location
 from mlgitops.util.errors import Location
 from mlgitops.util.yamlio import JsonPath
 from mlgitops.validate.report import Obj

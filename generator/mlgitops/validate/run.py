@@ -23,11 +23,11 @@ from mlgitops.checks.schemas.dedup import SchemaMemo
 from mlgitops.checks.schemas.kube import KubeSchemas, load_kube_schemas
 from mlgitops.checks.schemas.messages import SchemaViolation
 from mlgitops.checks.sourcemap import parse_pointer
+from mlgitops.language.loader import ModelFile, Workspace, unknown_environment
+from mlgitops.language.project import Policies, Project
+from mlgitops.language.resolve import resolve
 from mlgitops.layout.overlay import PLATFORM_DIR, environment_objects
 from mlgitops.render.pipeline import ModelRender, render_models
-from mlgitops.spec import Policies, Project
-from mlgitops.spec.loader import ModelFile, Workspace, unknown_environment
-from mlgitops.spec.resolve import resolve
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.util.jsonpointer import to_pointer
 from mlgitops.util.yamlio import JsonPath, unwritable

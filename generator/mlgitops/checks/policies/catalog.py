@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlgitops.spec import Project
+from mlgitops.language.project import Project
 from mlgitops.util.yamlio import JsonPath
 
 Severity = Literal["error", "warning"]

@@ -51,11 +51,13 @@ from mlgitops.checks.policies.sites import (
     list_paths,
     pod_sites,
 )
+from mlgitops.language import clusterfit
+from mlgitops.language.model import Model
+from mlgitops.language.podspec import canary_share_problem
+from mlgitops.language.project import Project
+from mlgitops.language.storageuri import storage_uri_problem
 from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.render.lineage import RUN_ID_ANNOTATION
-from mlgitops.spec import Model, Project, clusterfit
-from mlgitops.spec.podspec import canary_share_problem
-from mlgitops.spec.storageuri import storage_uri_problem
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mlgitops.checks.policies.catalog import PROMOTION_ORDER, Obj, Violation
-from mlgitops.spec import Model
+from mlgitops.language.model import Model
 from mlgitops.util.jsonpointer import get_path
 
 _NUMERIC = re.compile(r"^v?(\d+(?:\.\d+)*)$")

@@ -7,7 +7,7 @@ from typing import Any
 
 from mlgitops.checks.podsecurity import COMPONENT_CONTAINERS
 from mlgitops.checks.policies.catalog import Obj
-from mlgitops.spec import Project
+from mlgitops.language.project import Project
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
+from mlgitops.language.serving import Resources
 from mlgitops.render.common import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION
 from mlgitops.render.lineage import (
     DATASET_ANNOTATION_PREFIX,
@@ -13,7 +16,6 @@ from mlgitops.render.lineage import (
     TRAINING_IMAGE_ANNOTATION,
     parameter_stem,
 )
-from mlgitops.spec import Model, Project, Resources
 from mlgitops.util.jsonpointer import get_path, is_array_index
 from mlgitops.util.yamlio import JsonPath
 

@@ -8,8 +8,9 @@ from mlgitops.checks.sourcemap.common import SpecSource, metadata_source, model_
 from mlgitops.checks.sourcemap.monitoring import monitoring_source
 from mlgitops.checks.sourcemap.serving import deployment_engine_source, inference_service_source
 from mlgitops.checks.sourcemap.training import training_source
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
 from mlgitops.render.patches import patched_op
-from mlgitops.spec import Model, Project
 from mlgitops.util.yamlio import JsonPath
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.checks.sourcemap.common import SpecSource, model_at
-from mlgitops.spec import Model
+from mlgitops.language.model import Model
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath
 

@@ -16,8 +16,10 @@ from mlgitops.checks.sourcemap.common import (
     serving_resources,
     volume_source,
 )
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
+from mlgitops.language.serving import Gpu
 from mlgitops.render.common import CANARY_ANNOTATION
-from mlgitops.spec import Gpu, Model, Project
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath
 

@@ -14,8 +14,9 @@ from mlgitops.checks.sourcemap.common import (
     volume_source,
 )
 from mlgitops.checks.sourcemap.serving import placement_source
-from mlgitops.spec import Model, Step
-from mlgitops.spec.workflow_structure import LOOP_SUFFIX
+from mlgitops.language.model import Model
+from mlgitops.language.training import Step
+from mlgitops.language.workflow_structure import LOOP_SUFFIX
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath
 

@@ -21,7 +21,7 @@ from mlgitops.delivery.diff.snapshot import (
 )
 from mlgitops.delivery.diff.summary import model_changes
 from mlgitops.delivery.diff.text import format_text
-from mlgitops.spec.loader import find_root
+from mlgitops.language.loader import find_root
 from mlgitops.util.errors import MlgitopsError, UsageError, did_you_mean
 
 

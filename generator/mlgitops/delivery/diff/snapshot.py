@@ -12,10 +12,10 @@ from mlgitops.delivery import git_repo
 from mlgitops.delivery.diff.incremental import ArchiveTree, Tree, unpack
 from mlgitops.delivery.diff.results import DiffError, ObjectId, Tracked, describe, object_id
 from mlgitops.delivery.git_repo import Repository, Revision
+from mlgitops.language.loader import PROJECT_FILE, ModelFile, Workspace, load_workspace
+from mlgitops.language.model import Model
 from mlgitops.layout import kustomize
 from mlgitops.render.common import Obj
-from mlgitops.spec import Model
-from mlgitops.spec.loader import PROJECT_FILE, ModelFile, Workspace, load_workspace
 from mlgitops.util.errors import MlgitopsError
 from mlgitops.util.yamlio import load_plain
 
@@ -38,7 +38,7 @@ class Snapshot:
         found = self._files().get(model)
         if found is None:
             return None
-        from mlgitops.spec.resolve import resolve
+        from mlgitops.language.resolve import resolve
 
         resolved = resolve(self.workspace, found, env)
         return resolved.spec if resolved else None

@@ -10,8 +10,9 @@ from typing import Any, Literal
 from mlgitops.checks.modechange import mode_change, summary_text
 from mlgitops.delivery.diff.results import EnvironmentDiff, FieldChange, ModelChange
 from mlgitops.delivery.diff.snapshot import Snapshot
-from mlgitops.spec import Model, Serving
-from mlgitops.spec.credentials import mask_uri
+from mlgitops.language.credentials import mask_uri
+from mlgitops.language.model import Model
+from mlgitops.language.serving import Serving
 
 _COVERED = (
     ("metadata", "name"),

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops.delivery.promotion.interrupt import Interrupted, interruptible
-from mlgitops.spec.loader import find_root, load_workspace, parse_model
-from mlgitops.spec.resolve import check_workspace_model, resolve
-from mlgitops.spec.workspace import ModelFile, Workspace, unknown_environment
+from mlgitops.language.loader import find_root, load_workspace, parse_model
+from mlgitops.language.resolve import check_workspace_model, resolve
+from mlgitops.language.workspace import ModelFile, Workspace, unknown_environment
 from mlgitops.util.errors import MlgitopsError, UsageError
 
 if TYPE_CHECKING:
@@ -367,7 +367,7 @@ def _undo(root: Path, path: str, before: str, *, rerender: bool) -> None:
 
 def pr_body(result: PromoteResult) -> str:
     """Markdown for the pull request: what changes where, why, the ML summary line and the spec diff."""
-    from mlgitops.spec.credentials import mask_uri
+    from mlgitops.language.credentials import mask_uri
     from mlgitops.util.textsafe import markdown_text
 
     title = f"Promote {result.model} to {result.environment}: {result.old.version} → {result.new.version}"

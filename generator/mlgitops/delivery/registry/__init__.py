@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from mlgitops.delivery.registry.errors import RegistryError
 from mlgitops.delivery.registry.gates import evidence, failed_gates
 from mlgitops.delivery.registry.mlflow import DEFAULT_TIMEOUT_SECONDS, MlflowRest, ModelVersion
-from mlgitops.spec import Gate, Model, Project
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
+from mlgitops.language.training import Gate
 from mlgitops.util.errors import UsageError
 
 __all__ = ["RegistryError", "RegistryPin", "RegistryQuery", "registered_model_name", "resolve_registry_pin"]
@@ -129,7 +131,7 @@ def _storage_uri(client: MlflowRest, version: ModelVersion) -> str:
         )
     from pydantic import TypeAdapter, ValidationError
 
-    from mlgitops.spec import StorageUri
+    from mlgitops.language.fields import StorageUri
 
     try:
         TypeAdapter(StorageUri).validate_python(uri)

@@ -1,6 +1,6 @@
 """The spec's `training.gates`, checked again at deployment against the metrics of the version's run.
 
-Same definitions (`mlgitops.spec.Gate`) and the same comparison as the training workflow's `register`
+Same definitions (`mlgitops.language.Gate`) and the same comparison as the training workflow's `register`
 condition (mlgitops.render.gates: the metric read as a float, compared with the threshold by the
 gate's operator), and the same wording of a failure: `gate auc >= 0.92 does not hold (auc = 0.81)`.
 """
@@ -11,8 +11,8 @@ import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 
+from mlgitops.language.training import Gate
 from mlgitops.render.gates import fixed_point
-from mlgitops.spec import Gate
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.delivery.registry.errors import RegistryError
-from mlgitops.spec.credentials import mask_uri
+from mlgitops.language.credentials import mask_uri
 from mlgitops.util.textsafe import printable
 
 API_PREFIX = "/api/2.0/mlflow/"

@@ -356,8 +356,8 @@ def _identity(obj: Obj) -> tuple[str, str, str, str]:
 
 def collect(workspace: Any, environment: str, cluster: Cluster, only_model: str | None = None) -> StatusReport:
     """The status of every model of WORKSPACE deployed in ENVIRONMENT (or of ONLY_MODEL)."""
+    from mlgitops.language.resolve import resolve
     from mlgitops.layout.build import build, check_environment
-    from mlgitops.spec.resolve import resolve
     from mlgitops.util.yamlio import load_plain
 
     check_environment(workspace, environment)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlgitops.language.loader import Workspace
+from mlgitops.language.resolve import resolve
+from mlgitops.language.workspace import ModelFile
 from mlgitops.render.pipeline import ModelRender
-from mlgitops.spec.loader import Workspace
-from mlgitops.spec.resolve import resolve
-from mlgitops.spec.workspace import ModelFile
 
 
 def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> dict[str, Any]:

@@ -32,8 +32,8 @@ from mlgitops.gitops.rendercache.inputs import model_inputs, project_key, read_f
 from mlgitops.layout.tree import TreeStatus, compare, locked, swap_unit, write
 
 if TYPE_CHECKING:
+    from mlgitops.language.loader import Workspace
     from mlgitops.render.pipeline import ModelRender
-    from mlgitops.spec.loader import Workspace
 
 CACHE_SWITCH = "MLGITOPS_RENDER_CACHE"
 
@@ -65,7 +65,7 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
 
 def _full(root: Path, key: str) -> TreeStatus:
     from mlgitops.gitops.generate import generated_files_and_renders
-    from mlgitops.spec.loader import load_workspace
+    from mlgitops.language.loader import load_workspace
 
     inputs = model_inputs(root)
     workspace = load_workspace(root)
@@ -168,9 +168,9 @@ def _render_changed(
     import json
 
     from mlgitops.gitops.rendercache.facts import model_facts
+    from mlgitops.language.loader import load_workspace
     from mlgitops.layout.overlay import base_files, model_overlay_files
     from mlgitops.render.pipeline import render_models
-    from mlgitops.spec.loader import load_workspace
 
     workspace = load_workspace(root, only_models=names)
     if sorted(model.name for model in workspace.models) != names:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 
-from mlgitops.spec import ForEachFrom, Step, Training
-from mlgitops.spec.stepgraph import topological_order
-from mlgitops.spec.workspace import Locator
+from mlgitops.language.stepgraph import topological_order
+from mlgitops.language.training import ForEachFrom, Step, Training
+from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem, did_you_mean
 
 RESERVED_TEMPLATE_NAMES = ("pipeline", "register", "reject")

@@ -33,9 +33,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mlgitops.spec import ClusterFeatures, KnativeFeatures, Model, Project
-from mlgitops.spec.stockfit import check_stock_fit
-from mlgitops.spec.workspace import Locator
+from mlgitops.language.model import Model
+from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
+from mlgitops.language.stockfit import check_stock_fit
+from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath

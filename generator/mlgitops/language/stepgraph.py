@@ -8,7 +8,7 @@ step limit (`MAX_STEPS`), where sets of names cost quadratic time and memory in 
 
 from __future__ import annotations
 
-from mlgitops.spec import Training
+from mlgitops.language.training import Training
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

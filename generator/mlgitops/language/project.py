@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from mlgitops.spec.fields import (
+from mlgitops.language.fields import (
     ClusterUrl,
     CredentialFreeUri,
     DnsLabel,
@@ -422,7 +422,7 @@ class Images(Strict):
 class TrainingPlacement(Strict):
     """`training:` in mlgitops.yaml: the environments where models train (and register what they train).
 
-    Default: the last environment only (see `mlgitops.spec.training_envs`); the others just serve.
+    Default: the last environment only (see `mlgitops.language.training_envs`); the others just serve.
     """
 
     environments: list[str] | None = Field(

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgitops.spec import Model, Project
-from mlgitops.spec.workspace import ModelFile, unknown_environment
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
+from mlgitops.language.workspace import ModelFile, unknown_environment
 from mlgitops.util.errors import Problem
 from mlgitops.util.yamlio import Document
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mlgitops.spec import UNQUOTED_SCALAR
-from mlgitops.spec.workspace import Locator
+from mlgitops.language.fields import UNQUOTED_SCALAR
+from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem, did_you_mean
 from mlgitops.util.limits import MAX_PROBLEMS
 from mlgitops.util.yamlio import Document, JsonPath

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from mlgitops.spec.fields import CredentialFreeUri, Duration, LabelValue, Strict, Text
-from mlgitops.spec.project import Policies, Project
-from mlgitops.spec.serving import ModelMetadata, ModelSource, Serving
-from mlgitops.spec.training import Training
+from mlgitops.language.fields import CredentialFreeUri, Duration, LabelValue, Strict, Text
+from mlgitops.language.project import Policies, Project
+from mlgitops.language.serving import ModelMetadata, ModelSource, Serving
+from mlgitops.language.training import Training
 
 # --- patches: RFC 6902 operations on the rendered objects (applied in mlgitops.render.patches) ---
 
@@ -97,7 +97,7 @@ class MonitoringAlerts(Strict):
 
 
 def _series_selector(value: str) -> str:
-    from mlgitops.spec.promql import parse_series
+    from mlgitops.language.promql import parse_series
 
     parse_series(value)
     return value
@@ -110,7 +110,7 @@ SeriesSelector = Annotated[str, Field(max_length=MAX_SELECTOR_CHARS), AfterValid
 
 
 def _histogram_selector(value: str) -> str:
-    from mlgitops.spec.promql import parse_series
+    from mlgitops.language.promql import parse_series
 
     series = parse_series(value)
     if not series.name or series.name.endswith("_bucket"):

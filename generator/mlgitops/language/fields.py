@@ -10,9 +10,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from mlgitops.spec import kubevalues as kv
-from mlgitops.spec.credentials import uri_problem
-from mlgitops.spec.storageuri import storage_uri_problem
+from mlgitops.language import kubevalues as kv
+from mlgitops.language.credentials import uri_problem
+from mlgitops.language.storageuri import storage_uri_problem
 from mlgitops.util.reserved import metadata_key
 
 API_VERSION = "mlgitops.io/v1alpha1"

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mlgitops.spec.containers import EnvFromSource, EnvMap, Volumes
-from mlgitops.spec.fields import (
+from mlgitops.language.containers import EnvFromSource, EnvMap, Volumes
+from mlgitops.language.fields import (
     AnnotationMap,
     CredentialFreeUri,
     DnsSubdomain,
@@ -23,7 +23,7 @@ from mlgitops.spec.fields import (
     Text,
     Version,
 )
-from mlgitops.spec.project import RunId
+from mlgitops.language.project import RunId
 
 
 class ModelMetadata(Strict):

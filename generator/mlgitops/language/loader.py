@@ -13,15 +13,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project
-from mlgitops.spec.resolve import check_workspace_model
-from mlgitops.spec.schema_errors import validation_problems
-from mlgitops.spec.workspace import MODELS_DIR as MODELS_DIR
-from mlgitops.spec.workspace import PROJECT_FILE as PROJECT_FILE
-from mlgitops.spec.workspace import ModelFile as ModelFile
-from mlgitops.spec.workspace import Workspace as Workspace
-from mlgitops.spec.workspace import document_locator
-from mlgitops.spec.workspace import unknown_environment as unknown_environment
+from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model
+from mlgitops.language.project import Project
+from mlgitops.language.resolve import check_workspace_model
+from mlgitops.language.schema_errors import validation_problems
+from mlgitops.language.workspace import MODELS_DIR as MODELS_DIR
+from mlgitops.language.workspace import PROJECT_FILE as PROJECT_FILE
+from mlgitops.language.workspace import ModelFile as ModelFile
+from mlgitops.language.workspace import Workspace as Workspace
+from mlgitops.language.workspace import document_locator
+from mlgitops.language.workspace import unknown_environment as unknown_environment
 from mlgitops.util.errors import Location, Problem, SpecError, UsageError, did_you_mean
 from mlgitops.util.limits import MAX_ENVIRONMENTS, MAX_SPEC_BYTES
 from mlgitops.util.projectroot import find_root as find_root
@@ -75,7 +76,7 @@ def refuse_unwritable_text(doc: Document) -> None:
 
 
 def load_project(root: Path) -> tuple[Project, Document]:
-    from mlgitops.spec.training_envs import project_problems  # local: training_envs imports this module
+    from mlgitops.language.training_envs import project_problems  # local: training_envs imports this module
 
     doc = parse_document(_read(root, PROJECT_FILE), PROJECT_FILE)
     if not isinstance(doc.data, dict):
@@ -117,7 +118,7 @@ def load_project(root: Path) -> tuple[Project, Document]:
 def check_version_pin(doc: Document) -> None:
     """Refuse a project whose `requires:` excludes this mlgitops (versionpin.py)."""
     from mlgitops import __version__
-    from mlgitops.spec.versionpin import check_requires
+    from mlgitops.language.versionpin import check_requires
 
     check_requires(doc, __version__)
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgitops.spec import Gpu, GpuClass, Model, NodeClass, Project
-from mlgitops.spec.workspace import Locator
+from mlgitops.language.model import Model
+from mlgitops.language.project import GpuClass, NodeClass, Project
+from mlgitops.language.serving import Gpu
+from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem, did_you_mean
 from mlgitops.util.yamlio import JsonPath
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from mlgitops.spec.containers import EnvFromSource, EnvMap, Volumes
-from mlgitops.spec.fields import (
+from mlgitops.language.containers import EnvFromSource, EnvMap, Volumes
+from mlgitops.language.fields import (
     ArtifactName,
     CronSchedule,
     DnsLabel,
@@ -23,7 +23,7 @@ from mlgitops.spec.fields import (
     TimeZone,
     scalar_text,
 )
-from mlgitops.spec.serving import Gpu, Resources, SecurityContext
+from mlgitops.language.serving import Gpu, Resources, SecurityContext
 
 
 class Gate(Strict):

@@ -1,7 +1,7 @@
 """The rules Kubernetes, Argo and Git apply to values mlgitops copies from a spec into an object.
 
 Each rule is a pure function: the error message (without the value's field name) or None when the
-value is accepted. `mlgitops.spec` turns them into pydantic validators, so a value the cluster would refuse
+value is accepted. `mlgitops.language` turns them into pydantic validators, so a value the cluster would refuse
 is reported at its spec line instead of at apply time. Each rule names the upstream file it follows.
 """
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from mlgitops.util.errors import Location, Problem
 
 if TYPE_CHECKING:
-    from mlgitops.spec import Model
+    from mlgitops.language.model import Model
 
 SECRETS_ADVICE = (
     "keep credentials out of Git: put them in a Kubernetes Secret, or give the workload's ServiceAccount "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgitops.spec import Model, Project
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -14,8 +14,10 @@ import math
 import re
 from decimal import Decimal
 
-from mlgitops.spec import Gpu, Model, Resources, SecurityContext, Step, Training
-from mlgitops.spec.workspace import Locator
+from mlgitops.language.model import Model
+from mlgitops.language.serving import Gpu, Resources, SecurityContext
+from mlgitops.language.training import Step, Training
+from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem
 from mlgitops.util.yamlio import JsonPath
 

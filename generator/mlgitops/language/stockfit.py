@@ -39,8 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from mlgitops.spec import ClusterFeatures, Model, Step
-from mlgitops.spec.workspace import Locator
+from mlgitops.language.model import Model
+from mlgitops.language.project import ClusterFeatures
+from mlgitops.language.training import Step
+from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem
 from mlgitops.util.yamlio import JsonPath
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.spec import Model, Project
+from mlgitops.language.model import Model
+from mlgitops.language.project import Project
 from mlgitops.util.errors import Location, UsageError, did_you_mean
 from mlgitops.util.projectroot import PROJECT_FILE as PROJECT_FILE
 from mlgitops.util.yamlio import Document, JsonPath

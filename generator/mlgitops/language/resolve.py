@@ -14,16 +14,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlgitops.spec import PATCHABLE_MODEL_KEYS, Model, Project, Training, server_image
-from mlgitops.spec.clusterfit import Latest, check_cluster_fit
-from mlgitops.spec.credentials import credential_problems
-from mlgitops.spec.node_classes import node_class_problems
-from mlgitops.spec.podspec import check_pods
-from mlgitops.spec.schema_errors import validation_problems
-from mlgitops.spec.stepgraph import find_cycle, input_producers
-from mlgitops.spec.training_envs import model_problems, trains_in
-from mlgitops.spec.workflow_structure import workflow_structure_problems
-from mlgitops.spec.workspace import Locator, ModelFile, Workspace, document_locator, unknown_environment
+from mlgitops.language.clusterfit import Latest, check_cluster_fit
+from mlgitops.language.credentials import credential_problems
+from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model, server_image
+from mlgitops.language.node_classes import node_class_problems
+from mlgitops.language.podspec import check_pods
+from mlgitops.language.project import Project
+from mlgitops.language.schema_errors import validation_problems
+from mlgitops.language.stepgraph import find_cycle, input_producers
+from mlgitops.language.training import Training
+from mlgitops.language.training_envs import model_problems, trains_in
+from mlgitops.language.workflow_structure import workflow_structure_problems
+from mlgitops.language.workspace import Locator, ModelFile, Workspace, document_locator, unknown_environment
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.util.limits import MAX_PROBLEMS, MAX_STEPS, MAX_TEMPLATE_ENTRIES
 from mlgitops.util.mergepatch import merge_patch

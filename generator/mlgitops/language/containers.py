@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from mlgitops.spec import kubevalues as kv
-from mlgitops.spec.fields import DnsLabel, DnsSubdomain, EnvName, Quantity, Strict, Text, checked_by
+from mlgitops.language import kubevalues as kv
+from mlgitops.language.fields import DnsLabel, DnsSubdomain, EnvName, Quantity, Strict, Text, checked_by
 
 ConfigKey = Annotated[str, AfterValidator(checked_by(kv.config_map_key))]
 _RESERVED_VOLUME_NAMES = ("tmp", "devshm", "model-store")
