@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from mlgitops.delivery import diff as diff_module
 from mlgitops.delivery.diff import snapshot as diff_snapshot
+from mlgitops.delivery.diff.markdown import MARKDOWN_BUDGET
+from mlgitops.delivery.diff.results import object_id
+from mlgitops.delivery.diff.snapshot import Snapshot, add_model_objects
 from tests.conftest import CliResult, copy_example, run_cli, snapshot_tree
 
 GIT_CONFIG = [
@@ -284,8 +286,8 @@ def test_markdown_over_budget_is_truncated_and_stays_valid(tmp_path: Path) -> No
     result = diff(root, "--format", "markdown")
     assert result.exit_code == 1
     text = result.stdout
-    assert len(text) <= diff_module.MARKDOWN_BUDGET
-    assert len(text) > diff_module.MARKDOWN_BUDGET - 5_000  # the budget is used, not wasted
+    assert len(text) <= MARKDOWN_BUDGET
+    assert len(text) > MARKDOWN_BUDGET - 5_000  # the budget is used, not wasted
     assert_valid_markdown(text)
     assert text.count("<details>") == text.count("</details>") >= 1
     assert "```diff" in text
@@ -536,11 +538,11 @@ def test_objects_are_exactly_what_build_computes(example: Path) -> None:
 
     workspace = load_workspace(example)
     renders = render_models(workspace)
-    snapshot = diff_module.Snapshot(Revision("working tree", None, "the working tree"), workspace)
-    diff_module.add_model_objects(snapshot, workspace.project.environment_names)
+    snapshot = Snapshot(Revision("working tree", None, "the working tree"), workspace)
+    add_model_objects(snapshot, workspace.project.environment_names)
     for env in workspace.project.environment_names:
         ours = {oid: tracked.obj for oid, tracked in snapshot.objects[env].items()}
-        expected = {diff_module.object_id(o): o for o in environment_objects(workspace, env, renders)}
+        expected = {object_id(o): o for o in environment_objects(workspace, env, renders)}
         assert ours == expected
     # and the rendered objects themselves were not modified on the way
     every = [o for r in renders for objs in (r.base, *r.environments.values()) for o in objs or []]

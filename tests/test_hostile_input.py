@@ -379,7 +379,7 @@ def test_a_chain_just_under_the_step_limit_renders_in_dependency_order(tmp_path:
 def test_step_graph_of_12000_chained_steps_is_linear_in_memory_and_stack(tmp_path: Path) -> None:
     """The graph functions themselves, far beyond the spec limit, under the same process limits."""
     code = """
-from mlgitops.language import Training
+from mlgitops.language.training import Training
 from mlgitops.language.stepgraph import find_cycle, input_producers
 n = 12000
 steps = [{"name": f"s{i}", "after": [f"s{i-1}"] if i else [], "command": ["x"],
@@ -608,16 +608,17 @@ def test_cli_turns_exhaustion_into_one_line(
     example: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception], command: list[str], code: int
 ) -> None:
     """Defence in depth: should a bound be missed, the CLI still prints one line, not a traceback."""
-    from mlgitops.delivery import diff
-    from mlgitops.gitops import generate, rendercache
+    from mlgitops.delivery.diff import command as diff_command
+    from mlgitops.gitops import generate
+    from mlgitops.gitops.rendercache import render as cached_render
     from tests.conftest import run_cli
 
     def exhausted(*args: object, **kwargs: object) -> None:
         raise error("exhausted")
 
     monkeypatch.setattr(generate, "render", exhausted)
-    monkeypatch.setattr(rendercache, "render_project", exhausted)  # `render` without --check
-    monkeypatch.setattr(diff, "run", exhausted)
+    monkeypatch.setattr(cached_render, "render_project", exhausted)  # `render` without --check
+    monkeypatch.setattr(diff_command, "run", exhausted)
     result = run_cli(command, cwd=example)
     assert result.exit_code == code
     if command == ["diff"]:  # every diff failure is an internal error, exit 2

@@ -102,12 +102,12 @@ def test_validate_loads_its_packages_and_runs(example: Path) -> None:
     proc, modules = imported_modules(example, "validate", env={})
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert {"jsonschema", "mlgitops.checks.schemas.kube", "mlgitops.validate"} <= modules
+    assert {"jsonschema", "mlgitops.checks.schemas.kube", "mlgitops.validate.run"} <= modules
 
 
 # Imported by `promote --alias` / `--registry-version` only (the registry client and its HTTP stack).
 REGISTRY_ONLY = (
-    "mlgitops.delivery.registry",
+    "mlgitops.delivery.registry.pin",
     "mlgitops.delivery.registry.mlflow",
     "mlgitops.delivery.registry.gates",
     "urllib.request",
@@ -137,5 +137,5 @@ def test_promote_alias_loads_the_registry_client_but_not_mlflow(example: Path) -
         env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert {"mlgitops.delivery.registry", "mlgitops.delivery.registry.mlflow", "urllib.request"} <= modules
+    assert {"mlgitops.delivery.registry.pin", "mlgitops.delivery.registry.mlflow", "urllib.request"} <= modules
     assert "mlflow" not in modules  # the REST calls need no mlflow package at run time

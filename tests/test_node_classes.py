@@ -13,7 +13,8 @@ from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
 from mlgitops.util.errors import SpecError
-from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import run_cli, snapshot_tree
 
 Obj = dict[str, Any]
@@ -213,7 +214,8 @@ def test_strict_validate_passes_on_a_small_project(tmp_path: Path, crds_dir: Pat
 
 
 def test_placement_maps_back_to_the_class_that_placed_it(tmp_path: Path) -> None:
-    from mlgitops.checks.sourcemap import parse_pointer, spec_source
+    from mlgitops.checks.sourcemap.common import parse_pointer
+    from mlgitops.checks.sourcemap.dispatch import spec_source
     from mlgitops.language.resolve import resolve
     from mlgitops.render.model import render_model
 

@@ -13,8 +13,8 @@ import pytest
 
 from mlgitops.gitops.scaffold import InitOptions, init_project
 from mlgitops.util.errors import Location
-from mlgitops.validate import Finding
 from mlgitops.validate.findinggroups import group_findings, group_numbers
+from mlgitops.validate.report import Finding
 from tests.conftest import CliResult, run_cli
 
 MODEL = "models/example-classifier.yaml"

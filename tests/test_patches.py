@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from conftest import copy_example, kustomize_objects, object_identity, run_cli
-from mlgitops.checks.sourcemap import parse_pointer, spec_source
+from mlgitops.checks.sourcemap.common import parse_pointer
+from mlgitops.checks.sourcemap.dispatch import spec_source
 from mlgitops.language.loader import load_workspace
 from mlgitops.language.model import PatchOp
 from mlgitops.language.resolve import resolve

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from mlgitops.checks.podsecurity import site_problems
-from mlgitops.checks.policies import pod_sites
+from mlgitops.checks.policies.sites import pod_sites
 from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
 from mlgitops.util.jsonpointer import get_path
-from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import CliResult, run_cli
 
 Obj = dict[str, Any]

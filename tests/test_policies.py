@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from mlgitops.checks.policies import POLICIES, POLICY_IDS, compare_versions, image_problem
+from mlgitops.checks.policies.catalog import POLICIES, POLICY_IDS
+from mlgitops.checks.policies.checks import image_problem
+from mlgitops.checks.policies.promotion import compare_versions
 from tests.conftest import CliResult, run_cli
 
 PROJECT = """\

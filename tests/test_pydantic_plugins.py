@@ -34,7 +34,7 @@ MODEL = """
     import sys
     from mlgitops.util.pydantic_plugins import skip_discovery
     registered = skip_discovery()
-    from mlgitops.language import Project
+    from mlgitops.language.project import Project
     project = Project.model_validate(
         {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Project", "metadata": {"name": "p"},
          "repoURL": "https://github.com/acme/ml.git", "environments": [{"name": "dev", "namespace": "ml-dev"}]}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.delivery.registry import RegistryQuery, registered_model_name
 from mlgitops.delivery.registry.gates import failed_gates
+from mlgitops.delivery.registry.pin import RegistryQuery, registered_model_name
 from mlgitops.language.model import Model
 from mlgitops.language.training import Gate
 from mlgitops.render.gates import all_of, comparison

@@ -13,7 +13,8 @@ from mlgitops.language.loader import load_workspace
 from mlgitops.language.podspec import canary_replicas
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import CliResult, finding_lines, run_cli
 
 Obj = dict[str, Any]

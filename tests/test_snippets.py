@@ -38,7 +38,8 @@ from mlgitops.gitops.scaffold import InitOptions, init_project
 from mlgitops.language.loader import load_workspace
 from mlgitops.util.errors import MlgitopsError
 from mlgitops.util.yamlio import dump, parse_document
-from mlgitops.validate import ValidateOptions, validate_workspace
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import validate_workspace
 from tests.conftest import CRDS, REPO
 
 KINDS = ("", "model-fragment", "project-fragment", "not-spec")

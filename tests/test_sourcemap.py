@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mlgitops.checks.sourcemap import parse_pointer, spec_source
+from mlgitops.checks.sourcemap.common import parse_pointer
+from mlgitops.checks.sourcemap.dispatch import spec_source
 from mlgitops.language.loader import load_workspace
 from mlgitops.language.resolve import resolve
 from mlgitops.render.model import render_model

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.delivery import diff as diff_package
-from mlgitops.delivery.diff import DiffResult, EnvironmentDiff, ModelChange, ObjectChange, format_markdown, format_text
+from mlgitops.delivery.diff import command as diff_command
+from mlgitops.delivery.diff.markdown import format_markdown
+from mlgitops.delivery.diff.results import DiffResult, EnvironmentDiff, ModelChange, ObjectChange
+from mlgitops.delivery.diff.text import format_text
 from mlgitops.delivery.git_repo import Revision
 from mlgitops.util.textsafe import printable, printable_lines
 from tests.conftest import copy_example, run_cli
@@ -135,7 +137,7 @@ def test_diff_unexpected_exception_exits_2_with_one_line(repo: Path, monkeypatch
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("boom\nsecond line \x1b[2J")
 
-    monkeypatch.setattr(diff_package.command, "compare_environment", broken)
+    monkeypatch.setattr(diff_command, "compare_environment", broken)
     result = run_cli(["diff"], cwd=repo)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == ["internal error: RuntimeError: boom second line \\x1b[2J"]
@@ -148,7 +150,7 @@ def test_diff_exits_2_on_any_failure(repo: Path, monkeypatch: pytest.MonkeyPatch
     def broken(*_args: object, **_kwargs: object) -> object:
         raise error
 
-    monkeypatch.setattr(diff_package.command, "_select", broken)
+    monkeypatch.setattr(diff_command, "_select", broken)
     result = run_cli(["diff"], cwd=repo)
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1

@@ -23,7 +23,8 @@ from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.gates import expr_number, fixed_point
 from mlgitops.render.pipeline import render_models
 from mlgitops.util.errors import SpecError
-from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.argo_when import (
     ENV_FUNCTIONS,
     ArgoError,

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 import mlgitops.render.model as render
-from mlgitops.checks.policies import Stage
+from mlgitops.checks.policies.catalog import Stage
 from mlgitops.checks.schemas import kube
 from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import CliResult, kustomize_objects, run_cli
 
 Obj = dict[str, Any]

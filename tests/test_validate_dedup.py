@@ -16,7 +16,9 @@ from mlgitops.checks.schemas import dedup
 from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.validate import ValidateOptions, format_json, validate_workspace
+from mlgitops.validate.output import format_json
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import validate_workspace
 from tests.conftest import copy_example
 
 

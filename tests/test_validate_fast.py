@@ -22,7 +22,9 @@ from mlgitops.checks.schemas.quickcheck import Checker, UndecidedError
 from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
-from mlgitops.validate import ValidateOptions, format_json, validate_workspace
+from mlgitops.validate.output import format_json
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import validate_workspace
 from tests.conftest import copy_example
 from tests.test_validate_dedup import STRICT_ISVC
 

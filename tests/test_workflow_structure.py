@@ -15,7 +15,8 @@ from mlgitops.language.loader import load_workspace
 from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import render_models
 from mlgitops.util.errors import SpecError
-from mlgitops.validate import ValidateOptions, load_schema_sources, validate_objects
+from mlgitops.validate.report import ValidateOptions
+from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.argo_when import executor_output, should_execute
 from tests.conftest import run_cli, snapshot_tree
 
@@ -358,7 +359,8 @@ def test_on_exit_takes_no_dependencies(tmp_path: Path) -> None:
 
 
 def test_every_new_rendered_field_maps_to_the_spec_field_it_came_from(tmp_path: Path) -> None:
-    from mlgitops.checks.sourcemap import parse_pointer, spec_source
+    from mlgitops.checks.sourcemap.common import parse_pointer
+    from mlgitops.checks.sourcemap.dispatch import spec_source
     from mlgitops.language.resolve import resolve
     from mlgitops.render.model import render_model
     from tests.test_sourcemap import _MISSING, _leaves, _lookup

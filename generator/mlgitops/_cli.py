@@ -109,7 +109,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
         status = generate.render(_workspace(args), check=True)
     else:  # the render cache: only changed models are loaded and rendered (rendercache/render.py)
-        from mlgitops.gitops.rendercache import render_project
+        from mlgitops.gitops.rendercache.render import render_project
         from mlgitops.util.projectroot import find_root
 
         status = render_project(find_root(Path(args.directory) if args.directory else Path.cwd()))
@@ -176,9 +176,11 @@ def _cmd_cmp(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from mlgitops import validate
     from mlgitops.checks.schemas.crd import project_crd_dir
     from mlgitops.util.errors import SpecError
+    from mlgitops.validate import output as validate_output
+    from mlgitops.validate.report import ValidateOptions
+    from mlgitops.validate.run import validate_workspace
 
     base = Path(args.directory) if args.directory else Path.cwd()
     try:
@@ -187,26 +189,26 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         default_crds = project_crd_dir(workspace.root)
         if not crd_dirs and default_crds is not None:
             crd_dirs = (default_crds,)
-        options = validate.ValidateOptions(
+        options = ValidateOptions(
             crds=crd_dirs, kube_version=args.kube_version, strict=args.strict, base=args.base
         )
-        report = validate.validate_workspace(workspace, options)
+        report = validate_workspace(workspace, options)
     except SpecError as exc:
         if args.format == "json":
-            sys.stdout.write(validate.spec_problems_json(exc.problems))
+            sys.stdout.write(validate_output.spec_problems_json(exc.problems))
         elif args.format == "github":
-            sys.stdout.writelines(validate.spec_problem_annotations(exc.problems, base))
+            sys.stdout.writelines(validate_output.spec_problem_annotations(exc.problems, base))
         raise
     from mlgitops.util.textsafe import printable
 
     for note in report.notes:
         print(printable(note), file=sys.stderr)
     if args.format == "json":
-        sys.stdout.write(validate.format_json(report))
+        sys.stdout.write(validate_output.format_json(report))
     elif args.format == "github":
-        sys.stdout.write(validate.format_github(report, workspace.root))
+        sys.stdout.write(validate_output.format_github(report, workspace.root))
     else:
-        sys.stdout.write(validate.format_text(report))
+        sys.stdout.write(validate_output.format_text(report))
     return report.exit_code
 
 
@@ -220,7 +222,8 @@ def _internal_error(exc: BaseException) -> str:
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     """Every failure exits 2: CI reads 1 as "there are changes"."""
-    from mlgitops.delivery.diff import DiffError, run
+    from mlgitops.delivery.diff.command import run
+    from mlgitops.delivery.diff.results import DiffError
 
     start = Path(args.directory) if args.directory else Path.cwd()
     try:
@@ -283,7 +286,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
         raise UsageError("--registered-model goes with --alias or --registry-version")
     registry = None
     if args.alias is not None or args.registry_version is not None:
-        from mlgitops.delivery.registry import RegistryQuery
+        from mlgitops.delivery.registry.pin import RegistryQuery
 
         registry = RegistryQuery(args.alias, args.registry_version, args.registered_model)
     request = PromoteRequest(

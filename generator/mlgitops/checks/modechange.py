@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlgitops.checks.policies import SERVING_MODE_CHANGE, Violation
+from mlgitops.checks.policies.catalog import SERVING_MODE_CHANGE, Violation
 from mlgitops.language.model import Model
 from mlgitops.render.common import Obj
 

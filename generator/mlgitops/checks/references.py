@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlgitops.checks.policies import MISSING_REFERENCE, Violation, pod_sites
+from mlgitops.checks.policies.catalog import MISSING_REFERENCE, Violation
+from mlgitops.checks.policies.sites import pod_sites
 from mlgitops.language.project import ProvidedResources
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.yamlio import JsonPath

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlgitops.validate import Finding
+    from mlgitops.validate.report import Finding
 
 SHOWN_OBJECTS = 3
 """How many distinct objects a grouped line names before saying how many more there are."""

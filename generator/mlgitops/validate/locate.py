@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from mlgitops.checks.sourcemap import spec_source
+from mlgitops.checks.sourcemap.dispatch import spec_source
 from mlgitops.language.loader import ModelFile, Workspace
 from mlgitops.language.model import Model
 from mlgitops.language.resolve import resolve, spec_location

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.checks.policies import Severity
+from mlgitops.checks.policies.catalog import Severity
 from mlgitops.layout.overlay import PLATFORM_DIR
 from mlgitops.util.errors import Location
 

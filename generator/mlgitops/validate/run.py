@@ -8,21 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.checks.policies import (
-    POLICY_IDS,
-    Stage,
-    Violation,
-    check_objects,
-    check_promotion,
-    check_training_schedules,
-    stage_of,
-)
+from mlgitops.checks.policies.catalog import POLICY_IDS, Stage, Violation, stage_of
+from mlgitops.checks.policies.checks import check_objects, check_training_schedules
+from mlgitops.checks.policies.promotion import check_promotion
 from mlgitops.checks.references import available, check_references
 from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.checks.schemas.dedup import SchemaMemo
 from mlgitops.checks.schemas.kube import KubeSchemas, load_kube_schemas
 from mlgitops.checks.schemas.messages import SchemaViolation
-from mlgitops.checks.sourcemap import parse_pointer
+from mlgitops.checks.sourcemap.common import parse_pointer
 from mlgitops.language.loader import ModelFile, Workspace, unknown_environment
 from mlgitops.language.project import Policies, Project
 from mlgitops.language.resolve import resolve

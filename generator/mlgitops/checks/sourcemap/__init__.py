@@ -10,14 +10,3 @@ does not know falls back to the block that rendered the object (`serving`, `trai
 of unknown kinds to the model file itself. One module per family of objects: `serving`, `training`,
 `monitoring`; `common` holds what they share and `dispatch` chooses among them.
 """
-
-from __future__ import annotations
-
-from mlgitops.checks.sourcemap.common import SpecSource, parse_pointer
-from mlgitops.checks.sourcemap.dispatch import spec_source
-
-__all__ = [
-    "SpecSource",
-    "parse_pointer",
-    "spec_source",
-]

@@ -25,7 +25,7 @@ from mlgitops.util.errors import MlgitopsError, UsageError
 
 if TYPE_CHECKING:
     from mlgitops.delivery.promotion.yamledit import Editor
-    from mlgitops.delivery.registry import RegistryPin, RegistryQuery
+    from mlgitops.delivery.registry.pin import RegistryPin, RegistryQuery
 
 PIN_KEYS = ("version", "storageUri", "registry", "runId")
 
@@ -259,7 +259,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def promote(start: Path, request: PromoteRequest) -> PromoteResult:
     """Edit, validate, write and render one promotion (with `dry_run`, only compute it)."""
-    from mlgitops.gitops.rendercache import render_project
+    from mlgitops.gitops.rendercache.render import render_project
     from mlgitops.util.lock import project_lock
 
     if request.force and not request.reason:
@@ -283,7 +283,7 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
         elif request.pin is not None:
             source = request.pin
         elif request.registry is not None:
-            from mlgitops.delivery.registry import resolve_registry_pin
+            from mlgitops.delivery.registry.pin import resolve_registry_pin
 
             target = resolve(workspace, model, request.to_env)
             if target is None:
@@ -359,7 +359,7 @@ def _undo(root: Path, path: str, before: str, *, rerender: bool) -> None:
     """
     _write_atomic(root / path, before)
     if rerender:
-        from mlgitops.gitops.rendercache import render_project
+        from mlgitops.gitops.rendercache.render import render_project
 
         with contextlib.suppress(MlgitopsError):  # the tree stays stale: `render --check` says so
             render_project(root, command="promote (undo)")
