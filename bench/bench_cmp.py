@@ -51,7 +51,7 @@ _ENTRY = (
     "from mlgitops.__main__ import GC_THRESHOLDS; gc.set_threshold(*GC_THRESHOLDS); "
     "from mlgitops.util.pydantic_plugins import skip_discovery; skip_discovery(); "
 )
-IMPORTS = _ENTRY + "import mlgitops._cli, mlgitops.gitops.cmp, mlgitops.layout.build"
+IMPORTS = _ENTRY + "import mlgitops.cli.main, mlgitops.gitops.cmp, mlgitops.layout.build"
 SPEC_IMPORT = _ENTRY + "import mlgitops.language.model, mlgitops.language.project"
 QUIET_SCRIPTS = ("pass", IMPORTS, SPEC_IMPORT)  # print nothing
 TARGET_RATIO = 1.5

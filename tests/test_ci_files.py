@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops._cli import _parser
+from mlgitops.cli.main import parser as _parser
 from mlgitops.gitops.scaffold import ci_definition
 from tests.conftest import REPO, run_cli
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgitops._cli import _parser
+from mlgitops.cli.main import parser as _parser
 from mlgitops.gitops.scaffold import PROMOTE_WORKFLOW, promote_workflow, scaffold_files
 from tests.conftest import run_cli
 from tests.mlflow_server import Registry

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops._cli import _parser
+from mlgitops.cli.main import parser as _parser
 from tests.conftest import copy_example, run_cli
 
 COMMANDS = [["init"], ["render"], ["build"], ["validate"], ["cmp"], ["cmp", "generate"], ["cmp", "parameters"],

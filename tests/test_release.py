@@ -75,7 +75,7 @@ def test_the_tag_must_name_the_package_version() -> None:
 
 
 def test_every_mlgitops_call_in_the_release_exists() -> None:
-    from mlgitops._cli import _parser
+    from mlgitops.cli.main import parser as _parser
 
     calls = [c for s in github_scripts(WORKFLOW.read_text()) for c in mlgitops_calls(s.text)]
     assert calls == []  # the release calls the installed CLI by its path ("$RUNNER_TEMP/try/bin/mlgitops")

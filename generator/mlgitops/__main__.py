@@ -22,12 +22,12 @@ def main(argv: list[str] | None = None) -> int:
 
     skip_discovery()
     gc.set_threshold(*GC_THRESHOLDS)
-    from mlgitops._cli import run
+    from mlgitops.cli.main import run
 
     try:
         return run(sys.argv[1:] if argv is None else argv)
     finally:
-        gc.unfreeze()  # commands freeze what they loaded (_cli._workspace); a caller's process gets it back
+        gc.unfreeze()  # commands freeze what they loaded (cli.command.workspace); a caller's process gets it back
 
 
 if __name__ == "__main__":

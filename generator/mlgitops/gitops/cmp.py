@@ -329,7 +329,7 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
     workspace = load_workspace(root, only_model=settings.model)
     import gc
 
-    gc.freeze()  # the specs live until the answer is printed: the collector need not walk them (_cli._workspace)
+    gc.freeze()  # the specs live until the answer is printed: the collector need not walk them (cli.command.workspace)
     names = workspace.project.environment_names
     from_path = path_environment(root, start)
     env = settings.environment or from_path

@@ -1,0 +1,66 @@
+"""`mlgitops cmp generate|parameters`: the Argo CD config management plugin's commands, run by the sidecar."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mlgitops.cli.command import Command, internal_error, start
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Every failure is one line on stderr (Argo CD shows it as the error)."""
+    from mlgitops.gitops import cmp
+
+    try:
+        if args.cmp_command == "parameters":
+            import json
+
+            print(json.dumps(cmp.parameters(start(args), os.environ), sort_keys=True))
+            return 0
+        result = cmp.generate(start(args), os.environ)
+    except cmp.CmpError:
+        raise
+    except Exception as exc:
+        if args.debug:
+            raise
+        raise cmp.CmpError(internal_error(exc)) from None
+    if result.warnings:
+        from mlgitops.util.textsafe import printable
+
+        for warning in result.warnings:
+            print(printable(f"warning: {warning}"), file=sys.stderr)
+    sys.stdout.write(result.stream)
+    what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
+    print(f"rendered {what}", file=sys.stderr)
+    return 0
+
+
+COMMAND = Command(
+    name="cmp",
+    summary="Argo CD config management plugin commands (run by the sidecar)",
+    description="The Argo CD config management plugin's commands, run by the sidecar; settings come from "
+    "PARAM_*, ARGOCD_ENV_* and ARGOCD_APP_* variables.",
+    example="ARGOCD_ENV_ENVIRONMENT=staging mlgitops cmp generate",
+    exit_codes="0 printed; 1 a spec or render problem (one line on stderr, shown by Argo CD); 2 a bad setting",
+    handler=_run,
+    dest="cmp_command",
+    subcommands=(
+        Command(
+            name="generate",
+            summary="print an environment's manifests (settings from PARAM_*, ARGOCD_ENV_*, ...)",
+            description="Print one environment's manifests (and with PARAM_MODEL one model's) for Argo CD; the "
+            "repository must hold the rendered files as committed.",
+            example="ARGOCD_ENV_ENVIRONMENT=prod PARAM_MODEL=fraud-detector mlgitops cmp generate",
+            exit_codes="0 printed; 1 a spec or render problem (one line on stderr); 2 a bad setting",
+        ),
+        Command(
+            name="parameters",
+            summary="print the parameter announcements (JSON) for the Argo CD UI",
+            description="Print the parameter announcements (JSON) the Argo CD UI shows for the plugin.",
+            example="mlgitops cmp parameters",
+            exit_codes="0 printed; 1 the project cannot be read",
+        ),
+    ),
+)
