@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from mlgitops.layout.journal import leftovers
-from mlgitops.layout.tree import GENERATED_ROOTS, JOURNAL_FILE, STAGING_PREFIX, recover
+from mlgitops.layout.tree import JOURNAL_FILE, STAGING_PREFIX, recover
 from mlgitops.util.lock import LOCK_FILE, project_lock
+from mlgitops.util.paths import GENERATED_ROOTS
 from tests.conftest import copy_example, run_cli, snapshot_tree
 from tests.test_fs_safety import change_every_generated_directory
 

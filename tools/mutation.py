@@ -36,13 +36,13 @@ PACKAGE = REPO / "generator" / "mlgitops"
 
 # module → (source file under generator/mlgitops, its own test files)
 MODULES: dict[str, tuple[str, list[str]]] = {
-    "jsonpointer": ("jsonpointer.py", ["tests/test_jsonpointer.py", "tests/test_conformance_json_patch.py"]),
-    "mergepatch": ("mergepatch.py", ["tests/test_merge_patch.py"]),
+    "jsonpointer": ("util/jsonpointer.py", ["tests/test_jsonpointer.py", "tests/test_conformance_json_patch.py"]),
+    "mergepatch": ("util/mergepatch.py", ["tests/test_merge_patch.py"]),
     # tests/test_patches.py renders whole projects (Kustomize): too slow to run per mutant
-    "patches": ("patches.py", ["tests/test_patch_engine.py", "tests/test_conformance_json_patch.py"]),
-    "kubevalues": ("kubevalues.py", ["tests/test_kube_values.py", "tests/test_kube_value_bounds.py"]),
-    "stepgraph": ("stepgraph.py", ["tests/test_hostile_input.py", "tests/test_training_workflow.py"]),
-    "yamlio": ("yamlio.py", ["tests/test_yamlio.py", "tests/test_yaml_writer_fuzz.py"]),
+    "patches": ("render/patches.py", ["tests/test_patch_engine.py", "tests/test_conformance_json_patch.py"]),
+    "kubevalues": ("language/kubevalues.py", ["tests/test_kube_values.py", "tests/test_kube_value_bounds.py"]),
+    "stepgraph": ("language/stepgraph.py", ["tests/test_hostile_input.py", "tests/test_training_workflow.py"]),
+    "yamlio": ("util/yamlio.py", ["tests/test_yamlio.py", "tests/test_yaml_writer_fuzz.py"]),
     "gates": ("render/gates.py", ["tests/test_registry_gates.py", "tests/test_training_workflow.py"]),
 }
 # Only these functions of a module are mutated (the rest of yamlio.py is the reader, not the writer).

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.yamlio import JsonPath
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "when_problems",
 ]
 
-Obj = dict[str, Any]
 _NAME_LABEL: JsonPath = ("metadata", "labels", "app.kubernetes.io/name")
 _WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 _TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)

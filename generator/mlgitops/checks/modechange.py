@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from mlgitops.checks.policies.catalog import SERVING_MODE_CHANGE, Violation
 from mlgitops.language.model import Model
-from mlgitops.render.common import Obj
+from mlgitops.util.kubenames import Obj
 
 ADVICE = (
     "KServe refuses this change on an existing InferenceService (deploymentMode cannot be changed); "

@@ -25,6 +25,7 @@ from typing import Any
 
 from mlgitops.language.project import Project
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.yamlio import JsonPath
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "site_problems",
 ]
 
-Obj = dict[str, Any]
 Problem = tuple[JsonPath, str]
 
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")

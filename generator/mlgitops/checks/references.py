@@ -20,15 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from mlgitops.checks.policies.catalog import MISSING_REFERENCE, Violation
 from mlgitops.checks.policies.sites import pod_sites
 from mlgitops.language.project import ProvidedResources
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.yamlio import JsonPath
 
-Obj = dict[str, Any]
 SERVICE_ACCOUNT, CONFIG_MAP, SECRET = "ServiceAccount", "ConfigMap", "Secret"
 PVC = "PersistentVolumeClaim"
 REFERENCED_KINDS = (SERVICE_ACCOUNT, CONFIG_MAP, SECRET, PVC)

@@ -29,15 +29,23 @@ import json
 from mlgitops import __version__
 from mlgitops.gitops.deployunits import DeployUnit
 from mlgitops.language.fields import DEFAULT_CLUSTER
-from mlgitops.language.loader import MODELS_DIR, PROJECT_FILE, Workspace
+from mlgitops.language.loader import Workspace
 from mlgitops.language.project import Environment
-from mlgitops.layout.overlay import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, object_directory
+from mlgitops.layout.overlay import object_directory
 from mlgitops.layout.platformfiles import platform_objects
-from mlgitops.render.addons import TEMPLATES_DIR
-from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.render.pipeline import ModelRender, render_models
 from mlgitops.util.errors import SpecError
 from mlgitops.util.kubekinds import cluster_scoped
+from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.util.paths import (
+    BASE_MODELS_DIR,
+    KUSTOMIZATION,
+    MODELS_DIR,
+    OVERLAYS_DIR,
+    PLATFORM_DIR,
+    PROJECT_FILE,
+    TEMPLATES_DIR,
+)
 from mlgitops.util.yamlio import dump, generated_header
 
 ARGOCD_DIR = "plugins/argocd"

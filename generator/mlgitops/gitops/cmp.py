@@ -242,7 +242,8 @@ def tree_boundary(start: Path, environ: Mapping[str, str]) -> Path | None:
 
 def find_project(start: Path, environ: Mapping[str, str]) -> Path:
     """The directory holding `mlgitops.yaml`: `start` or a parent, inside the extracted tree."""
-    from mlgitops.util.projectroot import PROJECT_FILE, find_root
+    from mlgitops.util.paths import PROJECT_FILE
+    from mlgitops.util.projectroot import find_root
 
     boundary = tree_boundary(start, environ)
     try:
@@ -449,7 +450,7 @@ def verify_committed_files(
     """
     from mlgitops import __version__
     from mlgitops.layout.build import build_files
-    from mlgitops.layout.overlay import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
+    from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
 
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):

@@ -20,17 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlgitops.language.loader import Workspace
-from mlgitops.layout.overlay import (
-    KUSTOMIZATION,
-    OVERLAYS_DIR,
-    PLATFORM_DIR,
-    environment_kustomization,
-    generated_document,
-    namespace_object,
-)
-from mlgitops.render.common import Obj
+from mlgitops.layout.overlay import environment_kustomization, generated_document, namespace_object
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.errors import Problem, SpecError
+from mlgitops.util.kubenames import Obj
+from mlgitops.util.paths import KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR
 
 UNITS_DIR = f"{OVERLAYS_DIR}/_units"
 SHARED = "shared"

@@ -36,12 +36,13 @@ import re
 
 from mlgitops.gitops.deployunits import DeployUnit
 from mlgitops.gitops.flux_rbac import rbac_objects, service_account_name
-from mlgitops.language.loader import PROJECT_FILE, Workspace
+from mlgitops.language.loader import Workspace
 from mlgitops.language.project import Environment
 from mlgitops.layout.overlay import object_directory
-from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.errors import SpecError
+from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.util.paths import PROJECT_FILE
 from mlgitops.util.yamlio import JsonPath
 
 FLUX_DIR = "plugins/flux"
@@ -283,7 +284,7 @@ def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = Non
 
 def cluster_directory(environment: Environment) -> str:
     """The name of the directory under plugins/flux/ for the environment's cluster."""
-    from mlgitops.render.common import dns_safe
+    from mlgitops.util.kubenames import dns_safe
 
     if environment.clusterName:
         return dns_safe(environment.clusterName)[:63].strip("-") or IN_CLUSTER

@@ -25,9 +25,9 @@ from __future__ import annotations
 from mlgitops.language.loader import Workspace
 from mlgitops.language.project import Environment
 from mlgitops.layout.overlay import namespace_object
-from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.kubekinds import resource_name
+from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
 VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]

@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from mlgitops.language.loader import MODELS_DIR, PROJECT_FILE
 from mlgitops.util.errors import MlgitopsError, UsageError
+from mlgitops.util.paths import MODELS_DIR, PROJECT_FILE, TEMPLATES_DIR
 
 CiKind = Literal["github", "gitlab", "none"]
 CI_CHOICES: tuple[CiKind, ...] = ("github", "gitlab", "none")
@@ -53,9 +53,6 @@ _TEMPLATES = {
 # Where init's README guidance goes when the repository already has a README.md of its own.
 GUIDE_FILE = "docs/mlgitops.md"
 DEFAULT_REVISION = "main"
-# A repository that already has templates/ keeps it as it is: init adds no template there (a file of its
-# own would be evaluated next to the team's, and could be theirs under the same name).
-TEMPLATES_DIR = "templates"
 _LONGEST_ENV_SUFFIX = len("-staging")
 
 
@@ -134,7 +131,7 @@ def _data(*parts: str) -> str:
 def project_name(options: InitOptions) -> str:
     """`--name`, or the directory's name made into a DNS label."""
     from mlgitops.language.fields import dns_label
-    from mlgitops.render.common import dns_safe
+    from mlgitops.util.kubenames import dns_safe
 
     if options.name is not None:
         try:
@@ -203,7 +200,7 @@ def scaffold_files(
 
 def _conflicts(root: Path, files: dict[str, str]) -> list[str]:
     """Existing paths init would write, plus models and generated files already there."""
-    from mlgitops.layout.tree import GENERATED_ROOTS
+    from mlgitops.util.paths import GENERATED_ROOTS
 
     found = {path for path in files if (root / path).exists() or (root / path).is_symlink()}
     for folder in (MODELS_DIR, *GENERATED_ROOTS):
@@ -281,8 +278,8 @@ def _missing_parents(root: Path) -> list[Path]:
 
 def _check_confined(root: Path, files: dict[str, str]) -> None:
     """Every file init writes, and the generated directories, must stay inside `root` (no symlinks out)."""
-    from mlgitops.layout.tree import GENERATED_ROOTS
     from mlgitops.util.confine import check_generated_paths, check_inside
+    from mlgitops.util.paths import GENERATED_ROOTS
 
     check_inside(root, list(files))
     check_generated_paths(root, GENERATED_ROOTS)

@@ -31,7 +31,6 @@ objects.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 
 from mlgitops.language.model import Model
 from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
@@ -39,13 +38,12 @@ from mlgitops.language.stockfit import check_stock_fit
 from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import DEPLOYMENT_MODE_ANNOTATION, Obj
 from mlgitops.util.yamlio import JsonPath
 
-Obj = dict[str, Any]
 Latest = Callable[[Sequence[JsonPath]], JsonPath]
 """Of several spec paths, the one written by the latest layer (the first on a tie): the cause of a clash."""
 
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 KNATIVE_CLASS_ANNOTATION = "autoscaling.knative.dev/class"
 KNATIVE_HPA_CLASS = "hpa.autoscaling.knative.dev"
 KNATIVE_METRICS = ("concurrency", "rps")

@@ -17,14 +17,15 @@ from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import check_workspace_model
 from mlgitops.language.schema_errors import validation_problems
-from mlgitops.language.workspace import MODELS_DIR as MODELS_DIR
-from mlgitops.language.workspace import PROJECT_FILE as PROJECT_FILE
 from mlgitops.language.workspace import ModelFile as ModelFile
 from mlgitops.language.workspace import Workspace as Workspace
 from mlgitops.language.workspace import document_locator
 from mlgitops.language.workspace import unknown_environment as unknown_environment
 from mlgitops.util.errors import Location, Problem, SpecError, UsageError, did_you_mean
 from mlgitops.util.limits import MAX_ENVIRONMENTS, MAX_SPEC_BYTES
+from mlgitops.util.paths import MODEL_SUFFIX
+from mlgitops.util.paths import MODELS_DIR as MODELS_DIR
+from mlgitops.util.paths import PROJECT_FILE as PROJECT_FILE
 from mlgitops.util.projectroot import find_root as find_root
 from mlgitops.util.yamlio import Document, parse_document
 
@@ -123,7 +124,6 @@ def check_version_pin(doc: Document) -> None:
     check_requires(doc, __version__)
 
 
-MODEL_SUFFIX = ".yaml"
 _ALLOWED_IN_MODELS = f"models/ holds only <name>{MODEL_SUFFIX} model specs (and dot-files such as .gitkeep)"
 
 

@@ -12,16 +12,13 @@ templates (`Template.nodeSelector`, `.tolerations`, `.affinity` in argo-workflow
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlgitops.language.model import Model
 from mlgitops.language.project import GpuClass, NodeClass, Project
 from mlgitops.language.serving import Gpu
 from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem, did_you_mean
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.yamlio import JsonPath
-
-Obj = dict[str, Any]
 
 
 def gpu_class_of(project: Project, gpu: Gpu | None) -> GpuClass | None:

@@ -14,10 +14,8 @@ from typing import Any
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
 from mlgitops.util.errors import Location, UsageError, did_you_mean
-from mlgitops.util.projectroot import PROJECT_FILE as PROJECT_FILE
+from mlgitops.util.paths import PROJECT_FILE as PROJECT_FILE
 from mlgitops.util.yamlio import Document, JsonPath
-
-MODELS_DIR = "models"
 
 Locator = Callable[[JsonPath, bool], Location]
 

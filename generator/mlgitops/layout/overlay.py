@@ -12,17 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.language.loader import Workspace
-from mlgitops.render.common import ENVIRONMENT_LABEL, MANAGED_BY
-from mlgitops.render.model import Obj, object_key
+from mlgitops.render.model import object_key
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.jsonpointer import escape
 from mlgitops.util.kubekinds import kustomize_namespaces
+from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
+from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR
 from mlgitops.util.yamlio import dump, generated_header
 
-BASE_MODELS_DIR = "base/models"
-PLATFORM_DIR = "base/platform"
-OVERLAYS_DIR = "overlays"
-KUSTOMIZATION = "kustomization.yaml"
 # The objects a model has only in one environment (its monitoring objects, which select that
 # environment's series, and whatever a patch or template adds there), in one file per model
 # overlay: one file instead of one per object halves the files a render of 1000 monitored models creates.

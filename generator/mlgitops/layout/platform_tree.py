@@ -30,10 +30,10 @@ import yaml
 
 from mlgitops.util.confine import escape_problem
 from mlgitops.util.errors import Location, Problem, SpecError
+from mlgitops.util.paths import PLATFORM_DIR
 from mlgitops.util.reserved import directive, metadata_key
 from mlgitops.util.yamlio import Document, JsonPath, parse_document
 
-PLATFORM_DIR = "base/platform"
 # Kustomize's recognised kustomization file names (api/konfig/general.go).
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Fields that pull in Helm charts or KRM plugins (exec, containers): never allowed.

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from mlgitops.layout.platform_tree import PLATFORM_DIR, check_platform
+from mlgitops.layout.platform_tree import check_platform
 from mlgitops.util.errors import Location, SpecError
 from mlgitops.util.kubekinds import CLUSTER_SCOPED_KINDS
+from mlgitops.util.paths import PLATFORM_DIR
 
 
 @dataclass(frozen=True, order=True)

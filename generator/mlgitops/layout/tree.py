@@ -51,12 +51,12 @@ from mlgitops.layout.journal import JOURNAL_FILE, STAGING_PREFIX, refuse_leftove
 from mlgitops.util.confine import check_generated_paths
 from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.lock import project_lock
+from mlgitops.util.paths import GENERATED_ROOTS
 from mlgitops.util.yamlio import GENERATED_MARK
 
 if TYPE_CHECKING:  # the cached render path (rendercache) runs without loading any spec class
     pass
 
-GENERATED_ROOTS = ("base/models", "overlays", "plugins/argocd", "plugins/flux")
 
 
 @dataclass
@@ -418,7 +418,8 @@ def locked(root: Path, label: str, *, check: bool = False) -> Iterator[tuple[str
     Yields the note of an interrupted render completed first (None with `check`, which refuses one instead:
     module docstring) and the generated files found on disk (repository-relative path → path on disk).
     """
-    from mlgitops.layout.platform_tree import PLATFORM_DIR, check_platform
+    from mlgitops.layout.platform_tree import check_platform
+    from mlgitops.util.paths import PLATFORM_DIR
 
     with project_lock(root, label, required=not check):
         check_generated_paths(root, GENERATED_ROOTS)  # before recovery renames anything there

@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.limits import MAX_SPEC_BYTES, MAX_TEMPLATE_CPU_SECONDS, MAX_TEMPLATE_MEMORY_BYTES
+from mlgitops.util.paths import TEMPLATES_DIR
 from mlgitops.util.reserved import object_problem
 
-TEMPLATES_DIR = "templates"
 LIB_DIR = "templates/lib"
 TEMPLATE_SUFFIX = ".jsonnet"
 DRIVER = "templates/(addons)"  # the driver snippet's name in evaluator traces; never a real file
 
-Obj = dict[str, Any]
 MAX_CHILDREN = 4
 PAIRS_PER_CHILD = 500  # below this, one evaluation (another child costs more than it saves)
 

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from mlgitops.language.node_classes import gpu_class_of, placement
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.language.serving import Gpu, Resources
 from mlgitops.render.lineage import lineage_annotations
-
-MANAGED_BY = "mlgitops"
-ENVIRONMENT_LABEL = "mlgitops.io/environment"
-OWNER_ANNOTATION = "mlgitops.io/owner"
-REGISTRY_ANNOTATION = "mlgitops.io/registry-uri"
-SOURCE_ANNOTATION = "mlgitops.io/source"
-CANARY_ANNOTATION = "mlgitops.io/canary-version"
-# Flux's post-build substitution would rewrite the shell `${...}` of workflow scripts (and, strict by
-# default since kustomize-controller 1.9, fail on every unset one): Argo objects opt out of it.
-FLUX_SUBSTITUTE_ANNOTATION = "kustomize.toolkit.fluxcd.io/substitute"
-
-Obj = dict[str, Any]
+from mlgitops.util.kubenames import (
+    FLUX_SUBSTITUTE_ANNOTATION,
+    MANAGED_BY,
+    OWNER_ANNOTATION,
+    REGISTRY_ANNOTATION,
+    SOURCE_ANNOTATION,
+    Obj,
+)
 
 
 def standard_labels(model: ResolvedModel, project: Project, component: str) -> dict[str, str]:
@@ -96,6 +89,3 @@ def resources(spec: Resources | None, gpu_limits: dict[str, str]) -> Obj:
     return out
 
 
-def dns_safe(text: str) -> str:
-    """`1.2.3` → `1-2-3`: a version turned into a name fragment."""
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mlgitops.language.containers import ConfigMapKeyRef, EnvFromSource, EnvValue, SecretKeyRef, Volume
-from mlgitops.render.common import Obj
+from mlgitops.util.kubenames import Obj
 
 
 def env_var(name: str, value: EnvValue) -> Obj:

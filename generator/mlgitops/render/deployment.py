@@ -13,8 +13,6 @@ from mlgitops.language.podspec import canary_replicas
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import (
-    CANARY_ANNOTATION,
-    Obj,
     gpu_placement,
     metadata,
     resources,
@@ -34,6 +32,7 @@ from mlgitops.render.pods import (
     tmp_mount,
     tmp_volume,
 )
+from mlgitops.util.kubenames import CANARY_ANNOTATION, Obj
 
 TRACK_LABEL = "mlgitops.io/track"
 HTTP_PORT = 8080

@@ -6,16 +6,7 @@ from mlgitops.language.clusterfit import features_for, knative_allows
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.language.serving import Serving
-from mlgitops.render.common import (
-    CANARY_ANNOTATION,
-    Obj,
-    dns_safe,
-    gpu_placement,
-    metadata,
-    resources,
-    standard_annotations,
-    standard_labels,
-)
+from mlgitops.render.common import gpu_placement, metadata, resources, standard_annotations, standard_labels
 from mlgitops.render.containers import add_contents, env_list
 from mlgitops.render.metric_sources import KSERVE_DEFAULT_METRICS_PORT, standard_metrics_port
 from mlgitops.render.pods import (
@@ -26,8 +17,8 @@ from mlgitops.render.pods import (
     serving_hardening,
     serving_shared_memory,
 )
+from mlgitops.util.kubenames import CANARY_ANNOTATION, DEPLOYMENT_MODE_ANNOTATION, STORAGE_URI_ENV, Obj, dns_safe
 
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 # kserve pkg/constants/constants.go: AutoscalerClass annotation and its `keda` class (KServe then writes a
 # KEDA ScaledObject from predictor.autoScaling instead of an HPA); InferenceServiceContainerName and
 # TransformerContainerName; CustomSpecStorageUriEnvVarKey, the variable through which a custom predictor
@@ -35,7 +26,6 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 PREDICTOR_CONTAINER = "kserve-container"
 TRANSFORMER_CONTAINER = "transformer-container"
-STORAGE_URI_ENV = "STORAGE_URI"
 
 
 def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:

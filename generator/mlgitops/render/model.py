@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.addon_objects import addon_object_problem, literal_secret_problem
-from mlgitops.render.common import Obj
 from mlgitops.render.deployment import render_deployment_engine
 from mlgitops.render.kserve import render_inference_service
 from mlgitops.render.monitoring import render_monitoring
 from mlgitops.render.patches import apply_patches
 from mlgitops.render.training import render_cron_workflow, render_workflow_template
 from mlgitops.util.errors import Location, Problem, SpecError
+from mlgitops.util.kubenames import Obj
 
 __all__ = ["Obj", "object_key", "render_model", "with_monitoring"]
 

@@ -19,8 +19,9 @@ import json
 from mlgitops.language.model import Monitoring
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
-from mlgitops.render.common import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj, metadata, standard_labels
+from mlgitops.render.common import metadata, standard_labels
 from mlgitops.render.metric_sources import MetricSource, metric_source
+from mlgitops.util.kubenames import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj
 
 PROJECT_LABEL = "mlgitops.io/project"
 MODEL_SERIES_LABEL = "mlgitops_model"

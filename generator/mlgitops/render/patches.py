@@ -20,11 +20,11 @@ from typing import Any
 from mlgitops.language.model import Patch, PatchOp, PatchTarget
 from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.jsonpointer import index_within, is_array_index
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.limits import MAX_OBJECT_BYTES, MAX_OBJECT_DEPTH, MAX_PATCH_WORK_BYTES
 from mlgitops.util.reserved import directive, directive_in, metadata_key
 from mlgitops.util.yamlio import JsonPath
 
-Obj = dict[str, Any]
 # Where a path of the model spec (resolved for the environment) was written.
 SpecLocate = Callable[[JsonPath], Location]
 

@@ -16,8 +16,9 @@ from mlgitops.render.addons import (
     evaluate_addons,
     template_names,
 )
-from mlgitops.render.model import AddonLocator, Obj, object_key, render_model, with_monitoring
+from mlgitops.render.model import AddonLocator, object_key, render_model, with_monitoring
 from mlgitops.util.errors import Location, Problem, SpecError
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.sharing import shared
 
 

@@ -33,7 +33,7 @@ from mlgitops.language.model import Model
 from mlgitops.language.podspec import shared_memory_size, step_security
 from mlgitops.language.serving import SecurityContext, Serving
 from mlgitops.language.training import Step, Training
-from mlgitops.render.common import Obj
+from mlgitops.util.kubenames import Obj
 
 TMP_VOLUME = "tmp"
 TMP_DIR = "/tmp"

@@ -18,18 +18,12 @@ from mlgitops.language.resolve import ResolvedModel, default_register_command
 from mlgitops.language.stepgraph import input_producers
 from mlgitops.language.training import Step, Training
 from mlgitops.render import workflow_parts as structure
-from mlgitops.render.common import (
-    Obj,
-    gpu_placement,
-    metadata,
-    resources,
-    standard_labels,
-    workflow_annotations,
-)
+from mlgitops.render.common import gpu_placement, metadata, resources, standard_labels, workflow_annotations
 from mlgitops.render.containers import add_contents, env_list
 from mlgitops.render.gates import all_hold, failure_message
 from mlgitops.render.lineage import data_parameters
 from mlgitops.render.pods import harden_template, pod_security_context, step_hardening, step_shared_memory
+from mlgitops.util.kubenames import Obj
 
 WORK_DIR = "/tmp/mlgitops"
 INPUT_DIR = f"{WORK_DIR}/inputs"

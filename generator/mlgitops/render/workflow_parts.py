@@ -37,8 +37,7 @@ from typing import Any
 from mlgitops.language.training import ForEachFrom, Step, Training
 from mlgitops.language.workflow_structure import LOOP_SUFFIX, ancestors, producers
 from mlgitops.render.gates import all_of, comparison
-
-Obj = dict[str, Any]
+from mlgitops.util.kubenames import Obj
 
 __all__ = ["ancestors"]
 

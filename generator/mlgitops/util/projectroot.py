@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlgitops.util.errors import UsageError
-
-PROJECT_FILE = "mlgitops.yaml"
+from mlgitops.util.paths import PROJECT_FILE
 
 
 def find_root(start: Path, boundary: Path | None = None) -> Path:

@@ -11,12 +11,12 @@ from mlgitops.checks.sourcemap.dispatch import spec_source
 from mlgitops.language.loader import ModelFile, Workspace
 from mlgitops.language.model import Model
 from mlgitops.language.resolve import resolve, spec_location
-from mlgitops.layout.overlay import PLATFORM_DIR
 from mlgitops.render.model import object_key
 from mlgitops.render.patches import patched_op
 from mlgitops.util.errors import Location
+from mlgitops.util.kubenames import Obj
+from mlgitops.util.paths import PLATFORM_DIR
 from mlgitops.util.yamlio import JsonPath
-from mlgitops.validate.report import Obj
 
 Locate = Callable[[Obj, JsonPath, "JsonPath | None"], "Location | None"]
 """(object, path inside it, spec path named by a policy) → where in the hand-written files."""

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.checks.policies.catalog import Severity
-from mlgitops.layout.overlay import PLATFORM_DIR
 from mlgitops.util.errors import Location
+from mlgitops.util.paths import PLATFORM_DIR
 
 PLATFORM = PLATFORM_DIR
 """The `environment` of findings about hand-written base/platform objects (shared by every environment)."""
 SCHEMA = "schema"
 NO_SCHEMA = "no-schema"
 UNWRITABLE = "unwritable-text"  # text render refuses to write (yamlio.unwritable_reason)
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -20,24 +20,16 @@ from mlgitops.checks.sourcemap.common import parse_pointer
 from mlgitops.language.loader import ModelFile, Workspace, unknown_environment
 from mlgitops.language.project import Policies, Project
 from mlgitops.language.resolve import resolve
-from mlgitops.layout.overlay import PLATFORM_DIR, environment_objects
+from mlgitops.layout.overlay import environment_objects
 from mlgitops.render.pipeline import ModelRender, render_models
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
 from mlgitops.util.jsonpointer import to_pointer
+from mlgitops.util.kubenames import Obj
+from mlgitops.util.paths import PLATFORM_DIR
 from mlgitops.util.yamlio import JsonPath, unwritable
 from mlgitops.validate.base import base_modes
 from mlgitops.validate.locate import Locate, PlatformFiles, model_locator, namespace_locator
-from mlgitops.validate.report import (
-    NO_SCHEMA,
-    PLATFORM,
-    SCHEMA,
-    UNWRITABLE,
-    Finding,
-    Obj,
-    Report,
-    ValidateOptions,
-    Waived,
-)
+from mlgitops.validate.report import NO_SCHEMA, PLATFORM, SCHEMA, UNWRITABLE, Finding, Report, ValidateOptions, Waived
 
 
 @dataclass

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from mlgitops.language.project import Project
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.yamlio import JsonPath
 
 Severity = Literal["error", "warning"]
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

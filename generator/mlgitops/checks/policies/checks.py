@@ -36,13 +36,11 @@ from mlgitops.checks.policies.catalog import (
     STANDARD_CANARY_INGRESS,
     STORAGE_URI_VERSION,
     TRAINING_ENVIRONMENTS,
-    Obj,
     Stage,
     Violation,
 )
 from mlgitops.checks.policies.podspecpatch import pod_spec_patch_problems
 from mlgitops.checks.policies.sites import (
-    PLACEMENT_FIELDS,
     SERVING_WORKLOADS,
     WORKFLOW_KINDS,
     PodSite,
@@ -56,9 +54,9 @@ from mlgitops.language.model import Model
 from mlgitops.language.podspec import canary_share_problem
 from mlgitops.language.project import Project
 from mlgitops.language.storageuri import storage_uri_problem
-from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.render.lineage import RUN_ID_ANNOTATION
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import CANARY_ANNOTATION, PLACEMENT_FIELDS, Obj
 from mlgitops.util.yamlio import JsonPath
 
 _DIGEST = re.compile(r"@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")

@@ -19,9 +19,9 @@ import yaml
 from mlgitops.checks.podsecurity import site_problems
 from mlgitops.checks.policies.sites import PodSite
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.yamlio import JsonPath
 
-Obj = dict[str, Any]
 _BY_NAME = ("containers", "initContainers", "volumes", "ephemeralContainers")
 _POD_FIELDS = ("securityContext", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "os", "volumes")
 

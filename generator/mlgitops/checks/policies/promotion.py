@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from mlgitops.checks.policies.catalog import PROMOTION_ORDER, Obj, Violation
+from mlgitops.checks.policies.catalog import PROMOTION_ORDER, Violation
 from mlgitops.language.model import Model
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import Obj
 
 _NUMERIC = re.compile(r"^v?(\d+(?:\.\d+)*)$")
 

@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.checks.podsecurity import COMPONENT_CONTAINERS
-from mlgitops.checks.policies.catalog import Obj
 from mlgitops.language.project import Project
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import PLACEMENT_FIELDS, Obj
 from mlgitops.util.yamlio import JsonPath
 
 SERVING_WORKLOADS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Rollout"}
 )
 WORKFLOW_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"}
-PLACEMENT_FIELDS = ("nodeSelector", "tolerations", "affinity")
 # KServe's default GPU resource names (pkg/constants); project GPU classes add theirs.
 _GPU_RESOURCES = frozenset({"nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi"})
 

@@ -16,12 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
 
 from mlgitops.checks.schemas.messages import SchemaViolation
-from mlgitops.render.common import ENVIRONMENT_LABEL
+from mlgitops.util.kubenames import ENVIRONMENT_LABEL, Obj
 
-Obj = dict[str, Any]
 Violations = list[SchemaViolation] | None
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
 from mlgitops.language.serving import Resources
-from mlgitops.render.common import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION
 from mlgitops.render.lineage import (
     DATASET_ANNOTATION_PREFIX,
     MODEL_VERSION_ANNOTATION,
@@ -17,15 +16,13 @@ from mlgitops.render.lineage import (
     parameter_stem,
 )
 from mlgitops.util.jsonpointer import get_path, is_array_index
+from mlgitops.util.kubenames import CANARY_ANNOTATION, OWNER_ANNOTATION, REGISTRY_ANNOTATION, VERSION_LABEL
 from mlgitops.util.yamlio import JsonPath
 
-PLACEMENT_FIELDS = ("nodeSelector", "tolerations", "affinity")
 # The arguments render/deployment.py gives every model server before serving.args.
 SERVER_ARGS = 3
-VERSION_LABEL = "app.kubernetes.io/version"
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS = "serving.kserve.io/autoscalerClass"
-STORAGE_URI_ENV = "STORAGE_URI"
 
 
 def container_contents(

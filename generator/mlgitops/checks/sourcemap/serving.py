@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.checks.sourcemap.common import (
-    PLACEMENT_FIELDS,
     SERVER_ARGS,
-    STORAGE_URI_ENV,
-    VERSION_LABEL,
     SpecSource,
     container_contents,
     model_at,
@@ -19,8 +16,8 @@ from mlgitops.checks.sourcemap.common import (
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
 from mlgitops.language.serving import Gpu
-from mlgitops.render.common import CANARY_ANNOTATION
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import CANARY_ANNOTATION, PLACEMENT_FIELDS, STORAGE_URI_ENV, VERSION_LABEL
 from mlgitops.util.yamlio import JsonPath
 
 # --- engine: kserve ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.checks.sourcemap.common import (
-    PLACEMENT_FIELDS,
     SpecSource,
     container_contents,
     dataset_of_parameter,
@@ -18,6 +17,7 @@ from mlgitops.language.model import Model
 from mlgitops.language.training import Step
 from mlgitops.language.workflow_structure import LOOP_SUFFIX
 from mlgitops.util.jsonpointer import get_path
+from mlgitops.util.kubenames import PLACEMENT_FIELDS
 from mlgitops.util.yamlio import JsonPath
 
 # --- training ------------------------------------------------------------------------------------

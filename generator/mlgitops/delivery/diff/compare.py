@@ -7,8 +7,8 @@ import difflib
 from typing import Any
 
 from mlgitops.delivery.diff.results import EnvironmentDiff, ObjectChange, ObjectId, Tracked
-from mlgitops.render.common import Obj
 from mlgitops.render.lineage import MODEL_VERSION_ANNOTATION, RUN_ID_ANNOTATION
+from mlgitops.util.kubenames import VERSION_LABEL, Obj
 from mlgitops.util.yamlio import dump
 
 CONTEXT_LINES = 3
@@ -80,7 +80,6 @@ def unified(env: str, old_id: ObjectId | None, old: Obj | None, new_id: ObjectId
     return "\n".join(lines)
 
 
-VERSION_LABEL = "app.kubernetes.io/version"
 # The training objects, whose own labels reach no pod. Serving objects are left out: KServe copies an
 # InferenceService's labels onto its predictor (kserve pkg/controller/v1beta1/inferenceservice/components/
 # predictor.go, `Labels: utils.Union(isvc.Labels, ...)`), so a label change there rolls pods.

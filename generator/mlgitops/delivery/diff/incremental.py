@@ -26,9 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mlgitops.delivery import git_repo
-from mlgitops.language.loader import MODEL_SUFFIX, MODELS_DIR, PROJECT_FILE
-from mlgitops.layout.overlay import PLATFORM_DIR
-from mlgitops.render.addons import TEMPLATES_DIR
+from mlgitops.util.paths import MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
 
 Files = dict[str, bytes]
 """Relative path (under a folder) → bytes (`Tree.folder` gives None instead where one is a symlink or special file)."""

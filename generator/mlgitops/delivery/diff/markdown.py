@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mlgitops.delivery.diff.compare import VERSION_LABEL
 from mlgitops.delivery.diff.results import DiffResult, EnvironmentDiff, describe
 from mlgitops.delivery.diff.text import model_rows, plural
+from mlgitops.util.kubenames import VERSION_LABEL
 from mlgitops.util.textsafe import markdown_text, printable, printable_lines
 
 MARKDOWN_BUDGET = 65_536  # GitHub's limit for one comment

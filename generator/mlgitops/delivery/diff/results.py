@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mlgitops.delivery.git_repo import Revision
-from mlgitops.render.common import Obj
 from mlgitops.util.errors import MlgitopsError
+from mlgitops.util.kubenames import Obj
 
 Status = Literal["added", "changed", "removed"]
 Format = Literal["text", "markdown", "json"]

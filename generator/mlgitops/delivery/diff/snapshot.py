@@ -12,11 +12,12 @@ from mlgitops.delivery import git_repo
 from mlgitops.delivery.diff.incremental import ArchiveTree, Tree, unpack
 from mlgitops.delivery.diff.results import DiffError, ObjectId, Tracked, describe, object_id
 from mlgitops.delivery.git_repo import Repository, Revision
-from mlgitops.language.loader import PROJECT_FILE, ModelFile, Workspace, load_workspace
+from mlgitops.language.loader import ModelFile, Workspace, load_workspace
 from mlgitops.language.model import Model
 from mlgitops.layout import kustomize
-from mlgitops.render.common import Obj
 from mlgitops.util.errors import MlgitopsError
+from mlgitops.util.kubenames import Obj
+from mlgitops.util.paths import PROJECT_FILE
 from mlgitops.util.yamlio import load_plain
 
 
@@ -69,7 +70,7 @@ def _add(
 
 def _platform_digest(root: Path, kustomization: str) -> str:
     """A hash of every file under base/platform/ plus the overlay that builds it."""
-    from mlgitops.layout.overlay import PLATFORM_DIR
+    from mlgitops.util.paths import PLATFORM_DIR
 
     digest = hashlib.sha256(kustomization.encode())
     top = root / PLATFORM_DIR
@@ -88,8 +89,9 @@ class _PlatformBuild:
 
 def _platform_builds(snapshots: list[Snapshot], envs: list[str], scratch: Path) -> dict[str, _PlatformBuild]:
     """One Kustomize build per distinct (base/platform content, environment overlay)."""
-    from mlgitops.layout.overlay import KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR, overlay_files
+    from mlgitops.layout.overlay import overlay_files
     from mlgitops.layout.platform_tree import check_platform, copy_platform
+    from mlgitops.util.paths import KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR
 
     builds: dict[str, _PlatformBuild] = {}
     for index, snap in enumerate(snapshots):
@@ -188,7 +190,7 @@ def materialise_snapshot(repo: Repository, revision: Revision, destination: Path
 
 def archive_snapshot(repo: Repository, revision: Revision, notes: list[str]) -> ArchiveTree | None:
     """The revision's project as a tar in memory (None, with a note, when it has no project)."""
-    from mlgitops.layout.tree import GENERATED_ROOTS
+    from mlgitops.util.paths import GENERATED_ROOTS
 
     assert revision.commit is not None
     where = f"{repo.prefix}/" if repo.prefix else "the repository root"

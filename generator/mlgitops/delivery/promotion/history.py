@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 
 from mlgitops.delivery.git_repo import LogEntry, file_at, log_touching, open_repository
 from mlgitops.language.loader import find_root, load_workspace
-from mlgitops.language.workspace import MODELS_DIR
 from mlgitops.util.errors import MlgitopsError, UsageError
-from mlgitops.util.projectroot import PROJECT_FILE
+from mlgitops.util.paths import MODELS_DIR, PROJECT_FILE
 from mlgitops.util.textsafe import printable
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.util.errors import MlgitopsError
+from mlgitops.util.kubenames import Obj
 from mlgitops.util.textsafe import printable
 
-Obj = dict[str, Any]
 FIELD_MANAGER = "mlgitops-status"
 # (connect, read) seconds for each request: a cluster that does not answer is an error, not a hang.
 TIMEOUT = (

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops.delivery.status.live import Cluster, ForbiddenError, Obj, Resource
+from mlgitops.delivery.status.live import Cluster, ForbiddenError, Resource
+from mlgitops.util.kubenames import ENVIRONMENT_LABEL, VERSION_LABEL, Obj
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MODEL_LABEL = "app.kubernetes.io/name"
-VERSION_LABEL = "app.kubernetes.io/version"
-ENVIRONMENT_LABEL = "mlgitops.io/environment"
 CANARY_VERSION_ANNOTATION = "mlgitops.io/canary-version"
 MASK = "***"
 # Kinds listed to find objects labelled as ours that the render no longer has, besides the rendered kinds.

@@ -18,13 +18,9 @@ from pathlib import Path
 
 from mlgitops.gitops.cmp_cache import code_identity, feed_file, feed_tree
 from mlgitops.gitops.rendercache.store import FORMAT, content_hash
-from mlgitops.layout.platform_tree import PLATFORM_DIR
-from mlgitops.render.addons import TEMPLATES_DIR, evaluator_identity
+from mlgitops.render.addons import evaluator_identity
 from mlgitops.util.limits import MAX_SPEC_BYTES
-from mlgitops.util.projectroot import PROJECT_FILE
-
-MODELS_DIR = "models"  # as workspace.MODELS_DIR and loader.MODEL_SUFFIX, which import the spec classes
-MODEL_SUFFIX = ".yaml"
+from mlgitops.util.paths import MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
 
 
 def project_key(root: Path) -> str:
