@@ -76,8 +76,10 @@ docs: setup ## build the documentation site (MkDocs, --strict) into site/, with 
 	$(BIN)/python tools/specdoc.py docs/reference/spec.md
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-lint: setup ## ruff
+lint: setup ## ruff (lint and format), and the stage layers (import-linter, docs/architecture.md)
 	$(BIN)/ruff check generator tests bench tools
+	$(BIN)/ruff format --check generator tests bench tools
+	$(BIN)/lint-imports
 
 typecheck: setup ## mypy (strict)
 	$(BIN)/mypy

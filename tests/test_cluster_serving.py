@@ -16,46 +16,33 @@ import pytest
 import yaml
 
 from tests.conftest import CliResult, copy_example, run_cli, snapshot_tree
+from tests.projects import L4_GPU_CLASS, model_yaml, project_yaml
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: dev, namespace: ml-dev}
-- {name: staging, namespace: ml-staging}
-- {name: prod, namespace: ml-prod}
-gpuClasses:
-  l4:
-    nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4}
-    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-"""
+PROJECT = project_yaml("dev", "staging", "prod", extra=L4_GPU_CLASS)
 
-MODEL = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: m}
-model: {format: sklearn, version: "3", storageUri: s3://models/m/3/model}
+MODEL = model_yaml(
+    body="""\
 serving:
   mode: Standard
   replicas: {min: 1, max: 4}
   autoscaling: {metric: cpu, target: 70}
   resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: "2", memory: 2Gi}}
 """
+)
 
-LLM = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: llm}
-model: {format: huggingface, version: "12", storageUri: s3://models/llm/12/model}
+LLM = model_yaml(
+    "llm",
+    format="huggingface",
+    version="12",
+    body="""\
 serving:
   mode: Knative
   replicas: {min: 1, max: 3}
   autoscaling: {metric: concurrency, target: 4}
   resources: {requests: {cpu: "4", memory: 24Gi}, limits: {cpu: "8", memory: 32Gi}}
   gpu: {count: 1, class: l4}
-"""
+""",
+)
 
 KNATIVE_FLAGS_FIX = (
     "set kubernetes.podspec-nodeselector: enabled, kubernetes.podspec-tolerations: enabled in ConfigMap "

@@ -16,6 +16,7 @@ from mlgitops.util.errors import SpecError
 from mlgitops.validate.report import ValidateOptions
 from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import run_cli, snapshot_tree
+from tests.projects import model_yaml
 
 Obj = dict[str, Any]
 
@@ -47,11 +48,8 @@ nodeClasses:
     nodeSelector: {{zone: b}}
 """
 
-MODEL = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: m}
-model: {format: sklearn, version: "3", storageUri: s3://models/m/3/model}
+MODEL = model_yaml(
+    body="""\
 serving:
   engine: ENGINE
   mode: MODE
@@ -66,6 +64,7 @@ training:
   - {name: fit, after: [prep], command: [python, -m, m.fit], inputs: [data], nodeClass: highmem,
      gpu: {count: 1, class: a100}}
 """
+)
 
 
 def project(tmp_path: Path, model: str, project_text: str = PROJECT) -> Path:

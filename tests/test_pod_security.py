@@ -18,23 +18,11 @@ from mlgitops.util.jsonpointer import get_path
 from mlgitops.validate.report import ValidateOptions
 from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import CliResult, run_cli
+from tests.projects import KNATIVE_FEATURES, L4_GPU_CLASS, project_yaml
 
 Obj = dict[str, Any]
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: dev, namespace: ml-dev}
-- {name: prod, namespace: ml-prod}
-gpuClasses:
-  l4:
-    nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4}
-    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-clusterFeatures: {gatewayApi: true, knative: {podspecNodeSelector: true, podspecTolerations: true}}
-"""
+PROJECT = project_yaml(extra=L4_GPU_CLASS + KNATIVE_FEATURES)
 
 MODEL = """\
 apiVersion: mlgitops.io/v1alpha1

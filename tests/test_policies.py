@@ -13,22 +13,9 @@ from mlgitops.checks.policies.catalog import POLICIES, POLICY_IDS
 from mlgitops.checks.policies.checks import image_problem
 from mlgitops.checks.policies.promotion import compare_versions
 from tests.conftest import CliResult, run_cli
+from tests.projects import KNATIVE_FEATURES, L4_GPU_CLASS, project_yaml
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: dev, namespace: ml-dev}
-- {name: staging, namespace: ml-staging}
-- {name: prod, namespace: ml-prod}
-clusterFeatures: {gatewayApi: true, knative: {podspecNodeSelector: true, podspecTolerations: true}}
-gpuClasses:
-  l4:
-    nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4}
-    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-"""
+PROJECT = project_yaml("dev", "staging", "prod", extra=KNATIVE_FEATURES + L4_GPU_CLASS)
 
 # Breaks no policy: versioned storageUri, limits everywhere, Standard mode with cpu autoscaling.
 GOOD = """\

@@ -16,29 +16,13 @@ from mlgitops.render.pipeline import render_models
 from mlgitops.validate.report import ValidateOptions
 from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.conftest import CliResult, finding_lines, run_cli
+from tests.projects import A100_GPU_CLASS, model_yaml, project_yaml
 
 Obj = dict[str, Any]
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: dev, namespace: ml-dev}
-- {name: prod, namespace: ml-prod}
-gpuClasses:
-  a100:
-    nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
-    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-"""
+PROJECT = project_yaml(extra=A100_GPU_CLASS)
 
-HEADER = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: m}
-model: {format: huggingface, version: "3", storageUri: s3://models/m/3/model}
-"""
+HEADER = model_yaml(format="huggingface")
 
 SHM_VOLUME_4GI = {"name": "devshm", "emptyDir": {"medium": "Memory", "sizeLimit": "4Gi"}}
 SHM_MOUNT = {"name": "devshm", "mountPath": "/dev/shm"}

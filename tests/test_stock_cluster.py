@@ -17,30 +17,21 @@ from mlgitops.language.model import Model
 from mlgitops.language.project import KnativeFeatures
 from mlgitops.render.metric_sources import metric_source
 from tests.conftest import REPO, run_cli
+from tests.projects import model_yaml, project_yaml
 from tests.test_cluster_serving import position, refused
 
 pytestmark = pytest.mark.usefixtures("private_validate_cache")
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: dev, namespace: ml-dev}
-- {name: prod, namespace: ml-prod}
-"""
+PROJECT = project_yaml()
 
-MODEL = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: m}
-model: {format: sklearn, version: "3", storageUri: s3://models/m/3/model}
+MODEL = model_yaml(
+    body="""\
 serving:
   mode: Standard
   runtime: kserve-sklearnserver
   replicas: {min: 1, max: 4}
 """
+)
 
 TRAINING = """\
 training:

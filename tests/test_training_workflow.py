@@ -35,25 +35,14 @@ from tests.argo_when import (
     should_execute,
 )
 from tests.conftest import REPO, finding_lines, run_cli
+from tests.projects import model_yaml, project_yaml
 
 Obj = dict[str, Any]
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: dev, namespace: ml-dev}
-- {name: staging, namespace: ml-staging}
-- {name: prod, namespace: ml-prod}
-"""
+PROJECT = project_yaml("dev", "staging", "prod")
 
-MODEL = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: m}
-model: {format: sklearn, version: "3", storageUri: s3://models/m/3/model}
+MODEL = model_yaml(
+    body="""\
 serving:
   replicas: {min: 1, max: 2}
   resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: "2", memory: 2Gi}}
@@ -67,6 +56,7 @@ training:
   - {metric: val-loss, op: "<", value: 0.00005}
   - {metric: auc, op: ">=", value: 0.92}
 """
+)
 
 
 pytestmark = pytest.mark.usefixtures("private_validate_cache")

@@ -19,26 +19,21 @@ from mlgitops.validate.report import ValidateOptions
 from mlgitops.validate.run import load_schema_sources, validate_objects
 from tests.argo_when import executor_output, should_execute
 from tests.conftest import run_cli, snapshot_tree
+from tests.projects import model_yaml, project_yaml
 
 Obj = dict[str, Any]
 
-PROJECT = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Project
-metadata: {name: acme}
-repoURL: https://example.com/acme.git
-environments:
-- {name: prod, namespace: ml-prod}
+PROJECT = project_yaml(
+    "prod",
+    extra="""\
 clusterFeatures:
   provides: {configMaps: [artifact-repositories]}
   argoWorkflows: {memoizeCache: true}   # the controller may write the memoization cache (docs/workflows.md)
-"""
+""",
+)
 
-MODEL = """\
-apiVersion: mlgitops.io/v1alpha1
-kind: Model
-metadata: {name: m}
-model: {format: sklearn, version: "3", storageUri: s3://models/m/3/model}
+MODEL = model_yaml(
+    body="""\
 training:
   image: ghcr.io/acme/train:1.4.2
   parameters: {data-uri: "s3://data/m/"}
@@ -73,6 +68,7 @@ training:
     retries: 2
   onExit: {name: notify, command: [python, -m, m.notify]}
 """
+)
 
 
 def project(tmp_path: Path, model: str = MODEL) -> Path:

@@ -5,9 +5,9 @@ repository: no worktrees, no index updates, no checkouts. A revision is material
 `git archive <commit>:<prefix>` unpacked into a directory the caller owns (a temporary one that is
 removed on success, error and Ctrl-C alike), so the working tree and the index are never touched.
 
-    >>> repo = open_repository(Path("."))                      # doctest: +SKIP
-    >>> base = resolve_revision(repo, None)                     # doctest: +SKIP
-    >>> materialise(repo, base.commit, Path(tmp))               # doctest: +SKIP
+    repo = open_repository(Path("."))
+    base = resolve_revision(repo, None)
+    materialise(repo, base.commit, Path(tmp))
 
 `git archive` honours `export-ignore` and `export-subst` attributes of the archived tree; project
 inputs (`mlgitops.yaml`, `models/`, `base/platform/`) must not be marked with them.

@@ -8,14 +8,14 @@ undoes or completes its work), and any later one only waits: the clean-up itself
 On leaving, the previous handlers are back, and a signal that arrived is delivered again to them
 (SIGTERM then ends the process as it would have, SIGINT raises KeyboardInterrupt).
 
-    >>> with interruptible() as guard:          # doctest: +SKIP
-    ...     try:
-    ...         work()
-    ...         guard.disarm()                   # done: a signal from here on waits for the exit
-    ...     except BaseException:
-    ...         guard.disarm()
-    ...         undo()
-    ...         raise
+    with interruptible() as guard:
+        try:
+            work()
+            guard.disarm()                   # done: a signal from here on waits for the exit
+        except BaseException:
+            guard.disarm()
+            undo()
+            raise
 """
 
 from __future__ import annotations
