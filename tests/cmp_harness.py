@@ -97,9 +97,7 @@ class PluginConfigError(ValueError):
 # --------------------------------------------------------------------------------------------------
 
 # unicode.IsSpace: Latin-1 spaces plus the White_Space property above U+00FF.
-_GO_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-)
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 _GO_SHORT_ESCAPES = {
     "\a": "\\a",
     "\b": "\\b",
@@ -690,14 +688,10 @@ def load_plugin(path: Path) -> PluginConfig:
         raise PluginConfigError(f"error converting YAML to JSON: {exc}") from exc
     if raw is None:
         raw = {}
-    root = _ci_fields(
-        _want_obj(raw, "PluginConfig", "plugin.PluginConfig"), ("apiVersion", "kind", "metadata", "spec")
-    )
+    root = _ci_fields(_want_obj(raw, "PluginConfig", "plugin.PluginConfig"), ("apiVersion", "kind", "metadata", "spec"))
     kind = _want_str(root.get("kind", ""), "PluginConfig.kind")
     api_version = _want_str(root.get("apiVersion", ""), "PluginConfig.apiVersion")
-    meta = _ci_fields(
-        _want_obj(root.get("metadata", {}), "PluginConfig.metadata", "v1.ObjectMeta"), ("name",)
-    )
+    meta = _ci_fields(_want_obj(root.get("metadata", {}), "PluginConfig.metadata", "v1.ObjectMeta"), ("name",))
     name = _want_str(meta.get("name", ""), "PluginConfig.metadata.name")
     spec = _ci_fields(
         _want_obj(root.get("spec", {}), "PluginConfig.spec", "plugin.PluginConfigSpec"),
@@ -721,19 +715,13 @@ def load_plugin(path: Path) -> PluginConfig:
         version=_want_str(spec.get("version", ""), "PluginConfigSpec.spec.version"),
         init=_decode_command(spec.get("init", {}), "PluginConfigSpec.spec.init"),
         generate=_decode_command(spec.get("generate", {}), "PluginConfigSpec.spec.generate"),
-        discover=dict(
-            _want_obj(spec.get("discover", {}), "PluginConfigSpec.spec.discover", "plugin.Discover")
-        ),
+        discover=dict(_want_obj(spec.get("discover", {}), "PluginConfigSpec.spec.discover", "plugin.Discover")),
         static_parameters=tuple(
             _decode_announcement(a, "Parameters.spec.parameters.static") for a in static_raw if a is not None
         ),
         dynamic_parameters=_decode_command(params.get("dynamic", {}), "Parameters.spec.parameters.dynamic"),
-        preserve_file_mode=_want_bool(
-            spec.get("preserveFileMode", False), "PluginConfigSpec.spec.preserveFileMode"
-        ),
-        provide_git_creds=_want_bool(
-            spec.get("provideGitCreds", False), "PluginConfigSpec.spec.provideGitCreds"
-        ),
+        preserve_file_mode=_want_bool(spec.get("preserveFileMode", False), "PluginConfigSpec.spec.preserveFileMode"),
+        provide_git_creds=_want_bool(spec.get("provideGitCreds", False), "PluginConfigSpec.spec.provideGitCreds"),
         path=Path(path),
     )
     if config.name == "":
@@ -743,9 +731,7 @@ def load_plugin(path: Path) -> PluginConfig:
             f"invalid plugin configuration file. kind should be ConfigManagementPlugin, found {config.kind}"
         )
     if not config.generate.defined:
-        raise PluginConfigError(
-            "invalid plugin configuration file. spec.generate command should be non-empty"
-        )
+        raise PluginConfigError("invalid plugin configuration file. spec.generate command should be non-empty")
     return config
 
 
@@ -835,8 +821,7 @@ def request_env_entries(request: AppRequest, purpose: EnvPurpose = "generate") -
     """
     if not request.plugin_block and (request.plugin_env or request.parameters):
         raise ValueError(
-            "plugin_env/parameters given but plugin_block=False: "
-            "an Application without a plugin block has neither"
+            "plugin_env/parameters given but plugin_block=False: an Application without a plugin block has neither"
         )
     rev = request.revision
     if purpose == "generate":
@@ -883,9 +868,7 @@ def _child_env(sidecar_env: Mapping[str, str], entries: Sequence[str]) -> dict[s
     return env
 
 
-def build_env(
-    request: AppRequest, sidecar_env: Mapping[str, str], purpose: EnvPurpose = "generate"
-) -> dict[str, str]:
+def build_env(request: AppRequest, sidecar_env: Mapping[str, str], purpose: EnvPurpose = "generate") -> dict[str, str]:
     """The exact environment the plugin command sees: the sidecar's env, then the request entries."""
     return _child_env(sidecar_env, request_env_entries(request, purpose))
 
@@ -897,8 +880,7 @@ def _param_collisions(entries: Sequence[str]) -> list[str]:
         if name.startswith("PARAM_"):
             seen[name] = seen.get(name, 0) + 1
     return [
-        f"{name} is produced by {n} parameter entries (escaping collision); "
-        "plugins should read ARGOCD_APP_PARAMETERS"
+        f"{name} is produced by {n} parameter entries (escaping collision); plugins should read ARGOCD_APP_PARAMETERS"
         for name, n in seen.items()
         if n > 1
     ]
@@ -977,8 +959,7 @@ def _tar_repo(root: str, exclude: Sequence[str], out: IO[bytes]) -> int:
                 except _BadPatternError as exc:
                     raise _StageError(
                         "repo",
-                        "error compressing repo files: "
-                        f"error verifying exclusion pattern {go_quote(pattern)}: {exc}",
+                        f"error compressing repo files: error verifying exclusion pattern {go_quote(pattern)}: {exc}",
                     ) from exc
             mode = st.st_mode
             info = tarfile.TarInfo(rel)
@@ -1037,9 +1018,7 @@ def _untar(dst: str, src: IO[bytes], preserve_file_mode: bool) -> None:
                 continue
             target = _go_join(dst, member.name)
             if not _inbound(target, dst):
-                raise _StageError(
-                    "stream", f"error decompressing tgz file: illegal filepath in archive: {target}"
-                )
+                raise _StageError("stream", f"error decompressing tgz file: illegal filepath in archive: {target}")
             if member.isdir():
                 mode = member.mode & 0o777 if preserve_file_mode else 0o755
                 _mkdir_all(target, mode)
@@ -1360,9 +1339,7 @@ def _split_yaml(text: str, first_err: str | None = None) -> list[Any]:
     """
 
     def fail(index: int, msg: str) -> _StageError:
-        return _StageError(
-            "split", f"failed to unmarshal manifest: {first_err if first_err and index == 0 else msg}"
-        )
+        return _StageError("split", f"failed to unmarshal manifest: {first_err if first_err and index == 0 else msg}")
 
     lines: list[str] = []
     pieces = text.split("\n")
@@ -1672,8 +1649,7 @@ def generate(
         warnings.extend(dup_warnings)
         if not objects:
             warnings.append(
-                "generate produced zero resources: "
-                "Argo treats this as success (prune would delete everything)"
+                "generate produced zero resources: Argo treats this as success (prune would delete everything)"
             )
     except _StageError as exc:
         error, stage = exc.message, exc.stage
@@ -1747,9 +1723,7 @@ def parameters(
             except PluginConfigError as exc:
                 raise CmpError(prefix + str(exc)) from exc
             if not ann.get("name"):
-                raise CmpError(
-                    f"dynamic parameter announcement #{i} has no name (harness check): {_safe_json(item)}"
-                )
+                raise CmpError(f"dynamic parameter announcement #{i} has no name (harness check): {_safe_json(item)}")
             dynamic.append(ann)
     except _StageError as exc:
         raise CmpError(exc.message) from exc

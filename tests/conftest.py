@@ -34,6 +34,8 @@ def unavailable(reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (MLGITOPS_REQUIRE_ALL=1)")
     pytest.skip(reason)
+
+
 EXAMPLE_PATHS = ("mlgitops.yaml", "models", "templates", "base", "overlays", "plugins")
 
 
@@ -163,6 +165,8 @@ def finding_lines(validate_json: str) -> list[str]:
         where = where or (f" ({item['file']})" if "file" in item else "")
         lines.append(f"{item['severity']} [{item['id']}] {' '.join(subject)}: {item['message']}{where}")
     return lines
+
+
 # --- the built package, installed as a user installs it (tests/test_day_one.py, test_release.py) -----
 
 
@@ -189,8 +193,12 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(REPO / "generator", source / "generator", ignore=ignore)
     out = work / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out),
-                    str(source)], check=True, timeout=600, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(source)],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
     (wheel,) = out.glob("mlgitops-*.whl")
     return wheel
 

@@ -46,9 +46,45 @@ TEXT_ALPHABET = st.characters(
     exclude_characters="\x85\xa0\u2028\u2029\ufeff\ufffe\uffff",
 )
 SPECIAL_TEXT = st.sampled_from(
-    ["yes", "no", "null", "~", "1e3", "0x1F", "007", "12:30", "2026-11-01", "- x", "#hash", "a: b", "'q'", '"dq"',
-     "é", "中文", "😀 ok", "x y", " lead", "trail ", "multi\nline", "tab\there", "@at", "`tick`", "%pct", "*star",
-     "&amp", "!bang", "{brace}", "[bracket]", ">gt", "|pipe", "true", "False", "on", "Off", ""]
+    [
+        "yes",
+        "no",
+        "null",
+        "~",
+        "1e3",
+        "0x1F",
+        "007",
+        "12:30",
+        "2026-11-01",
+        "- x",
+        "#hash",
+        "a: b",
+        "'q'",
+        '"dq"',
+        "é",
+        "中文",
+        "😀 ok",
+        "x y",
+        " lead",
+        "trail ",
+        "multi\nline",
+        "tab\there",
+        "@at",
+        "`tick`",
+        "%pct",
+        "*star",
+        "&amp",
+        "!bang",
+        "{brace}",
+        "[bracket]",
+        ">gt",
+        "|pipe",
+        "true",
+        "False",
+        "on",
+        "Off",
+        "",
+    ]
 )
 
 
@@ -390,11 +426,15 @@ def serving_blocks(draw: Draw, name: str, gpu_ok: bool) -> dict[str, Data]:
     if draw(st.booleans()):
         serving["autoscaling"] = {"metric": draw(st.sampled_from(metrics)), "target": draw(st.integers(1, 90))}
     if draw(st.integers(0, 4)):  # without limits `validate` refuses the model in the production stages
-        serving["resources"] = draw(st.sampled_from([
-            {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
-            {"requests": {"cpu": "1"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-            {"limits": {"cpu": "2", "memory": "3Gi"}},
-        ]))
+        serving["resources"] = draw(
+            st.sampled_from(
+                [
+                    {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+                    {"requests": {"cpu": "1"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+                    {"limits": {"cpu": "2", "memory": "3Gi"}},
+                ]
+            )
+        )
     if engine == "kserve" and gpu_ok and draw(st.booleans()):
         serving["gpu"] = {"count": 1, "class": "a100"}
     if draw(st.booleans()):
@@ -415,8 +455,11 @@ def models(draw: Draw, name: str, environments: list[str], templates: list[str],
         metadata["annotations"] = draw(st.dictionaries(ANNOTATION_KEYS, texts(), min_size=1, max_size=2))
     spec["metadata"] = metadata
     version = draw(st.sampled_from(["7", "1.4.0", "2026-11"]))
-    spec["model"] = {"format": draw(st.sampled_from(["sklearn", "xgboost", "lightgbm"])), "version": version,
-                     "storageUri": storage_uri(name, version)}
+    spec["model"] = {
+        "format": draw(st.sampled_from(["sklearn", "xgboost", "lightgbm"])),
+        "version": version,
+        "storageUri": storage_uri(name, version),
+    }
     has_serving = draw(st.integers(0, 9)) > 0
     if has_serving:
         serving = draw(serving_blocks(name, gpu_ok=True))
@@ -469,8 +512,11 @@ def models(draw: Draw, name: str, environments: list[str], templates: list[str],
                 v2 = draw(st.sampled_from(["6", "8"]))
                 patch["model"] = {"version": v2, "storageUri": storage_uri(name, v2)}
             elif part == 2 and has_serving:
-                patch.setdefault("serving", {})["canary"] = draw(st.sampled_from([None, {
-                    "version": "10", "storageUri": storage_uri(name, "10"), "trafficPercent": 25}]))
+                patch.setdefault("serving", {})["canary"] = draw(
+                    st.sampled_from(
+                        [None, {"version": "10", "storageUri": storage_uri(name, "10"), "trafficPercent": 25}]
+                    )
+                )
             elif part == 3 and "training" in spec and has_serving:
                 patch["training"] = None
             elif part == 4 and "monitoring" in spec:
@@ -518,7 +564,7 @@ def platform_trees(draw: Draw) -> dict[str, Data]:
 @st.composite
 def project_data(draw: Draw) -> ProjectData:
     count = draw(st.integers(1, 3))
-    environments = list(ENV_NAMES[3 - count:]) if draw(st.booleans()) else list(ENV_NAMES[:count])
+    environments = list(ENV_NAMES[3 - count :]) if draw(st.booleans()) else list(ENV_NAMES[:count])
     envs: list[dict[str, Data]] = []
     for env in environments:
         entry: dict[str, Data] = {"name": env, "namespace": f"ml-{env}"}
@@ -528,8 +574,16 @@ def project_data(draw: Draw) -> ProjectData:
             entry["syncPolicy"] = "manual"
         if draw(st.booleans()):  # else an environment where no model renders (training elsewhere) is refused
             entry["allowEmpty"] = True
-        defaults = draw(st.sampled_from([None, {"training": {"schedule": None}}, {"serving": {"replicas": {"max": 9}}},
-                                         {"monitoring": {"alerts": {"noTraffic": True}}}]))
+        defaults = draw(
+            st.sampled_from(
+                [
+                    None,
+                    {"training": {"schedule": None}},
+                    {"serving": {"replicas": {"max": 9}}},
+                    {"monitoring": {"alerts": {"noTraffic": True}}},
+                ]
+            )
+        )
         if defaults is not None:
             entry["defaults"] = defaults
         envs.append(entry)
@@ -540,17 +594,21 @@ def project_data(draw: Draw) -> ProjectData:
         "repoURL": "https://github.com/acme/ml-config.git",
         "revision": "main",
         "environments": envs,
-        "gpuClasses": {"a100": {"resource": "nvidia.com/gpu",
-                                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
-                                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
-                                                 "effect": "NoSchedule"}]}},
-        "clusterFeatures": {"knative": {"podspecNodeSelector": True, "podspecTolerations": True},
-                            "gatewayApi": True},
+        "gpuClasses": {
+            "a100": {
+                "resource": "nvidia.com/gpu",
+                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
+                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+            }
+        },
+        "clusterFeatures": {"knative": {"podspecNodeSelector": True, "podspecTolerations": True}, "gatewayApi": True},
         "argocd": {"mode": "plugin", "image": "ghcr.io/acme/mlgitops-cmp:0.1.0"},
     }
     if draw(st.integers(0, 3)):  # what the clusters provide (else `validate` misses these references)
-        project["clusterFeatures"]["provides"] = {"configMaps": ["artifact-repositories"],
-                                                  "serviceAccounts": ["model-reader"]}
+        project["clusterFeatures"]["provides"] = {
+            "configMaps": ["artifact-repositories"],
+            "serviceAccounts": ["model-reader"],
+        }
     if draw(st.booleans()):
         project["training"] = {"environments": [environments[-1]]}
     templates: dict[str, str] = {}
@@ -595,9 +653,14 @@ def edited_projects(draw: Draw) -> tuple[ProjectData, ProjectData]:
     second = replace(first, models=list(first.models))
     if kind == "model":
         index = draw(st.integers(0, len(first.models) - 1))
-        second.models[index] = draw(models(first.models[index].name, first.environments,
-                                           sorted(t.split(".")[0] for t in first.templates if "/" not in t),
-                                           first.platform is not None))
+        second.models[index] = draw(
+            models(
+                first.models[index].name,
+                first.environments,
+                sorted(t.split(".")[0] for t in first.templates if "/" not in t),
+                first.platform is not None,
+            )
+        )
     elif kind == "add":
         free = [n for n in MODEL_NAMES if n not in first.model_names]
         if free:
@@ -633,8 +696,21 @@ def _first_serving(data: ProjectData) -> ModelData | None:
 @st.composite
 def broken_projects(draw: Draw) -> Broken:
     data = draw(project_data())
-    how = draw(st.sampled_from(["wrong-type", "unknown-key", "bad-patch-path", "tab", "duplicate-key",
-                                "env-wrong-type", "project-unknown-key", "jsonnet-syntax", "bad-enum"]))
+    how = draw(
+        st.sampled_from(
+            [
+                "wrong-type",
+                "unknown-key",
+                "bad-patch-path",
+                "tab",
+                "duplicate-key",
+                "env-wrong-type",
+                "project-unknown-key",
+                "jsonnet-syntax",
+                "bad-enum",
+            ]
+        )
+    )
     model = draw(st.sampled_from(data.models))
     spec = json.loads(json.dumps(model.spec))
     path = f"models/{model.name}.yaml"
@@ -668,14 +744,18 @@ def broken_projects(draw: Draw) -> Broken:
         target: dict[str, Data] = {"kind": kind}
         if engine != "kserve":
             target["name"] = f"{model.name}-predictor"
-        op = draw(st.sampled_from([
-            {"op": "remove", "path": "/spec/doesNotExist"},
-            {"op": "replace", "path": "/spec/nope/deeper", "value": 1},
-            {"op": "add", "path": "/metadata/labels/a/b", "value": "x"},
-            {"op": "test", "path": "/kind", "value": "Nope"},
-            {"op": "add", "path": "/metadata/name", "value": "renamed"},
-            {"op": "move", "from": "/spec/missing", "path": "/spec/other"},
-        ]))
+        op = draw(
+            st.sampled_from(
+                [
+                    {"op": "remove", "path": "/spec/doesNotExist"},
+                    {"op": "replace", "path": "/spec/nope/deeper", "value": 1},
+                    {"op": "add", "path": "/metadata/labels/a/b", "value": "x"},
+                    {"op": "test", "path": "/kind", "value": "Nope"},
+                    {"op": "add", "path": "/metadata/name", "value": "renamed"},
+                    {"op": "move", "from": "/spec/missing", "path": "/spec/other"},
+                ]
+            )
+        )
         spec["patches"] = [*spec.get("patches", []), {"target": target, "ops": [op]}]
         if served is None:  # a training-only model: no serving object to patch at all
             spec["patches"][-1]["target"] = {"kind": "InferenceService"}
@@ -690,12 +770,16 @@ def broken_projects(draw: Draw) -> Broken:
         texts_[path] = texts_[path] + f"{key}: {json.dumps(spec[key])}\n"
     elif how == "env-wrong-type":
         env = draw(st.sampled_from(data.environments))
-        spec.setdefault("environments", {})[env] = draw(st.sampled_from([
-            {"serving": {"replicas": {"min": "many"}}},
-            {"model": {"storageUri": 42}},
-            {"serving": {"engine": "tensorflow"}},
-            {"servng": {"replicas": {"min": 1}}},
-        ]))
+        spec.setdefault("environments", {})[env] = draw(
+            st.sampled_from(
+                [
+                    {"serving": {"replicas": {"min": "many"}}},
+                    {"model": {"storageUri": 42}},
+                    {"serving": {"engine": "tensorflow"}},
+                    {"servng": {"replicas": {"min": 1}}},
+                ]
+            )
+        )
         texts_[path] = write_yaml(draw, spec)
     elif how == "project-unknown-key":
         project = json.loads(json.dumps(data.project))

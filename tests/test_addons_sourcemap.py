@@ -97,9 +97,7 @@ function(model, environment, project, settings={})
     assert body_location(tmp_path, file) == Location(file, 5, 3)
     assert object_location(tmp_path, file, PDB) == Location(file, 9, 5)
     assert object_location(tmp_path, file, PDB, ("metadata", "labels", "app")) == Location(file, 10, 30)
-    assert object_location(tmp_path, file, PDB, ("spec", "selector", "matchLabels", "app")) == Location(
-        file, 11, 43
-    )
+    assert object_location(tmp_path, file, PDB, ("spec", "selector", "matchLabels", "app")) == Location(file, 11, 43)
     assert object_location(tmp_path, file, PDB, ("rules", 1, "verbs", 0)) == Location(file, 12, 25)
     assert object_location(tmp_path, file, PDB, ("status",)) == Location(file, 9, 5)
     secret = {"apiVersion": "v1", "kind": "Secret"}

@@ -25,11 +25,13 @@ MODEL = "models/example-classifier.yaml"
 
 # Lines that only make sense on a CI runner, not run here, each with the reason.
 NOT_RUN_HERE = {
-    'python -m pip install "$MLGITOPS_PIP_SPEC"':
+    'python -m pip install "$MLGITOPS_PIP_SPEC"': (
         "installs the released package from the package index; here this checkout's mlgitops is on PATH "
-        "(tests/test_day_one.py runs it with MLGITOPS_PIP_SPEC naming a built wheel)",
-    'gh pr comment "$PR_NUMBER" --body-file mlgitops-diff.md --edit-last --create-if-none':
-        "posts the comment through the GitHub API",
+        "(tests/test_day_one.py runs it with MLGITOPS_PIP_SPEC naming a built wheel)"
+    ),
+    'gh pr comment "$PR_NUMBER" --body-file mlgitops-diff.md --edit-last --create-if-none': (
+        "posts the comment through the GitHub API"
+    ),
 }
 # What GitHub puts in place of the `${{ ... }}` expressions the workflow uses, for a pull request.
 # Repository variables (`vars.*`) are unset, as in a new repository.
@@ -103,7 +105,7 @@ def mlgitops_calls(script: str) -> list[list[str]]:
         for start, token in enumerate(tokens):
             if token == "mlgitops":
                 argv = []
-                for arg in tokens[start + 1:]:
+                for arg in tokens[start + 1 :]:
                     if set(arg) <= set("();<>|&"):
                         break
                     argv.append(arg)
@@ -130,14 +132,23 @@ def test_ci_files_are_valid_yaml_of_the_expected_shape() -> None:
     assert [h["id"] for h in hooks] == ["mlgitops-render-check", "mlgitops-validate"]
     for hook in hooks:
         assert hook["language"] == "python" and hook["pass_filenames"] is False
-        assert set(hook) <= {"id", "name", "description", "entry", "language", "pass_filenames", "files",
-                             "additional_dependencies"}
+        assert set(hook) <= {
+            "id",
+            "name",
+            "description",
+            "entry",
+            "language",
+            "pass_filenames",
+            "files",
+            "additional_dependencies",
+        }
 
 
 def test_the_validate_hook_installs_what_validate_needs() -> None:
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    hook = next(h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-                if h["id"] == "mlgitops-validate")
+    hook = next(
+        h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text()) if h["id"] == "mlgitops-validate"
+    )
     # jsonschema and kubernetes-validate are main dependencies: the hook's own install brings them
     assert hook.get("additional_dependencies", []) == extras["validate"] == []
 
@@ -173,8 +184,18 @@ def test_lines_left_out_are_in_the_files() -> None:
 
 
 def git(cwd: Path, *args: str) -> str:
-    argv = ["git", "-c", "user.name=CI Test", "-c", "user.email=ci@example.com", "-c", "commit.gpgsign=false",
-            "-c", "init.defaultBranch=main", *args]
+    argv = [
+        "git",
+        "-c",
+        "user.name=CI Test",
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "init.defaultBranch=main",
+        *args,
+    ]
     proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
@@ -216,8 +237,15 @@ def run_script(script: Script, cwd: Path, extra_env: dict[str, str]) -> subproce
     """As runners do: GitHub runs `bash -eo pipefail` per `run:`, GitLab each line with `set -eo pipefail`."""
     env = {**os.environ, **script.env, **extra_env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("MLGITOPS_GITLAB_TOKEN", None)
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script.text], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script.text],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def runnable(scripts: list[Script]) -> list[Script]:

@@ -262,10 +262,7 @@ def test_go_json_marshal_sorting_compactness_and_escaping() -> None:
     assert go_json_marshal(params) == (
         '[{"array":["a"],"name":"x"},{"map":{"image.tag":"v1"},"name":"y"},{"name":"z","string":"s"}]'
     )
-    assert (
-        go_json_marshal({"s": "<a & b>\u2028\u2029é€😀"})
-        == '{"s":"\\u003ca \\u0026 b\\u003e\\u2028\\u2029é€😀"}'
-    )
+    assert go_json_marshal({"s": "<a & b>\u2028\u2029é€😀"}) == '{"s":"\\u003ca \\u0026 b\\u003e\\u2028\\u2029é€😀"}'
     assert go_json_marshal('\n\t\r\b\f\x01"\\') == '"\\n\\t\\r\\b\\f\\u0001\\"\\\\"'
     assert go_json_marshal({"b": 1, "a": [1.0, 0.5, 1e21, 1e-7, 1e16, True, None]}) == (
         '{"a":[1,0.5,1e+21,1e-7,10000000000000000,true,null],"b":1}'
@@ -302,9 +299,7 @@ def test_filepath_match_semantics() -> None:
 
 
 def test_command_args_to_log_quotes_like_go() -> None:
-    assert command_args_to_log(["sh", "-c", "exit 3", "", 'a"b\tc', "plain"]) == (
-        'sh -c "exit 3" "" "a\\"b\\tc" plain'
-    )
+    assert command_args_to_log(["sh", "-c", "exit 3", "", 'a"b\tc', "plain"]) == ('sh -c "exit 3" "" "a\\"b\\tc" plain')
 
 
 # ------------------------------------------------------------------------------------------------
@@ -318,9 +313,7 @@ def full_request(repo: Path) -> AppRequest:
         app_path="app",
         app_name="ml_demo",
         app_namespace="models",
-        plugin_env=[
-            ("GREETING", "hi $ARGOCD_APP_NAME@${ARGOCD_APP_REVISION_SHORT} $HOME $$1 k=$KUBE_VERSION")
-        ],
+        plugin_env=[("GREETING", "hi $ARGOCD_APP_NAME@${ARGOCD_APP_REVISION_SHORT} $HOME $$1 k=$KUBE_VERSION")],
         parameters=[
             Parameter(name="environment", string="<prod>"),
             Parameter(name="overlays", array=["a", "b"]),
@@ -377,9 +370,7 @@ def test_parameter_env_variants(repo: Path) -> None:
     bare = request_env_entries(AppRequest(repo_dir=repo, app_path="app", plugin_block=False))
     assert not [e for e in bare if e.startswith(("ARGOCD_APP_PARAMETERS", "ARGOCD_ENV_", "PARAM_"))]
     with pytest.raises(ValueError, match="plugin_block"):
-        request_env_entries(
-            AppRequest(repo_dir=repo, app_path="app", plugin_block=False, plugin_env=[("A", "b")])
-        )
+        request_env_entries(AppRequest(repo_dir=repo, app_path="app", plugin_block=False, plugin_env=[("A", "b")]))
 
 
 def test_env_seen_by_plugin_and_precedence(
@@ -403,9 +394,7 @@ def test_env_seen_by_plugin_and_precedence(
 def test_later_param_entries_win_on_collision(
     tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]
 ) -> None:
-    plugin = write_plugin(
-        tmp_path, py("emit({k: v for k, v in os.environ.items() if k.startswith('PARAM_')})")
-    )
+    plugin = write_plugin(tmp_path, py("emit({k: v for k, v in os.environ.items() if k.startswith('PARAM_')})"))
     params = [
         Parameter(name="a-b", string="first"),
         Parameter(name="a.b", string="second"),  # also escapes to PARAM_A_B
@@ -490,9 +479,7 @@ def test_repo_script_without_exec_bit_cannot_be_executed(
     assert ok.error is None and ok.objects == [{"kind": "FromScript", "metadata": {"name": "s"}}]
 
 
-def test_out_of_bounds_symlinks(
-    tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]
-) -> None:
+def test_out_of_bounds_symlinks(tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]) -> None:
     plugin = write_plugin(tmp_path, py(WALK_ROOT))
     (repo / "app" / "abs").symlink_to("/etc/hostname")
     result = run(plugin, repo, workdir, sidecar_env)
@@ -508,19 +495,14 @@ def test_out_of_bounds_symlinks(
     assert leftover_uuid_dirs(workdir) == []
 
 
-def test_app_path_escaping_is_rejected(
-    tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]
-) -> None:
+def test_app_path_escaping_is_rejected(tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]) -> None:
     plugin = write_plugin(tmp_path, py("emit({})"))
     (tmp_path / "repo2").mkdir()  # "../repo2" passes the repo-server's naive prefix check...
     (tmp_path / "repo2" / "f").write_text("x")
     assert run(plugin, repo, workdir, sidecar_env, app_path="../repo2").error == (
         "illegal appPath: out of workDir bound"  # ...and is stopped by the sidecar
     )
-    assert (
-        run(plugin, repo, workdir, sidecar_env, app_path="../other").error
-        == "../other: app path outside root"
-    )
+    assert run(plugin, repo, workdir, sidecar_env, app_path="../other").error == "../other: app path outside root"
     assert run(plugin, repo, workdir, sidecar_env, app_path="/etc").error == "/etc: app path is absolute"
     missing = run(plugin, repo, workdir, sidecar_env, app_path="nope").error
     assert missing is not None and missing.endswith("app path does not exist")
@@ -610,11 +592,7 @@ def test_json_stream_of_concatenated_objects(
 def test_yaml_documents_skip_empty_null_and_comment_docs(
     tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]
 ) -> None:
-    out = (
-        "---\n# only a comment\n---\n"
-        + CM_YAML.format(name="a", value="2024-01-01")
-        + "---\nnull\n---\n~\n---\n"
-    )
+    out = "---\n# only a comment\n---\n" + CM_YAML.format(name="a", value="2024-01-01") + "---\nnull\n---\n~\n---\n"
     out += "--- # comment after separator is fine\n" + CM_YAML.format(name="b", value="yes")
     plugin = write_plugin(tmp_path, [PY, "-c", f"import sys; sys.stdout.write({out!r})"])
     result = run(plugin, repo, workdir, sidecar_env)
@@ -679,9 +657,7 @@ def test_documents_must_be_mappings_with_kind(
     assert result.stage == "convert"
 
 
-def test_list_kinds_are_flattened(
-    tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]
-) -> None:
+def test_list_kinds_are_flattened(tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str]) -> None:
     out = textwrap.dedent(
         """\
         apiVersion: v1
@@ -719,9 +695,7 @@ def test_duplicates_last_wins_with_warning(
         + CM_YAML.format(name="other", value="x")
         + "---\n"
         # same object: the namespace defaults to the destination namespace
-        + CM_YAML.format(name="cfg", value="second").replace(
-            "metadata:\n", "metadata:\n  namespace: models\n"
-        )
+        + CM_YAML.format(name="cfg", value="second").replace("metadata:\n", "metadata:\n  namespace: models\n")
     )
     plugin = write_plugin(tmp_path, [PY, "-c", f"import sys; sys.stdout.write({out!r})"])
     result = run(plugin, repo, workdir, sidecar_env, app_namespace="models")
@@ -931,13 +905,9 @@ def test_parameters_dynamic_then_static_with_announcement_env(
 def test_parameters_rejects_bad_dynamic_output(
     tmp_path: Path, repo: Path, workdir: Path, sidecar_env: dict[str, str], stdout: str, match: str
 ) -> None:
-    plugin = write_plugin(
-        tmp_path, ["true"], dynamic_cmd=[PY, "-c", f"import sys; sys.stdout.write({stdout!r})"]
-    )
+    plugin = write_plugin(tmp_path, ["true"], dynamic_cmd=[PY, "-c", f"import sys; sys.stdout.write({stdout!r})"])
     with pytest.raises(CmpError, match=match):
-        parameters(
-            plugin, AppRequest(repo_dir=repo, app_path="app"), sidecar_env=sidecar_env, workdir=workdir
-        )
+        parameters(plugin, AppRequest(repo_dir=repo, app_path="app"), sidecar_env=sidecar_env, workdir=workdir)
 
 
 def test_parameters_static_only_and_command_failure(
@@ -950,6 +920,5 @@ def test_parameters_static_only_and_command_failure(
     with pytest.raises(CmpError) as info:
         parameters(failing, request, sidecar_env=sidecar_env, workdir=workdir)
     assert str(info.value) == (
-        "error executing dynamic parameter output command: "
-        '`sh -c "echo nope >&2; exit 4"` failed exit status 4: nope'
+        'error executing dynamic parameter output command: `sh -c "echo nope >&2; exit 4"` failed exit status 4: nope'
     )

@@ -63,8 +63,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize("params", [{"environment": "prod"}, {"environment": "prod", "model": "fraud-detector"}])
-def test_fresh_committed_files_are_deployed(plugin: PluginConfig, example: Path, tmp_path: Path,
-                                            params: dict[str, str]) -> None:
+def test_fresh_committed_files_are_deployed(
+    plugin: PluginConfig, example: Path, tmp_path: Path, params: dict[str, str]
+) -> None:
     result = run_plugin(plugin, example, tmp_path, params)
     assert result.error is None, result.error
     assert any(o["kind"] == "InferenceService" for o in result.objects)
@@ -74,9 +75,7 @@ def test_a_stale_overlay_patch_is_refused(plugin: PluginConfig, example: Path, t
     patch = example / "overlays" / "prod" / "fraud-detector" / "kustomization.yaml"  # its inline patches
     edit(patch, "value: 3", "value: 5")
     message = refusal(run_plugin(plugin, example, tmp_path, {"environment": "prod"}))
-    assert message.startswith(
-        "1 committed generated file(s) (overlays/prod/fraud-detector/kustomization.yaml)"
-    )
+    assert message.startswith("1 committed generated file(s) (overlays/prod/fraud-detector/kustomization.yaml)")
     assert f"are not what mlgitops {__version__} renders" in message
     assert "run `mlgitops render` and commit the result" in message
     # The same file, seen from the one-model Application of that model, and not from another model's.

@@ -127,8 +127,15 @@ def test_the_refusals_are_documented() -> None:
 
 
 def _pointers() -> list[str]:
-    return sorted({op[key] for _, case in CASES for op in case["patch"] for key in ("path", "from")
-                   if isinstance(op, dict) and isinstance(op.get(key), str)})
+    return sorted(
+        {
+            op[key]
+            for _, case in CASES
+            for op in case["patch"]
+            for key in ("path", "from")
+            if isinstance(op, dict) and isinstance(op.get(key), str)
+        }
+    )
 
 
 def test_every_pointer_of_the_suite_round_trips() -> None:

@@ -359,9 +359,7 @@ def test_misspelt_storage_uri(schemas: SchemaSet) -> None:
     model = obj["spec"]["predictor"]["model"]
     model["storageURI"] = model.pop("storageUri")
     assert schemas.validate(obj) == [
-        SchemaViolation(
-            "/spec/predictor/model/storageURI", 'unknown field "storageURI" (did you mean "storageUri"?)'
-        )
+        SchemaViolation("/spec/predictor/model/storageURI", 'unknown field "storageURI" (did you mean "storageUri"?)')
     ]
 
 
@@ -463,12 +461,9 @@ def test_enum_pattern_and_minimum(schemas: SchemaSet) -> None:
     assert schemas.validate(obj) == [
         SchemaViolation(
             "/spec/deletionPolicy",
-            'unsupported value "Never"; '
-            'must be one of "MirrorPrune", "Delete", "WaitForTermination", "Orphan"',
+            'unsupported value "Never"; must be one of "MirrorPrune", "Delete", "WaitForTermination", "Orphan"',
         ),
-        SchemaViolation(
-            "/spec/interval", '"10 minutes" does not match pattern "^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$"'
-        ),
+        SchemaViolation("/spec/interval", '"10 minutes" does not match pattern "^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$"'),
         SchemaViolation("/spec/prune", "expected boolean, got string"),
     ]
     cron = doc(CRON_WORKFLOW)
@@ -610,13 +605,9 @@ def widgets(tmp_path: Path) -> SchemaSet:
     crd_dir = tmp_path / "crds"
     crd_dir.mkdir()
     # as `kubectl get crd -o json` prints several CRDs: a List
-    (crd_dir / "widgets.json").write_text(
-        json.dumps({"apiVersion": "v1", "kind": "List", "items": [SYNTHETIC_CRD]})
-    )
+    (crd_dir / "widgets.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [SYNTHETIC_CRD]}))
     (crd_dir / "README.md").write_text("not a CRD: ignored\n")
-    (crd_dir / "other.yml").write_text(
-        "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n" + GADGET_CRD
-    )
+    (crd_dir / "other.yml").write_text("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n" + GADGET_CRD)
     return load_crd_schemas(crd_dir)
 
 
@@ -731,9 +722,7 @@ def small_crds(tmp_path: Path) -> Path:
     return directory
 
 
-def test_warm_load_reads_the_disk_cache(
-    small_crds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_warm_load_reads_the_disk_cache(small_crds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("MLGITOPS_CACHE_DIR", str(cache))
     crd.clear_memory_cache()

@@ -48,7 +48,9 @@ def test_the_example_summary_counts_objects_per_environment_and_kind(tmp_path: P
     example = copy_example(tmp_path / "example")
     out = subprocess.run(
         [sys.executable, str(REPO / "tools" / "summary.py"), str(example)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("kind "))

@@ -107,8 +107,11 @@ def test_committed_flux_files_match_the_crds_and_point_at_the_overlays(flux_sche
 
 
 def test_every_option_still_matches_the_crds(example: Path, flux_schemas: SchemaSet) -> None:
-    edit(example / "mlgitops.yaml", "repoURL: https://github.com/acme/ml-config.git",
-         "repoURL: git@github.com:acme/ml-config.git")
+    edit(
+        example / "mlgitops.yaml",
+        "repoURL: https://github.com/acme/ml-config.git",
+        "repoURL: git@github.com:acme/ml-config.git",
+    )
     add_flux_settings(
         example,
         "{namespace: gitops, interval: 1h, retryInterval: 1m, timeout: 10m, dependsOn: true, "
@@ -155,8 +158,7 @@ def test_depends_on_follows_the_declared_order_only_when_asked(example: Path, de
 
 
 def test_target_namespace_only_when_the_overlay_carries_the_namespace(example: Path) -> None:
-    edit(example / "mlgitops.yaml", "  namespace: ml-staging\n",
-         "  namespace: ml-staging\n  createNamespace: false\n")
+    edit(example / "mlgitops.yaml", "  namespace: ml-staging\n", "  namespace: ml-staging\n  createNamespace: false\n")
     rendered(example)
     by_env = kustomizations(example)
     for env in ENVS:
@@ -188,8 +190,11 @@ def unset_variables(objects: list[dict[str, Any]], variables: dict[str, str]) ->
 
 
 def add_shell_variable_to_a_step(root: Path) -> None:
-    edit(root / "models" / "fraud-detector.yaml", "command: [python, -m, fraud.prepare]",
-         'command: [sh, -c, "python -m fraud.prepare --out ${MLGITOPS_OUTPUT_DIR}"]')
+    edit(
+        root / "models" / "fraud-detector.yaml",
+        "command: [python, -m, fraud.prepare]",
+        'command: [sh, -c, "python -m fraud.prepare --out ${MLGITOPS_OUTPUT_DIR}"]',
+    )
 
 
 def test_substitution_off_by_default_leaves_workflows_alone(example: Path) -> None:
@@ -234,8 +239,11 @@ def test_substitution_marks_every_argo_workflows_object(example: Path) -> None:
 
 
 def test_scp_like_url_becomes_ssh_and_revision_picks_the_ref(example: Path) -> None:
-    edit(example / "mlgitops.yaml", "repoURL: https://github.com/acme/ml-config.git",
-         "repoURL: git@gitlab.example.com:ml/config.git")
+    edit(
+        example / "mlgitops.yaml",
+        "repoURL: https://github.com/acme/ml-config.git",
+        "repoURL: git@gitlab.example.com:ml/config.git",
+    )
     edit(example / "mlgitops.yaml", "revision: main", "revision: refs/tags/v1.4.0")
     workspace = load_workspace(example)
     repo = flux_objects(workspace)[0]

@@ -195,9 +195,7 @@ def check_build_and_validate(data: ProjectData, env_index: int) -> None:
         assert full_snapshot(root) == before, "validate changed the tree"
         event(f"validate exit {result.exit_code}")
         if result.exit_code == 0:
-            unseen = [
-                i for i in identities(oracle) if i not in seen and (i[0], i[1], "", i[3]) not in seen
-            ]
+            unseen = [i for i in identities(oracle) if i not in seen and (i[0], i[1], "", i[3]) not in seen]
             assert unseen == [], f"Kustomize deploys objects validate never checked: {unseen}"
 
 

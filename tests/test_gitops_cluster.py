@@ -171,13 +171,12 @@ rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
 
 def test_platform_kinds_are_read_from_base_platform(example: Path, schemas: SchemaSet) -> None:
     platform = example / "base" / "platform"
-    (platform / "extra" ).mkdir()
+    (platform / "extra").mkdir()
     (platform / "extra" / "objects.yaml").write_text(PLATFORM_EXTRA)
     (platform / "extra" / "kustomization.yaml").write_text("resources: [objects.yaml]\n")
     kustomization = platform / "kustomization.yaml"
     kustomization.write_text(
-        kustomization.read_text()
-        + "- extra\nsecretGenerator:\n- {name: registry-token, literals: [token=x]}\n"
+        kustomization.read_text() + "- extra\nsecretGenerator:\n- {name: registry-token, literals: [token=x]}\n"
     )
     render(example)
     project = app_project(example)
@@ -206,8 +205,9 @@ def test_without_created_namespaces_no_cluster_object_is_admitted(example: Path,
 
 
 def test_a_namespace_in_base_platform_is_a_positioned_error(example: Path) -> None:
-    (example / "base" / "platform" / "ns.yaml").write_text("# a namespace\napiVersion: v1\nkind: Namespace\n"
-                                                           "metadata: {name: ml-shared}\n")
+    (example / "base" / "platform" / "ns.yaml").write_text(
+        "# a namespace\napiVersion: v1\nkind: Namespace\nmetadata: {name: ml-shared}\n"
+    )
     kustomization = example / "base" / "platform" / "kustomization.yaml"
     kustomization.write_text(kustomization.read_text() + "- ns.yaml\n")
     before = snapshot_tree(example)
@@ -385,8 +385,9 @@ def test_validate_reports_what_no_environment_has(example: Path) -> None:
     row = next(i for i, t in enumerate(model, 1) if "serviceAccount: model-reader" in t)
     deployment = [f for f in found if f.startswith("error [missing-reference] prod Deployment/churn-scorer-predictor ")]
     assert len(deployment) == 1
-    assert "/spec/template/spec/serviceAccountName: ServiceAccount 'model-reader' does not exist in ml-prod" in (
-        deployment[0]
+    assert (
+        "/spec/template/spec/serviceAccountName: ServiceAccount 'model-reader' does not exist in ml-prod"
+        in (deployment[0])
     )
     assert deployment[0].endswith(f"(models/churn-scorer.yaml:{row}:19)")
     artifact = [f for f in found if "ConfigMap 'artifact-repositories'" in f and " prod WorkflowTemplate/fraud" in f]
@@ -442,8 +443,12 @@ POD = {
 
 
 def test_every_kind_of_reference_is_followed() -> None:
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-                  "spec": {"template": {"spec": POD}}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": POD}},
+    }
     found = {(r.kind, r.name, "/".join(map(str, r.path))) for r in references(deployment)}
     assert found == {
         ("ServiceAccount", "runner", "spec/template/spec/serviceAccountName"),
@@ -472,8 +477,12 @@ def test_workflow_references() -> None:
         },
     }
     found = {(r.kind, r.name) for r in references(workflow)}
-    assert found == {("ServiceAccount", "trainer"), ("ServiceAccount", "executor"), ("ConfigMap", "my-artifacts"),
-                     ("Secret", "s")}
+    assert found == {
+        ("ServiceAccount", "trainer"),
+        ("ServiceAccount", "executor"),
+        ("ConfigMap", "my-artifacts"),
+        ("Secret", "s"),
+    }
     del workflow["spec"]["workflowSpec"]["artifactRepositoryRef"]
     assert ("ConfigMap", "artifact-repositories") not in {(r.kind, r.name) for r in references(workflow)}
     workflow["spec"]["workflowSpec"]["templates"][0]["outputs"] = {"artifacts": [{"name": "m", "path": "/tmp/m"}]}

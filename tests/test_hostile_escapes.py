@@ -76,7 +76,7 @@ def test_lib_symlinked_to_dot_git_serves_nothing(repo: Path) -> None:
     )
     line = refused(repo, "render")
     column = template.read_text().splitlines()[2].index("importstr") + 1
-    assert line.startswith(f"templates/leak.jsonnet:3:{column}: couldn't open import \"lib/config\": "), line
+    assert line.startswith(f'templates/leak.jsonnet:3:{column}: couldn\'t open import "lib/config": '), line
     assert "resolves outside templates/" in line and "ci-token" not in line
     assert template.exists()
     for command in (["build", "--env", "dev"], ["validate"]):
@@ -91,7 +91,7 @@ def test_lib_symlinked_out_of_the_project_is_one_clean_line(repo: Path, tmp_path
     (repo / "templates/lib").symlink_to(outside, target_is_directory=True)
     line = refused(repo, "render")
     assert line == (
-        "templates/network-policy.jsonnet:4:13: couldn't open import \"lib/mlgitops.libsonnet\": "
+        'templates/network-policy.jsonnet:4:13: couldn\'t open import "lib/mlgitops.libsonnet": '
         "lib/mlgitops.libsonnet resolves outside templates/ and templates/lib/ (imports are confined there, "
         "symlinks included)"
     ), line
@@ -140,8 +140,19 @@ def test_pr_body_reason_is_plain_markdown_text(repo: Path) -> None:
         "*b* `c` &amp; \\(x\\) \x1b[2J\u202e"
     )
     result = run_cli(
-        ["promote", "fraud-detector", "--to", "prod", "--from", "staging", "--reason", reason,
-         "--pr-body", "pr.md", "--no-render"],
+        [
+            "promote",
+            "fraud-detector",
+            "--to",
+            "prod",
+            "--from",
+            "staging",
+            "--reason",
+            reason,
+            "--pr-body",
+            "pr.md",
+            "--no-render",
+        ],
         cwd=repo,
     )
     assert result.exit_code == 0, result.stderr

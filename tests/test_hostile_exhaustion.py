@@ -256,7 +256,10 @@ def test_export_ignore_keeps_a_data_file_out_of_the_diff(tmp_path: Path) -> None
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "example with ignored data")
     proc = subprocess.run(
-        [sys.executable, "-m", "mlgitops", "diff", "--base", "HEAD"], cwd=repo, capture_output=True, text=True,
+        [sys.executable, "-m", "mlgitops", "diff", "--base", "HEAD"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -269,9 +272,7 @@ NINE = ["--version", "9", "--storage-uri", "s3://ml-models/fraud-detector/9/mode
 
 @pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029"], ids=["cr", "nel", "ls", "ps"])
 @pytest.mark.parametrize("where", ["top-comment", "comment-before-the-pin"])
-def test_odd_line_breaks_inside_a_comment_keep_edits_on_their_lines(
-    tmp_path: Path, brk: str, where: str
-) -> None:
+def test_odd_line_breaks_inside_a_comment_keep_edits_on_their_lines(tmp_path: Path, brk: str, where: str) -> None:
     """A lone CR ends a line for the YAML reader (NEL, LS and PS do not): the editor counts lines the
     same way (an IndexError, or an edit on the wrong line, before)."""
     repo = copy_example(tmp_path / "repo")
@@ -312,12 +313,23 @@ def test_set_default_on_the_model_init_scaffolds(tmp_path: Path) -> None:
     assert created.exit_code == 0, created.stderr
     repo = tmp_path / "demo"
     (name,) = [p.stem for p in (repo / "models").glob("*.yaml")]
-    first = run_cli(["promote", name, "--to", "staging", "--version", "2", "--storage-uri", "s3://m/2/model",
-                     "--set-default"], cwd=repo)
+    first = run_cli(
+        ["promote", name, "--to", "staging", "--version", "2", "--storage-uri", "s3://m/2/model", "--set-default"],
+        cwd=repo,
+    )
     assert first.exit_code == 2 and "only for the first environment" in first.stderr
     result = run_cli(
-        ["promote", name, "--to", "dev", "--version", "2", "--storage-uri", f"s3://my-models/{name}/2/model",
-         "--set-default"],
+        [
+            "promote",
+            name,
+            "--to",
+            "dev",
+            "--version",
+            "2",
+            "--storage-uri",
+            f"s3://my-models/{name}/2/model",
+            "--set-default",
+        ],
         cwd=repo,
     )
     assert result.exit_code == 0, result.stderr

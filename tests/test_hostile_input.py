@@ -215,7 +215,7 @@ TRACEBACKS = [
         FRAUD,
         replace('  version: "7"', "  version: .inf"),
         FRAUD + ":11:12",
-        "model.version is written as the number .inf, which YAML reads as Infinity: quote it (\".inf\")",
+        'model.version is written as the number .inf, which YAML reads as Infinity: quote it (".inf")',
     ),
     Case(
         "gate-value-nan",
@@ -271,7 +271,7 @@ TRACEBACKS = [
         FRAUD,
         replace("  labels: {domain: payments}", "  labels: {domain: .nan}"),
         FRAUD + ":8:20",
-        "metadata.labels.domain is written as the number .nan, which YAML reads as NaN: quote it (\".nan\")",
+        'metadata.labels.domain is written as the number .nan, which YAML reads as NaN: quote it (".nan")',
     ),
     Case(
         "undefined-alias",

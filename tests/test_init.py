@@ -35,8 +35,18 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def git(cwd: Path, *args: str) -> str:
-    argv = ["git", "-c", "user.name=New User", "-c", "user.email=new.user@example.com",
-            "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args]
+    argv = [
+        "git",
+        "-c",
+        "user.name=New User",
+        "-c",
+        "user.email=new.user@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "init.defaultBranch=main",
+        *args,
+    ]
     proc = run(argv, cwd)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

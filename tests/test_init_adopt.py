@@ -172,9 +172,7 @@ def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def test_init_follows_the_current_branch_and_the_origin_remote(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_init_follows_the_current_branch_and_the_origin_remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "master")
@@ -186,8 +184,10 @@ def test_init_follows_the_current_branch_and_the_origin_remote(
     assert (project["revision"], project["repoURL"]) == ("master", "https://github.com/acme/ml-config.git")
     assert "ghp_secret" not in (repo / "mlgitops.yaml").read_text() + result.stdout
     out = result.stdout.splitlines()
-    assert "repoURL is the origin remote's URL; revision master (the current branch): " \
+    assert (
+        "repoURL is the origin remote's URL; revision master (the current branch): "
         "Argo CD and Flux deploy from it" in out
+    )
     assert out[-1] == "next: git add -A && git commit -m 'mlgitops init'"  # no `cd .`
     assert run_cli(["render", "--check"], cwd=repo).exit_code == 0
 

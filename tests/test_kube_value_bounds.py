@@ -70,9 +70,19 @@ def test_quantity_suffixes_are_case_sensitive_and_exact(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("9.223372036854775807E", True), ("9.223372036854775808E", False), ("9223372036854775807", True),
-     ("9223372036854775808", False), ("9223372036854775807e0", True), ("9.223372036854775807e18", True),
-     ("9.223372036854775808e18", False), ("1e19", False), ("0e99", True), ("0.5Ki", True), (".5", True)],
+    [
+        ("9.223372036854775807E", True),
+        ("9.223372036854775808E", False),
+        ("9223372036854775807", True),
+        ("9223372036854775808", False),
+        ("9223372036854775807e0", True),
+        ("9.223372036854775807e18", True),
+        ("9.223372036854775808e18", False),
+        ("1e19", False),
+        ("0e99", True),
+        ("0.5Ki", True),
+        (".5", True),
+    ],
 )
 def test_quantity_bounds_with_fractions_and_exponents(value: str, ok: bool) -> None:
     assert (kv.quantity(value) is None) is ok
@@ -102,8 +112,15 @@ def _subdomain(length: int) -> str:
         (kv.label_value, lambda n: "a" * n, 0, 63),
         (kv.config_map_key, lambda n: "a" * n, 1, 253),
     ],
-    ids=["dns1123-label", "dns1123-subdomain", "dns1035-label", "qualified-name", "qualified-prefix", "label-value",
-         "config-map-key"],
+    ids=[
+        "dns1123-label",
+        "dns1123-subdomain",
+        "dns1035-label",
+        "qualified-name",
+        "qualified-prefix",
+        "label-value",
+        "config-map-key",
+    ],
 )
 def test_length_bounds(check: Callable[[str], str | None], make: Callable[[int], str], low: int, high: int) -> None:
     if low > 0:

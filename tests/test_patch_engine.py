@@ -135,8 +135,19 @@ def test_replace_remove_and_test_reach_the_last_element_not_past_it(index: str, 
 
 @pytest.mark.parametrize(
     ("index", "result"),
-    [("0", ["new", 0, 1, 2]), ("2", [0, 1, "new", 2]), ("3", [0, 1, 2, "new"]), ("-", [0, 1, 2, "new"]),
-     ("4", None), ("00", None), ("01", None), ("-1", None), ("1.0", None), (" 1", None), ("", None)],
+    [
+        ("0", ["new", 0, 1, 2]),
+        ("2", [0, 1, "new", 2]),
+        ("3", [0, 1, 2, "new"]),
+        ("-", [0, 1, 2, "new"]),
+        ("4", None),
+        ("00", None),
+        ("01", None),
+        ("-1", None),
+        ("1.0", None),
+        (" 1", None),
+        ("", None),
+    ],
 )
 def test_add_inserts_up_to_one_past_the_end(index: str, result: list[Any] | None) -> None:
     doc: dict[str, Any] = {"l": [0, 1, 2]}
@@ -175,8 +186,16 @@ def test_an_index_inside_the_path_is_bounded_too() -> None:
 
 @pytest.mark.parametrize(
     ("pointer", "key"),
-    [("/a~1b", "a/b"), ("/m~0n", "m~n"), ("/~01", "~1"), ("/~10", "/0"), ("/~0~1", "~/"), ("/~1~0", "/~"),
-     ("/", ""), ("/a~0~01", "a~~1")],
+    [
+        ("/a~1b", "a/b"),
+        ("/m~0n", "m~n"),
+        ("/~01", "~1"),
+        ("/~10", "/0"),
+        ("/~0~1", "~/"),
+        ("/~1~0", "/~"),
+        ("/", ""),
+        ("/a~0~01", "a~~1"),
+    ],
 )
 def test_escapes_address_the_unescaped_key(pointer: str, key: str) -> None:
     doc: dict[str, Any] = {}
@@ -242,8 +261,12 @@ def test_an_op_that_would_change_the_identity_is_refused(op: dict[str, Any]) -> 
 def test_copy_from_the_name_and_test_of_the_name_are_allowed() -> None:
     (patched,) = apply_patches(
         [_object()],
-        [_patch({"op": "test", "path": "/metadata/name", "value": "cm"},
-                {"op": "copy", "from": "/metadata/name", "path": "/data/name"})],
+        [
+            _patch(
+                {"op": "test", "path": "/metadata/name", "value": "cm"},
+                {"op": "copy", "from": "/metadata/name", "path": "/data/name"},
+            )
+        ],
         _locate,
     )
     assert patched["data"] == {"k": "v", "name": "cm"}
@@ -406,8 +429,11 @@ def test_a_target_picks_one_object_by_kind_name_and_api_version() -> None:
     ("target", "message"),
     [
         ({"kind": "ConfigMap"}, r"^2 generated objects are a ConfigMap \('cm', 'other'\): name one with target.name$"),
-        ({"kind": "Secret"},
-         r"^no generated object is a Secret \(this model renders ConfigMap 'cm', ConfigMap 'other', Deployment 'd'\)$"),
+        (
+            {"kind": "Secret"},
+            r"^no generated object is a Secret "
+            r"\(this model renders ConfigMap 'cm', ConfigMap 'other', Deployment 'd'\)$",
+        ),
         ({"kind": "ConfigMap", "name": "nope"}, r"^no generated object is a ConfigMap 'nope' \("),
         ({"kind": "Deployment", "apiVersion": "v1"}, r"^no generated object is a v1 Deployment \("),
         ({"kind": "Deployment", "apiVersion": "v1", "name": "d"}, r"^no generated object is a v1 Deployment 'd' \("),
@@ -460,10 +486,14 @@ def test_later_ops_see_earlier_ones_and_later_patches_see_earlier_patches() -> N
         ({"op": "add", "path": "/data/x", "value": {"a": [{"$retainKeys": []}]}}, "strategic-merge directive"),
         ({"op": "replace", "path": "/data/k", "value": {"$patch": "replace"}}, "strategic-merge directive"),
         ({"op": "move", "from": "/data/$k", "path": "/data/x"}, "strategic-merge directive"),
-        ({"op": "add", "path": "/metadata/labels/config.kubernetes.io~1local-config", "value": "true"},
-         "Kustomize interprets"),
-        ({"op": "add", "path": "/metadata/annotations", "value": {"lineage.mlgitops.io/run": "x"}},
-         "lineage.mlgitops.io keys"),
+        (
+            {"op": "add", "path": "/metadata/labels/config.kubernetes.io~1local-config", "value": "true"},
+            "Kustomize interprets",
+        ),
+        (
+            {"op": "add", "path": "/metadata/annotations", "value": {"lineage.mlgitops.io/run": "x"}},
+            "lineage.mlgitops.io keys",
+        ),
         ({"op": "copy", "from": "/data", "path": "/metadata/annotations"}, "Kustomize interprets"),
     ],
 )
@@ -479,8 +509,16 @@ def test_reserved_keys_are_refused_at_the_op(op: dict[str, Any], message: str) -
 def test_reserved_metadata_already_there_may_stay_but_not_change() -> None:
     obj = _object()
     obj["metadata"]["annotations"] = {"lineage.mlgitops.io/run": "r1", "team": "a"}
-    ok = apply_patches([obj], [_patch({"op": "replace", "path": "/metadata/annotations/team", "value": "b"},
-                                      {"op": "add", "path": "/metadata/labels/x", "value": "y"})], _locate)
+    ok = apply_patches(
+        [obj],
+        [
+            _patch(
+                {"op": "replace", "path": "/metadata/annotations/team", "value": "b"},
+                {"op": "add", "path": "/metadata/labels/x", "value": "y"},
+            )
+        ],
+        _locate,
+    )
     assert ok[0]["metadata"]["annotations"] == {"lineage.mlgitops.io/run": "r1", "team": "b"}
     for op in (
         {"op": "remove", "path": "/metadata/annotations/lineage.mlgitops.io~1run"},
@@ -490,8 +528,16 @@ def test_reserved_metadata_already_there_may_stay_but_not_change() -> None:
         with pytest.raises(SpecError, match=r"lineage\.mlgitops\.io keys"):
             apply_patches([obj], [_patch(op)], _locate)
     # a `test` of it, and a `$` in a test value, change nothing
-    apply_patches([obj], [_patch({"op": "test", "path": "/metadata/annotations/lineage.mlgitops.io~1run",
-                                  "value": "r1"}, {"op": "test", "path": "/data/k", "value": "v"})], _locate)
+    apply_patches(
+        [obj],
+        [
+            _patch(
+                {"op": "test", "path": "/metadata/annotations/lineage.mlgitops.io~1run", "value": "r1"},
+                {"op": "test", "path": "/data/k", "value": "v"},
+            )
+        ],
+        _locate,
+    )
 
 
 @pytest.mark.parametrize(("length", "shown"), [(58, None), (59, 57), (100, 57)])
@@ -568,8 +614,12 @@ def test_problems_are_located_at_the_target_or_the_op_by_spec_path() -> None:
     ]
     with pytest.raises(SpecError):
         apply_patches(_objects(), patches, locate)
-    assert seen == [("patches", 0, "target"), ("patches", 1, "ops", 1), ("patches", 2, "ops", 2),
-                    ("patches", 3, "ops", 0)]
+    assert seen == [
+        ("patches", 0, "target"),
+        ("patches", 1, "ops", 1),
+        ("patches", 2, "ops", 2),
+        ("patches", 3, "ops", 0),
+    ]
 
 
 def test_overlaps_is_a_prefix_either_way_with_dash_for_any_index() -> None:

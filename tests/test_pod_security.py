@@ -104,9 +104,7 @@ def line_of(path: Path, needle: str) -> int:
 # --- what is rendered -------------------------------------------------------------------------------------
 
 
-def test_every_rendered_container_is_restricted_and_the_objects_pass_their_schemas(
-    repo: Path, crds_dir: Path
-) -> None:
+def test_every_rendered_container_is_restricted_and_the_objects_pass_their_schemas(repo: Path, crds_dir: Path) -> None:
     """Each engine and the training templates, field by field; then the upstream schemas and all policies."""
     runtime = "  runtime: kserve-sklearnserver\n"
     write_model(repo, "standard", extra=runtime + DARK_CANARY + TRAINING)
@@ -362,22 +360,42 @@ GOOD = {"name": "c", "image": "i:1", "securityContext": RESTRICTED_CONTAINER}
             None,
         ),
         (
-            {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "60"}]},
-             "containers": [GOOD]},
+            {
+                "securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "60"}]},
+                "containers": [GOOD],
+            },
             None,
             [],
             [],
         ),
         (
-            {"containers": [{**GOOD, "securityContext": {**RESTRICTED_CONTAINER,
-                                                         "capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}}]},
+            {
+                "containers": [
+                    {
+                        **GOOD,
+                        "securityContext": {
+                            **RESTRICTED_CONTAINER,
+                            "capabilities": {"drop": ["ALL"], "add": ["CHOWN"]},
+                        },
+                    }
+                ]
+            },
             None,
             [],
             ["container c: adds CHOWN (only NET_BIND_SERVICE may be added)"],
         ),
         (
-            {"containers": [{**GOOD, "securityContext": {**RESTRICTED_CONTAINER,
-                                                         "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}}}]},
+            {
+                "containers": [
+                    {
+                        **GOOD,
+                        "securityContext": {
+                            **RESTRICTED_CONTAINER,
+                            "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]},
+                        },
+                    }
+                ]
+            },
             None,
             ["container c: adds capability SYS_ADMIN"],
             None,
@@ -392,8 +410,10 @@ GOOD = {"name": "c", "image": "i:1", "securityContext": RESTRICTED_CONTAINER}
             {"volumes": [{"name": "share", "nfs": {"server": "n", "path": "/"}}], "containers": [GOOD]},
             None,
             [],
-            ["volume share has type nfs (allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, image, "
-             "persistentVolumeClaim, projected, secret)"],
+            [
+                "volume share has type nfs (allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, image, "
+                "persistentVolumeClaim, projected, secret)"
+            ],
         ),
         (
             {"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [GOOD]},
@@ -408,16 +428,26 @@ GOOD = {"name": "c", "image": "i:1", "securityContext": RESTRICTED_CONTAINER}
             None,
         ),
         (
-            {"containers": [{**GOOD, "securityContext": {**RESTRICTED_CONTAINER,
-                                                         "seLinuxOptions": {"type": "spc_t"}}}]},
+            {
+                "containers": [
+                    {**GOOD, "securityContext": {**RESTRICTED_CONTAINER, "seLinuxOptions": {"type": "spc_t"}}}
+                ]
+            },
             None,
             ["container c: SELinux type spc_t"],
             None,
         ),
         (  # pod-level runAsNonRoot and seccomp cover containers that leave them unset
-            {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-             "containers": [{"name": "c", "image": "i:1", "securityContext": {
-                 "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]},
+            {
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [
+                    {
+                        "name": "c",
+                        "image": "i:1",
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    }
+                ],
+            },
             None,
             [],
             [],
@@ -429,8 +459,12 @@ GOOD = {"name": "c", "image": "i:1", "securityContext": RESTRICTED_CONTAINER}
             ["container c: runAsUser is 0 (root)"],
         ),
         (  # a user namespace lifts the non-root rules
-            {"hostUsers": False, "containers": [{**GOOD, "securityContext": {
-                **RESTRICTED_CONTAINER, "runAsNonRoot": False, "runAsUser": 0}}]},
+            {
+                "hostUsers": False,
+                "containers": [
+                    {**GOOD, "securityContext": {**RESTRICTED_CONTAINER, "runAsNonRoot": False, "runAsUser": 0}}
+                ],
+            },
             None,
             [],
             [],
@@ -452,8 +486,10 @@ def test_pod_security_rules(spec: Obj, metadata: Obj | None, baseline: list[str]
 
 
 def test_argo_templates_inherit_the_workflow_security_context_unless_they_set_their_own() -> None:
-    container = {"image": "i:1", "securityContext": {
-        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}}
+    container = {
+        "image": "i:1",
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True},
+    }
     workflow: Obj = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "WorkflowTemplate",

@@ -72,8 +72,10 @@ def _finding_line(item: dict[str, Any]) -> str:
     subject.append(f"{item['kind']}/{item['name']}" if item["name"] else f"{item['apiVersion']} {item['kind']}")
     if item["path"]:
         subject.append(item["path"])
-    where = f" ({item['file']}:{item['line']}:{item['column']})" if "line" in item else (
-        f" ({item['file']})" if "file" in item else ""
+    where = (
+        f" ({item['file']}:{item['line']}:{item['column']})"
+        if "line" in item
+        else (f" ({item['file']})" if "file" in item else "")
     )
     return f"{item['severity']} [{item['id']}] {' '.join(subject)}: {item['message']}{where}"
 
@@ -90,8 +92,10 @@ def at(path: Path, line_needle: str, value: str, occurrence: int = 1) -> str:
     number = [i for i, text in enumerate(lines, start=1) if line_needle in text][occurrence - 1]
     text = lines[number - 1]
     column = text.index(value, text.index(line_needle)) + 1
-    return f"{path.parent.name}/{path.name}:{number}:{column}" if path.parent.name == "models" else (
-        f"{path.name}:{number}:{column}"
+    return (
+        f"{path.parent.name}/{path.name}:{number}:{column}"
+        if path.parent.name == "models"
+        else (f"{path.name}:{number}:{column}")
     )
 
 
@@ -155,7 +159,8 @@ def test_image_latest_in_dev_only_and_digests_pass(repo: Path, crds_dir: Path) -
     digest = "ghcr.io/acme/train@sha256:" + "ab" * 32
     write_model(
         repo,
-        GOOD + TRAINING.replace("ghcr.io/acme/train:1.4.2", digest)
+        GOOD
+        + TRAINING.replace("ghcr.io/acme/train:1.4.2", digest)
         + "environments:\n  dev: {training: {image: 'ghcr.io/acme/train:latest'}}\n",
     )
     result = validate(repo, crds_dir)
@@ -262,7 +267,7 @@ def test_rps_autoscaling_in_knative_mode_passes(repo: Path, crds_dir: Path) -> N
 # --- knative-canary -------------------------------------------------------------------------------
 
 
-CANARY = "      canary: {version: \"4\", storageUri: s3://models/m/4/model, trafficPercent: 10}\n"
+CANARY = '      canary: {version: "4", storageUri: s3://models/m/4/model, trafficPercent: 10}\n'
 # KServe's Standard mode routes a canary no traffic, so a Standard canary with traffic is refused (stockfit.py):
 # the Standard fixtures run it as a dark launch.
 DARK_CANARY = CANARY.replace("trafficPercent: 10", "trafficPercent: 0")
@@ -311,8 +316,11 @@ def test_canary_storage_uri_without_its_version_on_both_engines(repo: Path, crds
     dark = DARK_CANARY.replace("s3://models/m/4/model", "s3://models/m/3/model-next")
     model = write_model(
         repo,
-        GOOD + "environments:\n  staging:\n    serving:\n" + dark
-        + "  prod:\n    serving:\n      engine: deployment\n" + bad,
+        GOOD
+        + "environments:\n  staging:\n    serving:\n"
+        + dark
+        + "  prod:\n    serving:\n      engine: deployment\n"
+        + bad,
     )
     result = validate(repo, crds_dir)
     where = at(model, "s3://models/m/3/model-next", "s3://")
@@ -416,7 +424,7 @@ def test_misspelt_kserve_annotation(repo: Path, crds_dir: Path) -> None:
         repo,
         GOOD.replace(
             "metadata: {name: m}",
-            "metadata:\n  name: m\n  annotations:\n    serving.kserve.org/enable-prometheus-scraping: \"true\"",
+            'metadata:\n  name: m\n  annotations:\n    serving.kserve.org/enable-prometheus-scraping: "true"',
         ),
     )
     result = validate(repo, crds_dir)
@@ -436,8 +444,8 @@ def test_correct_kserve_annotation_passes(repo: Path, crds_dir: Path) -> None:
         repo,
         GOOD.replace(
             "metadata: {name: m}",
-            "metadata:\n  name: m\n  annotations: {serving.kserve.io/enable-prometheus-scraping: \"true\", "
-            "sidecar.istio.io/inject: \"false\"}",
+            'metadata:\n  name: m\n  annotations: {serving.kserve.io/enable-prometheus-scraping: "true", '
+            'sidecar.istio.io/inject: "false"}',
         ),
     )
     result = validate(repo, crds_dir)
@@ -504,8 +512,10 @@ def test_unknown_policy_or_environment_in_a_waiver(repo: Path, crds_dir: Path) -
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("mlgitops.yaml:16:10: unknown policy 'storage-uri-versions' (did you mean "
-                               "'storage-uri-version'?); policies: image-pinned, ")
+    assert lines[0].startswith(
+        "mlgitops.yaml:16:10: unknown policy 'storage-uri-versions' (did you mean "
+        "'storage-uri-version'?); policies: image-pinned, "
+    )
     assert lines[1] == (
         f"{at(repo / 'mlgitops.yaml', 'environments: [stagin]', 'stagin')}: unknown environment 'stagin' "
         "(did you mean 'staging'?); the project has dev, staging, prod"

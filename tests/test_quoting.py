@@ -121,7 +121,7 @@ def test_quantities_accept_numbers(project: Path, quantity: str) -> None:
     result = run_cli(["render"], cwd=project)
     assert result.exit_code == 0, result.stderr
     rendered = (project / "base" / "models" / "example-classifier").rglob("*.yaml")
-    assert any(f"cpu: \"{quantity}\"" in p.read_text() or f"cpu: '{quantity}'" in p.read_text() for p in rendered)
+    assert any(f'cpu: "{quantity}"' in p.read_text() or f"cpu: '{quantity}'" in p.read_text() for p in rendered)
 
 
 def test_quantity_refuses_a_boolean(project: Path) -> None:

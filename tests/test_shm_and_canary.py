@@ -127,8 +127,7 @@ def test_cpu_serving_has_no_dev_shm_unless_asked(repo: Path) -> None:
 def test_dev_shm_larger_than_the_memory_limit_is_a_positioned_error(repo: Path) -> None:
     model = write_model(
         repo,
-        "serving:\n  gpu: {count: 1, class: a100}\n  sharedMemory: 16Gi\n"
-        "  resources: {limits: {memory: 8Gi}}\n",
+        "serving:\n  gpu: {count: 1, class: a100}\n  sharedMemory: 16Gi\n  resources: {limits: {memory: 8Gi}}\n",
     )
     result = render(repo)
     assert result.exit_code == 1

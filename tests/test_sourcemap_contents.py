@@ -119,7 +119,10 @@ def test_serving_fields_map(repo: Path) -> None:
         "/spec/predictor/containerConcurrency": ("serving", "containerConcurrency"),
         "/spec/transformer/containers/0/image": ("serving", "transformer", "image"),
         f"/spec/transformer/containers/0/env/{_index(transformer_env, 'LOG_LEVEL')}": (
-            "serving", "transformer", "env", "LOG_LEVEL"
+            "serving",
+            "transformer",
+            "env",
+            "LOG_LEVEL",
         ),
     }
     for pointer, source in expected.items():

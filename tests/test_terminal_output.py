@@ -48,7 +48,7 @@ def add_hostile_annotations(root: Path, *, in_key: bool = True) -> None:
     spec.write_text(
         spec.read_text().replace(
             "  owner: team-risk\n",
-            "  owner: team-risk\n" f'  annotations: {{{key}note: "{HOSTILE_YAML}"}}\n',
+            f'  owner: team-risk\n  annotations: {{{key}note: "{HOSTILE_YAML}"}}\n',
             1,
         )
     )

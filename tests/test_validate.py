@@ -51,9 +51,7 @@ def validate(root: Path, *args: str) -> CliResult:
     return run_cli(["validate", *args], cwd=root)
 
 
-def patch_renderer(
-    monkeypatch: pytest.MonkeyPatch, name: str, change: Callable[[Obj], None]
-) -> None:
+def patch_renderer(monkeypatch: pytest.MonkeyPatch, name: str, change: Callable[[Obj], None]) -> None:
     """Make mlgitops.render.<name> (one of the renderers render_model calls) return a changed object."""
     original = getattr(render, name)
 
@@ -92,8 +90,15 @@ def test_every_object_of_the_example_has_a_schema(example: Path, crds_dir: Path)
         o["kind"] for env in workspace.project.environment_names for o in environment_objects(workspace, env, renders)
     }
     # Every schema source is exercised by the clean example.
-    assert {"InferenceService", "WorkflowTemplate", "CronWorkflow", "Deployment", "Service",
-            "HorizontalPodAutoscaler", "Namespace"} <= kinds
+    assert {
+        "InferenceService",
+        "WorkflowTemplate",
+        "CronWorkflow",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "Namespace",
+    } <= kinds
     platform = kustomize_objects(example / "base" / "platform")  # checked once, not per environment
     assert report["objects"] == len(platform) + sum(
         len(environment_objects(workspace, env, renders)) for env in workspace.project.environment_names
@@ -380,9 +385,7 @@ def test_github_annotations(broken_example: Path, crds_dir: Path) -> None:
     warning = [a for a in annotations if a.startswith("::warning ")]
     llm = broken_example / "models" / "support-llm.yaml"
     assert len(warning) == 1
-    assert warning[0].startswith(
-        f"::warning file=models/support-llm.yaml,line={line_of(llm, 'canary: {')},"
-    )
+    assert warning[0].startswith(f"::warning file=models/support-llm.yaml,line={line_of(llm, 'canary: {')},")
     subject = "prod InferenceService/support-llm /spec/predictor/canaryTrafficPercent"
     assert f",title=mlgitops knative-canary::{subject}: " in warning[0]
     assert result.stdout.splitlines()[-1].startswith("invalid: 3 error(s), 1 warning(s)")
@@ -429,7 +432,10 @@ def test_json_output(broken_example: Path, crds_dir: Path) -> None:
         ("knative-canary", "prod", "InferenceService", "support-llm", "/spec/predictor/canaryTrafficPercent"),
     ]
     assert [f["file"] for f in report["findings"]] == [
-        "mlgitops.yaml", "models/fraud-detector.yaml", "models/fraud-detector.yaml", "models/support-llm.yaml"
+        "mlgitops.yaml",
+        "models/fraud-detector.yaml",
+        "models/fraud-detector.yaml",
+        "models/support-llm.yaml",
     ]
     assert all(isinstance(f["line"], int) and f["line"] > 0 for f in report["findings"])
 
@@ -444,7 +450,7 @@ def test_spec_errors_stay_one_line_each_in_every_format(example: Path) -> None:
     assert len(text.stderr.splitlines()) == 1
     prefix = f"models/fraud-detector.yaml:{line}:{col}: "
     assert text.stderr.startswith(prefix + "unknown key 'maks'")
-    message = text.stderr.strip()[len(prefix):]
+    message = text.stderr.strip()[len(prefix) :]
     github = validate(example, "--format", "github")
     assert github.exit_code == 1
     assert github.stdout == (
@@ -497,7 +503,10 @@ def test_validate_objects_runs_policies_given_a_project(example: Path) -> None:
     }
     sources = load_schema_sources(ValidateOptions())
     findings = validate_objects(
-        [deployment], sources, environment="staging", project=workspace.project,
+        [deployment],
+        sources,
+        environment="staging",
+        project=workspace.project,
         stage=Stage("staging", is_dev=False, is_prod=False),
     )
     assert [(f.check, f.path) for f in findings] == [("image-pinned", "/spec/template/spec/containers/0/image")]

@@ -66,6 +66,8 @@ def test_gates_dedented_out_of_training_names_the_block(tmp_path: Path) -> None:
     result = run_cli(["validate"], cwd=tmp_path / "demo")
     assert result.exit_code == 1
     line = next(n for n, row in enumerate(model.read_text().splitlines(), 1) if row.startswith("gates:"))
-    assert f"models/example-classifier.yaml:{line}:1: unknown key 'gates': it belongs in training.gates " \
+    assert (
+        f"models/example-classifier.yaml:{line}:1: unknown key 'gates': it belongs in training.gates "
         "(is it indented too little?)" in result.stderr
+    )
     assert "patches" not in result.stderr

@@ -63,8 +63,9 @@ def fetch(package: str, version: str, files: dict[str, str]) -> None:
         return
     target = directory(package, version)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", "--silent", f"{package}@{version}"], cwd=tmp, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["npm", "pack", "--silent", f"{package}@{version}"], cwd=tmp, check=True, stdout=subprocess.DEVNULL
+        )
         (tarball,) = Path(tmp).glob("*.tgz")
         with tarfile.open(tarball) as archive:
             if not hasattr(tarfile, "data_filter"):  # Python before 3.11.4: no extraction filters

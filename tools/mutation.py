@@ -47,8 +47,16 @@ MODULES: dict[str, tuple[str, list[str]]] = {
 }
 # Only these functions of a module are mutated (the rest of yamlio.py is the reader, not the writer).
 SCOPES: dict[str, tuple[str, ...]] = {
-    "yamlio": ("_quote", "_refuse", "unwritable_reason", "unwritable", "_scalar_text", "_string_text", "_literal",
-               "_key_text"),
+    "yamlio": (
+        "_quote",
+        "_refuse",
+        "unwritable_reason",
+        "unwritable",
+        "_scalar_text",
+        "_string_text",
+        "_literal",
+        "_key_text",
+    ),
 }
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], list[type[ast.cmpop]]] = {
@@ -100,8 +108,13 @@ def _skipped(tree: ast.AST) -> set[int]:
                 all_of(body[0])
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             all_of(node.returns)
-            for arg in [*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs,
-                        node.args.vararg, node.args.kwarg]:
+            for arg in [
+                *node.args.args,
+                *node.args.kwonlyargs,
+                *node.args.posonlyargs,
+                node.args.vararg,
+                node.args.kwarg,
+            ]:
                 if arg is not None:
                     all_of(arg.annotation)
         if isinstance(node, ast.AnnAssign):
@@ -147,8 +160,10 @@ def _points(tree: ast.AST, only: tuple[str, ...] = ()) -> Iterator[tuple[ast.AST
             yield node, 0, "negate the condition"
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             yield node, 0, "drop the call statement"
-        elif isinstance(node, ast.Return) and node.value is not None and not (
-            isinstance(node.value, ast.Constant) and node.value.value is None
+        elif (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
         ):
             yield node, 0, "return None"
 

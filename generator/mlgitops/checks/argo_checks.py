@@ -111,9 +111,12 @@ def executor_token_problems(obj: Obj) -> Iterator[tuple[JsonPath, str]]:
     for path, template in _templates(obj):
         pod = "container" in template or "script" in template or "containerSet" in template
         if pod and not (template.get("executor") or {}).get("serviceAccountName"):
-            yield (*path, "name"), (
-                "automountServiceAccountToken is false and no executor.serviceAccountName is set: Argo errors "
-                "this step's pod; give the executor a ServiceAccount (spec.executor.serviceAccountName)"
+            yield (
+                (*path, "name"),
+                (
+                    "automountServiceAccountToken is false and no executor.serviceAccountName is set: Argo errors "
+                    "this step's pod; give the executor a ServiceAccount (spec.executor.serviceAccountName)"
+                ),
             )
 
 

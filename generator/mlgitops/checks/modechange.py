@@ -62,5 +62,3 @@ class BaseModes:
                 path = ("metadata", "annotations", "serving.kserve.io/deploymentMode")
                 return [Violation(SERVING_MODE_CHANGE, obj, path, message, spec_path=("serving", "mode"))]
         return []
-
-

@@ -12,9 +12,7 @@ from mlgitops.util.errors import MlgitopsError
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", metavar="REF", help="base revision (default: merge-base of HEAD and main)")
     parser.add_argument("--head", metavar="REF", help="head revision (default: the working tree)")
-    parser.add_argument(
-        "--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)"
-    )
+    parser.add_argument("--env", action="extend", nargs="+", metavar="ENV", help="only these environments (repeatable)")
     parser.add_argument("--format", choices=["text", "markdown", "json"], default="text")
 
 

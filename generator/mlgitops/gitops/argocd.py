@@ -449,13 +449,15 @@ def _unit_applications(workspace: Workspace, renders: list[ModelRender] | None) 
     where = workspace.project_doc.location(("deployment", "per"))
     if project.argocd.applicationSet:
         raise SpecError.at(
-            where, "argocd.applicationSet generates one Application per environment; with deployment.per "
-            f"{project.deployment.per} set applicationSet: false (mlgitops writes one Application per unit)"
+            where,
+            "argocd.applicationSet generates one Application per environment; with deployment.per "
+            f"{project.deployment.per} set applicationSet: false (mlgitops writes one Application per unit)",
         )
     if project.argocd.mode == "plugin" and project.deployment.per == "group":
         raise SpecError.at(
-            where, "argocd.mode plugin renders an environment or one model, not a group of models: use "
-            "deployment.per model, or argocd.mode rendered"
+            where,
+            "argocd.mode plugin renders an environment or one model, not a group of models: use "
+            "deployment.per model, or argocd.mode rendered",
         )
     if renders is None:
         renders = render_models(workspace)

@@ -77,8 +77,11 @@ def _groups(workspace: Workspace, renders: list[ModelRender], env: str) -> dict[
 
 
 def _is_dns_label(value: str) -> bool:
-    return 0 < len(value) <= 63 and value[0].isalnum() and value[-1].isalnum() and all(
-        c.isdigit() or ("a" <= c <= "z") or c == "-" for c in value
+    return (
+        0 < len(value) <= 63
+        and value[0].isalnum()
+        and value[-1].isalnum()
+        and all(c.isdigit() or ("a" <= c <= "z") or c == "-" for c in value)
     )
 
 

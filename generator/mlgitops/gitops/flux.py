@@ -382,8 +382,9 @@ def flux_files(workspace: Workspace, renders: list[ModelRender] | None = None) -
     for directory, environments in cluster_groups(workspace).items():
         note = _where_to_apply(directory, environments)
         rbac = rbac_objects(workspace, environments, renders)
-        folder = object_directory(f"{FLUX_DIR}/{directory}",
-                                  [*rbac, *_cluster_objects(workspace, environments, objects)], PROJECT_FILE)
+        folder = object_directory(
+            f"{FLUX_DIR}/{directory}", [*rbac, *_cluster_objects(workspace, environments, objects)], PROJECT_FILE
+        )
         for path, text in folder.items():
             header, _, body = text.partition("\n")
             assert header.startswith(GENERATED_MARK)

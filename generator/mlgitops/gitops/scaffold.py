@@ -425,7 +425,12 @@ def _git_query(root: Path, *args: str) -> str | None:
         where = where.parent
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=where, capture_output=True, text=True, timeout=30, check=False,
+            ["git", *args],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
         )
     except (OSError, subprocess.SubprocessError):

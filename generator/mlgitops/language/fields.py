@@ -26,7 +26,18 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 # prefixes of the storage initializer and the modelcar webhook (`oci+fetch://` downloads an OCI artifact,
 # `oci+native://` mounts an image volume: kserve pkg/webhook/admission/pod/storage_initializer_injector.go).
 _STORAGE_SCHEMES = (
-    "gs", "s3", "pvc", "file", "http", "https", "hdfs", "webhdfs", "oci", "oci+fetch", "oci+native", "hf",
+    "gs",
+    "s3",
+    "pvc",
+    "file",
+    "http",
+    "https",
+    "hdfs",
+    "webhdfs",
+    "oci",
+    "oci+fetch",
+    "oci+native",
+    "hf",
 )
 
 

@@ -171,7 +171,7 @@ class Monitoring(Strict):
     slo: Slo = Field(default_factory=Slo, description="service level objectives")
     alerts: MonitoringAlerts = Field(default_factory=MonitoringAlerts, description="alert labels and options")
     dashboard: bool = Field(
-        default=False, description="render a Grafana dashboard ConfigMap (label grafana_dashboard: \"1\")"
+        default=False, description='render a Grafana dashboard ConfigMap (label grafana_dashboard: "1")'
     )
     metrics: MonitoringMetrics | None = Field(
         default=None,

@@ -486,9 +486,7 @@ class GroupKind(Strict):
     """A kind, named with its API group."""
 
     group: str = Field(description="API group, '' for the core group (for example rbac.authorization.k8s.io)")
-    kind: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$")] = Field(
-        description="kind (for example ClusterRole)"
-    )
+    kind: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$")] = Field(description="kind (for example ClusterRole)")
 
 
 class AddonSettings(Strict):

@@ -83,7 +83,6 @@ class Prepared:
             self._files = files
         return self._files
 
-
     def forget_files(self) -> None:
         """Drop the files' text once they are checked (they are made again if the real Kustomize is needed)."""
         self._files = None

@@ -74,18 +74,6 @@ def _target(obj: Obj) -> Obj:
     return target
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def namespace_object(workspace: Workspace, env: str) -> Obj:
     project = workspace.project
     return {
@@ -239,5 +227,3 @@ def layout_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, 
     for env in workspace.project.environment_names:
         files.update(overlay_files(workspace, env, renders, include_platform=include_platform))
     return files
-
-

@@ -58,7 +58,6 @@ if TYPE_CHECKING:  # the cached render path (rendercache) runs without loading a
     pass
 
 
-
 @dataclass
 class TreeStatus:
     """How the files on disk differ from what `render` would write."""

@@ -206,8 +206,7 @@ class ConfinedImporter:
         real = (self.root / directory / rel).resolve()
         if real.parent not in self.allowed:
             raise RuntimeError(
-                f"{rel} resolves outside templates/ and templates/lib/ (imports are confined there, "
-                "symlinks included)"
+                f"{rel} resolves outside templates/ and templates/lib/ (imports are confined there, symlinks included)"
             )
         if not real.is_file():
             raise RuntimeError(f"{rel}: no such file in templates/")

@@ -87,5 +87,3 @@ def resources(spec: Resources | None, gpu_limits: dict[str, str]) -> Obj:
     if limits:
         out["limits"] = limits
     return out
-
-

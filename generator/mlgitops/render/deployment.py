@@ -142,9 +142,7 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
     labels = standard_labels(model, project, "predictor")
     annotations = standard_annotations(model)
     # An HPA owns each replica count, so the Deployments leave `replicas` unset.
-    objects = [
-        _deployment(model, project, name, "stable", model.spec.model.storageUri, model.spec.model.version, {})
-    ]
+    objects = [_deployment(model, project, name, "stable", model.spec.model.storageUri, model.spec.model.version, {})]
     canary = serving.canary
     autoscalers = [_autoscaler(model, name, labels, (serving.replicas.min, serving.replicas.upper), annotations)]
     if canary is not None and canary.trafficPercent > 0:

@@ -163,7 +163,7 @@ def _reject_template(training: Training) -> Obj:
     """
     container: Obj = {
         "image": training.image,
-        "command": ["sh", "-c", 'printf \'%s\\n\' "$MLGITOPS_GATES_FAILED" >&2; exit 1'],
+        "command": ["sh", "-c", "printf '%s\\n' \"$MLGITOPS_GATES_FAILED\" >&2; exit 1"],
         "env": [{"name": "MLGITOPS_GATES_FAILED", "value": "{{inputs.parameters.message}}"}],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -190,8 +190,7 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
         if step.when:
             task["when"] = structure.when(step, training, above)
         artifacts = [
-            {"name": a, "from": f"{{{{tasks.{producers[step.name][a]}.outputs.artifacts.{a}}}}}"}
-            for a in step.inputs
+            {"name": a, "from": f"{{{{tasks.{producers[step.name][a]}.outputs.artifacts.{a}}}}}"} for a in step.inputs
         ]
         parameters = structure.param_arguments(step, training, above)
         if step.parallelism is not None:

@@ -288,9 +288,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         run.policies(PLATFORM, check_objects(platform, platform_stage, project), files.locate, None)
     run.no_schema()
     if sources.kube is None:
-        notes.append(
-            "kubernetes-validate (a dependency of mlgitops) is not installed: built-in kinds have no schema"
-        )
+        notes.append("kubernetes-validate (a dependency of mlgitops) is not installed: built-in kinds have no schema")
     return Report(
         findings=run.finish(),
         waived=run.waived,

@@ -441,6 +441,7 @@ def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
                 path = ("serving", "canary", "trafficPercent")
                 yield Violation(CANARY_SHARE, hpa, ("spec", "minReplicas"), problem, path)
 
+
 def _gpu_shared_memory(obj: Obj, project: Project) -> Iterator[Violation]:
     known = gpu_resources(project)
     for site in pod_sites(obj):
@@ -455,6 +456,8 @@ def _gpu_shared_memory(obj: Obj, project: Project) -> Iterator[Violation]:
                 "requests GPUs without a memory-backed emptyDir at /dev/shm, so it gets the runtime's 64 MiB; "
                 "mlgitops renders one for GPU pods (sharedMemory); mount one in hand-written objects",
             )
+
+
 # --- where training runs ---------------------------------------------------------------------------
 
 

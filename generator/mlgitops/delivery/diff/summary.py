@@ -92,6 +92,8 @@ def _workflow_changes(old: Model, new: Model) -> list[FieldChange]:
         if before.get(key, empty) != after.get(key, empty):
             changes.append(FieldChange(key, before.get(key, empty), after.get(key, empty)))
     return changes
+
+
 def _server_facts(serving: Serving) -> dict[str, str]:
     """args, transformer and logger as one short text each (URIs masked: credentials.mask_uri)."""
     args = " ".join(mask_uri(arg) for arg in serving.args)
@@ -119,6 +121,8 @@ def _env_change(old: Model, new: Model) -> FieldChange | None:
         return None
     parts = [f"+{n}" for n in added] + [f"-{n}" for n in removed] + [f"~{n}" for n in changed]
     return FieldChange("env", None, " ".join(parts))
+
+
 _SLO_FACTS = (
     ("latencyP95Ms", "slo p95", " ms"),
     ("errorRatePercent", "slo errors", "%"),

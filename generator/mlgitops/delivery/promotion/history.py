@@ -109,8 +109,10 @@ def format_history(result: History, env: str | None, fmt: str) -> str:
     # Author and subject are anyone's text (a commit can carry terminal escapes and bidi controls):
     # printable() shows them as escapes, so a row can neither drive the terminal nor split in two.
     lines = [
-        "\t".join(printable(part) for part in (d.environment, d.version, f"since {d.since}", d.commit[:7], d.author,
-                                                d.subject))
+        "\t".join(
+            printable(part)
+            for part in (d.environment, d.version, f"since {d.since}", d.commit[:7], d.author, d.subject)
+        )
         for d in rows
     ]
     if lines:
