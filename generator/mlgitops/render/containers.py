@@ -3,6 +3,8 @@
 
 A `{secret, key}` value renders as `valueFrom.secretKeyRef`, so the Secret's value never reaches Git
 or `diff`; literal values that look like credentials are refused earlier (credentials.py).
+
+Source map (object path → spec line): checks/sourcemap/common.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ This mirrors what KServe's Standard mode creates: a storage-initializer init con
 model into an emptyDir, and a KServe model server image serves it. A canary is a second Deployment
 behind the same Service, weighted by its share of the pods (so per connection, not per request), with
 its own HPA whose bounds keep that share at every scale.
+
+Source map (object path → spec line): checks/sourcemap/serving.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""`engine: kserve` → one InferenceService (serving.kserve.io/v1beta1, KServe >= 0.20)."""
+"""`engine: kserve` → one InferenceService (serving.kserve.io/v1beta1, KServe >= 0.20).
+
+Source map (object path → spec line): checks/sourcemap/serving.py.
+"""
 
 from __future__ import annotations
 

@@ -38,6 +38,8 @@ as 1.21.1: kserve/kserve hack/setup/quick-install/keda-dependency-install.sh `KN
 - KServe's metric aggregation (`serving.kserve.io/enable-metric-aggregation`, port 9088) needs the
   qpext queue-proxy image and exists only in Knative mode (pkg/webhook/admission/pod/
   metrics_aggregate_injector.go, qpext/README.md); the PodMonitor does not rely on it.
+
+Source map (object path → spec line): checks/sourcemap/monitoring.py.
 """
 
 from __future__ import annotations

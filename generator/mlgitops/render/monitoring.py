@@ -10,6 +10,8 @@ enter each phase, `argo_workflows_workflowtemplate_triggered_total{name, namespa
 prefix is workflow/controller/controller.go's, exported without unit suffixes by
 util/telemetry/exporter_prometheus.go). Scraped without `honorLabels: true`, Prometheus renames the
 controller's `namespace` label `exported_namespace`: the rule accepts either.
+
+Source map (object path → spec line): checks/sourcemap/monitoring.py.
 """
 
 from __future__ import annotations

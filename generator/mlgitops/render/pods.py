@@ -23,6 +23,8 @@ directory: the KServe Python model servers below (kserve/kserve `python/*.Docker
 1001, a venv outside $HOME), as our `engine: deployment` default or as the InferenceService's named
 runtime, and KServe's storage initializer (it writes temporary files with Python's
 `tempfile`, i.e. to /tmp). The huggingface server is left writable: vLLM and Triton cache under $HOME.
+
+Source map (object path → spec line): checks/sourcemap/serving.py and training.py, through common.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Steps become one container template each, wired as a DAG (`depends` from `after`
 between steps by name; metric steps write one file per metric, read back as output parameters; a
 `register` task runs only when every gate holds. Argo CD cannot apply `generateName` objects, so
 scheduled runs are a CronWorkflow that references the template, never a bare Workflow.
+
+Source map (object path → spec line): checks/sourcemap/training.py.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ Argo Workflows v4.1 facts (argoproj/argo-workflows):
   `maxAge` is a Go duration (`time.ParseDuration` in `workflow/controller/operator.go`).
 * **onExit** names a template run when the workflow ends (`WorkflowSpec.onExit`); `{{workflow.status}}`
   (Succeeded, Failed or Error; `docs/variables.md`) reaches it as MLGITOPS_WORKFLOW_STATUS.
+
+Source map (object path → spec line): checks/sourcemap/training.py.
 """
 
 from __future__ import annotations

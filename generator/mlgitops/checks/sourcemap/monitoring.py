@@ -1,4 +1,8 @@
-"""Monitoring objects back to the spec's monitoring block."""
+"""Monitoring objects back to the spec's monitoring block.
+
+The objects are rendered by render/monitoring.py and render/metric_sources.py: a field added there
+needs its entry here, or its findings point at the model's first line.
+"""
 
 from __future__ import annotations
 

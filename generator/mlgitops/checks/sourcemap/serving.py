@@ -1,4 +1,8 @@
-"""Serving objects back to the spec: KServe InferenceServices and the Deployment engine's objects."""
+"""Serving objects back to the spec: KServe InferenceServices and the Deployment engine's objects.
+
+The objects are rendered by render/kserve.py and render/deployment.py: a field added there needs its
+entry here, or its findings point at the model's first line.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Training objects back to the spec: WorkflowTemplate templates, DAG tasks and steps."""
+"""Training objects back to the spec: WorkflowTemplate templates, DAG tasks and steps.
+
+The objects are rendered by render/training.py and render/workflow_parts.py: a field added there needs
+its entry here, or its findings point at the model's first line.
+"""
 
 from __future__ import annotations
 
