@@ -7,7 +7,7 @@
 # then set `argocd.image` in mlgitops.yaml to that reference (plugin mode requires it).
 #
 # Without a checkout, `mlgitops sidecar dockerfile` prints the same install for the installed version.
-# The install is docker/install.sh, which tests/test_image.py also runs (no container engine needed).
+# The install is docker/install.sh, which tests/gitops/test_image.py also runs (no container engine needed).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

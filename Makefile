@@ -69,8 +69,8 @@ conformance-data: setup ## fetch the pinned JSON Patch conformance cases (tools/
 mutation: setup ## mutation testing of the pure core modules (tools/mutation.py; slow, not part of `make test`)
 	$(BIN)/python tools/mutation.py $(MODULES)
 
-fuzz: setup ## the invariant fuzzer's long run (thousands of generated projects, random seed; see tests/test_fuzz_invariants.py)
-	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/test_fuzz_invariants.py
+fuzz: setup ## the invariant fuzzer's long run (thousands of generated projects, random seed; see tests/invariants/test_fuzz_invariants.py)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/invariants/test_fuzz_invariants.py
 
 docs: setup ## build the documentation site (MkDocs, --strict) into site/, with the generated spec reference
 	$(BIN)/python tools/specdoc.py docs/reference/spec.md

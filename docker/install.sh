@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install mlgitops into a virtual environment the way the Argo CD plugin sidecar image does, then
-# check the result (docker/check.py). The Dockerfile runs this; so does tests/test_image.py, which
+# check the result (docker/check.py). The Dockerfile runs this; so does tests/gitops/test_image.py, which
 # needs no container engine.
 #
 #   sh docker/install.sh SOURCE PREFIX

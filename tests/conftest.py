@@ -108,7 +108,7 @@ def object_identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
 def snapshot_tree(root: Path) -> dict[str, bytes]:
     """Every file under root (relative path → bytes), to prove a command left files untouched.
 
-    The render cache (`.mlgitops-cache/`, git-ignored, not output) is left out: tests/test_render_cache.py
+    The render cache (`.mlgitops-cache/`, git-ignored, not output) is left out: tests/gitops/test_render_cache.py
     covers it.
     """
     return {
@@ -167,7 +167,7 @@ def finding_lines(validate_json: str) -> list[str]:
     return lines
 
 
-# --- the built package, installed as a user installs it (tests/test_day_one.py, test_release.py) -----
+# --- the built package, installed as a user installs it (tests/cli/test_day_one.py, test_release.py) -----
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""One configuration of the corpus (tests/test_corpus.py): where it lives upstream, how well a spec expresses it."""
+"""One configuration of the corpus (tests/language/test_corpus.py): where it lives upstream, how well a spec
+expresses it."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ Every file it writes reads back (PyYAML) as exactly the data it was given; the s
 `broken_projects()` takes a valid project and breaks one file in one way (a wrong type, an unknown key,
 a bad patch path, a tab, a duplicate key, a Jsonnet syntax error), naming the file that must be blamed.
 
-Kept out on purpose (defect classes being fixed elsewhere, see tests/test_fuzz_invariants.py): keys
+Kept out on purpose (defect classes being fixed elsewhere, see tests/invariants/test_fuzz_invariants.py): keys
 Kustomize interprets (`config.kubernetes.io/*` annotations, `$patch`), addon objects with the same
 name across models, cluster-scoped or List objects and Secrets from templates, patches on pod templates,
 storage URIs that are not in canonical form, copy-heavy patches, non-ASCII patch paths.

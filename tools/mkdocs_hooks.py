@@ -1,4 +1,4 @@
-"""MkDocs hook (mkdocs.yml `hooks:`): the snippet kinds of tests/test_snippets.py on fenced blocks.
+"""MkDocs hook (mkdocs.yml `hooks:`): the snippet kinds of tests/cli/test_snippets.py on fenced blocks.
 
 The docs tag each ```yaml block with a second word (`model-fragment`, `project-fragment`, `not-spec`)
 that GitHub ignores; Python-Markdown's fences take a language and attributes only, so the word is

@@ -36,14 +36,38 @@ PACKAGE = REPO / "generator" / "mlgitops"
 
 # module → (source file under generator/mlgitops, its own test files)
 MODULES: dict[str, tuple[str, list[str]]] = {
-    "jsonpointer": ("util/jsonpointer.py", ["tests/test_jsonpointer.py", "tests/test_conformance_json_patch.py"]),
-    "mergepatch": ("util/mergepatch.py", ["tests/test_merge_patch.py"]),
-    # tests/test_patches.py renders whole projects (Kustomize): too slow to run per mutant
-    "patches": ("render/patches.py", ["tests/test_patch_engine.py", "tests/test_conformance_json_patch.py"]),
-    "kubevalues": ("language/kubevalues.py", ["tests/test_kube_values.py", "tests/test_kube_value_bounds.py"]),
-    "stepgraph": ("language/stepgraph.py", ["tests/test_hostile_input.py", "tests/test_training_workflow.py"]),
-    "yamlio": ("util/yamlio.py", ["tests/test_yamlio.py", "tests/test_yaml_writer_fuzz.py"]),
-    "gates": ("render/gates.py", ["tests/test_registry_gates.py", "tests/test_training_workflow.py"]),
+    "jsonpointer": (
+        "util/jsonpointer.py",
+        ["tests/util/test_jsonpointer.py", "tests/render/test_conformance_json_patch.py"],
+    ),
+    "mergepatch": ("util/mergepatch.py", ["tests/util/test_merge_patch.py"]),
+    # tests/render/test_patches.py renders whole projects (Kustomize): too slow to run per mutant
+    "patches": (
+        "render/patches.py",
+        ["tests/render/test_patch_engine.py", "tests/render/test_conformance_json_patch.py"],
+    ),
+    "kubevalues": (
+        "language/kubevalues.py",
+        ["tests/language/test_kube_values.py", "tests/language/test_kube_value_bounds.py"],
+    ),
+    "stepgraph": (
+        "language/stepgraph.py",
+        ["tests/invariants/test_hostile_input.py", "tests/render/test_training_workflow.py"],
+    ),
+    "yamlio": (
+        "util/yamlio.py",
+        [
+            "tests/util/test_yamlio.py",
+            "tests/util/test_yaml_writer_fuzz.py",
+        ],
+    ),
+    "gates": (
+        "render/gates.py",
+        [
+            "tests/delivery/test_registry_gates.py",
+            "tests/render/test_training_workflow.py",
+        ],
+    ),
 }
 # Only these functions of a module are mutated (the rest of yamlio.py is the reader, not the writer).
 SCOPES: dict[str, tuple[str, ...]] = {

@@ -99,7 +99,7 @@ def executor_token_problems(obj: Obj) -> Iterator[tuple[JsonPath, str]]:
     """`automountServiceAccountToken: false` without an executor ServiceAccount: Argo errors every pod
     node ("executor.serviceAccountName must not be empty if automountServiceAccountToken is false",
     workflow/controller/workflowpod.go `setupServiceAccount`, v4.0.5; shown by the real controller in
-    tests/test_cluster_argo.py)."""
+    tests/controlplane/test_cluster_argo.py)."""
     if obj.get("kind") not in _WORKFLOW_KINDS:
         return
     base: JsonPath = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)

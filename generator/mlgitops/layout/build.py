@@ -2,7 +2,7 @@
 
 The stream is what `kubectl kustomize` prints for the rendered overlay (`overlays/<env>`, or one
 model's part of it), byte for byte. It is written from the in-memory render (kustomize_stream.py):
-the generated overlay is an exact encoding of those objects (tests/test_render.py proves it with the
+the generated overlay is an exact encoding of those objects (tests/render/test_render.py proves it with the
 real Kustomize), so Kustomize is not run at sync time for the generated part. Hand-written
 `base/platform/` is built on its own by the real Kustomize (confined first, platform_tree.py), with
 the overlay's namespace and labels, and merged in Kustomize's order. The real Kustomize builds the

@@ -11,7 +11,7 @@ strings (plain, single-quoted, double-quoted or `|` blocks, as go-yaml's emitter
 integers, simple floats, booleans and null, with map keys in go-yaml's order. Any value outside that
 class (non-ASCII or control characters, text go-yaml would fold at 80 columns, keys whose order
 depends on go-yaml's digit-run comparison, unusual floats) makes `stream` return None, and the caller
-runs the real Kustomize instead. tests/test_kustomize_stream.py checks the output against the real
+runs the real Kustomize instead. tests/layout/test_kustomize_stream.py checks the output against the real
 Kustomize, byte for byte.
 """
 

@@ -10,7 +10,7 @@ Two questions with different answers:
 * Does Kustomize set the overlay's namespace on it? `kustomize_namespaces`: Kustomize decides from its
   built-in OpenAPI schema, by apiVersion and kind (kubectl kustomize 5.8 leaves `rbac.../v1` ClusterRole
   alone but namespaces `argoproj.io/v1alpha1` ClusterWorkflowTemplate and `flowcontrol.../v1` FlowSchema),
-  so the objects mlgitops computes in memory follow the same table (tests/test_hostile_escapes.py
+  so the objects mlgitops computes in memory follow the same table (tests/invariants/test_hostile_escapes.py
   compares it with the real Kustomize).
 """
 

@@ -393,7 +393,7 @@ _UNPRINTABLE = re.compile("[\x85\u2028\u2029\ufeff]")
 #   Flux) round-trips every object through Go's encoding/json, which leaves them unescaped, and its
 #   YAML reader then fails with "control characters are not allowed", or, for NEL (U+0085), reads a
 #   line break: a space in a value, an error in a key; however they were written
-#   (tests/test_yaml_writer_fuzz.py checks both halves of this against the real Kustomize).
+#   (tests/util/test_yaml_writer_fuzz.py checks both halves of this against the real Kustomize).
 _UNWRITABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # YAML readers give up on an implicit key longer than 1024 characters (PyYAML and go-yaml alike, see
 # `stale_possible_simple_keys`); longer keys are written as explicit `? key` entries.

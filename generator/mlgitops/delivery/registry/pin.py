@@ -11,7 +11,7 @@ What a promotion takes from the registry: the version's storage location (the do
 `runs:/` source resolved against its run's artifact location), `model.registry: models:/<name>/<version>`
 and `model.runId`. The spec's `training.gates` must hold for the run's metrics, or nothing is written.
 
-Nothing here is imported by `mlgitops cmp generate` (tests/test_lean_imports.py).
+Nothing here is imported by `mlgitops cmp generate` (tests/cli/test_lean_imports.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ the project). Everything else `render` writes (`overlays/<env>/kustomization.yam
 
 So when a changed model's facts equal the recorded ones, every environment-wide file is unchanged.
 A new reader of models in those modules must add what it reads here; the randomised equality test
-(tests/test_render_cache.py) compares incremental and full renders to catch a miss.
+(tests/gitops/test_render_cache.py) compares incremental and full renders to catch a miss.
 """
 
 from __future__ import annotations
