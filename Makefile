@@ -47,7 +47,7 @@ promtool: ## install promtool when missing (needs apt-get and root; elsewhere th
 crds: setup ## fetch the pinned upstream CRDs (tools/crds.lock) into crds/ for validate and the tests (needs go)
 	$(BIN)/python tools/crdsource.py fetch crds
 
-controlplane: ## build (or reuse, cached outside the repository) the local control plane's programs; print where
+controlplane: ## build (or reuse, cached outside the repository) the local control plane's programs and the Jenkins X pipeline checker; print where
 	tools/build-controlplane
 
 controlplane-up: setup controlplane ## start etcd, kube-apiserver and KServe on loopback; DIR/kubeconfig (CONTROLPLANE_DIR=DIR)
@@ -58,7 +58,7 @@ controlplane-down: setup ## stop the control plane started in CONTROLPLANE_DIR
 
 controlplane-if-go:
 	@if command -v go >/dev/null; then tools/build-controlplane >/dev/null; \
-	else echo "go not found: the tests on the local control plane will be skipped (docs/controlplane.md)"; fi
+	else echo "go not found: the tests on the local control plane and the Jenkins X pipeline checks will be skipped (docs/controlplane.md)"; fi
 
 test: setup promtool controlplane-if-go ## run the test suite (what a machine lacks, promtool, the CRDs or Go, skips with the reason)
 	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q

@@ -23,9 +23,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ci",
-        choices=["github", "gitlab", "none"],
+        choices=["github", "gitlab", "jenkins-x", "none"],
         default="github",
-        help="which CI definition to add (default: github)",
+        help="which CI definition to add (default: github; jenkins-x: Lighthouse triggers and Tekton pipelines)",
     )
     parser.add_argument(
         "--force", action="store_true", help="overwrite existing starting files (default: keep them, merge .gitignore)"

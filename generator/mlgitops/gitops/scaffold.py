@@ -24,8 +24,8 @@ from typing import Literal
 from mlgitops.util.errors import MlgitopsError, UsageError
 from mlgitops.util.paths import MODELS_DIR, PROJECT_FILE, TEMPLATES_DIR
 
-CiKind = Literal["github", "gitlab", "none"]
-CI_CHOICES: tuple[CiKind, ...] = ("github", "gitlab", "none")
+CiKind = Literal["github", "gitlab", "jenkins-x", "none"]
+CI_CHOICES: tuple[CiKind, ...] = ("github", "gitlab", "jenkins-x", "none")
 SCHEMA_FILE = ".mlgitops/schema.json"
 EXAMPLE_MODEL = "example-classifier"
 DEFAULT_NAME = "ml-project"
@@ -191,7 +191,11 @@ def scaffold_files(
             text = text.replace(token, value)
         files[path] = text
     files[SCHEMA_FILE] = schema_text()
-    if ci != "none":
+    if ci == "jenkins-x":  # several files: Lighthouse triggers and the Tekton PipelineRuns (jenkinsx.py)
+        from mlgitops.gitops.jenkinsx import pipeline_files
+
+        files.update(pipeline_files(files[PROJECT_FILE], revision, lambda template: _ci_text(template, pip_spec)))
+    elif ci != "none":
         files[CI_FILES[ci][0]] = ci_definition(ci, pip_spec)
     if ci == "github":
         files[PROMOTE_WORKFLOW[0]] = promote_workflow(pip_spec)
