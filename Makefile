@@ -12,7 +12,7 @@ CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
 CONTROLPLANE_DIR ?= .controlplane
 
-.PHONY: help setup setup-example docs promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example conformance-data test mutation fuzz lint typecheck render render-check check bench clean
+.PHONY: help bench-realistic setup setup-example docs promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example conformance-data test mutation fuzz lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -95,7 +95,13 @@ render-check: setup ## fail if the committed generated files are stale
 
 check: lint typecheck render-check test ## everything CI runs
 
-bench: setup ## speed benchmarks (medians; see bench/)
+bench-realistic: setup ## the main benchmarks on models shaped like the bundled example (every feature on)
+	MLGITOPS_BENCH_SHAPE=example $(BIN)/python bench/bench_render.py
+	MLGITOPS_BENCH_SHAPE=example $(BIN)/python bench/bench_cmp.py
+	MLGITOPS_BENCH_SHAPE=example $(BIN)/python bench/bench_diff.py
+	MLGITOPS_BENCH_SHAPE=example $(BIN)/python bench/bench_memory.py --crds $(CRDS)
+
+bench: setup bench-realistic ## speed benchmarks (medians; see bench/), on the realistic shape, then the synthetic one
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_promote.py
 	$(BIN)/python bench/bench_cmp.py
