@@ -117,6 +117,8 @@ def test_all_hold_and_the_failure_message_agree_with_the_gates(
     for gate in failing:
         assert f"gate {gate.metric} {gate.op} {fixed_point(gate.value)} does not hold ({gate.metric} = " in message
     assert message.count("does not hold") == len(failing)
+    if not failing:
+        assert message == ""  # a gate that holds adds nothing
     assert not message.endswith("; ") and not message.startswith("; ")
 
 

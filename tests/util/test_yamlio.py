@@ -151,3 +151,47 @@ def test_reader_errors_name_file_line_and_column(text: str, where: str, message:
         parse_document(text, "f.yaml")
     assert str(info.value).startswith(where + ": ")
     assert message in str(info.value)
+
+
+# --- what `dump` refuses to write, and where (unwritable / unwritable_reason) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("plain text, ünïcödé and 🚀", None),
+        ("\ud800", "it holds U+D800, a lone surrogate"),
+        ("a\udfffb", "it holds U+DFFF, a lone surrogate"),
+        ("\ud7ff", None),  # just below the surrogates: an ordinary character
+        ("\ue000", None),  # just above them
+        ("\x7f", "it holds U+007F, a control character or noncharacter"),
+        ("x\x9fy", "it holds U+009F, a control character or noncharacter"),
+        ("\uffff", "it holds U+FFFF, a control character or noncharacter"),
+    ],
+)
+def test_unwritable_reason_names_the_character(text: str, reason: str | None) -> None:
+    from mlgitops.util.yamlio import unwritable_reason
+
+    found = unwritable_reason(text)
+    if reason is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(reason)
+
+
+def test_unwritable_finds_every_key_and_value_with_its_path() -> None:
+    from mlgitops.util.yamlio import unwritable
+
+    value = {
+        "fine": ["ok", {"deep\x7f": "ok", "<<": {"x": "\ud800"}}],
+        "also": {"list": ["ok", "bad\uffff"]},
+        7: "numeric keys are not text",
+    }
+    found = [(path, reason.split(",")[0], is_key) for path, reason, is_key in unwritable(value)]
+    assert found == [
+        (("fine", 1, "deep\x7f"), "key: it holds U+007F", True),
+        (("fine", 1, "<<"), "key: the key '<<' is read by Kustomize as a YAML merge key and dropped; rename it", True),
+        (("fine", 1, "<<", "x"), "it holds U+D800", False),
+        (("also", "list", 1), "it holds U+FFFF", False),
+    ]
+    assert list(unwritable({"a": ["b", {"c": "d"}], "<<x": "y"})) == []  # only the exact key `<<` is a merge key
