@@ -63,7 +63,7 @@ controlplane-if-go:
 # COVERAGE=1 (set by .ci/run) measures branch coverage of the package in the test process and prints the
 # total and the least-covered modules; subprocesses the tests start are not measured.
 test: setup promtool controlplane-if-go ## run the test suite (what a machine lacks, promtool, the CRDs or Go, skips with the reason)
-	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q $(if $(COVERAGE),--cov=mlgitops --cov-branch --cov-report=)
+	PROMTOOL_PREFIX=$(PROMTOOL_PREFIX) $(BIN)/pytest -q -n auto --dist loadgroup $(if $(COVERAGE),--cov=mlgitops --cov-branch --cov-report=)
 	$(if $(COVERAGE),$(BIN)/python tools/coverage_summary.py)
 
 conformance-data: setup ## fetch the pinned JSON Patch conformance cases (tools/conformance.lock) into ~/.cache/mlgitops (needs npm)
