@@ -195,3 +195,42 @@ def test_unwritable_finds_every_key_and_value_with_its_path() -> None:
         (("also", "list", 1), "it holds U+FFFF", False),
     ]
     assert list(unwritable({"a": ["b", {"c": "d"}], "<<x": "y"})) == []  # only the exact key `<<` is a merge key
+
+
+def test_scalars_are_written_as_every_yaml_reader_reads_them() -> None:
+    """The exact text of each scalar kind; PyYAML (YAML 1.1) reads each back as the value."""
+    import math
+
+    import yaml
+
+    from mlgitops.util.yamlio import dump
+
+    data = {"a": False, "b": float("nan"), "c": float("inf"), "d": float("-inf"), "e": 1e20, "f": 1.5}
+    data.update({"g": True, "h": None, "i": 3, "j": -0.0})
+    text = dump(data)
+    assert text == ("a: false\nb: .nan\nc: .inf\nd: -.inf\ne: 1.0e+20\nf: 1.5\ng: true\nh: null\ni: 3\nj: -0.0\n")
+    back = yaml.safe_load(text)
+    assert math.isnan(back.pop("b"))  # NaN equals nothing, itself included: compared apart
+    del data["b"]
+    assert back == data
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("line one\nline two\n", "|\n  line one\n  line two\n"),  # a block, clipped
+        ("line one\nline two", "|-\n  line one\n  line two\n"),  # a block, stripped
+        ("one\n\nthree\n", "|\n  one\n\n  three\n"),  # an empty line inside stays empty
+        ("trailing \nspace\n", '"trailing \\nspace\\n"'),  # trailing blanks would be lost in a block
+        ("\n\n", '"\\n\\n"'),  # nothing but line breaks
+        ("two breaks at the end\n\n", '"two breaks at the end\\n\\n"'),  # a block would clip one
+    ],
+)
+def test_multi_line_strings_are_blocks_only_when_they_read_back(text: str, written: str) -> None:
+    import yaml
+
+    from mlgitops.util.yamlio import dump
+
+    out = dump({"k": text})
+    assert out == f"k: {written}" + ("" if written.endswith("\n") else "\n")
+    assert yaml.safe_load(out) == {"k": text}
