@@ -234,3 +234,22 @@ def test_multi_line_strings_are_blocks_only_when_they_read_back(text: str, writt
     out = dump({"k": text})
     assert out == f"k: {written}" + ("" if written.endswith("\n") else "\n")
     assert yaml.safe_load(out) == {"k": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a" * 59 + "\x7f", "a" * 59 + "\\x7f"),  # 60 characters: shown whole, the character escaped
+        ("a" * 60 + "\x7f", "a" * 57 + "..."),  # 61: cut to 57 and an ellipsis
+        ("\x7f" + "b" * 100, "\\x7f" + "b" * 56 + "..."),
+    ],
+)
+def test_a_refusal_shows_at_most_sixty_characters_of_the_text(text: str, shown: str) -> None:
+    from mlgitops.util.yamlio import UnwritableTextError, dump
+
+    with pytest.raises(UnwritableTextError) as refused:
+        dump({"k": text})
+    assert str(refused.value) == (
+        f"cannot write the text '{shown}': it holds U+007F, a control character or noncharacter that Kustomize "
+        "cannot read back (nor Argo CD or Flux); remove it"
+    )
