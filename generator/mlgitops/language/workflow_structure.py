@@ -12,6 +12,10 @@ Each problem is positioned at the spec field that cannot work. The Argo facts be
   "Memoization only works for steps which have outputs"); an input artifact's contents cannot be part
   of the key, so a cached step with artifact inputs would reuse results computed from other data.
 * `withParam` needs a JSON list written by an earlier task the looping task depends on.
+* A step with `stdout: true` outputs the param `result` (its standard output, `outputs.result`), which
+  readers find like any param (`outputs_of`). A loop's results are aggregated by parsing each as JSON
+  (`workflow/controller/operator.go`, `processAggregateNodeOutputs`), so a fanned-out step takes no
+  `stdout`. A script step takes no `args`: Argo appends the script's file after them.
 """
 
 from __future__ import annotations
