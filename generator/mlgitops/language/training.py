@@ -275,7 +275,7 @@ class Ttl(Strict):
     (argo-workflows `workflow/gccontroller/gc_controller.go`, `ttl`)."""
 
     afterCompletion: TtlDuration | None = Field(
-        default=None, description="keep any finished run this long, unless afterSuccess or afterFailure says, e.g. 2d"
+        default=None, description="keep any finished run this long, unless afterSuccess or afterFailure says, e.g. 48h"
     )
     afterSuccess: TtlDuration | None = Field(default=None, description="keep a succeeded run this long, e.g. 24h")
     afterFailure: TtlDuration | None = Field(default=None, description="keep a failed run this long, e.g. 168h")
