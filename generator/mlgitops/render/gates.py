@@ -30,18 +30,6 @@ from decimal import Decimal
 
 from mlgitops.language.training import Gate
 
-__all__ = [
-    "all_hold",
-    "all_of",
-    "comparison",
-    "expr_number",
-    "expr_text",
-    "failure_message",
-    "fixed_point",
-    "metric_ref",
-]
-
-
 def fixed_point(value: float) -> str:
     """The shortest decimal that reads back as `value`, never in exponent form.
 
