@@ -30,6 +30,7 @@ from decimal import Decimal
 
 from mlgitops.language.training import Gate
 
+
 def fixed_point(value: float) -> str:
     """The shortest decimal that reads back as `value`, never in exponent form.
 
