@@ -163,9 +163,13 @@ def credential_problems(spec: Model, locate: Locate) -> list[Problem]:
         check(("training", "parameters", name), name, value, "parameter")
     for i, step in enumerate(training.steps):
         check_env(("training", "steps", i, "env"), step.env)
-        for field, values in (("command", step.command), ("args", step.args)):
+        for field, values in (("command", step.command or []), ("args", step.args)):
             for j, value in enumerate(values):
                 check(("training", "steps", i, field, j), None, value, field)
+        for word in (step.script or "").split():  # a URI with a credential anywhere in a script's source
+            if uri_problem(word) is not None:
+                check(("training", "steps", i, "script"), None, word, "script")
+                break
     if training.register_ is not None:
         for field, values in (("command", training.register_.command), ("args", training.register_.args)):
             for j, value in enumerate(values):

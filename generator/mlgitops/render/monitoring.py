@@ -210,13 +210,13 @@ def training_rules(model: ResolvedModel, project: Project, monitoring: Monitorin
     training = model.spec.training
     if training is None or not training.schedules or model.environment is None:
         return []
-    from mlgitops.render.training import template_name
+    from mlgitops.language.training import training_name
 
     days = monitoring.alerts.trainingMaxAgeDays or DEFAULT_TRAINING_MAX_AGE_DAYS
     namespace = project.environment(model.environment).namespace
     # honorLabels: true keeps Argo's `namespace`; without it Prometheus renames it `exported_namespace`
     # (and `namespace` is the controller pod's). Either scrape counts; neither leaves the rule firing.
-    template = f'name="{template_name(model.name)}",phase="Succeeded"'
+    template = f'name="{training_name(model.name, training)}",phase="Succeeded"'
     counter = "argo_workflows_workflowtemplate_triggered_total"
     honored = f'{counter}{{{template},namespace="{namespace}",exported_namespace=""}}'
     renamed = f'{counter}{{{template},exported_namespace="{namespace}"}}'
