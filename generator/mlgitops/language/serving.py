@@ -105,18 +105,6 @@ class ModelSource(Strict):
         "annotation; promote --alias writes it (for example 3f2a9c0e5b7d4e1f8a6b2c9d0e4f7a1b)",
     )
 
-    @model_validator(mode="after")
-    def _one_location(self) -> ModelSource:
-        path = self.storage.path if self.storage is not None else None
-        if self.storageUri is None and path is None:
-            raise ValueError("set storageUri, or storage.path (with storage.key naming the storage-config entry)")
-        if self.storageUri is not None and path is not None:
-            raise ValueError(
-                "set storageUri or storage.path, not both: KServe loads storageUri and ignores the path (keep "
-                "storage.key and storage.parameters for the credentials)"
-            )
-        return self
-
 
 # Unset `replicas.max` scales up to this many times `min` (at least 1): enough headroom that
 # autoscaling does something, bounded so that an unset field never scales a GPU model far.

@@ -78,8 +78,27 @@ def _problem(locate: Locator, path: JsonPath, message: str, key: bool = False) -
 
 
 def _storage_spec_problems(spec: Model, locate: Locator) -> list[Problem]:
-    serving = spec.serving
-    if spec.model.storage is None or serving is None:
+    source, serving = spec.model, spec.serving
+    path = source.storage.path if source.storage is not None else None
+    if source.storageUri is None and path is None:
+        return [
+            _problem(
+                locate,
+                ("model", "storageUri"),
+                "missing required key 'storageUri' (where the model files are; or model.storage.path with "
+                "model.storage.key, KServe's storage spec)",
+            )
+        ]
+    if source.storageUri is not None and path is not None:
+        return [
+            _problem(
+                locate,
+                ("model", "storage", "path"),
+                "set model.storageUri or model.storage.path, not both: KServe loads storageUri and ignores the "
+                "path (keep storage.key and storage.parameters for the credentials)",
+            )
+        ]
+    if source.storage is None or serving is None:
         return []
     if serving.engine == "deployment":
         return [
@@ -360,8 +379,8 @@ def storage_scheme_problems(spec: Model, features: ClusterFeatures, locate: Loca
         problems.append(
             Problem(
                 locate(latest([path]), False),
-                f"{uri[:80]!r}: KServe's storage initializer knows no {scheme}:// scheme (it knows "
-                f"{', '.join(KSERVE_STORAGE_SCHEMES)}); {fix}",
+                f"{uri[:80]!r} is not a storage URI KServe can load here: its storage initializer knows no "
+                f"{scheme}:// scheme (it knows {', '.join(KSERVE_STORAGE_SCHEMES)}); {fix}",
             )
         )
     return problems
