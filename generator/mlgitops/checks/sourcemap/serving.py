@@ -74,6 +74,8 @@ def _ports_and_probes(tail: JsonPath, spec: Model, own_ports: int = 0) -> SpecSo
     match tail:
         case ("ports", int(i), *more) if own_ports <= i < own_ports + len(serving.ports):
             return model_at("serving", "ports", i - own_ports, *more[:1])
+        case ("ports", *_):  # a port mlgitops declares itself: serving.ports would replace or add to it
+            return model_at("serving", "ports")
         case (("readinessProbe" | "livenessProbe" | "startupProbe") as field, *more) if serving.probes is not None:
             kind = {v: k for k, v in PROBE_FIELDS.items()}[field]
             if getattr(serving.probes, kind) is not None:
