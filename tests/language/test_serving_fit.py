@@ -136,6 +136,12 @@ REFUSED = [
         "admits only concurrency or rps",
     ),
     (
+        "serving:\n  protocol: v2\n  batcher: {maxBatchSize: 8}\n",
+        "batcher",
+        "",
+        "batches only v1 ':predict' requests",
+    ),
+    (
         "serving: {}\nmonitoring: {metrics: {port: metrics}}\n",
         "metrics}",
         "monitoring",

@@ -23,6 +23,8 @@ Upstream facts (KServe v0.20.0, Knative Serving 1.21, Kubernetes 1.34):
   `validateScalingKedaCompExtension`): the autoscaler class is the InferenceService's, and under KEDA a
   component's triggers come only from its own `autoScaling` (a `scaleMetric` is refused), so the
   transformer scales with `metric: prometheus` exactly when the predictor does.
+* **The batcher** (pkg/batcher/handler.go `ServeHTTP`) batches requests whose path ends in `:predict`, the
+  v1 protocol, and passes any other through.
 * **Storage.** KServe's storage initializer knows the schemes of `fields.KSERVE_STORAGE_SCHEMES`; a
   ClusterStorageContainer adds others (pkg/controller/v1beta1/inferenceservice/utils/utils.go
   `ValidateStorageURI`), which `clusterFeatures.storageSchemes` declares. `engine: deployment` runs its own
@@ -67,6 +69,16 @@ def serving_problems(spec: Model, locate: Locator) -> list[Problem]:
     serving = spec.serving
     if serving is None:
         return problems
+    if serving.batcher is not None and serving.protocol not in (None, "v1"):
+        problems.append(
+            _problem(
+                locate,
+                ("serving", "batcher"),
+                f"KServe's batcher batches only v1 ':predict' requests (pkg/batcher/handler.go): with protocol "
+                f"{serving.protocol} every request passes unbatched; drop the batcher or serve protocol v1",
+                key=True,
+            )
+        )
     problems.extend(_port_problems(serving, locate))
     problems.extend(_transformer_problems(serving, locate))
     problems.extend(_probe_port_problems(spec, locate))
