@@ -74,6 +74,19 @@ def test_pod_security_covers_the_explainer(tmp_path: Path) -> None:
         assert any(container in line and "runAsNonRoot" in line and where in line for line in lines), (container, lines)
 
 
+def test_autoscaling_mode_covers_the_transformer(tmp_path: Path) -> None:
+    """A Standard-mode transformer scaling on concurrency gets an HPA that cannot: reported at its metric."""
+    text = model_yaml(
+        "m",
+        body="serving:\n  transformer: {image: ghcr.io/acme/t:1.0, autoscaling: {metric: concurrency, target: 4}}\n",
+    )
+    lines = [line for line in _validate(tmp_path, {"m": text}) if "[autoscaling-mode]" in line]
+    column = text.splitlines()[5].index("concurrency") + 1
+    assert lines and all(
+        "/spec/transformer/scaleMetric" in line and f"(models/m.yaml:6:{column})" in line for line in lines
+    ), lines
+
+
 @pytest.mark.parametrize(
     ("uri", "version", "pinned"),
     [

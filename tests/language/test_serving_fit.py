@@ -179,6 +179,7 @@ VALUE_RULES = [
     ("ports: [{containerPort: 8085}, {containerPort: 8085}]", "8085/TCP is listed twice"),
     ("ports: [{containerPort: 8085, hostPort: 80}]", "unknown key 'hostPort'"),
     ("batcher: {maxBatchSize: 0}", "greater than or equal to 1"),
+    ("explainer: {image: ghcr.io/a/e:1.0, env: {AWS_SECRET_ACCESS_KEY: abc123}}", "holds a literal credential"),
     ("engine: deployment\n  batcher: {}", "batcher needs engine: kserve"),
     ("engine: deployment\n  explainer: {image: ghcr.io/a/e:1.0}", "explainer needs engine: kserve"),
 ]
@@ -218,6 +219,12 @@ def test_storage_path_stands_in_for_the_storage_uri(tmp_path: Path) -> None:
         (STORAGE_SPEC, "serving: {engine: deployment}\n", "storage", "engine: deployment runs its own"),
         (STORAGE_SPEC, "serving: {image: 'ghcr.io/a/s:1.0'}\n", "storage", "custom predictor image"),
         ('model: {format: sklearn, version: "3", storage: {path: m/../3}}\n', "serving: {}\n", "m/../3", "'..'"),
+        (
+            'model: {format: sklearn, version: "3", storage: {path: m/3, parameters: {secret_access_key: abc123}}}\n',
+            "serving: {}\n",
+            "abc123",
+            "storage parameter 'secret_access_key' holds a literal credential",
+        ),
     ],
 )
 def test_storage_spec_refusals(tmp_path: Path, source: str, serving: str, needle: str, message: str) -> None:

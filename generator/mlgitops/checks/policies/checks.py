@@ -157,14 +157,15 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
             ("spec", "predictor", "minReplicas"),
             "minReplicas is 0 on a GPU predictor; keep at least 1 replica (serving.replicas.min)",
         )
-    metric = predictor.get("scaleMetric")
-    if mode == "Standard" and metric in ("concurrency", "rps"):
-        yield Violation(
-            AUTOSCALING_MODE,
-            obj,
-            ("spec", "predictor", "scaleMetric"),
-            f"scaleMetric {metric} needs Knative mode; Standard mode scales on cpu or memory",
-        )
+    for component in ("predictor", "transformer"):
+        metric = get_path(obj, ("spec", component, "scaleMetric"))
+        if mode == "Standard" and metric in ("concurrency", "rps"):
+            yield Violation(
+                AUTOSCALING_MODE,
+                obj,
+                ("spec", component, "scaleMetric"),
+                f"scaleMetric {metric} needs Knative mode; Standard mode scales on cpu or memory",
+            )
     if mode == "Knative" and predictor.get("canaryTrafficPercent") is not None:
         yield Violation(
             KNATIVE_CANARY,
