@@ -286,3 +286,29 @@ def test_a_declared_scheme_is_a_uri_scheme(tmp_path: Path, scheme: str) -> None:
     assert result.exit_code == 1 and re.match(r"mlgitops\.yaml:\d+:\d+: .*not a URI scheme", result.stderr), (
         result.stderr
     )
+
+
+def test_mlgitops_schema_describes_the_new_fields() -> None:
+    """`mlgitops schema` (the editors' schema and docs/reference/spec.md) has each field, with its description."""
+    import json
+
+    from mlgitops.gitops.scaffold import schema_text
+
+    defs = json.loads(schema_text())["$defs"]
+    expected = {
+        "Serving": ("ports", "probes", "batcher", "explainer"),
+        "Transformer": ("collocated", "nodeClass", "replicas", "autoscaling", "probes"),
+        "ModelSource": ("storage",),
+        "ModelStorage": ("key", "path", "parameters"),
+        "ClusterFeatures": ("storageSchemes",),
+        "Batcher": ("maxBatchSize", "maxLatency", "timeout"),
+        "Explainer": ("image", "command", "args", "env", "resources"),
+        "ContainerPort": ("name", "containerPort", "protocol"),
+        "Probes": ("readiness", "liveness", "startup"),
+        "Probe": ("httpGet", "tcpSocket", "grpc", "exec", "periodSeconds", "terminationGracePeriodSeconds"),
+    }
+    for definition, fields in expected.items():
+        properties = defs[definition]["properties"]
+        for field in fields:
+            assert properties[field]["description"].strip(), (definition, field)
+    assert "storageUri" not in defs["ModelSource"].get("required", [])  # storage.path may stand in for it
