@@ -21,6 +21,7 @@ from mlgitops.language.node_classes import node_class_problems
 from mlgitops.language.podspec import check_pods
 from mlgitops.language.project import Project
 from mlgitops.language.schema_errors import validation_problems
+from mlgitops.language.servingfit import serving_problems
 from mlgitops.language.stepgraph import find_cycle, input_producers
 from mlgitops.language.training import Training
 from mlgitops.language.training_envs import model_problems, trains_in
@@ -322,6 +323,7 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
         problems.extend(_check_template_size(spec.training, project, locate))
         problems.extend(name_problems(spec, locate))
     problems.extend(node_class_problems(spec, project, locate))
+    problems.extend(serving_problems(spec, locate))
     problems.extend(check_pods(spec, locate))
     problems.extend(credential_problems(spec, locate))
     return problems
