@@ -48,7 +48,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "kubevalues": (
         "language/kubevalues.py",
-        ["tests/language/test_kube_values.py", "tests/language/test_kube_value_bounds.py"],
+        [
+            "tests/language/test_kube_values.py",
+            "tests/language/test_kube_value_bounds.py",
+            "tests/language/test_kube_value_tables.py",
+        ],
     ),
     "stepgraph": ("language/stepgraph.py", ["tests/language/test_stepgraph.py"]),
     "yamlio": (
