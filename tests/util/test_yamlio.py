@@ -253,3 +253,12 @@ def test_a_refusal_shows_at_most_sixty_characters_of_the_text(text: str, shown: 
         f"cannot write the text '{shown}': it holds U+007F, a control character or noncharacter that Kustomize "
         "cannot read back (nor Argo CD or Flux); remove it"
     )
+
+
+def test_the_merge_key_is_refused_as_a_key_only() -> None:
+    from mlgitops.util.yamlio import UnwritableTextError, dump
+
+    with pytest.raises(UnwritableTextError, match=r"^cannot write a mapping: the key '<<' is read by Kustomize"):
+        dump({"labels": {"<<": "x"}})
+    assert dump({"k": "<<"}) == 'k: "<<"\n'  # as a value it is only text
+    assert dump({"<<<": 1}) == '"<<<": 1\n'
