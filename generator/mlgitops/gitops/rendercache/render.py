@@ -6,8 +6,9 @@ same files and facts. So a recorded entry stays *true* whatever happens to the t
 wrong is only the disk no longer holding those outputs, which is checked every time:
 
 1. Same project key, same set of models: the models whose file hash differs, or one of the other
-   files their render read (inputs.py `model_reads`), are loaded, validated and rendered alone (`load_workspace(only_models=…)`: a model's validity and render depend only
-   on its own file and the project). If any of them has other facts (facts.py) than recorded, the
+   files their render read (inputs.py `model_reads`), are loaded, validated and rendered alone
+   (`load_workspace(only_models=…)`: a model's validity and render depend only on its own file, the
+   files it names and the project). If any of them has other facts (facts.py) than recorded, the
    environment-wide files could change: full render.
 2. Every other expected file is read and hashed against the record; the changed models' files are
    compared byte for byte. A file that differs from its record (edited by hand, reverted by git,
