@@ -68,6 +68,8 @@ def render_model(
         # Training objects of a model that does not train in this environment: their patches wait.
         trains_elsewhere = model.spec.training is None and model.file.spec.training is not None
         absent = ("WorkflowTemplate", "CronWorkflow") if trains_elsewhere else ()
+        if model.environment is None and _tested_somewhere(model):
+            absent = (*absent, "Job", "ConfigMap")  # smoke-test objects: rendered in environments only
         try:
             objects = apply_patches(objects, model.spec.patches, model.spec_location, absent_kinds=absent)
         except SpecError as exc:
@@ -80,6 +82,11 @@ def render_model(
             if secret is not None:
                 raise SpecError.at(model.spec_location(("patches",)), secret + _in_environment(model))
     return objects
+
+
+def _tested_somewhere(model: ResolvedModel) -> bool:
+    spec = model.file.spec
+    return bool(spec.tests) or any("tests" in (patch or {}) for patch in spec.environments.values())
 
 
 def _in_environment(model: ResolvedModel) -> str:
