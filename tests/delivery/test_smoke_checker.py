@@ -347,3 +347,19 @@ def test_json_equality_follows_json_not_python() -> None:
     assert pointer_value(doc, "") is doc
     missing = pointer_value(doc, "/a~1b/m~0n/01")
     assert missing is pointer_value(doc, "/nope") and missing is not None
+
+
+def test_the_checker_is_python_3_8_and_standard_library_only() -> None:
+    """What any Python image runs: 3.8 syntax, and imports from the standard library alone."""
+    import ast
+
+    from mlgitops.render.smoke import checker_source
+
+    tree = ast.parse(checker_source(), feature_version=(3, 8))
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
