@@ -31,6 +31,13 @@ def _replace(root: Path, make_new: object) -> None:
     make_new(path)
 
 
+def _git_config(root: Path, path: Path) -> None:
+    """A `.git/config` with a token in its remote URL, and PATH a symlink to it (inside the project)."""
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text('{"url": "https://ci:token@git.example.com/acme.git"}\n')
+    path.symlink_to("../.git/config")
+
+
 def refused(root: Path) -> list[str]:
     """Render: refused with exit 1, nothing written; the problem lines."""
     before = snapshot_tree(root)
@@ -55,6 +62,7 @@ def refused(root: Path) -> list[str]:
         ("- {name: a, request: {headers: {X-A: 3}}}\n", "7:38", "quote it"),
         ("- {name: a, request: {bodyFile: ../x.json}}\n", "7:33", "is not a file of the project"),
         ("- {name: a, request: {bodyFile: /etc/passwd}}\n", "7:33", "is not a file of the project"),
+        ("- {name: a, request: {bodyFile: .git/config}}\n", "7:33", "hidden files and directories"),
         ("- {name: a, expect: {status: 42}}\n", "7:30", "greater than or equal to 100"),
         ("- {name: a, expect: {json: [{path: x, equals: 1}]}}\n", "7:36", "is not a JSON Pointer"),
         ("- {name: a, expect: {json: [{path: /x}]}}\n", "7:29", "exactly one of equals, oneOf, or min"),
@@ -101,8 +109,12 @@ def test_tests_need_a_served_model_speaking_http(tmp_path: Path) -> None:
             ),
             "bodyFile resolves outside the project (to /etc/hostname)",
         ),
+        (
+            lambda root: _replace(root, lambda path: _git_config(root, path)),
+            "smoke/iris.json leads to .git/config: hidden files and directories (.git, .env, ...) are not read",
+        ),
     ],
-    ids=["missing", "not-json", "not-utf8", "too-large", "directory", "fifo", "symlink-out"],
+    ids=["missing", "not-json", "not-utf8", "too-large", "directory", "fifo", "symlink-out", "symlink-to-git"],
 )
 def test_a_body_file_is_read_confined_and_bounded(tmp_path: Path, prepare: object, message: str) -> None:
     root = make(tmp_path, SERVING + "tests:\n- {name: a, request: {bodyFile: smoke/iris.json}}\n")

@@ -155,8 +155,9 @@ def failed_tests(cluster: Cluster, namespace: str, job: str) -> list[str]:
             for state in (status.get("state"), status.get("lastState")):
                 message = ((state or {}).get("terminated") or {}).get("message") or ""
                 for text in str(message).splitlines():
-                    if text.startswith("FAIL ") and printable(text) not in lines:
-                        lines.append(printable(text)[:300])
+                    line = printable(text)[:300]
+                    if text.startswith("FAIL ") and line not in lines:
+                        lines.append(line)
     return lines[:MAX_FAILED_LINES]
 
 

@@ -17,7 +17,7 @@ import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -26,6 +26,9 @@ from mlgitops.util.confine import escape_problem
 from mlgitops.util.errors import Location, Problem
 from mlgitops.util.limits import MAX_SMOKE_BODY_BYTES, MAX_SMOKE_TESTS
 from mlgitops.util.yamlio import JsonPath
+
+if TYPE_CHECKING:
+    from mlgitops.language.serving import Serving
 
 # A Python image runs the checker (data/smoke/check.py needs Python 3.8 or later, standard library only).
 DEFAULT_SMOKE_IMAGE = "python:3.12-alpine"
@@ -90,7 +93,13 @@ def _body_file(value: str) -> str:
             f"{value[:80]!r} is not a file of the project: a relative path with '/' separators and no '.' or '..' "
             "parts (for example smoke/iris.json)"
         )
+    if any(part.startswith(".") for part in parts):
+        raise ValueError(f"{value[:80]!r}: {_HIDDEN}")
     return value
+
+
+# `.git/config` may hold a CI token in a remote URL; no dot-file is a request body.
+_HIDDEN = "hidden files and directories (.git, .env, ...) are not read as a request body"
 
 
 def _json_pointer(value: str) -> str:
@@ -257,7 +266,7 @@ class SmokeSettings(Strict):
 Locate = Callable[[JsonPath, bool], Location]
 
 
-def smoke_problems(tests: list[SmokeTest], serving: Any, locate: Locate) -> list[Problem]:
+def smoke_problems(tests: list[SmokeTest], serving: Serving | None, locate: Locate) -> list[Problem]:
     """Unique names, and a served model that speaks HTTP (`serving` is the model's `serving` block)."""
     problems: list[Problem] = []
     if serving is None:
@@ -293,6 +302,9 @@ def read_project_file(root: Path, relative: str) -> str:
     escape = escape_problem(root, relative, "bodyFile")
     if escape is not None:
         raise ValueError(escape.message)
+    target = (root / relative).resolve().relative_to(root.resolve())
+    if any(part.startswith(".") for part in target.parts):
+        raise ValueError(f"{relative} leads to {target.as_posix()}: {_HIDDEN}")
     try:
         fd = os.open(root / relative, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
