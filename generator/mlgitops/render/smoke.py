@@ -70,6 +70,11 @@ def checker_source() -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache
+def _checker_digest() -> str:
+    return hashlib.sha256(checker_source().encode("utf-8")).hexdigest()
+
+
 def entry_service(model: ResolvedModel) -> str:
     """The Service in front of the model: its transformer's, else its predictor's."""
     serving = model.spec.serving
@@ -138,7 +143,10 @@ def smoke_document(model: ResolvedModel, project: Project) -> Obj:
 
 
 def document_text(document: Obj) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
+    """The document as JSON with one line per test (readable in a diff; `indent` would take the slow encoder)."""
+    head = json.dumps({key: value for key, value in document.items() if key != "tests"}, ensure_ascii=True)
+    tests = ",\n".join(json.dumps(test, ensure_ascii=True) for test in document["tests"])
+    return f'{head[:-1]}, "tests": [\n{tests}\n]}}\n'
 
 
 def _deadline(model: ResolvedModel, project: Project) -> int:
@@ -162,7 +170,7 @@ def _job_spec(model: ResolvedModel, project: Project, config_map: str, labels: d
             "--termination-log",
             "/dev/termination-log",
         ],
-        "resources": json.loads(json.dumps(RESOURCES)),
+        "resources": {kind: dict(values) for kind, values in RESOURCES.items()},
         "securityContext": container_security_context(HARDENING),
         "volumeMounts": [{"name": "tests", "mountPath": MOUNT_DIR, "readOnly": True}, *files.mounts],
     }
@@ -204,11 +212,13 @@ def render_smoke_tests(model: ResolvedModel, project: Project) -> list[Obj]:
     if model.environment is None or not model.spec.tests or model.spec.serving is None:
         return []
     labels = standard_labels(model, project, SMOKE_COMPONENT)
-    data = {CHECKER_FILE: checker_source(), TESTS_FILE: document_text(smoke_document(model, project))}
-    placeholder = model.name + SUFFIX
-    content = {"data": data, "job": _job_spec(model, project, placeholder, labels)}
+    tests = document_text(smoke_document(model, project))
+    spec = _job_spec(model, project, "", labels)  # the ConfigMap's name, once known, goes into volumes[0]
+    content = {"checker": _checker_digest(), "tests": tests, "job": spec}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
     name = smoke_name(model.name, digest)
+    spec["template"]["spec"]["volumes"][0]["configMap"]["name"] = name
+    data = {CHECKER_FILE: checker_source(), TESTS_FILE: tests}
     config_map: Obj = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -220,6 +230,6 @@ def render_smoke_tests(model: ResolvedModel, project: Project) -> list[Obj]:
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata(name, dict(labels), annotations),
-        "spec": _job_spec(model, project, name, labels),
+        "spec": spec,
     }
     return [config_map, job]
