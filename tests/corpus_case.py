@@ -29,6 +29,7 @@ class Case:
     loss: str = ""
     first_class: str = ""
     replaced_by: str = ""
+    cluster_features: str = ""  # a line added to clusterFeatures of the corpus' mlgitops.yaml
 
 
 def predictor(objs: Objects) -> Obj:

@@ -42,6 +42,10 @@ tests:
 """
 
 
+# One worker runs this module under `make test` (pytest-xdist): the model server below starts once.
+pytestmark = pytest.mark.xdist_group("kserve-model-server")
+
+
 @pytest.fixture(scope="module")
 def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serving(tmp_path_factory.mktemp("kserve")) as url:

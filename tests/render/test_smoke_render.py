@@ -108,6 +108,10 @@ def test_a_long_model_name_still_fits_a_label_value(tmp_path: Path) -> None:
     [
         ("serving: {mode: Knative}", "iris-predictor"),
         ("serving: {transformer: {image: 'ghcr.io/acme/t:1'}}", "iris-transformer"),
+        (
+            "serving: {transformer: {image: 'ghcr.io/acme/t:1', collocated: true}, ports: [{containerPort: 8085}]}",
+            "iris-predictor",
+        ),
         ("serving: {engine: deployment}", "iris-predictor"),
     ],
 )

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from mlgitops.language.model import Model
 from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
+from mlgitops.language.servingfit import storage_scheme_problems
 from mlgitops.language.stockfit import check_stock_fit
 from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem
@@ -104,6 +105,7 @@ def check_cluster_fit(
 ) -> list[Problem]:
     """Serving settings the environment's cluster refuses or ignores, at the spec line that caused each."""
     problems = check_stock_fit(spec, features, locate, latest)
+    problems.extend(storage_scheme_problems(spec, features, locate, latest))
     serving = spec.serving
     if serving is None or serving.engine != "kserve":
         return problems

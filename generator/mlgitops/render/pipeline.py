@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from mlgitops.language.clusterfit import features_for
 from mlgitops.language.loader import Workspace
-from mlgitops.language.resolve import ResolvedModel, resolve
+from mlgitops.language.resolve import ResolvedModel, resolve, spec_location
 from mlgitops.render.addons import (
     AddonRequest,
     addon_settings_problem,
@@ -108,13 +108,25 @@ def check_unique_objects(
                 if template is not None:
                     where = locate_addon(template, obj)
                 else:
-                    where = by_name[item.name].doc.location(("metadata", "name"))
+                    where = spec_location(
+                        workspace, by_name[item.name], env, _name_path(workspace, item.name, env, key)
+                    )
                 group = f" ({key[0]})" if key[0] else ""
                 raise SpecError.at(
                     where,
                     f"environment {env!r}: {key[1]}{group} {key[2]!r} of {origin} is also made by {first}; Kustomize "
                     "refuses two objects with one identity: give each its own name (for example with the model's name)",
                 )
+
+
+def _name_path(workspace: Workspace, model: str, env: str, key: tuple[str, str, str]) -> tuple[str, ...]:
+    """The spec field that names an object: `training.name` for a training object it names, else the model's."""
+    if key[1] in ("WorkflowTemplate", "CronWorkflow"):
+        resolved = resolve(workspace, workspace.model(model), env)
+        training = resolved.spec.training if resolved is not None else None
+        if training is not None and training.name is not None:
+            return ("training", "name")
+    return ("metadata", "name")
 
 
 def _addon_locator(workspace: Workspace) -> AddonLocator:

@@ -1,7 +1,7 @@
 """`tests:` → in each environment, a ConfigMap (the checker and the tests) and a Job that runs them.
 
 The Job calls the model where other pods of the namespace reach it: the Service of its entry component,
-`http://<name>-predictor.<namespace>` (`<name>-transformer` with a transformer), port 80. KServe creates
+`http://<name>-predictor.<namespace>` (`<name>-transformer` with a transformer of its own), port 80. KServe creates
 that Service in both deployment modes (kserve pkg/constants/constants.go PredictorServiceName and
 TransformerServiceName) and addresses the predictor the same way itself (pkg/apis/serving/v1beta1/
 transformer_custom.go, `--predictor_host`); `engine: deployment` renders it (render/deployment.py).
@@ -76,9 +76,11 @@ def _checker_digest() -> str:
 
 
 def entry_service(model: ResolvedModel) -> str:
-    """The Service in front of the model: its transformer's, else its predictor's."""
+    """The Service in front of the model: its transformer's (a component of its own), else its predictor's (a
+    collocated transformer serves the predictor pod's port)."""
     serving = model.spec.serving
-    if serving is not None and serving.engine == "kserve" and serving.transformer is not None:
+    transformer = serving.transformer if serving is not None and serving.engine == "kserve" else None
+    if transformer is not None and not transformer.collocated:
         return f"{model.name}-transformer"
     return f"{model.name}-predictor"
 
