@@ -15,7 +15,7 @@ from tests.conftest import copy_example, run_cli
 
 COMMANDS = [["init"], ["render"], ["build"], ["validate"], ["cmp"], ["cmp", "generate"], ["cmp", "parameters"],
             ["sidecar"], ["sidecar", "dockerfile"], ["schema"], ["diff"], ["promote"], ["history"],
-            ["rollback"], ["status"]]  # fmt: skip
+            ["rollback"], ["status"], ["test"]]  # fmt: skip
 
 
 def help_text(command: list[str]) -> str:

@@ -116,10 +116,18 @@ def test_version_bump_in_prod_only_names_prod_alone(repo: Path) -> None:
     summary = [line for line in lines if re.match(r"^prod\s+fraud-detector\s", line)]
     assert summary == ["prod  fraud-detector  version 6 → 7, replicas 3–10 → 4–12"]
     titles = [line for line in lines if re.match(r"^[-+~] (dev|staging|prod)  ", line)]
-    assert titles == [
+    smoke = r"^([-+]) prod  (ConfigMap|batch/Job) ml-prod/fraud-detector-smoke-[0-9a-f]{8}  \(renamed (from|to) "
+    assert [line for line in titles if not re.match(smoke, line)] == [
         "~ prod  argoproj.io/CronWorkflow ml-prod/fraud-detector-train",
         "~ prod  argoproj.io/WorkflowTemplate ml-prod/fraud-detector-train",
         "~ prod  serving.kserve.io/InferenceService ml-prod/fraud-detector",
+    ]
+    # the smoke tests of the new version: a new ConfigMap and Job, the old pair deleted (docs/smoke-tests.md)
+    assert sorted(m[1] + m[2] for line in titles if (m := re.match(smoke, line))) == [
+        "+ConfigMap",
+        "+batch/Job",
+        "-ConfigMap",
+        "-batch/Job",
     ]
     assert "ml-dev" not in result.stdout and "ml-staging" not in result.stdout
     assert not re.search(r"^(dev|staging)\s", result.stdout, re.M)
@@ -132,7 +140,7 @@ def test_version_bump_in_prod_only_names_prod_alone(repo: Path) -> None:
     data = as_json(repo)
     assert envs_with_changes(data) == ["prod"]
     prod = data["environments"][2]
-    assert (prod["added"], prod["changed"], prod["removed"]) == (0, 3, 0)
+    assert (prod["added"], prod["changed"], prod["removed"], prod["renamed"]) == (2, 3, 2, 2)  # 2: the smoke pair
     [model] = prod["models"]
     assert model["model"] == "fraud-detector" and model["status"] == "changed"
     assert {c["field"]: (c["old"], c["new"]) for c in model["changes"]} == {
@@ -272,6 +280,10 @@ def test_interrupt_cleans_up(repo: Path, scratch_tmp: Path, monkeypatch: pytest.
 def test_markdown_over_budget_is_truncated_and_stays_valid(tmp_path: Path) -> None:
     root = copy_example(tmp_path / "big")
     source = (root / "models/fraud-detector.yaml").read_text()
+    # copies without smoke tests: the label change would rename each copy's smoke ConfigMap and Job, and their
+    # Added and Removed lists would fill the budget this test measures the sharing of
+    source = re.sub(r"^tests:.*?(?=^data:)", "", source, flags=re.S | re.M)
+    assert "tests:" not in source
     for i in range(40):
         (root / f"models/fraud-{i:02d}.yaml").write_text(source.replace("fraud-detector", f"fraud-{i:02d}"))
     git(root, "init", "-q")
@@ -295,7 +307,7 @@ def test_markdown_over_budget_is_truncated_and_stays_valid(tmp_path: Path) -> No
     assert note.startswith("> **Truncated** to fit 65,536 characters. Not shown: ")
     assert "dev: " in note
     assert "staging: " in note and "prod: " in note and " diffs" in note
-    assert "| prod | 0 | " in text  # the summary table is complete
+    assert re.search(r"^\| prod \| \d+ \| ", text, re.M)  # the summary table is complete
     shown = text.count("#### Changed:")
     assert 0 < shown < total
     # the budget is shared: the last environment (prod) is not starved by the first ones
@@ -311,10 +323,11 @@ def test_markdown_small_diff_is_complete(repo: Path) -> None:
     assert_valid_markdown(text)
     assert text.startswith("<!-- mlgitops-diff -->\n")
     assert "Truncated" not in text
-    # churn-scorer: 2 Deployments, 2 HPAs, Service, PodMonitor, rules, and the templates' NetworkPolicy and PDB
-    assert "| prod | 0 | 3 | 9 | 0 |" in text
+    # churn-scorer: 2 Deployments, 2 HPAs, Service, PodMonitor, rules, and the templates' NetworkPolicy and PDB;
+    # fraud-detector's new version: its smoke ConfigMap and Job renamed (added and removed)
+    assert "| prod | 2 | 3 | 11 | 2 |" in text
     assert "| prod | fraud-detector | version 6 → 7, replicas 3–10 → 4–12 |" in text
-    assert "<summary><b>prod</b>: 3 changed, 9 removed</summary>" in text
+    assert "<summary><b>prod</b>: 2 added, 3 changed, 11 removed, 2 renamed</summary>" in text
     assert "- `apps/Deployment ml-prod/churn-scorer-predictor-canary`" in text  # removed: listed
     assert "-  name: churn-scorer-predictor" not in text  # not shown whole
     assert text.count("#### Changed:") == 3

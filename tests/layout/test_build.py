@@ -25,7 +25,9 @@ def test_build_one_model_prints_only_its_objects(example: Path) -> None:
     result = run_cli(["build", "--env", "prod", "--model", "fraud-detector"], cwd=example)
     assert result.exit_code == 0, result.stderr
     objects = _objects(result.stdout)
-    assert {(k[1], k[3]) for k in objects} == {
+    smoke = {(k[1], k[3].rsplit("-", 1)[0]) for k in objects if k[3].startswith("fraud-detector-smoke-")}
+    assert smoke == {("ConfigMap", "fraud-detector-smoke"), ("Job", "fraud-detector-smoke")}  # its tests:
+    assert {(k[1], k[3]) for k in objects if not k[3].startswith("fraud-detector-smoke-")} == {
         ("InferenceService", "fraud-detector"),
         ("WorkflowTemplate", "fraud-detector-train"),
         ("CronWorkflow", "fraud-detector-train"),

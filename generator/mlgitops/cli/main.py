@@ -8,13 +8,27 @@ import os
 import sys
 import textwrap
 
-from mlgitops.cli import build, cmp, diff, history, init, promote, render, rollback, schema, sidecar, status, validate
+from mlgitops.cli import (
+    build,
+    cmp,
+    diff,
+    history,
+    init,
+    promote,
+    render,
+    rollback,
+    schema,
+    sidecar,
+    status,
+    test,
+    validate,
+)
 from mlgitops.cli.command import Command, Handler
 from mlgitops.util.errors import MlgitopsError
 
 COMMANDS: tuple[Command, ...] = tuple(
     module.COMMAND
-    for module in (init, render, build, validate, cmp, sidecar, schema, diff, promote, history, status, rollback)
+    for module in (init, render, build, validate, cmp, sidecar, schema, diff, promote, history, status, rollback, test)
 )
 
 

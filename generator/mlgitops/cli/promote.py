@@ -43,6 +43,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set-default", action="store_true", help="first environment only: move the top-level pin instead"
     )
+    parser.add_argument(
+        "--require-tests",
+        action="store_true",
+        help="refuse unless the smoke Job of the version in --from ENV completed (reads the cluster)",
+    )
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="with --require-tests: default $KUBECONFIG, else ~/.kube/config"
+    )
+    parser.add_argument(
+        "--context", metavar="NAME", help="with --require-tests: the kubeconfig context (default: current)"
+    )
 
 
 def write_pr_body(args: argparse.Namespace, directory: Path, result: PromoteResult) -> None:
@@ -60,7 +71,7 @@ def write_pr_body(args: argparse.Namespace, directory: Path, result: PromoteResu
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mlgitops.delivery.promotion.promote import Pin, PromoteRequest, promote
+    from mlgitops.delivery.promotion.promote import Pin, PromoteRequest, SmokeGate, promote
 
     sources = [args.from_env, args.version, args.alias, args.registry_version]
     if sum(source is not None for source in sources) != 1:
@@ -72,6 +83,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--version needs --storage-uri")
     if args.registered_model is not None and args.alias is None and args.registry_version is None:
         raise UsageError("--registered-model goes with --alias or --registry-version")
+    if args.require_tests and args.from_env is None:
+        raise UsageError("--require-tests needs --from ENV: the environment whose smoke Job must have passed")
+    if (args.kubeconfig is not None or args.context is not None) and not args.require_tests:
+        raise UsageError("--kubeconfig and --context go with --require-tests")
     registry = None
     if args.alias is not None or args.registry_version is not None:
         from mlgitops.delivery.registry.pin import RegistryQuery
@@ -90,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         set_default=args.set_default,
         with_canary=args.with_canary,
         registry=registry,
+        require_tests=SmokeGate(args.kubeconfig, args.context) if args.require_tests else None,
     )
     directory = start(args)
     result = promote(directory, request)
@@ -101,6 +117,8 @@ def _run(args: argparse.Namespace) -> int:
             f"(run {found.run_id or '-'}); gates hold: {len(found.evidence)}",
             file=sys.stderr,
         )
+    if result.tests:
+        print(result.tests, file=sys.stderr)
     write_pr_body(args, directory, result)
     print(result.summary + (" (dry run: nothing written)" if args.dry_run else ""), file=sys.stderr)
     if result.rendered:
@@ -114,10 +132,11 @@ COMMAND = Command(
     description="Pin a model version in an environment (environments.ENV.model of models/MODEL.yaml), editing only "
     "the pin's lines, then render. A version enters an environment only when the previous one runs it. "
     "--alias / --registry-version read the MLflow registry (registry.uri or MLFLOW_TRACKING_URI, token from "
-    "MLFLOW_TRACKING_TOKEN) and check training.gates against the run's metrics.",
+    "MLFLOW_TRACKING_TOKEN) and check training.gates against the run's metrics. --require-tests reads the "
+    "cluster: the smoke Job of the --from environment's version must have completed.",
     example="mlgitops promote fraud-detector --to prod --from staging --reason 'auc 0.95 over two weeks'",
-    exit_codes="0 promoted (or nothing to change); 1 refused (order, canary, registry, a gate) or the result would "
-    "be invalid: nothing written; 2 usage error",
+    exit_codes="0 promoted (or nothing to change); 1 refused (order, canary, registry, a gate, smoke tests) or the "
+    "result would be invalid: nothing written; 2 usage error, or the cluster cannot be read",
     arguments=_arguments,
     handler=_run,
 )

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from mlgitops.language.fields import CredentialFreeUri, Duration, LabelValue, Strict, Text
 from mlgitops.language.project import Policies, Project
 from mlgitops.language.serving import ModelMetadata, ModelSource, Serving
+from mlgitops.language.smoketests import SmokeTests
 from mlgitops.language.training import Training
 
 # --- patches: RFC 6902 operations on the rendered objects (applied in mlgitops.render.patches) ---
@@ -242,6 +243,12 @@ class Model(Strict):
         description="Per Jsonnet template of templates/ (by name): its settings, or `enabled: false` to opt out "
         "(docs/addons.md).",
     )
+    tests: SmokeTests = Field(
+        default_factory=list,
+        description="smoke tests: requests to the deployed model and the answers they need, run by a Job in every "
+        "environment and by `mlgitops test` (docs/smoke-tests.md; for example [{name: predict, request: {body: "
+        "{instances: [[1, 2]]}}, expect: {json: [{path: /predictions/0, equals: 1}]}}])",
+    )
 
     @model_validator(mode="after")
     def _unique_datasets(self) -> Model:
@@ -275,4 +282,14 @@ def server_image(spec: Model, project: Project) -> str | None:
 
 
 # Keys an environment patch (project defaults or a model's `environments.<env>`) may set.
-PATCHABLE_MODEL_KEYS = ("metadata", "model", "serving", "training", "patches", "monitoring", "data", "addons")
+PATCHABLE_MODEL_KEYS = (
+    "metadata",
+    "model",
+    "serving",
+    "training",
+    "patches",
+    "monitoring",
+    "data",
+    "addons",
+    "tests",
+)

@@ -25,6 +25,7 @@ from mlgitops.language.fields import (
     qualified_image,
     without_credentials,
 )
+from mlgitops.language.smoketests import SmokeSettings
 from mlgitops.util.reserved import directive_in
 
 
@@ -577,6 +578,11 @@ class Project(Strict):
         default_factory=AddonSettings,
         description="what Jsonnet templates may return beyond namespaced objects (for example {clusterScoped: "
         "[{group: rbac.authorization.k8s.io, kind: ClusterRole}]})",
+    )
+    tests: SmokeSettings = Field(
+        default_factory=SmokeSettings,
+        description="how the models' smoke-test Jobs run (for example {image: registry.acme.io/python:3.12-alpine, "
+        "wait: 15m})",
     )
 
     def environment(self, name: str) -> Environment:

@@ -9,7 +9,7 @@ touched it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ from mlgitops.language.podspec import check_pods
 from mlgitops.language.project import Project
 from mlgitops.language.schema_errors import validation_problems
 from mlgitops.language.servingfit import serving_problems
+from mlgitops.language.smoketests import smoke_bodies, smoke_problems
 from mlgitops.language.stepgraph import find_cycle, input_producers
 from mlgitops.language.training import Training
 from mlgitops.language.training_envs import model_problems, trains_in
@@ -47,6 +48,8 @@ class ResolvedModel:
     # Where a path of `spec` was written (the model file, the project's defaults or the environment
     # patch); None: the model file itself. Patches are blamed through it (mlgitops.render.patches).
     locate: Locator | None = None
+    # The text of each smoke test's bodyFile (language/smoketests.py), read when the model was resolved.
+    bodies: dict[str, str] = field(default_factory=dict)
 
     def spec_location(self, path: JsonPath) -> Location:
         if self.locate is not None:
@@ -184,7 +187,8 @@ def _resolve_uncached(workspace: Workspace, model: ModelFile, env: str) -> Resol
     resolved = _resolve_checked(workspace, model, env)
     if resolved.spec.training is not None and not trains_in(workspace.project, model.spec, env):
         # Checked like every other block, but rendered only where the model trains (training_envs.py).
-        return ResolvedModel(model, env, resolved.spec.model_copy(update={"training": None}), resolved.locate)
+        untrained = resolved.spec.model_copy(update={"training": None})
+        return ResolvedModel(model, env, untrained, resolved.locate, resolved.bodies)
     return resolved
 
 
@@ -209,7 +213,10 @@ def _resolve_checked(workspace: Workspace, model: ModelFile, env: str) -> Resolv
     problems = check_cluster_fit(fit, workspace.project, features, locate, _latest_writer(layers))
     if problems:
         raise SpecError([_in_env(p, env) for p in problems])
-    return ResolvedModel(model, env, spec, locate)
+    bodies, problems = smoke_bodies(workspace.root, spec.tests, locate, workspace.files)
+    if problems:
+        raise SpecError([_in_env(p, env) for p in problems])
+    return ResolvedModel(model, env, spec, locate, bodies)
 
 
 def _in_env(problem: Problem, env: str) -> Problem:
@@ -222,6 +229,8 @@ def check_workspace_model(workspace: Workspace, model: ModelFile) -> list[Proble
     envs = workspace.project.environment_names
     problems = check_model(model.spec, workspace.project, document_locator(doc))
     problems.extend(model_problems(model, workspace.project))
+    if not problems:  # read once here, so that a bad bodyFile of the file itself is reported once
+        problems.extend(smoke_bodies(workspace.root, model.spec.tests, document_locator(doc), workspace.files)[1])
     for env, patch in model.spec.environments.items():
         if env not in envs:
             problems.append(
@@ -325,6 +334,8 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
     problems.extend(node_class_problems(spec, project, locate))
     problems.extend(serving_problems(spec, locate))
     problems.extend(check_pods(spec, locate))
+    if spec.tests:
+        problems.extend(smoke_problems(spec.tests, spec.serving, locate))
     problems.extend(credential_problems(spec, locate))
     return problems
 

@@ -43,6 +43,8 @@ class Workspace:
     models: list[ModelFile] = field(default_factory=list)
     # (model name, environment) → the resolved model, or None when the model opts out there.
     resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Project files the specs name besides themselves (a smoke test's bodyFile) → their text, read once.
+    files: dict[str, str] = field(default_factory=dict)
 
     def model(self, name: str) -> ModelFile:
         for item in self.models:

@@ -11,6 +11,7 @@ from mlgitops.render.deployment import render_deployment_engine
 from mlgitops.render.kserve import render_inference_service
 from mlgitops.render.monitoring import render_monitoring
 from mlgitops.render.patches import apply_patches
+from mlgitops.render.smoke import render_smoke_tests
 from mlgitops.render.training import render_cron_workflow, render_workflow_template
 from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.kubenames import Obj
@@ -59,6 +60,7 @@ def render_model(
         if cron is not None:
             objects.append(cron)
     objects.extend(render_monitoring(model, project))
+    objects.extend(render_smoke_tests(model, project))
     if addons:
         objects.extend(_addon_objects(model, project, objects, addons, locate_addon))
     objects.sort(key=object_key)
@@ -66,6 +68,8 @@ def render_model(
         # Training objects of a model that does not train in this environment: their patches wait.
         trains_elsewhere = model.spec.training is None and model.file.spec.training is not None
         absent = ("WorkflowTemplate", "CronWorkflow") if trains_elsewhere else ()
+        if model.environment is None and _tested_somewhere(model):
+            absent = (*absent, "Job", "ConfigMap")  # smoke-test objects: rendered in environments only
         try:
             objects = apply_patches(objects, model.spec.patches, model.spec_location, absent_kinds=absent)
         except SpecError as exc:
@@ -80,17 +84,23 @@ def render_model(
     return objects
 
 
+def _tested_somewhere(model: ResolvedModel) -> bool:
+    spec = model.file.spec
+    return bool(spec.tests) or any("tests" in (patch or {}) for patch in spec.environments.values())
+
+
 def _in_environment(model: ResolvedModel) -> str:
     return f" (in environment {model.environment!r})" if model.environment else ""
 
 
 def with_monitoring(base: list[Obj], model: ResolvedModel, project: Project) -> list[Obj]:
-    """The environment-free base render plus the monitoring objects of `model`'s environment.
+    """The environment-free base render plus the objects only `model`'s environment has: its monitoring
+    and its smoke tests.
 
-    The base has none (their rules select the environment's series), so an environment no patch
-    reaches reuses the base and adds only these.
+    The base has none (monitoring rules select the environment's series; a smoke test calls the
+    environment's address), so an environment no patch reaches reuses the base and adds only these.
     """
-    extra = render_monitoring(model, project)
+    extra = [*render_monitoring(model, project), *render_smoke_tests(model, project)]
     return sorted([*base, *extra], key=object_key) if extra else base
 
 

@@ -66,7 +66,14 @@ def render_models(
             env_addons = addons.get((model.name, env), [])
             if resolved is None:
                 result.environments[env] = None
-            elif resolved.spec is model.spec and same_features[env] and env_addons == base_addons:
+            elif (
+                resolved.spec is model.spec
+                and same_features[env]
+                and env_addons == base_addons
+                and not (
+                    model.spec.patches and model.spec.tests  # the smoke objects are the environment's: patched there
+                )
+            ):
                 result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
             else:
                 rendered = render_model(resolved, project, env_addons, locate_addon)

@@ -64,6 +64,13 @@ on the tar header `git archive` sends, before the file's bytes are read."""
 MAX_REVISION_BYTES = 256 << 20
 """The whole project directory of a committed revision, as `git archive` writes it (256 MiB)."""
 
+MAX_SMOKE_TESTS = 50
+"""Smoke tests of one model (`tests:`): the Job runs them one after another, each with its retries."""
+
+MAX_SMOKE_BODY_BYTES = 256 << 10
+"""Bytes of the request bodies of one model's smoke tests, a `bodyFile` included (256 KiB): they go into
+one ConfigMap with the checker, and Kubernetes refuses a ConfigMap over 1 MiB."""
+
 MAX_PROBLEMS = 100
 """Problems reported for one file; the rest are summarised in one line."""
 

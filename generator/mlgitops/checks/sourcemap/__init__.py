@@ -8,5 +8,5 @@ environment patch wrote it) or a field of mlgitops.yaml (images, GPU classes, na
 The table mirrors what the renderer writes (render/kserve.py, deployment.py, training.py). A path it
 does not know falls back to the block that rendered the object (`serving`, `training`), and for objects
 of unknown kinds to the model file itself. One module per family of objects: `serving`, `training`,
-`monitoring`; `common` holds what they share and `dispatch` chooses among them.
+`monitoring`, `smoke`; `common` holds what they share and `dispatch` chooses among them.
 """

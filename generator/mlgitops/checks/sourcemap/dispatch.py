@@ -7,6 +7,7 @@ from typing import Any
 from mlgitops.checks.sourcemap.common import SpecSource, metadata_source, model_at
 from mlgitops.checks.sourcemap.monitoring import monitoring_source
 from mlgitops.checks.sourcemap.serving import deployment_engine_source, inference_service_source
+from mlgitops.checks.sourcemap.smoke import is_smoke_object, smoke_source
 from mlgitops.checks.sourcemap.training import training_name_source, training_source
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
@@ -30,6 +31,8 @@ def spec_source(obj: dict[str, Any], path: JsonPath, spec: Model, project: Proje
         return deployment_engine_source(obj, path, spec, project)
     if kind in ("WorkflowTemplate", "CronWorkflow"):
         return training_source(obj, path, spec)
+    if is_smoke_object(obj):
+        return smoke_source(obj, path)
     if kind in ("PodMonitor", "PrometheusRule") or (kind == "ConfigMap" and spec.monitoring is not None):
         return monitoring_source(obj, path, spec)
     return model_at()

@@ -50,6 +50,14 @@ class Pin:
         return out
 
 
+@dataclass(frozen=True)
+class SmokeGate:
+    """`--require-tests`: where to read the smoke Job of the source environment (delivery/smoke.py)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+
+
 @dataclass
 class PromoteRequest:
     model: str
@@ -64,6 +72,7 @@ class PromoteRequest:
     set_default: bool = False
     with_canary: bool = False
     registry: RegistryQuery | None = None
+    require_tests: SmokeGate | None = None
 
 
 @dataclass
@@ -80,6 +89,7 @@ class PromoteResult:
     model: str = ""
     reason: str | None = None
     registry: RegistryPin | None = None
+    tests: str = ""  # with --require-tests: the smoke Job that passed
 
     @property
     def diff(self) -> str:
@@ -306,11 +316,12 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
             raise PromoteError(f"{model.path}: {request.model} is not enabled in {request.to_env!r}")
         if not request.force:
             check_order(workspace, model, request.to_env, source.version)
+        tests = _require_tests(workspace, model, request)
         after, completed = _edited_text(workspace, model, request, source)
         before = (root / model.path).read_bytes().decode("utf-8")
         result = PromoteResult(model.path, before, after, old, source, request.to_env, completed)
         result.model, result.reason = model.name, request.reason
-        result.registry = found
+        result.registry, result.tests = found, tests
         old_spec = resolve(workspace, model, request.to_env)
         names = workspace.project.environment_names
         others = {env: resolved_pin(workspace, model, env) for env in names if env != request.to_env}
@@ -356,6 +367,19 @@ def promote(start: Path, request: PromoteRequest) -> PromoteResult:
 _INTERRUPTS = (Interrupted, KeyboardInterrupt)
 
 
+def _require_tests(workspace: Workspace, model: ModelFile, request: PromoteRequest) -> str:
+    """With --require-tests, the line naming the smoke Job of the source environment that passed (else "")."""
+    if request.require_tests is None:
+        return ""
+    if request.from_env is None:
+        raise UsageError("--require-tests needs --from ENV: the environment whose smoke Job must have passed")
+    from mlgitops.delivery.smoke import require_smoke_success
+    from mlgitops.delivery.status.live import connect
+
+    cluster = connect(request.require_tests.kubeconfig, request.require_tests.context)
+    return require_smoke_success(cluster, workspace, model, request.from_env)
+
+
 def _undo(root: Path, path: str, before: str, *, rerender: bool) -> None:
     """Put the model file back and, after an interrupt, the generated tree in line with it again.
 
@@ -391,6 +415,8 @@ def pr_body(result: PromoteResult) -> str:
     ]
     if result.registry is not None:
         lines += registry_section(result.registry)
+    if result.tests:
+        lines += [f"**Smoke tests** (`--require-tests`): {markdown_text(result.tests)}", ""]
     if result.canary_completed:
         lines += [f"The canary of `{result.new.version}` in {result.environment} is completed (its block removed).", ""]
     lines += [f"### Spec change (`{result.path}`)", "", "```diff", result.diff.rstrip("\n"), "```", ""]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgitops.delivery.smoke import expired_smoke_job
 from mlgitops.delivery.status.live import Cluster, ForbiddenError, Resource
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL, VERSION_LABEL, Obj
 
@@ -429,7 +430,11 @@ def _model_status(
             status.drift.append(Drift(obj["kind"], obj["metadata"]["name"], "", None, "present", "missing"))
             notes.add(f"the cluster does not serve {obj['apiVersion']} {obj['kind']}")
             continue
-        status.drift += object_drift(cluster, resource, obj, notes)
+        drift = object_drift(cluster, resource, obj, notes)
+        if drift and drift[0].change == "missing" and expired_smoke_job(cluster, obj):
+            notes.add(f"smoke Job {obj['metadata']['name']} was removed after tests.ttl; a sync creates it again")
+            continue
+        status.drift += drift
         if obj["kind"] in ("InferenceService", "Deployment"):
             live[obj["kind"], obj["metadata"]["name"]] = cluster.get(resource, obj["metadata"]["name"], namespace)
     isvcs = [o for o in objects if o["kind"] == "InferenceService"]

@@ -47,9 +47,11 @@ def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> di
         }
     )
     # Identities per environment: a changed model taking another model's object name must reach the
-    # full render, whose check_unique_objects refuses it (overlay.py).
+    # full render, whose check_unique_objects refuses it (overlay.py). A smoke-test object's name ends in a
+    # hash of its content (render/smoke.py), new with every version: it is recorded without the hash, which
+    # no other object's name ends in (generated names never do; a template would have to compute it).
     identities = {
-        env: sorted([obj["apiVersion"].rpartition("/")[0], obj["kind"], obj["metadata"]["name"]] for obj in objects)
+        env: sorted([obj["apiVersion"].rpartition("/")[0], obj["kind"], _stable_name(obj)] for obj in objects)
         for env, objects in sorted(item.environments.items())
         if objects
     }
@@ -60,3 +62,13 @@ def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> di
         "labels": dict(sorted(model.spec.metadata.labels.items())),
         "gpu": gpu,
     }
+
+
+def _stable_name(obj: dict[str, Any]) -> str:
+    from mlgitops.render.smoke import HASH_CHARS, SMOKE_COMPONENT
+
+    name: str = obj["metadata"]["name"]
+    labels = obj["metadata"].get("labels") or {}
+    if labels.get("app.kubernetes.io/component") == SMOKE_COMPONENT and obj["kind"] in ("Job", "ConfigMap"):
+        return name[:-HASH_CHARS]
+    return name

@@ -3,7 +3,9 @@
 `project_key`: everything besides the model files: the mlgitops code (version, size and mtime of
 every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/platform/` and
 `templates/` (Jsonnet addons and their `lib/`), byte for byte, and with templates, the installed
-Jsonnet evaluators. `model_inputs`: one hash per model file.
+Jsonnet evaluators. `model_inputs`: one hash per model file. `model_reads`: the other project files a
+model's render read (a smoke test's `bodyFile`: language/smoketests.py), hashed as they were read, and
+`reads_unchanged` whether they still hold those bytes.
 Anything unusual in `models/` (a symlink, a subdirectory, a file the loader refuses) gives None: the
 full render then loads everything and reports it.
 """
@@ -15,12 +17,17 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops.gitops.cmp_cache import code_identity, feed_file, feed_tree
 from mlgitops.gitops.rendercache.store import FORMAT, content_hash
 from mlgitops.render.addons import evaluator_identity
 from mlgitops.util.limits import MAX_SPEC_BYTES
 from mlgitops.util.paths import MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
+
+if TYPE_CHECKING:
+    from mlgitops.language.loader import Workspace
+    from mlgitops.language.workspace import ModelFile
 
 
 def project_key(root: Path) -> str:
@@ -70,3 +77,27 @@ def model_inputs(root: Path) -> dict[str, str] | None:
     except OSError:
         return None
     return found
+
+
+def model_reads(workspace: Workspace, model: ModelFile) -> dict[str, str]:
+    """Path → content_hash of each project file the model's render read, in any environment (the text the
+    render used, so that an edit made while it ran is seen next time)."""
+    from mlgitops.language.resolve import resolve
+
+    reads: dict[str, str] = {}
+    for env in workspace.project.environment_names:
+        resolved = resolve(workspace, model, env)
+        for path, text in (resolved.bodies if resolved is not None else {}).items():
+            reads[path] = content_hash(text.encode("utf-8"))
+    return dict(sorted(reads.items()))
+
+
+def reads_unchanged(root: Path, reads: dict[str, str]) -> bool:
+    """Whether every file of `reads` still holds the bytes recorded (a missing or unreadable one has changed)."""
+    for path, digest in reads.items():
+        try:
+            if content_hash(read_file(str(root / path))) != digest:
+                return False
+        except OSError:
+            return False
+    return True

@@ -5,9 +5,10 @@ code, `mlgitops.yaml`, `base/platform/`, `templates/`), a model file's bytes alw
 same files and facts. So a recorded entry stays *true* whatever happens to the tree; what can go
 wrong is only the disk no longer holding those outputs, which is checked every time:
 
-1. Same project key, same set of models: the models whose file hash differs are loaded, validated
-   and rendered alone (`load_workspace(only_models=…)`: a model's validity and render depend only
-   on its own file and the project). If any of them has other facts (facts.py) than recorded, the
+1. Same project key, same set of models: the models whose file hash differs, or one of the other
+   files their render read (inputs.py `model_reads`), are loaded, validated and rendered alone
+   (`load_workspace(only_models=…)`: a model's validity and render depend only on its own file, the
+   files it names and the project). If any of them has other facts (facts.py) than recorded, the
    environment-wide files could change: full render.
 2. Every other expected file is read and hashed against the record; the changed models' files are
    compared byte for byte. A file that differs from its record (edited by hand, reverted by git,
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops.gitops.rendercache import store
-from mlgitops.gitops.rendercache.inputs import model_inputs, project_key, read_file
+from mlgitops.gitops.rendercache.inputs import model_inputs, model_reads, project_key, read_file, reads_unchanged
 from mlgitops.layout.tree import TreeStatus, compare, locked, swap_unit, write
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def record(
             input=inputs[item.name],
             files={},
             facts=model_facts(workspace, model, item),
+            reads=model_reads(workspace, model),
         )
     for path, digest in hashes.items():
         name = owner.get(path)
@@ -117,16 +119,20 @@ def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None
     inputs = model_inputs(root)
     if cache is None or inputs is None or cache.key != key or set(cache.models) != set(inputs):
         return None
-    changed = sorted(name for name, digest in inputs.items() if cache.models[name].input != digest)
+    changed = sorted(
+        name
+        for name, digest in inputs.items()
+        if cache.models[name].input != digest or not reads_unchanged(root, cache.models[name].reads)
+    )
     fresh: dict[str, str] = {}
     if changed:
         rendered = _render_changed(root, changed, inputs)
         if rendered is None:
             return None
-        for name, (files, facts) in rendered.items():
+        for name, (files, facts, reads) in rendered.items():
             if facts != cache.models[name].facts:
                 return None
-            cache.models[name] = store.ModelEntry(inputs[name], {}, facts)
+            cache.models[name] = store.ModelEntry(inputs[name], {}, facts, reads)
             for path, content in files.items():
                 fresh[path] = content
                 cache.models[name].files[path] = store.content_hash(content.encode("utf-8"))
@@ -163,7 +169,7 @@ def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None
 
 def _render_changed(
     root: Path, names: list[str], inputs: dict[str, str]
-) -> dict[str, tuple[dict[str, str], dict[str, object]]] | None:
+) -> dict[str, tuple[dict[str, str], dict[str, object], dict[str, str]]] | None:
     """Each changed model's own files and facts, rendered from a workspace holding only those models."""
     import json
 
@@ -179,11 +185,11 @@ def _render_changed(
         if store.content_hash((root / model.path).read_bytes()) != inputs[model.name]:
             return None
     by_name = {model.name: model for model in workspace.models}
-    out: dict[str, tuple[dict[str, str], dict[str, object]]] = {}
+    out: dict[str, tuple[dict[str, str], dict[str, object], dict[str, str]]] = {}
     for item in render_models(workspace):
         files = base_files(item)
         for env in workspace.project.environment_names:
             files.update(model_overlay_files(workspace, env, item))
         facts = json.loads(json.dumps(model_facts(workspace, by_name[item.name], item)))
-        out[item.name] = (files, facts)
+        out[item.name] = (files, facts, model_reads(workspace, by_name[item.name]))
     return out

@@ -1,6 +1,7 @@
 """The render cache file: `.mlgitops-cache/render.json` in the project (git-ignored, never output).
 
-What it records, per model: the hash of its file's bytes, the hash of every file it contributed
+What it records, per model: the hash of its file's bytes, the hashes of the other project files its
+render read (a smoke test's `bodyFile`), the hash of every file it contributed
 (`base/models/<model>/…`, `overlays/<env>/<model>/…`) and its *facts*, the few values the
 environment-wide files read from it (rendercache.facts). Plus the hashes of those environment-wide
 files, and the key of everything else a render reads (rendercache.inputs).
@@ -42,6 +43,8 @@ class ModelEntry:
     input: str  # content_hash of models/<name>.yaml
     files: dict[str, str]  # path → content_hash
     facts: dict[str, Any]
+    # Other project files its render read (a smoke test's bodyFile) → content_hash of the bytes read.
+    reads: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,6 +73,18 @@ def _safe_path(path: object) -> bool:
         and "\\" not in path
         and "\0" not in path
     )
+
+
+def _read_hashes(value: object) -> dict[str, str] | None:
+    """Project paths (relative, no empty, `.` or `..` part) → content hashes."""
+    if not isinstance(value, dict):
+        return None
+    for path, digest in value.items():
+        if not isinstance(path, str) or not isinstance(digest, str) or len(digest) != 40:
+            return None
+        if path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in path.split("/")):
+            return None
+    return dict(value)
 
 
 def _hashes(value: object) -> dict[str, str] | None:
@@ -108,11 +123,12 @@ def _decode(data: dict[str, Any]) -> RenderCache | None:
         if not isinstance(name, str) or not isinstance(entry, dict):
             return None
         files, digest, facts = _hashes(entry.get("files")), entry.get("input"), entry.get("facts")
-        if files is None or not isinstance(digest, str) or not isinstance(facts, dict):
+        reads = _read_hashes(entry.get("reads", {}))
+        if files is None or not isinstance(digest, str) or not isinstance(facts, dict) or reads is None:
             return None
         if not _model_paths_ok(name, files) or set(files) & set(shared):
             return None
-        cache.models[name] = ModelEntry(digest, files, facts)
+        cache.models[name] = ModelEntry(digest, files, facts, reads)
     return cache
 
 
@@ -146,7 +162,8 @@ def save(root: Path, cache: RenderCache) -> None:
         {
             "key": cache.key,
             "models": {
-                name: {"input": e.input, "files": e.files, "facts": e.facts} for name, e in sorted(cache.models.items())
+                name: {"input": e.input, "files": e.files, "facts": e.facts, "reads": e.reads}
+                for name, e in sorted(cache.models.items())
             },
             "shared": cache.shared,
         },
