@@ -248,6 +248,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
 HEAVY_SESSION_FIXTURES = frozenset({"cluster", "installed", "built_wheel", "registry"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that use the control plane carry the `cluster` marker (`pytest -m "not cluster"`), and the users
     of a heavy session fixture share one xdist group."""
