@@ -9,7 +9,6 @@ import pytest
 
 from mlgitops.language.loader import load_workspace
 from mlgitops.render.pipeline import render_models
-from mlgitops.util.mergepatch import merge_patch
 from tests.conftest import copy_example
 
 
@@ -171,30 +170,6 @@ def test_deployment_engine_canary_is_weighted_by_replicas(objects: dict[Any, Any
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 4)
     assert canary["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "4"
     assert ("churn-scorer", "staging", "Deployment", "churn-scorer-predictor-canary") not in objects
-
-
-@pytest.mark.parametrize(
-    ("target", "patch", "result"),
-    [  # RFC 7386 appendix A
-        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
-        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
-        ({"a": "b"}, {"a": None}, {}),
-        ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
-        ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
-        ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
-        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
-        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
-        (["a", "b"], ["c", "d"], ["c", "d"]),
-        ({"a": "b"}, ["c"], ["c"]),
-        ({"a": "foo"}, None, None),
-        ({"a": "foo"}, "bar", "bar"),
-        ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
-        ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
-        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
-    ],
-)
-def test_merge_patch_follows_rfc_7386(target: Any, patch: Any, result: Any) -> None:
-    assert merge_patch(target, patch) == result
 
 
 def test_defaults_never_invent_a_training_block(tmp_path: Path) -> None:
