@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
+from mlgitops.language.llm import llm_fit_problems
 from mlgitops.language.model import Model
 from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
 from mlgitops.language.stockfit import check_stock_fit
@@ -104,6 +105,7 @@ def check_cluster_fit(
 ) -> list[Problem]:
     """Serving settings the environment's cluster refuses or ignores, at the spec line that caused each."""
     problems = check_stock_fit(spec, features, locate, latest)
+    problems.extend(llm_fit_problems(spec, features, locate))
     serving = spec.serving
     if serving is None or serving.engine != "kserve":
         return problems
