@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgitops.language.graph import Graph
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
 from mlgitops.util.errors import Location, UsageError, did_you_mean
@@ -34,6 +35,19 @@ class ModelFile:
 
 
 @dataclass
+class GraphFile:
+    """One `graphs/<name>.yaml`: its parsed document and its validated, environment-free spec."""
+
+    path: str
+    doc: Document
+    spec: Graph
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+@dataclass
 class Workspace:
     """A loaded project: the root directory, the project file and every model, sorted by name."""
 
@@ -43,6 +57,8 @@ class Workspace:
     models: list[ModelFile] = field(default_factory=list)
     # (model name, environment) → the resolved model, or None when the model opts out there.
     resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # The inference graphs (graphs/*.yaml), sorted by name; only a full load reads them (they name models).
+    graphs: list[GraphFile] = field(default_factory=list)
 
     def model(self, name: str) -> ModelFile:
         for item in self.models:

@@ -1,4 +1,5 @@
-"""The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory.
+"""The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory (an inference
+graph's: `base/graphs/<name>/` and `overlays/<env>/_graphs/<name>/`, the same pattern).
 
 Each environment's overlay is an exact encoding of the resolved models: the base objects, then one
 inline JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
@@ -17,7 +18,14 @@ from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.jsonpointer import escape
 from mlgitops.util.kubekinds import kustomize_namespaces
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
-from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR
+from mlgitops.util.paths import (
+    BASE_GRAPHS_DIR,
+    BASE_MODELS_DIR,
+    KUSTOMIZATION,
+    OVERLAY_GRAPHS,
+    OVERLAYS_DIR,
+    PLATFORM_DIR,
+)
 from mlgitops.util.yamlio import dump, generated_header
 
 # The objects a model has only in one environment (its monitoring objects, which select that
@@ -135,8 +143,18 @@ def object_directory(folder: str, objects: list[Obj], source: str) -> dict[str, 
     return files
 
 
+def base_dir(item: ModelRender) -> str:
+    """`base/models/<name>`, or for an inference graph `base/graphs/<name>`."""
+    return f"{BASE_GRAPHS_DIR if item.graph else BASE_MODELS_DIR}/{item.name}"
+
+
+def overlay_entry(item: ModelRender) -> str:
+    """The item's directory inside `overlays/<env>/`: `<name>`, or `_graphs/<name>` for a graph."""
+    return f"{OVERLAY_GRAPHS}/{item.name}" if item.graph else item.name
+
+
 def base_files(item: ModelRender) -> dict[str, str]:
-    return object_directory(f"{BASE_MODELS_DIR}/{item.name}", item.base, item.source)
+    return object_directory(base_dir(item), item.base, item.source)
 
 
 def environment_kustomization(env: str, namespace: str, resources: list[str]) -> Obj:
@@ -159,9 +177,10 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
     env_objects = item.environments.get(env)
     if env_objects is None:
         return {}
-    folder = f"{OVERLAYS_DIR}/{env}/{item.name}"
+    entry = overlay_entry(item)
+    folder = f"{OVERLAYS_DIR}/{env}/{entry}"
     files: dict[str, str] = {}
-    resources = [f"../../../{BASE_MODELS_DIR}/{item.name}"]
+    resources = ["../" * (2 + entry.count("/") + 1) + base_dir(item)]
     patches: list[Obj] = []
     base_by_key = {object_key(o): o for o in item.base}
     env_by_key = {object_key(o): o for o in env_objects}
@@ -198,7 +217,7 @@ def overlay_files(
     workspace: Workspace, env: str, renders: list[ModelRender], *, include_platform: bool, with_namespace: bool = True
 ) -> dict[str, str]:
     """`overlays/<env>/`: kustomization.yaml listing the Namespace, base/platform and one directory per
-    model (`model_overlay_files`)."""
+    model and graph (`model_overlay_files`)."""
     environment = workspace.project.environment(env)
     folder = f"{OVERLAYS_DIR}/{env}"
     files: dict[str, str] = {}
@@ -211,7 +230,7 @@ def overlay_files(
     for item in renders:
         model_files = model_overlay_files(workspace, env, item)
         if model_files:
-            resources.append(item.name)
+            resources.append(overlay_entry(item))
             files.update(model_files)
     kustomization = environment_kustomization(env, environment.namespace, resources)
     files[f"{folder}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml and models/", kustomization)
