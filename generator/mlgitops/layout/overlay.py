@@ -16,7 +16,7 @@ from mlgitops.language.loader import Workspace
 from mlgitops.render.model import object_key
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.jsonpointer import escape
-from mlgitops.util.kubekinds import kustomize_namespaces
+from mlgitops.util.kubekinds import cluster_scoped, group_of, kustomize_namespaces
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.util.paths import (
     BASE_GRAPHS_DIR,
@@ -104,19 +104,57 @@ def environment_objects(
         ns = namespace_object(workspace, env)
         ns["metadata"]["labels"][ENVIRONMENT_LABEL] = env
         objects.append(ns)
+    declared = declared_cluster_kinds(workspace)
     for item in renders:
-        objects.extend(in_environment(obj, namespace, env) for obj in item.environments.get(env) or [])
+        objects.extend(in_environment(obj, namespace, env, declared) for obj in item.environments.get(env) or [])
     return objects
 
 
-def in_environment(obj: Obj, namespace: str, env: str) -> Obj:
+def declared_cluster_kinds(workspace: Workspace) -> frozenset[tuple[str, str]]:
+    """(group, kind) the project declares cluster-scoped (`addons.clusterScoped`)."""
+    return frozenset((entry.group, entry.kind) for entry in workspace.project.addons.clusterScoped)
+
+
+def is_cluster_object(obj: Obj, declared: frozenset[tuple[str, str]] = frozenset()) -> bool:
+    """Whether an object lives outside namespaces: a cluster-scoped kind mlgitops knows (kubekinds.py), or one
+    the project declares so."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    return cluster_scoped(api_version, kind) or (group_of(api_version), kind) in declared
+
+
+def _unnamespace(objects: list[Obj], declared: frozenset[tuple[str, str]]) -> list[Obj]:
+    """Kustomize `transformers` that take the namespace off the cluster-scoped objects it would namespace.
+
+    Kustomize sets the overlay's namespace on every kind its built-in schema does not know as cluster-scoped
+    (a ClusterStorageContainer, a ClusterWorkflowTemplate, a custom cluster kind), and a `patches` entry runs
+    before its namespace transformer; a `transformers` entry runs after it, so a builtin JSON 6902 patch there
+    removes the namespace again (no plugin flag needed). Every kustomization that sets a namespace over such
+    an object needs one: the model's overlay and the environment's (layout tests build both for real).
+    """
+    out: list[Obj] = []
+    for obj in objects:
+        if kustomize_namespaces(obj["apiVersion"], obj["kind"]) and is_cluster_object(obj, declared):
+            out.append(
+                {
+                    "apiVersion": "builtin",
+                    "kind": "PatchJson6902Transformer",
+                    "metadata": {"name": f"cluster-scoped-{obj['kind'].lower()}-{obj['metadata']['name']}"},
+                    "target": _target(obj),
+                    "jsonOp": '[{"op": "remove", "path": "/metadata/namespace"}]',
+                }
+            )
+    return out
+
+
+def in_environment(obj: Obj, namespace: str, env: str, declared: frozenset[tuple[str, str]] = frozenset()) -> Obj:
     """A rendered object as Kustomize finalises it in `env`: its namespace and the environment label.
 
-    Only the metadata is copied (the rest is shared with the rendered object, which nothing mutates):
-    deep copies of every object of every environment would cost more than rendering them.
+    A cluster-scoped object gets no namespace (`_unnamespace` makes Kustomize agree). Only the metadata is
+    copied (the rest is shared with the rendered object, which nothing mutates): deep copies of every object of
+    every environment would cost more than rendering them.
     """
     metadata = {**obj["metadata"], "namespace": namespace}
-    if not kustomize_namespaces(obj["apiVersion"], obj["kind"]):  # a cluster-scoped kind Kustomize knows
+    if not kustomize_namespaces(obj["apiVersion"], obj["kind"]) or is_cluster_object(obj, declared):
         del metadata["namespace"]
     metadata["labels"] = {**(metadata.get("labels") or {}), ENVIRONMENT_LABEL: env}
     return {**obj, "metadata": metadata}
@@ -209,6 +247,9 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
     kustomization = environment_kustomization(env, workspace.project.environment(env).namespace, resources)
     if patches:
         kustomization["patches"] = patches
+    transformers = _unnamespace(env_objects, declared_cluster_kinds(workspace))
+    if transformers:
+        kustomization["transformers"] = [dump(t) for t in transformers]
     files[f"{folder}/{KUSTOMIZATION}"] = generated_document(item.source, kustomization)
     return files
 
@@ -227,12 +268,18 @@ def overlay_files(
         files[f"{folder}/namespace.yaml"] = generated_document("mlgitops.yaml", namespace_object(workspace, env))
     if include_platform:
         resources.append(f"../../{PLATFORM_DIR}")
+    cluster_objects: list[Obj] = []
+    declared = declared_cluster_kinds(workspace)
     for item in renders:
         model_files = model_overlay_files(workspace, env, item)
         if model_files:
             resources.append(overlay_entry(item))
             files.update(model_files)
+            cluster_objects += [o for o in item.environments.get(env) or [] if is_cluster_object(o, declared)]
     kustomization = environment_kustomization(env, environment.namespace, resources)
+    transformers = _unnamespace(cluster_objects, declared)
+    if transformers:
+        kustomization["transformers"] = [dump(t) for t in transformers]
     files[f"{folder}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml and models/", kustomization)
     return files
 
