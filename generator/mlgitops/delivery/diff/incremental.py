@@ -6,9 +6,9 @@ renders each model on its own) and the Jsonnet addon templates (`templates/`), s
 file is byte-identical at both revisions renders to identical objects and can change nothing in the
 diff. `base/platform/` is built and compared separately (snapshot.py); it is part of the guard
 too, to stay on the safe side. The inference graphs (`graphs/`) are part of it as well: a partial load
-reads none, so a graph identical at both revisions shows no change, and a changed one means a full load. Anything else differing (the project file, templates, a
-revision without a project, a symlink or other special file where a model, the platform or a
-template is) means a full load.
+reads none, so a graph identical at both revisions shows no change, and a changed one means a full
+load. Anything else differing (the project file, templates, a revision without a project, a symlink or
+other special file where a model, the platform or a template is) means a full load.
 
 A committed revision is read from the tar `git archive` writes (`ArchiveTree`), in memory: the
 files compared are the bytes `materialise` would write, and only the files needed are then
