@@ -180,21 +180,21 @@ def check_workspace_graph(workspace: Workspace, graph: GraphFile) -> list[Proble
     # one that only environments have is reported once with the environments it occurs in.
     base: set[tuple[Location, str]] = set()
     where: dict[tuple[Location, str], list[str]] = {}
-    for env in (None, *envs):
+    for environment in (None, *envs):
         try:
-            resolved = resolve_graph(workspace, graph, env)
+            resolved = resolve_graph(workspace, graph, environment)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
         if resolved is None:
             continue
         for problem in check_graph(workspace, resolved):
-            key = (problem.location, problem.message)
-            if env is None:
-                base.add(key)
+            found_at = (problem.location, problem.message)
+            if environment is None:
+                base.add(found_at)
                 problems.append(problem)
-            elif key not in base:
-                where.setdefault(key, []).append(env)
+            elif found_at not in base:
+                where.setdefault(found_at, []).append(environment)
     for (location, message), found in where.items():
         names = ", ".join(repr(env) for env in found)
         problems.append(Problem(location, f"{message} (in environment{'s' if len(found) > 1 else ''} {names})"))
