@@ -1,4 +1,5 @@
-"""Reading and validating `mlgitops.yaml` and `models/*.yaml`.
+"""Reading and validating `mlgitops.yaml` and `models/*.yaml` (and, on a full load, `graphs/*.yaml`:
+graph_resolve.py).
 
 Every problem is reported with the `file:line:column` of the offending node. Loading collects the
 problems of every file before failing, so one run shows them all.

@@ -1,4 +1,4 @@
-"""A loaded project: the project file, the model files, and where each value was written.
+"""A loaded project: the project file, the model files, the graph files, and where each value was written.
 
 Shared by the loader (which builds a `Workspace`) and the resolver (which reads it), so that neither
 imports the other.
