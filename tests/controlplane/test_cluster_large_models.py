@@ -140,3 +140,42 @@ def test_the_llm_inference_service_is_stored_as_rendered(cluster: Any, rendered:
     both["spec"]["scaling"] = {"maxReplicas": 4}  # a CEL rule of the CRD: replicas and scaling exclude each other
     [refused] = cluster.refusals([both])
     assert "replicas and scaling are mutually exclusive" in refused.message
+
+
+def test_status_reads_the_llm_inference_service_s_readiness(
+    cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`mlgitops status` treats an LLMInferenceService as an InferenceService: its Ready condition (written here
+    through the status subresource, as KServe's LLM controller would) is the model's readiness."""
+    import json
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("status") / "repo"
+    namespace = f"llmstatus{_RUN}"
+    write_project(root, project_yaml("prod", extra=GPU).replace("ml-prod", namespace), {"qwen": LLM})
+    assert run_cli(["render"], cwd=root).exit_code == 0
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit",
+                 "-q", "-m", "llm"]):  # fmt: skip
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+    llm = next(o for o in kustomize_objects(root / "overlays" / "prod") if o["kind"] == "LLMInferenceService")
+    assert [str(r) for r in cluster.refusals([llm], dry_run=False)] == []
+
+    def qwen() -> dict[str, Any]:
+        command = [sys.executable, "-m", "mlgitops", "status", "--kubeconfig", str(cluster.kubeconfig)]
+        done = subprocess.run([*command, "--env", "prod", "--format", "json"], cwd=root, capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stderr
+        found: dict[str, Any] = next(m for m in json.loads(done.stdout)["models"] if m["name"] == "qwen")
+        return found
+
+    before = qwen()
+    assert before["ready"] is False and before["reason"] == "not reconciled yet (no Ready condition)"
+    assert before["gitVersion"] == before["version"] == "1"
+    now = "2026-12-07T00:00:00Z"
+    cluster.resource("serving.kserve.io/v1alpha2", "LLMInferenceService").status.patch(
+        body={"status": {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now}]}},
+        name="qwen",
+        namespace=namespace,
+        content_type="application/merge-patch+json",
+    )
+    assert qwen()["ready"] is True
