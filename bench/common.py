@@ -45,4 +45,6 @@ def report(label: str, median: float, peak_kib: int, times: list[float], target:
     if target is not None:
         verdict = f"  target <= {target:.2f} s: {'met' if median <= target else 'MISSED'}"
     spread = ", ".join(f"{t:.3f}" for t in times)
-    print(f"{label:<44} median {median:7.3f} s  peak {peak_kib / 1024:6.0f} MiB  runs [{spread}]{verdict}")
+    # The model shape (bench/genrepo.py) and the load average beside every figure: both change what it means.
+    context = f"  [{os.environ.get('MLGITOPS_BENCH_SHAPE', 'synthetic')} models, load {os.getloadavg()[0]:.1f}]"
+    print(f"{label:<44} median {median:7.3f} s  peak {peak_kib / 1024:6.0f} MiB  runs [{spread}]{verdict}{context}")

@@ -1,16 +1,27 @@
-"""Generate a synthetic mlgitops repository with N models over dev, staging and prod.
+"""Generate an mlgitops repository with N models over dev, staging and prod, in one of two shapes.
 
-Models cycle through the shapes a real project has: KServe Standard with a staging canary (a dark launch:
-Standard mode routes it no traffic), a GPU
-model trained on a schedule with gates and served on Knative, and `engine: deployment`.
+`synthetic` (the default): models cycle through three small shapes: KServe Standard with a staging canary
+(a dark launch: Standard mode routes it no traffic), a GPU model trained on a schedule with gates and served
+on Knative, and `engine: deployment`.
 
-    python bench/genrepo.py DIR --models 1000
+`example` (MLGITOPS_BENCH_SHAPE=example, or --shape example): the bundled example project as it is, with every
+feature on: its mlgitops.yaml, `base/platform/`, the Jsonnet addons of `templates/`, and its models (a
+Knative model with a concurrency metric and a staging canary, a GPU LLM with a gated fine-tuning workflow, a
+Deployment-engine model with a canary, monitoring on) cycled and renamed. This is the shape teams run.
+
+    python bench/genrepo.py DIR --models 1000 [--shape example]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1]  # the bundled example project is the repository's root
+SHAPE_VARIABLE = "MLGITOPS_BENCH_SHAPE"
 
 PROJECT = """\
 apiVersion: mlgitops.io/v1alpha1
@@ -117,9 +128,29 @@ def model_name(index: int) -> str:
     return f"model-{index:04d}"
 
 
+def shape() -> str:
+    """`synthetic` or `example`, from MLGITOPS_BENCH_SHAPE (every benchmark reads it through here)."""
+    chosen = os.environ.get(SHAPE_VARIABLE, "synthetic")
+    if chosen not in ("synthetic", "example"):
+        raise SystemExit(f"{SHAPE_VARIABLE}={chosen!r}: choose synthetic or example")
+    return chosen
+
+
+def _example_models() -> list[Path]:
+    return sorted((EXAMPLE / "models").glob("*.yaml"))
+
+
+_FIRST_VERSION = re.compile(r'(\n  version: )"[^"]*"')
+
+
 def model_text(index: int, version: int = 5) -> str:
-    shape = SHAPES[index % len(SHAPES)]
-    return shape.format(
+    """Model `index`'s file; a different `version` changes what it serves (a one-model change)."""
+    if shape() == "example":
+        source = _example_models()[index % len(_example_models())]
+        text = source.read_text().replace(source.stem, model_name(index))
+        return _FIRST_VERSION.sub(lambda m: f'{m.group(1)}"{version}"', text, count=1) if version != 5 else text
+    shape_text = SHAPES[index % len(SHAPES)]
+    return shape_text.format(
         name=model_name(index), team=index % 7, v=version, v0=version - 1, v2=version + 1, digest=f"{index:064x}"
     )
 
@@ -127,7 +158,12 @@ def model_text(index: int, version: int = 5) -> str:
 def generate(directory: Path, models: int) -> Path:
     """Write mlgitops.yaml and `models` model files into `directory` (created if needed)."""
     (directory / "models").mkdir(parents=True, exist_ok=True)
-    (directory / "mlgitops.yaml").write_text(PROJECT)
+    if shape() == "example":
+        shutil.copy2(EXAMPLE / "mlgitops.yaml", directory / "mlgitops.yaml")
+        shutil.copytree(EXAMPLE / "base" / "platform", directory / "base" / "platform", dirs_exist_ok=True)
+        shutil.copytree(EXAMPLE / "templates", directory / "templates", dirs_exist_ok=True)
+    else:
+        (directory / "mlgitops.yaml").write_text(PROJECT)
     for index in range(models):
         (directory / "models" / f"{model_name(index)}.yaml").write_text(model_text(index))
     return directory
@@ -137,7 +173,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument("--models", type=int, default=10)
+    parser.add_argument("--shape", choices=["synthetic", "example"], default=None)
     args = parser.parse_args()
+    if args.shape:
+        os.environ[SHAPE_VARIABLE] = args.shape
     generate(args.directory, args.models)
 
 

@@ -219,10 +219,24 @@ def check_govaluate_syntax(tokens: list[tuple[str, Any]]) -> None:
 
 _EXPR_TOKEN = re.compile(
     r"\s*(?:(?P<number>\d[\d_]*(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
-    r"|'(?P<string>[^'\\]*)'"
+    r"|'(?P<string>(?:[^'\\]|\\.)*)'"
     r"|(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)"
     r"|(?P<op>&&|\|\||==|!=|>=|<=|\?\?|[-+*/%<>!?:()\[\].,]))"
 )
+# expr's lexer unescapes a quoted string's Go-style escapes (`lexer/utils.go` `unescape`); the builders
+# write only escaped backslashes and quotes, and the model refuses any other escape rather than guess it.
+_EXPR_ESCAPES = {"\\\\": "\\", "\\'": "'", '\\"': '"'}
+
+
+def _expr_unescape(body: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m.group(0) not in _EXPR_ESCAPES:
+            raise ArgoError(f"escape {m.group(0)!r} is not modelled")
+        return _EXPR_ESCAPES[m.group(0)]
+
+    return re.sub(r"\\.", one, body)
+
+
 _GO_FLOAT = re.compile(r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$", re.IGNORECASE)
 
 
@@ -397,7 +411,7 @@ class _Parser:
                 if not -(2**63) <= value < 2**63:
                     raise ArgoError(f"invalid integer literal: {text}")
         elif kind == "string":
-            value = text
+            value = _expr_unescape(text)
         elif kind == "name":
             if self.at("("):
                 self.calls.append(text)

@@ -243,8 +243,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
     local.stop(started)
 
 
+# Session fixtures that start something heavy: their users share one pytest-xdist worker (`make test` runs
+# `-n auto --dist loadgroup`), so a session starts one control plane, one installed wheel, one mlflow server.
+HEAVY_SESSION_FIXTURES = frozenset({"cluster", "installed", "built_wheel", "registry"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that use the control plane carry the `cluster` marker (`pytest -m "not cluster"`)."""
+    """Tests that use the control plane carry the `cluster` marker (`pytest -m "not cluster"`), and the users
+    of a heavy session fixture share one xdist group."""
     for item in items:
-        if "cluster" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "cluster" in fixtures:
             item.add_marker(pytest.mark.cluster)
+        if HEAVY_SESSION_FIXTURES.intersection(fixtures):
+            item.add_marker(pytest.mark.xdist_group("heavy-session-fixtures"))

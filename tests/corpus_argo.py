@@ -66,7 +66,10 @@ def _memoize(objs: Objects) -> None:
 def _cron(objs: Objects) -> None:
     cron = objs["CronWorkflow"]["spec"]
     assert cron["schedules"] == ["* * * * *"] and cron["timezone"] == "America/Los_Angeles"
-    assert cron["concurrencyPolicy"] == "Replace" and cron["startingDeadlineSeconds"] == 0
+    # The sample's startingDeadlineSeconds: 0 runs no missed schedule, exactly as leaving it unset does
+    # (workflow/cron/operator.go, shouldOutstandingWorkflowsBeRun: a missed run starts only while
+    # now < missed + startingDeadlineSeconds, and never without the field).
+    assert cron["concurrencyPolicy"] == "Replace" and cron.get("startingDeadlineSeconds", 0) == 0
     assert (cron["successfulJobsHistoryLimit"], cron["failedJobsHistoryLimit"]) == (4, 4)
     assert cron["workflowSpec"]["workflowTemplateRef"]["name"] == objs["WorkflowTemplate"]["metadata"]["name"]
 
@@ -151,6 +154,70 @@ def _random_fail(objs: Objects) -> None:
     strategy = template(objs, "random-fail-template")["retryStrategy"]
     assert int(strategy["limit"]) == 10 and "backoff" not in strategy
     assert template(objs, "random-fail-template")["container"]["image"] == "python:alpine3.6"
+
+
+def _scripts_python(objs: Objects) -> None:
+    generate = template(objs, "generate")
+    assert "container" not in generate
+    script = generate["script"]
+    assert (script["image"], script["command"]) == ("python:alpine3.23", ["python"])
+    assert script["source"] == "import random\ni = random.randint(1, 100)\nprint(i)\n"
+    assert task(objs, "print")["arguments"]["parameters"] == [
+        {"name": "result", "value": "{{tasks.generate.outputs.result}}"}
+    ]
+    assert template(objs, "print")["container"]["args"] == ["echo result was: {{inputs.parameters.result}}"]
+
+
+def _coinflip(objs: Objects) -> None:
+    flip = template(objs, "flip-coin")["script"]
+    assert flip["command"] == ["python"] and "print(result)" in flip["source"]
+    for side in ("heads", "tails"):
+        when = task(objs, side)["when"]
+        assert when == f"{{{{= trim(tasks['flip-coin'].outputs.result) == '{side}' }}}}"
+        assert task(objs, side)["depends"] == "flip-coin"
+        assert template(objs, side)["container"]["args"] == [f'echo "it was {side}"']
+
+
+def _gc_ttl(objs: Objects) -> None:
+    spec = objs["WorkflowTemplate"]["spec"]
+    assert spec["ttlStrategy"] == {"secondsAfterCompletion": 10, "secondsAfterSuccess": 5, "secondsAfterFailure": 5}
+    container = template(objs, "hello-world")["container"]
+    assert (container["image"], container["command"], container["args"]) == ("busybox", ["echo"], ["hello world"])
+
+
+def _image_pull_secrets(objs: Objects) -> None:
+    assert objs["WorkflowTemplate"]["spec"]["imagePullSecrets"] == [{"name": "docker-registry-secret"}]
+    assert template(objs, "hello-world")["container"]["command"] == ["echo"]
+
+
+def _pod_metadata(objs: Objects) -> None:
+    metadata = objs["WorkflowTemplate"]["spec"]["podMetadata"]
+    assert metadata["annotations"] == {"iam.amazonaws.com/role": "role-arn"}
+    assert {k: metadata["labels"][k] for k in ("app", "tier")} == {"app": "print-message", "tier": "demo"}
+    assert template(objs, "print-message")["container"]["args"] == ["hello1"]
+
+
+def _loops_param_result(objs: Objects) -> None:
+    generate = template(objs, "generate")["script"]
+    assert "json.dump([i for i in range(20, 31)], sys.stdout)" in generate["source"]
+    loop = task(objs, "sleep")
+    assert loop["withParam"] == "{{tasks.generate.outputs.result}}" and loop["depends"] == "generate"
+    assert "{{inputs.parameters.mlgitops-item}}" in template(objs, "sleep")["container"]["args"][0]
+
+
+def _cron_backfill(objs: Objects) -> None:
+    workflow, cron = objs["WorkflowTemplate"], objs["CronWorkflow"]
+    # The backfill Workflows start the template by its name, `job`.
+    assert workflow["metadata"]["name"] == "job"
+    assert cron["spec"]["workflowSpec"] == {"workflowTemplateRef": {"name": "job"}}
+    assert workflow["spec"]["arguments"]["parameters"] == [{"name": "date", "value": "yesterday"}]
+    assert cron["spec"]["schedules"] == ["0 2 * * *"]
+    # The sample sets no policy: Argo's defaults are Allow, 3 succeeded and 1 failed run kept
+    # (workflow/cron/operator.go, enforceHistoryLimit).
+    assert (cron["spec"]["concurrencyPolicy"], cron["spec"]["successfulJobsHistoryLimit"]) == ("Allow", 3)
+    assert cron["spec"]["failedJobsHistoryLimit"] == 1
+    main = template(objs, "main")["script"]
+    assert main["command"] == ["sh"] and 'date="{{workflow.parameters.date}}"' in main["source"]
 
 
 def _patch(*ops: str, kind: str = "WorkflowTemplate") -> str:
@@ -243,18 +310,13 @@ CASES = [
         "examples/cron-workflow.yaml",
         "approximate",
         SOURCE + "training:\n  image: busybox\n  schedule: '* * * * *'\n  timezone: America/Los_Angeles\n"
+        "  concurrencyPolicy: Replace\n  history: {successful: 4, failed: 4}\n"
         "  steps:\n  - {name: hello-world-with-time, command: [echo],"
-        " args: ['hello world. Scheduled on: {{workflow.scheduledTime}}']}\n"
-        + _patch(
-            "{op: replace, path: /spec/concurrencyPolicy, value: Replace}",
-            "{op: add, path: /spec/startingDeadlineSeconds, value: 0}",
-            "{op: replace, path: /spec/successfulJobsHistoryLimit, value: 4}",
-            "{op: replace, path: /spec/failedJobsHistoryLimit, value: 4}",
-            kind="CronWorkflow",
-        ),
+        " args: ['hello world. Scheduled on: {{workflow.scheduledTime}}']}\n",
         _cron,
         loss="the CronWorkflow references a WorkflowTemplate (hello-world-train) instead of inlining the "
         "workflow spec; the scheduled workflow is the same",
+        replaced_by="training.concurrencyPolicy, training.history",
     ),
     Case(
         "artifact-passing",
@@ -335,9 +397,9 @@ CASES = [
         "examples/coinflip-recursive.yaml",
         "out-of-reach",
         "",
-        loss="a script template that calls itself until heads: steps are containers in a fixed DAG, with no "
-        "script source and no recursion",
-        first_class="none planned (recursion and script templates)",
+        loss="a script template that calls itself until heads: the script and its result are expressible "
+        "(script, stdout; see coinflip), but steps form a fixed DAG, with no recursion",
+        first_class="none planned (recursion)",
     ),
     Case(
         "hello-world-wf",
@@ -389,11 +451,12 @@ CASES = [
         "examples/cron-workflow-multiple-schedules.yaml",
         "approximate",
         SOURCE + "training:\n  image: docker/whalesay:latest\n  schedule: ['*/3 * * * *', '*/2 * * * *']\n"
-        "  timezone: America/Los_Angeles\n  steps:\n  - {name: whalesay, command: [cowsay],"
-        " args: ['hello world. Scheduled on: {{workflow.scheduledTime}}']}\n"
-        + _patch("{op: replace, path: /spec/concurrencyPolicy, value: Replace}", kind="CronWorkflow"),
+        "  timezone: America/Los_Angeles\n  concurrencyPolicy: Replace\n"
+        "  steps:\n  - {name: whalesay, command: [cowsay],"
+        " args: ['hello world. Scheduled on: {{workflow.scheduledTime}}']}\n",
         _multiple_schedules,
         loss="the CronWorkflow references a WorkflowTemplate rather than inlining the workflow spec",
+        replaced_by="training.concurrencyPolicy",
     ),
     Case(
         "pod-spec-patch",
@@ -420,5 +483,96 @@ CASES = [
         + _patch("{op: remove, path: /spec/templates/1/retryStrategy/backoff}"),
         _random_fail,
         first_class="a retry without backoff (retries and retry always render one)",
+    ),
+    Case(
+        "scripts-python",
+        ARGO,
+        "examples/scripts-python.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: alpine:3.23\n  steps:\n"
+        "  - name: generate\n    image: python:alpine3.23\n    script: |\n      import random\n"
+        "      i = random.randint(1, 100)\n      print(i)\n    stdout: true\n"
+        "  - {name: print, after: [generate], command: [sh, -c], paramInputs: [result],\n"
+        "     args: ['echo result was: {{inputs.parameters.result}}']}\n",
+        _scripts_python,
+        loss="a DAG dependency instead of two sequential steps; the printing step's input keeps the output's "
+        "name (result, not message)",
+    ),
+    Case(
+        "coinflip",
+        ARGO,
+        "examples/coinflip.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  steps:\n"
+        "  - name: flip-coin\n    image: python:alpine3.23\n    script: |\n      import random\n"
+        '      result = "heads" if random.randint(0,1) == 0 else "tails"\n      print(result)\n    stdout: true\n'
+        "  - {name: heads, after: [flip-coin], command: [sh, -c], args: ['echo \"it was heads\"'],\n"
+        "     when: [{param: result, op: ==, value: heads}]}\n"
+        "  - {name: tails, after: [flip-coin], command: [sh, -c], args: ['echo \"it was tails\"'],\n"
+        "     when: [{param: result, op: ==, value: tails}]}\n",
+        _coinflip,
+        loss="DAG tasks with `depends` instead of two step groups; the `when` is an expression tag comparing the "
+        "trimmed output, the same test for what the script prints",
+    ),
+    Case(
+        "gc-ttl",
+        ARGO,
+        "examples/gc-ttl.yaml",
+        "exact",
+        SOURCE + "training:\n  image: busybox\n  ttl: {afterCompletion: 10s, afterSuccess: 5s, afterFailure: 5s}\n"
+        "  steps:\n  - {name: hello-world, command: [echo], args: [hello world]}\n",
+        _gc_ttl,
+    ),
+    Case(
+        "image-pull-secrets",
+        ARGO,
+        "examples/image-pull-secrets.yaml",
+        "exact",
+        SOURCE + "training:\n  image: busybox\n  imagePullSecrets: [docker-registry-secret]\n"
+        "  steps:\n  - {name: hello-world, command: [echo], args: [hello world]}\n",
+        _image_pull_secrets,
+    ),
+    Case(
+        "pod-metadata-wf-field",
+        ARGO,
+        "examples/pod-metadata-wf-field.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n"
+        "  podMetadata: {annotations: {iam.amazonaws.com/role: role-arn}, labels: {app: print-message, tier: demo}}\n"
+        "  steps:\n  - {name: print-message, command: [echo], args: [hello1]}\n",
+        _pod_metadata,
+        loss="the pods also carry mlgitops' app.kubernetes.io/name and component labels; the message is the step's "
+        "argument, not an input parameter a steps template passes",
+    ),
+    Case(
+        "loops-param-result",
+        ARGO,
+        "examples/loops-param-result.yaml",
+        "approximate",
+        SOURCE + "training:\n  image: alpine:3.23\n  steps:\n"
+        "  - name: generate\n    image: python:alpine3.23\n    script: |\n      import json\n      import sys\n"
+        "      json.dump([i for i in range(20, 31)], sys.stdout)\n    stdout: true\n"
+        "  - {name: sleep, after: [generate], command: [sh, -c], forEach: {fromStep: generate, output: result},\n"
+        "     args: ['echo sleeping for {{inputs.parameters.mlgitops-item}} seconds; "
+        "sleep {{inputs.parameters.mlgitops-item}}; echo done']}\n",
+        _loops_param_result,
+        loss="a DAG dependency instead of two sequential steps; the item arrives as mlgitops-item, not seconds",
+    ),
+    Case(
+        "daily-job",
+        ARGO,
+        "examples/cron-backfill.yaml",
+        "approximate",
+        SOURCE + "training:\n  name: job\n  image: busybox\n  schedule: '0 2 * * *'\n"
+        "  concurrencyPolicy: Allow\n  history: {successful: 3, failed: 1}\n"
+        "  parameters: {date: yesterday}\n  steps:\n"
+        "  - name: main\n    command: [sh]\n    script: |\n"
+        '      date="{{workflow.parameters.date}}"\n      if [ $date = yesterday ]; then\n'
+        "        date=$(date -d yesterday +%Y-%m-%d)\n      fi\n"
+        '      echo "run for $date"\n',
+        _cron_backfill,
+        loss="the CronWorkflow is named job, like the template (not daily-job); the script reads the workflow "
+        "parameter, not an input parameter of the template; the backfill Workflows, which start `job` by name, are "
+        "not part of a model",
     ),
 ]

@@ -31,6 +31,7 @@ class Case:
     first_class: str = ""
     replaced_by: str = ""
     models: tuple[tuple[str, str], ...] = ()
+    cluster_features: str = ""  # a line added to clusterFeatures of the corpus' mlgitops.yaml
 
 
 def predictor(objs: Objects) -> Obj:

@@ -17,6 +17,8 @@ KSERVE = "kserve/kserve"
 SAMPLES = "docs/samples/v1beta1"
 LLM_SAMPLES = "docs/samples/llmisvc"
 GRAPH_SAMPLES = "docs/samples/graph"
+WEBSITE = "kserve/website"
+WEBSITE_DOCS = "versioned_docs/version-0.20/model-serving"
 
 
 def _simple(fmt: str, uri: str, proto: str = "v1") -> Callable[[Objects], None]:
@@ -35,18 +37,24 @@ def _source(fmt: str, uri: str, proto: str = "v1", extra: str = "") -> str:
     return f'model: {{format: {fmt}, version: "1", storageUri: "{uri}"}}\n{serving}\n'
 
 
+# A probe's httpGet.port is required by Kubernetes (the samples leave it out; Knative filled in the serving
+# port): written as the serving port, 8080 in Standard mode.
+FLOWERS_PROBE = {"httpGet": {"path": "/v1/models/flowers", "port": 8080}}
+
+
 def _probes(objs: Objects) -> None:
-    assert model(objs)["readinessProbe"] == {"httpGet": {"path": "/v1/models/flowers"}}
-    assert model(objs)["livenessProbe"] == {"httpGet": {"path": "/v1/models/flowers"}}
+    assert model(objs)["readinessProbe"] == FLOWERS_PROBE
+    assert model(objs)["livenessProbe"] == FLOWERS_PROBE
 
 
 def _timeout(objs: Objects) -> None:
     assert predictor(objs)["timeout"] == 600
-    assert model(objs)["livenessProbe"]["httpGet"]["path"] == "/v1/models/flowers"
+    assert model(objs)["livenessProbe"] == FLOWERS_PROBE
 
 
 def _grpc(objs: Objects) -> None:
-    assert model(objs)["ports"] == [{"containerPort": 9000, "name": "h2c"}]
+    # protocol TCP: the API server's default for a container port, written out
+    assert model(objs)["ports"] == [{"name": "h2c", "containerPort": 9000, "protocol": "TCP"}]
     assert model(objs)["modelFormat"]["name"] == "tensorflow"
 
 
@@ -101,7 +109,7 @@ def _custom(objs: Objects) -> None:
     assert "model" not in predictor(objs)
     [container] = predictor(objs)["containers"]
     assert container["image"] == "codait/max-object-detector"
-    assert container["ports"] == [{"containerPort": 5000}]
+    assert container["ports"] == [{"containerPort": 5000, "protocol": "TCP"}]
 
 
 def _keda(objs: Objects) -> None:
@@ -122,7 +130,7 @@ def _torchserve_gpu(objs: Objects) -> None:
 
 
 def _torchserve_grpc(objs: Objects) -> None:
-    assert model(objs)["ports"] == [{"containerPort": 7070, "name": "h2c", "protocol": "TCP"}]
+    assert model(objs)["ports"] == [{"name": "h2c", "containerPort": 7070, "protocol": "TCP"}]
 
 
 def _bert_triton(objs: Objects) -> None:
@@ -142,13 +150,96 @@ def _pinned(objs: Objects) -> None:
     assert model(objs)["storageUri"] == "gs://kfserving-samples/models/tensorflow/flowers-2"
 
 
-PROBES = """\
-patches:
-- target: {kind: InferenceService}
-  ops:
-  - {op: add, path: /spec/predictor/model/readinessProbe, value: {httpGet: {path: /v1/models/flowers}}}
-  - {op: add, path: /spec/predictor/model/livenessProbe, value: {httpGet: {path: /v1/models/flowers}}}
-"""
+def _batcher(objs: Objects) -> None:
+    assert predictor(objs)["batcher"] == {"maxBatchSize": 16, "maxLatency": 300}
+    assert predictor(objs)["minReplicas"] == 1
+    assert model(objs)["modelFormat"]["name"] == "pytorch"
+
+
+def _image_explainer(objs: Objects) -> None:
+    assert model(objs)["resources"] == {"requests": {"cpu": "0.1", "memory": "5Gi"}, "limits": {"memory": "10Gi"}}
+    [container] = objs["InferenceService"]["spec"]["explainer"]["containers"]
+    assert container["name"] == "kserve-container" and container["image"] == "kserve/alibi-explainer:v0.12.1"
+    assert container["args"] == [
+        "--model_name=cifar10",
+        "--http_port=8080",
+        "--predictor_host=cifar10-predictor.default",
+        "--storage_uri=/mnt/models",
+        "AnchorImages",
+        "--batch_size=40",
+        "--stop_on_first=True",
+    ]
+    assert container["env"] == [
+        {"name": "STORAGE_URI", "value": "gs://kfserving-examples/models/tensorflow/cifar/explainer-0.9.1"}
+    ]
+    assert container["resources"] == {
+        "requests": {"cpu": "0.1", "memory": "5Gi"},
+        "limits": {"cpu": "1", "memory": "10Gi"},
+    }
+
+
+SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def _collocation(objs: Objects) -> None:
+    spec = objs["InferenceService"]["spec"]
+    assert "transformer" not in spec  # the transformer is in the predictor's pod
+    assert model(objs)["storageUri"] == "gs://kfserving-examples/models/torchserve/image_classifier/v1"
+    assert model(objs)["resources"] == SMALL and "ports" not in model(objs)  # Knative: one port, the transformer's
+    [container] = predictor(objs)["containers"]
+    assert container["name"] == "transformer-container" and container["image"] == "kserve/image-transformer:latest"
+    assert container["args"][-2:] == ["--predictor_host=localhost:8085", "--enable_predictor_health_check"]
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert container["readinessProbe"] == {
+        "httpGet": {"path": "/v1/models/mnist", "port": 8080},
+        "initialDelaySeconds": 5,
+        "periodSeconds": 10,
+    }
+    assert container["resources"] == SMALL
+
+
+def _custom_collocation(objs: Objects) -> None:
+    assert "model" not in predictor(objs)
+    server, transformer = predictor(objs)["containers"]
+    assert (server["name"], server["image"]) == ("kserve-container", "pytorch/torchserve:0.9.0-cpu")
+    assert server["args"][0] == "torchserve" and server["resources"] == SMALL
+    assert {e["name"]: e["value"] for e in server["env"]} == {
+        "STORAGE_URI": "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+        "TS_SERVICE_ENVELOPE": "kserve",
+    }
+    assert transformer["name"] == "transformer-container" and "env" not in transformer
+    assert transformer["args"][-1] == "--predictor_host=localhost:8085"
+    assert transformer["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+
+
+def _storage_spec(objs: Objects) -> None:
+    assert "storageUri" not in model(objs)
+    assert model(objs)["storage"] == {
+        "key": "localMinIO",
+        "path": "sklearn",
+        "parameters": {"bucket": "example-models"},
+    }
+
+
+GPU_6CPU = {"cpu": "6", "memory": "24Gi", "nvidia.com/gpu": "1"}
+
+
+def _hub_model(uri: str, account: str, args: list[str]) -> Callable[[Objects], None]:
+    def check(objs: Objects) -> None:
+        assert model(objs)["storageUri"] == uri
+        assert predictor(objs)["serviceAccountName"] == account
+        assert model(objs)["args"] == args
+        # The sample also requests the GPU; Kubernetes defaults an extended resource's request to its limit.
+        requests = {k: v for k, v in GPU_6CPU.items() if k != "nvidia.com/gpu"}
+        assert model(objs)["resources"] == {"requests": requests, "limits": GPU_6CPU}
+
+    return check
+
+
+PROBES = (
+    ", probes: {readiness: {httpGet: {path: /v1/models/flowers, port: 8080}},"
+    " liveness: {httpGet: {path: /v1/models/flowers, port: 8080}}}"
+)
 
 KEDA = """\
 model: {format: sklearn, version: "1", storageUri: "gs://kfserving-examples/models/sklearn/1.0/model"}
@@ -352,30 +443,36 @@ CASES = [
         KSERVE,
         f"{SAMPLES}/advanced/timeout.yaml",
         "exact",
-        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers", extra=", timeout: 600")
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/livenessProbe, value: {httpGet: {path: /v1/models/flowers}}}\n",
+        _source(
+            "tensorflow",
+            "gs://kfserving-samples/models/tensorflow/flowers",
+            extra=", timeout: 600, probes: {liveness: {httpGet: {path: /v1/models/flowers, port: 8080}}}",
+        ),
         _timeout,
-        replaced_by="serving.timeout (the liveness probe stays a patch: no probe field)",
+        replaced_by="serving.timeout, serving.probes",
     ),
     Case(
         "flowers-probes",
         KSERVE,
         f"{SAMPLES}/advanced/probes.yaml",
         "approximate",
-        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers") + PROBES,
+        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers", extra=PROBES),
         _probes,
         loss="named flowers-probes: the sample reuses the name 'flowers' of advanced/timeout.yaml",
+        replaced_by="serving.probes",
     ),
     Case(
         "tensorflow-grpc",
         KSERVE,
         f"{SAMPLES}/tensorflow/grpc.yaml",
         "exact",
-        _source("tensorflow", "gs://kfserving-samples/models/tensorflow/flowers")
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/ports, value: [{containerPort: 9000, name: h2c}]}\n",
+        _source(
+            "tensorflow",
+            "gs://kfserving-samples/models/tensorflow/flowers",
+            extra=", ports: [{name: h2c, containerPort: 9000}]",
+        ),
         _grpc,
+        replaced_by="serving.ports",
     ),
     Case(
         "tensorflow-simple",
@@ -421,31 +518,35 @@ CASES = [
         KSERVE,
         f"{SAMPLES}/transformer/torchserve_image_transformer/transformer.yaml",
         "exact",
-        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1")
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - op: add\n    path: /spec/transformer\n    value:\n      containers:\n"
-        "      - name: kfserving-container\n        image: kserve/torchserve-image-transformer:latest\n"
-        "        env: [{name: STORAGE_URI, value: gs://kfserving-examples/models/torchserve/image_classifier/v1}]\n",
+        _source(
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+            extra=", transformer: {image: 'kserve/torchserve-image-transformer:latest', env: {STORAGE_URI: "
+            "'gs://kfserving-examples/models/torchserve/image_classifier/v1'}}",
+        ),
         _transformer,
-        first_class="serving.transformer with STORAGE_URI in its env, which the field refuses (KServe refuses it "
-        "only on a transformer collocated in the predictor: inference_service_validation.go "
-        "validateCollocationStorageURI)",
+        # The sample's container name (kfserving-container) is replaced by KServe's defaulter in any case
+        # (transformer_custom.go Default: InferenceServiceContainerName).
+        replaced_by="serving.transformer (a standalone transformer may set STORAGE_URI; KServe refuses it only "
+        "on a collocated one: inference_service_validation.go validateCollocationStorageURI)",
     ),
     Case(
         "custom-simple",
         KSERVE,
         f"{SAMPLES}/custom/simple.yaml",
         "approximate",
-        _source("custom", "gs://unused/custom-simple", extra=", image: codait/max-object-detector")
+        _source(
+            "custom",
+            "gs://unused/custom-simple",
+            extra=", image: codait/max-object-detector, ports: [{containerPort: 5000}]",
+        )
         + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: remove, path: /spec/predictor/containers/0/env}\n"
-        "  - {op: add, path: /spec/predictor/containers/0/ports, value: [{containerPort: 5000}]}\n",
+        "  - {op: remove, path: /spec/predictor/containers/0/env}\n",
         _custom,
         loss="the spec still needs a model source (format, version, storageUri) that the custom container "
-        "ignores; a patch removes the STORAGE_URI it renders (else KServe's storage initializer would fetch it) "
-        "and adds the port, which has no field",
-        replaced_by="serving.image with engine: kserve",
-        first_class="container ports; a custom predictor image without a model source",
+        "ignores; a patch removes the STORAGE_URI it renders (else KServe's storage initializer would fetch it)",
+        replaced_by="serving.image with engine: kserve, serving.ports",
+        first_class="a custom predictor image without a model source",
     ),
     Case(
         "sklearn-iris-scale-to-zero",
@@ -535,10 +636,13 @@ CASES = [
         KSERVE,
         f"{SAMPLES}/torchserve/v1/grpc.yaml",
         "exact",
-        _source("pytorch", "gs://kfserving-examples/models/torchserve/image_classifier/v1")
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - {op: add, path: /spec/predictor/model/ports, value: [{containerPort: 7070, name: h2c, protocol: TCP}]}\n",
+        _source(
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+            extra=", ports: [{name: h2c, containerPort: 7070, protocol: TCP}]",
+        ),
         _torchserve_grpc,
+        replaced_by="serving.ports",
     ),
     Case(
         "bert-v2",
@@ -549,16 +653,12 @@ CASES = [
             "triton",
             "gs://kfserving-examples/models/triton/bert",
             extra=", runtimeVersion: 20.09-py3, resources: {requests: {cpu: '1', memory: 8Gi}, "
-            "limits: {cpu: '1', memory: 8Gi}}",
-        )
-        + "patches:\n- target: {kind: InferenceService}\n  ops:\n"
-        "  - op: add\n    path: /spec/transformer\n    value:\n      containers:\n"
-        "      - name: kfserving-container\n        image: kfserving/bert-transformer-v2:latest\n"
-        "        command: [python, -m, bert_transformer_v2]\n"
-        "        env: [{name: STORAGE_URI, value: gs://kfserving-samples/models/triton/bert-transformer}]\n",
+            "limits: {cpu: '1', memory: 8Gi}}, transformer: {image: 'kfserving/bert-transformer-v2:latest', "
+            "command: [python, -m, bert_transformer_v2], "
+            "env: {STORAGE_URI: 'gs://kfserving-samples/models/triton/bert-transformer'}}",
+        ),
         _bert_triton,
-        replaced_by="serving.runtimeVersion (the transformer stays a patch, as in torchserve-transformer)",
-        first_class="serving.transformer with STORAGE_URI in its env, which the field refuses",
+        replaced_by="serving.runtimeVersion, serving.transformer",
     ),
     Case(
         "my-model",
@@ -689,5 +789,124 @@ CASES = [
             )
             for i in (1, 2, 3)
         ),
+    ),
+    Case(
+        "pytorch-batcher",
+        KSERVE,
+        "docs/samples/batcher/basic/batcher_v1beta1.yaml",
+        "exact",
+        _source(
+            "pytorch",
+            "gs://kfserving-examples/models/torchserve/image_classifier/v1",
+            extra=", replicas: {min: 1}, batcher: {maxBatchSize: 16, maxLatency: 300}",
+        ),
+        _batcher,
+    ),
+    Case(
+        "cifar10",
+        WEBSITE,
+        f"{WEBSITE_DOCS}/predictive-inference/explainers/alibi/image-explainer/image-explainer.md",
+        "exact",
+        'model: {format: tensorflow, version: "1", storageUri: "gs://seldon-models/tfserving/cifar10/resnet32"}\n'
+        """\
+serving:
+  resources: {requests: {cpu: "0.1", memory: 5Gi}, limits: {memory: 10Gi}}
+  explainer:
+    image: kserve/alibi-explainer:v0.12.1
+    args: [--model_name=cifar10, --http_port=8080, --predictor_host=cifar10-predictor.default,
+           --storage_uri=/mnt/models, AnchorImages, --batch_size=40, --stop_on_first=True]
+    env: {STORAGE_URI: "gs://kfserving-examples/models/tensorflow/cifar/explainer-0.9.1"}
+    resources: {requests: {cpu: "0.1", memory: 5Gi}, limits: {cpu: "1", memory: 10Gi}}
+""",
+        _image_explainer,
+    ),
+    Case(
+        "transformer-collocation",
+        WEBSITE,
+        f"{WEBSITE_DOCS}/predictive-inference/transformers/collocation/collocation.md",
+        "exact",
+        'model: {format: pytorch, version: "1", storageUri: "gs://kfserving-examples/models/torchserve/image_classifier/v1"}\n'
+        """\
+serving:
+  mode: Knative   # the page's example: a Knative revision, and no port on the model container
+  resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: "1", memory: 1Gi}}
+  transformer:
+    image: kserve/image-transformer:latest
+    collocated: true
+    args: [--model_name=mnist, --predictor_protocol=v1, --http_port=8080, --grpc_port=8081,
+           "--predictor_host=localhost:8085", --enable_predictor_health_check]
+    probes: {readiness: {httpGet: {path: /v1/models/mnist, port: 8080}, initialDelaySeconds: 5, periodSeconds: 10}}
+    resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: "1", memory: 1Gi}}
+""",
+        _collocation,
+    ),
+    Case(
+        "custom-transformer-collocation",
+        KSERVE,
+        f"{SAMPLES}/transformer/collocation/collocation.yaml",
+        "approximate",
+        'model: {format: pytorch, version: "1", storageUri: "gs://kfserving-examples/models/torchserve/image_classifier/v1"}\n'
+        """\
+serving:
+  image: pytorch/torchserve:0.9.0-cpu
+  args: [torchserve, --start, --model-store=/mnt/models/model-store, --ts-config=/mnt/models/config/config.properties]
+  env: {TS_SERVICE_ENVELOPE: kserve}
+  resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: "1", memory: 1Gi}}
+  ports: [{containerPort: 8085}]   # where torchserve listens (its config.properties)
+  transformer:
+    image: kserve/image-transformer:latest
+    collocated: true
+    args: [--model_name=mnist, --protocol=v1, --http_port=8080, --grpc_port=8081, --predictor_host=localhost:8085]
+    resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: "1", memory: 1Gi}}
+""",
+        _custom_collocation,
+        loss="declares the model server's port 8085 (serving.ports), which the sample leaves undeclared: in "
+        "Standard mode KServe's default readiness probe of an undeclared model container checks 8080, the "
+        "transformer's port",
+    ),
+    Case(
+        "example-sklearn-isvc",
+        KSERVE,
+        "docs/samples/storage/storageSpec/sklearn_storagespec.yaml",
+        "exact",
+        'model: {format: sklearn, version: "1",\n'
+        "        storage: {key: localMinIO, path: sklearn, parameters: {bucket: example-models}}}\n"
+        "serving: {}\n",
+        _storage_spec,
+    ),
+    Case(
+        "huggingface-llama2",
+        KSERVE,
+        "docs/samples/storage/hf/hf_isvc.yaml",
+        "exact",
+        _source(
+            "huggingface",
+            "hf://meta-llama/Llama-2-7b-chat-hf",
+            extra=", serviceAccount: hfserviceacc, args: [--model_name=llama2, --model_dir=/mnt/models, "
+            "--backend=huggingface], resources: {requests: {cpu: '6', memory: 24Gi}, limits: {cpu: '6', "
+            "memory: 24Gi}}, gpu: {count: 1}",
+        ),
+        _hub_model(
+            "hf://meta-llama/Llama-2-7b-chat-hf",
+            "hfserviceacc",
+            ["--model_name=llama2", "--model_dir=/mnt/models", "--backend=huggingface"],
+        ),
+    ),
+    Case(
+        "modelscope-qwen",
+        WEBSITE,
+        "docs/model-serving/storage/providers/ms.md",
+        "exact",
+        _source(
+            "huggingface",
+            "modelscope://Qwen/Qwen2.5-0.5B-Instruct",
+            extra=", serviceAccount: msserviceacc, args: [--model_name=qwen, --model_dir=/mnt/models], "
+            "resources: {requests: {cpu: '6', memory: 24Gi}, limits: {cpu: '6', memory: 24Gi}}, gpu: {count: 1}",
+        ),
+        _hub_model(
+            "modelscope://Qwen/Qwen2.5-0.5B-Instruct", "msserviceacc", ["--model_name=qwen", "--model_dir=/mnt/models"]
+        ),
+        # KServe v0.20 has no modelscope:// of its own (the page is newer): a ClusterStorageContainer serves it
+        cluster_features="storageSchemes: [modelscope]",
     ),
 ]

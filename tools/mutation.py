@@ -48,12 +48,13 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "kubevalues": (
         "language/kubevalues.py",
-        ["tests/language/test_kube_values.py", "tests/language/test_kube_value_bounds.py"],
+        [
+            "tests/language/test_kube_values.py",
+            "tests/language/test_kube_value_bounds.py",
+            "tests/language/test_kube_value_tables.py",
+        ],
     ),
-    "stepgraph": (
-        "language/stepgraph.py",
-        ["tests/invariants/test_hostile_input.py", "tests/render/test_training_workflow.py"],
-    ),
+    "stepgraph": ("language/stepgraph.py", ["tests/language/test_stepgraph.py"]),
     "yamlio": (
         "util/yamlio.py",
         [
@@ -61,13 +62,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/util/test_yaml_writer_fuzz.py",
         ],
     ),
-    "gates": (
-        "render/gates.py",
-        [
-            "tests/delivery/test_registry_gates.py",
-            "tests/render/test_training_workflow.py",
-        ],
-    ),
+    "gates": ("render/gates.py", ["tests/render/test_gates.py"]),
 }
 # Only these functions of a module are mutated (the rest of yamlio.py is the reader, not the writer).
 SCOPES: dict[str, tuple[str, ...]] = {

@@ -143,7 +143,10 @@ def test_every_rendered_container_is_restricted_and_the_objects_pass_their_schem
     for step in steps.values():
         # training images are the user's own: writable root unless asked
         assert step["container"]["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False}
-        assert "volumes" not in step
+        # so no /tmp volume; a step's volumes are the directories it writes (render/training.py, STEP_DIRS)
+        step_dirs = {"mlgitops-outputs", "mlgitops-params", "mlgitops-metrics"}
+        assert {v["name"] for v in step.get("volumes", [])} <= step_dirs
+        assert all(v["emptyDir"] == {} for v in step.get("volumes", []))
 
     sources = load_schema_sources(ValidateOptions(crds=(crds_dir,)))
     project = load_workspace(repo).project

@@ -81,6 +81,76 @@ def test_every_corpus_workflow_starts(cluster: Any, tmp_path: Path, case: Any) -
     assert {key: phase for key, (phase, _) in result.items()} == {key: "Running" for key in result}, result
 
 
+def test_the_training_run_fields_start_on_the_real_controller(cluster: Any, tmp_path: Path) -> None:
+    """training.name, ttl, concurrencyPolicy, history, imagePullSecrets, podMetadata, script steps, a step's
+    stdout read by paramInputs, `when` and forEach, csi and ephemeral volumes and the step directories
+    (tests/render/test_training_run.py): the controller accepts and starts them."""
+    from tests.render.test_training_run import project, rendered
+
+    namespace = f"a{_RUN}-training-run"
+    objects = list(rendered(project(tmp_path))[0].values())
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+    assert {o["metadata"]["name"] for o in objects if o["kind"] in TRAINING_KINDS} == {"m-nightly"}
+    result = started(cluster, objects)
+    assert {key: phase for key, (phase, _) in result.items()} == {key: "Running" for key in result}, result
+
+
+ROOT_STEP = """\
+training:
+  image: ghcr.io/acme/train:1.4.2
+  imagePullSecrets: [registry-creds]
+  podMetadata: {labels: {team: risk}, annotations: {iam.amazonaws.com/role: trainer}}
+  steps:
+  - name: io
+    script: "print('[1, 2]')"
+    stdout: true
+    outputs: [model]
+    params: [p]
+    volumes:
+    - {name: vault, mountPath: /secrets, csi: {driver: secrets-store.csi.k8s.io, readOnly: true,
+       volumeAttributes: {secretProviderClass: vault-db}}}
+    - {name: scratch, mountPath: /scratch, ephemeral: {size: 1Gi}}
+  - {name: each, after: [io], command: [echo], forEach: {fromStep: io, output: result}}
+"""
+
+
+def test_the_controller_makes_a_script_step_pod_with_its_volumes_and_directories(cluster: Any, tmp_path: Path) -> None:
+    """The pod the real controller creates for a root script step: accepted by the API server with its csi and
+    ephemeral volumes (the controller manager then creates the ephemeral claim), the step directories
+    mounted, the workflow's imagePullSecrets and podMetadata on it."""
+    from tests.projects import model_yaml
+    from tests.render.test_training_run import project, rendered
+
+    namespace = f"a{_RUN}-root-step"
+    objects = list(rendered(project(tmp_path, model_yaml(body=ROOT_STEP)))[0].values())
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+    result = started(cluster, objects)
+    assert {key: phase for key, (phase, _) in result.items()} == {"WorkflowTemplate/m-train": "Running"}, result
+    pods = cluster.resource("v1", "Pod")
+
+    def pod() -> dict[str, Any] | None:
+        found = [p.to_dict() for p in pods.get(namespace=namespace).items]
+        return found[0] if found else None
+
+    made = cluster.wait_for("the io step's pod", pod, timeout=60)
+    spec = made["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["vault"]["csi"]["driver"] == "secrets-store.csi.k8s.io"
+    assert volumes["scratch"]["ephemeral"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert "argo-staging" in volumes  # the script's file, which Argo appends to the command
+    main = next(c for c in spec["containers"] if c["name"] == "main")
+    mounts = {m["mountPath"]: m["name"] for m in main["volumeMounts"]}
+    assert mounts["/tmp/mlgitops/outputs"] == "mlgitops-outputs" and mounts["/tmp/mlgitops/params"] == "mlgitops-params"
+    assert main["args"][-1] == "/argo/staging/script"
+    assert spec["imagePullSecrets"] == [{"name": "registry-creds"}]
+    assert made["metadata"]["labels"]["team"] == "risk"
+    assert made["metadata"]["annotations"]["iam.amazonaws.com/role"] == "trainer"
+    claim = f"{made['metadata']['name']}-scratch"
+    assert cluster.wait_for(f"PVC {claim}", lambda: cluster.get("v1", "PersistentVolumeClaim", claim, namespace))
+
+
 def test_the_controller_refuses_what_it_cannot_run(cluster: Any) -> None:
     """A negative control: a Workflow whose entrypoint names no template fails at once with the
     controller's reason, so the Running phases above are the controller's verdict."""

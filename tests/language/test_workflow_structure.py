@@ -427,6 +427,10 @@ def test_diff_summary_names_for_each_when_and_on_exit_changes() -> None:
     assert {c.field for c in changes} >= {"step sweep forEach", "step publish when", "onExit"}
     unchanged, _ = _model_summary(old, _spec(MODEL))
     assert "forEach" not in unchanged and "when" not in unchanged
+    # Renaming the training objects (what other systems find them by) is named, once, with both names.
+    renamed, changes = _model_summary(old, _spec(MODEL.replace("training:\n", "training:\n  name: m-nightly\n", 1)))
+    assert renamed == "training name m-train → m-nightly", renamed
+    assert [c.field for c in changes] == ["training name"]
 
 
 def test_reading_outputs_of_a_step_that_may_be_skipped_needs_the_same_when(tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def test_missing_reference_follows_env_envfrom_and_volumes(tmp_path: Path) -> No
 WRONG = [
     (
         "  volumes: [{name: x, mountPath: /x, pvc: a, secret: b}]\n",
-        "set exactly one of pvc, secret, configMap, emptyDir (found pvc and secret)",
+        "set exactly one of pvc, secret, configMap, emptyDir, csi, ephemeral (found pvc and secret)",
     ),
     ("  volumes: [{name: x, mountPath: /x}]\n", "(found none)"),
     ("  volumes: [{name: x, mountPath: /dev/shm, emptyDir: {}}]\n", "sharedMemory"),

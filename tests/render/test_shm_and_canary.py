@@ -89,7 +89,9 @@ def test_gpu_training_steps_get_a_memory_backed_dev_shm(repo: Path, crds_dir: Pa
     assert finetune["container"]["volumeMounts"] == [SHM_MOUNT]
     assert evaluate["volumes"] == [{"name": "devshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}]
     assert evaluate["container"]["volumeMounts"] == [SHM_MOUNT]
-    assert "volumes" not in tokenize and "volumeMounts" not in tokenize["container"]
+    # A CPU step gets no /dev/shm (only the directory of its outputs: render/training.py, STEP_DIRS).
+    assert tokenize["volumes"] == [{"name": "mlgitops-outputs", "emptyDir": {}}]
+    assert tokenize["container"]["volumeMounts"] == [{"name": "mlgitops-outputs", "mountPath": "/tmp/mlgitops/outputs"}]
     assert_valid(repo, crds_dir, objects)
 
 

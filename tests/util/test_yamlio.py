@@ -151,3 +151,105 @@ def test_reader_errors_name_file_line_and_column(text: str, where: str, message:
         parse_document(text, "f.yaml")
     assert str(info.value).startswith(where + ": ")
     assert message in str(info.value)
+
+
+# --- what `dump` refuses to write, and where (unwritable / unwritable_reason) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("plain text, ünïcödé and 🚀", None),
+        ("\ud800", "it holds U+D800, a lone surrogate"),
+        ("a\udfffb", "it holds U+DFFF, a lone surrogate"),
+        ("\ud7ff", None),  # just below the surrogates: an ordinary character
+        ("\ue000", None),  # just above them
+        ("\x7f", "it holds U+007F, a control character or noncharacter"),
+        ("x\x9fy", "it holds U+009F, a control character or noncharacter"),
+        ("\uffff", "it holds U+FFFF, a control character or noncharacter"),
+    ],
+)
+def test_unwritable_reason_names_the_character(text: str, reason: str | None) -> None:
+    from mlgitops.util.yamlio import unwritable_reason
+
+    found = unwritable_reason(text)
+    if reason is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(reason)
+
+
+def test_unwritable_finds_every_key_and_value_with_its_path() -> None:
+    from mlgitops.util.yamlio import unwritable
+
+    value = {
+        "fine": ["ok", {"deep\x7f": "ok", "<<": {"x": "\ud800"}}],
+        "also": {"list": ["ok", "bad\uffff"]},
+        7: "numeric keys are not text",
+    }
+    found = [(path, reason.split(",")[0], is_key) for path, reason, is_key in unwritable(value)]
+    assert found == [
+        (("fine", 1, "deep\x7f"), "key: it holds U+007F", True),
+        (("fine", 1, "<<"), "key: the key '<<' is read by Kustomize as a YAML merge key and dropped; rename it", True),
+        (("fine", 1, "<<", "x"), "it holds U+D800", False),
+        (("also", "list", 1), "it holds U+FFFF", False),
+    ]
+    assert list(unwritable({"a": ["b", {"c": "d"}], "<<x": "y"})) == []  # only the exact key `<<` is a merge key
+
+
+def test_scalars_are_written_as_every_yaml_reader_reads_them() -> None:
+    """The exact text of each scalar kind; PyYAML (YAML 1.1) reads each back as the value."""
+    import math
+
+    import yaml
+
+    from mlgitops.util.yamlio import dump
+
+    data = {"a": False, "b": float("nan"), "c": float("inf"), "d": float("-inf"), "e": 1e20, "f": 1.5}
+    data.update({"g": True, "h": None, "i": 3, "j": -0.0})
+    text = dump(data)
+    assert text == ("a: false\nb: .nan\nc: .inf\nd: -.inf\ne: 1.0e+20\nf: 1.5\ng: true\nh: null\ni: 3\nj: -0.0\n")
+    back = yaml.safe_load(text)
+    assert math.isnan(back.pop("b"))  # NaN equals nothing, itself included: compared apart
+    del data["b"]
+    assert back == data
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("line one\nline two\n", "|\n  line one\n  line two\n"),  # a block, clipped
+        ("line one\nline two", "|-\n  line one\n  line two\n"),  # a block, stripped
+        ("one\n\nthree\n", "|\n  one\n\n  three\n"),  # an empty line inside stays empty
+        ("trailing \nspace\n", '"trailing \\nspace\\n"'),  # trailing blanks would be lost in a block
+        ("\n\n", '"\\n\\n"'),  # nothing but line breaks
+        ("two breaks at the end\n\n", '"two breaks at the end\\n\\n"'),  # a block would clip one
+    ],
+)
+def test_multi_line_strings_are_blocks_only_when_they_read_back(text: str, written: str) -> None:
+    import yaml
+
+    from mlgitops.util.yamlio import dump
+
+    out = dump({"k": text})
+    assert out == f"k: {written}" + ("" if written.endswith("\n") else "\n")
+    assert yaml.safe_load(out) == {"k": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a" * 59 + "\x7f", "a" * 59 + "\\x7f"),  # 60 characters: shown whole, the character escaped
+        ("a" * 60 + "\x7f", "a" * 57 + "..."),  # 61: cut to 57 and an ellipsis
+        ("\x7f" + "b" * 100, "\\x7f" + "b" * 56 + "..."),
+    ],
+)
+def test_a_refusal_shows_at_most_sixty_characters_of_the_text(text: str, shown: str) -> None:
+    from mlgitops.util.yamlio import UnwritableTextError, dump
+
+    with pytest.raises(UnwritableTextError) as refused:
+        dump({"k": text})
+    assert str(refused.value) == (
+        f"cannot write the text '{shown}': it holds U+007F, a control character or noncharacter that Kustomize "
+        "cannot read back (nor Argo CD or Flux); remove it"
+    )

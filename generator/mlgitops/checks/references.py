@@ -10,10 +10,18 @@ ConfigMap).
 References followed: `serviceAccountName`, `imagePullSecrets`, `volumes` (secret, configMap,
 projected), container `env[].valueFrom` and `envFrom` (not when `optional: true`), and for Argo
 Workflows also the workflow's `serviceAccountName`, `executor.serviceAccountName` and its artifact
-repository: `artifactRepositoryRef.configMap`, or, for a workflow that passes artifacts without a
-ref, the namespace's `artifact-repositories` ConfigMap (argo-workflows
+repository: `artifactRepositoryRef.configMap`, or, for a workflow without a ref that has an artifact
+the repository must complete, the namespace's `artifact-repositories` ConfigMap (argo-workflows
 `workflow/artifactrepositories/artifactrepositories.go`: the workflow namespace's ConfigMap first,
 then the controller's configured default).
+
+An artifact needs the repository when it has no complete location of its own: the controller gives a
+template the repository as its archive location only when one of its artifacts lacks one, or it
+archives logs (`workflow/controller/workflowpod.go`, `addArchiveLocation`; what makes a location
+complete: each `HasLocation` in `pkg/apis/workflow/v1alpha1/workflow_types.go`). An input passed
+`from` another task's output takes that output's location, so only outputs, inputs and task arguments
+that name a location kind (a key-only `s3: {key}`, say) count. The finding points at that artifact,
+so the source map blames the step's `outputs`, or the patch that wrote it.
 """
 
 from __future__ import annotations
@@ -116,12 +124,58 @@ def _container(obj: Obj, container: JsonPath) -> Iterator[Reference]:
                 yield Reference(kind, name, (*env_from, key, "name"))
 
 
-def _uses_artifacts(obj: Obj, templates: JsonPath) -> bool:
-    for template in _list(obj, templates):
-        for side in ("inputs", "outputs"):
-            if get_path(obj, (*template, side, "artifacts")):
-                return True
-    return False
+# argo-workflows v4.1 pkg/apis/workflow/v1alpha1/workflow_types.go, each location kind's `HasLocation`:
+# the fields a complete location sets (raw needs none).
+_COMPLETE_LOCATION = {
+    "s3": ("endpoint", "bucket", "key"),
+    "gcs": ("bucket", "key"),
+    "oss": ("endpoint", "bucket", "key"),
+    "azure": ("endpoint", "container", "blob"),
+    "git": ("repo",),
+    "http": ("url",),
+    "hdfs": ("addresses",),
+    "artifactory": ("url", "usernameSecret"),
+    "raw": (),
+    "plugin": ("name", "configuration", "key"),
+}
+
+
+def _location(obj: Obj, artifact: JsonPath) -> bool | None:
+    """Whether the artifact names a complete location (None: it names no location kind at all)."""
+    for kind, needed in _COMPLETE_LOCATION.items():
+        source = get_path(obj, (*artifact, kind))
+        if isinstance(source, dict):
+            return all(source.get(field) for field in needed)
+    return None
+
+
+def _task_arguments(obj: Obj, template: JsonPath) -> Iterator[JsonPath]:
+    """The artifact arguments of a DAG template's tasks and a steps template's steps."""
+    for task in _list(obj, (*template, "dag", "tasks")):
+        yield from _list(obj, (*task, "arguments", "artifacts"))
+    groups = get_path(obj, (*template, "steps"))
+    for g in range(len(groups)) if isinstance(groups, list) else ():
+        for step in _list(obj, (*template, "steps", g)):
+            yield from _list(obj, (*step, "arguments", "artifacts"))
+
+
+def repository_user(obj: Obj, base: JsonPath) -> JsonPath | None:
+    """The first part of the workflow at `base` that needs the artifact repository: an artifact without a
+    complete location of its own (or archived logs), in a template without a complete archiveLocation."""
+    if get_path(obj, (*base, "archiveLogs")) is True:
+        return (*base, "archiveLogs")
+    for template in _list(obj, (*base, "templates")):
+        if _location(obj, (*template, "archiveLocation")):
+            continue
+        if get_path(obj, (*template, "archiveLocation", "archiveLogs")) is True:
+            return (*template, "archiveLocation", "archiveLogs")
+        for artifact in _list(obj, (*template, "outputs", "artifacts")):
+            if not _location(obj, artifact):
+                return artifact
+        for artifact in (*_list(obj, (*template, "inputs", "artifacts")), *_task_arguments(obj, template)):
+            if _location(obj, artifact) is False:
+                return artifact
+    return None
 
 
 def _workflow_level(obj: Obj) -> Iterator[Reference]:
@@ -138,8 +192,10 @@ def _workflow_level(obj: Obj) -> Iterator[Reference]:
         if ref.get("configMap"):
             path = (*path, "configMap")
         yield Reference(CONFIG_MAP, str(ref.get("configMap") or DEFAULT_ARTIFACT_REPOSITORY), path)
-    elif _uses_artifacts(obj, (*base, "templates")):
-        yield Reference(CONFIG_MAP, DEFAULT_ARTIFACT_REPOSITORY, (*base, "templates"), implicit=True)
+    else:
+        user = repository_user(obj, base)
+        if user is not None:
+            yield Reference(CONFIG_MAP, DEFAULT_ARTIFACT_REPOSITORY, user, implicit=True)
 
 
 def references(obj: Obj) -> list[Reference]:
@@ -164,8 +220,8 @@ def _message(ref: Reference, namespace: str) -> str:
     what = f"{ref.kind} {ref.name!r}"
     if ref.implicit:
         what += (
-            " (Argo Workflows reads the default artifact repository for the artifacts these steps pass from it, "
-            "else from its controller's configuration)"
+            " (Argo Workflows reads the default artifact repository from it, else from its controller's "
+            "configuration, for an artifact without a complete location of its own, like this one)"
         )
     return (
         f"{what} does not exist in {namespace}: it is neither rendered (models, base/platform) nor declared in "
@@ -180,7 +236,7 @@ def check_references(objects: list[Obj], have: dict[str, set[str]], namespace: s
     for obj in objects:
         for ref in references(obj):
             if ref.name not in have[ref.kind]:
-                # An implicit reference comes from the steps that pass artifacts, not from one field.
-                blame = ("training", "steps") if ref.implicit else None
-                found.append(Violation(MISSING_REFERENCE, obj, ref.path, _message(ref, namespace), blame))
+                # An implicit reference points at the artifact that needs the repository: the source map
+                # finds the step that outputs it, or the patch that wrote it.
+                found.append(Violation(MISSING_REFERENCE, obj, ref.path, _message(ref, namespace)))
     return found

@@ -26,6 +26,7 @@ from typing import IO
 
 from mlgitops.util.errors import ToolError, UsageError
 from mlgitops.util.limits import MAX_REVISION_BYTES, MAX_REVISION_FILE_BYTES
+from mlgitops.util.textsafe import printable
 
 __all__ = [
     "GitError",
@@ -116,9 +117,15 @@ def _ok(cwd: Path, *args: str) -> str | None:
 
 def open_repository(root: Path) -> Repository:
     """The repository holding the project directory `root`."""
-    inside = _ok(root, "rev-parse", "--is-inside-work-tree")
-    if inside is None or inside.strip() != "true":
-        raise UsageError(f"{root} is not inside a Git work tree; `mlgitops diff` compares Git revisions")
+    proc = _run(root, ("rev-parse", "--is-inside-work-tree"))
+    answer = proc.stdout.strip()
+    if (proc.returncode != 0 and "not a git repository" in proc.stderr) or (proc.returncode == 0 and answer == "false"):
+        raise UsageError(f"{root} is not inside a Git work tree; this command reads Git revisions")
+    if proc.returncode != 0:
+        message = " ".join(proc.stderr.split()) or f"exit status {proc.returncode}"
+        raise GitError(f"git rev-parse failed: {message}")
+    if answer != "true":
+        raise GitError(f"git rev-parse --is-inside-work-tree printed {printable(answer[:60])!r}, not true or false")
     toplevel = Path(_git(root, "rev-parse", "--show-toplevel").strip())
     prefix = _git(root, "rev-parse", "--show-prefix").strip().rstrip("/")
     return Repository(toplevel=toplevel, prefix=prefix)

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from mlgitops.language.llm import llm_fit_problems
 from mlgitops.language.model import Model
 from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
+from mlgitops.language.servingfit import storage_scheme_problems
 from mlgitops.language.stockfit import check_stock_fit
 from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem
@@ -106,6 +107,7 @@ def check_cluster_fit(
     """Serving settings the environment's cluster refuses or ignores, at the spec line that caused each."""
     problems = check_stock_fit(spec, features, locate, latest)
     problems.extend(llm_fit_problems(spec, features, locate))
+    problems.extend(storage_scheme_problems(spec, features, locate, latest))
     serving = spec.serving
     if serving is None or serving.engine != "kserve":
         return problems

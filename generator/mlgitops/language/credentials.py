@@ -130,8 +130,9 @@ Locate = Callable[[tuple[str | int, ...], bool], Location]
 
 
 def credential_problems(spec: Model, locate: Locate) -> list[Problem]:
-    """Credentials in a model's variables (serving, transformer, training), parameters and commands, each at
-    its position. A `{secret, key}` variable is a reference, never a literal."""
+    """Credentials in a model's variables (serving, transformer, explainer, training), parameters (of training
+    and of the storage spec) and commands, each at its position. A `{secret, key}` variable is a reference,
+    never a literal."""
     problems: list[Problem] = []
 
     def check(path: tuple[str | int, ...], name: str | None, value: str, what: str) -> None:
@@ -151,11 +152,18 @@ def credential_problems(spec: Model, locate: Locate) -> list[Problem]:
         check_env(("serving", "env"), serving.env)
         for j, value in enumerate(serving.args):
             check(("serving", "args", j), None, value, "args")
-        if serving.transformer is not None:
-            check_env(("serving", "transformer", "env"), serving.transformer.env)
-            for field, values in (("command", serving.transformer.command), ("args", serving.transformer.args)):
+        for part in ("transformer", "explainer"):
+            container = getattr(serving, part)
+            if container is None:
+                continue
+            check_env(("serving", part, "env"), container.env)
+            for field, values in (("command", container.command), ("args", container.args)):
                 for j, value in enumerate(values):
-                    check(("serving", "transformer", field, j), None, value, field)
+                    check(("serving", part, field, j), None, value, field)
+    storage = spec.model.storage
+    if storage is not None:  # the storage-config entry's overrides are written into the InferenceService
+        for name, value in storage.parameters.items():
+            check(("model", "storage", "parameters", name), name, value, "storage parameter")
     training = spec.training
     if training is None:
         return problems
@@ -163,9 +171,13 @@ def credential_problems(spec: Model, locate: Locate) -> list[Problem]:
         check(("training", "parameters", name), name, value, "parameter")
     for i, step in enumerate(training.steps):
         check_env(("training", "steps", i, "env"), step.env)
-        for field, values in (("command", step.command), ("args", step.args)):
+        for field, values in (("command", step.command or []), ("args", step.args)):
             for j, value in enumerate(values):
                 check(("training", "steps", i, field, j), None, value, field)
+        for word in (step.script or "").split():  # a URI with a credential anywhere in a script's source
+            if uri_problem(word) is not None:
+                check(("training", "steps", i, "script"), None, word, "script")
+                break
     if training.register_ is not None:
         for field, values in (("command", training.register_.command), ("args", training.register_.args)):
             for j, value in enumerate(values):

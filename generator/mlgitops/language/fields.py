@@ -110,10 +110,31 @@ def without_credentials(value: str) -> str:
     return value
 
 
+KSERVE_STORAGE_SCHEMES = _STORAGE_SCHEMES
+# RFC 3986 section 3.1, lower case: the schemes KServe knows and those a ClusterStorageContainer adds (a
+# scheme outside KSERVE_STORAGE_SCHEMES is admitted per environment by clusterFeatures.storageSchemes:
+# servingfit.py).
+URI_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+
+
+def _storage_scheme(value: str) -> str:
+    if not URI_SCHEME.match(value) or len(value) > 63:
+        raise ValueError(
+            f"{value[:80]!r} is not a URI scheme (a lower-case letter, then letters, digits, '+', '-' or '.')"
+        )
+    return value
+
+
+StorageScheme = Annotated[str, AfterValidator(_storage_scheme)]
+
+
 def _storage_uri(value: str) -> str:
     scheme, sep, rest = value.partition("://")
-    if not sep or not rest or scheme not in _STORAGE_SCHEMES:
-        raise ValueError(f"{value!r} is not a storage URI KServe can load (schemes: {', '.join(_STORAGE_SCHEMES)})")
+    if not sep or not rest or not URI_SCHEME.match(scheme):
+        raise ValueError(
+            f"{value!r} is not a storage URI (scheme://location; KServe's schemes: {', '.join(_STORAGE_SCHEMES)}, "
+            "and those of clusterFeatures.storageSchemes)"
+        )
     message = storage_uri_problem(value)
     if message:
         raise ValueError(message)

@@ -135,6 +135,44 @@ def int64(value: int) -> str | None:
     return None
 
 
+# --- ports and probes ----------------------------------------------------------------------------
+
+# k8s.io/apimachinery/pkg/util/validation/validation.go: IsValidPortNum, IsValidPortName (IANA_SVC_NAME,
+# RFC 6335 section 5.1), IsHTTPHeaderName (an RFC 7230 token).
+PORT_NAME_MAX = 15
+_PORT_NAME = re.compile(r"[-a-z0-9]+")
+_HTTP_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+
+
+def port_number(value: int) -> str | None:
+    if not 1 <= value <= 65535:
+        return f"{value} is not a port number (1 to 65535)"
+    return None
+
+
+def port_name(value: str) -> str | None:
+    """A container port name (and a probe's named port): an IANA service name."""
+    if (
+        len(value) > PORT_NAME_MAX
+        or not _PORT_NAME.fullmatch(value)
+        or not re.search(r"[a-z]", value)
+        or value.startswith("-")
+        or value.endswith("-")
+        or "--" in value
+    ):
+        return (
+            f"{_show(value)} is not a port name (an IANA service name: at most {PORT_NAME_MAX} lower-case letters, "
+            "digits and '-', with at least one letter, no '-' at either end and no '--')"
+        )
+    return None
+
+
+def http_header_name(value: str) -> str | None:
+    if not _HTTP_HEADER_NAME.fullmatch(value):
+        return f"{_show(value)} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+    return None
+
+
 # --- resources -----------------------------------------------------------------------------------
 
 # kubernetes/kubernetes pkg/apis/core/validation/validation.go validateContainerResourceName, and

@@ -22,7 +22,7 @@ Facts read in kserve/kserve v0.20.0:
   worker presets), so only single-node parallelism (`parallelism.tensor`) runs on a stock install. The
   managed Gateway and HTTPRoute (`router: {gateway: {}, route: {}}`) need the Gateway API.
 
-Checks a schema cannot express are here (`serving_problems`, called by resolve.check_model) and, for what
+Checks a schema cannot express are here (`large_model_problems`, called by resolve.check_model) and, for what
 depends on the environment's cluster, `llm_fit_problems` (clusterfit.check_cluster_fit). Rendered by
 render/llm.py and render/kserve.py; source map: checks/sourcemap/llm.py and serving.py.
 """
@@ -48,9 +48,9 @@ __all__ = [
     "LlmRouter",
     "Workers",
     "kserve_nodes",
+    "large_model_problems",
     "llm_fit_problems",
     "pipeline_parallel",
-    "serving_problems",
     "tensor_parallel",
 ]
 
@@ -121,7 +121,7 @@ STOCK_RUNTIMES = frozenset(
 )
 # Serving fields an LLMInferenceService has no place for (engine: llm).
 NOT_LLM_FIELDS = ("runtime", "runtimeVersion", "protocol", "canary", "transformer", "logger", "timeout",
-                  "containerConcurrency", "autoscaling")  # fmt: skip
+                  "containerConcurrency", "autoscaling", "batcher", "explainer")  # fmt: skip
 
 
 def tensor_parallel(workers: Workers, gpu: Gpu) -> int:
@@ -138,11 +138,11 @@ def kserve_nodes(workers: Workers, gpu: Gpu) -> int:
     return math.ceil(total / gpu.count) if gpu.count else total
 
 
-def _scheme(uri: str) -> str:
-    return uri.partition("://")[0]
+def _scheme(uri: str | None) -> str:
+    return (uri or "").partition("://")[0]
 
 
-def serving_problems(spec: Model, project: Project, locate: Locator) -> list[Problem]:
+def large_model_problems(spec: Model, project: Project, locate: Locator) -> list[Problem]:
     """`serving.workers`, `serving.router` and `engine: llm` against what KServe v0.20 runs (module docstring)."""
     serving = spec.serving
     if serving is None:
@@ -191,7 +191,10 @@ def _multinode_problems(spec: Model, serving: Serving, workers: Workers, locate:
         at(("serving", "autoscaling"), f"{why} does not autoscale: KServe admits only autoscaler class none "
            "(mlgitops renders it); remove serving.autoscaling and set serving.replicas.min")  # fmt: skip
     scheme = _scheme(spec.model.storageUri)
-    if scheme not in MULTINODE_SCHEMES:
+    if spec.model.storageUri is None:
+        at(("model", "storage"), f"{why} needs model.storageUri: KServe's webhook refuses a multi-node model "
+           "without one (MissingStorageURI)")  # fmt: skip
+    elif scheme not in MULTINODE_SCHEMES:
         at(("model", "storageUri"), f"{why} loads the model from pvc:// or oci:// only (every pod reads the same "
            f"files), not {scheme}://: KServe's webhook refuses it")  # fmt: skip
     for name in PARALLEL_SIZE_ENV:
@@ -219,8 +222,14 @@ def _llm_problems(spec: Model, serving: Serving, locate: Locator) -> list[Proble
                "such field)")  # fmt: skip
     if serving.mode != "Standard":
         at(("serving", "mode"), "engine: llm has no Knative mode: an LLMInferenceService runs as Deployments")
+    if serving.ports:
+        at(("serving", "ports"), "serving.ports does not apply to engine: llm: vLLM serves on the port of KServe's "
+           "preset (8000)")  # fmt: skip
+    if spec.model.storage is not None:
+        at(("model", "storage"), "model.storage is the InferenceService's storage spec; an LLMInferenceService "
+           "takes model.storageUri only (spec.model.uri)")  # fmt: skip
     scheme = _scheme(spec.model.storageUri)
-    if scheme not in LLM_SCHEMES:
+    if spec.model.storageUri is not None and scheme not in LLM_SCHEMES:
         at(("model", "storageUri"), f"an LLMInferenceService loads its model from {', '.join(LLM_SCHEMES)} only "
            f"(KServe v0.20 refuses {scheme}:// as an unsupported schema)")  # fmt: skip
     workers = serving.workers

@@ -60,6 +60,9 @@ def _usages(spec: Model) -> list[tuple[JsonPath, str, Gpu | None]]:
     found: list[tuple[JsonPath, str, Gpu | None]] = []
     if spec.serving is not None and spec.serving.nodeClass is not None:
         found.append((("serving", "nodeClass"), spec.serving.nodeClass, spec.serving.gpu))
+    transformer = spec.serving.transformer if spec.serving is not None else None
+    if transformer is not None and transformer.nodeClass is not None:
+        found.append((("serving", "transformer", "nodeClass"), transformer.nodeClass, None))
     training = spec.training
     if training is None:
         return found

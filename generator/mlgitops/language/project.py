@@ -20,6 +20,7 @@ from mlgitops.language.fields import (
     LabelKey,
     LabelMap,
     LabelValue,
+    StorageScheme,
     Strict,
     qualified_image,
     without_credentials,
@@ -219,6 +220,11 @@ class ClusterFeatures(Strict):
     provides: ProvidedResources = Field(
         default_factory=ProvidedResources,
         description="objects the cluster already has in the namespace (for example {secrets: [s3-creds]})",
+    )
+    storageSchemes: list[StorageScheme] = Field(
+        default_factory=list,
+        description="storage URI schemes the cluster's ClusterStorageContainers serve, beyond KServe's own (for "
+        "example [modelscope, model-registry])",
     )
 
 

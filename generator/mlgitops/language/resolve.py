@@ -16,15 +16,17 @@ from pydantic import ValidationError
 
 from mlgitops.language.clusterfit import Latest, check_cluster_fit
 from mlgitops.language.credentials import credential_problems
-from mlgitops.language.llm import serving_problems
+from mlgitops.language.llm import large_model_problems
 from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model, server_image
 from mlgitops.language.node_classes import node_class_problems
 from mlgitops.language.podspec import check_pods
 from mlgitops.language.project import Project
 from mlgitops.language.schema_errors import validation_problems
+from mlgitops.language.servingfit import serving_problems
 from mlgitops.language.stepgraph import find_cycle, input_producers
 from mlgitops.language.training import Training
 from mlgitops.language.training_envs import model_problems, trains_in
+from mlgitops.language.training_run import cron_field_problems, name_problems
 from mlgitops.language.workflow_structure import workflow_structure_problems
 from mlgitops.language.workspace import Locator, ModelFile, Workspace, document_locator, unknown_environment
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
@@ -34,9 +36,6 @@ from mlgitops.util.sharing import share_same_input
 from mlgitops.util.yamlio import Document, JsonPath
 
 RESERVED_STEP_NAMES = ("pipeline", "register", "reject")
-# argoproj/argo-workflows workflow/validate/validate.go maxCharsInCronWorkflowName: a CronWorkflow's
-# name (here `<model>-train`) leaves room for the timestamp suffix of the Workflows it creates.
-CRON_WORKFLOW_NAME_MAX = 52
 
 
 @dataclass
@@ -248,11 +247,17 @@ def check_workspace_model(workspace: Workspace, model: ModelFile) -> list[Proble
                 )
     if problems:
         return problems
+    trained: list[Model] = []
     for env in envs:
         try:
-            resolve(workspace, model, env)
+            resolved = resolve(workspace, model, env)
         except SpecError as exc:
             problems.extend(exc.problems)
+            continue
+        if resolved is not None and resolved.spec.training is not None:
+            trained.append(resolved.spec)
+    if not problems:
+        problems.extend(cron_field_problems(model, trained))
     return problems
 
 
@@ -317,20 +322,12 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
         if not training_problems:
             problems.extend(workflow_structure_problems(spec.training, locate))
         problems.extend(_check_template_size(spec.training, project, locate))
-        cron_name = f"{spec.metadata.name}-train"
-        if spec.training.schedules and len(cron_name) > CRON_WORKFLOW_NAME_MAX:
-            problems.append(
-                Problem(
-                    locate(("metadata", "name"), False),
-                    f"a scheduled model's CronWorkflow {cron_name!r} is {len(cron_name)} characters; Argo "
-                    f"Workflows accepts at most {CRON_WORKFLOW_NAME_MAX} (a model name of at most "
-                    f"{CRON_WORKFLOW_NAME_MAX - len('-train')})",
-                )
-            )
+        problems.extend(name_problems(spec, locate))
     problems.extend(node_class_problems(spec, project, locate))
+    problems.extend(serving_problems(spec, locate))
     problems.extend(check_pods(spec, locate))
     problems.extend(credential_problems(spec, locate))
-    problems.extend(serving_problems(spec, project, locate))
+    problems.extend(large_model_problems(spec, project, locate))
     return problems
 
 
@@ -463,8 +460,8 @@ def default_register_command(training: Training) -> list[str] | None:
     """
     for step in training.steps:
         if step.metrics:
-            command = step.command
-            if len(command) >= 3 and command[1] == "-m" and "." in command[2]:
+            command = step.command or []
+            if step.script is None and len(command) >= 3 and command[1] == "-m" and "." in command[2]:
                 package = command[2].rsplit(".", 1)[0]
                 return [command[0], "-m", f"{package}.register"]
             return None

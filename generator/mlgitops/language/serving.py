@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from mlgitops.language.containers import EnvFromSource, EnvMap, Volumes
+from mlgitops.language.containers import ConfigKey, EnvFromSource, EnvMap, Volumes
 from mlgitops.language.fields import (
     AnnotationMap,
     CredentialFreeUri,
@@ -24,6 +24,7 @@ from mlgitops.language.fields import (
     Version,
 )
 from mlgitops.language.llm import LlmRouter, Workers
+from mlgitops.language.probes import Ports, Probes
 from mlgitops.language.project import RunId
 
 
@@ -43,6 +44,37 @@ class ModelMetadata(Strict):
     )
 
 
+def _storage_path(value: str) -> str:
+    if any(segment in ("..", ".") for segment in value.split("/")) or "://" in value:
+        raise ValueError(
+            f"{value[:80]!r} is not a path inside the storage (no scheme, no '.' or '..' segments; for example "
+            "sklearn/6/model)"
+        )
+    return value
+
+
+class ModelStorage(Strict):
+    """KServe's storage spec (predictor.model.storage): an entry of the namespace's storage-config Secret
+    gives the storage type, the bucket and the credentials (kserve pkg/credentials
+    service_account_credentials.go `CreateStorageSpecSecretEnvs`)."""
+
+    key: ConfigKey | None = Field(
+        default=None,
+        description="the storage-config Secret entry to use (for example localMinIO); default: the entry "
+        "named after parameters.type, else `default`",
+    )
+    path: Annotated[Text, AfterValidator(_storage_path)] | None = Field(
+        default=None,
+        min_length=1,
+        description="where the model files are inside the entry's bucket, instead of storageUri (for example "
+        "sklearn/6/model)",
+    )
+    parameters: dict[ConfigKey, Text] = Field(
+        default_factory=dict,
+        description="values overriding the entry's (for example {bucket: example-models, type: s3})",
+    )
+
+
 class ModelSource(Strict):
     format: str = Field(
         min_length=1,
@@ -53,8 +85,16 @@ class ModelSource(Strict):
         description="version of the model format, KServe's modelFormat.version (for example '1')",
     )
     version: Version = Field(min_length=1, description="model version, quoted text (for example '6')")
-    storageUri: StorageUri = Field(
-        description="where the model files are (for example s3://ml-models/fraud-detector/6/model)",
+    storageUri: StorageUri | None = Field(
+        default=None,
+        description="where the model files are (for example s3://ml-models/fraud-detector/6/model); required "
+        "unless storage.path names them",
+    )
+    storage: ModelStorage | None = Field(
+        default=None,
+        description="KServe's storage spec: credentials (and with path the location) from an entry of the "
+        "storage-config Secret (for example {key: localMinIO, path: sklearn/6, parameters: {bucket: models}}); "
+        "engine: kserve",
     )
     registry: CredentialFreeUri | None = Field(
         default=None,
@@ -168,11 +208,58 @@ class SecurityContext(Strict):
 
 
 class Transformer(Strict):
-    """KServe transformer: one container in front of the predictor (spec.transformer.containers[0])."""
+    """KServe transformer: a container in front of the predictor, its own component (spec.transformer) or,
+    `collocated`, a second container of the predictor's pod (predictor.containers, `transformer-container`)."""
 
     image: ImageRef = Field(description="transformer image (for example ghcr.io/acme/tokenize:1.0)")
     command: list[Text] = Field(default_factory=list, description="entrypoint (for example ['python', '-m', 't'])")
     args: list[Text] = Field(default_factory=list, description="arguments (for example ['--predictor_host=x'])")
+    env: EnvMap = Field(default_factory=dict, description="variables, as serving.env (for example LOG_LEVEL: info)")
+    resources: Resources = Field(default_factory=lambda: Resources(), description="requests and limits")
+    collocated: bool = Field(
+        default=False,
+        description="true: run in the predictor's pod, serving port 8080 and calling the model server on "
+        "localhost (its port moves: serving.ports and serving.args); false: a component of its own",
+    )
+    nodeClass: str | None = Field(
+        default=None, description="a nodeClasses entry of mlgitops.yaml placing the transformer (for example cpu)"
+    )
+    replicas: Replicas | None = Field(
+        default=None, description="the transformer's replica bounds, as serving.replicas (for example {min: 2})"
+    )
+    autoscaling: Autoscaling | None = Field(
+        default=None,
+        description="what the transformer scales on, as serving.autoscaling (for example {metric: cpu, target: 60})",
+    )
+    probes: Probes | None = Field(
+        default=None,
+        description="the transformer container's probes, as serving.probes (for example {readiness: {httpGet: "
+        "{path: /v1/models/m, port: 8080}}})",
+    )
+
+
+class Batcher(Strict):
+    """KServe's request batcher (predictor.batcher): the model agent sidecar collects requests into one
+    prediction (v1 HTTP protocol only); unset values take the agent's defaults."""
+
+    maxBatchSize: Int32 | None = Field(
+        default=None, ge=1, description="most instances in one batch; default 32 (for example 16)"
+    )
+    maxLatency: Int32 | None = Field(
+        default=None, ge=1, description="milliseconds a batch waits to fill; default 500 (for example 100)"
+    )
+    timeout: Int32 | None = Field(
+        default=None, ge=1, description="seconds the agent waits for the model server; default 60 (for example 30)"
+    )
+
+
+class Explainer(Strict):
+    """A custom explainer: one container beside the predictor (spec.explainer.containers[0]), answering
+    `:explain` requests; `STORAGE_URI` in its env makes KServe's storage initializer fetch its files."""
+
+    image: ImageRef = Field(description="explainer image (for example ghcr.io/acme/explainer:1.0)")
+    command: list[Text] = Field(default_factory=list, description="entrypoint (for example ['python', '-m', 'e'])")
+    args: list[Text] = Field(default_factory=list, description="arguments (for example ['--model_name=income'])")
     env: EnvMap = Field(default_factory=dict, description="variables, as serving.env (for example LOG_LEVEL: info)")
     resources: Resources = Field(default_factory=lambda: Resources(), description="requests and limits")
 
@@ -308,11 +395,31 @@ class Serving(Strict):
         default=None,
         description="how requests reach the model (for example {gateway: true, scheduler: true}); engine: llm",
     )
+    ports: Ports = Field(
+        default_factory=list,
+        description="ports of the model server container; on KServe the first is the serving port (for example "
+        "[{name: h2c, containerPort: 9000}])",
+    )
+    probes: Probes | None = Field(
+        default=None,
+        description="readiness, liveness and startup probes of the model server (for example {readiness: "
+        "{httpGet: {path: /v1/models/m, port: 8080}}})",
+    )
+    batcher: Batcher | None = Field(
+        default=None,
+        description="batch requests in KServe's model agent (for example {maxBatchSize: 32, maxLatency: 500}); "
+        "engine: kserve",
+    )
+    explainer: Explainer | None = Field(
+        default=None,
+        description="a custom explainer container (for example {image: ghcr.io/acme/explainer:1.0}); engine: kserve",
+    )
 
     @model_validator(mode="after")
     def _engine_fields(self) -> Serving:
         if self.engine == "deployment":
-            for field in ("runtimeVersion", "timeout", "containerConcurrency", "transformer", "logger"):
+            kserve_only = ("runtimeVersion", "timeout", "containerConcurrency", "transformer", "logger", "batcher")
+            for field in (*kserve_only, "explainer"):
                 if getattr(self, field) is not None:
                     raise ValueError(f"{field} needs engine: kserve (engine: deployment has no such field)")
         prometheus = self.autoscaling is not None and self.autoscaling.metric == "prometheus"

@@ -97,15 +97,23 @@ def _serving_problems(spec: Model, features: ClusterFeatures, locate: Locator, l
                 f"stable predictor; {CANARY_WAYS_OUT}",
             )
         )
-    if keda and (serving.transformer is not None or (canary is not None and not knative)):
-        part = "transformer" if serving.transformer is not None else "canary"
+    transformer = serving.transformer
+    # A transformer with its own KEDA autoscaling gets triggers; a collocated one is no component of its own.
+    unscaled_transformer = (
+        transformer is not None
+        and not transformer.collocated
+        and (transformer.autoscaling is None or transformer.autoscaling.metric != "prometheus")
+    )
+    if keda and (unscaled_transformer or serving.explainer is not None or (canary is not None and not knative)):
+        part = "transformer" if unscaled_transformer else "explainer" if serving.explainer is not None else "canary"
         where = latest([("serving", part), ("serving", "autoscaling", "metric")])
         problems.append(
             Problem(
                 locate(where, where[-1] == part),
                 f"with autoscaling.metric: prometheus KServe gives the {part} a KEDA ScaledObject without "
                 "triggers, which KEDA refuses, and the InferenceService never becomes Ready; scale on cpu or "
-                f"memory, or drop the {part}",
+                f"memory, or drop the {part}"
+                + (" (or give it autoscaling.metric: prometheus too)" if part == "transformer" else ""),
             )
         )
     if serving.image is not None and serving.protocol in ("grpc-v1", "grpc-v2"):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from mlgitops.language.containers import EnvFromSource, EnvMap, Volumes
 from mlgitops.language.fields import (
+    AnnotationMap,
     ArtifactName,
     CronSchedule,
     DnsLabel,
@@ -16,13 +17,17 @@ from mlgitops.language.fields import (
     Duration,
     EnvName,
     ImageRef,
+    Int32,
+    ObjectLabelMap,
     ParameterName,
     Quantity,
     Strict,
     Text,
     TimeZone,
+    duration_seconds,
     scalar_text,
 )
+from mlgitops.language.kubevalues import INT32_MAX
 from mlgitops.language.serving import Gpu, Resources, SecurityContext
 
 
@@ -102,6 +107,14 @@ class Cache(Strict):
     maxAge: Duration = Field(description="how old a cached result may be to be reused, e.g. 24h")
 
 
+# The output parameter a step with `stdout: true` exposes: Argo's `outputs.result` of the step's task.
+RESULT = "result"
+# The interpreter of a `script` step without a `command`.
+DEFAULT_INTERPRETER = ("python",)
+# A training object's name when `training.name` does not set one: `<model>-train`.
+TRAIN_SUFFIX = "-train"
+
+
 class Step(Strict):
     name: DnsLabel = Field(description="step name, a DNS label (for example train)")
     after: list[str] = Field(default_factory=list, description="steps that must finish first (for example [train])")
@@ -109,9 +122,22 @@ class Step(Strict):
         default=None,
         description="container image of the step; default: training.image (for example ghcr.io/acme/eval:1.0)",
     )
-    command: list[Text] = Field(
+    command: list[Text] | None = Field(
+        default=None,
         min_length=1,
-        description="entrypoint, at least one item (for example [python, -m, fraud.train])",
+        description="entrypoint, at least one item (for example [python, -m, fraud.train]); with script, the "
+        "interpreter that runs it (default [python])",
+    )
+    script: Text | None = Field(
+        default=None,
+        min_length=1,
+        description="source code run by command (an Argo script template) instead of a command of the image, "
+        "e.g. 'import random; print(random.randint(1, 100))'",
+    )
+    stdout: bool = Field(
+        default=False,
+        description="expose the step's standard output as its param result, which later steps read with "
+        "paramInputs: [result] (Argo's outputs.result); default false",
     )
     args: list[Text] = Field(default_factory=list, description="arguments of the command (for example ['--epochs=10'])")
     env: EnvMap = Field(
@@ -180,7 +206,7 @@ class Step(Strict):
     forEach: list[ForEachItem] | ForEachFrom | None = Field(
         default=None,
         description="run once per item, exposed as env MLGITOPS_ITEM (object items: also MLGITOPS_ITEM_<KEY>), "
-        "e.g. [0.01, 0.1] or {fromStep: shard, output: shards}",
+        "e.g. ['0.01', '0.1'] (text: quote numbers) or {fromStep: shard, output: shards}",
     )
     parallelism: int | None = Field(
         default=None, ge=1, le=1000, description="at most this many forEach items run at once, e.g. 4"
@@ -194,11 +220,18 @@ class Step(Strict):
 
     @model_validator(mode="after")
     def _one_retry_form(self) -> Step:
+        if self.command is None and self.script is None:
+            raise ValueError("set command (the image's program to run) or script (source code run by command)")
         if self.retry is not None and (self.retries or self.retryPolicy is not None):
             raise ValueError("set either retry: {limit, backoff, policy} or retries/retryPolicy, not both")
         if self.parallelism is not None and self.forEach is None:
             raise ValueError("parallelism limits a forEach: set forEach too")
         return self
+
+    @property
+    def param_outputs(self) -> list[str]:
+        """The output parameters later steps may read: its params, and `result` with `stdout: true`."""
+        return [*self.params, RESULT] if self.stdout else list(self.params)
 
     @property
     def retry_strategy(self) -> Retry | None:
@@ -227,7 +260,57 @@ class Register(Strict):
     )
 
 
+def _fits_ttl(value: str) -> str:
+    if duration_seconds(value) > INT32_MAX:
+        raise ValueError(f"{value!r} is longer than Argo's ttlStrategy holds ({INT32_MAX} seconds, about 68 years)")
+    return value
+
+
+TtlDuration = Annotated[Duration, AfterValidator(_fits_ttl)]
+
+
+class Ttl(Strict):
+    """How long Argo keeps a finished run before deleting it (the workflow's `ttlStrategy`). A run that
+    succeeded keeps afterSuccess, one that failed afterFailure, and either falls back to afterCompletion
+    (argo-workflows `workflow/gccontroller/gc_controller.go`, `ttl`)."""
+
+    afterCompletion: TtlDuration | None = Field(
+        default=None, description="keep any finished run this long, unless afterSuccess or afterFailure says, e.g. 48h"
+    )
+    afterSuccess: TtlDuration | None = Field(default=None, description="keep a succeeded run this long, e.g. 24h")
+    afterFailure: TtlDuration | None = Field(default=None, description="keep a failed run this long, e.g. 168h")
+
+    @model_validator(mode="after")
+    def _some(self) -> Ttl:
+        if self.afterCompletion is None and self.afterSuccess is None and self.afterFailure is None:
+            raise ValueError("set at least one of afterCompletion, afterSuccess, afterFailure")
+        return self
+
+
+class History(Strict):
+    """How many finished runs of a schedule the CronWorkflow keeps."""
+
+    successful: Int32 = Field(
+        default=3, ge=0, description="succeeded runs kept (successfulJobsHistoryLimit); default 3, e.g. 5"
+    )
+    failed: Int32 = Field(default=3, ge=0, description="failed runs kept (failedJobsHistoryLimit); default 3, e.g. 10")
+
+
+class PodMetadata(Strict):
+    """Labels and annotations of every pod of the training workflow (the workflow's `podMetadata`)."""
+
+    labels: ObjectLabelMap = Field(default_factory=dict, description="pod labels, e.g. {team: risk}")
+    annotations: AnnotationMap = Field(
+        default_factory=dict, description="pod annotations, e.g. {iam.amazonaws.com/role: trainer}"
+    )
+
+
 class Training(Strict):
+    name: DnsLabel | None = Field(
+        default=None,
+        description="name of the WorkflowTemplate and CronWorkflow, for systems that find them by name; "
+        "default: <model>-train (for example fraud-nightly)",
+    )
     image: ImageRef = Field(
         min_length=1,
         description="default image of every step (for example ghcr.io/acme/fraud-train:1.4)",
@@ -247,6 +330,29 @@ class Training(Strict):
     timeout: Duration | None = Field(
         default=None,
         description="longest the whole run may take, its activeDeadlineSeconds (for example 6h)",
+    )
+    ttl: Ttl | None = Field(
+        default=None,
+        description="how long finished runs are kept (ttlStrategy), e.g. {afterSuccess: 24h, afterFailure: 168h}; "
+        "default: 24h after success, 168h after failure",
+    )
+    concurrencyPolicy: Literal["Allow", "Forbid", "Replace"] | None = Field(
+        default=None,
+        description="with a schedule: what a scheduled run does while the last one still runs: Allow (run both), "
+        "Forbid (skip the new one), Replace (stop the old one); default Forbid",
+    )
+    history: History | None = Field(
+        default=None,
+        description="with a schedule: finished runs the CronWorkflow keeps, e.g. {successful: 5, failed: 10}; "
+        "default 3 of each",
+    )
+    imagePullSecrets: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="Secrets the workflow pods pull their images with, e.g. [registry-creds]",
+    )
+    podMetadata: PodMetadata | None = Field(
+        default=None,
+        description="labels and annotations of every workflow pod, e.g. {annotations: {iam.amazonaws.com/role: r}}",
     )
     parameters: dict[ParameterName, Text] = Field(
         default_factory=dict,
@@ -287,7 +393,20 @@ class Training(Strict):
     )
 
     @property
+    def cron_fields(self) -> list[str]:
+        """The fields that only a CronWorkflow renders (set in this spec)."""
+        return [f for f in ("concurrencyPolicy", "history") if getattr(self, f) is not None]
+
+    @property
     def schedules(self) -> list[str]:
         if self.schedule is None:
             return []
         return [self.schedule] if isinstance(self.schedule, str) else list(self.schedule)
+
+
+def training_name(model_name: str, training: Training | None) -> str:
+    """The name of a model's WorkflowTemplate and CronWorkflow: `training.name`, else `<model>-train`.
+    Every stage that names or finds them (render, monitoring, the name checks) asks this function."""
+    if training is not None and training.name is not None:
+        return training.name
+    return f"{model_name}{TRAIN_SUFFIX}"

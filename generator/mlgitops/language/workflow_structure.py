@@ -12,6 +12,10 @@ Each problem is positioned at the spec field that cannot work. The Argo facts be
   "Memoization only works for steps which have outputs"); an input artifact's contents cannot be part
   of the key, so a cached step with artifact inputs would reuse results computed from other data.
 * `withParam` needs a JSON list written by an earlier task the looping task depends on.
+* A step with `stdout: true` outputs the param `result` (its standard output, `outputs.result`), which
+  readers find like any param (`outputs_of`). A loop's results are aggregated by parsing each as JSON
+  (`workflow/controller/operator.go`, `processAggregateNodeOutputs`), so a fanned-out step takes no
+  `stdout`. A script step takes no `args`: Argo appends the script's file after them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import re
 
 from mlgitops.language.stepgraph import topological_order
-from mlgitops.language.training import ForEachFrom, Step, Training
+from mlgitops.language.training import RESULT, ForEachFrom, Step, Training
 from mlgitops.language.workspace import Locator
 from mlgitops.util.errors import Problem, did_you_mean
 
@@ -48,10 +52,15 @@ def ancestors(training: Training) -> dict[str, int]:
     return {step.name: bits[i] for i, step in enumerate(steps)}
 
 
+def outputs_of(step: Step, kind: str) -> list[str]:
+    """What `step` outputs as a `kind`: "metrics", or "params" (its params, and `result` with stdout: true)."""
+    return step.param_outputs if kind == "params" else list(getattr(step, kind))
+
+
 def producers(training: Training, step: Step, name: str, kind: str, above: dict[str, int]) -> list[Step]:
     """The steps `step` runs after that output `name` as a `kind` ("params" or "metrics")."""
     mask = above[step.name]
-    return [s for i, s in enumerate(training.steps) if mask >> i & 1 and name in getattr(s, kind)]
+    return [s for i, s in enumerate(training.steps) if mask >> i & 1 and name in outputs_of(s, kind)]
 
 
 def workflow_structure_problems(training: Training, locate: Locator) -> list[Problem]:
@@ -59,7 +68,7 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
     above = ancestors(training)
     by_name = {s.name: s for s in training.steps}
     fanned = {s.name for s in training.steps if s.forEach is not None}
-    all_params = sorted({p for s in training.steps for p in s.params})
+    all_params = sorted({p for s in training.steps for p in s.param_outputs})
     for i, step in enumerate(training.steps):
         here = ("training", "steps", i)
         for j, param in enumerate(step.params):
@@ -123,6 +132,7 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
                     )
                 )
         problems.extend(_for_each_problems(training, step, i, above, by_name, fanned, locate))
+        problems.extend(script_problems(step, here, locate))
         if step.cache is not None:
             if step.inputs:
                 problems.append(
@@ -175,14 +185,17 @@ def workflow_structure_problems(training: Training, locate: Locator) -> list[Pro
 
 def _unkeyed_sources(step: Step) -> list[str]:
     """What a step's container reads from the cluster rather than from its spec: ConfigMap and Secret keys,
-    envFrom, and volumes other than emptyDir (render/workflow_parts.py, `memoize`, keys on the spec only)."""
+    envFrom, and volumes other than scratch space (emptyDir, ephemeral) (render/workflow_parts.py, `memoize`, keys
+    on the spec only)."""
     found = [
         f"env {name} (a {'Secret' if hasattr(value, 'secret') else 'ConfigMap'} key)"
         for name, value in step.env.items()
         if not isinstance(value, str)
     ]
     found += [f"envFrom {source.secret or source.configMap}" for source in step.envFrom]
-    found += [f"volume {volume.name}" for volume in step.volumes if volume.emptyDir is None]
+    found += [
+        f"volume {volume.name}" for volume in step.volumes if volume.emptyDir is None and volume.ephemeral is None
+    ]
     return found
 
 
@@ -194,10 +207,10 @@ def _consumed(training: Training, step: Step, above: dict[str, int]) -> list[tup
     for j, artifact in enumerate(step.inputs):
         found.extend((("inputs", j), s) for s in earlier if artifact in s.outputs)
     for j, name in enumerate(step.paramInputs):
-        found.extend((("paramInputs", j), s) for s in earlier if name in s.params)
+        found.extend((("paramInputs", j), s) for s in earlier if name in s.param_outputs)
     for j, condition in enumerate(step.when):
         kind = "metrics" if condition.metric is not None else "params"
-        found.extend((("when", j), s) for s in earlier if condition.subject in getattr(s, kind))
+        found.extend((("when", j), s) for s in earlier if condition.subject in outputs_of(s, kind))
     if isinstance(step.forEach, ForEachFrom):
         found.extend((("forEach", "fromStep"), s) for s in earlier if s.name == step.forEach.fromStep)
     return found
@@ -262,13 +275,13 @@ def _for_each_problems(
                     f"add {source.name!r} to after",
                 )
             ]
-        if items.output not in source.params:
+        if items.output not in source.param_outputs:
             return [
                 Problem(
                     locate((*here, "output"), False),
                     f"step {source.name!r} writes no param {items.output!r}"
-                    f"{did_you_mean(items.output, source.params)}; "
-                    "forEach reads a param holding a JSON list",
+                    f"{did_you_mean(items.output, source.param_outputs)}; "
+                    "forEach reads a param holding a JSON list (or result, the output of a step with stdout: true)",
                 )
             ]
         if source.name in fanned:
@@ -307,6 +320,37 @@ def _for_each_problems(
     return []
 
 
+def script_problems(step: Step, here: tuple[str | int, ...], locate: Locator) -> list[Problem]:
+    """A `script` step's args, and `stdout` where Argo cannot pass the output on as one value."""
+    problems: list[Problem] = []
+    if step.script is not None and step.args:
+        problems.append(
+            Problem(
+                locate((*here, "args"), True),
+                f"step {step.name!r} runs a script: Argo runs command, then args, then the script's file "
+                "(workflow/controller/operator.go appends it), so args would reach the interpreter before the "
+                "script; put interpreter options in command, and pass values as training.parameters or paramInputs",
+            )
+        )
+    if step.stdout and step.forEach is not None:
+        problems.append(
+            Problem(
+                locate((*here, "stdout"), True),
+                f"step {step.name!r} {FANNED_OUT}, and Argo fails the loop when one output is not JSON "
+                "(processAggregateNodeOutputs parses each); write what later steps need as params",
+            )
+        )
+    if step.stdout and RESULT in step.params:
+        index = step.params.index(RESULT)
+        problems.append(
+            Problem(
+                locate((*here, "params", index), False),
+                f"step {step.name!r} has stdout: true, whose output is its param {RESULT!r}; name this param otherwise",
+            )
+        )
+    return problems
+
+
 def _on_exit_problems(training: Training, by_name: dict[str, Step], locate: Locator) -> list[Problem]:
     step = training.onExit
     if step is None:
@@ -321,7 +365,9 @@ def _on_exit_problems(training: Training, by_name: dict[str, Step], locate: Loca
             )
         ]
     problems: list[Problem] = []
-    for field in ("after", "inputs", "outputs", "metrics", "params", "paramInputs", "when", "forEach", "cache"):
+    problems.extend(script_problems(step, here, locate))
+    fields = ("after", "inputs", "outputs", "metrics", "params", "paramInputs", "when", "forEach", "cache", "stdout")
+    for field in fields:
         if getattr(step, field):
             problems.append(
                 Problem(

@@ -45,12 +45,15 @@ def build(directory: Path) -> str:
     """The manifest stream Kustomize prints for `directory`."""
     argv = [*kustomize_command(), *SANDBOX_FLAGS, str(directory)]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        proc = subprocess.run(argv, capture_output=True, timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise ToolError(f"kustomize build {directory} took longer than {TIMEOUT_S}s") from None
     except OSError as exc:
         raise ToolError(f"cannot run {argv[0]}: {exc.strerror}") from None
     if proc.returncode != 0:
-        message = " ".join(proc.stderr.split()) or f"exit status {proc.returncode}"
+        message = " ".join(proc.stderr.decode("utf-8", "replace").split()) or f"exit status {proc.returncode}"
         raise ToolError(f"kustomize build failed: {message}")
-    return proc.stdout
+    try:
+        return proc.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:  # Kustomize prints YAML, which is UTF-8: this is not Kustomize
+        raise ToolError(f"{argv[0]} printed output that is not UTF-8 (byte {exc.start}); is it Kustomize?") from None

@@ -1,6 +1,10 @@
 """What goes inside a container, shared by the serving and training renderers: environment variables
 (literal, or one key of a Secret or ConfigMap), `envFrom`, and user volumes with their mounts.
 
+Volumes: `pvc`, `secret`, `configMap`, `emptyDir`, `csi` (an inline CSI volume) and `ephemeral` (a
+claim the pod's `volumeClaimTemplate` makes and deletes with the pod: Kubernetes names it
+`<pod>-<volume>`), every one a type the `restricted` Pod Security Standard allows.
+
 A `{secret, key}` value renders as `valueFrom.secretKeyRef`, so the Secret's value never reaches Git
 or `diff`; literal values that look like credentials are refused earlier (credentials.py).
 
@@ -48,6 +52,20 @@ def _volume_source(volume: Volume) -> Obj:
         return {"secret": {"secretName": volume.secret}}
     if volume.configMap is not None:
         return {"configMap": {"name": volume.configMap}}
+    if volume.csi is not None:
+        csi: Obj = {"driver": volume.csi.driver}
+        if volume.csi.readOnly is not None:
+            csi["readOnly"] = volume.csi.readOnly
+        if volume.csi.volumeAttributes:
+            csi["volumeAttributes"] = dict(volume.csi.volumeAttributes)
+        return {"csi": csi}
+    if volume.ephemeral is not None:
+        claim = volume.ephemeral
+        spec: Obj = {"accessModes": list(claim.accessModes)}
+        if claim.storageClass is not None:
+            spec["storageClassName"] = claim.storageClass
+        spec["resources"] = {"requests": {"storage": claim.size}}
+        return {"ephemeral": {"volumeClaimTemplate": {"spec": spec}}}
     assert volume.emptyDir is not None
     return {"emptyDir": volume.emptyDir.model_dump(exclude_none=True)}
 

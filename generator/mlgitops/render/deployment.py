@@ -23,6 +23,7 @@ from mlgitops.render.common import (
     standard_labels,
 )
 from mlgitops.render.containers import add_contents
+from mlgitops.render.kserve_components import port_list, probe_fields
 from mlgitops.render.pods import (
     STORAGE_INITIALIZER,
     TMP_VOLUME,
@@ -56,9 +57,10 @@ def _pod_template(model: ResolvedModel, project: Project, track: str, storage_ur
             f"--http_port={HTTP_PORT}",
             *serving.args,
         ],
-        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
+        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}, *port_list(serving.ports)],
         "readinessProbe": {"httpGet": {"path": ready_path, "port": HTTP_PORT}},
     }
+    container.update(probe_fields(serving.probes))  # serving.probes.readiness replaces the default
     container_resources = resources(serving.resources, gpu_limits)
     if container_resources:
         container["resources"] = container_resources
@@ -144,7 +146,9 @@ def render_deployment_engine(model: ResolvedModel, project: Project) -> list[Obj
     labels = standard_labels(model, project, "predictor")
     annotations = standard_annotations(model)
     # An HPA owns each replica count, so the Deployments leave `replicas` unset.
-    objects = [_deployment(model, project, name, "stable", model.spec.model.storageUri, model.spec.model.version, {})]
+    storage_uri = model.spec.model.storageUri
+    assert storage_uri is not None  # servingfit.py refuses KServe's storage spec (model.storage) here
+    objects = [_deployment(model, project, name, "stable", storage_uri, model.spec.model.version, {})]
     canary = serving.canary
     autoscalers = [_autoscaler(model, name, labels, (serving.replicas.min, serving.replicas.upper), annotations)]
     if canary is not None and canary.trafficPercent > 0:

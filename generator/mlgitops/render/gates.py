@@ -30,17 +30,6 @@ from decimal import Decimal
 
 from mlgitops.language.training import Gate
 
-__all__ = [
-    "all_hold",
-    "all_of",
-    "comparison",
-    "expr_number",
-    "expr_text",
-    "failure_message",
-    "fixed_point",
-    "metric_ref",
-]
-
 
 def fixed_point(value: float) -> str:
     """The shortest decimal that reads back as `value`, never in exponent form.
@@ -74,11 +63,13 @@ def expr_text(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def comparison(step: str, name: str, op: str, value: float | str) -> str:
-    """One output parameter of `step` against `value`: as numbers for a number, as trimmed text for text."""
+def comparison(step: str, name: str, op: str, value: float | str, reference: str | None = None) -> str:
+    """One output parameter of `step` (or the expr `reference` given, such as a step's `outputs.result`)
+    against `value`: as numbers for a number, as trimmed text for text."""
+    ref = reference if reference is not None else metric_ref(step, name)
     if isinstance(value, str):
-        return f"trim({metric_ref(step, name)}) {op} {expr_text(value)}"
-    return f"asFloat(trim({metric_ref(step, name)})) {op} {expr_number(value)}"
+        return f"trim({ref}) {op} {expr_text(value)}"
+    return f"asFloat(trim({ref})) {op} {expr_number(value)}"
 
 
 def all_of(comparisons: list[str]) -> str:

@@ -11,10 +11,19 @@ from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.language.serving import Serving
 from mlgitops.render.common import gpu_placement, metadata, resources, standard_annotations, standard_labels
-from mlgitops.render.containers import add_contents, env_list
+from mlgitops.render.containers import add_contents
+from mlgitops.render.kserve_components import (
+    batcher,
+    collocated_transformer,
+    explainer_component,
+    keda_autoscaling,
+    port_list,
+    probe_fields,
+    storage_block,
+    transformer_component,
+)
 from mlgitops.render.metric_sources import KSERVE_DEFAULT_METRICS_PORT, standard_metrics_port
 from mlgitops.render.pods import (
-    Hardening,
     container_security_context,
     pod_files,
     pod_security_context,
@@ -24,12 +33,11 @@ from mlgitops.render.pods import (
 from mlgitops.util.kubenames import CANARY_ANNOTATION, DEPLOYMENT_MODE_ANNOTATION, STORAGE_URI_ENV, Obj, dns_safe
 
 # kserve pkg/constants/constants.go: AutoscalerClass annotation and its `keda` class (KServe then writes a
-# KEDA ScaledObject from predictor.autoScaling instead of an HPA); InferenceServiceContainerName and
-# TransformerContainerName; CustomSpecStorageUriEnvVarKey, the variable through which a custom predictor
-# container gets the storage initializer (the model in /mnt/models).
+# KEDA ScaledObject from predictor.autoScaling instead of an HPA); InferenceServiceContainerName;
+# CustomSpecStorageUriEnvVarKey, the variable through which a custom predictor container gets the storage
+# initializer (the model in /mnt/models).
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 PREDICTOR_CONTAINER = "kserve-container"
-TRANSFORMER_CONTAINER = "transformer-container"
 WORKER_CONTAINER = "worker-container"  # WorkerContainerName: the multi-node runtime's worker container
 
 
@@ -50,6 +58,9 @@ def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:
     container: Obj = {}
     if serving.mode == "Standard":
         container["ports"] = _standard_ports(model)
+    elif serving.ports:
+        container["ports"] = port_list(serving.ports)
+    container.update(probe_fields(serving.probes))
     container["securityContext"] = container_security_context(hardening)
     if files.mounts:
         container["volumeMounts"] = list(files.mounts)
@@ -73,14 +84,20 @@ def _standard_ports(model: ResolvedModel) -> list[Obj]:
     agent_injector.go:335). Knative takes one port only and its queue-proxy serves the request metrics, so
     Knative mode declares none.
     """
-    ports: list[Obj] = [{"name": "http", "containerPort": KSERVE_DEFAULT_METRICS_PORT, "protocol": "TCP"}]
+    serving = model.spec.serving
+    assert serving is not None
+    if serving.ports:  # the first is the serving port; the server listens there (serving.args)
+        ports = port_list(serving.ports)
+    else:
+        ports = [{"name": "http", "containerPort": KSERVE_DEFAULT_METRICS_PORT, "protocol": "TCP"}]
     metrics_port = standard_metrics_port(model.spec)
-    if metrics_port is not None and metrics_port != KSERVE_DEFAULT_METRICS_PORT:
-        ports.append({"name": "metrics", "containerPort": metrics_port, "protocol": "TCP"})
+    if metrics_port is not None and metrics_port not in {port["containerPort"] for port in ports}:
+        named = "metrics" not in {port.get("name") for port in ports}
+        ports.append({**({"name": "metrics"} if named else {}), "containerPort": metrics_port, "protocol": "TCP"})
     return ports
 
 
-def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Obj) -> Obj:
+def _model_block(model: ResolvedModel, storage_uri: str | None, container_resources: Obj) -> Obj:
     spec = model.spec
     serving = spec.serving
     assert serving is not None
@@ -94,7 +111,11 @@ def _model_block(model: ResolvedModel, storage_uri: str, container_resources: Ob
         block["runtimeVersion"] = serving.runtimeVersion
     if serving.protocol:  # unset: the runtime's default (KServe's is v1)
         block["protocolVersion"] = serving.protocol
-    block["storageUri"] = storage_uri
+    if storage_uri is not None:
+        block["storageUri"] = storage_uri
+    storage = storage_block(spec.model.storage, with_path=storage_uri is None)
+    if storage is not None:
+        block["storage"] = storage
     if serving.args:
         block["args"] = list(serving.args)
     if container_resources:
@@ -122,11 +143,24 @@ def _custom_container(model: ResolvedModel, storage_uri: str, container_resource
     return {key: container[key] for key in sorted(container, key=_CONTAINER_ORDER.index)}
 
 
-_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "ports", "resources", "securityContext", "volumeMounts"]
+_CONTAINER_ORDER = [
+    "name",
+    "image",
+    "args",
+    "env",
+    "envFrom",
+    "ports",
+    "readinessProbe",
+    "livenessProbe",
+    "startupProbe",
+    "resources",
+    "securityContext",
+    "volumeMounts",
+]
 
 
 def _predictor_extras(serving: Serving) -> Obj:
-    """Component fields of the predictor: timeout, containerConcurrency, logger, KEDA autoscaling."""
+    """Component fields of the predictor: timeout, containerConcurrency, logger, batcher."""
     extra: Obj = {}
     if serving.timeout is not None:
         extra["timeout"] = serving.timeout
@@ -137,45 +171,10 @@ def _predictor_extras(serving: Serving) -> Obj:
         if serving.logger.url:
             logger["url"] = serving.logger.url
         extra["logger"] = logger
+    batching = batcher(serving)
+    if batching is not None:
+        extra["batcher"] = batching
     return extra
-
-
-def _keda_autoscaling(serving: Serving) -> Obj | None:
-    """predictor.autoScaling for an external Prometheus metric (kserve pkg/apis/serving/v1beta1/component.go
-    AutoScalingSpec/ExternalMetricSource; the KEDA reconciler turns it into a prometheus trigger whose
-    threshold is target.value: kserve/website docs/model-serving/predictive-inference/autoscaling/keda-autoscaler.md).
-    KEDA scales raw Deployments only, so the spec allows it with mode: Standard alone."""
-    scaling = serving.autoscaling
-    if scaling is None or scaling.metric != "prometheus":
-        return None
-    metric = {"backend": "prometheus", "serverAddress": scaling.serverAddress, "query": scaling.query}
-    target = {"type": "Value", "value": scaling.target}
-    return {"metrics": [{"type": "External", "external": {"metric": metric, "target": target}}]}
-
-
-def _transformer(serving: Serving) -> Obj | None:
-    spec = serving.transformer
-    if spec is None:
-        return None
-    container: Obj = {"name": TRANSFORMER_CONTAINER, "image": spec.image}
-    if spec.command:
-        container["command"] = list(spec.command)
-    if spec.args:
-        container["args"] = list(spec.args)
-    if spec.env:
-        container["env"] = env_list(spec.env)
-    transformer_resources = resources(spec.resources, {})
-    if transformer_resources:
-        container["resources"] = transformer_resources
-    # An image mlgitops knows nothing of: the serving securityContext's user settings, a writable root.
-    context = serving.securityContext
-    hardening = Hardening(context.runAsNonRoot, context.runAsUser, read_only_root=False)
-    container["securityContext"] = container_security_context(hardening)
-    component: Obj = {}
-    if serving.mode == "Standard":
-        component["securityContext"] = pod_security_context()
-    component["containers"] = [container]
-    return component
 
 
 def _multinode_resources(container_resources: Obj, gpu_limits: dict[str, str]) -> Obj:
@@ -241,7 +240,7 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     predictor["minReplicas"] = serving.replicas.min
     if serving.workers is None:  # multi-node serving does not autoscale (autoscaler class none)
         predictor["maxReplicas"] = serving.replicas.upper
-    keda = _keda_autoscaling(serving)
+    keda = keda_autoscaling(serving.autoscaling)
     if keda is not None:
         predictor["autoScaling"] = keda
     elif serving.autoscaling:
@@ -253,10 +252,15 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     predictor.update(placement)
     pod_fields = _pod_fields(model)[0]
     predictor.update(pod_fields)
+    # The collocated transformer is the second container of every predictor's pod, the canaries' too.
+    beside = [transformer] if (transformer := collocated_transformer(serving)) is not None else []
     if serving.image:
-        predictor["containers"] = [_custom_container(model, uri, container_resources)]
+        assert uri is not None  # servingfit.py: a custom predictor image has no storage spec, so a storageUri
+        predictor["containers"] = [_custom_container(model, uri, container_resources), *beside]
     else:
         predictor["model"] = _model_block(model, uri, container_resources)
+        if beside:
+            predictor["containers"] = beside
     worker_spec = _worker_spec(model, placement, container_resources)
     if worker_spec is not None:
         predictor["workerSpec"] = worker_spec
@@ -269,15 +273,23 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
         canary_predictor.update(placement)
         canary_predictor.update(pod_fields)
         if serving.image:
-            canary_predictor["containers"] = [_custom_container(model, canary.storageUri, container_resources)]
+            canary_predictor["containers"] = [
+                _custom_container(model, canary.storageUri, container_resources),
+                *beside,
+            ]
         else:
             canary_model = _model_block(model, canary.storageUri, container_resources)
             canary_predictor["model"] = {"name": PREDICTOR_CONTAINER, **canary_model}
+            if beside:
+                canary_predictor["containers"] = beside
         spec["canary"] = [{"trafficPercent": canary.trafficPercent, "predictor": canary_predictor}]
 
-    transformer = _transformer(serving)
-    if transformer is not None:
-        spec["transformer"] = transformer
+    component = transformer_component(serving, project)
+    if component is not None:
+        spec["transformer"] = component
+    explainer = explainer_component(serving)
+    if explainer is not None:
+        spec["explainer"] = explainer
 
     extra: dict[str, str] = {DEPLOYMENT_MODE_ANNOTATION: serving.mode}
     if keda is not None:

@@ -14,7 +14,8 @@ path, resources, securityContext); `args` reach `vllm serve` (the preset's comma
 * `serving.router: {gateway, scheduler}` → `spec.router` as KServe's LLM samples write it
   (docs/samples/llmisvc: `route: {}` and `gateway: {}` for the managed HTTPRoute and Gateway,
   `scheduler: {}` for the inference scheduler);
-* GPUs, resources, image, args, env, volumes and placement → the `main` container and `spec.template`.
+* GPUs, resources, image, args, probes, env, volumes and placement → the `main` container and
+  `spec.template`.
 
 The pod is hardened like every serving pod (render/pods.py), with a writable root as the preset requires
 (nvidia-cdi-hook), and a GPU pod's /dev/shm is the preset's `dshm` volume resized (1Gi per GPU by default).
@@ -29,6 +30,7 @@ from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import gpu_placement, metadata, resources, standard_annotations, standard_labels
 from mlgitops.render.containers import add_contents
+from mlgitops.render.kserve_components import probe_fields
 from mlgitops.render.pods import (
     SHM_DIR,
     container_security_context,
@@ -44,7 +46,8 @@ LLM_API_VERSION = "serving.kserve.io/v1alpha2"
 LLM_KIND = "LLMInferenceService"
 MAIN_CONTAINER = "main"  # the container KServe's presets and scheduler look for by name
 PRESET_SHM_VOLUME = "dshm"  # kserve config/llmisvcconfig/config-llm-template.yaml: /dev/shm, 1Gi
-_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "resources", "securityContext", "volumeMounts"]
+_CONTAINER_ORDER = ["name", "image", "args", "env", "envFrom", "resources", "readinessProbe", "livenessProbe",
+                    "startupProbe", "securityContext", "volumeMounts"]  # fmt: skip
 
 
 def _main_container(model: ResolvedModel, gpu_limits: dict[str, str]) -> tuple[Obj, list[Obj]]:
@@ -59,6 +62,7 @@ def _main_container(model: ResolvedModel, gpu_limits: dict[str, str]) -> tuple[O
     container_resources = resources(serving.resources, gpu_limits)
     if container_resources:
         container["resources"] = container_resources
+    container.update(probe_fields(serving.probes))  # over the preset's probes, field by field
     hardening = serving_hardening(model.spec)
     container["securityContext"] = container_security_context(hardening)
     volumes: list[Obj] = []

@@ -226,22 +226,41 @@ def _builtin(serving: Serving, fmt: str, features: KnativeFeatures, format_versi
         return _python_server(DEPLOYMENT_METRICS_PORT)
     if serving.mode == "Knative":
         return _knative(features)
+    port = serving_port(serving)
     if serving.image:
-        return _unknown(f"the custom predictor image {serving.image}", KSERVE_DEFAULT_METRICS_PORT)
+        return _unknown(f"the custom predictor image {serving.image}", port)
     runtime = serving.runtime
     if runtime is None and mlserver_picked(serving, fmt, format_version):
         return _mlserver()
     if runtime is None:
         if fmt in PYTHON_SERVER_FORMATS:
-            return _python_server(KSERVE_DEFAULT_METRICS_PORT)
-        return _unknown(f"the runtime KServe picks for format {fmt}", KSERVE_DEFAULT_METRICS_PORT)
+            return _python_server(port)
+        return _unknown(f"the runtime KServe picks for format {fmt}", port)
     if runtime in PYTHON_SERVER_RUNTIMES:
-        return _python_server(KSERVE_DEFAULT_METRICS_PORT)
+        return _python_server(port)
     if runtime == "kserve-tritonserver":
         return _triton()
     if runtime == "kserve-mlserver":
         return _mlserver()
-    return _unknown(f"runtime {runtime}", RUNTIME_METRICS_PORTS.get(runtime, KSERVE_DEFAULT_METRICS_PORT))
+    return _unknown(f"runtime {runtime}", RUNTIME_METRICS_PORTS.get(runtime, port))
+
+
+def serving_port(serving: Serving) -> int:
+    """The model server's HTTP port in Standard mode: the first of serving.ports (KServe's Service, probe and
+    agent target it: render/kserve.py `_standard_ports`), else KServe's 8080. The Python model server serves
+    its metrics there."""
+    return serving.ports[0].containerPort if serving.ports else KSERVE_DEFAULT_METRICS_PORT
+
+
+def scrape_port(serving: Serving, port: int | str) -> int | str:
+    """The port a PodMonitor endpoint selects: a number the model server declares by name in serving.ports
+    is selected by that name (PodMetricsEndpoint `port`, which every Prometheus Operator release knows;
+    `portNumber` is recent), others as they are."""
+    if isinstance(port, int) and (serving.engine == "deployment" or serving.mode == "Standard"):
+        for declared in serving.ports:
+            if declared.containerPort == port and declared.name:
+                return declared.name
+    return port
 
 
 def _declared(source: MetricSource, metrics: MonitoringMetrics) -> MetricSource:

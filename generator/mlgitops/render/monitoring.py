@@ -22,7 +22,7 @@ from mlgitops.language.model import Monitoring
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import metadata, standard_labels
-from mlgitops.render.metric_sources import LLM_WORKLOAD_COMPONENT, MetricSource, metric_source
+from mlgitops.render.metric_sources import LLM_WORKLOAD_COMPONENT, MetricSource, metric_source, scrape_port
 from mlgitops.util.kubenames import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj
 
 PROJECT_LABEL = "mlgitops.io/project"
@@ -73,7 +73,8 @@ def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring)
         selector = {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": LLM_WORKLOAD_COMPONENT}
     else:
         selector = {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "predictor"}
-    endpoint: Obj = {"portNumber": source.port} if isinstance(source.port, int) else {"port": source.port}
+    port = scrape_port(serving, source.port)
+    endpoint: Obj = {"portNumber": port} if isinstance(port, int) else {"port": port}
     endpoint.update(
         {
             "path": source.path,
@@ -212,13 +213,13 @@ def training_rules(model: ResolvedModel, project: Project, monitoring: Monitorin
     training = model.spec.training
     if training is None or not training.schedules or model.environment is None:
         return []
-    from mlgitops.render.training import template_name
+    from mlgitops.language.training import training_name
 
     days = monitoring.alerts.trainingMaxAgeDays or DEFAULT_TRAINING_MAX_AGE_DAYS
     namespace = project.environment(model.environment).namespace
     # honorLabels: true keeps Argo's `namespace`; without it Prometheus renames it `exported_namespace`
     # (and `namespace` is the controller pod's). Either scrape counts; neither leaves the rule firing.
-    template = f'name="{template_name(model.name)}",phase="Succeeded"'
+    template = f'name="{training_name(model.name, training)}",phase="Succeeded"'
     counter = "argo_workflows_workflowtemplate_triggered_total"
     honored = f'{counter}{{{template},namespace="{namespace}",exported_namespace=""}}'
     renamed = f'{counter}{{{template},exported_namespace="{namespace}"}}'

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from mlgitops.language.clusterfit import features_for
 from mlgitops.language.loader import Workspace
-from mlgitops.language.resolve import ResolvedModel, resolve
+from mlgitops.language.resolve import ResolvedModel, resolve, spec_location
 from mlgitops.render.addons import (
     AddonRequest,
     addon_settings_problem,
@@ -106,8 +106,8 @@ def check_unique_objects(
     """Refuse two objects with one identity in an environment (Kustomize refuses to build the overlay,
     while an in-memory stream would print both): an addon template making the same object for several
     models, or a model object with the name of another's. The error is at the second one's source."""
-    by_name = {model.name: model.doc for model in workspace.models}
-    by_name.update((graph.name, graph.doc) for graph in workspace.graphs)
+    by_name = {model.name: model for model in workspace.models}
+    graphs = {graph.name: graph.doc for graph in workspace.graphs}
     for env in envs:
         namespace = workspace.project.environment(env)
         seen: dict[tuple[str, str, str], str] = {}
@@ -126,14 +126,28 @@ def check_unique_objects(
                     continue
                 if template is not None:
                     where = locate_addon(template, obj)
+                elif item.graph:
+                    where = graphs[item.name].location(("metadata", "name"))
                 else:
-                    where = by_name[item.name].location(("metadata", "name"))
+                    where = spec_location(
+                        workspace, by_name[item.name], env, _name_path(workspace, item.name, env, key)
+                    )
                 group = f" ({key[0]})" if key[0] else ""
                 raise SpecError.at(
                     where,
                     f"environment {env!r}: {key[1]}{group} {key[2]!r} of {origin} is also made by {first}; Kustomize "
                     "refuses two objects with one identity: give each its own name (for example with the model's name)",
                 )
+
+
+def _name_path(workspace: Workspace, model: str, env: str, key: tuple[str, str, str]) -> tuple[str, ...]:
+    """The spec field that names an object: `training.name` for a training object it names, else the model's."""
+    if key[1] in ("WorkflowTemplate", "CronWorkflow"):
+        resolved = resolve(workspace, workspace.model(model), env)
+        training = resolved.spec.training if resolved is not None else None
+        if training is not None and training.name is not None:
+            return ("training", "name")
+    return ("metadata", "name")
 
 
 def _addon_locator(workspace: Workspace) -> AddonLocator:

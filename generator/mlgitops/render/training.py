@@ -1,9 +1,19 @@
-"""`training` → an Argo WorkflowTemplate `<name>-train` (and a CronWorkflow when scheduled).
+"""`training` → an Argo WorkflowTemplate (and a CronWorkflow when scheduled), both named
+`training.name`, by default `<model>-train` (language/training.py, `training_name`).
 
-Steps become one container template each, wired as a DAG (`depends` from `after`); artifacts pass
-between steps by name; metric steps write one file per metric, read back as output parameters; a
-`register` task runs only when every gate holds. Argo CD cannot apply `generateName` objects, so
-scheduled runs are a CronWorkflow that references the template, never a bare Workflow.
+Steps become one container template each (a `script` template for a step with `script`), wired as a
+DAG (`depends` from `after`); artifacts pass between steps by name; metric steps write one file per
+metric, read back as output parameters; a `register` task runs only when every gate holds. Argo CD
+cannot apply `generateName` objects, so scheduled runs are a CronWorkflow that references the
+template, never a bare Workflow.
+
+The directories a step writes (`/tmp/mlgitops/outputs`, `params`, `metrics`) exist when its code
+starts: each one the step declares is an emptyDir mounted there (nothing in an image creates them,
+and a read-only root could not). A script step's interpreter is its `command` (default `[python]`);
+Argo runs `command + [the script's file]` (`workflow/controller/operator.go` appends
+`/argo/staging/script`). Run policies: `ttlStrategy` (training.ttl, or 24h after success and 168h
+after failure), the CronWorkflow's `concurrencyPolicy` and history limits, `imagePullSecrets` and
+`podMetadata` for every pod of the workflow.
 
 Source map (object path → spec line): checks/sourcemap/training.py.
 """
@@ -18,7 +28,7 @@ from mlgitops.language.node_classes import step_node_class
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel, default_register_command
 from mlgitops.language.stepgraph import input_producers
-from mlgitops.language.training import Step, Training
+from mlgitops.language.training import DEFAULT_INTERPRETER, Step, Training, training_name
 from mlgitops.render import workflow_parts as structure
 from mlgitops.render.common import gpu_placement, metadata, resources, standard_labels, workflow_annotations
 from mlgitops.render.containers import add_contents, env_list
@@ -33,10 +43,13 @@ OUTPUT_DIR = f"{WORK_DIR}/outputs"
 METRICS_DIR = f"{WORK_DIR}/metrics"
 SUCCEEDED_TTL_S = 24 * 3600
 FAILED_TTL_S = 7 * 24 * 3600
-
-
-def template_name(model_name: str) -> str:
-    return f"{model_name}-train"
+# The directories a step declares, each an emptyDir of its own: (spec field, volume name, mount path).
+STEP_DIRS = (
+    ("outputs", "mlgitops-outputs", OUTPUT_DIR),
+    ("params", "mlgitops-params", structure.PARAMS_DIR),
+    ("metrics", "mlgitops-metrics", METRICS_DIR),
+)
+DEFAULT_HISTORY = 3
 
 
 def retry_strategy(step: Step) -> Obj:
@@ -116,7 +129,10 @@ def _step_template(
     if step.cache is not None:
         template["memoize"] = structure.memoize(step, training, model_name)
     template.update(placement)
-    container: Obj = {"image": step.image or training.image, "command": list(step.command)}
+    command = list(step.command) if step.command is not None else list(DEFAULT_INTERPRETER)
+    container: Obj = {"image": step.image or training.image, "command": command}
+    if step.script is not None:
+        container["source"] = step.script
     if step.args:
         container["args"] = list(step.args)
     container["env"] = _env(training, {**structure.step_env(step), **(extra_env or {}), **step.env})
@@ -125,9 +141,14 @@ def _step_template(
         container["resources"] = container_resources
     harden_template(template, container, step_hardening(training, step), step_shared_memory(step))
     own_volumes = add_contents(container, {}, step.envFrom, step.volumes)
+    dirs = [(volume, path) for field, volume, path in STEP_DIRS if getattr(step, field)]
+    if dirs:
+        mounts = [{"name": volume, "mountPath": path} for volume, path in dirs]
+        container["volumeMounts"] = [*container.get("volumeMounts", []), *mounts]
+        own_volumes += [{"name": volume, "emptyDir": {}} for volume, _ in dirs]
     if own_volumes:
         template["volumes"] = [*template.get("volumes", []), *own_volumes]
-    template["container"] = container
+    template["script" if step.script is not None else "container"] = container
     return template
 
 
@@ -175,6 +196,30 @@ def _reject_template(training: Training) -> Obj:
     return template
 
 
+def ttl_strategy(training: Training) -> Obj:
+    """`ttlStrategy`: training.ttl's durations in seconds, or 24h after success and 168h after failure."""
+    ttl = training.ttl
+    if ttl is None:
+        return {"secondsAfterSuccess": SUCCEEDED_TTL_S, "secondsAfterFailure": FAILED_TTL_S}
+    fields = (
+        ("secondsAfterCompletion", ttl.afterCompletion),
+        ("secondsAfterSuccess", ttl.afterSuccess),
+        ("secondsAfterFailure", ttl.afterFailure),
+    )
+    return {key: duration_seconds(value) for key, value in fields if value is not None}
+
+
+def pod_metadata(model_name: str, training: Training) -> Obj:
+    """`podMetadata`: training.podMetadata's labels (mlgitops' two pod labels win on a clash) and annotations."""
+    own = training.podMetadata
+    labels = {key: own.labels[key] for key in sorted(own.labels)} if own is not None else {}
+    labels.update({"app.kubernetes.io/name": model_name, "app.kubernetes.io/component": "training"})
+    metadata: Obj = {"labels": labels}
+    if own is not None and own.annotations:
+        metadata["annotations"] = {key: own.annotations[key] for key in sorted(own.annotations)}
+    return metadata
+
+
 def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     training = model.spec.training
     assert training is not None
@@ -199,9 +244,9 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
             loop = structure.loop_template(step, parameters, artifacts)
             loops.append(loop)
             task["template"] = loop["name"]
-            parameters = [*parameters, structure.loop_items_argument(step)]
+            parameters = [*parameters, structure.loop_items_argument(step, training)]
         else:
-            task.update(structure.loop_fields(step))
+            task.update(structure.loop_fields(step, training))
             parameters = [*structure.item_arguments(step), *parameters]
         task_arguments: Obj = {}
         if parameters:
@@ -264,6 +309,8 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     spec: Obj = {"entrypoint": "pipeline"}
     if training.serviceAccount:
         spec["serviceAccountName"] = training.serviceAccount
+    if training.imagePullSecrets:
+        spec["imagePullSecrets"] = [{"name": name} for name in training.imagePullSecrets]
     if training.onExit is not None:
         spec["onExit"] = training.onExit.name
     if training.parameters:
@@ -271,8 +318,8 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
     if training.timeout:
         spec["activeDeadlineSeconds"] = duration_seconds(training.timeout)
     spec["podGC"] = {"strategy": "OnPodSuccess"}
-    spec["ttlStrategy"] = {"secondsAfterSuccess": SUCCEEDED_TTL_S, "secondsAfterFailure": FAILED_TTL_S}
-    spec["podMetadata"] = {"labels": {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "training"}}
+    spec["ttlStrategy"] = ttl_strategy(training)
+    spec["podMetadata"] = pod_metadata(model.name, training)
     # Pod level, for every pod of the workflow: covers Argo's own init and wait containers too (their
     # other settings come from workflow-controller-configmap `executor`; see render/pods.py).
     spec["securityContext"] = pod_security_context()
@@ -281,7 +328,7 @@ def render_workflow_template(model: ResolvedModel, project: Project) -> Obj:
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "WorkflowTemplate",
         "metadata": metadata(
-            template_name(model.name),
+            training_name(model.name, training),
             standard_labels(model, project, "training"),
             workflow_annotations(model, project),
         ),
@@ -296,15 +343,16 @@ def render_cron_workflow(model: ResolvedModel, project: Project) -> Obj | None:
     spec: Obj = {"schedules": training.schedules}
     if training.timezone:
         spec["timezone"] = training.timezone
-    spec["concurrencyPolicy"] = "Forbid"
-    spec["successfulJobsHistoryLimit"] = 3
-    spec["failedJobsHistoryLimit"] = 3
-    spec["workflowSpec"] = {"workflowTemplateRef": {"name": template_name(model.name)}}
+    spec["concurrencyPolicy"] = training.concurrencyPolicy or "Forbid"
+    history = training.history
+    spec["successfulJobsHistoryLimit"] = history.successful if history is not None else DEFAULT_HISTORY
+    spec["failedJobsHistoryLimit"] = history.failed if history is not None else DEFAULT_HISTORY
+    spec["workflowSpec"] = {"workflowTemplateRef": {"name": training_name(model.name, training)}}
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "CronWorkflow",
         "metadata": metadata(
-            template_name(model.name),
+            training_name(model.name, training),
             standard_labels(model, project, "training"),
             workflow_annotations(model, project),
         ),

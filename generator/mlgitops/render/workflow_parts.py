@@ -13,13 +13,17 @@ Argo Workflows v4.1 facts (argoproj/argo-workflows):
   (`outputs.parameters[].valueFrom.parameter`), aggregated as a JSON list like any loop's.
 * **params** are output parameters read from a file (`valueFrom.path`), like metrics; a later step
   reads one as an input parameter, in the environment as MLGITOPS_PARAM_<NAME>.
+* **stdout** makes a step's standard output its param `result`: readers get `{{tasks.<step>.outputs.result}}`
+  (`docs/variables.md`). Argo captures it only when the parent template refers to it
+  (`workflow/controller/operator.go`, `hasOutputResultRef`), keeps the last 256 kB and trims one final newline
+  (`workflow/executor/executor.go`, `CaptureScriptResult`).
 * **when** is one expression tag built by render/gates.py (why: see there).
 * **cache** is `memoize` with a key hashed from every value the step's container sees besides its
   artifacts: a digest of the step's own definition, the workflow parameters and the step's input
   parameters. Argo accepts only keys matching `^[a-zA-Z0-9][-a-zA-Z0-9]*$`
   (`workflow/controller/cache/cache.go`, `cacheKeyRegex`), so the key is a SHA-256 in hex, computed by
   Argo with sprig's `sha256sum` (expr environment: `util/expr/env/env.go`). The ConfigMap
-  `<model>-train-cache` need not be committed: the controller creates it, labelled
+  `<training name>-cache` (by default `<model>-train-cache`) need not be committed: the controller creates it, labelled
   `workflows.argoproj.io/configmap-type: Cache`, on the first save and treats a missing one as a miss
   (`workflow/controller/cache/configmap_cache.go`, `Save`, `Load`); it needs `create` and `update` on
   configmaps (`docs/memoization.md`). Committing it would make Argo CD fight the controller's writes.
@@ -36,9 +40,9 @@ import hashlib
 import json
 from typing import Any
 
-from mlgitops.language.training import ForEachFrom, Step, Training
+from mlgitops.language.training import RESULT, ForEachFrom, Step, Training, training_name
 from mlgitops.language.workflow_structure import LOOP_SUFFIX, ancestors, producers
-from mlgitops.render.gates import all_of, comparison
+from mlgitops.render.gates import all_of, comparison, metric_ref
 from mlgitops.util.kubenames import Obj
 
 __all__ = ["ancestors"]
@@ -47,7 +51,7 @@ PARAMS_DIR = "/tmp/mlgitops/params"
 ITEM_PARAMETER = "mlgitops-item"
 ITEMS_PARAMETER = "mlgitops-items"
 ON_EXIT_ENV = {"MLGITOPS_WORKFLOW_STATUS": "{{workflow.status}}"}
-CACHE_SUFFIX = "-train-cache"
+CACHE_SUFFIX = "-cache"
 
 
 def env_suffix(name: str) -> str:
@@ -96,25 +100,41 @@ def item_arguments(step: Step) -> list[Obj]:
     return arguments
 
 
-def _items_source(step: Step) -> str | list[Any]:
+def output_variable(source: Step, name: str) -> str:
+    """The Argo variable (without braces) of the param `name` of an earlier step `source`: its standard output
+    (`outputs.result`) for `result` of a step with `stdout: true`, else its output parameter."""
+    if source.stdout and name == RESULT:
+        return f"tasks.{source.name}.outputs.result"
+    return f"tasks.{source.name}.outputs.parameters.{name}"
+
+
+def output_expression(source: Step, name: str) -> str:
+    """The same as an expr reference (`tasks['a'].outputs.result`), for the `when` expression tags."""
+    if source.stdout and name == RESULT:
+        return f"tasks['{source.name}'].outputs.result"
+    return metric_ref(source.name, name)
+
+
+def _items_source(step: Step, training: Training) -> str | list[Any]:
     items = step.forEach
     if isinstance(items, ForEachFrom):
-        return f"{{{{tasks.{items.fromStep}.outputs.parameters.{items.output}}}}}"
+        source = next(s for s in training.steps if s.name == items.fromStep)
+        return f"{{{{{output_variable(source, items.output)}}}}}"
     assert items is not None
     return list(items)
 
 
-def loop_fields(step: Step) -> Obj:
+def loop_fields(step: Step, training: Training) -> Obj:
     """`withItems` or `withParam` of the DAG task of a step without parallelism."""
     if step.forEach is None:
         return {}
-    source = _items_source(step)
+    source = _items_source(step, training)
     return {"withParam": source} if isinstance(source, str) else {"withItems": source}
 
 
-def loop_items_argument(step: Step) -> Obj:
+def loop_items_argument(step: Step, training: Training) -> Obj:
     """The argument that hands a `<step>-loop` template its items (a JSON list, or the producing param)."""
-    source = _items_source(step)
+    source = _items_source(step, training)
     value = source if isinstance(source, str) else json.dumps(source, separators=(",", ":"), sort_keys=True)
     return {"name": ITEMS_PARAMETER, "value": value}
 
@@ -150,7 +170,7 @@ def param_arguments(step: Step, training: Training, above: dict[str, int]) -> li
     out = []
     for name in step.paramInputs:
         source = producers(training, step, name, "params", above)[0]
-        out.append({"name": name, "value": f"{{{{tasks.{source.name}.outputs.parameters.{name}}}}}"})
+        out.append({"name": name, "value": f"{{{{{output_variable(source, name)}}}}}"})
     return out
 
 
@@ -160,12 +180,14 @@ def when(step: Step, training: Training, above: dict[str, int]) -> str:
     for condition in step.when:
         kind = "metrics" if condition.metric is not None else "params"
         source = producers(training, step, condition.subject, kind, above)[0]
-        parts.append(comparison(source.name, condition.subject, condition.op, condition.value))
+        reference = output_expression(source, condition.subject) if kind == "params" else None
+        parts.append(comparison(source.name, condition.subject, condition.op, condition.value, reference))
     return all_of(parts)
 
 
-def cache_name(model_name: str) -> str:
-    return f"{model_name}{CACHE_SUFFIX}"
+def cache_name(model_name: str, training: Training) -> str:
+    """`<training name>-cache`: by default `<model>-train-cache`."""
+    return f"{training_name(model_name, training)}{CACHE_SUFFIX}"
 
 
 def memoize(step: Step, training: Training, model_name: str) -> Obj:
@@ -179,5 +201,5 @@ def memoize(step: Step, training: Training, model_name: str) -> Obj:
     return {
         "key": f"{{{{= sprig.sha256sum(toJson([{', '.join(values)}])) }}}}",
         "maxAge": step.cache.maxAge,
-        "cache": {"configMap": {"name": cache_name(model_name)}},
+        "cache": {"configMap": {"name": cache_name(model_name, training)}},
     }

@@ -90,6 +90,9 @@ class ToolError(MlgitopsError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """` (did you mean 'prod'?)` when one choice is close to `word`, else an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """` (did you mean 'prod'?)` when one choice is close to `word` (the same but for case first), else an
+    empty string."""
+    options = list(choices)
+    same = [choice for choice in options if choice.lower() == word.lower()]
+    close = same or difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -12,8 +12,8 @@ model; only the renderer writes them (lineage.py).
 
 Where each source of user content is checked:
 
-- `metadata.labels` / `metadata.annotations` of a model: the spec's key type (spec/fields.py
-  `ObjectKey`), positioned at the key;
+- `metadata.labels` / `metadata.annotations` of a model, and the training pods' `podMetadata`: the
+  spec's key type (language/fields.py `ObjectKey`), positioned at the key;
 - project `nodeClasses.*.affinity` (free-form): spec/project.py, at the field;
 - `patches`: patches.apply_patches, at the op;
 - Jsonnet addon output: addons._check_objects, at the object in the template;

@@ -174,14 +174,15 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
             ("spec", "predictor", "minReplicas"),
             "minReplicas is 0 on a GPU predictor; keep at least 1 replica (serving.replicas.min)",
         )
-    metric = predictor.get("scaleMetric")
-    if mode == "Standard" and metric in ("concurrency", "rps"):
-        yield Violation(
-            AUTOSCALING_MODE,
-            obj,
-            ("spec", "predictor", "scaleMetric"),
-            f"scaleMetric {metric} needs Knative mode; Standard mode scales on cpu or memory",
-        )
+    for component in ("predictor", "transformer"):
+        metric = get_path(obj, ("spec", component, "scaleMetric"))
+        if mode == "Standard" and metric in ("concurrency", "rps"):
+            yield Violation(
+                AUTOSCALING_MODE,
+                obj,
+                ("spec", component, "scaleMetric"),
+                f"scaleMetric {metric} needs Knative mode; Standard mode scales on cpu or memory",
+            )
     if mode == "Knative" and predictor.get("canaryTrafficPercent") is not None:
         yield Violation(
             KNATIVE_CANARY,
@@ -193,9 +194,33 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
         )
 
 
+# A model hub revision pinned to a commit: Hugging Face and ModelScope repositories are Git repositories, so
+# a full commit hash names immutable files (`hf://owner/model:revision`, kserve python/storage
+# kserve_storage.py `_download_hf`; `modelscope://owner/model[:revision]`, KServe's ModelScope docs); a
+# branch (main) or a tag moves. SHA-1 and SHA-256 object names.
+_HUB_SCHEMES = ("hf", "modelscope")
+_STORAGE_PATH = "storage://"  # model.storage.path, checked as the path of a URI
+_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+def hub_revision(uri: str) -> str | None:
+    """The revision of a model hub URI (`hf://org/model:rev` → rev), or None."""
+    scheme, _, rest = uri.partition("://")
+    if scheme not in _HUB_SCHEMES:
+        return None
+    revision = rest.rpartition("/")[2].partition(":")[2]
+    return revision or None
+
+
 def _uri_has_version(uri: str, version: str) -> bool:
     scheme, _, rest = uri.partition("://")
+    revision = hub_revision(uri)
+    if revision is not None and _COMMIT.match(revision):
+        return True
     segments = re.split(r"[/?#]", rest or uri)
+    if revision is not None and segments:
+        # A branch or tag revision may carry the version like any segment (model:v7), as an OCI tag does.
+        segments = [*segments[:-1], segments[-1].rpartition(":")[0], revision]
     if scheme.startswith("oci") and segments:
         # An OCI reference (oci://, oci+fetch://, oci+native://): a digest is immutable, a tag may name it.
         name, at, _digest = segments[-1].partition("@")
@@ -227,6 +252,11 @@ def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
         uri = get_path(obj, path)
         if isinstance(uri, str):
             yield path, uri, canary_version if knative_canary else version
+        else:  # KServe's storage spec: the path inside the storage-config entry's bucket names the files
+            path = ("spec", "predictor", "model", "storage", "path")
+            location = get_path(obj, path)
+            if isinstance(location, str):
+                yield path, f"{_STORAGE_PATH}{location.lstrip('/')}", canary_version if knative_canary else version
         for path, uri in _custom_storage_uris(obj, ("spec", "predictor")):
             yield path, uri, canary_version if knative_canary else version
         for entry in list_paths(obj, ("spec", "canary")):
@@ -264,11 +294,19 @@ def _storage(obj: Obj) -> Iterator[Violation]:
         if isinstance(run_id, str) and run_id and _uri_has_version(uri, run_id):
             continue
         if isinstance(version, str) and version and not _uri_has_version(uri, version):
+            on_path = path[-1] == "path"
+            where = f"storage.path {uri.removeprefix(_STORAGE_PATH)!r}" if on_path else f"storageUri {uri!r}"
+            revision = hub_revision(uri)
+            pin = (
+                f"; the revision {revision!r} is a branch or tag, which moves: pin a commit hash"
+                if revision is not None
+                else ""
+            )
             yield Violation(
                 STORAGE_URI_VERSION,
                 obj,
                 path,
-                f"storageUri {uri!r} does not contain the model version {version!r} as a path segment; "
+                f"{where} does not contain the model version {version!r} as a path segment{pin}; "
                 "use a versioned, immutable location",
             )
 

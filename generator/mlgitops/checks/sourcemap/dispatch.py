@@ -8,7 +8,7 @@ from mlgitops.checks.sourcemap.common import SpecSource, metadata_source, model_
 from mlgitops.checks.sourcemap.llm import llm_inference_service_source
 from mlgitops.checks.sourcemap.monitoring import monitoring_source
 from mlgitops.checks.sourcemap.serving import deployment_engine_source, inference_service_source
-from mlgitops.checks.sourcemap.training import training_source
+from mlgitops.checks.sourcemap.training import training_name_source, training_source
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
 from mlgitops.render.patches import patched_op
@@ -23,7 +23,8 @@ def spec_source(obj: dict[str, Any], path: JsonPath, spec: Model, project: Proje
         if op is not None:
             return SpecSource(op)
     if path[:1] == ("metadata",):
-        return metadata_source(obj, path[1:], spec, project, env)
+        named = training_name_source(path, spec) if kind in ("WorkflowTemplate", "CronWorkflow") else None
+        return named if named is not None else metadata_source(obj, path[1:], spec, project, env)
     if kind == "InferenceService":
         return inference_service_source(obj, path, spec)
     if kind == "LLMInferenceService":

@@ -11,6 +11,7 @@ from typing import Any
 from mlgitops.checks.sourcemap.common import SpecSource, container_contents, model_at, serving_resources, volume_source
 from mlgitops.checks.sourcemap.serving import placement_source
 from mlgitops.language.model import Model
+from mlgitops.language.probes import PROBE_FIELDS
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.kubenames import PLACEMENT_FIELDS
 from mlgitops.util.yamlio import JsonPath
@@ -58,6 +59,9 @@ def _template(rest: JsonPath, spec: Model, template: Any) -> SpecSource:
                     return model_at("serving", "image")
                 case ("args", int(i), *_):
                     return model_at("serving", "args", i)
+                case (("readinessProbe" | "livenessProbe" | "startupProbe") as field, *tail):
+                    kind = {v: k for k, v in PROBE_FIELDS.items()}[field]
+                    return model_at("serving", "probes", kind, *tail[:1])
                 case ("resources", *tail):
                     return serving_resources(tuple(tail), spec)
                 case ("securityContext", *_):

@@ -1,7 +1,7 @@
 """Serving objects back to the spec: KServe InferenceServices and the Deployment engine's objects.
 
-The objects are rendered by render/kserve.py and render/deployment.py: a field added there needs its
-entry here, or its findings point at the model's first line.
+The objects are rendered by render/kserve.py (with render/kserve_components.py) and render/deployment.py:
+a field added there needs its entry here, or its findings point at the model's first line.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from mlgitops.checks.sourcemap.common import (
     volume_source,
 )
 from mlgitops.language.model import Model
+from mlgitops.language.probes import PROBE_FIELDS
 from mlgitops.language.project import Project
 from mlgitops.language.serving import Gpu
+from mlgitops.render.kserve_components import TRANSFORMER_CONTAINER
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.kubenames import CANARY_ANNOTATION, PLACEMENT_FIELDS, STORAGE_URI_ENV, VERSION_LABEL
 from mlgitops.util.yamlio import JsonPath
@@ -36,6 +38,8 @@ def inference_service_source(obj: dict[str, Any], path: JsonPath, spec: Model) -
             return _predictor(tuple(rest), spec, canary=knative_canary, predictor=predictor)
         case ("spec", "transformer", *rest):
             return _transformer(obj, tuple(rest))
+        case ("spec", "explainer", *rest):
+            return _explainer(obj, tuple(rest))
         case ("spec", "canary", int(), "trafficPercent", *_):
             return model_at("serving", "canary", "trafficPercent")
         case ("spec", "canary", int(), "predictor", "name", *_):
@@ -63,17 +67,40 @@ def _serving_placement(field: str, spec: Model) -> SpecSource:
     return placement_source(field, serving.gpu if serving else None, ("serving", "gpu"), node_class)
 
 
+def _ports_and_probes(tail: JsonPath, spec: Model, own_ports: int = 0) -> SpecSource | None:
+    """A model container's `ports` (after the `own_ports` mlgitops declares first) and probes."""
+    serving = spec.serving
+    assert serving is not None
+    match tail:
+        case ("ports", int(i), *more) if own_ports <= i < own_ports + len(serving.ports):
+            return model_at("serving", "ports", i - own_ports, *more[:1])
+        case ("ports", *_):  # a port mlgitops declares itself: serving.ports would replace or add to it
+            return model_at("serving", "ports")
+        case (("readinessProbe" | "livenessProbe" | "startupProbe") as field, *more) if serving.probes is not None:
+            kind = {v: k for k, v in PROBE_FIELDS.items()}[field]
+            if getattr(serving.probes, kind) is not None:
+                return model_at("serving", "probes", kind, *more)
+    return None
+
+
 def _predictor(rest: JsonPath, spec: Model, *, canary: bool, predictor: Any = None) -> SpecSource:
     serving = spec.serving
     if serving is not None:
         match rest:
+            case ("containers", int(i), *more) if get_path(predictor, ("containers", i, "name")) == (
+                TRANSFORMER_CONTAINER
+            ):
+                return _transformer_container(tuple(more), get_path(predictor, ("containers", i)), collocated=True)
             case ("model" | "containers", *more):
                 container = get_path(predictor, tuple(rest[:2] if rest[0] == "containers" else rest[:1]))
                 tail = tuple(more[1:]) if rest[0] == "containers" else tuple(more)
                 found = container_contents(container, tail, ("serving",), serving.env, serving.volumes)
+                found = found or _ports_and_probes(tail, spec)
                 if found is not None:
                     return found
                 match tail:
+                    case ("storage", *storage):
+                        return model_at("model", "storage", *storage[:1])
                     case ("env", int(i), *_) if get_path(container, ("env", i, "name")) == STORAGE_URI_ENV:
                         return model_at(*(("serving", "canary") if canary else ("model",)), "storageUri")
                     case ("env", *_):
@@ -88,7 +115,7 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool, predictor: Any = No
                 found = volume_source(get_path(predictor, ("volumes", i, "name")), ("serving",), serving.volumes)
                 if found is not None:
                     return found
-            case (("timeout" | "containerConcurrency" | "logger") as component_field, *more):
+            case (("timeout" | "containerConcurrency" | "logger" | "batcher") as component_field, *more):
                 return model_at("serving", component_field, *more[:1])
             case ("autoScaling", *_):
                 return model_at("serving", "autoscaling")
@@ -143,15 +170,63 @@ def _worker_spec(rest: JsonPath, spec: Model) -> SpecSource:
     return model_at("serving", "workers")
 
 
+def _container_fields(here: JsonPath, container: Any, tail: JsonPath) -> SpecSource | None:
+    """A transformer's or explainer's container (render/kserve_components.py) back to its spec block."""
+    match tail:
+        case ("env", int(i), *_):
+            name = get_path(container, ("env", i, "name"))
+            return model_at(*here, "env", name) if isinstance(name, str) else model_at(*here, "env")
+        case (("image" | "command" | "args" | "resources") as field, *more):
+            return model_at(*here, field, *more[:1])
+        case ("securityContext", *_):
+            return model_at("serving", "securityContext")
+    return None
+
+
+def _transformer_container(tail: JsonPath, container: Any, *, collocated: bool) -> SpecSource:
+    here = ("serving", "transformer")
+    found = _container_fields(here, container, tail)
+    if found is not None:
+        return found
+    match tail:
+        case (("readinessProbe" | "livenessProbe" | "startupProbe") as field, *more):
+            return model_at(*here, "probes", {v: k for k, v in PROBE_FIELDS.items()}[field], *more)
+        case ("ports", *_) if collocated:
+            return model_at(*here, "collocated")
+    return model_at(*here)
+
+
 def _transformer(obj: dict[str, Any], rest: JsonPath) -> SpecSource:
     here = ("serving", "transformer")
     match rest:
-        case ("containers", int(), "env", int(i), *_):
-            name = get_path(obj, ("spec", "transformer", "containers", 0, "env", i, "name"))
-            return model_at(*here, "env", name) if isinstance(name, str) else model_at(*here, "env")
-        case ("containers", int(), ("image" | "command" | "args" | "resources") as field, *more):
-            return model_at(*here, field, *more[:1])
-        case ("securityContext", *_) | ("containers", int(), "securityContext", *_):
+        case ("containers", int(c), *tail):
+            container = get_path(obj, ("spec", "transformer", "containers", c))
+            return _transformer_container(tuple(tail), container, collocated=False)
+        case ("securityContext", *_):
+            return model_at("serving", "securityContext")
+        case ("minReplicas", *_):
+            return model_at(*here, "replicas", "min")
+        case ("maxReplicas", *_):
+            return model_at(*here, "replicas", "max")
+        case ("scaleMetric", *_):
+            return model_at(*here, "autoscaling", "metric")
+        case ("scaleTarget", *_):
+            return model_at(*here, "autoscaling", "target")
+        case ("autoScaling", *_):
+            return model_at(*here, "autoscaling")
+        case (str(field), *_) if field in PLACEMENT_FIELDS:
+            return model_at(*here, "nodeClass")
+    return model_at(*here)
+
+
+def _explainer(obj: dict[str, Any], rest: JsonPath) -> SpecSource:
+    here = ("serving", "explainer")
+    match rest:
+        case ("containers", int(c), *tail):
+            found = _container_fields(here, get_path(obj, ("spec", "explainer", "containers", c)), tuple(tail))
+            if found is not None:
+                return found
+        case ("securityContext", *_):
             return model_at("serving", "securityContext")
     return model_at(*here)
 
@@ -200,6 +275,7 @@ def _pod(rest: JsonPath, spec: Model, project: Project, is_canary: bool, pod: An
             case ("containers", int(c), *more):
                 container = get_path(pod, ("containers", c))
                 found = container_contents(container, tuple(more), ("serving",), serving.env, serving.volumes)
+                found = found or _ports_and_probes(tuple(more), spec, own_ports=1)  # `http` 8080 first
                 if found is not None:
                     return found
                 match more:

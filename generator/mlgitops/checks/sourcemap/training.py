@@ -20,17 +20,64 @@ from mlgitops.checks.sourcemap.serving import placement_source
 from mlgitops.language.model import Model
 from mlgitops.language.training import Step
 from mlgitops.language.workflow_structure import LOOP_SUFFIX
+from mlgitops.render.training import STEP_DIRS
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.kubenames import PLACEMENT_FIELDS
 from mlgitops.util.yamlio import JsonPath
 
 # --- training ------------------------------------------------------------------------------------
 
+_STEP_DIR_FIELDS = {volume: field for field, volume, _ in STEP_DIRS}
+
+
+def training_name_source(path: JsonPath, spec: Model) -> SpecSource | None:
+    """`metadata.name` of a training object named by `training.name` (None: the model's name names it)."""
+    training = spec.training
+    if path[:2] == ("metadata", "name") and training is not None and training.name is not None:
+        return model_at("training", "name")
+    return None
+
+
+def _run_policy(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource | None:
+    """ttlStrategy, podMetadata, imagePullSecrets and the CronWorkflow's concurrency and history fields."""
+    training = spec.training
+    assert training is not None
+    ttl_fields = {"secondsAfterCompletion": "afterCompletion", "secondsAfterSuccess": "afterSuccess"}
+    ttl_fields["secondsAfterFailure"] = "afterFailure"
+    match path:
+        case ("spec", "ttlStrategy", str(key), *_) if training.ttl is not None and key in ttl_fields:
+            return model_at("training", "ttl", ttl_fields[key])
+        case ("spec", "ttlStrategy", *_):
+            return model_at("training", "ttl") if training.ttl is not None else model_at("training")
+        case ("spec", "imagePullSecrets", int(index), *_) if index < len(training.imagePullSecrets):
+            return model_at("training", "imagePullSecrets", index)
+        case ("spec", "imagePullSecrets", *_):
+            return model_at("training", "imagePullSecrets")
+        case ("spec", "podMetadata", ("labels" | "annotations") as part, str(key), *_):
+            own = training.podMetadata
+            if own is not None and key in getattr(own, part):
+                return model_at("training", "podMetadata", part, key)
+            return model_at("training")
+        case ("spec", "podMetadata", *_):
+            return model_at("training", "podMetadata") if training.podMetadata is not None else model_at("training")
+        case ("spec", "concurrencyPolicy", *_) if training.concurrencyPolicy is not None:
+            return model_at("training", "concurrencyPolicy")
+        case ("spec", "successfulJobsHistoryLimit", *_) if training.history is not None:
+            return model_at("training", "history", "successful")
+        case ("spec", "failedJobsHistoryLimit", *_) if training.history is not None:
+            return model_at("training", "history", "failed")
+        case ("spec", "concurrencyPolicy" | "successfulJobsHistoryLimit" | "failedJobsHistoryLimit", *_):
+            return model_at("training", "schedule")
+    return None
+
 
 def training_source(obj: dict[str, Any], path: JsonPath, spec: Model) -> SpecSource:
     training = spec.training
     if training is None:
         return model_at()
+    policy = _run_policy(obj, path, spec)
+    if policy is not None:
+        return policy
     match path:
         case ("spec", "schedules", *_):
             return model_at("training", "schedule")
@@ -155,7 +202,24 @@ def _step_env(name: Any, here: JsonPath, step: Step) -> SpecSource | None:
     return None
 
 
+def _step_dir(rest: JsonPath, template: Any) -> str | None:
+    """The step field (outputs, params, metrics) behind a volume or mount of a step's own directory."""
+    match rest:
+        case ("container", "volumeMounts", int(index), *_):
+            name = get_path(template, ("container", "volumeMounts", index, "name"))
+        case ("volumes", int(index), *_):
+            name = get_path(template, ("volumes", index, "name"))
+        case _:
+            return None
+    return _STEP_DIR_FIELDS.get(name) if isinstance(name, str) else None
+
+
 def _step(rest: JsonPath, here: JsonPath, step: Step, training_node_class: str | None, template: Any) -> SpecSource:
+    if rest[:1] == ("script",):  # a script template: its container fields, and the source
+        if rest[1:2] == ("source",) or (rest[1:2] == ("command",) and step.command is None):
+            return model_at(*here, "script")
+        rest = ("container", *rest[1:])
+        template = {"container": get_path(template, ("script",))}
     node_class: JsonPath | None = None
     if step.nodeClass is not None:
         node_class = (*here, "nodeClass")
@@ -176,6 +240,9 @@ def _step(rest: JsonPath, here: JsonPath, step: Step, training_node_class: str |
             found = _step_env(get_path(template, ("container", "env", k, "name")), here, step)
             if found is not None:
                 return found
+    step_dir = _step_dir(rest, template)
+    if step_dir is not None:
+        return model_at(*here, step_dir)
     match rest:
         case ("container", *more):
             container = get_path(template, ("container",))

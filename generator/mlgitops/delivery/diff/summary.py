@@ -13,6 +13,7 @@ from mlgitops.delivery.diff.snapshot import Snapshot
 from mlgitops.language.credentials import mask_uri
 from mlgitops.language.model import Model
 from mlgitops.language.serving import Serving
+from mlgitops.language.training import training_name
 
 _COVERED = (
     ("metadata", "name"),
@@ -30,6 +31,7 @@ _COVERED = (
     ("serving", "workers"),
     ("serving", "router"),
     ("training", "schedule"),
+    ("training", "name"),
     ("patches",),
     ("monitoring", "slo"),
     ("data",),
@@ -62,12 +64,12 @@ def _facts(spec: Model) -> dict[str, str]:
 
 
 def _workflow_facts(spec: Model | None) -> dict[str, str]:
-    """The training workflow's shape where a reviewer must notice a change: each step's forEach and
-    `when`, and the onExit step ("none" when unset)."""
+    """The training workflow's shape where a reviewer must notice a change: the name of its objects (what
+    other systems find it by), each step's forEach and `when`, and the onExit step ("none" when unset)."""
     training = spec.training if spec is not None else None
-    if training is None:
+    if training is None or spec is None:
         return {}
-    facts: dict[str, str] = {}
+    facts: dict[str, str] = {"training name": training_name(spec.metadata.name, training)}
     for step in training.steps:
         items = step.forEach
         if isinstance(items, list):
@@ -89,7 +91,7 @@ def _workflow_facts(spec: Model | None) -> dict[str, str]:
 
 def _workflow_changes(old: Model, new: Model) -> list[FieldChange]:
     before, after = _workflow_facts(old), _workflow_facts(new)
-    default = {"forEach": "none", "when": "always", "onExit": "none"}
+    default = {"forEach": "none", "when": "always", "onExit": "none", "name": "none"}
     changes = []
     for key in [*before, *(k for k in after if k not in before)]:
         empty = default[key.rsplit(" ", 1)[-1]]

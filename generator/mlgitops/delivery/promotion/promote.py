@@ -105,6 +105,12 @@ def resolved_pin(workspace: Workspace, model: ModelFile, env: str) -> Pin | None
     if resolved is None:
         return None
     source = resolved.spec.model
+    if source.storageUri is None:
+        raise PromoteError(
+            f"{model.path}: {model.name} names its files in {env} with model.storage.path, and promote pins "
+            "model.storageUri; pin the version by editing model.version and model.storage.path of "
+            f"environments.{env}.model"
+        )
     return Pin(source.version, source.storageUri, source.registry, source.runId)
 
 
