@@ -152,6 +152,8 @@ def test_a_managed_gateway_needs_the_gateway_api_in_that_environment(tmp_path: P
         ),
         ("  workers: {pipelineParallelSize: 2}\n", "workers:", "kserve-config-llm-worker-pipeline-parallel"),
         ("  workers: {tensorParallelSize: 4}\n", "workers:", "tensorParallelSize 4 needs 4 GPUs in the pod"),
+        ("  batcher: {maxBatchSize: 8}\n", "batcher:", "serving.batcher does not apply to engine: llm"),
+        ("  ports: [{containerPort: 9000}]\n", "ports:", "vLLM serves on the port of KServe's preset (8000)"),
     ],
 )
 def test_what_an_llm_inference_service_cannot_take_is_refused_at_its_line(
@@ -162,6 +164,22 @@ def test_what_an_llm_inference_service_cannot_take_is_refused_at_its_line(
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"models/qwen.yaml:{_line(model, needle)}:")
     assert message in problems[0]
+
+
+def test_probes_go_into_the_main_container(tmp_path: Path, schemas: SchemaSet) -> None:
+    model = LLM + "  probes: {liveness: {httpGet: {path: /health, port: 8000}, initialDelaySeconds: 120}}\n"
+    obj = _render(tmp_path, {"qwen": model})["LLMInferenceService/qwen"]
+    assert obj["spec"]["template"]["containers"][0]["livenessProbe"] == {
+        "httpGet": {"path": "/health", "port": 8000},
+        "initialDelaySeconds": 120,
+    }
+    assert schemas.validate(obj) == []
+
+
+def test_an_llm_inference_service_takes_no_storage_spec(tmp_path: Path) -> None:
+    model = LLM.replace('storageUri: "hf://Qwen/Qwen2.5-7B-Instruct"}', "storage: {key: hub, path: qwen/2}}")
+    problems = _problems(tmp_path, {"qwen": model})
+    assert any("an LLMInferenceService takes model.storageUri only" in p for p in problems), problems
 
 
 def test_an_llm_model_from_a_scheme_kserve_cannot_fetch_is_refused(tmp_path: Path) -> None:
@@ -224,6 +242,8 @@ def test_multinode_storage_runtime_image_and_gpu_resource(tmp_path: Path) -> Non
     assert "the stock kserve-huggingfaceserver has none" in _problems(tmp_path / "b", {"big": stock})[0]
     image = MULTINODE.replace("  runtime: kserve-huggingfaceserver-multinode\n", "  image: ghcr.io/acme/vllm:1\n")
     assert "a custom predictor container has none" in _problems(tmp_path / "c", {"big": image})[0]
+    spec_path = MULTINODE.replace('storageUri: "pvc://models/llama/1"}', "storage: {key: nfs, path: llama/1}}")
+    assert any("needs model.storageUri" in p for p in _problems(tmp_path / "e", {"big": spec_path}))
     mig = MULTINODE.replace("class: l4", "class: mig")
     [problem] = _problems(tmp_path / "d", {"big": mig})
     assert problem.startswith(f"models/big.yaml:{_line(mig, 'gpu:')}:") and "nvidia.com/mig-1g.10gb" in problem
