@@ -14,8 +14,9 @@ Status = Literal["exact", "approximate", "out-of-reach"]
 
 @dataclass(frozen=True)
 class Case:
-    """`spec`: the model file below `metadata.name` (the name is `name`); `check` asserts, field by field,
-    what the upstream example exists to show. `loss`: what an approximate case does not reproduce, or
+    """`spec`: the model file below `metadata.name` (the name is `name`) or, for a graph case (`models` given),
+    the graph file below it, with `models` the model files (name, body) its steps reach; `check` asserts, field by
+    field, what the upstream example exists to show. `loss`: what an approximate case does not reproduce, or
     what an out-of-reach case lacks. `replaced_by`: the first-class fields (issue 16) that now express what
     the case once reached through `patches`. `first_class`: the field the spec still lacks, which would
     replace the `patches` a case uses today or make an out-of-reach case expressible."""
@@ -29,6 +30,7 @@ class Case:
     loss: str = ""
     first_class: str = ""
     replaced_by: str = ""
+    models: tuple[tuple[str, str], ...] = ()
     cluster_features: str = ""  # a line added to clusterFeatures of the corpus' mlgitops.yaml
 
 
@@ -45,6 +47,23 @@ def model(objs: Objects) -> Obj:
 def protocol(objs: Objects) -> str:
     """An unset protocol is v1 (kserve pkg/apis/serving/v1beta1/predictor_sklearn.go Default: ProtocolV1)."""
     return str(model(objs).get("protocolVersion", "v1"))
+
+
+def llm(objs: Objects) -> Obj:
+    result: Obj = objs["LLMInferenceService"]["spec"]
+    return result
+
+
+def main_container(objs: Objects) -> Obj:
+    [container] = llm(objs)["template"]["containers"]
+    assert container["name"] == "main"
+    result: Obj = container
+    return result
+
+
+def graph_nodes(objs: Objects) -> Obj:
+    result: Obj = objs["InferenceGraph"]["spec"]["nodes"]
+    return result
 
 
 def template(objs: Objects, name: str) -> Obj:

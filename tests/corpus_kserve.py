@@ -1,4 +1,5 @@
-"""KServe InferenceServices of the corpus: kserve/kserve's own samples (docs/samples/v1beta1/).
+"""KServe InferenceServices of the corpus: kserve/kserve's own samples (docs/samples/v1beta1/), and its
+LLMInferenceService and InferenceGraph samples (docs/samples/llmisvc/, docs/samples/graph/, at v0.20.0).
 
 The samples mostly use the framework field (`predictor.sklearn: {storageUri}`); mlgitops writes the
 `predictor.model: {modelFormat: {name: sklearn}}` form, which KServe treats as the same predictor
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from corpus_case import Case, Objects, model, predictor, protocol
+from corpus_case import Case, Objects, graph_nodes, llm, main_container, model, predictor, protocol
 
 KSERVE = "kserve/kserve"
 SAMPLES = "docs/samples/v1beta1"
+LLM_SAMPLES = "docs/samples/llmisvc"
+GRAPH_SAMPLES = "docs/samples/graph"
 WEBSITE = "kserve/website"
 WEBSITE_DOCS = "versioned_docs/version-0.20/model-serving"
 
@@ -254,6 +257,59 @@ patches:  # the sample also scales on CPU; the field takes one metric
     path: /spec/predictor/autoScaling/metrics/0
     value: {type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}
 """
+
+# --- LLMInferenceService and InferenceGraph samples ------------------------------------------------------------
+
+QWEN = "hf://Qwen/Qwen2.5-7B-Instruct"
+LLM_SERVED_NAME = "the model is served under the model's name, not the Hugging Face id the sample gives spec.model.name"
+_QWEN_SERVING = (
+    "  replicas: {min: 3}\n  gpu: {count: 1}\n"
+    "  resources: {requests: {cpu: '2', memory: 16Gi}, limits: {cpu: '4', memory: 32Gi}}\n"
+)
+
+
+def _llm_source(uri: str, serving: str) -> str:
+    return f'model: {{format: huggingface, version: "1", storageUri: "{uri}"}}\nserving:\n  engine: llm\n{serving}'
+
+
+def _opt_125m(objs: Objects) -> None:
+    spec = llm(objs)
+    assert spec["model"]["uri"] == "hf://facebook/opt-125m" and spec["replicas"] == 1
+    assert spec["router"] == {"route": {}, "gateway": {}, "scheduler": {}}
+    main = main_container(objs)
+    assert main["image"] == "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.19.0"
+    assert main["securityContext"]["runAsNonRoot"] is False
+    assert {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"} in main["env"]
+    assert main["resources"] == {"requests": {"cpu": "100m", "memory": "8Gi"}, "limits": {"cpu": "1", "memory": "10Gi"}}
+
+
+def _qwen(router: dict[str, dict[str, str]]) -> Callable[[Objects], None]:
+    def check(objs: Objects) -> None:
+        spec = llm(objs)
+        assert spec["model"]["uri"] == QWEN and spec["replicas"] == 3 and spec["router"] == router
+        resources = main_container(objs)["resources"]
+        assert resources["limits"] == {"cpu": "4", "memory": "32Gi", "nvidia.com/gpu": "1"}
+        # the GPU request: Kubernetes defaults an extended resource's request to its limit, as the sample writes it
+        assert resources["requests"] == {"cpu": "2", "memory": "16Gi"}
+
+    return check
+
+
+_IRIS_MODELS = (
+    ("sklearn-iris", _source("sklearn", "gs://kfserving-examples/models/sklearn/1.0/model")),
+    ("xgboost-iris", _source("xgboost", "gs://kfserving-examples/models/xgboost/iris")),
+)
+_SWITCH = ((1, "[@this].#(source==client)"), (2, "instances.#(intval>10)"), (3, "instances.#(strval%*red-server*)"))
+
+
+def _graph(router: str, steps: list[dict[str, object]]) -> Callable[[Objects], None]:
+    def check(objs: Objects) -> None:
+        assert graph_nodes(objs) == {"root": {"routerType": router, "steps": steps}}
+        services = {s["serviceName"] for s in steps if "serviceName" in s}
+        assert services <= {key.partition("/")[2] for key in objs if key.startswith("InferenceService/")}
+
+    return check
+
 
 CASES = [
     Case(
@@ -614,6 +670,125 @@ CASES = [
         '  canary: {version: "2", trafficPercent: 0,\n'
         '           storageUri: "gs://kfserving-samples/models/tensorflow/flowers-2"}\n',
         _pinned,
+    ),
+    # --- LLMInferenceService samples: engine: llm (issue 25) ---
+    Case(
+        "facebook-opt-125m-single",
+        KSERVE,
+        f"{LLM_SAMPLES}/opt-125m-cpu/llm-inference-service-facebook-opt-125m-cpu.yaml",
+        "approximate",
+        _llm_source(
+            "hf://facebook/opt-125m",
+            "  image: public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.19.0\n"
+            "  securityContext: {runAsNonRoot: false}\n"
+            '  env: {VLLM_LOGGING_LEVEL: DEBUG, VLLM_CPU_KVCACHE_SPACE: "1"}\n'
+            "  resources: {requests: {cpu: 100m, memory: 8Gi}, limits: {cpu: '1', memory: 10Gi}}\n"
+            "  router: {gateway: true, scheduler: true}\n",
+        ),
+        _opt_125m,
+        loss=f"{LLM_SERVED_NAME}; the livenessProbe timings stay the preset's",
+    ),
+    Case(
+        "qwen2-7b-instruct-single",
+        KSERVE,
+        f"{LLM_SAMPLES}/single-node-gpu/llm-inference-service-qwen2-7b-gpu.yaml",
+        "approximate",
+        _llm_source(QWEN, _QWEN_SERVING + "  router: {gateway: true, scheduler: true}\n"),
+        _qwen(router={"route": {}, "gateway": {}, "scheduler": {}}),
+        loss=f"{LLM_SERVED_NAME}; the livenessProbe (HTTPS on 8000) stays the preset's",
+    ),
+    Case(
+        "qwen2-7b-instruct-single-no-scheduler",
+        KSERVE,
+        f"{LLM_SAMPLES}/single-node-gpu/llm-inference-service-qwen2-7b-gpu-no-scheduler.yaml",
+        "approximate",
+        _llm_source(QWEN, _QWEN_SERVING + "  router: {gateway: true}\n"),
+        _qwen(router={"route": {}, "gateway": {}}),
+        loss=f"{LLM_SERVED_NAME}; the sample's route without an explicit gateway becomes route and gateway (the "
+        "default Gateway either way); the livenessProbe stays the preset's",
+    ),
+    Case(
+        "qwen2-7b-instruct-nvidia",
+        KSERVE,
+        f"{LLM_SAMPLES}/multi-gpu-vendor/llm-inference-service-qwen2-7b-nvidia-with-scheduler.yaml",
+        "approximate",
+        _llm_source(QWEN, _QWEN_SERVING + "  router: {gateway: true, scheduler: true}\n"),
+        _qwen(router={"route": {}, "gateway": {}, "scheduler": {}}),
+        loss=LLM_SERVED_NAME,
+    ),
+    Case(
+        "qwen2-7b-instruct-pd",
+        KSERVE,
+        f"{LLM_SAMPLES}/single-node-gpu/llm-inference-service-pd-qwen2-7b-gpu.yaml",
+        "out-of-reach",
+        "",
+        loss="prefill/decode disaggregation: a second workload (spec.prefill) with its own replicas and KV transfer "
+        "settings; engine: llm renders one workload, and patches cannot give the spec a second",
+        first_class="serving.prefill (LLM prefill/decode disaggregation)",
+    ),
+    # --- InferenceGraph samples: graphs/<name>.yaml (issue 25) ---
+    Case(
+        "model-chainer",
+        KSERVE,
+        f"{GRAPH_SAMPLES}/sequence.yaml",
+        "exact",
+        "nodes:\n  root:\n    routerType: Sequence\n    steps:\n    - {model: sklearn-iris}\n"
+        "    - {model: xgboost-iris, data: $request}\n",
+        _graph("Sequence", [{"serviceName": "sklearn-iris"}, {"serviceName": "xgboost-iris", "data": "$request"}]),
+        models=_IRIS_MODELS,
+    ),
+    Case(
+        "splitter-model",
+        KSERVE,
+        f"{GRAPH_SAMPLES}/splitter.yaml",
+        "exact",
+        "nodes:\n  root:\n    routerType: Splitter\n    steps:\n    - {model: sklearn-iris, weight: 20}\n"
+        "    - {model: xgboost-iris, weight: 80}\n",
+        _graph(
+            "Splitter", [{"serviceName": "sklearn-iris", "weight": 20}, {"serviceName": "xgboost-iris", "weight": 80}]
+        ),
+        models=_IRIS_MODELS,
+    ),
+    Case(
+        "ensemble-model",
+        KSERVE,
+        f"{GRAPH_SAMPLES}/ensemble.yaml",
+        "exact",
+        "nodes:\n  root:\n    routerType: Ensemble\n    steps:\n    - {model: sklearn-iris, name: sklearn-iris}\n"
+        "    - {model: xgboost-iris, name: xgboost-iris}\n",
+        _graph(
+            "Ensemble",
+            [
+                {"name": "sklearn-iris", "serviceName": "sklearn-iris"},
+                {"name": "xgboost-iris", "serviceName": "xgboost-iris"},
+            ],
+        ),
+        models=_IRIS_MODELS,
+    ),
+    Case(
+        "model-switch",
+        KSERVE,
+        f"{GRAPH_SAMPLES}/switch.yaml",
+        "approximate",
+        "nodes:\n  root:\n    routerType: Switch\n    steps:\n"
+        + "".join(
+            f"    - {{serviceUrl: 'http://single-{i}.default.example.com/switch', condition: '{c}'}}\n"
+            for i, c in _SWITCH
+        ),
+        _graph(
+            "Switch",
+            [{"serviceUrl": f"http://single-{i}.default.example.com/switch", "condition": c} for i, c in _SWITCH],
+        ),
+        loss="the sample's {$your-domain} placeholder is a domain; its three custom-container InferenceServices "
+        "get a model source (STORAGE_URI) they do not use",
+        models=tuple(
+            (
+                f"single-{i}",
+                f'model: {{format: custom, version: "1", storageUri: "gs://kfserving-examples/bgtest/{i}"}}\n'
+                f"serving: {{image: 'iamlovingit/bgtest:latest', env: {{target: single-{i}}}}}\n",
+            )
+            for i in (1, 2, 3)
+        ),
     ),
     Case(
         "pytorch-batcher",

@@ -4,8 +4,9 @@ Writing snippets (the convention this test enforces):
 
 - Every fenced block whose info string starts with `yaml` is checked. Its first word is `yaml`; the
   second word (GitHub ignores it when highlighting) says what the block is:
-  - ```` ```yaml ```` (nothing more): a whole spec file, `kind: Model` or `kind: Project`. A Model
-    is added to the project as `models/<metadata.name>.yaml`; a Project replaces `mlgitops.yaml`.
+  - ```` ```yaml ```` (nothing more): a whole spec file, `kind: Model`, `kind: Project` or `kind: Graph`. A
+    Model is added to the project as `models/<metadata.name>.yaml`, a Graph as `graphs/<metadata.name>.yaml`;
+    a Project replaces `mlgitops.yaml`.
   - ```` ```yaml model-fragment ````: part of a model spec, merged into init's example model.
   - ```` ```yaml project-fragment ````: part of `mlgitops.yaml`, merged into init's project.
   - ```` ```yaml not-spec ````: anything else (Kubernetes or Argo objects, rendered output, a
@@ -121,12 +122,14 @@ def _paste(root: Path, snippet: Snippet) -> None:
     project_path = root / "mlgitops.yaml"
     if snippet.kind == "":
         kind = data.get("kind") if isinstance(data, dict) else None
-        assert kind in ("Model", "Project"), (
-            f"{snippet}: a ```yaml block is a whole Model or Project spec; tag a part of one "
+        assert kind in ("Model", "Project", "Graph"), (
+            f"{snippet}: a ```yaml block is a whole Model, Project or Graph spec; tag a part of one "
             "`model-fragment` or `project-fragment`, anything else `not-spec` (see this test's docstring)"
         )
-        if kind == "Model":
-            (root / "models" / f"{data['metadata']['name']}.yaml").write_text(snippet.text)
+        if kind in ("Model", "Graph"):
+            folder = root / ("models" if kind == "Model" else "graphs")
+            folder.mkdir(exist_ok=True)
+            (folder / f"{data['metadata']['name']}.yaml").write_text(snippet.text)
         else:
             project_path.write_text(snippet.text)
         return

@@ -54,7 +54,7 @@ def property_paths(node: Any, where: str = "") -> set[str]:
     return paths
 
 
-@pytest.mark.parametrize("kind", ["model", "project"])
+@pytest.mark.parametrize("kind", ["model", "project", "graph"])
 def test_every_field_has_a_one_line_description(kind: str) -> None:
     missing = undescribed(json_schema(kind))
     assert missing == [], f"{kind} schema fields without a one-line description: {missing}"
@@ -79,6 +79,10 @@ def test_the_walk_reaches_nested_and_ref_fields() -> None:
         "Step.metrics",
         "Training.register",
         "Condition.op",
+        "Graph.nodes",
+        "GraphStep.model",
+        "Serving.workers",
+        "LlmRouter.scheduler",
     }
     assert expected <= paths
     assert len(paths) > 150

@@ -141,6 +141,8 @@ class _Pod:
             self.volumes += _entries(obj, (*workflow, "volumes"))
             self.host = workflow
             self.annotations = ((*site, "metadata", "annotations"), (*workflow, "podMetadata", "annotations"))
+        elif obj.get("kind") == "LLMInferenceService" and site[-1:] in (("template",), ("worker",)):
+            self.annotations = ((*site[:-1], "annotations"),)  # WorkloadSpec.annotations go on its pods
         elif site[-1:] == ("spec",) and len(site) > 1:
             self.annotations = ((*site[:-1], "metadata", "annotations"),)
         elif site == ("spec",):

@@ -8,7 +8,7 @@ from mlgitops.cli.command import Command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kind", choices=["all", "model", "project"], default="all")
+    parser.add_argument("--kind", choices=["all", "model", "project", "graph"], default="all")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -23,7 +23,8 @@ def _run(args: argparse.Namespace) -> int:
 COMMAND = Command(
     name="schema",
     summary="print the JSON Schema of the spec files (for editors)",
-    description="Print the JSON Schema of mlgitops.yaml and models/*.yaml, for editors (YAML language server).",
+    description="Print the JSON Schema of mlgitops.yaml, models/*.yaml and graphs/*.yaml, for editors (YAML "
+    "language server).",
     example="mlgitops schema --kind model > .vscode/mlgitops-model.schema.json",
     exit_codes="0 printed; 2 usage error",
     arguments=_arguments,

@@ -31,16 +31,18 @@ from mlgitops.gitops.deployunits import DeployUnit
 from mlgitops.language.fields import DEFAULT_CLUSTER
 from mlgitops.language.loader import Workspace
 from mlgitops.language.project import Environment
-from mlgitops.layout.overlay import object_directory
+from mlgitops.layout.overlay import declared_cluster_kinds, is_cluster_object, object_directory
 from mlgitops.layout.platformfiles import platform_objects
 from mlgitops.render.pipeline import ModelRender, render_models
 from mlgitops.util.errors import SpecError
-from mlgitops.util.kubekinds import cluster_scoped
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
 from mlgitops.util.paths import (
+    BASE_GRAPHS_DIR,
     BASE_MODELS_DIR,
+    GRAPHS_DIR,
     KUSTOMIZATION,
     MODELS_DIR,
+    OVERLAY_GRAPHS,
     OVERLAYS_DIR,
     PLATFORM_DIR,
     PROJECT_FILE,
@@ -78,6 +80,9 @@ PLUGIN_INPUTS = (
     f"/{BASE_MODELS_DIR}",
     f"/{OVERLAYS_DIR}",
 )
+# With inference graphs (graphs/), their specs and bases are inputs too (the commit that adds the first
+# graph also changes overlays/, so Argo CD regenerates it).
+GRAPH_INPUTS = (f"/{GRAPHS_DIR}", f"/{BASE_GRAPHS_DIR}")
 GENERATE_PATHS_ANNOTATION = "argocd.argoproj.io/manifest-generate-paths"
 
 
@@ -236,11 +241,12 @@ def resource_whitelists(workspace: Workspace, renders: list[ModelRender]) -> tup
     """
     namespaced: set[tuple[str, str]] = set()
     cluster: set[tuple[str, str, str]] = set()
+    declared = declared_cluster_kinds(workspace)
     for item in renders:
         for objects in (item.base, *item.environments.values()):
             for obj in objects or []:
                 group = obj["apiVersion"].rpartition("/")[0]
-                if cluster_scoped(obj["apiVersion"], obj["kind"]):  # a template's, allowed by addons.clusterScoped
+                if is_cluster_object(obj, declared):  # a template's, allowed or declared by addons.clusterScoped
                     cluster.add((group, obj["kind"], obj["metadata"]["name"]))
                 else:
                     namespaced.add((group, obj["kind"]))
@@ -251,7 +257,7 @@ def resource_whitelists(workspace: Workspace, renders: list[ModelRender]) -> tup
                 "no Namespace objects in base/platform: every overlay's `namespace:` renames them to its own "
                 "namespace; mlgitops writes overlays/<env>/namespace.yaml (environments[].createNamespace)",
             )
-        if platform.cluster_scoped:
+        if platform.cluster_scoped or (platform.group, platform.kind) in declared:
             cluster.add((platform.group, platform.kind, platform.name))
         else:
             namespaced.add((platform.group, platform.kind))
@@ -327,10 +333,13 @@ def _generate_paths(workspace: Workspace, unit: DeployUnit | None = None) -> str
             return ";".join([f"/{PROJECT_FILE}", f"/{PLATFORM_DIR}", f"/{TEMPLATES_DIR}", f"/{spec}", *own])
         return ";".join([".", *own[:1], f"/{PLATFORM_DIR}"])
     if plugin and (unit is None or not unit.shared):
-        return ";".join(PLUGIN_INPUTS)
-    if unit is not None and unit.shared:  # the namespace and base/platform only
-        return ";".join([".", f"/{PLATFORM_DIR}"])
+        return ";".join(PLUGIN_INPUTS + (GRAPH_INPUTS if workspace.graphs else ()))
+    if unit is not None and unit.shared:  # the namespace, base/platform and the inference graphs
+        graphs = [f"/{BASE_GRAPHS_DIR}", f"/{OVERLAYS_DIR}/{unit.env}/{OVERLAY_GRAPHS}"] if workspace.graphs else []
+        return ";".join([".", f"/{PLATFORM_DIR}", *graphs])
     paths = [".", f"/{BASE_MODELS_DIR}", f"/{PLATFORM_DIR}"]
+    if workspace.graphs:
+        paths.insert(2, f"/{BASE_GRAPHS_DIR}")
     if unit is not None and unit.group is not None:
         paths.append(f"/{OVERLAYS_DIR}/{unit.env}")  # the group lists the model directories there
     return ";".join(paths)

@@ -450,7 +450,7 @@ def verify_committed_files(
     """
     from mlgitops import __version__
     from mlgitops.layout.build import build_files
-    from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
+    from mlgitops.util.paths import BASE_GRAPHS_DIR, BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
 
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):
@@ -467,7 +467,8 @@ def verify_committed_files(
             stale.append(path)
     folders = [f"{BASE_MODELS_DIR}/{model}", f"{OVERLAYS_DIR}/{env}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
     if model is None:
-        folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(BASE_MODELS_DIR + "/")})
+        bases = (BASE_MODELS_DIR + "/", BASE_GRAPHS_DIR + "/")
+        folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(bases)})
     for folder in folders:
         for dirpath, _dirnames, filenames in os.walk(root / folder):
             prefix = Path(dirpath).relative_to(root).as_posix()

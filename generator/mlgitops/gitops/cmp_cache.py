@@ -5,7 +5,7 @@ they were. The answer is a pure function of: the mlgitops code (its version and 
 every module file), the Kustomize binary (path, size, mtime), the request (environment, model,
 extra-labels, destination namespace, application path, the settings variables that change a
 build), and the bytes of every file the render reads or checks: `mlgitops.yaml`, `models/` (names of
-every entry, content of the model files read), `base/` (platform and committed bases) and
+every entry, content of the model files read), `graphs/`, `base/` (platform and committed bases) and
 `overlays/<env>/` (the committed files the plugin verifies), and with `templates/`, the Jsonnet
 evaluators the addons may run on (addons.evaluator_identity: module, file, distribution version).
 The key is a SHA-256 over all of that,
@@ -221,6 +221,7 @@ def request_key(root: Path, start: Path, environment: str | None, model: str | N
     feed_tree(digest, root, "base")
     feed_tree(digest, root, f"overlays/{environment}" if environment else "overlays")
     feed_tree(digest, root, "templates")  # Jsonnet addons (mlgitops.render.addons) are inputs too
+    feed_tree(digest, root, "graphs")  # inference graphs (language/graph.py), rendered with the environment
     if os.path.lexists(root / "templates"):  # and so is the evaluator that runs them, and its version
         from mlgitops.render.addons import evaluator_identity
 

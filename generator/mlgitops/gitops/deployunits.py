@@ -3,7 +3,8 @@ Application deploys.
 
 * `environment` (default): `overlays/<env>`, everything of the environment in one build.
 * `model`: `overlays/<env>/<model>` per model, plus one unit for what the environment shares (its
-  Namespace and `base/platform`), written to `overlays/_units/<env>/shared/`.
+  Namespace, `base/platform` and the inference graphs, `overlays/<env>/_graphs/`), written to
+  `overlays/_units/<env>/shared/`.
 * `group`: models that share the value of `metadata.labels[groupBy]` (a team, say) in one unit,
   `overlays/_units/<env>/group-<value>/`, a Kustomization that only lists those models' directories,
   plus the shared unit.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlgitops.language.loader import Workspace
-from mlgitops.layout.overlay import environment_kustomization, generated_document, namespace_object
+from mlgitops.layout.overlay import environment_kustomization, generated_document, namespace_object, overlay_entry
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.errors import Problem, SpecError
 from mlgitops.util.kubenames import Obj
@@ -54,7 +55,7 @@ def _groups(workspace: Workspace, renders: list[ModelRender], env: str) -> dict[
     groups: dict[str, list[str]] = {}
     problems = []
     for item in renders:
-        if item.environments.get(env) is None:
+        if item.environments.get(env) is None or item.graph:  # graphs deploy with the shared unit
             continue
         model = by_name[item.name]
         value = model.spec.metadata.labels.get(key)
@@ -86,7 +87,11 @@ def _is_dns_label(value: str) -> bool:
 
 
 def has_shared(workspace: Workspace, env: str) -> bool:
-    return workspace.project.environment(env).createNamespace or (workspace.root / PLATFORM_DIR).is_dir()
+    return (
+        workspace.project.environment(env).createNamespace
+        or (workspace.root / PLATFORM_DIR).is_dir()
+        or bool(workspace.graphs)
+    )
 
 
 def units(workspace: Workspace, renders: list[ModelRender], env: str) -> list[DeployUnit]:
@@ -101,7 +106,7 @@ def units(workspace: Workspace, renders: list[ModelRender], env: str) -> list[De
         found += [
             DeployUnit(env, item.name, f"{OVERLAYS_DIR}/{env}/{item.name}", model=item.name)
             for item in renders
-            if item.environments.get(env) is not None
+            if item.environments.get(env) is not None and not item.graph
         ]
     else:
         found += [
@@ -145,6 +150,11 @@ def unit_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, st
                     files[f"{unit.path}/namespace.yaml"] = generated_document("mlgitops.yaml", namespace)
                 if (workspace.root / PLATFORM_DIR).is_dir():
                     resources.append(f"../../../../{PLATFORM_DIR}")
+                resources += [
+                    f"../../../{env}/{overlay_entry(item)}"
+                    for item in renders
+                    if item.graph and item.environments.get(env) is not None
+                ]
                 kustomization = environment_kustomization(env, environment.namespace, resources)
                 files[f"{unit.path}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml", kustomization)
             elif unit.group is not None:

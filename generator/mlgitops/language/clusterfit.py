@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
+from mlgitops.language.llm import llm_fit_problems
 from mlgitops.language.model import Model
 from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
 from mlgitops.language.servingfit import storage_scheme_problems
@@ -105,6 +106,7 @@ def check_cluster_fit(
 ) -> list[Problem]:
     """Serving settings the environment's cluster refuses or ignores, at the spec line that caused each."""
     problems = check_stock_fit(spec, features, locate, latest)
+    problems.extend(llm_fit_problems(spec, features, locate))
     problems.extend(storage_scheme_problems(spec, features, locate, latest))
     serving = spec.serving
     if serving is None or serving.engine != "kserve":

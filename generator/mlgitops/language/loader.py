@@ -1,4 +1,5 @@
-"""Reading and validating `mlgitops.yaml` and `models/*.yaml`.
+"""Reading and validating `mlgitops.yaml` and `models/*.yaml` (and, on a full load, `graphs/*.yaml`:
+graph_resolve.py).
 
 Every problem is reported with the `file:line:column` of the offending node. Loading collects the
 problems of every file before failing, so one run shows them all.
@@ -193,7 +194,7 @@ def load_workspace(
 
     With `only_model`, only that model's file is read and checked: the fast path used when Argo CD
     renders one model's Application. With `only_models`, only the files of those names that exist
-    (`diff` loads just the models that differ between two revisions).
+    (`diff` loads just the models that differ between two revisions). Either skips `graphs/`.
     """
     project, project_doc = load_project(root)
     paths, problems = model_paths(root)
@@ -226,4 +227,10 @@ def load_workspace(
     if problems:
         raise SpecError(problems)
     workspace.models.sort(key=lambda m: m.name)
+    if only_model is None and only_models is None:  # graphs name models: only a full load reads them
+        from mlgitops.language.graph_resolve import load_graphs
+
+        problems = load_graphs(root, workspace, _read)
+        if problems:
+            raise SpecError(problems)
     return workspace

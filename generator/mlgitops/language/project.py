@@ -502,8 +502,9 @@ class AddonSettings(Strict):
     clusterScoped: list[GroupKind] = Field(
         default_factory=list,
         description="cluster-scoped kinds templates may return (default none: a template returns namespaced objects "
-        "only); each object is listed by name in the AppProject and the Flux RBAC (for example [{group: "
-        "rbac.authorization.k8s.io, kind: ClusterRole}])",
+        "only); each object is listed by name in the AppProject and the Flux RBAC, and gets no namespace, also "
+        "for a kind mlgitops does not know as cluster-scoped (for example [{group: rbac.authorization.k8s.io, "
+        "kind: ClusterRole}])",
     )
 
     def allows(self, group: str, kind: str) -> bool:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from mlgitops.language.clusterfit import Latest, check_cluster_fit
 from mlgitops.language.credentials import credential_problems
+from mlgitops.language.llm import large_model_problems
 from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model, server_image
 from mlgitops.language.node_classes import node_class_problems
 from mlgitops.language.podspec import check_pods
@@ -337,6 +338,7 @@ def check_model(spec: Model, project: Project, locate: Locator) -> list[Problem]
     if spec.tests:
         problems.extend(smoke_problems(spec.tests, spec.serving, locate))
     problems.extend(credential_problems(spec, locate))
+    problems.extend(large_model_problems(spec, project, locate))
     return problems
 
 

@@ -23,6 +23,7 @@ from mlgitops.language.fields import (
     Text,
     Version,
 )
+from mlgitops.language.llm import LlmRouter, Workers
 from mlgitops.language.probes import Ports, Probes
 from mlgitops.language.project import RunId
 
@@ -288,9 +289,10 @@ class Canary(Strict):
 
 
 class Serving(Strict):
-    engine: Literal["kserve", "deployment"] = Field(
+    engine: Literal["kserve", "deployment", "llm"] = Field(
         default="kserve",
-        description="kserve: an InferenceService; deployment: Deployment, Service and HPA; default kserve",
+        description="kserve: an InferenceService; deployment: Deployment, Service and HPA; llm: a KServe "
+        "LLMInferenceService (vLLM; model.storageUri hf://, s3://, pvc:// or oci://); default kserve",
     )
     mode: Literal["Standard", "Knative"] = Field(
         default="Standard",
@@ -383,6 +385,15 @@ class Serving(Strict):
         default=None,
         description="send requests and/or responses as CloudEvents to a URL (for example {mode: all, url: "
         "http://drift.monitoring}); engine: kserve",
+    )
+    workers: Workers | None = Field(
+        default=None,
+        description="multi-node serving, one replica over several GPU pods (for example {size: 2, "
+        "tensorParallelSize: 4}); engine: kserve (predictor.workerSpec) or llm (parallelism)",
+    )
+    router: LlmRouter | None = Field(
+        default=None,
+        description="how requests reach the model (for example {gateway: true, scheduler: true}); engine: llm",
     )
     ports: Ports = Field(
         default_factory=list,

@@ -1,4 +1,4 @@
-"""A loaded project: the project file, the model files, and where each value was written.
+"""A loaded project: the project file, the model files, the graph files, and where each value was written.
 
 Shared by the loader (which builds a `Workspace`) and the resolver (which reads it), so that neither
 imports the other.
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgitops.language.graph import Graph
 from mlgitops.language.model import Model
 from mlgitops.language.project import Project
 from mlgitops.util.errors import Location, UsageError, did_you_mean
@@ -34,6 +35,19 @@ class ModelFile:
 
 
 @dataclass
+class GraphFile:
+    """One `graphs/<name>.yaml`: its parsed document and its validated, environment-free spec."""
+
+    path: str
+    doc: Document
+    spec: Graph
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+
+@dataclass
 class Workspace:
     """A loaded project: the root directory, the project file and every model, sorted by name."""
 
@@ -45,6 +59,8 @@ class Workspace:
     resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
     # Project files the specs name besides themselves (a smoke test's bodyFile) → their text, read once.
     files: dict[str, str] = field(default_factory=dict)
+    # The inference graphs (graphs/*.yaml), sorted by name; only a full load reads them (they name models).
+    graphs: list[GraphFile] = field(default_factory=list)
 
     def model(self, name: str) -> ModelFile:
         for item in self.models:

@@ -1,4 +1,5 @@
-"""The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory.
+"""The rendered layout: `base/models/<name>/` and `overlays/<env>/`, as file contents in memory (an inference
+graph's: `base/graphs/<name>/` and `overlays/<env>/_graphs/<name>/`, the same pattern).
 
 Each environment's overlay is an exact encoding of the resolved models: the base objects, then one
 inline JSON6902 patch per object that differs (explicit paths, no strategic merge surprises on custom
@@ -15,9 +16,16 @@ from mlgitops.language.loader import Workspace
 from mlgitops.render.model import object_key
 from mlgitops.render.pipeline import ModelRender
 from mlgitops.util.jsonpointer import escape
-from mlgitops.util.kubekinds import kustomize_namespaces
+from mlgitops.util.kubekinds import cluster_scoped, group_of, kustomize_namespaces
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL, MANAGED_BY, Obj
-from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR, PLATFORM_DIR
+from mlgitops.util.paths import (
+    BASE_GRAPHS_DIR,
+    BASE_MODELS_DIR,
+    KUSTOMIZATION,
+    OVERLAY_GRAPHS,
+    OVERLAYS_DIR,
+    PLATFORM_DIR,
+)
 from mlgitops.util.yamlio import dump, generated_header
 
 # The objects a model has only in one environment (its monitoring objects, which select that
@@ -96,19 +104,57 @@ def environment_objects(
         ns = namespace_object(workspace, env)
         ns["metadata"]["labels"][ENVIRONMENT_LABEL] = env
         objects.append(ns)
+    declared = declared_cluster_kinds(workspace)
     for item in renders:
-        objects.extend(in_environment(obj, namespace, env) for obj in item.environments.get(env) or [])
+        objects.extend(in_environment(obj, namespace, env, declared) for obj in item.environments.get(env) or [])
     return objects
 
 
-def in_environment(obj: Obj, namespace: str, env: str) -> Obj:
+def declared_cluster_kinds(workspace: Workspace) -> frozenset[tuple[str, str]]:
+    """(group, kind) the project declares cluster-scoped (`addons.clusterScoped`)."""
+    return frozenset((entry.group, entry.kind) for entry in workspace.project.addons.clusterScoped)
+
+
+def is_cluster_object(obj: Obj, declared: frozenset[tuple[str, str]] = frozenset()) -> bool:
+    """Whether an object lives outside namespaces: a cluster-scoped kind mlgitops knows (kubekinds.py), or one
+    the project declares so."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    return cluster_scoped(api_version, kind) or (group_of(api_version), kind) in declared
+
+
+def _unnamespace(objects: list[Obj], declared: frozenset[tuple[str, str]]) -> list[Obj]:
+    """Kustomize `transformers` that take the namespace off the cluster-scoped objects it would namespace.
+
+    Kustomize sets the overlay's namespace on every kind its built-in schema does not know as cluster-scoped
+    (a ClusterStorageContainer, a ClusterWorkflowTemplate, a custom cluster kind), and a `patches` entry runs
+    before its namespace transformer; a `transformers` entry runs after it, so a builtin JSON 6902 patch there
+    removes the namespace again (no plugin flag needed). Every kustomization that sets a namespace over such
+    an object needs one: the model's overlay and the environment's (layout tests build both for real).
+    """
+    out: list[Obj] = []
+    for obj in objects:
+        if kustomize_namespaces(obj["apiVersion"], obj["kind"]) and is_cluster_object(obj, declared):
+            out.append(
+                {
+                    "apiVersion": "builtin",
+                    "kind": "PatchJson6902Transformer",
+                    "metadata": {"name": f"cluster-scoped-{obj['kind'].lower()}-{obj['metadata']['name']}"},
+                    "target": _target(obj),
+                    "jsonOp": '[{"op": "remove", "path": "/metadata/namespace"}]',
+                }
+            )
+    return out
+
+
+def in_environment(obj: Obj, namespace: str, env: str, declared: frozenset[tuple[str, str]] = frozenset()) -> Obj:
     """A rendered object as Kustomize finalises it in `env`: its namespace and the environment label.
 
-    Only the metadata is copied (the rest is shared with the rendered object, which nothing mutates):
-    deep copies of every object of every environment would cost more than rendering them.
+    A cluster-scoped object gets no namespace (`_unnamespace` makes Kustomize agree). Only the metadata is
+    copied (the rest is shared with the rendered object, which nothing mutates): deep copies of every object of
+    every environment would cost more than rendering them.
     """
     metadata = {**obj["metadata"], "namespace": namespace}
-    if not kustomize_namespaces(obj["apiVersion"], obj["kind"]):  # a cluster-scoped kind Kustomize knows
+    if not kustomize_namespaces(obj["apiVersion"], obj["kind"]) or is_cluster_object(obj, declared):
         del metadata["namespace"]
     metadata["labels"] = {**(metadata.get("labels") or {}), ENVIRONMENT_LABEL: env}
     return {**obj, "metadata": metadata}
@@ -135,8 +181,18 @@ def object_directory(folder: str, objects: list[Obj], source: str) -> dict[str, 
     return files
 
 
+def base_dir(item: ModelRender) -> str:
+    """`base/models/<name>`, or for an inference graph `base/graphs/<name>`."""
+    return f"{BASE_GRAPHS_DIR if item.graph else BASE_MODELS_DIR}/{item.name}"
+
+
+def overlay_entry(item: ModelRender) -> str:
+    """The item's directory inside `overlays/<env>/`: `<name>`, or `_graphs/<name>` for a graph."""
+    return f"{OVERLAY_GRAPHS}/{item.name}" if item.graph else item.name
+
+
 def base_files(item: ModelRender) -> dict[str, str]:
-    return object_directory(f"{BASE_MODELS_DIR}/{item.name}", item.base, item.source)
+    return object_directory(base_dir(item), item.base, item.source)
 
 
 def environment_kustomization(env: str, namespace: str, resources: list[str]) -> Obj:
@@ -159,9 +215,10 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
     env_objects = item.environments.get(env)
     if env_objects is None:
         return {}
-    folder = f"{OVERLAYS_DIR}/{env}/{item.name}"
+    entry = overlay_entry(item)
+    folder = f"{OVERLAYS_DIR}/{env}/{entry}"
     files: dict[str, str] = {}
-    resources = [f"../../../{BASE_MODELS_DIR}/{item.name}"]
+    resources = ["../" * (2 + entry.count("/") + 1) + base_dir(item)]
     patches: list[Obj] = []
     base_by_key = {object_key(o): o for o in item.base}
     env_by_key = {object_key(o): o for o in env_objects}
@@ -190,6 +247,9 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
     kustomization = environment_kustomization(env, workspace.project.environment(env).namespace, resources)
     if patches:
         kustomization["patches"] = patches
+    transformers = _unnamespace(env_objects, declared_cluster_kinds(workspace))
+    if transformers:
+        kustomization["transformers"] = [dump(t) for t in transformers]
     files[f"{folder}/{KUSTOMIZATION}"] = generated_document(item.source, kustomization)
     return files
 
@@ -198,7 +258,7 @@ def overlay_files(
     workspace: Workspace, env: str, renders: list[ModelRender], *, include_platform: bool, with_namespace: bool = True
 ) -> dict[str, str]:
     """`overlays/<env>/`: kustomization.yaml listing the Namespace, base/platform and one directory per
-    model (`model_overlay_files`)."""
+    model and graph (`model_overlay_files`)."""
     environment = workspace.project.environment(env)
     folder = f"{OVERLAYS_DIR}/{env}"
     files: dict[str, str] = {}
@@ -208,12 +268,18 @@ def overlay_files(
         files[f"{folder}/namespace.yaml"] = generated_document("mlgitops.yaml", namespace_object(workspace, env))
     if include_platform:
         resources.append(f"../../{PLATFORM_DIR}")
+    cluster_objects: list[Obj] = []
+    declared = declared_cluster_kinds(workspace)
     for item in renders:
         model_files = model_overlay_files(workspace, env, item)
         if model_files:
-            resources.append(item.name)
+            resources.append(overlay_entry(item))
             files.update(model_files)
+            cluster_objects += [o for o in item.environments.get(env) or [] if is_cluster_object(o, declared)]
     kustomization = environment_kustomization(env, environment.namespace, resources)
+    transformers = _unnamespace(cluster_objects, declared)
+    if transformers:
+        kustomization["transformers"] = [dump(t) for t in transformers]
     files[f"{folder}/{KUSTOMIZATION}"] = generated_document("mlgitops.yaml and models/", kustomization)
     return files
 

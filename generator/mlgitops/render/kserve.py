@@ -6,6 +6,7 @@ Source map (object path → spec line): checks/sourcemap/serving.py.
 from __future__ import annotations
 
 from mlgitops.language.clusterfit import features_for, knative_allows
+from mlgitops.language.llm import pipeline_parallel, tensor_parallel
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.language.serving import Serving
@@ -37,6 +38,7 @@ from mlgitops.util.kubenames import CANARY_ANNOTATION, DEPLOYMENT_MODE_ANNOTATIO
 # initializer (the model in /mnt/models).
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 PREDICTOR_CONTAINER = "kserve-container"
+WORKER_CONTAINER = "worker-container"  # WorkerContainerName: the multi-node runtime's worker container
 
 
 def _pod_fields(model: ResolvedModel) -> tuple[Obj, Obj]:
@@ -175,6 +177,44 @@ def _predictor_extras(serving: Serving) -> Obj:
     return extra
 
 
+def _multinode_resources(container_resources: Obj, gpu_limits: dict[str, str]) -> Obj:
+    """A multi-node pod's resources with its GPUs requested too: KServe counts the GPUs of the head and worker
+    pods from their requests when it sizes the Ray cluster (components/predictor.go `computeRayNodeAndGPUs`)."""
+    if not gpu_limits:
+        return container_resources
+    return {**container_resources, "requests": {**container_resources.get("requests", {}), **gpu_limits}}
+
+
+def _worker_spec(model: ResolvedModel, placement: Obj, container_resources: Obj) -> Obj | None:
+    """`serving.workers` → predictor.workerSpec: the parallel sizes, and worker pods placed, sized and hardened
+    like the head (KServe merges this over the runtime's workerSpec, by container name)."""
+    serving = model.spec.serving
+    assert serving is not None
+    workers = serving.workers
+    if workers is None:
+        return None
+    hardening = serving_hardening(model.spec)
+    files = pod_files(hardening, serving_shared_memory(serving))
+    container: Obj = {"name": WORKER_CONTAINER}
+    if container_resources:
+        container["resources"] = container_resources
+    container["securityContext"] = container_security_context(hardening)
+    if files.mounts:
+        container["volumeMounts"] = list(files.mounts)
+    spec: Obj = {
+        "tensorParallelSize": tensor_parallel(workers, serving.gpu),
+        "pipelineParallelSize": pipeline_parallel(workers),
+    }
+    if serving.serviceAccount:
+        spec["serviceAccountName"] = serving.serviceAccount
+    spec.update(placement)
+    spec["securityContext"] = pod_security_context()
+    spec["containers"] = [container]
+    if files.volumes:
+        spec["volumes"] = list(files.volumes)
+    return spec
+
+
 def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     serving = model.spec.serving
     assert serving is not None
@@ -186,6 +226,8 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
         features = features_for(project, model.environment)
         placement = {field: value for field, value in placement.items() if knative_allows(field, features)}
     container_resources = resources(serving.resources, gpu_limits)
+    if serving.workers is not None:
+        container_resources = _multinode_resources(container_resources, gpu_limits)
     canary = serving.canary
     # Knative keeps the previous revision itself: the predictor points at the new version and
     # canaryTrafficPercent splits traffic. Standard declares both versions (spec.canary[]).
@@ -196,7 +238,8 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     if serving.serviceAccount:
         predictor["serviceAccountName"] = serving.serviceAccount
     predictor["minReplicas"] = serving.replicas.min
-    predictor["maxReplicas"] = serving.replicas.upper
+    if serving.workers is None:  # multi-node serving does not autoscale (autoscaler class none)
+        predictor["maxReplicas"] = serving.replicas.upper
     keda = keda_autoscaling(serving.autoscaling)
     if keda is not None:
         predictor["autoScaling"] = keda
@@ -218,6 +261,9 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
         predictor["model"] = _model_block(model, uri, container_resources)
         if beside:
             predictor["containers"] = beside
+    worker_spec = _worker_spec(model, placement, container_resources)
+    if worker_spec is not None:
+        predictor["workerSpec"] = worker_spec
 
     spec: Obj = {"predictor": predictor}
     if canary is not None and not knative_canary:
@@ -248,6 +294,8 @@ def render_inference_service(model: ResolvedModel, project: Project) -> Obj:
     extra: dict[str, str] = {DEPLOYMENT_MODE_ANNOTATION: serving.mode}
     if keda is not None:
         extra[AUTOSCALER_CLASS_ANNOTATION] = "keda"
+    elif serving.workers is not None:  # the only class KServe admits for a workerSpec
+        extra[AUTOSCALER_CLASS_ANNOTATION] = "none"
     if canary is not None:
         extra[CANARY_ANNOTATION] = canary.version
     return {

@@ -35,6 +35,12 @@ as 1.21.1: kserve/kserve hack/setup/quick-install/keda-dependency-install.sh `KN
     although its annotation says 8080 (the runtime file's own comment notes the 8082 default).
   * Other runtimes (torchserve, tensorflow-serving, openvino, vllm) and custom images: mlgitops
     assumes no series; `monitoring.metrics` names them.
+- `engine: llm` (an LLMInferenceService): vLLM's own metrics on the `main` container's port 8000
+  (kserve config/llmisvcconfig/config-llm-template.yaml: `vllm serve --port 8000`, plain HTTP unless the
+  cluster sets `enableLLMInferenceServiceTLS`), `/metrics`: histogram `vllm:e2e_request_latency_seconds` and
+  counter `vllm:request_success_total` (vllm/v1/metrics/loggers.py), no counter of failed requests. KServe
+  labels the pods `app.kubernetes.io/name: <name>`, `app.kubernetes.io/component:
+  llminferenceservice-workload` (pkg/controller/v1alpha2/llmisvc/workload_single_node.go `singleNodeLabels`).
 - KServe's metric aggregation (`serving.kserve.io/enable-metric-aggregation`, port 9088) needs the
   qpext queue-proxy image and exists only in Knative mode (pkg/webhook/admission/pod/
   metrics_aggregate_injector.go, qpext/README.md); the PodMonitor does not rely on it.
@@ -132,6 +138,8 @@ MLSERVER_FORMAT_VERSIONS = {
     "mlflow": ("1", "2"),
 }
 RUNTIME_METRICS_PORTS = {"kserve-tritonserver": 8002, "kserve-torchserve": 8082, "kserve-mlserver": 8082}
+VLLM_PORT = 8000  # the LLMInferenceService presets' vLLM port
+LLM_WORKLOAD_COMPONENT = "llminferenceservice-workload"  # kserve pkg/constants LLMComponentWorkload
 
 
 def _python_server(port: int | str) -> MetricSource:
@@ -175,6 +183,19 @@ def _mlserver() -> MetricSource:
     )
 
 
+def _vllm() -> MetricSource:
+    return MetricSource(
+        "vLLM (an LLMInferenceService)",
+        VLLM_PORT,
+        METRICS_PATH,
+        Series("vllm:request_success_total"),
+        None,
+        Series("vllm:e2e_request_latency_seconds"),
+        1,
+        "counts no failed requests",
+    )
+
+
 def _unknown(exporter: str, port: int | str) -> MetricSource:
     return MetricSource(exporter, port, METRICS_PATH, None, None, None, 1, "exports no series mlgitops knows")
 
@@ -197,6 +218,8 @@ def mlserver_picked(serving: Serving, fmt: str, format_version: str | None) -> b
 
 
 def _builtin(serving: Serving, fmt: str, features: KnativeFeatures, format_version: str | None = None) -> MetricSource:
+    if serving.engine == "llm":
+        return _vllm()
     if serving.engine == "deployment":
         # render/deployment.py starts every image, serving.image too, with the Python server's arguments
         # (--model_name, --model_dir, --http_port): the image is that server or speaks its interface.

@@ -9,6 +9,7 @@ from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.addon_objects import addon_object_problem, literal_secret_problem
 from mlgitops.render.deployment import render_deployment_engine
 from mlgitops.render.kserve import render_inference_service
+from mlgitops.render.llm import render_llm_inference_service
 from mlgitops.render.monitoring import render_monitoring
 from mlgitops.render.patches import apply_patches
 from mlgitops.render.smoke import render_smoke_tests
@@ -52,6 +53,8 @@ def render_model(
     if serving is not None:
         if serving.engine == "kserve":
             objects.append(render_inference_service(model, project))
+        elif serving.engine == "llm":
+            objects.append(render_llm_inference_service(model, project))
         else:
             objects.extend(render_deployment_engine(model, project))
     if model.spec.training is not None:

@@ -22,7 +22,7 @@ from mlgitops.language.model import Monitoring
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import metadata, standard_labels
-from mlgitops.render.metric_sources import MetricSource, metric_source, scrape_port
+from mlgitops.render.metric_sources import LLM_WORKLOAD_COMPONENT, MetricSource, metric_source, scrape_port
 from mlgitops.util.kubenames import OWNER_ANNOTATION, SOURCE_ANNOTATION, Obj
 
 PROJECT_LABEL = "mlgitops.io/project"
@@ -69,6 +69,8 @@ def _pod_monitor(model: ResolvedModel, project: Project, monitoring: Monitoring)
         return None
     if serving.engine == "kserve":
         selector = {"serving.kserve.io/inferenceservice": model.name, "component": "predictor"}
+    elif serving.engine == "llm":
+        selector = {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": LLM_WORKLOAD_COMPONENT}
     else:
         selector = {"app.kubernetes.io/name": model.name, "app.kubernetes.io/component": "predictor"}
     port = scrape_port(serving, source.port)

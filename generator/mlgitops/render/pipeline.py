@@ -1,6 +1,7 @@
 """The render stage's orchestrator: every chosen model rendered as the base and in each environment, with the
-project's Jsonnet addons evaluated once over every (model, environment) pair, then the project-wide checks on
-what was rendered (one identity per object in an environment; no environment left empty by accident)."""
+project's Jsonnet addons evaluated once over every (model, environment) pair, the inference graphs
+(`graphs/`, render/graph.py) when every model is rendered, then the project-wide checks on what was rendered
+(one identity per object in an environment; no environment left empty by accident)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from mlgitops.util.sharing import shared
 
 @dataclass
 class ModelRender:
-    """One model's base objects and, per environment, its objects there (None: opted out)."""
+    """One model's base objects and, per environment, its objects there (None: opted out). `graph`: an
+    inference graph's (graphs/<name>.yaml) rather than a model's; its files go to base/graphs/ and
+    overlays/<env>/_graphs/ (layout/overlay.py)."""
 
     name: str
     source: str
@@ -32,6 +35,7 @@ class ModelRender:
     environments: dict[str, list[Obj] | None] = field(default_factory=dict)
     # (group, kind, name) of each addon object → its template's name: `validate` points findings there
     addon_templates: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    graph: bool = False
 
 
 def render_models(
@@ -80,7 +84,26 @@ def render_models(
                 result.environments[env] = shared_with_base(rendered, base)
         out.append(result)
     if names is None:
+        out.extend(render_graphs(workspace, env_names))
         check_unique_objects(workspace, out, env_names, locate_addon)
+    return out
+
+
+def render_graphs(workspace: Workspace, envs: list[str]) -> list[ModelRender]:
+    """Every inference graph as the base and in the chosen environments (the loader checked them)."""
+    from mlgitops.language.graph_resolve import resolve_graph
+    from mlgitops.render.graph import render_inference_graph
+
+    project = workspace.project
+    out: list[ModelRender] = []
+    for graph in workspace.graphs:
+        base_graph = resolve_graph(workspace, graph, None)
+        assert base_graph is not None
+        item = ModelRender(graph.name, graph.path, [render_inference_graph(base_graph, project)], graph=True)
+        for env in envs:
+            resolved = resolve_graph(workspace, graph, env)
+            item.environments[env] = None if resolved is None else [render_inference_graph(resolved, project)]
+        out.append(item)
     return out
 
 
@@ -91,6 +114,7 @@ def check_unique_objects(
     while an in-memory stream would print both): an addon template making the same object for several
     models, or a model object with the name of another's. The error is at the second one's source."""
     by_name = {model.name: model for model in workspace.models}
+    graphs = {graph.name: graph.doc for graph in workspace.graphs}
     for env in envs:
         namespace = workspace.project.environment(env)
         seen: dict[tuple[str, str, str], str] = {}
@@ -100,13 +124,17 @@ def check_unique_objects(
             for obj in item.environments.get(env) or []:
                 key = object_key(obj)
                 template = item.addon_templates.get(key)
-                origin = f"model {item.name!r}" + (f" (template {template!r})" if template else "")
+                origin = f"{'graph' if item.graph else 'model'} {item.name!r}" + (
+                    f" (template {template!r})" if template else ""
+                )
                 first = seen.get(key)
                 if first is None:
                     seen[key] = origin
                     continue
                 if template is not None:
                     where = locate_addon(template, obj)
+                elif item.graph:
+                    where = graphs[item.name].location(("metadata", "name"))
                 else:
                     where = spec_location(
                         workspace, by_name[item.name], env, _name_path(workspace, item.name, env, key)

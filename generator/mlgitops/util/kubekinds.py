@@ -5,13 +5,15 @@ Two questions with different answers:
 
 * Is a kind cluster-scoped on a cluster? `cluster_scoped`: the built-in kinds and the common add-on
   kinds below, and any kind named `Cluster<Something>` (ClusterIssuer, ClusterSecretStore, ...), the
-  naming convention of cluster-scoped custom resources. An unknown kind is taken as namespaced: the
-  Flux ServiceAccount's RBAC (flux_rbac.py) and Argo CD's AppProject still refuse it at apply time.
+  naming convention of cluster-scoped custom resources. An unknown kind is taken as namespaced unless the
+  project declares it cluster-scoped (`addons.clusterScoped`, layout/overlay.py `is_cluster_object`);
+  otherwise the Flux ServiceAccount's RBAC (flux_rbac.py) and Argo CD's AppProject refuse it at apply time.
 * Does Kustomize set the overlay's namespace on it? `kustomize_namespaces`: Kustomize decides from its
   built-in OpenAPI schema, by apiVersion and kind (kubectl kustomize 5.8 leaves `rbac.../v1` ClusterRole
   alone but namespaces `argoproj.io/v1alpha1` ClusterWorkflowTemplate and `flowcontrol.../v1` FlowSchema),
   so the objects mlgitops computes in memory follow the same table (tests/invariants/test_hostile_escapes.py
-  compares it with the real Kustomize).
+  compares it with the real Kustomize); for a cluster-scoped kind Kustomize would namespace, the overlays
+  take the namespace off again (layout/overlay.py `_unnamespace`).
 """
 
 from __future__ import annotations

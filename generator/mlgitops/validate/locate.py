@@ -55,6 +55,22 @@ def _addon_location(
     return object_location(workspace.root, file, obj, path) or Location(file, 1, 1)
 
 
+def graph_locator(workspace: Workspace, name: str, env: str) -> Locate:
+    """Findings on an inference graph's object, at the line of its graph file (or environment patch) that made
+    the value (checks/sourcemap/graph.py)."""
+    from mlgitops.checks.sourcemap.graph import graph_source
+    from mlgitops.language.graph_resolve import resolve_graph
+
+    graph = next(g for g in workspace.graphs if g.name == name)
+    resolved = resolve_graph(workspace, graph, env) or resolve_graph(workspace, graph, None)
+    assert resolved is not None
+
+    def locate(obj: Obj, path: JsonPath, spec_path: JsonPath | None) -> Location | None:
+        return resolved.spec_location(graph_source(obj, path, resolved.spec))
+
+    return locate
+
+
 def namespace_locator(workspace: Workspace, env: str) -> Locate:
     index = workspace.project.environment_names.index(env)
 

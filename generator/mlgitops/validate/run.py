@@ -28,7 +28,7 @@ from mlgitops.util.kubenames import Obj
 from mlgitops.util.paths import PLATFORM_DIR
 from mlgitops.util.yamlio import JsonPath, unwritable
 from mlgitops.validate.base import base_modes
-from mlgitops.validate.locate import Locate, PlatformFiles, model_locator, namespace_locator
+from mlgitops.validate.locate import Locate, PlatformFiles, graph_locator, model_locator, namespace_locator
 from mlgitops.validate.report import NO_SCHEMA, PLATFORM, SCHEMA, UNWRITABLE, Finding, Report, ValidateOptions, Waived
 
 
@@ -260,6 +260,13 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         run.policies(env, check_objects(namespace, stage, project), namespace_locator(workspace, env), None)
         for item in renders:
             if item.environments.get(env) is None:
+                continue
+            if item.graph:  # an inference graph: its file has no policies block and no promotion
+                objects = environment_objects(workspace, env, [item], with_namespace=False)
+                locate = graph_locator(workspace, item.name, env)
+                run.schema(env, objects, locate)
+                run.policies(env, check_objects(objects, stage, project), locate, None)
+                run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, None)
                 continue
             model = by_name[item.name]
             objects = environment_objects(workspace, env, [item], with_namespace=False)

@@ -41,6 +41,7 @@ from mlgitops.checks.policies.catalog import (
 )
 from mlgitops.checks.policies.podspecpatch import pod_spec_patch_problems
 from mlgitops.checks.policies.sites import (
+    LLM_KIND,
     SERVING_WORKLOADS,
     WORKFLOW_KINDS,
     PodSite,
@@ -98,7 +99,7 @@ def _images(obj: Obj, stage: Stage) -> Iterator[Violation]:
 def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPath] | None:
     """(has a class, where the GPU count is) from the model spec, for objects the model rendered."""
     kind = obj.get("kind")
-    if kind in ("InferenceService", "Deployment") and spec.serving is not None:
+    if kind in ("InferenceService", "Deployment", LLM_KIND) and spec.serving is not None:
         return spec.serving.gpu.class_ is not None, ("serving", "gpu", "count")
     if kind in WORKFLOW_KINDS and spec.training is not None:
         name = get_path(obj, (*site.path, "name"))
@@ -138,6 +139,22 @@ def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]
 def _mode(obj: Obj) -> str | None:
     mode = get_path(obj, ("metadata", "annotations", "serving.kserve.io/deploymentMode"))
     return {"RawDeployment": "Standard", "Serverless": "Knative"}.get(str(mode), mode) if mode else None
+
+
+def _llm_inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
+    """An LLMInferenceService with `replicas: 0` runs no pod at all and does not scale up on a request."""
+    if obj.get("kind") != LLM_KIND or get_path(obj, ("spec", "replicas")) != 0:
+        return
+    known = gpu_resources(project)
+    sites = [s for s in pod_sites(obj) if s.path == ("spec", "template")]
+    if any(gpu_request(obj, c, known) for site in sites for c in site.containers):
+        yield Violation(
+            GPU_SCALE_TO_ZERO,
+            obj,
+            ("spec", "replicas"),
+            "replicas is 0 on a GPU LLMInferenceService: it runs no pod and does not scale up on a request; keep "
+            "at least 1 replica (serving.replicas.min)",
+        )
 
 
 def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
@@ -249,6 +266,11 @@ def _storage_uris(obj: Obj) -> Iterator[tuple[JsonPath, str, str | None]]:
                 yield path, uri, canary_version
             for path, uri in _custom_storage_uris(obj, (*entry, "predictor")):
                 yield path, uri, canary_version
+    elif kind == LLM_KIND:
+        path = ("spec", "model", "uri")
+        uri = get_path(obj, path)
+        if isinstance(uri, str):
+            yield path, uri, version
     elif kind in SERVING_WORKLOADS:
         pod_labels = get_path(obj, ("spec", "template", "metadata", "labels")) or {}
         if isinstance(pod_labels, dict):
@@ -411,6 +433,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_images(obj, stage))
         found.extend(_gpus(obj, project, spec))
         found.extend(_inference_service(obj, project))
+        found.extend(_llm_inference_service(obj, project))
         found.extend(_storage(obj))
         found.extend(_limits(obj, stage))
         found.extend(_annotations(obj))

@@ -42,8 +42,9 @@ def check_promotion(
     order = [compare_versions(version, b) for b in before]
     if not order or any(o is None or o <= 0 for o in order):
         return []
-    # Blame the serving object when there is one (InferenceService, then the stable Deployment).
-    rank = {"InferenceService": 0, "Deployment": 1}
+    # Blame the serving object when there is one (InferenceService or LLMInferenceService, then the stable
+    # Deployment).
+    rank = {"InferenceService": 0, "LLMInferenceService": 0, "Deployment": 1}
     carriers = sorted(
         (o for o in prod_objects if get_path(o, ("metadata", "labels", "app.kubernetes.io/version")) == version),
         key=lambda o: rank.get(str(o.get("kind")), 2),

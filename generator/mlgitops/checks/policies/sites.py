@@ -67,6 +67,23 @@ def _component_sites(obj: Obj) -> list[PodSite]:
     return sites
 
 
+# LLMInferenceService pod specs (kserve pkg/apis/serving/v1alpha2 WorkloadSpec: `template` is the main or
+# head pod, `worker` the multi-node workers; `prefill` holds a second workload of the same shape). The
+# router's scheduler pod (`router.scheduler.template`) is KServe's, not the model server's: found below.
+LLM_KIND = "LLMInferenceService"
+_LLM_WORKLOADS: tuple[JsonPath, ...] = (("spec",), ("spec", "prefill"))
+
+
+def _llm_sites(obj: Obj) -> list[PodSite]:
+    sites: list[PodSite] = []
+    for workload in _LLM_WORKLOADS:
+        for part in ("template", "worker"):
+            site = _pod_spec_site(obj, (*workload, part), serving=True)
+            if site is not None:
+                sites.append(site)
+    return sites
+
+
 def _other_pod_specs(obj: Obj, known: list[PodSite]) -> list[PodSite]:
     """Pod specs outside the known places: any map with a `containers` or `initContainers` list (an addon's
     StatefulSet-like custom resource, a ServingRuntime, an LLMInferenceService template, a Knative Service),
@@ -103,6 +120,8 @@ def _known_sites(obj: Obj) -> list[PodSite]:
     sites: list[PodSite] = []
     if kind == "InferenceService":
         sites.extend(_component_sites(obj))
+    elif kind == LLM_KIND:
+        sites.extend(_llm_sites(obj))
     elif kind in SERVING_WORKLOADS or kind in ("Job", "Pod", "CronJob"):
         path = {"CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}.get(
             str(kind), ("spec", "template", "spec")

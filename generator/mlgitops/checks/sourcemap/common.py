@@ -110,6 +110,8 @@ def metadata_source(obj: dict[str, Any], rest: JsonPath, spec: Model, project: P
             }
             if key in spec.metadata.annotations:
                 return model_at("metadata", "annotations", key)
+            if key == AUTOSCALER_CLASS and spec.serving is not None and spec.serving.workers is not None:
+                return model_at("serving", "workers")  # class none: render/kserve.py, multi-node
             if key in known:
                 return model_at(*known[key])
             lineage = lineage_annotation_source(key, spec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.checks.sourcemap.common import SpecSource, metadata_source, model_at
+from mlgitops.checks.sourcemap.llm import llm_inference_service_source
 from mlgitops.checks.sourcemap.monitoring import monitoring_source
 from mlgitops.checks.sourcemap.serving import deployment_engine_source, inference_service_source
 from mlgitops.checks.sourcemap.smoke import is_smoke_object, smoke_source
@@ -27,6 +28,8 @@ def spec_source(obj: dict[str, Any], path: JsonPath, spec: Model, project: Proje
         return named if named is not None else metadata_source(obj, path[1:], spec, project, env)
     if kind == "InferenceService":
         return inference_service_source(obj, path, spec)
+    if kind == "LLMInferenceService":
+        return llm_inference_service_source(obj, path, spec)
     if kind in ("Deployment", "Service", "HorizontalPodAutoscaler"):
         return deployment_engine_source(obj, path, spec, project)
     if kind in ("WorkflowTemplate", "CronWorkflow"):

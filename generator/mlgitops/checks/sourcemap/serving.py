@@ -119,6 +119,8 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool, predictor: Any = No
                 return model_at("serving", component_field, *more[:1])
             case ("autoScaling", *_):
                 return model_at("serving", "autoscaling")
+            case ("workerSpec", *more):
+                return _worker_spec(tuple(more), spec)
     match rest:
         case ("minReplicas", *_):
             return model_at("serving", "replicas", "min")
@@ -149,6 +151,23 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool, predictor: Any = No
         case ("securityContext", *_) | ("model", "securityContext", *_):
             return model_at("serving", "securityContext")
     return model_at("serving")
+
+
+def _worker_spec(rest: JsonPath, spec: Model) -> SpecSource:
+    """predictor.workerSpec (render/kserve.py `_worker_spec`): sizes from serving.workers, the rest from the
+    serving fields the head pod has too."""
+    match rest:
+        case (("tensorParallelSize" | "pipelineParallelSize") as field, *_):
+            return model_at("serving", "workers", field)
+        case ("containers", int(), "resources", *more):
+            return serving_resources(tuple(more), spec)
+        case ("securityContext", *_) | ("containers", int(), "securityContext", *_):
+            return model_at("serving", "securityContext")
+        case ("serviceAccountName", *_):
+            return model_at("serving", "serviceAccount")
+        case (str(field), *_) if field in PLACEMENT_FIELDS:
+            return _serving_placement(field, spec)
+    return model_at("serving", "workers")
 
 
 def _container_fields(here: JsonPath, container: Any, tail: JsonPath) -> SpecSource | None:

@@ -5,9 +5,10 @@ A model's objects depend only on its own file and the project (`mlgitops.yaml`; 
 renders each model on its own) and the Jsonnet addon templates (`templates/`), so a model whose
 file is byte-identical at both revisions renders to identical objects and can change nothing in the
 diff. `base/platform/` is built and compared separately (snapshot.py); it is part of the guard
-too, to stay on the safe side. Anything else differing (the project file, templates, a
-revision without a project, a symlink or other special file where a model, the platform or a
-template is) means a full load.
+too, to stay on the safe side. The inference graphs (`graphs/`) are part of it as well: a partial load
+reads none, so a graph identical at both revisions shows no change, and a changed one means a full
+load. Anything else differing (the project file, templates, a revision without a project, a symlink or
+other special file where a model, the platform or a template is) means a full load.
 
 A committed revision is read from the tar `git archive` writes (`ArchiveTree`), in memory: the
 files compared are the bytes `materialise` would write, and only the files needed are then
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mlgitops.delivery import git_repo
-from mlgitops.util.paths import MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
+from mlgitops.util.paths import GRAPHS_DIR, MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
 
 Files = dict[str, bytes]
 """Relative path (under a folder) → bytes (`Tree.folder` gives None instead where one is a symlink or special file)."""
@@ -163,7 +164,7 @@ def changed_models(base: Tree | Path | None, head: Tree | Path | None) -> set[st
     project = base_tree.file(PROJECT_FILE)
     if project is None or project != head_tree.file(PROJECT_FILE):
         return None
-    for folder in (PLATFORM_DIR, TEMPLATES_DIR):
+    for folder in (PLATFORM_DIR, TEMPLATES_DIR, GRAPHS_DIR):
         found = base_tree.folder(folder)
         if found is None or found != head_tree.folder(folder):
             return None

@@ -154,7 +154,7 @@ def add_model_objects(snap: Snapshot, envs: list[str], *, complete: bool = True)
     """Add the model objects of `envs` at this revision; refuse an environment `render` refuses as
     empty (overlay.check_not_empty). With `complete` False (only the changed models are loaded), an
     environment that looks empty may hold unchanged models: False, and nothing is added."""
-    from mlgitops.layout.overlay import environment_objects, in_environment
+    from mlgitops.layout.overlay import declared_cluster_kinds, environment_objects, in_environment
     from mlgitops.render.pipeline import check_not_empty, render_models
 
     ws = snap.workspace
@@ -180,7 +180,8 @@ def add_model_objects(snap: Snapshot, envs: list[str], *, complete: bool = True)
         namespace = ws.project.environment(env).namespace
         for item in renders:
             for obj in item.environments.get(env) or []:
-                _add(table, in_environment(obj, namespace, env), item.name, env, snap.revision, item.source)
+                placed = in_environment(obj, namespace, env, declared_cluster_kinds(ws))
+                _add(table, placed, item.name, env, snap.revision, item.source)
     return True
 
 

@@ -28,6 +28,8 @@ _COVERED = (
     ("serving", "env"),
     ("serving", "transformer"),
     ("serving", "logger"),
+    ("serving", "workers"),
+    ("serving", "router"),
     ("training", "schedule"),
     ("training", "name"),
     ("patches",),
@@ -48,8 +50,10 @@ def _facts(spec: Model) -> dict[str, str]:
         gpu = serving.gpu
         facts["GPUs"] = f"{gpu.count}×{gpu.class_}" if gpu.count and gpu.class_ else str(gpu.count)
         facts.update(_server_facts(serving))
+        facts.update(_large_model_facts(serving))
     else:
         facts.update({"canary": "none", "replicas": "none", "GPUs": "0"})
+        facts.update({"workers": "none", "router": "none"})
         facts.update({"args": "none", "transformer": "none", "logger": "none"})
     schedule = training.schedule if training else None
     if isinstance(schedule, list):
@@ -108,6 +112,24 @@ def _server_facts(serving: Serving) -> dict[str, str]:
         facts["transformer"] = f"{transformer.image} ({digest})"  # the digest shows a change of its settings
     logger = serving.logger
     facts["logger"] = "none" if logger is None else f"{logger.mode} to {mask_uri(logger.url or 'default sink')}"
+    return facts
+
+
+def _large_model_facts(serving: Serving) -> dict[str, str]:
+    """`workers 2 pods (tensor 4, pipeline 2)` and the LLM router (`gateway and scheduler`): both change how
+    many GPUs a replica holds or how requests reach it."""
+    from mlgitops.language.llm import kserve_nodes, pipeline_parallel, tensor_parallel
+
+    workers = serving.workers
+    if workers is None:
+        facts = {"workers": "none"}
+    else:
+        tp, pp = tensor_parallel(workers, serving.gpu), pipeline_parallel(workers)
+        pods = kserve_nodes(workers, serving.gpu) if serving.engine == "kserve" else 1
+        facts = {"workers": f"{pods} pod{'s' if pods != 1 else ''} (tensor {tp}, pipeline {pp})"}
+    router = serving.router
+    parts = [part for part in ("gateway", "scheduler") if router is not None and getattr(router, part)]
+    facts["router"] = " and ".join(parts) if parts else "none"
     return facts
 
 
@@ -271,7 +293,7 @@ def model_changes(env: EnvironmentDiff, base: Snapshot, head: Snapshot) -> list[
         in_place = any(
             o.owner == name and o.status == "changed" and o.oid[:2] == ("serving.kserve.io", "InferenceService")
             for o in env.objects
-        )
+        )  # (an LLMInferenceService has no deployment mode to change)
         summary, changes = _model_summary(old, new, updates_inference_service=in_place)
         out.append(ModelChange(env.name, name, status, summary, changes))
     return out

@@ -206,7 +206,7 @@ def _isvc_serving(status: ModelStatus, rendered: Obj, live: Obj | None) -> None:
     status.git_version = _label(rendered, VERSION_LABEL)
     status.git_canary = rendered["metadata"].get("annotations", {}).get(CANARY_VERSION_ANNOTATION)
     if live is None:
-        status.ready, status.reason = False, "InferenceService not found"
+        status.ready, status.reason = False, f"{rendered['kind']} not found"
         return
     status.version = _label(live, VERSION_LABEL)
     canary = live["metadata"].get("annotations", {}).get(CANARY_VERSION_ANNOTATION)
@@ -419,6 +419,11 @@ def _extras(
     return found
 
 
+# Serving objects whose Ready condition says whether the model serves (an LLMInferenceService reports one as
+# an InferenceService does: kserve pkg/apis/serving/v1alpha2 llm_inference_service_lifecycle.go).
+_KSERVE_SERVING = ("InferenceService", "LLMInferenceService")
+
+
 def _model_status(
     cluster: Cluster, name: str, namespace: str, objects: list[Obj], gate_metrics: list[str], notes: set[str]
 ) -> ModelStatus:
@@ -435,12 +440,12 @@ def _model_status(
             notes.add(f"smoke Job {obj['metadata']['name']} was removed after tests.ttl; a sync creates it again")
             continue
         status.drift += drift
-        if obj["kind"] in ("InferenceService", "Deployment"):
+        if obj["kind"] in (*_KSERVE_SERVING, "Deployment"):
             live[obj["kind"], obj["metadata"]["name"]] = cluster.get(resource, obj["metadata"]["name"], namespace)
-    isvcs = [o for o in objects if o["kind"] == "InferenceService"]
+    isvcs = [o for o in objects if o["kind"] in _KSERVE_SERVING]
     deployments = [o for o in objects if o["kind"] == "Deployment"]
     if isvcs:
-        _isvc_serving(status, isvcs[0], live["InferenceService", isvcs[0]["metadata"]["name"]])
+        _isvc_serving(status, isvcs[0], live[isvcs[0]["kind"], isvcs[0]["metadata"]["name"]])
     elif deployments:
         _deployment_serving(status, deployments, {n: o for (k, n), o in live.items() if k == "Deployment"})
     elif not objects:

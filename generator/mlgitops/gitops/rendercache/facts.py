@@ -13,6 +13,10 @@ the project). Everything else `render` writes (`overlays/<env>/kustomization.yam
   `overlay.check_unique_objects` compares them across models, which a render of the changed models
   alone cannot.
 
+The inference graphs (`graphs/`) read of each model only whether it renders in an environment and whether as
+an InferenceService there: the presence and the identities above. Their own files are environment-wide
+files (shared), and `graphs/` is part of the project key (inputs.py).
+
 So when a changed model's facts equal the recorded ones, every environment-wide file is unchanged.
 A new reader of models in those modules must add what it reads here; the randomised equality test
 (tests/gitops/test_render_cache.py) compares incremental and full renders to catch a miss.

@@ -1,11 +1,11 @@
 """What a render reads, hashed without loading any spec.
 
 `project_key`: everything besides the model files: the mlgitops code (version, size and mtime of
-every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/platform/` and
-`templates/` (Jsonnet addons and their `lib/`), byte for byte, and with templates, the installed
-Jsonnet evaluators. `model_inputs`: one hash per model file. `model_reads`: the other project files a
-model's render read (a smoke test's `bodyFile`: language/smoketests.py), hashed as they were read, and
-`reads_unchanged` whether they still hold those bytes.
+every module file, as the `cmp generate` cache keys it), `mlgitops.yaml`, `base/platform/`, `graphs/`
+(inference graphs: a change to one renders everything) and `templates/` (Jsonnet addons and their `lib/`),
+byte for byte, and with templates, the installed Jsonnet evaluators. `model_inputs`: one hash per model
+file. `model_reads`: the other project files a model's render read (a smoke test's `bodyFile`:
+language/smoketests.py), hashed as they were read, and `reads_unchanged` whether they still hold those bytes.
 Anything unusual in `models/` (a symlink, a subdirectory, a file the loader refuses) gives None: the
 full render then loads everything and reports it.
 """
@@ -23,7 +23,7 @@ from mlgitops.gitops.cmp_cache import code_identity, feed_file, feed_tree
 from mlgitops.gitops.rendercache.store import FORMAT, content_hash
 from mlgitops.render.addons import evaluator_identity
 from mlgitops.util.limits import MAX_SPEC_BYTES
-from mlgitops.util.paths import MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
+from mlgitops.util.paths import GRAPHS_DIR, MODEL_SUFFIX, MODELS_DIR, PLATFORM_DIR, PROJECT_FILE, TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from mlgitops.language.loader import Workspace
@@ -35,6 +35,7 @@ def project_key(root: Path) -> str:
     code_identity(digest)
     feed_file(digest, root, PROJECT_FILE)
     feed_tree(digest, root, PLATFORM_DIR)
+    feed_tree(digest, root, GRAPHS_DIR)
     feed_tree(digest, root, TEMPLATES_DIR)
     if os.path.lexists(root / TEMPLATES_DIR):
         digest.update(evaluator_identity().encode("utf-8", "surrogateescape"))

@@ -73,7 +73,7 @@ def _full(root: Path, key: str) -> TreeStatus:
     files, renders = generated_files_and_renders(workspace)
     status = write(root, files, compare(root, files))
     unchanged = inputs is not None and inputs == model_inputs(root) and project_key(root) == key
-    if unchanged and inputs is not None and set(inputs) == {item.name for item in renders}:
+    if unchanged and inputs is not None and set(inputs) == {item.name for item in renders if not item.graph}:
         store.save(root, record(workspace, key, inputs, files, renders))
     else:
         store.forget(root)  # an input changed while rendering: record nothing
@@ -88,9 +88,10 @@ def record(
 
     cache = store.RenderCache(key)
     hashes = {path: store.content_hash(content.encode("utf-8")) for path, content in files.items()}
-    owner = _owners(hashes, [item.name for item in renders])
+    models = [item for item in renders if not item.graph]  # a graph's files are shared: graphs/ is in the key
+    owner = _owners(hashes, [item.name for item in models])
     by_name = {model.name: model for model in workspace.models}
-    for item in renders:
+    for item in models:
         model = by_name[item.name]
         cache.models[item.name] = store.ModelEntry(
             input=inputs[item.name],

@@ -28,7 +28,7 @@ CACHE_DIR = ".mlgitops-cache"
 CACHE_FILE = "render.json"
 FORMAT = "mlgitops-render-cache 1"
 MAX_CACHE_BYTES = 64 << 20  # 1000 models are ~2 MB
-_GENERATED_ROOTS = ("base/models", "overlays", "plugins/argocd", "plugins/flux")
+_GENERATED_ROOTS = ("base/models", "base/graphs", "overlays", "plugins/argocd", "plugins/flux")
 
 
 def content_hash(data: bytes) -> str:
