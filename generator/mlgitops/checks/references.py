@@ -5,7 +5,8 @@ it); one whose Secret or ConfigMap volume or env source is missing stays in Cont
 pass every schema, so `validate` checks each reference against what the environment has: the
 objects rendered there (models and base/platform), what `clusterFeatures.provides` declares, and
 what Kubernetes creates in every namespace (the `default` ServiceAccount, the `kube-root-ca.crt`
-ConfigMap).
+ConfigMap), and what KServe creates for a rendered LLMInferenceService (its self-signed certificate
+Secret, which the smoke Job of a TLS workload reads).
 
 References followed: `serviceAccountName`, `imagePullSecrets`, `volumes` (secret, configMap,
 projected), container `env[].valueFrom` and `envFrom` (not when `optional: true`), and for Argo
@@ -33,7 +34,7 @@ from mlgitops.checks.policies.catalog import MISSING_REFERENCE, Violation
 from mlgitops.checks.policies.sites import pod_sites
 from mlgitops.language.project import ProvidedResources
 from mlgitops.util.jsonpointer import get_path
-from mlgitops.util.kubenames import Obj
+from mlgitops.util.kubenames import LLM_CERTIFICATE_SUFFIX, Obj, child_name
 from mlgitops.util.yamlio import JsonPath
 
 SERVICE_ACCOUNT, CONFIG_MAP, SECRET = "ServiceAccount", "ConfigMap", "Secret"
@@ -59,8 +60,11 @@ def available(objects: list[Obj], provides: ProvidedResources) -> dict[str, set[
     found = {kind: set(names) for kind, names in ALWAYS_PRESENT.items()}
     for obj in objects:
         kind = obj.get("kind")
+        name = str((obj.get("metadata") or {}).get("name", ""))
         if kind in found and obj.get("apiVersion") == "v1":
-            found[str(kind)].add(str((obj.get("metadata") or {}).get("name", "")))
+            found[str(kind)].add(name)
+        elif kind == "LLMInferenceService" and str(obj.get("apiVersion", "")).startswith("serving.kserve.io/"):
+            found[SECRET].add(child_name(name, LLM_CERTIFICATE_SUFFIX))
     found[SERVICE_ACCOUNT].update(provides.serviceAccounts)
     found[CONFIG_MAP].update(provides.configMaps)
     found[SECRET].update(provides.secrets)

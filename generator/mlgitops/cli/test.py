@@ -15,6 +15,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="where the model answers (default: its in-cluster address, http://<name>-predictor.<namespace>, "
         "reachable from a pod of the cluster; from outside, e.g. a `kubectl port-forward` or the ingress)",
     )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="verify an https URL against this certificate only (e.g. the tls.crt of KServe's "
+        "<name>-kserve-self-signed-certs Secret for an LLMInferenceService)",
+    )
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="per request (default: tests.timeout)")
     parser.add_argument(
         "--wait",
@@ -50,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         wait=args.wait,
         headers=headers,
+        ca_file=args.ca_file,
         report=lambda line: print(line, flush=True),
     )
     print(result.summary(), flush=True)

@@ -86,6 +86,7 @@ def run_smoke_tests(
     timeout: float | None = None,
     wait: float = 0.0,
     headers: dict[str, str] | None = None,
+    ca_file: str | None = None,
     report: Callable[[str], object] | None = None,
 ) -> SmokeRun:
     """Run the model's tests of `env` against `url` (default: its in-cluster address); `report` gets each
@@ -104,9 +105,11 @@ def run_smoke_tests(
             report(printable(outcome.line()))
 
     try:
-        outcomes = check.run(document, target, timeout=seconds, wait=wait, headers=headers, report=line)
+        outcomes = check.run(
+            document, target, timeout=seconds, wait=wait, headers=headers, ca_file=ca_file, report=line
+        )
     except check.DocumentError as error:
-        raise UsageError(f"--url: {error}") from None
+        raise UsageError(str(error) if str(error).startswith("--") else f"--url: {error}") from None
     return SmokeRun(model.name, resolved.spec.model.version, env, target, outcomes)
 
 

@@ -222,6 +222,11 @@ class ClusterFeatures(Strict):
         default_factory=ProvidedResources,
         description="objects the cluster already has in the namespace (for example {secrets: [s3-creds]})",
     )
+    llmInferenceServiceTls: bool = Field(
+        default=False,
+        description="KServe serves an LLMInferenceService's workload over TLS with a self-signed certificate "
+        "(inferenceservice-config ingress.enableLLMInferenceServiceTLS); default false, as a stock install",
+    )
     storageSchemes: list[StorageScheme] = Field(
         default_factory=list,
         description="storage URI schemes the cluster's ClusterStorageContainers serve, beyond KServe's own (for "

@@ -36,7 +36,13 @@ from mlgitops.language.resolve import ResolvedModel
 from mlgitops.language.smoketests import SmokeTest
 from mlgitops.render.common import metadata, standard_annotations, standard_labels
 from mlgitops.render.pods import Hardening, container_security_context, pod_files, pod_security_context
-from mlgitops.util.kubenames import Obj
+from mlgitops.util.kubenames import (
+    LLM_CERTIFICATE_SUFFIX,
+    LLM_WORKLOAD_PORT,
+    LLM_WORKLOAD_SUFFIX,
+    Obj,
+    child_name,
+)
 
 SMOKE_COMPONENT = "smoke-test"
 CONTAINER = "smoke"
@@ -61,6 +67,9 @@ SUFFIX = "-smoke-"
 PAUSE_SECONDS = 8
 DEADLINE_MARGIN_SECONDS = 60
 SERVICE_PORT = 80
+CA_VOLUME = "server-certificate"
+CA_DIR = "/server-certificate"
+CA_FILE = "ca.crt"
 
 
 @cache
@@ -75,28 +84,48 @@ def _checker_digest() -> str:
     return hashlib.sha256(checker_source().encode("utf-8")).hexdigest()
 
 
+def _is_llm(model: ResolvedModel) -> bool:
+    return model.spec.serving is not None and model.spec.serving.engine == "llm"
+
+
 def entry_service(model: ResolvedModel) -> str:
     """The Service in front of the model: its transformer's (a component of its own), else its predictor's (a
-    collocated transformer serves the predictor pod's port)."""
+    collocated transformer serves the predictor pod's port); an LLMInferenceService's workload Service."""
     serving = model.spec.serving
+    if _is_llm(model):
+        return child_name(model.name, LLM_WORKLOAD_SUFFIX)
     transformer = serving.transformer if serving is not None and serving.engine == "kserve" else None
     if transformer is not None and not transformer.collocated:
         return f"{model.name}-transformer"
     return f"{model.name}-predictor"
 
 
+def llm_tls(model: ResolvedModel, project: Project) -> bool:
+    """Whether the model's server answers over TLS with KServe's self-signed certificate."""
+    assert model.environment is not None
+    return _is_llm(model) and project.features(model.environment).llmInferenceServiceTls
+
+
 def model_url(model: ResolvedModel, project: Project) -> str:
-    """Where pods of the environment's namespace reach the model (port 80 of its entry Service)."""
+    """Where pods of the environment's namespace reach the model: port 80 of its entry Service; for an
+    LLMInferenceService, port 8000 of its workload Service, by the `<service>.<namespace>.svc` name KServe's
+    certificate lists."""
     assert model.environment is not None
     namespace = project.environment(model.environment).namespace
+    if _is_llm(model):
+        scheme = "https" if llm_tls(model, project) else "http"
+        return f"{scheme}://{entry_service(model)}.{namespace}.svc:{LLM_WORKLOAD_PORT}"
     return f"http://{entry_service(model)}.{namespace}"
 
 
 def default_path(model: ResolvedModel, test: SmokeTest) -> str:
-    """The path a test without `request.path` calls, from the model's protocol (KServe's default is v1)."""
+    """The path a test without `request.path` calls, from the model's protocol (KServe's default is v1); an
+    LLMInferenceService's server (vLLM) speaks OpenAI's API: completions, or the served models' list."""
     serving = model.spec.serving
     protocol = serving.protocol if serving is not None else None
     body = test.request.has_body
+    if _is_llm(model):
+        return "/v1/completions" if body else "/v1/models"
     if protocol == "v2":
         return f"/v2/models/{model.name}/infer" if body else f"/v2/models/{model.name}/ready"
     return f"/v1/models/{model.name}:predict" if body else f"/v1/models/{model.name}"
@@ -176,13 +205,21 @@ def _job_spec(model: ResolvedModel, project: Project, config_map: str, labels: d
         "securityContext": container_security_context(HARDENING),
         "volumeMounts": [{"name": "tests", "mountPath": MOUNT_DIR, "readOnly": True}, *files.mounts],
     }
+    volumes: list[Obj] = [{"name": "tests", "configMap": {"name": config_map}}, *files.volumes]
+    if llm_tls(model, project):
+        # Only the certificate of KServe's Secret: the pod never sees the server's key.
+        container["args"] += ["--ca-file", f"{CA_DIR}/{CA_FILE}"]
+        container["volumeMounts"].append({"name": CA_VOLUME, "mountPath": CA_DIR, "readOnly": True})
+        secret = child_name(model.name, LLM_CERTIFICATE_SUFFIX)
+        item = {"key": "tls.crt", "path": CA_FILE}
+        volumes.append({"name": CA_VOLUME, "secret": {"secretName": secret, "items": [item]}})
     pod: Obj = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "restartPolicy": "Never",
         "securityContext": pod_security_context(),
         "containers": [container],
-        "volumes": [{"name": "tests", "configMap": {"name": config_map}}, *files.volumes],
+        "volumes": volumes,
     }
     spec: Obj = {
         "activeDeadlineSeconds": _deadline(model, project),

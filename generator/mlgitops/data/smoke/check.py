@@ -5,6 +5,9 @@ renders it into each smoke-test ConfigMap next to `tests.json` and the Job runs
 
     python3 -I -B /smoke/check.py --tests /smoke/tests.json --url http://<service>.<namespace>
 
+(with `--ca-file FILE` for a server whose TLS certificate only FILE vouches for, as KServe's self-signed
+certificate of an LLMInferenceService's workload).
+
 `mlgitops test` imports it and runs the same checks from a laptop or CI. It prints one line per test and
 exits 0 when every test passes, 1 when one fails and 2 when its input is unusable; with
 `--termination-log`, the failed tests' lines go there too, so that the Job's pod status names them
@@ -202,7 +205,16 @@ def judge(test: dict[str, Any], response: Response) -> str:
 # --- sending a request ---------------------------------------------------------------------------
 
 
-def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Verification against the system's authorities, or against `ca_file` only (a self-signed server
+    certificate is its own authority)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise DocumentError(f"--ca-file {ca_file}: {getattr(error, 'strerror', None) or error}") from None
+
+
+def _connection(url: str, timeout: float, ca_file: str | None = None) -> tuple[http.client.HTTPConnection, str]:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DocumentError(f"{url!r} is not an http(s) URL")
@@ -212,7 +224,7 @@ def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, s
         raise DocumentError(f"{url!r} has no valid port") from None
     if parts.scheme == "https":
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, port, timeout=timeout, context=ssl.create_default_context()
+            parts.hostname, port, timeout=timeout, context=tls_context(ca_file)
         )
     else:
         connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
@@ -232,9 +244,17 @@ def _network_reason(error: BaseException) -> str:
     return f"cannot connect: {text}"[:MAX_REASON_CHARS]
 
 
-def send(url: str, test: dict[str, Any], headers: dict[str, str], timeout: float) -> Response:
-    """One attempt of `test` against `url`, over within `timeout` seconds whatever the server does."""
-    connection, prefix = _connection(url, timeout)
+def send(
+    url: str,
+    test: dict[str, Any],
+    headers: dict[str, str],
+    timeout: float,
+    ca_file: str | None = None,
+) -> Response:
+    """One attempt of `test` against `url`, over within `timeout` seconds whatever the server does.
+
+    `ca_file` is read at each attempt: KServe issues a new certificate when the model's pods change."""
+    connection, prefix = _connection(url, timeout, ca_file)
     body = test.get("body")
     payload = body.encode("utf-8") if isinstance(body, str) else None
     sent_headers = {"Accept": "application/json"}
@@ -285,6 +305,7 @@ def run(
     timeout: float,
     wait: float,
     headers: dict[str, str] | None = None,
+    ca_file: str | None = None,
     report: Callable[[Outcome], object] | None = None,
     now: Callable[[], float] = time.monotonic,
     pause: Callable[[float], object] = time.sleep,
@@ -298,7 +319,7 @@ def run(
         backoff = 1.0
         while True:
             attempts += 1
-            response = send(url, test, headers or {}, timeout)
+            response = send(url, test, headers or {}, timeout, ca_file)
             reason = judge(test, response)
             if not reason:
                 break
@@ -331,6 +352,10 @@ def termination_message(outcomes: list[Outcome]) -> str:
     return text
 
 
+def _print_line(outcome: Outcome) -> None:
+    print(outcome.line(), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check.py", description="Run mlgitops smoke tests against a model.")
     parser.add_argument("--tests", required=True, metavar="FILE", help="the tests.json mlgitops rendered")
@@ -338,13 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds per request (default: the document's)")
     parser.add_argument("--wait", type=float, help="seconds to wait for the model to answer (default: the document's)")
     parser.add_argument("--termination-log", metavar="FILE", help="where to write the failed tests' lines")
+    parser.add_argument("--ca-file", metavar="FILE", help="verify an https server against this certificate only")
     args = parser.parse_args(argv)
     try:
         with open(args.tests, encoding="utf-8") as handle:
             doc = load_document(handle.read())
         timeout = args.timeout if args.timeout is not None else float(doc.get("timeoutSeconds", 30))
         wait = args.wait if args.wait is not None else float(doc.get("waitSeconds", 0))
-        outcomes = run(doc, args.url, timeout=timeout, wait=wait, report=lambda o: print(o.line(), flush=True))
+        outcomes = run(doc, args.url, timeout=timeout, wait=wait, ca_file=args.ca_file, report=_print_line)
     except (OSError, DocumentError) as error:
         print(f"ERROR {error}", file=sys.stderr)
         return 2
