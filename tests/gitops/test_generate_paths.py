@@ -344,7 +344,7 @@ def test_a_commit_regenerates_exactly_the_applications_whose_manifests_it_can_ch
     assert _missing(root, apps) == {}
 
 
-def test_a_model_application_names_its_own_files_and_the_shared_inputs(tmp_path: Path) -> None:
+def test_the_annotation_of_a_model_application_in_each_mode(tmp_path: Path) -> None:
     root = _repo(tmp_path / "repo", "plugin")
     commit(root, "models")
     apps = applications(root)
