@@ -140,39 +140,3 @@ def test_plugin_mode_cannot_deploy_groups(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "argocd.mode plugin renders an environment or one model, not a group" in result.stderr
     assert result.stderr.startswith("mlgitops.yaml:")
-
-
-def _refreshed(apps: dict[str, dict[str, Any]], changed: list[str]) -> set[str]:
-    """The Applications Argo CD regenerates for a commit changing CHANGED, as it reads
-    `argocd.argoproj.io/manifest-generate-paths` (absolute paths from the repository root, others from
-    the Application's source path; a path covers itself and everything under it)."""
-    refreshed = set()
-    for name, app in apps.items():
-        source = app["spec"]["source"]["path"]
-        for entry in app["metadata"]["annotations"]["argocd.argoproj.io/manifest-generate-paths"].split(";"):
-            base = entry.lstrip("/") if entry.startswith("/") else str(Path(source) / entry)
-            base = base.rstrip("/").removeprefix("./").rstrip(".") or "."
-            if any(base in (".", "") or f == base or f.startswith(base.rstrip("/") + "/") for f in changed):
-                refreshed.add(name)
-    return refreshed
-
-
-@pytest.mark.parametrize("mode", ["plugin", "rendered"])
-def test_a_commit_to_one_model_refreshes_only_its_applications(tmp_path: Path, mode: str) -> None:
-    repo = _repo(tmp_path / "r", "{per: model}", mode=mode)
-    assert run_cli(["render"], cwd=repo).exit_code == 0
-    apps = {a["metadata"]["name"]: a for a in _objects(repo / "plugins/argocd", "Application")}
-    envs = sorted({a["metadata"]["labels"]["mlgitops.io/environment"] for a in apps.values()})
-    one_model = [
-        "models/model-0002.yaml",
-        *(f"overlays/{env}/model-0002/kustomization.yaml" for env in envs),
-        "base/models/model-0002/kustomization.yaml",
-    ]
-    refreshed = _refreshed(apps, one_model if mode == "plugin" else one_model[1:])
-    assert refreshed == {f"bench-{env}-model-0002" for env in envs}
-    # what every model reads refreshes them all
-    shared = {name for name, app in apps.items() if not name.endswith("-shared")}
-    assert _refreshed(apps, ["base/platform/kustomization.yaml"]) >= shared
-    if mode == "plugin":
-        assert _refreshed(apps, ["mlgitops.yaml"]) >= shared
-        assert _refreshed(apps, ["templates/pdb.jsonnet"]) >= shared

@@ -41,6 +41,7 @@ from mlgitops.util.paths import (
     BASE_MODELS_DIR,
     GRAPHS_DIR,
     KUSTOMIZATION,
+    MODEL_SUFFIX,
     MODELS_DIR,
     OVERLAY_GRAPHS,
     OVERLAYS_DIR,
@@ -318,20 +319,39 @@ def _source(workspace: Workspace, env: str, unit: DeployUnit | None = None) -> O
     return source
 
 
-def _generate_paths(workspace: Workspace, unit: DeployUnit | None = None) -> str:
-    """Paths whose changes regenerate an Application (the rest reuse Argo CD's manifest cache).
+def model_generate_paths(workspace: Workspace, env: str, model: str) -> list[str]:
+    """What the Application of one model in `env` reads (`deployment.per: model`), nothing more, so a
+    commit to one model regenerates that model's Applications only.
 
-    A one-model Application names only that model's own files (its spec, base and overlay) and the
-    inputs every model shares (the project file, base/platform, templates), so a commit to one model
-    refreshes one Application."""
+    Plugin mode: the plugin renders from `mlgitops.yaml`, the model's spec and `templates/` (every
+    template applies to every model; listed before the first one exists, so the commit adding it
+    regenerates too), then checks the committed tree it would deploy (cmp.verify_committed_files): the
+    model's base and overlay directories and its entries in the environment's `kustomization.yaml`,
+    listed as a file because the rest of `overlays/<env>/` belongs to the other models. A one-model
+    render reads neither `base/platform/` (build.prepare; the shared unit deploys it) nor `graphs/`
+    (loader.load_workspace skips them; the shared unit deploys the graphs), and no other model's file.
+
+    Rendered mode: Argo CD builds `overlays/<env>/<model>` (`.`), whose kustomization names only the
+    model's base; Argo CD reads no spec, and what a spec or `mlgitops.yaml` change does reaches it as
+    the regenerated files of that directory and base.
+    """
+    base = f"/{BASE_MODELS_DIR}/{model}"
+    if workspace.project.argocd.mode != "plugin":
+        return [".", base]
+    spec = f"/{MODELS_DIR}/{model}{MODEL_SUFFIX}"
+    overlay = f"/{OVERLAYS_DIR}/{env}/{model}"
+    listing = f"/{OVERLAYS_DIR}/{env}/{KUSTOMIZATION}"
+    return [f"/{PROJECT_FILE}", f"/{TEMPLATES_DIR}", spec, base, overlay, listing]
+
+
+def _generate_paths(workspace: Workspace, unit: DeployUnit | None = None) -> str:
+    """Paths whose changes regenerate an Application (the rest reuse Argo CD's manifest cache): `;`
+    separated, from the repository root when they start with `/`, else from the Application's source
+    path; a changed file under one of them regenerates it (Argo CD, util/app/path/path.go,
+    `GetAppRefreshPaths` and `AppFilesHaveChanged`). One model's: `model_generate_paths`."""
     plugin = workspace.project.argocd.mode == "plugin"
     if unit is not None and unit.model is not None:
-        model = unit.model
-        spec = next((m.path for m in workspace.models if m.name == model), f"{MODELS_DIR}/{model}.yaml")
-        own = [f"/{BASE_MODELS_DIR}/{model}", f"/{OVERLAYS_DIR}/{unit.env}/{model}"]
-        if plugin:
-            return ";".join([f"/{PROJECT_FILE}", f"/{PLATFORM_DIR}", f"/{TEMPLATES_DIR}", f"/{spec}", *own])
-        return ";".join([".", *own[:1], f"/{PLATFORM_DIR}"])
+        return ";".join(model_generate_paths(workspace, unit.env, unit.model))
     if plugin and (unit is None or not unit.shared):
         return ";".join(PLUGIN_INPUTS + (GRAPH_INPUTS if workspace.graphs else ()))
     if unit is not None and unit.shared:  # the namespace, base/platform and the inference graphs
