@@ -414,6 +414,12 @@ class Serving(Strict):
         default=None,
         description="a custom explainer container (for example {image: ghcr.io/acme/explainer:1.0}); engine: kserve",
     )
+    multiModel: bool = Field(
+        default=False,
+        description="true: a multi-model server, whose predictor loads no model of its own; KServe's TrainedModel "
+        "objects (written by a Jsonnet addon) load models into it, so model.storageUri and model.storage are left "
+        "out; engine: kserve, not huggingface (for example true)",
+    )
 
     @model_validator(mode="after")
     def _engine_fields(self) -> Serving:
