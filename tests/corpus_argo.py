@@ -178,6 +178,20 @@ def _coinflip(objs: Objects) -> None:
         assert template(objs, side)["container"]["args"] == [f'echo "it was {side}"']
 
 
+def _coinflip_recursive(objs: Objects) -> None:
+    """The upstream `tails` step calls the template it is in (`coinflip`): here the `pipeline` DAG, the
+    entrypoint, calls itself under the same `when` the renderer writes for `heads`."""
+    spec = objs["WorkflowTemplate"]["spec"]
+    assert spec["entrypoint"] == "pipeline"
+    assert template(objs, "flip-coin")["script"]["command"] == ["python"]
+    heads, tails = task(objs, "heads"), task(objs, "tails")
+    assert tails["template"] == "pipeline" and tails["depends"] == heads["depends"] == "flip-coin"
+    assert tails["when"] == heads["when"].replace("'heads'", "'tails'")
+    assert heads["when"] == "{{= trim(tasks['flip-coin'].outputs.result) == 'heads' }}"
+    assert template(objs, "heads")["container"]["args"] == ['echo "it was heads"']
+    assert {t["name"] for t in spec["templates"]} == {"pipeline", "flip-coin", "heads"}
+
+
 def _gc_ttl(objs: Objects) -> None:
     spec = objs["WorkflowTemplate"]["spec"]
     assert spec["ttlStrategy"] == {"secondsAfterCompletion": 10, "secondsAfterSuccess": 5, "secondsAfterFailure": 5}
@@ -395,11 +409,22 @@ CASES = [
         "coinflip-recursive",
         ARGO,
         "examples/coinflip-recursive.yaml",
-        "out-of-reach",
-        "",
-        loss="a script template that calls itself until heads: the script and its result are expressible "
-        "(script, stdout; see coinflip), but steps form a fixed DAG, with no recursion",
-        first_class="none planned (recursion)",
+        "approximate",
+        SOURCE + "training:\n  image: busybox\n  steps:\n"
+        "  - name: flip-coin\n    image: python:alpine3.23\n    script: |\n      import random\n"
+        '      result = "heads" if random.randint(0,1) == 0 else "tails"\n      print(result)\n    stdout: true\n'
+        "  - {name: heads, after: [flip-coin], command: [sh, -c], args: ['echo \"it was heads\"'],\n"
+        "     when: [{param: result, op: ==, value: heads}]}\n"
+        "patches:  # tails: the pipeline calls itself until heads (steps form a DAG; no field recurses)\n"
+        "- target: {kind: WorkflowTemplate}\n  ops:\n"
+        "  - {op: test, path: /spec/templates/0/name, value: pipeline}\n"
+        "  - op: add\n    path: /spec/templates/0/dag/tasks/-\n"
+        "    value: {name: tails, depends: flip-coin, template: pipeline,\n"
+        "            when: \"{{= trim(tasks['flip-coin'].outputs.result) == 'tails' }}\"}\n",
+        _coinflip_recursive,
+        loss="DAG tasks instead of step groups (as coinflip); the recursive call (tails runs the whole pipeline "
+        "again) is a patch adding a DAG task, its `when` written as the renderer writes heads'",
+        first_class="a step that runs the pipeline again (recursion)",
     ),
     Case(
         "hello-world-wf",

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 Obj = dict[str, Any]
 Objects = dict[str, Obj]  # the rendered objects of one model, by kind
-Status = Literal["exact", "approximate", "out-of-reach"]
+# exact, approximate: reachable. newer-upstream: the target upstream (KServe v0.20's CRD) has no such field, so
+# no spec for it can run there; out-of-reach: the target runs it and mlgitops cannot express it.
+Status = Literal["exact", "approximate", "newer-upstream", "out-of-reach"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Case:
     replaced_by: str = ""
     models: tuple[tuple[str, str], ...] = ()
     cluster_features: str = ""  # a line added to clusterFeatures of the corpus' mlgitops.yaml
+    templates: tuple[tuple[str, str], ...] = ()
+    newer_field: str = ""  # newer-upstream: the JSON pointer of the field the target CRD lacks
 
 
 def predictor(objs: Objects) -> Obj:

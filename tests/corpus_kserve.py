@@ -1,5 +1,6 @@
 """KServe InferenceServices of the corpus: kserve/kserve's own samples (docs/samples/v1beta1/), and its
-LLMInferenceService and InferenceGraph samples (docs/samples/llmisvc/, docs/samples/graph/, at v0.20.0).
+LLMInferenceService, InferenceGraph and multi-model serving samples (docs/samples/llmisvc/, docs/samples/graph/,
+docs/samples/multimodelserving/, at v0.20.0).
 
 The samples mostly use the framework field (`predictor.sklearn: {storageUri}`); mlgitops writes the
 `predictor.model: {modelFormat: {name: sklearn}}` form, which KServe treats as the same predictor
@@ -9,6 +10,7 @@ is not counted as a loss.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from corpus_case import Case, Objects, graph_nodes, llm, main_container, model, predictor, protocol
@@ -17,6 +19,7 @@ KSERVE = "kserve/kserve"
 SAMPLES = "docs/samples/v1beta1"
 LLM_SAMPLES = "docs/samples/llmisvc"
 GRAPH_SAMPLES = "docs/samples/graph"
+MMS_SAMPLES = "docs/samples/multimodelserving"
 WEBSITE = "kserve/website"
 WEBSITE_DOCS = "versioned_docs/version-0.20/model-serving"
 
@@ -295,6 +298,157 @@ def _qwen(router: dict[str, dict[str, str]]) -> Callable[[Objects], None]:
     return check
 
 
+# The prefill/decode sample: the decode workload (spec.template) is the model's serving block; the prefill
+# workload is a patch, its pod written as mlgitops renders the decode pod (hardened, /dev/shm), since KServe
+# builds the prefill Deployment from spec.prefill.template alone (workload_single_node.go) over its
+# kserve-config-llm-prefill-template preset.
+def _kv(role: str) -> str:
+    """The sample's VLLM_ADDITIONAL_ARGS for a role, as a YAML double-quoted string."""
+    return f'"--kv_transfer_config \'{{\\"kv_connector\\":\\"NixlConnector\\",\\"kv_role\\":\\"kv_{role}\\"}}\'"'
+
+
+_RDMA = "rdma/roce_gdr"
+_PD_ENV = "KSERVE_INFER_ROCE: 'true', UCX_PROTO_INFO: 'y', UCX_TLS: 'rc,sm,self,cuda_copy,cuda_ipc'"
+_PD_PROBE = (
+    "{httpGet: {path: /health, port: 8000, scheme: HTTPS}, initialDelaySeconds: 120, periodSeconds: 30, "
+    "timeoutSeconds: 30, failureThreshold: 5}"
+)
+_POD_IP = "{name: VLLM_NIXL_SIDE_CHANNEL_HOST, valueFrom: {fieldRef: {fieldPath: status.podIP}}}"
+_QWEN_PD = (
+    "metadata:\n  annotations: {k8s.v1.cni.cncf.io/networks: roce-p2}  # RoCE network for the KV cache transfer\n"
+    + _llm_source(
+        QWEN,
+        "  replicas: {min: 1}\n  gpu: {count: 1}\n"
+        f"  resources: {{requests: {{cpu: '2', memory: 16Gi, {_RDMA}: '1'}}, "
+        f"limits: {{cpu: '4', memory: 32Gi, {_RDMA}: '1'}}}}\n"
+        f"  env: {{{_PD_ENV}, VLLM_ADDITIONAL_ARGS: {_kv('consumer')}}}\n"
+        f"  probes: {{liveness: {_PD_PROBE}}}\n"
+        "  router: {gateway: true, scheduler: true}\n",
+    )
+    + f"""patches:
+- target: {{kind: LLMInferenceService}}
+  ops:
+  - {{op: add, path: /spec/template/containers/0/env/-, value: {_POD_IP}}}
+  - op: add
+    path: /spec/prefill
+    value:
+      replicas: 2
+      template:
+        securityContext: {{seccompProfile: {{type: RuntimeDefault}}}}
+        containers:
+        - name: main
+          env:
+          - {{name: KSERVE_INFER_ROCE, value: 'true'}}
+          - {_POD_IP}
+          - {{name: VLLM_ADDITIONAL_ARGS, value: {_kv("producer")}}}
+          - {{name: UCX_PROTO_INFO, value: 'y'}}
+          - {{name: UCX_TLS, value: 'rc,sm,self,cuda_copy,cuda_ipc'}}
+          resources:
+            limits: {{cpu: '4', memory: 32Gi, nvidia.com/gpu: '1', {_RDMA}: '1'}}
+            requests: {{cpu: '2', memory: 16Gi, nvidia.com/gpu: '1', {_RDMA}: '1'}}
+          livenessProbe: {_PD_PROBE}
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: {{drop: [ALL]}}
+            readOnlyRootFilesystem: false
+            runAsNonRoot: true
+            seccompProfile: {{type: RuntimeDefault}}
+          volumeMounts: [{{name: dshm, mountPath: /dev/shm}}]
+        volumes: [{{name: dshm, emptyDir: {{medium: Memory, sizeLimit: 1Gi}}}}]
+"""
+)
+
+
+def _qwen_pd(objs: Objects) -> None:
+    spec = llm(objs)
+    assert objs["LLMInferenceService"]["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"] == "roce-p2"
+    assert spec["model"]["uri"] == QWEN and spec["replicas"] == 1
+    assert spec["router"] == {"route": {}, "gateway": {}, "scheduler": {}}
+    decode = main_container(objs)
+    [prefill] = spec["prefill"]["template"]["containers"]
+    assert spec["prefill"]["replicas"] == 2 and prefill["name"] == "main"
+    for container, role in ((decode, "kv_consumer"), (prefill, "kv_producer")):
+        env = {e["name"]: e for e in container["env"]}
+        assert json.loads(env["VLLM_ADDITIONAL_ARGS"]["value"].split("'")[1]) == {
+            "kv_connector": "NixlConnector",
+            "kv_role": role,
+        }
+        assert env["VLLM_NIXL_SIDE_CHANNEL_HOST"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+        assert {name: env[name]["value"] for name in ("KSERVE_INFER_ROCE", "UCX_PROTO_INFO", "UCX_TLS")} == {
+            "KSERVE_INFER_ROCE": "true",
+            "UCX_PROTO_INFO": "y",
+            "UCX_TLS": "rc,sm,self,cuda_copy,cuda_ipc",
+        }
+        limits = container["resources"]["limits"]
+        assert limits == {"cpu": "4", "memory": "32Gi", "nvidia.com/gpu": "1", _RDMA: "1"}
+        assert container["resources"]["requests"][_RDMA] == "1"
+        probe = container["livenessProbe"]
+        assert probe["httpGet"] == {"path": "/health", "port": 8000, "scheme": "HTTPS"}
+        assert (probe["initialDelaySeconds"], probe["periodSeconds"], probe["failureThreshold"]) == (120, 30, 5)
+        # the prefill pod is hardened as mlgitops hardens the decode pod
+        assert container["securityContext"] == decode["securityContext"]
+    assert spec["prefill"]["template"]["volumes"] == [v for v in spec["template"]["volumes"] if v["name"] == "dshm"]
+
+
+# Multi-model serving (docs/samples/multimodelserving/ at v0.20.0): the InferenceService is the model
+# (serving.multiModel: no model of its own); the TrainedModels loaded into it come from a Jsonnet addon, one
+# object per entry of the model's `addons.trained-models.models`.
+IRIS_1_0 = "gs://kfserving-examples/models/sklearn/1.0/model"
+TRAINED_MODELS = """\
+// KServe TrainedModels loaded into this model's multi-model InferenceService (serving.multiModel: true).
+function(model, environment, project, settings={})
+  if !std.get(std.get(model, 'serving', {}), 'multiModel', false) then [] else [
+    {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'TrainedModel',
+      metadata: { name: m.name },
+      spec: {
+        inferenceService: model.metadata.name,
+        model: { framework: m.framework, storageUri: m.storageUri, memory: m.memory },
+      },
+    }
+    for m in std.get(settings, 'models', [])
+  ]
+"""
+
+
+def _trained_models(server: str, models: dict[str, tuple[str, str, str]]) -> Callable[[Objects], None]:
+    """Each TrainedModel names the InferenceService, which KServe counts as a multi-model server: a model
+    predictor without a storageUri or storage spec (IsMMSPredictor)."""
+
+    def check(objs: Objects) -> None:
+        isvc = objs["InferenceService"]
+        assert isvc["metadata"]["name"] == server
+        assert not {"storageUri", "storage"} & set(model(objs)) and "storageUris" not in predictor(objs)
+        loaded = {key.partition("/")[2]: obj["spec"] for key, obj in objs.items() if key.startswith("TrainedModel/")}
+        assert loaded == {
+            name: {"inferenceService": server, "model": {"framework": f, "storageUri": uri, "memory": memory}}
+            for name, (f, uri, memory) in models.items()
+        }
+        # KServe loads TrainedModels while their memory fits the predictor's limit (IsMemoryResourceAvailable)
+        limit = model(objs)["resources"]["limits"]["memory"]
+        assert sum(_mebibytes(m) for _, _, m in models.values()) <= _mebibytes(limit)
+
+    return check
+
+
+def _mebibytes(quantity: str) -> int:
+    return int(quantity.removesuffix("Mi")) if quantity.endswith("Mi") else int(quantity.removesuffix("Gi")) * 1024
+
+
+def _triton_mms(objs: Objects) -> None:
+    _trained_models(
+        "triton-mms", {"cifar10": ("pytorch", "gs://kfserving-examples/models/torchscript/cifar10", "1Gi")}
+    )(objs)
+    assert model(objs)["modelFormat"] == {"name": "triton"}
+    assert model(objs)["args"] == ["--log-verbose=1"]
+    assert model(objs)["env"] == [{"name": "OMP_NUM_THREADS", "value": "1"}]
+    assert model(objs)["resources"] == {
+        "requests": {"cpu": "1", "memory": "2Gi"},
+        "limits": {"cpu": "1", "memory": "2Gi"},
+    }
+
+
 _IRIS_MODELS = (
     ("sklearn-iris", _source("sklearn", "gs://kfserving-examples/models/sklearn/1.0/model")),
     ("xgboost-iris", _source("xgboost", "gs://kfserving-examples/models/xgboost/iris")),
@@ -552,11 +706,27 @@ CASES = [
         "sklearn-iris-scale-to-zero",
         KSERVE,
         f"{SAMPLES}/keda/keda-scale-to-zero.yaml",
-        "out-of-reach",
-        "",
+        "newer-upstream",
+        """\
+model: {format: sklearn, version: "1", storageUri: "gs://kfserving-examples/models/sklearn/1.0/model"}
+serving:
+  replicas: {min: 1, max: 5}
+  autoscaling:
+    metric: prometheus
+    target: 10
+    serverAddress: http://prometheus.monitoring.svc.cluster.local:9090
+    query: sum(rate(istio_requests_total{destination_workload="sklearn-iris-scale-to-zero-predictor-default"}[2m]))
+patches:
+- target: {kind: InferenceService}
+  ops:
+  - op: add
+    path: /spec/predictor/autoScaling/keda
+    value: {idleReplicaCount: 0, pollingInterval: 30, cooldownPeriod: 120}
+""",
         loss="scale to zero through autoScaling.keda (idleReplicaCount: 0), which KServe v0.20's CRD does "
-        "not have; a patch adding it fails the schema check",
+        "not have: the patch adding it renders, and the schema check refuses it",
         first_class="a KServe release with autoScaling.keda",
+        newer_field="/spec/predictor/autoScaling/keda",
     ),
     Case(
         "sklearn-iris-keda-advanced",
@@ -575,30 +745,66 @@ CASES = [
         "deeploy-sample",
         KSERVE,
         f"{SAMPLES}/explanation/deeploy/shap-kernel/sample.yaml",
-        "out-of-reach",
-        "",
+        "newer-upstream",
+        _source(
+            "sklearn",
+            "gs://deeploy-examples/sklearn/census/20231128130326/model",
+            "v2",
+            extra=", runtime: kserve-sklearnserver",
+        )
+        + """patches:
+- target: {kind: InferenceService}
+  ops:
+  - op: add
+    path: /spec/explainer
+    value:
+      model:
+        modelFormat: {name: shap-kernel}
+        runtime: kserve-deeploy-shapkernelserver
+        protocolVersion: v2
+        storageUri: gs://deeploy-examples/sklearn/census/20231128130326/explainer
+""",
         loss="the explainer is a model (spec.explainer.model, a shap-kernel runtime), which KServe v0.20's CRD "
-        "does not have (its explainer takes containers or art); a patch adding it fails the schema check",
+        "does not have (its explainer takes containers or art): the patch adding it renders, and the schema "
+        "check refuses it",
         first_class="a KServe release whose explainer has `model`",
+        newer_field="/spec/explainer/model",
     ),
     Case(
-        "triton-multimodel",
+        "triton-mms",
         KSERVE,
-        f"{SAMPLES}/triton/multimodel/trained_model.yaml",
-        "out-of-reach",
-        "",
-        loss="a TrainedModel object (serving.kserve.io/v1alpha1) loaded into a shared Triton InferenceService: "
-        "patches change generated objects and cannot add one of another kind",
-        first_class="multi-model serving (TrainedModel)",
+        f"{MMS_SAMPLES}/triton/trained_model.yaml",
+        "exact",
+        'model: {format: triton, version: "1"}\n'
+        "serving:\n  multiModel: true\n  args: [--log-verbose=1]\n  env: {OMP_NUM_THREADS: '1'}\n"
+        "  resources: {requests: {cpu: '1', memory: 2Gi}, limits: {cpu: '1', memory: 2Gi}}\n"
+        "addons:\n  trained-models:\n    models:\n"
+        "    - {name: cifar10, framework: pytorch, storageUri: gs://kfserving-examples/models/torchscript/cifar10,"
+        " memory: 1Gi}\n",
+        _triton_mms,
+        first_class="multi-model serving: TrainedModels from the spec (the addon writes them today)",
+        templates=(("trained-models", TRAINED_MODELS),),
     ),
     Case(
-        "sklearn-multimodel",
+        "sklearn-iris-example",
         KSERVE,
-        f"{SAMPLES}/sklearn/multimodel/trainedmodels.yaml",
-        "out-of-reach",
-        "",
-        loss="TrainedModel objects on a shared sklearn InferenceService, as above",
-        first_class="multi-model serving (TrainedModel)",
+        f"{MMS_SAMPLES}/sklearn/trainedmodels.yaml",
+        "approximate",
+        'model: {format: sklearn, version: "1"}\n'
+        "serving:\n  multiModel: true\n  replicas: {min: 1}\n"
+        "  resources: {requests: {cpu: 100m, memory: 512Mi}, limits: {cpu: 100m, memory: 512Mi}}\n"
+        "addons:\n  trained-models:\n    models:\n"
+        + "".join(
+            f"    - {{name: {name}, framework: sklearn, storageUri: {IRIS_1_0}, memory: 256Mi}}\n"
+            for name in ("model1-sklearn", "model2-sklearn")
+        ),
+        _trained_models(
+            "sklearn-iris-example",
+            {name: ("sklearn", IRIS_1_0, "256Mi") for name in ("model1-sklearn", "model2-sklearn")},
+        ),
+        loss="the predictor container keeps KServe's name (kserve-container), not the sample's sklearn-iris-predictor",
+        first_class="multi-model serving: TrainedModels from the spec (the addon writes them today)",
+        templates=(("trained-models", TRAINED_MODELS),),
     ),
     Case(
         "flower-sample",
@@ -720,11 +926,13 @@ CASES = [
         "qwen2-7b-instruct-pd",
         KSERVE,
         f"{LLM_SAMPLES}/single-node-gpu/llm-inference-service-pd-qwen2-7b-gpu.yaml",
-        "out-of-reach",
-        "",
-        loss="prefill/decode disaggregation: a second workload (spec.prefill) with its own replicas and KV transfer "
-        "settings; engine: llm renders one workload, and patches cannot give the spec a second",
-        first_class="serving.prefill (LLM prefill/decode disaggregation)",
+        "approximate",
+        _QWEN_PD,
+        _qwen_pd,
+        loss=f"{LLM_SERVED_NAME}; the prefill workload (spec.prefill) and the env variable read from the pod IP "
+        "(valueFrom.fieldRef) are patches: the prefill pod is written out in full, hardened like the decode pod "
+        "mlgitops renders (KServe builds it from spec.prefill.template alone, workload_single_node.go)",
+        first_class="serving.prefill (LLM prefill/decode disaggregation); env from a pod field (fieldRef)",
     ),
     # --- InferenceGraph samples: graphs/<name>.yaml (issue 25) ---
     Case(

@@ -118,3 +118,53 @@ patches:
         and "(models/qwen.yaml:11:" in line
         for line in lines
     ), lines
+
+
+def test_a_patched_prefill_workload_is_placed_by_its_own_pod_spec(tmp_path: Path) -> None:
+    """KServe builds the prefill pods from spec.prefill.template alone (workload_single_node.go): the model's
+    GPU class places the decode pods mlgitops renders, not a prefill workload a patch adds. A prefill pod
+    asking for a GPU without a node selector or tolerations is found at the patch; with the class's placement
+    written out, it passes."""
+    prefill = """\
+  - op: add
+    path: /spec/prefill
+    value:
+      replicas: 2
+      template:
+        securityContext: {seccompProfile: {type: RuntimeDefault}}
+        containers:
+        - name: main
+          resources: {limits: {cpu: "4", memory: 32Gi, nvidia.com/gpu: "1"}, requests: {cpu: "2", memory: 16Gi}}
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, runAsNonRoot: true}
+          volumeMounts: [{name: dshm, mountPath: /dev/shm}]
+        volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: 1Gi}}]
+"""
+    model = f"""\
+apiVersion: mlgitops.io/v1alpha1
+kind: Model
+metadata: {{name: qwen}}
+model: {{format: huggingface, version: "2", storageUri: "pvc://models/qwen/2"}}
+serving:
+  engine: llm
+  gpu: {{count: 1, class: l4}}
+  resources: {{requests: {{cpu: "2", memory: 16Gi}}, limits: {{cpu: "4", memory: 32Gi}}}}
+patches:
+- target: {{kind: LLMInferenceService}}
+  ops:
+{prefill}"""
+    gpu = "gpuClasses:\n  l4: {nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4}}\n"
+    write_project(tmp_path, project_yaml("prod", extra=gpu), {"qwen": model})
+    op_line = model.splitlines().index("  - op: add") + 1
+    lines = finding_lines(run_cli(["validate", "--format", "json"], cwd=tmp_path).stdout)
+    assert [line for line in lines if "[gpu-class]" in line] == [
+        "error [gpu-class] prod LLMInferenceService/qwen "
+        "/spec/prefill/template/containers/0/resources/limits/nvidia.com~1gpu: requests nvidia.com/gpu without a "
+        "GPU class (no node selector or tolerations); set gpu.class (known: l4) "
+        f"(models/qwen.yaml:{op_line}:5)"
+    ], lines
+    placed = model.replace(
+        "      template:\n", "      template:\n        nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4}\n"
+    )
+    (tmp_path / "models" / "qwen.yaml").write_text(placed)
+    lines = finding_lines(run_cli(["validate", "--format", "json"], cwd=tmp_path).stdout)
+    assert not any("[gpu-class]" in line or "[pod-security]" in line for line in lines), lines

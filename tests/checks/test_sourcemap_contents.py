@@ -106,6 +106,18 @@ def test_serving_fields_map(repo: Path) -> None:
         "/spec/predictor/timeout": ("serving", "timeout"),
         "/spec/predictor/logger/mode": ("serving", "logger", "mode"),
         "/spec/predictor/autoScaling/metrics/0/external/metric/query": ("serving", "autoscaling"),
+        "/spec/predictor/autoScaling/metrics/0/external/authenticationRef/authenticationRef/name": (
+            "serving",
+            "autoscaling",
+            "authentication",
+            "name",
+        ),
+        "/spec/predictor/autoScaling/metrics/0/external/authenticationRef/authModes": (
+            "serving",
+            "autoscaling",
+            "authentication",
+            "modes",
+        ),
         "/spec/predictor/model/runtimeVersion": ("serving", "runtimeVersion"),
         "/metadata/annotations/serving.kserve.io~1autoscalerClass": ("serving", "autoscaling", "metric"),
     }

@@ -21,7 +21,8 @@ Writing snippets (the convention this test enforces):
   is added to an init project under that name: what it imports must be in the init project (init writes
   `templates/lib/mlgitops.libsonnet`), and the project must render and validate with it.
 - Every `addons:` mapping in a page (in any code block or inline code) names templates an init project
-  has, or that a ```jsonnet block of the same page defines.
+  has, or that a ```jsonnet block of the same page defines; a spec snippet naming such a template is checked
+  with it.
 """
 
 from __future__ import annotations
@@ -155,6 +156,13 @@ def test_spec_snippet_renders_and_validates_in_an_init_project(
 ) -> None:
     root = tmp_path / "ml-config"
     shutil.copytree(fresh_project, root, symlinks=True)
+    page = snippet.source.rpartition(":")[0]
+    data = parse_document(snippet.text, snippet.source).data
+    named = set(data.get("addons") or {}) if isinstance(data, dict) else set()
+    for template in JSONNET:  # a template the snippet's `addons` names, defined by a ```jsonnet block of its page
+        path = _template_path(template)
+        if template.source.startswith(f"{page}:") and Path(path).stem in named:
+            (root / path).write_text(template.text)
     _paste(root, snippet)
     try:
         workspace = load_workspace(root)

@@ -296,7 +296,7 @@ def test_mlgitops_schema_describes_the_new_fields() -> None:
 
     defs = json.loads(schema_text())["$defs"]
     expected = {
-        "Serving": ("ports", "probes", "batcher", "explainer"),
+        "Serving": ("ports", "probes", "batcher", "explainer", "multiModel"),
         "Transformer": ("collocated", "nodeClass", "replicas", "autoscaling", "probes"),
         "ModelSource": ("storage",),
         "ModelStorage": ("key", "path", "parameters"),
@@ -312,3 +312,52 @@ def test_mlgitops_schema_describes_the_new_fields() -> None:
         for field in fields:
             assert properties[field]["description"].strip(), (definition, field)
     assert "storageUri" not in defs["ModelSource"].get("required", [])  # storage.path may stand in for it
+
+
+MULTI = 'model: {format: sklearn, version: "3"}\n'
+
+
+def test_a_multi_model_server_renders_without_a_model_of_its_own(tmp_path: Path) -> None:
+    """KServe counts a model predictor without a storageUri or storage spec as a multi-model server
+    (IsMMSPredictor): the model block names the format alone."""
+    import yaml
+
+    code, lines = _render(tmp_path, _with_source(MULTI, "serving: {multiModel: true}\n"))
+    assert code == 0, lines
+    isvc = yaml.safe_load((tmp_path / "base" / "models" / "m" / "inferenceservice-m.yaml").read_text())
+    assert isvc["spec"]["predictor"]["model"]["modelFormat"] == {"name": "sklearn"}
+    assert not {"storageUri", "storage"} & set(isvc["spec"]["predictor"]["model"])
+
+
+@pytest.mark.parametrize(
+    ("source", "serving", "needle", "message"),
+    [
+        (
+            'model: {format: sklearn, version: "3", storageUri: s3://b/m/3}\n',
+            "serving: {multiModel: true}\n",
+            "storageUri",
+            "with model.storageUri KServe treats the predictor as a single-model server",
+        ),
+        (
+            'model: {format: sklearn, version: "3", storage: {key: minio, path: m/3}}\n',
+            "serving: {multiModel: true}\n",
+            "storage",
+            "with model.storage KServe treats the predictor as a single-model server",
+        ),
+        (MULTI, "serving: {engine: deployment, multiModel: true}\n", "multiModel", "use engine: kserve"),
+        (MULTI.replace("sklearn", "huggingface"), "serving: {multiModel: true}\n", "format", "huggingface"),
+        (MULTI, "serving: {multiModel: true, image: 'ghcr.io/a/s:1.0'}\n", "image", "MULTI_MODEL_SERVER=true"),
+        (
+            MULTI,
+            "serving: {multiModel: true, canary: {version: '4', storageUri: s3://b/m/4, trafficPercent: 10}}\n",
+            "canary",
+            "a canary predictor has a storageUri of its own",
+        ),
+    ],
+)
+def test_multi_model_refusals(tmp_path: Path, source: str, serving: str, needle: str, message: str) -> None:
+    text = _with_source(source, serving)
+    code, lines = _render(tmp_path, text)
+    assert code == 1
+    where = f"models/m.yaml:{_at(text, needle)}: "
+    assert any(line.startswith(where) and message in line for line in lines), (where, lines)

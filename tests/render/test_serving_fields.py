@@ -46,6 +46,7 @@ MODELS = {
     target: 5
     query: 'sum(vllm:num_requests_waiting{model_name="llm"})'
     serverAddress: http://prometheus.monitoring:9090
+    authentication: {name: prometheus-auth, modes: [tls, bearer]}
 """,
         fmt="huggingface",
         uri="oci+native://ghcr.io/acme/llm:3",
@@ -139,6 +140,9 @@ def test_prometheus_autoscaling_goes_through_keda(repo: Path) -> None:
                         "query": 'sum(vllm:num_requests_waiting{model_name="llm"})',
                     },
                     "target": {"type": "Value", "value": 5},
+                    # KServe's ExtMetricAuthentication: the KEDA trigger's authenticationRef, authModes as KEDA
+                    # reads them (comma-separated, pkg/scalers/authentication)
+                    "authenticationRef": {"authenticationRef": {"name": "prometheus-auth"}, "authModes": "tls,bearer"},
                 },
             }
         ]
@@ -211,6 +215,23 @@ WRONG = [
     ("  image: ghcr.io/a/b:1\n  env: {STORAGE_URI: s3://x/y}\n", "serving", "env STORAGE_URI is set by mlgitops"),
     ("  image: ghcr.io/a/server:1.0\n  runtimeVersion: 0.20.0\n", "serving", "with image, put the tag in image"),
     ("  containerConcurrency: -1\n", "serving.containerConcurrency", "greater than or equal to 0"),
+    (
+        "  autoscaling: {metric: cpu, authentication: {name: prometheus-auth}}\n",
+        "serving.autoscaling",
+        "query, serverAddress and authentication apply only to metric: prometheus",
+    ),
+    (
+        "  autoscaling: {metric: prometheus, target: 3, query: q, serverAddress: 'http://p:9090',\n"
+        "                authentication: {name: prometheus-auth, modes: [basic, tls, bearer]}}\n",
+        "serving.autoscaling.authentication",
+        "modes basic and bearer exclude each other",
+    ),
+    (
+        "  autoscaling: {metric: prometheus, target: 3, query: q, serverAddress: 'http://p:9090',\n"
+        "                authentication: {name: prometheus-auth, modes: [apiKey]}}\n",
+        "serving.autoscaling.authentication.modes[0]",
+        "'basic', 'bearer', 'tls', 'custom' or 'oauth'",
+    ),
 ]
 
 

@@ -133,6 +133,38 @@ class Replicas(Strict):
         return self
 
 
+# KEDA's authModes the prometheus trigger reads (kedacore/keda v2.18 pkg/scalers/authentication
+# authentication_types.go `Config.Modes`, less apiKey, which the prometheus scaler's transport drops in
+# `ToAuthMeta`); at most one of basic, bearer and oauth (its `exclusiveSet`).
+KedaAuthMode = Literal["basic", "bearer", "tls", "custom", "oauth"]
+_EXCLUSIVE_AUTH_MODES = ("basic", "bearer", "oauth")
+
+
+class KedaAuthentication(Strict):
+    """How KEDA's prometheus trigger authenticates to Prometheus: a KEDA TriggerAuthentication in the model's
+    namespace holds the credentials (KServe v0.20 autoScaling.metrics[].external.authenticationRef; its
+    keda reconciler sets the trigger's authenticationRef and authModes)."""
+
+    name: DnsSubdomain = Field(
+        description="TriggerAuthentication (keda.sh/v1alpha1) in the model's namespace (for example prometheus-auth)"
+    )
+    modes: list[KedaAuthMode] = Field(
+        default_factory=list,
+        description="KEDA's authModes, what the TriggerAuthentication's parameters are for (for example [bearer] "
+        "or [tls, basic]); at most one of basic, bearer and oauth; default none (a pod identity it names)",
+    )
+
+    @model_validator(mode="after")
+    def _modes(self) -> KedaAuthentication:
+        if len(set(self.modes)) != len(self.modes):
+            raise ValueError("modes lists a mode twice")
+        exclusive = [mode for mode in self.modes if mode in _EXCLUSIVE_AUTH_MODES]
+        if len(exclusive) > 1:
+            raise ValueError(f"modes {' and '.join(exclusive)} exclude each other (KEDA takes one of basic, bearer "
+                             "and oauth)")  # fmt: skip
+        return self
+
+
 class Autoscaling(Strict):
     metric: Literal["cpu", "memory", "concurrency", "rps", "prometheus"] = Field(
         default="cpu",
@@ -154,14 +186,19 @@ class Autoscaling(Strict):
         default=None,
         description="with metric: prometheus, the Prometheus URL (for example http://prometheus.monitoring:9090)",
     )
+    authentication: KedaAuthentication | None = Field(
+        default=None,
+        description="with metric: prometheus, the KEDA TriggerAuthentication the query authenticates with (for "
+        "example {name: prometheus-auth, modes: [bearer]})",
+    )
 
     @model_validator(mode="after")
     def _prometheus_fields(self) -> Autoscaling:
         external = (self.query, self.serverAddress)
         if self.metric == "prometheus" and None in external:
             raise ValueError("metric: prometheus needs query and serverAddress")
-        if self.metric != "prometheus" and external != (None, None):
-            raise ValueError("query and serverAddress apply only to metric: prometheus")
+        if self.metric != "prometheus" and (external != (None, None) or self.authentication is not None):
+            raise ValueError("query, serverAddress and authentication apply only to metric: prometheus")
         return self
 
 
@@ -413,6 +450,12 @@ class Serving(Strict):
     explainer: Explainer | None = Field(
         default=None,
         description="a custom explainer container (for example {image: ghcr.io/acme/explainer:1.0}); engine: kserve",
+    )
+    multiModel: bool = Field(
+        default=False,
+        description="true: a multi-model server, whose predictor loads no model of its own; KServe's TrainedModel "
+        "objects (written by a Jsonnet addon) load models into it, so model.storageUri and model.storage are left "
+        "out; engine: kserve, not huggingface (for example true)",
     )
 
     @model_validator(mode="after")

@@ -31,6 +31,12 @@ Upstream facts (KServe v0.20.0, Knative Serving 1.21, Kubernetes 1.34):
   storage initializer container, which no ClusterStorageContainer replaces. The storage spec
   (`model.storage`) is read from the model block's annotations by KServe's pod webhook
   (components/component.go `addStorageSpecAnnotations`), so a custom predictor container cannot use it.
+* **Multi-model serving** (`serving.multiModel`; pkg/controller/v1beta1/inferenceservice/utils/utils.go
+  `IsMMSPredictor`): KServe treats a model predictor as a multi-model server, injects its model agent and
+  creates the `modelconfig-<name>-0` ConfigMap TrainedModels are written into, only without a storageUri, a
+  storage spec or storageUris, and never for the huggingface format; a custom container needs
+  MULTI_MODEL_SERVER=true instead. The TrainedModel controller (pkg/controller/v1alpha1/trainedmodel) loads
+  nothing into any other predictor (`IsNotMMSPredictor`).
 """
 
 from __future__ import annotations
@@ -89,8 +95,33 @@ def _problem(locate: Locator, path: JsonPath, message: str, key: bool = False) -
     return Problem(locate(path, key), message)
 
 
+def _multi_model_problems(spec: Model, serving: Serving, locate: Locator) -> list[Problem]:
+    """`serving.multiModel`: a predictor KServe counts as a multi-model server (module docstring)."""
+    why = "a multi-model server (serving.multiModel) loads its models from TrainedModel objects"
+    found: list[tuple[JsonPath, str]] = []
+    if serving.engine != "kserve":
+        found.append((("serving", "multiModel"), f"{why}, which KServe's InferenceService alone takes: use engine: "
+                      "kserve"))  # fmt: skip
+    if spec.model.format == "huggingface":
+        found.append((("model", "format"), f"{why}; KServe never serves the huggingface format that way "
+                      "(IsMMSPredictor): use the runtime's own format (for example triton or sklearn)"))  # fmt: skip
+    for field in ("storageUri", "storage"):
+        if getattr(spec.model, field) is not None:
+            found.append((("model", field), f"{why}: with model.{field} KServe treats the predictor as a "
+                          "single-model server and loads no TrainedModel into it; remove it"))  # fmt: skip
+    if serving.image is not None:
+        found.append((("serving", "image"), f"{why}; a custom predictor container is one only with "
+                      "MULTI_MODEL_SERVER=true and no model of its own: use the format's runtime"))  # fmt: skip
+    if serving.canary is not None:
+        found.append((("serving", "canary"), f"{why}: a canary predictor has a storageUri of its own, so KServe "
+                      "would not count it as one"))  # fmt: skip
+    return [_problem(locate, path, message, key=True) for path, message in found]
+
+
 def _storage_spec_problems(spec: Model, locate: Locator) -> list[Problem]:
     source, serving = spec.model, spec.serving
+    if serving is not None and serving.multiModel:
+        return _multi_model_problems(spec, serving, locate)
     path = source.storage.path if source.storage is not None else None
     if source.storageUri is None and path is None:
         return [

@@ -80,7 +80,13 @@ def keda_autoscaling(scaling: Autoscaling | None) -> Obj | None:
         return None
     metric = {"backend": "prometheus", "serverAddress": scaling.serverAddress, "query": scaling.query}
     target = {"type": "Value", "value": scaling.target}
-    return {"metrics": [{"type": "External", "external": {"metric": metric, "target": target}}]}
+    external: Obj = {"metric": metric, "target": target}
+    auth = scaling.authentication
+    if auth is not None:  # ExtMetricAuthentication: the trigger's authenticationRef and authModes (comma-separated)
+        external["authenticationRef"] = {"authenticationRef": {"name": auth.name}}
+        if auth.modes:
+            external["authenticationRef"]["authModes"] = ",".join(auth.modes)
+    return {"metrics": [{"type": "External", "external": external}]}
 
 
 def _unknown_image(serving: Serving) -> Hardening:

@@ -97,8 +97,12 @@ def _images(obj: Obj, stage: Stage) -> Iterator[Violation]:
 
 
 def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPath] | None:
-    """(has a class, where the GPU count is) from the model spec, for objects the model rendered."""
+    """(has a class, where the GPU count is) from the model spec, for the pods the model rendered. An
+    LLMInferenceService's prefill workload is never rendered from the spec (a `patches` op adds it) and KServe
+    builds its pods from spec.prefill alone: its placement is its own, judged like any hand-written pod."""
     kind = obj.get("kind")
+    if kind == LLM_KIND and site.path[:2] == ("spec", "prefill"):
+        return None
     if kind in ("InferenceService", "Deployment", LLM_KIND) and spec.serving is not None:
         return spec.serving.gpu.class_ is not None, ("serving", "gpu", "count")
     if kind in WORKFLOW_KINDS and spec.training is not None:

@@ -117,8 +117,8 @@ def _predictor(rest: JsonPath, spec: Model, *, canary: bool, predictor: Any = No
                     return found
             case (("timeout" | "containerConcurrency" | "logger" | "batcher") as component_field, *more):
                 return model_at("serving", component_field, *more[:1])
-            case ("autoScaling", *_):
-                return model_at("serving", "autoscaling")
+            case ("autoScaling", *more):
+                return _autoscaling(("serving",), tuple(more))
             case ("workerSpec", *more):
                 return _worker_spec(tuple(more), spec)
     match rest:
@@ -212,11 +212,22 @@ def _transformer(obj: dict[str, Any], rest: JsonPath) -> SpecSource:
             return model_at(*here, "autoscaling", "metric")
         case ("scaleTarget", *_):
             return model_at(*here, "autoscaling", "target")
-        case ("autoScaling", *_):
-            return model_at(*here, "autoscaling")
+        case ("autoScaling", *more):
+            return _autoscaling(here, tuple(more))
         case (str(field), *_) if field in PLACEMENT_FIELDS:
             return model_at(*here, "nodeClass")
     return model_at(*here)
+
+
+def _autoscaling(here: JsonPath, rest: JsonPath) -> SpecSource:
+    """A component's autoScaling (render/kserve_components.py `keda_autoscaling`): the TriggerAuthentication
+    reference comes from `autoscaling.authentication`, the rest from the autoscaling block."""
+    match rest:
+        case ("metrics", int(), "external", "authenticationRef", "authModes", *_):
+            return model_at(*here, "autoscaling", "authentication", "modes")
+        case ("metrics", int(), "external", "authenticationRef", *_):
+            return model_at(*here, "autoscaling", "authentication", "name")
+    return model_at(*here, "autoscaling")
 
 
 def _explainer(obj: dict[str, Any], rest: JsonPath) -> SpecSource:

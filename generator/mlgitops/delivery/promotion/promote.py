@@ -115,6 +115,11 @@ def resolved_pin(workspace: Workspace, model: ModelFile, env: str) -> Pin | None
     if resolved is None:
         return None
     source = resolved.spec.model
+    if resolved.spec.serving is not None and resolved.spec.serving.multiModel:
+        raise PromoteError(
+            f"{model.path}: {model.name} is a multi-model server in {env} (serving.multiModel): it has no model "
+            "files of its own to pin; its TrainedModels name theirs (edit them where the addon's settings are)"
+        )
     if source.storageUri is None:
         raise PromoteError(
             f"{model.path}: {model.name} names its files in {env} with model.storage.path, and promote pins "
