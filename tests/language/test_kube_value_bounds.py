@@ -135,8 +135,23 @@ def test_dns1035_label_takes_its_own_maximum() -> None:
     assert kv.dns1035_label("a" * 53, max_length=52) is not None
 
 
-@pytest.mark.parametrize(("value", "ok"), [(".", False), ("..", False), ("...", True), (".a", True), ("a b", False)])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (".", False),
+        ("..", False),
+        ("...", False),
+        ("..a", False),
+        (".a", True),
+        ("a..", True),
+        ("a..b", True),
+        ("a.", True),
+        ("a b", False),
+    ],
+)
 def test_config_map_key_dots(value: str, ok: bool) -> None:
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey and its hasChDirPrefix: a key is
+    not `.` or `..` and does not start with `..` (it becomes a file name in a volume)."""
     assert (kv.config_map_key(value) is None) is ok
 
 

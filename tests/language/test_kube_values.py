@@ -153,6 +153,93 @@ def test_container_resource_names() -> None:
 def test_env_var_names_follow_the_relaxed_kubernetes_rule() -> None:
     accepts(kv.env_var_name, ["PATH", "my.env-name", "1LEADING_DIGIT", "with space", "a:b"])
     refuses(kv.env_var_name, ["", "A=B", "tab\tname", "new\nline", "ümlaut"])
+    assert kv.env_var_name("") == "an environment variable name must not be empty"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        (" ", True),  # U+0020, the first printable ASCII character
+        ("!", True),
+        ("~", True),  # U+007E, the last
+        ("a~", True),
+        ("\x1f", False),  # the last control character before the space
+        ("\x7f", False),  # DEL: ASCII, not printable
+        ("a\x7f", False),  # any one character refuses the name, not only the first
+        ("\x80", False),  # past unicode.MaxASCII
+        ("=", False),
+        ("A=", False),
+    ],
+)
+def test_env_var_name_edges_of_printable_ascii(name: str, ok: bool) -> None:
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsRelaxedEnvVarName: a non-empty name whose every
+    rune passes `r <= unicode.MaxASCII && unicode.IsPrint(r) && r != '='` (printable ASCII is U+0020 to U+007E)."""
+    message = kv.env_var_name(name)
+    assert (message is None) is ok, (name, message)
+    if not ok:
+        assert "printable ASCII characters other than '='" in (message or "")
+
+
+def test_port_numbers() -> None:
+    """validation.go IsValidPortNum: `1 <= port && port <= 65535`."""
+    for number, ok in [(0, False), (1, True), (8080, True), (65535, True), (65536, False), (-1, False)]:
+        message = kv.port_number(number)
+        assert (message is None) is ok, number
+        if not ok:
+            assert message == f"{number} is not a port number (1 to 65535)"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("http", True),
+        ("h2c", True),
+        ("a", True),
+        ("a-b", True),
+        ("1a", True),  # digits are allowed as long as there is one letter
+        ("a" * 15, True),  # at most 15 characters
+        ("a" * 16, False),
+        ("123", False),  # must contain at least one letter
+        ("", False),
+        ("-http", False),  # must not begin or end with a hyphen
+        ("http-", False),
+        ("ht--tp", False),  # no consecutive hyphens
+        ("HTTP", False),  # lower case only (RFC 6335 is case-insensitive; Kubernetes is not)
+        ("ht_tp", False),
+        ("ht tp", False),
+    ],
+)
+def test_port_names_are_iana_service_names(name: str, ok: bool) -> None:
+    """validation.go IsValidPortName: at most 15 characters of [-a-z0-9], at least one letter [a-z], no '--',
+    no '-' at either end."""
+    message = kv.port_name(name)
+    assert (message is None) is ok, (name, message)
+    if not ok:
+        assert message is not None and message.startswith(f"{name!r} is not a port name")
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("X-Probe", True),
+        ("x-probe-2", True),
+        ("Authorization", True),
+        ("-", True),
+        ("X_Probe", False),  # RFC 7230 token characters outside [-A-Za-z0-9] are refused
+        ("X.Probe", False),
+        ("X~Probe", False),
+        ("X Probe", False),
+        ("X:Probe", False),
+        ("", False),
+    ],
+)
+def test_http_header_names_kubernetes_accepts(name: str, ok: bool) -> None:
+    """validation.go IsHTTPHeaderName, which validateHTTPGetAction applies to a probe's httpHeaders: the
+    regexp `^[-A-Za-z0-9]+$` (Go's net/http header names, a stricter subset than an RFC 7230 token)."""
+    message = kv.http_header_name(name)
+    assert (message is None) is ok, (name, message)
+    if not ok:
+        assert message is not None and message.startswith(f"{name!r} is not an HTTP header name")
 
 
 def test_argo_parameter_names() -> None:

@@ -107,9 +107,13 @@ _CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
 def config_map_key(value: str) -> str | None:
-    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey (Secret keys follow it too)."""
-    if len(value) > 253 or not _CONFIG_KEY.fullmatch(value) or value in (".", ".."):
-        return f"{_show(value)} is not a Secret or ConfigMap key (letters, digits, '-', '_', '.'; at most 253)"
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey (Secret keys follow it too), with
+    its hasChDirPrefix: not `.`, and not starting with `..`."""
+    if len(value) > 253 or not _CONFIG_KEY.fullmatch(value) or value == "." or value.startswith(".."):
+        return (
+            f"{_show(value)} is not a Secret or ConfigMap key (letters, digits, '-', '_', '.'; at most 253; "
+            "not '.' and not starting with '..')"
+        )
     return None
 
 
@@ -138,10 +142,11 @@ def int64(value: int) -> str | None:
 # --- ports and probes ----------------------------------------------------------------------------
 
 # k8s.io/apimachinery/pkg/util/validation/validation.go: IsValidPortNum, IsValidPortName (IANA_SVC_NAME,
-# RFC 6335 section 5.1), IsHTTPHeaderName (an RFC 7230 token).
+# RFC 6335 section 5.1), IsHTTPHeaderName (letters, digits and '-': Go's net/http names, stricter than an
+# RFC 7230 token).
 PORT_NAME_MAX = 15
 _PORT_NAME = re.compile(r"[-a-z0-9]+")
-_HTTP_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_HTTP_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
 
 
 def port_number(value: int) -> str | None:
@@ -169,7 +174,7 @@ def port_name(value: str) -> str | None:
 
 def http_header_name(value: str) -> str | None:
     if not _HTTP_HEADER_NAME.fullmatch(value):
-        return f"{_show(value)} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+        return f"{_show(value)} is not an HTTP header name Kubernetes accepts (letters, digits and '-')"
     return None
 
 
