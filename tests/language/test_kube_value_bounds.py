@@ -88,6 +88,41 @@ def test_quantity_bounds_with_fractions_and_exponents(value: str, ok: bool) -> N
     assert (kv.quantity(value) is None) is ok
 
 
+OUT_OF_RANGE = "has an exponent out of range"
+TOO_LARGE = "is larger than Kubernetes can hold (2^63-1)"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("1e-2147483647", None),  # scale 0 + 2147483647: the largest that fits
+        ("1e-2147483648", OUT_OF_RANGE),  # an int32, but -(-2^31) wraps to -2^31: read as 1e+2147483648
+        ("1.5e-2147483646", None),  # one decimal place: scale 1 + 2147483646
+        ("1.5e-2147483647", OUT_OF_RANGE),  # 1 + 2147483647 wraps
+        ("1.50e-2147483646", OUT_OF_RANGE),  # two places: 2 + 2147483646 wraps
+        ("1e-99999999999", OUT_OF_RANGE),  # int32(-99999999999) is another exponent
+        ("1e-1000000000", None),  # a 12-character suffix that fits: rounded up to 1n by Kubernetes
+        ("1e-3000000", None),  # far below 1n, and far beyond what a default decimal context scales
+        ("0e-9999999999", None),  # zero is zero whatever exponent Kubernetes reads
+        ("0e99999999999", None),
+        ("1e2147483647", TOO_LARGE),
+        ("1e2147483648", OUT_OF_RANGE),  # int32(2^31) is -2^31
+        ("1e" + "9" * 11, OUT_OF_RANGE),
+    ],
+)
+def test_quantity_exponents_kubernetes_reads_as_written(value: str, problem: str | None) -> None:
+    """k8s.io/apimachinery/pkg/api/resource suffix.go `interpret` parses the exponent with
+    `strconv.ParseInt(suffix[1:], 10, 64)` and returns `int32(parsed)`; quantity.go's ParseQuantity then sets
+    `amount.SetScale(amount.Scale() + Scale(exponent).infScale())`, where amount.go's infScale is
+    `inf.Scale(-s)`: all int32, all wrapping. A quantity whose scale would wrap is one Kubernetes reads as
+    another number, so it is refused."""
+    message = kv.quantity(value)
+    if problem is None:
+        assert message is None, message
+    else:
+        assert message == f"{value!r} {problem}"
+
+
 # --- lengths: the longest accepted, one more refused ------------------------------------------------
 
 

@@ -8,7 +8,7 @@ is reported at its spec line instead of at apply time. Each rule names the upstr
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from urllib.parse import urlsplit
 
 INT32_MAX = 2**31 - 1
@@ -212,12 +212,16 @@ def container_resource_name(value: str) -> str | None:
 
 # k8s.io/apimachinery/pkg/api/resource/quantity.go (ParseQuantity and its grammar) and suffix.go
 # (interpret). The parser has no limit on digits, but it caps binary quantities at 2^63-1 and reads
-# an exponent into an int32 that silently wraps; values beyond 2^63-1 are refused here instead.
+# an exponent into an int32 that silently wraps, then sets the number's scale to its decimal places minus
+# that exponent, in int32 arithmetic too (amount.go Scale.infScale); values beyond 2^63-1, and exponents
+# whose scale would wrap, are refused here instead.
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+))(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?"
 )
 _DECIMAL_SUFFIX = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY_SUFFIX = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+# Scaling by any int32 exponent (the default context refuses beyond about 2 million: InvalidOperation).
+_SCALING = Context(Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def quantity(value: str) -> str | None:
@@ -234,10 +238,13 @@ def quantity(value: str) -> str | None:
         amount = number * 2 ** _BINARY_SUFFIX[suffix]
     else:
         exponent = int(suffix[1:]) if suffix[:1] in ("e", "E") and len(suffix) > 1 else _DECIMAL_SUFFIX[suffix]
+        places = -int(number.as_tuple().exponent)
+        if number and not places - INT32_MAX <= exponent <= INT32_MAX:  # Kubernetes would read another number
+            return f"{_show(value)} has an exponent out of range"
         # Compare magnitudes without building 10**exponent for a hostile exponent.
         if number and number.adjusted() + exponent > 19:
             return f"{_show(value)} is larger than Kubernetes can hold (2^63-1)"
-        amount = number.scaleb(exponent) if number else number
+        amount = number.scaleb(exponent, _SCALING) if number else number
     if amount > INT64_MAX:
         return f"{_show(value)} is larger than Kubernetes can hold (2^63-1)"
     return None
