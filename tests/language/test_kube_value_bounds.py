@@ -217,3 +217,15 @@ def test_image_reference_length_bounds() -> None:
     assert kv.image_reference("a" + digest) is None
     assert kv.image_reference("a@sha256:" + "0" * 63) is not None
     assert kv.image_reference("a@sha256:" + "0" * 65) is not None
+
+
+def test_image_reference_size_cap() -> None:
+    """The whole reference is capped at 1024 characters, a bound on hostile input of this rule's own (the API
+    server checks only that `image` is non-empty without surrounding spaces): the longest reference of the
+    registered algorithms is 520 characters (a name of 255, a tag of 128, a sha512 digest), so only a digest of
+    an algorithm go-digest does not register, whose length this rule leaves to the runtime, reaches it."""
+    at_cap = "a@blake3:" + "0" * (1024 - len("a@blake3:"))
+    assert len(at_cap) == 1024 and kv.image_reference(at_cap) is None
+    assert kv.image_reference(at_cap + "0") == f"{kv._show(at_cap + '0')} is too long for a container image reference"
+    longest = "/".join(["a" * 63] * 4) + ":" + "t" * 128 + "@sha512:" + "0" * 128
+    assert len(longest) == 520 and kv.image_reference(longest) is None
