@@ -128,6 +128,7 @@ def test_hostile_sizes_are_refused_with_a_message() -> None:
         assert kv.quantity(value), value
     assert kv.image_reference("a/" * 5000 + "a")
     assert kv.cron_schedule("*/" + "1" * 5000 + " * * * *")
+    assert len(kv.cron_schedule("*/" + "1" * 5000 + " * * * *") or "") < 300  # each part shown shortened
     assert kv.cron_schedule("@every " + "9" * 5000 + "h")
     assert kv.git_ref("a/" * 50000)
 
@@ -149,6 +150,17 @@ def test_container_resource_names() -> None:
     refuses(kv.container_resource_name, ["gpu", "CPU", "storage", "kubernetes.io/x y", "bad key/x", "requests.a/b"])
     accepts(kv.extended_resource_name, ["nvidia.com/gpu", "amd.com/gpu", "example.com/fpga-1"])
     refuses(kv.extended_resource_name, ["gpu", "kubernetes.io/gpu", "nvidia.com/", "nvidia.com/" + "g" * 64, "a b/c"])
+
+
+def test_container_resource_names_are_qualified_names_first() -> None:
+    """k8s.io/kubernetes pkg/apis/core/validation/validation.go validateContainerResourceName starts with
+    validateResourceName, IsQualifiedName on the whole name: a hugepages-<size> name is a standard container
+    resource only when it is also a qualified name, and a name in the kubernetes.io/ domain is native
+    (helper.IsNativeResource), so it needs only to be qualified."""
+    accepts(kv.container_resource_name, ["hugepages-1Gi", "kubernetes.io/network-bandwidth", "x.kubernetes.io/y"])
+    for name in ("hugepages-2 Mi", "hugepages-" + "x" * 54, "kubernetes.io/-x"):
+        message = kv.container_resource_name(name)
+        assert message is not None and message.startswith(f"{name!r} is not a valid key"), (name, message)
 
 
 def test_env_var_names_follow_the_relaxed_kubernetes_rule() -> None:
@@ -391,6 +403,9 @@ def test_cluster_url_refusals_name_the_problem() -> None:
         "@every 90s",
         "0,30 * 1-31 1-12 0-6",
         "7/5 * * * *",
+        "+5 * * * *",  # strconv.Atoi takes a sign
+        "0" * 40 + "7 * * * *",  # and any number of leading zeros
+        "*/9223372036854775807 * * * *",
     ],
 )
 def test_cron_schedules_argo_accepts(schedule: str) -> None:
@@ -440,7 +455,12 @@ def test_cron_schedules_argo_refuses(schedule: str, fragment: str) -> None:
         ("*/0 * * * *", "the minute field '*/0' step must be positive"),
         ("0 20-10/2 * * *", "the hour field '20-10/2' starts after it ends (20 > 10)"),
         ("0 9-30/2 * * *", "the hour field '9-30/2' is outside 0-23"),
-        ("1" * 18 + " * * * *", f"the minute field '{'1' * 18}' is outside 0-59"),  # Atoi reads it
+        ("1" * 19 + " * * * *", f"the minute field '{'1' * 19}' is outside 0-59"),  # Atoi reads it
+        ("9223372036854775807 * * * *", "the minute field '9223372036854775807' is outside 0-59"),  # 2^63-1
+        (
+            "9223372036854775808 * * * *",  # 2^63: beyond Atoi's int64
+            "the minute field '9223372036854775808' '9223372036854775808' is not a number",
+        ),
     ],
 )
 def test_cron_refusals_name_the_field_and_the_rule(schedule: str, ending: str) -> None:

@@ -387,9 +387,10 @@ _ATOI = re.compile(r"[+-]?[0-9]+")
 def _cron_number(text: str, names: dict[str, int] | None) -> int | None:
     if names and text.lower() in names:
         return names[text.lower()]
-    if not _ATOI.fullmatch(text) or text.startswith("-") or len(text) > 18:
+    if not _ATOI.fullmatch(text) or text.startswith("-"):  # mustParseInt refuses a negative number
         return None
-    return int(text)
+    digits = text.lstrip("+0") or "0"  # strconv.Atoi: any number of leading zeros, then an int64
+    return int(digits) if len(digits) <= 19 and int(digits) <= INT64_MAX else None
 
 
 def _cron_range(part: str, low: int, high: int, names: dict[str, int] | None) -> str | None:
@@ -405,17 +406,17 @@ def _cron_range(part: str, low: int, high: int, names: dict[str, int] | None) ->
             return "has more than one '-'"
         first = _cron_number(low_and_high[0], names)
         if first is None:
-            return f"{low_and_high[0]!r} is not a number" + (" or a name" if names else "")
+            return f"{_show(low_and_high[0])} is not a number" + (" or a name" if names else "")
         start = end = first
         if len(low_and_high) == 2:
             last = _cron_number(low_and_high[1], names)
             if last is None:
-                return f"{low_and_high[1]!r} is not a number" + (" or a name" if names else "")
+                return f"{_show(low_and_high[1])} is not a number" + (" or a name" if names else "")
             end = last
     if len(range_and_step) == 2:
         step = _cron_number(range_and_step[1], None)
         if step is None:
-            return f"step {range_and_step[1]!r} is not a number"
+            return f"step {_show(range_and_step[1])} is not a number"
         if step == 0:
             return "step must be positive"
         if len(low_and_high) == 1:
@@ -453,7 +454,7 @@ def cron_schedule(value: str) -> str | None:
         for part in text.split(","):
             why = _cron_range(part, low, high, names)
             if why:
-                return f"{_show(value)}: the {name} field {part!r} {why}"
+                return f"{_show(value)}: the {name} field {_show(part)} {why}"
     return None
 
 
