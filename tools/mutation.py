@@ -277,12 +277,21 @@ def run(name: str, tests: list[str], indices: set[int] | None = None) -> tuple[i
     return len(found), len(found) - len(survivors), survivors
 
 
+def _indices(text: str) -> set[int]:
+    """`3,17,400-450` → {3, 17, 400, ..., 450}."""
+    found: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        found.update(range(int(first), int(last or first) + 1))
+    return found
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", help=f"default: all of them ({', '.join(MODULES)})")
     parser.add_argument("--tests", action="append", help="test files instead of the module's own")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
-    parser.add_argument("--mutants", help="only these mutants (#numbers, comma-separated: the survivors of a run)")
+    parser.add_argument("--mutants", help="only these mutants (#numbers and ranges, comma-separated: 3,17,400-450)")
     args = parser.parse_args(argv)
     unknown = set(args.modules) - set(MODULES)
     if unknown:
@@ -294,7 +303,7 @@ def main(argv: list[str]) -> int:
                 print(f"{name}:{m.line}: #{m.index} {m.what}")
             continue
         tests = args.tests or MODULES[name][1]
-        indices = {int(i) for i in args.mutants.split(",")} if args.mutants else None
+        indices = _indices(args.mutants) if args.mutants else None
         total, killed, survivors = run(name, tests, indices)
         score = 100 * killed / total if total else 100.0
         rows.append(f"{name:12} {total:5} mutants {killed:5} killed {len(survivors):5} survived  {score:5.1f} %")

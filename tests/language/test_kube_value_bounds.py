@@ -88,6 +88,41 @@ def test_quantity_bounds_with_fractions_and_exponents(value: str, ok: bool) -> N
     assert (kv.quantity(value) is None) is ok
 
 
+OUT_OF_RANGE = "has an exponent out of range"
+TOO_LARGE = "is larger than Kubernetes can hold (2^63-1)"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("1e-2147483647", None),  # scale 0 + 2147483647: the largest that fits
+        ("1e-2147483648", OUT_OF_RANGE),  # an int32, but -(-2^31) wraps to -2^31: read as 1e+2147483648
+        ("1.5e-2147483646", None),  # one decimal place: scale 1 + 2147483646
+        ("1.5e-2147483647", OUT_OF_RANGE),  # 1 + 2147483647 wraps
+        ("1.50e-2147483646", OUT_OF_RANGE),  # two places: 2 + 2147483646 wraps
+        ("1e-99999999999", OUT_OF_RANGE),  # int32(-99999999999) is another exponent
+        ("1e-1000000000", None),  # a 12-character suffix that fits: rounded up to 1n by Kubernetes
+        ("1e-3000000", None),  # far below 1n, and far beyond what a default decimal context scales
+        ("0e-9999999999", None),  # zero is zero whatever exponent Kubernetes reads
+        ("0e99999999999", None),
+        ("1e2147483647", TOO_LARGE),
+        ("1e2147483648", OUT_OF_RANGE),  # int32(2^31) is -2^31
+        ("1e" + "9" * 11, OUT_OF_RANGE),
+    ],
+)
+def test_quantity_exponents_kubernetes_reads_as_written(value: str, problem: str | None) -> None:
+    """k8s.io/apimachinery/pkg/api/resource suffix.go `interpret` parses the exponent with
+    `strconv.ParseInt(suffix[1:], 10, 64)` and returns `int32(parsed)`; quantity.go's ParseQuantity then sets
+    `amount.SetScale(amount.Scale() + Scale(exponent).infScale())`, where amount.go's infScale is
+    `inf.Scale(-s)`: all int32, all wrapping. A quantity whose scale would wrap is one Kubernetes reads as
+    another number, so it is refused."""
+    message = kv.quantity(value)
+    if problem is None:
+        assert message is None, message
+    else:
+        assert message == f"{value!r} {problem}"
+
+
 # --- lengths: the longest accepted, one more refused ------------------------------------------------
 
 
@@ -135,8 +170,23 @@ def test_dns1035_label_takes_its_own_maximum() -> None:
     assert kv.dns1035_label("a" * 53, max_length=52) is not None
 
 
-@pytest.mark.parametrize(("value", "ok"), [(".", False), ("..", False), ("...", True), (".a", True), ("a b", False)])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (".", False),
+        ("..", False),
+        ("...", False),
+        ("..a", False),
+        (".a", True),
+        ("a..", True),
+        ("a..b", True),
+        ("a.", True),
+        ("a b", False),
+    ],
+)
 def test_config_map_key_dots(value: str, ok: bool) -> None:
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey and its hasChDirPrefix: a key is
+    not `.` or `..` and does not start with `..` (it becomes a file name in a volume)."""
     assert (kv.config_map_key(value) is None) is ok
 
 
@@ -167,3 +217,15 @@ def test_image_reference_length_bounds() -> None:
     assert kv.image_reference("a" + digest) is None
     assert kv.image_reference("a@sha256:" + "0" * 63) is not None
     assert kv.image_reference("a@sha256:" + "0" * 65) is not None
+
+
+def test_image_reference_size_cap() -> None:
+    """The whole reference is capped at 1024 characters, a bound on hostile input of this rule's own (the API
+    server checks only that `image` is non-empty without surrounding spaces): the longest reference of the
+    registered algorithms is 520 characters (a name of 255, a tag of 128, a sha512 digest), so only a digest of
+    an algorithm go-digest does not register, whose length this rule leaves to the runtime, reaches it."""
+    at_cap = "a@blake3:" + "0" * (1024 - len("a@blake3:"))
+    assert len(at_cap) == 1024 and kv.image_reference(at_cap) is None
+    assert kv.image_reference(at_cap + "0") == f"{kv._show(at_cap + '0')} is too long for a container image reference"
+    longest = "/".join(["a" * 63] * 4) + ":" + "t" * 128 + "@sha512:" + "0" * 128
+    assert len(longest) == 520 and kv.image_reference(longest) is None

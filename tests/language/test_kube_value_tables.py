@@ -32,6 +32,34 @@ def test_names_keep_their_order_in_ranges() -> None:
 
 
 @pytest.mark.parametrize(
+    ("position", "name", "low", "high"),
+    [
+        (0, "minute", 0, 59),
+        (1, "hour", 0, 23),
+        (2, "day-of-month", 1, 31),
+        (3, "month", 1, 12),
+        (4, "day-of-week", 0, 6),
+    ],
+)
+def test_cron_field_bounds(position: int, name: str, low: int, high: int) -> None:
+    """robfig/cron v3 parser.go: minutes 0-59, hours 0-23, dom 1-31, months 1-12, dow 0-6; getRange refuses a
+    range that starts below the field's minimum or ends above its maximum."""
+
+    def schedule(value: str) -> str:
+        fields = ["1"] * 5
+        fields[position] = value
+        return " ".join(fields)
+
+    assert kv.cron_schedule(schedule(str(low))) is None
+    assert kv.cron_schedule(schedule(str(high))) is None
+    assert kv.cron_schedule(schedule(f"{low}-{high}")) is None
+    assert kv.cron_schedule(schedule(f"*/{high}")) is None
+    for outside in ([str(low - 1)] if low > 0 else []) + [str(high + 1), f"{low}-{high + 1}"]:
+        message = kv.cron_schedule(schedule(outside))
+        assert message == f"{schedule(outside)!r}: the {name} field {outside!r} is outside {low}-{high}", message
+
+
+@pytest.mark.parametrize(
     "descriptor", ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]
 )
 def test_every_descriptor_robfig_cron_knows(descriptor: str) -> None:

@@ -5,6 +5,7 @@ real CLI, at their spec lines, are in test_kube_values_cli.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -127,6 +128,7 @@ def test_hostile_sizes_are_refused_with_a_message() -> None:
         assert kv.quantity(value), value
     assert kv.image_reference("a/" * 5000 + "a")
     assert kv.cron_schedule("*/" + "1" * 5000 + " * * * *")
+    assert len(kv.cron_schedule("*/" + "1" * 5000 + " * * * *") or "") < 300  # each part shown shortened
     assert kv.cron_schedule("@every " + "9" * 5000 + "h")
     assert kv.git_ref("a/" * 50000)
 
@@ -150,9 +152,107 @@ def test_container_resource_names() -> None:
     refuses(kv.extended_resource_name, ["gpu", "kubernetes.io/gpu", "nvidia.com/", "nvidia.com/" + "g" * 64, "a b/c"])
 
 
+def test_container_resource_names_are_qualified_names_first() -> None:
+    """k8s.io/kubernetes pkg/apis/core/validation/validation.go validateContainerResourceName starts with
+    validateResourceName, IsQualifiedName on the whole name: a hugepages-<size> name is a standard container
+    resource only when it is also a qualified name, and a name in the kubernetes.io/ domain is native
+    (helper.IsNativeResource), so it needs only to be qualified."""
+    accepts(kv.container_resource_name, ["hugepages-1Gi", "kubernetes.io/network-bandwidth", "x.kubernetes.io/y"])
+    for name in ("hugepages-2 Mi", "hugepages-" + "x" * 54, "kubernetes.io/-x"):
+        message = kv.container_resource_name(name)
+        assert message is not None and message.startswith(f"{name!r} is not a valid key"), (name, message)
+
+
 def test_env_var_names_follow_the_relaxed_kubernetes_rule() -> None:
     accepts(kv.env_var_name, ["PATH", "my.env-name", "1LEADING_DIGIT", "with space", "a:b"])
     refuses(kv.env_var_name, ["", "A=B", "tab\tname", "new\nline", "ümlaut"])
+    assert kv.env_var_name("") == "an environment variable name must not be empty"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        (" ", True),  # U+0020, the first printable ASCII character
+        ("!", True),
+        ("~", True),  # U+007E, the last
+        ("a~", True),
+        ("\x1f", False),  # the last control character before the space
+        ("\x7f", False),  # DEL: ASCII, not printable
+        ("a\x7f", False),  # any one character refuses the name, not only the first
+        ("\x80", False),  # past unicode.MaxASCII
+        ("=", False),
+        ("A=", False),
+    ],
+)
+def test_env_var_name_edges_of_printable_ascii(name: str, ok: bool) -> None:
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsRelaxedEnvVarName: a non-empty name whose every
+    rune passes `r <= unicode.MaxASCII && unicode.IsPrint(r) && r != '='` (printable ASCII is U+0020 to U+007E)."""
+    message = kv.env_var_name(name)
+    assert (message is None) is ok, (name, message)
+    if not ok:
+        assert "printable ASCII characters other than '='" in (message or "")
+
+
+def test_port_numbers() -> None:
+    """validation.go IsValidPortNum: `1 <= port && port <= 65535`."""
+    for number, ok in [(0, False), (1, True), (8080, True), (65535, True), (65536, False), (-1, False)]:
+        message = kv.port_number(number)
+        assert (message is None) is ok, number
+        if not ok:
+            assert message == f"{number} is not a port number (1 to 65535)"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("http", True),
+        ("h2c", True),
+        ("a", True),
+        ("a-b", True),
+        ("1a", True),  # digits are allowed as long as there is one letter
+        ("a" * 15, True),  # at most 15 characters
+        ("a" * 16, False),
+        ("123", False),  # must contain at least one letter
+        ("", False),
+        ("-http", False),  # must not begin or end with a hyphen
+        ("http-", False),
+        ("ht--tp", False),  # no consecutive hyphens
+        ("HTTP", False),  # lower case only (RFC 6335 is case-insensitive; Kubernetes is not)
+        ("ht_tp", False),
+        ("ht tp", False),
+    ],
+)
+def test_port_names_are_iana_service_names(name: str, ok: bool) -> None:
+    """validation.go IsValidPortName: at most 15 characters of [-a-z0-9], at least one letter [a-z], no '--',
+    no '-' at either end."""
+    message = kv.port_name(name)
+    assert (message is None) is ok, (name, message)
+    if not ok:
+        assert message is not None and message.startswith(f"{name!r} is not a port name")
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("X-Probe", True),
+        ("x-probe-2", True),
+        ("Authorization", True),
+        ("-", True),
+        ("X_Probe", False),  # RFC 7230 token characters outside [-A-Za-z0-9] are refused
+        ("X.Probe", False),
+        ("X~Probe", False),
+        ("X Probe", False),
+        ("X:Probe", False),
+        ("", False),
+    ],
+)
+def test_http_header_names_kubernetes_accepts(name: str, ok: bool) -> None:
+    """validation.go IsHTTPHeaderName, which validateHTTPGetAction applies to a probe's httpHeaders: the
+    regexp `^[-A-Za-z0-9]+$` (Go's net/http header names, a stricter subset than an RFC 7230 token)."""
+    message = kv.http_header_name(name)
+    assert (message is None) is ok, (name, message)
+    if not ok:
+        assert message is not None and message.startswith(f"{name!r} is not an HTTP header name")
 
 
 def test_argo_parameter_names() -> None:
@@ -189,6 +289,38 @@ def test_git_revisions_follow_check_ref_format() -> None:
             "del\x7f",
         ],
     )
+
+
+@pytest.mark.parametrize(
+    ("ref", "reason"),
+    [
+        ("", "it is empty"),
+        ("a\x1fb", "it contains a control character"),  # bytes below \040
+        ("a\x7fb", "it contains a control character"),  # and \177 DEL
+        ("a b", "it contains one of: space ~ ^ : ? * [ \\"),  # the space is not a control character
+        ("a~1", "it contains one of: space ~ ^ : ? * [ \\"),
+        ("a..b", "it contains '..', '@{' or '//'"),
+        ("a@{u}", "it contains '..', '@{' or '//'"),
+        ("a//b", "it contains '..', '@{' or '//'"),
+        ("@", "it is '@', starts with '/' or ends with '/' or '.'"),
+        ("/a", "it is '@', starts with '/' or ends with '/' or '.'"),
+        ("a/", "it is '@', starts with '/' or ends with '/' or '.'"),
+        ("a.", "it is '@', starts with '/' or ends with '/' or '.'"),
+        ("x/.y", "a component starts with '.' or ends with '.lock'"),
+        ("x.lock/y", "a component starts with '.' or ends with '.lock'"),
+    ],
+)
+def test_git_revision_refusals_name_the_rule(ref: str, reason: str) -> None:
+    """git/git Documentation/git-check-ref-format.txt, one rule each: no ASCII control characters (bytes below
+    \\040, or \\177 DEL), space, ~ ^ : ? * [ or \\; no '..', '@{' or '//'; not the single character '@', no
+    '/' at either end, no '.' at the end; no component that begins with '.' or ends with '.lock'."""
+    assert kv.git_ref(ref) == f"{ref!r} is not a Git revision ({reason}; see git check-ref-format)"
+
+
+def test_git_revisions_may_use_every_other_printable_character() -> None:
+    """check-ref-format refuses only the characters listed above: upper case, '!', '#', '{', '@' not before
+    '{', a '.' inside a component, all pass."""
+    accepts(kv.git_ref, ["Feature-X", "fix!", "issue#12", "v1.2.3-rc.1", "a{b}", "user@host", "a.b/c.d", "x/a.locked"])
 
 
 def test_image_references_follow_the_distribution_grammar() -> None:
@@ -242,6 +374,19 @@ def test_cluster_urls() -> None:
     )
 
 
+def test_cluster_url_refusals_name_the_problem() -> None:
+    """A destination server Argo CD can match and reach: https with a host, a port Kubernetes' IsValidPortNum
+    accepts (1-65535; `url.Parse` takes port 0), no credentials, no spaces or control characters anywhere."""
+    assert kv.https_url("https://host:0") == "'https://host:0' has port 0"
+    assert kv.https_url("https://host:1") is None
+    assert kv.https_url("https://u:p@host") == (
+        "a cluster URL must not carry user information; Argo CD keeps cluster credentials in its cluster Secrets"
+    )
+    for url in ("https://kube rnetes", "https://ho\x00st", "https://host/\u200bx"):  # a space; control; format
+        assert kv.https_url(url) == f"{url!r} is not a URL (it contains spaces or control characters)", url
+    assert kv.https_url("https://host#f") == "'https://host#f' must not have a query or fragment"
+
+
 @pytest.mark.parametrize(
     "schedule",
     [
@@ -258,6 +403,9 @@ def test_cluster_urls() -> None:
         "@every 90s",
         "0,30 * 1-31 1-12 0-6",
         "7/5 * * * *",
+        "+5 * * * *",  # strconv.Atoi takes a sign
+        "0" * 40 + "7 * * * *",  # and any number of leading zeros
+        "*/9223372036854775807 * * * *",
     ],
 )
 def test_cron_schedules_argo_accepts(schedule: str) -> None:
@@ -293,9 +441,98 @@ def test_cron_schedules_argo_refuses(schedule: str, fragment: str) -> None:
     assert message is not None and fragment in message, message
 
 
+@pytest.mark.parametrize(
+    ("schedule", "ending"),
+    [
+        ("1/2/3 * * * *", "the minute field '1/2/3' has more than one '/'"),
+        ("1-2-3 * * * *", "the minute field '1-2-3' has more than one '-'"),
+        ("x * * * *", "the minute field 'x' 'x' is not a number"),
+        ("1-x * * * *", "the minute field '1-x' 'x' is not a number"),
+        ("0 0 * * MOX", "the day-of-week field 'MOX' 'MOX' is not a number or a name"),
+        ("0 0 * JAN-XYZ *", "the month field 'JAN-XYZ' 'XYZ' is not a number or a name"),
+        ("*/x * * * *", "the minute field '*/x' step 'x' is not a number"),
+        ("*/-1 * * * *", "the minute field '*/-1' step '-1' is not a number"),  # mustParseInt: negative
+        ("*/0 * * * *", "the minute field '*/0' step must be positive"),
+        ("0 20-10/2 * * *", "the hour field '20-10/2' starts after it ends (20 > 10)"),
+        ("0 9-30/2 * * *", "the hour field '9-30/2' is outside 0-23"),
+        ("1" * 19 + " * * * *", f"the minute field '{'1' * 19}' is outside 0-59"),  # Atoi reads it
+        ("9223372036854775807 * * * *", "the minute field '9223372036854775807' is outside 0-59"),  # 2^63-1
+        (
+            "9223372036854775808 * * * *",  # 2^63: beyond Atoi's int64
+            "the minute field '9223372036854775808' '9223372036854775808' is not a number",
+        ),
+    ],
+)
+def test_cron_refusals_name_the_field_and_the_rule(schedule: str, ending: str) -> None:
+    """robfig/cron v3 parser.go getRange, as Argo Workflows' ParseStandard runs it: one '/' at most, one '-' at
+    most, numbers by strconv.Atoi (mustParseInt refuses a negative one) or names where the field has them, a
+    positive step, `N/step` meaning N to the field's maximum, and the range inside the field's bounds."""
+    message = kv.cron_schedule(schedule)
+    assert message == f"{schedule!r}: {ending}", message
+
+
+def test_cron_schedule_messages() -> None:
+    """The refusals before any field is read, each with its own line."""
+    assert kv.cron_schedule(" ") == "a cron schedule must not be empty"
+    for prefixed in ("TZ=UTC 0 3 * * *", "CRON_TZ=Europe/Berlin 0 3 * * *"):
+        assert kv.cron_schedule(prefixed) == (
+            "set training.timezone instead of a TZ= or CRON_TZ= prefix in the schedule"
+        ), prefixed
+
+
+def test_every_takes_a_positive_interval() -> None:
+    """robfig/cron parser.go reads `@every <d>` with Go's time.ParseDuration and constantdelay.go's Every clamps
+    any interval below one second to one second: `@every 0s` or a negative interval would run every second,
+    so they are refused as mistakes; any positive interval is accepted as written."""
+    assert kv.cron_schedule("@every 1ns") is None
+    assert kv.cron_schedule("@every 0s") == "'@every 0s': the @every interval must be positive"
+    assert kv.cron_schedule("@every -1ns") == "'@every -1ns': the @every interval must be positive"
+
+
 def test_time_zones() -> None:
     accepts(kv.timezone, ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5"])
     refuses(kv.timezone, ["Local", "../etc/passwd", "/etc/localtime", "Europe/Berln", "Mars/Olympus", "Europe", ""])
+
+
+def _zone_sources(monkeypatch: pytest.MonkeyPatch, *, package: bool, system: list[str]) -> None:
+    """This machine's tz database as the rule sees it: the `tzdata` package, and zoneinfo.TZPATH."""
+    import importlib.util
+    import zoneinfo
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        if name == "tzdata":
+            return real("json") if package else None  # any spec stands for an installed package
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(zoneinfo, "TZPATH", tuple(system))
+
+
+def test_the_zone_database_is_the_package_or_a_system_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Python's zoneinfo reads the system's tz files (zoneinfo.TZPATH) or the `tzdata` package; a system
+    directory counts when it holds the file UTC."""
+    (tmp_path / "with").mkdir()
+    (tmp_path / "with" / "UTC").write_bytes(b"TZif")
+    (tmp_path / "without").mkdir()
+    for package, system, found in [
+        (False, [], False),
+        (True, [], True),
+        (False, [str(tmp_path / "without")], False),
+        (False, [str(tmp_path / "without"), str(tmp_path / "with")], True),
+        (True, [str(tmp_path / "with")], True),
+    ]:
+        _zone_sources(monkeypatch, package=package, system=system)
+        assert kv._zone_database_available() is found, (package, system)
+
+
+def test_time_zones_without_a_zone_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a database only the form is checked: an IANA-style name of at most 255 characters (one file
+    name), never `Local` (Go's time.LoadLocation gives the controller's own zone for it)."""
+    _zone_sources(monkeypatch, package=False, system=[])
+    accepts(kv.timezone, ["UTC", "Europe/Berln", "Mars/Olympus", "a" * 255])
+    refuses(kv.timezone, ["Local", "a" * 256, "../etc/passwd", "/etc/localtime", "", "Europe/"])
 
 
 def test_go_durations() -> None:
@@ -307,7 +544,19 @@ def test_go_durations() -> None:
     for bad in ("", "1", "1d", "h", "1h 30m", "3000000h", "--1s", "+-1s", "1.2.3s"):
         assert kv.go_duration_nanoseconds(bad) is None, bad
     assert kv.duration_range(3600) is None
-    assert kv.duration_range(10**12) is not None
+    assert kv.duration_range(10**12) == "is longer than a Go duration can hold (about 292 years)"
+
+
+@pytest.mark.parametrize(
+    ("text", "nanoseconds"),
+    [("+1s", 10**9), ("+0", 0), ("-0", 0), ("+1.5m", 90 * 10**9), (".5s", 5 * 10**8), ("5.s", 5 * 10**9)],
+)
+def test_go_duration_signs_and_fractions(text: str, nanoseconds: int) -> None:
+    """Go's time.ParseDuration (src/time/format.go): `[-+]?([0-9]*(\\.[0-9]*)?[a-z]+)+`; a leading '+' or '-'
+    is consumed first, then "0" alone is zero; a number needs digits before or after its '.'."""
+    assert kv.go_duration_nanoseconds(text) == nanoseconds
+    for bad in ("+", "-", ".s", "+.s"):
+        assert kv.go_duration_nanoseconds(bad) is None, bad
 
 
 def test_tolerations_follow_kubernetes_validation() -> None:

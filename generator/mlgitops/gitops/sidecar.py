@@ -83,7 +83,7 @@ CMD ["/var/run/argocd/argocd-cmp-server"]
 
 
 def check_install(prefix: Path) -> list[str]:
-    """Problems with an mlgitops install in PREFIX for the sidecar (none: it is ready).
+    """Problems with an mlgitops install in PREFIX for the sidecar (none: it is ready), one line each.
 
     mlgitops must be imported from PREFIX; plugin.yaml's commands must resolve on PATH to PREFIX/bin;
     `mlgitops --version` must run; the Kustomize mlgitops runs must be PREFIX/bin's and build a small
@@ -91,9 +91,12 @@ def check_install(prefix: Path) -> list[str]:
     module must have its bytecode cached (the root file system is read-only).
     """
     import mlgitops
-    from mlgitops.gitops.argocd import plugin_config
-    from mlgitops.layout.kustomize import kustomize_command
-    from mlgitops.render.addons import evaluator_problem
+
+    try:
+        from mlgitops.gitops.argocd import plugin_config
+        from mlgitops.render.addons import evaluator_problem
+    except Exception as exc:  # a dependency missing or broken in PREFIX: nothing else can be checked
+        return [f"mlgitops cannot be imported: {_last_line(f'{type(exc).__name__}: {exc}')}"]
 
     problems: list[str] = []
     bindir = (prefix / "bin").resolve()
@@ -108,20 +111,14 @@ def check_install(prefix: Path) -> list[str]:
             problems.append(f"plugin.yaml command {command!r} is not on PATH")
         elif Path(found).parent.resolve() != bindir:
             problems.append(f"plugin.yaml command {command!r} resolves to {found}, outside {bindir}")
-    version = subprocess.run([str(bindir / "mlgitops"), "--version"], capture_output=True, text=True, check=False)
-    if version.returncode != 0 or not version.stdout.startswith("mlgitops "):
-        problems.append(f"`mlgitops --version` failed: {version.stderr.strip() or version.stdout.strip()}")
-    with tempfile.TemporaryDirectory(prefix="mlgitops-check-") as tmp:
-        (Path(tmp) / "kustomization.yaml").write_text(
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-            "configMapGenerator:\n- name: check\n  literals: [ok=yes]\n  options: {disableNameSuffixHash: true}\n"
-        )
-        argv = [*kustomize_command(), tmp]
-        if Path(argv[0]).parent.resolve() != bindir:
-            problems.append(f"kustomize runs as {argv[0]}, outside {bindir}")
-        built = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if built.returncode != 0 or "name: check" not in built.stdout:
-            problems.append(f"`{' '.join(argv)}` failed: {' '.join(built.stderr.split())}")
+    try:
+        version = subprocess.run([str(bindir / "mlgitops"), "--version"], capture_output=True, text=True, check=False)
+    except OSError as exc:
+        problems.append(f"`{bindir / 'mlgitops'} --version` cannot run: {exc.strerror}")
+    else:
+        if version.returncode != 0 or not version.stdout.startswith("mlgitops "):
+            problems.append(f"`mlgitops --version` failed: {_last_line(version.stderr) or _last_line(version.stdout)}")
+    problems.extend(_kustomize_problems(bindir))
     jsonnet = evaluator_problem()
     if jsonnet is not None:
         problems.append(jsonnet)
@@ -130,6 +127,39 @@ def check_install(prefix: Path) -> list[str]:
         if not cached.is_file():
             problems.append(f"no bytecode for {source.relative_to(package.parent)}")
     return problems
+
+
+def _kustomize_problems(bindir: Path) -> list[str]:
+    """The Kustomize mlgitops runs must be BINDIR's and build a small kustomization."""
+    from mlgitops.layout.kustomize import kustomize_command
+    from mlgitops.util.errors import ToolError
+
+    try:
+        command = kustomize_command()
+    except ToolError as exc:
+        return [str(exc)]
+    problems = []
+    if Path(command[0]).parent.resolve() != bindir:
+        problems.append(f"kustomize runs as {command[0]}, outside {bindir}")
+    with tempfile.TemporaryDirectory(prefix="mlgitops-check-") as tmp:
+        (Path(tmp) / "kustomization.yaml").write_text(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "configMapGenerator:\n- name: check\n  literals: [ok=yes]\n  options: {disableNameSuffixHash: true}\n"
+        )
+        argv = [*command, tmp]
+        try:
+            built = subprocess.run(argv, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            return [*problems, f"`{' '.join(argv)}` cannot run: {exc.strerror}"]
+        if built.returncode != 0 or "name: check" not in built.stdout:
+            problems.append(f"`{' '.join(argv)}` failed: {' '.join(built.stderr.split())}")
+    return problems
+
+
+def _last_line(text: str) -> str:
+    """The last non-blank line of TEXT: the error of a child's traceback, one line of a multi-line message."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ is reported at its spec line instead of at apply time. Each rule names the upstr
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from urllib.parse import urlsplit
 
 INT32_MAX = 2**31 - 1
@@ -107,9 +107,13 @@ _CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
 def config_map_key(value: str) -> str | None:
-    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey (Secret keys follow it too)."""
-    if len(value) > 253 or not _CONFIG_KEY.fullmatch(value) or value in (".", ".."):
-        return f"{_show(value)} is not a Secret or ConfigMap key (letters, digits, '-', '_', '.'; at most 253)"
+    """k8s.io/apimachinery/pkg/util/validation/validation.go IsConfigMapKey (Secret keys follow it too), with
+    its hasChDirPrefix: not `.`, and not starting with `..`."""
+    if len(value) > 253 or not _CONFIG_KEY.fullmatch(value) or value == "." or value.startswith(".."):
+        return (
+            f"{_show(value)} is not a Secret or ConfigMap key (letters, digits, '-', '_', '.'; at most 253; "
+            "not '.' and not starting with '..')"
+        )
     return None
 
 
@@ -138,10 +142,11 @@ def int64(value: int) -> str | None:
 # --- ports and probes ----------------------------------------------------------------------------
 
 # k8s.io/apimachinery/pkg/util/validation/validation.go: IsValidPortNum, IsValidPortName (IANA_SVC_NAME,
-# RFC 6335 section 5.1), IsHTTPHeaderName (an RFC 7230 token).
+# RFC 6335 section 5.1), IsHTTPHeaderName (letters, digits and '-': Go's net/http names, stricter than an
+# RFC 7230 token).
 PORT_NAME_MAX = 15
 _PORT_NAME = re.compile(r"[-a-z0-9]+")
-_HTTP_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_HTTP_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
 
 
 def port_number(value: int) -> str | None:
@@ -169,7 +174,7 @@ def port_name(value: str) -> str | None:
 
 def http_header_name(value: str) -> str | None:
     if not _HTTP_HEADER_NAME.fullmatch(value):
-        return f"{_show(value)} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+        return f"{_show(value)} is not an HTTP header name Kubernetes accepts (letters, digits and '-')"
     return None
 
 
@@ -207,12 +212,16 @@ def container_resource_name(value: str) -> str | None:
 
 # k8s.io/apimachinery/pkg/api/resource/quantity.go (ParseQuantity and its grammar) and suffix.go
 # (interpret). The parser has no limit on digits, but it caps binary quantities at 2^63-1 and reads
-# an exponent into an int32 that silently wraps; values beyond 2^63-1 are refused here instead.
+# an exponent into an int32 that silently wraps, then sets the number's scale to its decimal places minus
+# that exponent, in int32 arithmetic too (amount.go Scale.infScale); values beyond 2^63-1, and exponents
+# whose scale would wrap, are refused here instead.
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+))(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?"
 )
 _DECIMAL_SUFFIX = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY_SUFFIX = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+# Scaling by any int32 exponent (the default context refuses beyond about 2 million: InvalidOperation).
+_SCALING = Context(Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def quantity(value: str) -> str | None:
@@ -229,10 +238,13 @@ def quantity(value: str) -> str | None:
         amount = number * 2 ** _BINARY_SUFFIX[suffix]
     else:
         exponent = int(suffix[1:]) if suffix[:1] in ("e", "E") and len(suffix) > 1 else _DECIMAL_SUFFIX[suffix]
+        places = -int(number.as_tuple().exponent)
+        if number and not places - INT32_MAX <= exponent <= INT32_MAX:  # Kubernetes would read another number
+            return f"{_show(value)} has an exponent out of range"
         # Compare magnitudes without building 10**exponent for a hostile exponent.
         if number and number.adjusted() + exponent > 19:
             return f"{_show(value)} is larger than Kubernetes can hold (2^63-1)"
-        amount = number.scaleb(exponent) if number else number
+        amount = number.scaleb(exponent, _SCALING) if number else number
     if amount > INT64_MAX:
         return f"{_show(value)} is larger than Kubernetes can hold (2^63-1)"
     return None
@@ -375,9 +387,10 @@ _ATOI = re.compile(r"[+-]?[0-9]+")
 def _cron_number(text: str, names: dict[str, int] | None) -> int | None:
     if names and text.lower() in names:
         return names[text.lower()]
-    if not _ATOI.fullmatch(text) or text.startswith("-") or len(text) > 18:
+    if not _ATOI.fullmatch(text) or text.startswith("-"):  # mustParseInt refuses a negative number
         return None
-    return int(text)
+    digits = text.lstrip("+0") or "0"  # strconv.Atoi: any number of leading zeros, then an int64
+    return int(digits) if len(digits) <= 19 and int(digits) <= INT64_MAX else None
 
 
 def _cron_range(part: str, low: int, high: int, names: dict[str, int] | None) -> str | None:
@@ -393,17 +406,17 @@ def _cron_range(part: str, low: int, high: int, names: dict[str, int] | None) ->
             return "has more than one '-'"
         first = _cron_number(low_and_high[0], names)
         if first is None:
-            return f"{low_and_high[0]!r} is not a number" + (" or a name" if names else "")
+            return f"{_show(low_and_high[0])} is not a number" + (" or a name" if names else "")
         start = end = first
         if len(low_and_high) == 2:
             last = _cron_number(low_and_high[1], names)
             if last is None:
-                return f"{low_and_high[1]!r} is not a number" + (" or a name" if names else "")
+                return f"{_show(low_and_high[1])} is not a number" + (" or a name" if names else "")
             end = last
     if len(range_and_step) == 2:
         step = _cron_number(range_and_step[1], None)
         if step is None:
-            return f"step {range_and_step[1]!r} is not a number"
+            return f"step {_show(range_and_step[1])} is not a number"
         if step == 0:
             return "step must be positive"
         if len(low_and_high) == 1:
@@ -441,7 +454,7 @@ def cron_schedule(value: str) -> str | None:
         for part in text.split(","):
             why = _cron_range(part, low, high, names)
             if why:
-                return f"{_show(value)}: the {name} field {part!r} {why}"
+                return f"{_show(value)}: the {name} field {_show(part)} {why}"
     return None
 
 

@@ -99,8 +99,10 @@ def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator
         raise LockError(f"{root}: cannot open the project directory to lock it: {exc.strerror}") from None
     try:
         _acquire(fd, note_path)
+        wrote = False  # a note this command did not write (one it may not overwrite) is never removed
         try:
             _write_note(note_path, holder_note(command))
+            wrote = True
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise LockError(f"{LOCK_FILE}:1:1: a symlink; the lock note must be a plain file: remove it") from None
@@ -112,7 +114,7 @@ def project_lock(root: Path, command: str, *, required: bool = True) -> Iterator
         finally:
             _held.discard(key)
             with contextlib.suppress(OSError):
-                if not note_path.is_symlink():
+                if wrote and not note_path.is_symlink():
                     note_path.unlink()
     finally:
         os.close(fd)
