@@ -132,7 +132,7 @@ def one_point(models: int, runs: int, crds: Path | None, budget: float, parent: 
         os.sync()
         point["commands"][EMPTY_TREE] = summarize([measure([*MLGITOPS, "render"], root, base)])
         (work / "home").chmod(0o555)  # argocd-cmp-server's HOME is not writable; nothing else may write there
-        versions = iter(range(6, 1_000_000))
+        versions = iter(range(1001, 1_000_000))  # above any version or canary a shape serves
 
         def render_one_changed() -> dict[str, float]:
             (root / "models" / f"{model_name(7)}.yaml").write_text(model_text(7, version=next(versions)))
