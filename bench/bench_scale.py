@@ -17,12 +17,15 @@ the empty tree, then each command runs `--runs` times as a fresh process, in thi
   schema cache each run, outside Git (no base revision to compare with);
 - `diff, one changed`: the tree committed to Git, one model's version bumped in the working tree.
 
-Each run's wall time, CPU time (user + system) and peak RSS come from `os.wait4` on that child alone,
-with the 1-minute load average at its start. Medians are reported (peak: the largest run), with a
-least-squares line per command over the model counts (R², largest deviation) and the time per model
-at each count relative to the first. `--budget-at N=S`: when the commands at N models have taken more
-than S seconds, the rest of that count is skipped and listed as such. Target (issue 26): every command's
-peak at 10000 models x 3 at most 1 GiB. `tools/plot_scale.py` draws the JSON (`make plot-scale`).
+Each run's wall time, CPU time (user + system, with its children's) and peak RSS (of the largest process in
+its tree: mlgitops, or a Jsonnet child it forked) come from `os.wait4` on that child alone, with the 1-minute
+load average at its start; beside them the peak proportional set size of the whole process tree, sampled
+every 0.1 s from /proc (what the command holds at once, a forked child's shared pages counted once).
+Medians are reported (peaks: the largest run), with a least-squares line per command over the model counts
+(R², largest deviation) and the time per model at each count relative to the first. `--budget-at N=S`: when
+the commands at N models have taken more than S seconds, the rest of that count is skipped and listed as
+such. Target (issue 26): every command's peak at 10000 models x 3 at most 1 GiB. `tools/plot_scale.py`
+draws the JSON (`make plot-scale`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,20 +59,63 @@ COMMANDS = ("render", "render, one changed", "cmp generate", "validate", "diff, 
 EMPTY_TREE = "render (empty tree)"
 
 
+def tree_pss_kib(pid: int) -> int:
+    """Proportional set size (KiB) of `pid` and its descendants now: pages a fork shares with its parent count
+    once, unlike the sum of their RSS. 0 when nothing is left to read (Linux /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError, StopIteration):  # gone meanwhile, or not Linux
+            continue
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """The largest `tree_pss_kib` of a process seen every `interval` seconds until it ends (a sampled peak:
+    a spike shorter than the interval can be missed; wait4's ru_maxrss is the exact peak of one process)."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak_kib = pid, interval, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak_kib = max(self.peak_kib, tree_pss_kib(self.pid))
+            self.done.wait(self.interval)
+
+
 def measure(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> dict[str, float]:
-    """One run of argv: wall and CPU seconds, peak RSS in KiB (this child alone, from wait4), load at start."""
+    """One run of argv: wall and CPU seconds (this child and its children, from wait4), its peak RSS in KiB
+    (the largest single process of its tree, from wait4), the sampled peak PSS of the whole tree, load at start."""
     load = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    sampler.done.set()
+    sampler.join()
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.stderr:
         proc.stderr.close()
     code = os.waitstatus_to_exitcode(status)
     if code not in ok:
         raise SystemExit(f"{' '.join(argv)} (in {cwd}) exited {code}: {stderr.strip()[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_kib": usage.ru_maxrss, "load": load}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_kib": usage.ru_maxrss,
+        "tree_pss_kib": sampler.peak_kib,
+        "load": load,
+    }
 
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, Any]:
@@ -76,6 +123,7 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, Any]:
         "wall": statistics.median(r["wall"] for r in runs),
         "cpu": statistics.median(r["cpu"] for r in runs),
         "peak_mib": max(r["peak_kib"] for r in runs) / 1024,
+        "tree_pss_mib": max(r["tree_pss_kib"] for r in runs) / 1024,
         "load": statistics.median(r["load"] for r in runs),
         "runs": runs,
     }
@@ -181,7 +229,7 @@ def one_point(models: int, runs: int, crds: Path | None, budget: float, parent: 
 def _row(name: str, summary: dict[str, Any]) -> str:
     return (
         f"{name:<22} wall {summary['wall']:8.2f} s  CPU {summary['cpu']:8.2f} s  peak {summary['peak_mib']:6.0f} MiB"
-        f"  load {summary['load']:4.1f}  ({len(summary['runs'])} runs)"
+        f" (tree {summary['tree_pss_mib']:6.0f})  load {summary['load']:4.1f}  ({len(summary['runs'])} runs)"
     )
 
 
@@ -194,7 +242,7 @@ def linearity(points: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         models = [m for m, _ in measured]
         result[name] = {}
-        for measure_name in ("wall", "cpu", "peak_mib"):
+        for measure_name in ("wall", "cpu", "peak_mib", "tree_pss_mib"):
             values = [s[measure_name] for _, s in measured]
             line = fit(models, values)
             result[name][measure_name] = {
@@ -226,12 +274,13 @@ def print_tables(points: list[dict[str, Any]], lines: dict[str, Any]) -> None:
         )
     at_target = [p for p in points if p["models"] == TARGET_AT]
     for point in at_target:
-        worst = max(point["commands"].items(), key=lambda item: item[1]["peak_mib"])
-        verdict = "met" if worst[1]["peak_mib"] <= TARGET_PEAK_MIB else "MISSED"
-        print(
-            f"\npeak memory at {TARGET_AT} models x 3: worst {worst[1]['peak_mib']:.0f} MiB ({worst[0]}),"
-            f" target <= {TARGET_PEAK_MIB} MiB: {verdict}"
-        )
+        for name, summary in point["commands"].items():
+            peak = max(summary["peak_mib"], summary["tree_pss_mib"])
+            verdict = "met" if peak <= TARGET_PEAK_MIB else "MISSED"
+            print(
+                f"peak memory at {TARGET_AT} models x 3, {name}: {summary['peak_mib']:.0f} MiB (one process),"
+                f" {summary['tree_pss_mib']:.0f} MiB (its tree, sampled); target <= {TARGET_PEAK_MIB} MiB: {verdict}"
+            )
 
 
 def main() -> int:

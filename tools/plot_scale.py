@@ -3,7 +3,8 @@
     python tools/plot_scale.py [bench/results/scale.json] [docs/img/scale.svg]
 
 Left panel: the median wall time of each command (solid) and its median CPU time, user + system (dashed),
-against the model count; right panel: each command's peak RSS, with issue 26's 1 GiB line. The footer
+against the model count; right panel: each command's peak RSS of its largest process (solid) and the sampled
+peak PSS of its whole process tree (dashed), with issue 26's 1 GiB line. The footer
 names the model shape, the runs per point, the machine's cores and the load averages the runs started at.
 The SVG is byte-stable for the same JSON (no date, a fixed id salt), so a redraw changes Git only when the
 figures do. `make plot-scale` measures, then draws.
@@ -31,7 +32,9 @@ TARGET_MIB = 1024
 
 def series(points: list[dict[str, Any]], command: str, measure: str) -> tuple[list[int], list[float]]:
     """(model counts, values) of one command's measure, over the points that measured it."""
-    measured = [(p["models"], p["commands"][command][measure]) for p in points if command in p["commands"]]
+    measured = [
+        (p["models"], p["commands"][command][measure]) for p in points if measure in p["commands"].get(command, {})
+    ]
     return [m for m, _ in measured], [v for _, v in measured]
 
 
@@ -69,10 +72,15 @@ def draw(result: dict[str, Any], out: Path) -> None:
         times.plot(models, wall, "o-", color=color, label=LABELS[command])
         times.plot(*series(points, command, "cpu"), "s--", color=color, markersize=3, linewidth=1)
         memory.plot(*series(points, command, "peak_mib"), "o-", color=color, label=LABELS[command])
+        memory.plot(*series(points, command, "tree_pss_mib"), "s--", color=color, markersize=3, linewidth=1)
     times.set(xlabel="models (x 3 environments)", ylabel="seconds", title="time: wall (solid), CPU (dashed)")
     memory.axhline(TARGET_MIB, color="grey", linestyle=":", linewidth=1)
     memory.annotate("1 GiB", (0.01, TARGET_MIB), xycoords=("axes fraction", "data"), va="bottom", color="grey")
-    memory.set(xlabel="models (x 3 environments)", ylabel="MiB", title="peak memory (max RSS of the process)")
+    memory.set(
+        xlabel="models (x 3 environments)",
+        ylabel="MiB",
+        title="peak memory: largest process (solid), process tree (dashed)",
+    )
     for axes in (times, memory):
         axes.set_xlim(left=0)
         axes.set_ylim(bottom=0)
