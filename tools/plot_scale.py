@@ -2,9 +2,10 @@
 
     python tools/plot_scale.py [bench/results/scale.json] [docs/img/scale.svg]
 
-Left panel: the median wall time of each command (solid) and its median CPU time, user + system (dashed),
-against the model count; right panel: each command's peak RSS of its largest process (solid) and the sampled
-peak PSS of its whole process tree (dashed), with issue 26's 1 GiB line. The footer
+The first two panels: the median wall time of each command (solid) and its median CPU time, user + system
+(dashed), against the model count, the commands over every model apart from those after a one-model change;
+the third: each command's peak RSS of its largest process (solid) and the sampled peak PSS of its whole process
+tree (dashed), with issue 26's 1 GiB line. The footer
 names the model shape, the runs per point, the machine's cores and the load averages the runs started at.
 The SVG is byte-stable for the same JSON (no date, a fixed id salt), so a redraw changes Git only when the
 figures do. `make plot-scale` measures, then draws.
@@ -27,6 +28,7 @@ LABELS = {
     "validate": "validate, every environment",
     "diff, one changed": "diff, one model changed",
 }
+ONE_MODEL = ("render, one changed", "diff, one changed")  # their own panel: seconds, not minutes
 TARGET_MIB = 1024
 
 
@@ -63,30 +65,31 @@ def draw(result: dict[str, Any], out: Path) -> None:
     plt.rcParams["svg.hashsalt"] = "mlgitops-scale"  # stable element ids: the same JSON gives the same bytes
     plt.rcParams["svg.fonttype"] = "none"  # text stays text (smaller, searchable)
     points = result["points"]
-    fig, (times, memory) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for color, command in zip(colors, COMMANDS, strict=False):
+    fig, (whole, one, memory) = plt.subplots(1, 3, figsize=(15, 4.8), layout="constrained")
+    colors = dict(zip(COMMANDS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    for command in COMMANDS:
         models, wall = series(points, command, "wall")
         if not models:
             continue
-        times.plot(models, wall, "o-", color=color, label=LABELS[command])
+        color, label = colors[command], LABELS[command]
+        times = one if command in ONE_MODEL else whole
+        times.plot(models, wall, "o-", color=color, label=label)
         times.plot(*series(points, command, "cpu"), "s--", color=color, markersize=3, linewidth=1)
-        memory.plot(*series(points, command, "peak_mib"), "o-", color=color, label=LABELS[command])
+        memory.plot(*series(points, command, "peak_mib"), "o-", color=color, label=label)
         memory.plot(*series(points, command, "tree_pss_mib"), "s--", color=color, markersize=3, linewidth=1)
-    times.set(xlabel="models (x 3 environments)", ylabel="seconds", title="time: wall (solid), CPU (dashed)")
+    whole.set(ylabel="seconds", title="every model: wall (solid), CPU (dashed)")
+    one.set(ylabel="seconds", title="one model changed: wall (solid), CPU (dashed)")
     memory.axhline(TARGET_MIB, color="grey", linestyle=":", linewidth=1)
     memory.annotate("1 GiB", (0.01, TARGET_MIB), xycoords=("axes fraction", "data"), va="bottom", color="grey")
-    memory.set(
-        xlabel="models (x 3 environments)",
-        ylabel="MiB",
-        title="peak memory: largest process (solid), process tree (dashed)",
-    )
-    for axes in (times, memory):
+    memory.set(ylabel="MiB", title="peak memory: largest process (solid), its tree (dashed)")
+    for axes in (whole, one, memory):
+        axes.set_xlabel("models (x 3 environments)")
         axes.set_xlim(left=0)
         axes.set_ylim(bottom=0)
         axes.grid(True, alpha=0.3)
         axes.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
-    times.legend(fontsize="small", loc="upper left")
+    whole.legend(fontsize="small", loc="upper left")
+    one.legend(fontsize="small", loc="upper left")
     fig.text(0.0, -0.01, footer(result), fontsize="x-small", va="top", wrap=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".svg":
