@@ -1,6 +1,7 @@
 """Draw bench/bench_scale.py's figures: time and peak memory against the number of models (matplotlib, SVG).
 
     python tools/plot_scale.py [bench/results/scale.json] [docs/img/scale.svg]
+    python tools/plot_scale.py [bench/results/scale.json] --table    # the figures as Markdown tables
 
 The first two panels: the median wall time of each command (solid) and its median CPU time, user + system
 (dashed), against the model count, the commands over every model apart from those after a one-model change;
@@ -22,6 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = ("render", "render, one changed", "cmp generate", "validate", "diff, one changed")
 LABELS = {
+    "render (empty tree)": "render into the empty tree",
     "render": "render, all models (no render cache)",
     "render, one changed": "render, one model changed",
     "cmp generate": "cmp generate, whole environment",
@@ -99,10 +101,42 @@ def draw(result: dict[str, Any], out: Path) -> None:
     plt.close(fig)
 
 
+def markdown_tables(result: dict[str, Any]) -> str:
+    """The medians per command and model count (time, then memory), then each command's linearity."""
+    points = result["points"]
+    header = " | ".join(f"{p['models']:,} models" for p in points)
+    rows: list[str] = []
+    for title, cell in (
+        ("time: CPU (wall), load average", lambda s: f"{s['cpu']:.2f} s ({s['wall']:.2f} s), {s['load']:.1f}"),
+        ("peak MiB: largest process (tree)", lambda s: f"{s['peak_mib']:.0f} ({s.get('tree_pss_mib', 0):.0f})"),
+    ):
+        rows += [f"| {title} | {header} |", "|---|" + "---|" * len(points)]
+        for command in ("render (empty tree)", *COMMANDS):
+            cells = [cell(p["commands"][command]) if command in p["commands"] else "not measured" for p in points]
+            rows.append(f"| {LABELS.get(command, command)} | " + " | ".join(cells) + " |")
+        rows.append("")
+    rows += [
+        "| command | CPU s per 1000 models | + fixed | R² | largest deviation | per model at "
+        + ", ".join(f"{p['models']:,}" for p in points)
+        + " | peak MiB per 1000 models | R² |",
+        "|---|" + "---|" * 7,
+    ]
+    for command, by_measure in result.get("linearity", {}).items():
+        cpu, peak = by_measure["cpu"], by_measure["peak_mib"]
+        ratios = " / ".join(f"{r:.2f}" for r in cpu["per_model_relative"].values())
+        rows.append(
+            f"| {LABELS.get(command, command)} | {cpu['slope_per_1000']:.2f} | {cpu['intercept']:.2f} s"
+            f" | {cpu['r2']:.4f} | {cpu['max_deviation']:.1%} | {ratios}"
+            f" | {peak['slope_per_1000']:.0f} | {peak['r2']:.4f} |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, nargs="?", default=REPO / "bench" / "results" / "scale.json")
     parser.add_argument("out", type=Path, nargs="?", default=REPO / "docs" / "img" / "scale.svg")
+    parser.add_argument("--table", action="store_true", help="print the figures as Markdown tables instead")
     args = parser.parse_args()
     try:
         result = json.loads(args.results.read_text())
@@ -112,6 +146,9 @@ def main() -> int:
     if not result.get("points"):
         print(f"{args.results}: no measured points", file=sys.stderr)
         return 1
+    if args.table:
+        print(markdown_tables(result))
+        return 0
     draw(result, args.out)
     print(f"written: {args.out}")
     return 0
