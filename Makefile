@@ -12,7 +12,7 @@ CRDS ?= ../shared/crds
 PROMTOOL_PREFIX ?= /opt/prometheus-deb
 CONTROLPLANE_DIR ?= .controlplane
 
-.PHONY: help bench-realistic setup setup-example docs promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example conformance-data test mutation fuzz lint typecheck render render-check check bench clean
+.PHONY: help bench-realistic plot-scale setup setup-example docs promtool crds controlplane controlplane-if-go controlplane-up controlplane-down example conformance-data test mutation fuzz lint typecheck render render-check check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -110,6 +110,13 @@ bench: setup bench-realistic ## speed benchmarks (medians; see bench/), on the r
 	$(BIN)/python bench/bench_memory.py --crds $(CRDS)
 	$(BIN)/python bench/bench_kustomize.py
 	$(BIN)/python bench/bench_addons.py
+
+# Long (about two hours on a loaded 2-core machine): one repository per model count, every command three times
+# (once at 10,000). SCALE_ARGS=--models 1000,2000 for a quick look; the plot alone: $(BIN)/python tools/plot_scale.py
+SCALE_ARGS ?= --runs 3 --runs-at 10000=1
+plot-scale: setup ## time and peak memory against the model count, 1000-10000 models (bench/bench_scale.py) → docs/img/scale.svg
+	$(BIN)/python bench/bench_scale.py --out bench/results/scale.json --crds $(CRDS) $(SCALE_ARGS)
+	$(BIN)/python tools/plot_scale.py bench/results/scale.json docs/img/scale.svg
 
 clean: ## remove the virtualenvs, caches and the built site
 	rm -rf $(VENV) $(EXAMPLE_VENV) .mypy_cache .ruff_cache .pytest_cache site

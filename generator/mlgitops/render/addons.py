@@ -33,6 +33,11 @@ DRIVER = "templates/(addons)"  # the driver snippet's name in evaluator traces; 
 
 MAX_CHILDREN = 4
 PAIRS_PER_CHILD = 500  # below this, one evaluation (another child costs more than it saves)
+# A child holds every pair it evaluates. go-jsonnet maps 1.6 GiB of address space on start and about 0.1 MiB more
+# per pair of the bundled example: 3000 pairs (a chunk of 2000 models on 2 cores) came within 0.2 GiB of the
+# child's limit (MAX_TEMPLATE_MEMORY_BYTES over the parent's size) and crossed it now and then. So no chunk is
+# larger than this; more chunks than children run in waves, and a child's size does not grow with the project.
+MAX_PAIRS_PER_CHUNK = 1000
 
 # `file:12:5` or `file:12:5-9` (one line) or `file:(12:5)-(14:2)` (several lines), as the evaluator writes them.
 _POSITION = re.compile(r"(?P<path>[^\s:()]+):(?:\((?P<l2>\d+):(?P<c2>\d+)\)|(?P<line>\d+):(?P<col>\d+))")
@@ -470,11 +475,31 @@ def _evaluate_bounded(root: Path, names: Sequence[str], chunks: list[list[Obj]],
     return values
 
 
+def chunked(pairs: list[Obj], children: int) -> list[list[list[Obj]]]:
+    """`pairs` in waves of at most `children` chunks of one size (the last may be smaller), none over
+    MAX_PAIRS_PER_CHUNK. The chunk count is a multiple of `children`, so no wave leaves a core idle while
+    another chunk waits.
+
+    >>> [[len(chunk) for chunk in wave] for wave in chunked(list(range(3000)), 2)]
+    [[750, 750], [750, 750]]
+    >>> [[len(chunk) for chunk in wave] for wave in chunked(list(range(700)), 2)]
+    [[350, 350]]
+    """
+    if not pairs:
+        return []
+    count = max(children, -(-len(pairs) // MAX_PAIRS_PER_CHUNK))
+    count = -(-count // children) * children
+    size = -(-len(pairs) // count)
+    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+    return [chunks[i : i + children] for i in range(0, len(chunks), children)]
+
+
 def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) -> list[list[tuple[str, Obj]]]:
     """For each request, the (template, object) pairs its enabled templates return, templates in name order.
 
     All templates run in one evaluation per chunk of pairs, each in a bounded child process; chunks run
-    side by side. Errors are reported for the first failing chunk, so the message does not depend on timing.
+    side by side, in waves of as many as there are children (`chunked`). Errors are reported for the first
+    failing chunk, so the message does not depend on timing.
     """
     names = template_names(root)
     results: list[list[tuple[str, Obj]]] = [[] for _ in requests]
@@ -482,10 +507,10 @@ def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) 
         return results
     project_text = json.dumps(project, sort_keys=True)
     pairs = [{"model": r.model, "environment": r.environment, "settings": r.settings} for r in requests]
-    workers = min(os.cpu_count() or 1, MAX_CHILDREN) if len(pairs) >= PAIRS_PER_CHILD else 1
-    size = -(-len(pairs) // workers)
-    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-    values = _evaluate_bounded(root, names, chunks, project_text)
+    waves = chunked(pairs, min(os.cpu_count() or 1, MAX_CHILDREN) if len(pairs) >= PAIRS_PER_CHILD else 1)
+    values: list[Any] = []
+    for wave in waves:  # in order: a problem is the first failing chunk's, whatever the timing
+        values.extend(_evaluate_bounded(root, names, wave, project_text))
     for index, by_template in enumerate(values):
         for name in names:
             if name in by_template:
