@@ -23,9 +23,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -63,7 +64,7 @@ def interruptible() -> Iterator[Guard]:
     if threading.current_thread() is not threading.main_thread():
         yield guard
         return
-    previous = {signum: signal.signal(signum, guard.handle) for signum in SIGNALS}
+    previous: dict[int, Any] = {signum: signal.signal(signum, guard.handle) for signum in SIGNALS}
     try:
         yield guard
     finally:
@@ -71,4 +72,18 @@ def interruptible() -> Iterator[Guard]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if guard.received is not None:
-            os.kill(os.getpid(), guard.received)  # to the handler the process had: its usual ending
+            redeliver(guard.received, previous[guard.received])
+
+
+def redeliver(signum: int, handler: Callable[[int, FrameType | None], Any] | int | None) -> None:
+    """Hand a signal that arrived to the handler the process had: its usual ending.
+
+    A Python handler (SIGINT's default raises KeyboardInterrupt) is called here and now: a signal sent with
+    `os.kill` only marks it pending until the interpreter next checks, and an exception unwinding to the exit
+    may never give it the chance (the process then ended with a traceback of `Interrupted`). SIG_DFL and
+    SIG_IGN are left to the operating system.
+    """
+    if callable(handler):
+        handler(signum, None)
+    else:
+        os.kill(os.getpid(), signum)
