@@ -20,13 +20,30 @@ def _wait_for_signal() -> None:
 
 
 def test_sigint_inside_leaves_as_keyboard_interrupt_caused_by_interrupted() -> None:
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with pytest.raises(KeyboardInterrupt) as caught, interruptible():
-        os.kill(os.getpid(), signal.SIGINT)
-        _wait_for_signal()
-    assert isinstance(caught.value.__context__, Interrupted)
-    assert caught.value.__context__.signum == signal.SIGINT
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+    # Python's own SIGINT handler (a test run started in the background may have SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught, interruptible():
+            os.kill(os.getpid(), signal.SIGINT)
+            _wait_for_signal()
+        assert isinstance(caught.value.__context__, Interrupted)
+        assert caught.value.__context__.signum == signal.SIGINT
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_an_ignored_signal_stays_ignored() -> None:
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with interruptible() as guard:
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        assert guard.received is None
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_the_previous_python_handler_runs_before_the_block_is_left() -> None:

@@ -343,9 +343,11 @@ def test_set_default_on_the_model_init_scaffolds(tmp_path: Path) -> None:
 
 # Runs `mlgitops ARGS` with one pause at POINT of the render: it prints PAUSED and waits there until a
 # signal arrives (the hook lives in the test, not in mlgitops). Each pause happens once, so the undo
-# render after the signal runs through.
+# render after the signal runs through. SIGINT gets Python's handler, as in a terminal: a test run started in the
+# background (nohup, `&` in a script) starts its children with SIGINT ignored, which promote leaves ignored.
 PAUSING = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import mlgitops.gitops.rendercache.render as cached
 import mlgitops.layout.tree as tree
 

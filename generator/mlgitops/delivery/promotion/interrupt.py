@@ -6,7 +6,8 @@ finishing the render would leave the file edited and the generated tree stale. I
 the first of these signals raises `Interrupted` where the program is (so the caller's `except`
 undoes or completes its work), and any later one only waits: the clean-up itself is not interrupted.
 On leaving, the previous handlers are back, and a signal that arrived is delivered again to them
-(SIGTERM then ends the process as it would have, SIGINT raises KeyboardInterrupt).
+(SIGTERM then ends the process as it would have, SIGINT raises KeyboardInterrupt). A signal the process
+ignores is left ignored.
 
     with interruptible() as guard:
         try:
@@ -64,7 +65,9 @@ def interruptible() -> Iterator[Guard]:
     if threading.current_thread() is not threading.main_thread():
         yield guard
         return
-    previous: dict[int, Any] = {signum: signal.signal(signum, guard.handle) for signum in SIGNALS}
+    # A signal the process ignores (nohup, a background job of a script) stays ignored: its starter chose that.
+    handled = [signum for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
+    previous: dict[int, Any] = {signum: signal.signal(signum, guard.handle) for signum in handled}
     try:
         yield guard
     finally:
