@@ -8,8 +8,10 @@ extracts a checkout (files 0644), then times, interleaved:
   `ARGOCD_APP_PARAMETERS`) and a `HOME` that is not writable; once without the answer cache
   (`MLGITOPS_CMP_CACHE=0`: every call renders) and once with the sidecar's private writable cache
   directory holding the answer (a repeated request, cmp_cache.py);
-- the bare `kubectl kustomize overlays/<env>` of the same committed overlay (what a plain Kustomize
-  Application would cost);
+- the bare `kubectl kustomize overlays/<env>/<model>` of the same model's committed overlay (what a plain
+  Kustomize Application of that model would cost): the baseline of the ratios; and, for reference, of the
+  whole environment's overlay `overlays/<env>` (all the repository's models, which a one-model answer
+  does not hold);
 - for reference, `cmp generate` of the whole environment, a bare interpreter start, and an
   interpreter that only imports what `cmp generate` imports.
 
@@ -56,6 +58,7 @@ SPEC_IMPORT = _ENTRY + "import mlgitops.language.model, mlgitops.language.projec
 QUIET_SCRIPTS = ("pass", IMPORTS, SPEC_IMPORT)  # print nothing
 TARGET_RATIO = 1.5
 STRETCH_RATIO = 1.0
+BARE = "kubectl kustomize of the model's overlay"  # the baseline of the one-model ratios
 TARGET_LARGE_S = 2.0
 
 
@@ -157,7 +160,8 @@ def main() -> int:
         cases = {
             "cmp generate, one model": ([mlgitops, "cmp", "generate"], cwd, one),
             "cmp generate, one model, cache hit": ([mlgitops, "cmp", "generate"], cwd, cached),
-            "kubectl kustomize (committed overlay)": ([*kustomize, app_path], checkout, sidecar),
+            BARE: ([*kustomize, f"{app_path}/{model}"], checkout, sidecar),
+            f"kubectl kustomize {app_path} ({args.models} models)": ([*kustomize, app_path], checkout, sidecar),
             "cmp generate, whole environment": ([mlgitops, "cmp", "generate"], cwd, whole),
             # Where the time goes: interpreter start, pydantic with the spec models, then all the
             # imports generate needs, doing nothing else.
@@ -184,8 +188,8 @@ def main() -> int:
                 f"  {name:40s} {medians[name]:.3f} s   ({min(values):.3f}-{max(values):.3f})"
                 f"   CPU {cpu_medians[name]:.3f} s"
             )
-        bare = medians["kubectl kustomize (committed overlay)"]
-        bare_cpu = cpu_medians["kubectl kustomize (committed overlay)"]
+        bare = medians[BARE]
+        bare_cpu = cpu_medians[BARE]
         for name in ("cmp generate, one model", "cmp generate, one model, cache hit"):
             ratio = medians[name] / bare
             verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
