@@ -8,6 +8,8 @@ extracts a checkout (files 0644), then times, interleaved:
   `ARGOCD_APP_PARAMETERS`) and a `HOME` that is not writable; once without the answer cache
   (`MLGITOPS_CMP_CACHE=0`: every call renders) and once with the sidecar's private writable cache
   directory holding the answer (a repeated request, cmp_cache.py);
+- for reference, the same one-model request in forks of an interpreter that has imported what it needs (what
+  a warm process would cost without the imports; CPU time only);
 - the bare `kubectl kustomize overlays/<env>/<model>` of the same model's committed overlay (what a plain
   Kustomize Application of that model would cost): the baseline of the ratios; and, for reference, of the
   whole environment's overlay `overlays/<env>` (all the repository's models, which a one-model answer
@@ -56,6 +58,27 @@ _ENTRY = (
 IMPORTS = _ENTRY + "import mlgitops.cli.main, mlgitops.gitops.cmp, mlgitops.layout.build"
 SPEC_IMPORT = _ENTRY + "import mlgitops.language.model, mlgitops.language.project"
 QUIET_SCRIPTS = ("pass", IMPORTS, SPEC_IMPORT)  # print nothing
+# The same one-model request in forks of an interpreter that has imported what it needs: what a warm process
+# (a server in the sidecar forking per request) would cost, without the imports. Prints each fork's CPU time.
+FORKED = (
+    _ENTRY
+    + """
+import json, os, sys
+import mlgitops.cli.main as cli, mlgitops.gitops.cmp, mlgitops.layout.build
+import mlgitops.language.loader, mlgitops.language.model, mlgitops.language.project
+cpu = []
+for _ in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        os._exit(cli.run(["cmp", "generate"]))
+    _, status, usage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        sys.exit("cmp generate failed in the fork")
+    cpu.append(usage.ru_utime + usage.ru_stime)
+print(json.dumps(cpu))
+"""
+)
 TARGET_RATIO = 1.5
 STRETCH_RATIO = 1.0
 BARE = "kubectl kustomize of the model's overlay"  # the baseline of the one-model ratios
@@ -198,6 +221,16 @@ def main() -> int:
                 f"  {name} / bare kustomize: {ratio:.2f}x wall ({cpu_medians[name] / bare_cpu:.2f}x CPU)"
                 f"   target <= {TARGET_RATIO}x (stretch <= {STRETCH_RATIO}x): {verdict}{stretch}"
             )
+
+        forked_argv = [sys.executable, "-c", FORKED, str(args.runs)]
+        forked = subprocess.run(forked_argv, cwd=cwd, env=one, capture_output=True, text=True, check=False)
+        if forked.returncode != 0:
+            raise SystemExit(f"the forked reference failed: {forked.stderr.strip()}")
+        forked_cpu = statistics.median(json.loads(forked.stdout))
+        print(
+            f"  reference: cmp generate, one model, forked from a warm interpreter: CPU {forked_cpu:.3f} s"
+            f" ({forked_cpu / bare_cpu:.2f}x bare kustomize's CPU; load average {_load()})"
+        )
 
         if args.large:
             _large(args, work, mlgitops, kustomize, sidecar, request, plugin_env)
