@@ -57,8 +57,8 @@ controlplane-down: setup ## stop the control plane started in CONTROLPLANE_DIR
 	$(BIN)/python tools/controlplane.py down $(CONTROLPLANE_DIR)
 
 controlplane-if-go:
-	@if command -v go >/dev/null; then tools/build-controlplane >/dev/null; \
-	else echo "go not found: the tests on the local control plane and the Jenkins X pipeline checks will be skipped (docs/controlplane.md)"; fi
+	@if command -v go >/dev/null; then tools/build-controlplane >/dev/null && $(BIN)/python tools/crdsource.py fetch crds; \
+	else echo "go not found: the tests on the local control plane, the Jenkins X pipeline checks and (without ../shared/crds) the CRD checks will be skipped (docs/controlplane.md)"; fi
 
 # COVERAGE=1 (set by .ci/run) measures branch coverage of the package in the test process and prints the
 # total and the least-covered modules; subprocesses the tests start are not measured.
