@@ -111,7 +111,7 @@ bench: setup bench-realistic ## speed benchmarks (medians; see bench/), on the r
 	$(BIN)/python bench/bench_kustomize.py
 	$(BIN)/python bench/bench_addons.py
 
-# Long (about two hours on a loaded 2-core machine): one repository per model count, every command three times
+# Long (about an hour on a loaded 2-core machine, 2026-12-07): one repository per model count, every command three times
 # (once at 10,000). SCALE_ARGS=--models 1000,2000 for a quick look; the plot alone: $(BIN)/python tools/plot_scale.py
 SCALE_ARGS ?= --runs 3 --runs-at 10000=1
 plot-scale: setup ## time and peak memory against the model count, 1000-10000 models (bench/bench_scale.py) → docs/img/scale.svg

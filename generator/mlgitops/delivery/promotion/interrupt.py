@@ -75,10 +75,10 @@ def interruptible() -> Iterator[Guard]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if guard.received is not None:
-            redeliver(guard.received, previous[guard.received])
+            _redeliver(guard.received, previous[guard.received])
 
 
-def redeliver(signum: int, handler: Callable[[int, FrameType | None], Any] | int | None) -> None:
+def _redeliver(signum: int, handler: Callable[[int, FrameType | None], Any] | int | None) -> None:
     """Hand a signal that arrived to the handler the process had: its usual ending.
 
     A Python handler (SIGINT's default raises KeyboardInterrupt) is called here and now: a signal sent with
