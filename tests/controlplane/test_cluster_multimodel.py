@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mlgitops.checks.policies.admission import trained_model_problems
 from tests.language.test_corpus import CASES, render_case
 
 pytestmark = pytest.mark.cluster
@@ -83,3 +84,24 @@ def test_kserve_refuses_what_the_trained_model_crd_admits(cluster: Any) -> None:
     assert [r.name for r in refused] == ["iris.v1", "iris-v1"], [str(r) for r in refused]
     assert "a Trained Model name must consist of alphanumeric characters, '_', or '-'" in refused[0].message
     assert "The storage uri must start with one of the prefixes: s3://, gs://, https://, http://" in refused[1].message
+
+    # validate's trained-model-admission policy refuses exactly what the webhook refuses (the API server admits
+    # DNS subdomains as names first: '_' never reaches the webhook, '.' does)
+    cases = [
+        ("a", "s3://m/1"),
+        ("iris-v-1", "gs://m/1"),
+        ("iris.v1", "http://m/1"),
+        ("iris.v.1", "https://m/1"),
+        ("b", "S3://m/1"),
+        ("c", "abfs://m/1"),
+        ("d", "hf://org/model"),
+        ("e", "pvc://claim/m"),
+        ("f", "s3:/m/1"),
+        ("g", "https:/m"),
+        ("h", ""),
+    ]
+    objects = [trained(name, uri) for name, uri in cases]
+    by_webhook = {r.name for r in cluster.refusals(objects)}
+    by_validate = {obj["metadata"]["name"] for obj in objects if list(trained_model_problems(obj))}
+    assert by_validate == by_webhook, (by_validate, by_webhook)
+    assert by_webhook == {"iris.v1", "iris.v.1", "b", "c", "d", "e", "f", "g", "h"}

@@ -139,6 +139,11 @@ SLO_ALERTED = Policy(
     "error",
     "an objective no rendered alert enforces: the predictor exports no series it can be computed from",
 )
+TRAINED_MODEL_ADMISSION = Policy(
+    "trained-model-admission",
+    "error",
+    "KServe's TrainedModel webhook refuses names and storage URIs its CRD admits: the sync fails at apply",
+)
 
 POLICIES: tuple[Policy, ...] = (
     IMAGE_PINNED,
@@ -164,6 +169,7 @@ POLICIES: tuple[Policy, ...] = (
     SERVING_MODE_CHANGE,
     DATA_PINNED,
     SLO_ALERTED,
+    TRAINED_MODEL_ADMISSION,
 )
 POLICY_IDS: tuple[str, ...] = tuple(p.id for p in POLICIES)
 

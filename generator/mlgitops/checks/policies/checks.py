@@ -15,6 +15,7 @@ from mlgitops.checks.argo_checks import (
     when_problems,
 )
 from mlgitops.checks.podsecurity import pod_security_level, shared_memory_mounted, site_problems
+from mlgitops.checks.policies.admission import trained_model_problems
 from mlgitops.checks.policies.catalog import (
     ARGO_EXECUTOR_TOKEN,
     ARGO_WHEN,
@@ -35,6 +36,7 @@ from mlgitops.checks.policies.catalog import (
     SLO_ALERTED,
     STANDARD_CANARY_INGRESS,
     STORAGE_URI_VERSION,
+    TRAINED_MODEL_ADMISSION,
     TRAINING_ENVIRONMENTS,
     Stage,
     Violation,
@@ -447,6 +449,7 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
         found.extend(_argo_when(obj))
         found.extend(Violation(ARGO_EXECUTOR_TOKEN, obj, p, m) for p, m in executor_token_problems(obj))
         found.extend(_retry_max_duration(obj))
+        found.extend(Violation(TRAINED_MODEL_ADMISSION, obj, p, m) for p, m in trained_model_problems(obj))
     if spec is not None:
         found.extend(_canary_share(objects, spec))
         found.extend(_data_pinned(objects, spec, stage))
