@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from mlgitops.cli.command import Command, internal_error, start
 
@@ -13,6 +14,8 @@ def _run(args: argparse.Namespace) -> int:
     """Every failure is one line on stderr (Argo CD shows it as the error)."""
     from mlgitops.gitops import cmp
 
+    if args.cmp_command == "serve":
+        return _serve(args)
     try:
         if args.cmp_command == "parameters":
             import json
@@ -35,6 +38,37 @@ def _run(args: argparse.Namespace) -> int:
     what = f"environment {result.environment!r}" + (f", model {result.model!r}" if result.model else "")
     print(f"rendered {what}", file=sys.stderr)
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mlgitops.cli import warm
+
+    path = args.socket or os.environ.get(warm.SOCKET_VARIABLE)
+    if not path:
+        print(f"mlgitops: cmp serve needs --socket PATH or ${warm.SOCKET_VARIABLE}", file=sys.stderr)
+        return 2
+    warm.preload()
+    try:
+        server = warm.listen(Path(path))
+    except warm.ServeError as exc:
+        print(f"mlgitops: cmp serve: {exc}", file=sys.stderr)
+        return 1
+    key = warm.code_key()
+    if args.background:
+        if os.fork():
+            print(f"serving cmp generate on {path}", file=sys.stderr)
+            return 0
+        os.setsid()  # out of the starter's process group and session: argocd-cmp-server starts after it
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+    warm.serve(server, key)
+    return 0
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--socket", metavar="PATH", help="the Unix socket (default: $MLGITOPS_CMP_SERVER)")
+    parser.add_argument("--background", action="store_true", help="return once listening; serve in the background")
 
 
 COMMAND = Command(
@@ -61,6 +95,16 @@ COMMAND = Command(
             description="Print the parameter announcements (JSON) the Argo CD UI shows for the plugin.",
             example="mlgitops cmp parameters",
             exit_codes="0 printed; 1 the project cannot be read",
+        ),
+        Command(
+            name="serve",
+            summary="keep mlgitops imported and answer `cmp generate` from forks of it (the sidecar starts it)",
+            description="Listen on a Unix socket (in a directory only this user may enter) and run each `cmp "
+            "generate` whose $MLGITOPS_CMP_SERVER names it in a fork of this process, which has imported "
+            "mlgitops already; without a server, `cmp generate` runs as before.",
+            example="MLGITOPS_CMP_SERVER=/tmp/mlgitops-cmp/generate.sock mlgitops cmp serve --background",
+            exit_codes="0 serving (with --background: listening); 1 the socket cannot be made; 2 no socket named",
+            arguments=_serve_arguments,
         ),
     ),
 )
