@@ -304,12 +304,15 @@ def test_sidecar_component_on_a_stock_repo_server(tmp_path: Path) -> None:
     containers = {c["name"]: c for c in pod["spec"]["containers"]}
     assert set(containers) == {"mlgitops-cmp", "argocd-repo-server"}
     sidecar = containers["mlgitops-cmp"]
-    assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
+    # the warm server (mlgitops cmp serve) starts first, then argocd-cmp-server takes its process
+    assert sidecar["command"] == ["mlgitops", "cmp", "serve", "--then", "/var/run/argocd/argocd-cmp-server"]
     assert sidecar["image"] == EXAMPLE_IMAGE
     security = sidecar["securityContext"]
     assert security["runAsNonRoot"] is True and security["runAsUser"] == 999
     assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
-    assert {e["name"]: e["value"] for e in sidecar["env"]}["HOME"] == "/tmp"
+    env = {e["name"]: e["value"] for e in sidecar["env"]}
+    assert env["HOME"] == "/tmp"
+    assert env["MLGITOPS_CMP_SERVER"].startswith("/tmp/"), "the socket lives in the sidecar's writable /tmp"
     mounts = {m["mountPath"]: m for m in sidecar["volumeMounts"]}
     assert set(mounts) == {"/var/run/argocd", "/home/argocd/cmp-server/plugins", PLUGIN_CONFIG_PATH, "/tmp"}
     assert mounts[PLUGIN_CONFIG_PATH]["subPath"] == "plugin.yaml", "a directory mount breaks argocd-cmp-server"

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlgitops.cli.command import Command, internal_error, start
 
@@ -41,9 +42,23 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Start the warm server; with --then, replace this process with PROGRAM whether or not it started (the
+    plugin works without it, only slower)."""
     from mlgitops.cli import warm
 
+    then: list[str] = args.then or []
+    if args.then is not None and not then:
+        print("mlgitops: cmp serve --then needs a program", file=sys.stderr)
+        return 2
     path = args.socket or os.environ.get(warm.SOCKET_VARIABLE)
+    code = _start_server(warm, path, background=args.background or bool(then))
+    if then:
+        sys.stderr.flush()
+        os.execvp(then[0], then)
+    return code
+
+
+def _start_server(warm: Any, path: str | None, *, background: bool) -> int:
     if not path:
         print(f"mlgitops: cmp serve needs --socket PATH or ${warm.SOCKET_VARIABLE}", file=sys.stderr)
         return 2
@@ -51,14 +66,15 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server = warm.listen(Path(path))
     except warm.ServeError as exc:
-        print(f"mlgitops: cmp serve: {exc}", file=sys.stderr)
+        print(f"mlgitops: cmp serve: {exc}; cmp generate runs without it", file=sys.stderr)
         return 1
     key = warm.code_key()
-    if args.background:
+    if background:
         if os.fork():
-            print(f"serving cmp generate on {path}", file=sys.stderr)
+            server.close()
+            print(f"mlgitops: serving cmp generate on {path}", file=sys.stderr)
             return 0
-        os.setsid()  # out of the starter's process group and session: argocd-cmp-server starts after it
+        os.setsid()  # out of the starter's process group and session
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
@@ -69,6 +85,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--socket", metavar="PATH", help="the Unix socket (default: $MLGITOPS_CMP_SERVER)")
     parser.add_argument("--background", action="store_true", help="return once listening; serve in the background")
+    parser.add_argument(
+        "--then",
+        nargs=argparse.REMAINDER,
+        metavar="PROGRAM",
+        help="then run PROGRAM [ARGS...] in this process (the sidecar: argocd-cmp-server); implies --background",
+    )
 
 
 COMMAND = Command(
@@ -102,8 +124,10 @@ COMMAND = Command(
             description="Listen on a Unix socket (in a directory only this user may enter) and run each `cmp "
             "generate` whose $MLGITOPS_CMP_SERVER names it in a fork of this process, which has imported "
             "mlgitops already; without a server, `cmp generate` runs as before.",
-            example="MLGITOPS_CMP_SERVER=/tmp/mlgitops-cmp/generate.sock mlgitops cmp serve --background",
-            exit_codes="0 serving (with --background: listening); 1 the socket cannot be made; 2 no socket named",
+            example="MLGITOPS_CMP_SERVER=/tmp/mlgitops-cmp/generate.sock mlgitops cmp serve --then "
+            "/var/run/argocd/argocd-cmp-server",
+            exit_codes="0 serving (with --background: listening); 1 the socket cannot be made; 2 no socket named "
+            "(with --then, PROGRAM's own)",
             arguments=_serve_arguments,
         ),
     ),

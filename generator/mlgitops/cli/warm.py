@@ -180,6 +180,7 @@ def _answer(connection: socket.socket, key: str) -> int:
             os.kill(os.getppid(), signal.SIGTERM)  # older than the code on disk: stop; the command runs cold
             return 0
         connection.sendall(_ACCEPTED)
+        os.setpgid(0, 0)  # the command's children (Jsonnet, git, Kustomize) end with it: see _end_with_caller
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
@@ -210,10 +211,11 @@ def _read_request(connection: socket.socket) -> tuple[dict[str, Any], list[int]]
 
 
 def _end_with_caller(connection: socket.socket) -> None:
-    """End this fork when the caller goes away (killed by argocd-cmp-server's timeout): it sends nothing more."""
+    """End this fork and its children when the caller goes away (argocd-cmp-server kills the command's process
+    group on a timeout or when the request ends; the fork is in a group of its own): it sends nothing more."""
     with contextlib.suppress(OSError):
         connection.recv(1)
-    os._exit(1)
+    os.killpg(0, signal.SIGKILL)
 
 
 def _run(argv: list[str]) -> int:

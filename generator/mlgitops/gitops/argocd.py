@@ -67,6 +67,8 @@ SIDECAR_CONTAINER = "mlgitops-cmp"
 PLUGIN_CONFIGMAP = "mlgitops-cmp-plugin"
 TMP_VOLUME = "mlgitops-cmp-tmp"
 PLUGIN_CONFIG_PATH = "/home/argocd/cmp-server/config/plugin.yaml"
+CMP_SERVER = "/var/run/argocd/argocd-cmp-server"
+WARM_SOCKET = "/tmp/mlgitops-cmp/generate.sock"  # in the sidecar's own /tmp emptyDir
 PLUGIN_CHECKSUM_ANNOTATION = "mlgitops.io/cmp-plugin-sha256"
 RUN_AS_USER = 999
 
@@ -161,8 +163,13 @@ def repo_server_patch(image: str) -> Obj:
     container: Obj = {
         "name": SIDECAR_CONTAINER,
         "image": image,
-        "command": ["/var/run/argocd/argocd-cmp-server"],
-        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"}],
+        # the warm server (cli/warm.py) in the background, then argocd-cmp-server in its place
+        "command": ["mlgitops", "cmp", "serve", "--then", CMP_SERVER],
+        "env": [
+            {"name": "HOME", "value": "/tmp"},
+            {"name": "TMPDIR", "value": "/tmp"},
+            {"name": "MLGITOPS_CMP_SERVER", "value": WARM_SOCKET},
+        ],
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS_USER,
