@@ -24,9 +24,10 @@ import signal
 import socket
 import struct
 import sys
-import threading
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SOCKET_VARIABLE = "MLGITOPS_CMP_SERVER"
 _LENGTH = struct.Struct("!I")
@@ -43,11 +44,18 @@ class ServeError(Exception):
 def code_key() -> str:
     """What the client and the server must share: the Python version and every module of this mlgitops
     (path, size and modification time), so an edited or upgraded installation is never served by an older one."""
-    package = Path(__file__).resolve().parent.parent
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    entries = []
+    for folder, directories, files in os.walk(package):
+        directories[:] = [name for name in directories if name != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                stat = os.stat(os.path.join(folder, name))
+                entries.append(
+                    f"{os.path.relpath(os.path.join(folder, name), package)}\0{stat.st_size}\0{stat.st_mtime_ns}"
+                )
     digest = hashlib.sha256(sys.version.encode())
-    for path in sorted(package.rglob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(package)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    digest.update("\n".join(sorted(entries)).encode())
     return digest.hexdigest()
 
 
@@ -187,6 +195,8 @@ def _answer(connection: socket.socket, key: str) -> int:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        import threading
+
         threading.Thread(target=_end_with_caller, args=(connection,), daemon=True).start()
         code = _run(request["argv"])
         connection.sendall(_EXIT.pack(code))
