@@ -68,6 +68,10 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
         str(port),
         "--workers",
         "1",
+        # uvicorn closes an idle keep-alive connection after 5 s; a client request sent on its pooled connection
+        # as the server closes it fails with RemoteDisconnected (a POST is not retried), seen on a loaded machine
+        "--uvicorn-opts",
+        "--timeout-keep-alive 600",
     ]
     proc = subprocess.Popen(
         command,
