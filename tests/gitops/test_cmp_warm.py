@@ -5,7 +5,6 @@ whose caller is gone ends; the socket's directory must be private."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -133,11 +132,21 @@ def test_no_server_or_a_stale_socket_runs_the_command_itself(
 def _raw_request(path: Path, key: str, argv: list[str], cwd: Path, env: dict[str, str]) -> socket.socket:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.connect(str(path))
-    payload = json.dumps({"key": key, "argv": argv, "cwd": str(cwd), "env": env}).encode()
     with open(os.devnull, "rb") as null_in, open(os.devnull, "wb") as null_out:
         fds = [null_in.fileno(), null_out.fileno(), null_out.fileno()]
-        socket.send_fds(connection, [len(payload).to_bytes(4, "big") + payload], fds)
+        socket.send_fds(connection, [warm.encode_request(key, str(cwd), argv, env)], fds)
     return connection
+
+
+def test_requests_read_back_as_written() -> None:
+    environ = {"A": "1", "EMPTY": "", "EQUALS": "x=y", "UNICODE": "modèle", "PARAM_MODEL": "fraud-detector"}
+    argv = ["cmp", "generate", "", "--flag=a b"]
+    request = warm.encode_request("key\nwith lines", "/tmp/a b", argv, environ)
+    assert int.from_bytes(request[:4], "big") == len(request) - 4
+    assert warm.decode_request(request[4:]) == ("key\nwith lines", "/tmp/a b", argv, environ)
+    assert warm.decode_request(warm.encode_request("k", "/", [], {})[4:]) == ("k", "/", [], {})
+    with pytest.raises(ValueError):
+        warm.decode_request(b"k\0/\x003\0only-one")
 
 
 def test_another_code_version_is_refused_and_the_server_stops(
