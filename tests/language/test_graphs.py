@@ -149,3 +149,13 @@ def test_anything_but_graph_files_in_graphs_is_refused(tmp_path: Path) -> None:
         "graphs/notes.yml:1:1: not read as a graph: graphs/ holds only <name>.yaml graph specs (and dot-files such "
         "as .gitkeep); rename it to notes.yaml"
     ]
+
+
+def test_a_directory_in_graphs_is_refused_as_models_refuses_one(tmp_path: Path) -> None:
+    _project(tmp_path, {"chain": CHAIN})
+    (tmp_path / "graphs" / "team.yaml").mkdir()  # a directory named like a graph file is still a directory
+    with pytest.raises(SpecError) as caught:
+        load_workspace(tmp_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "graphs/team.yaml:1:1: a directory; graphs/ is not read recursively: move its graphs up as graphs/<name>.yaml"
+    ]

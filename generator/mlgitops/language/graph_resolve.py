@@ -13,7 +13,6 @@ and nodes that do not route to themselves in a cycle.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,29 +54,9 @@ _ALLOWED = f"graphs/ holds only <name>{GRAPH_SUFFIX} graph specs (and dot-files 
 
 def graph_paths(root: Path) -> tuple[list[str], list[Problem]]:
     """The graph files in `graphs/`, and a problem for anything else there (it would be skipped silently)."""
-    from mlgitops.util.confine import escape_problem
+    from mlgitops.language.loader import spec_file_paths
 
-    folder = root / GRAPHS_DIR
-    if not folder.exists() and not folder.is_symlink():
-        return [], []
-    escape = escape_problem(root, GRAPHS_DIR, "graphs/")
-    if escape is not None:
-        return [], [escape]
-    if not folder.is_dir():
-        return [], [Problem(Location(GRAPHS_DIR, 1, 1), f"not a directory; {_ALLOWED}")]
-    paths: list[str] = []
-    problems: list[Problem] = []
-    for entry in sorted(folder.iterdir()):
-        relative = f"{GRAPHS_DIR}/{entry.name}"
-        if entry.name.startswith("."):
-            continue
-        if not entry.is_dir() and entry.name.endswith(GRAPH_SUFFIX) and len(entry.name) > len(GRAPH_SUFFIX):
-            paths.append(relative)
-            continue
-        stem, suffix = os.path.splitext(entry.name)
-        fix = f"rename it to {stem}{GRAPH_SUFFIX}" if suffix.lower() in (".yaml", ".yml") else "move it elsewhere"
-        problems.append(Problem(Location(relative, 1, 1), f"not read as a graph: {_ALLOWED}; {fix}"))
-    return paths, problems
+    return spec_file_paths(root, GRAPHS_DIR, GRAPH_SUFFIX, "graph", _ALLOWED)
 
 
 def parse_graph(relative: str, text: str) -> GraphFile:

@@ -135,36 +135,45 @@ def model_paths(root: Path) -> tuple[list[str], list[Problem]]:
     error rather than ignored: a skipped model renders nothing, so the next render would delete
     its objects and Argo CD's prune the live model. Dot-files are the one exception.
     """
+    return spec_file_paths(root, MODELS_DIR, MODEL_SUFFIX, "model", _ALLOWED_IN_MODELS)
+
+
+def spec_file_paths(
+    root: Path, directory: str, suffix: str, kind: str, allowed: str
+) -> tuple[list[str], list[Problem]]:
+    """The `<name>SUFFIX` files of one spec directory (`models/`, `graphs/`), and a problem for everything else
+    there but dot-files: whatever would be skipped silently is an error. `allowed` says what the directory holds."""
     from mlgitops.util.confine import escape_problem
 
-    folder = root / MODELS_DIR
+    folder = root / directory
     if not folder.exists() and not folder.is_symlink():
         return [], []
-    escape = escape_problem(root, MODELS_DIR, "models/")
+    escape = escape_problem(root, directory, f"{directory}/")
     if escape is not None:
         return [], [escape]
     if not folder.is_dir():
-        return [], [Problem(Location(MODELS_DIR, 1, 1), f"not a directory; {_ALLOWED_IN_MODELS}")]
+        return [], [Problem(Location(directory, 1, 1), f"not a directory; {allowed}")]
     paths: list[str] = []
     problems: list[Problem] = []
     for entry in sorted(folder.iterdir()):
         name = entry.name
-        relative = f"{MODELS_DIR}/{name}"
+        relative = f"{directory}/{name}"
         if name.startswith("."):
             continue
         if entry.is_dir():
             problems.append(
                 Problem(
                     Location(relative, 1, 1),
-                    f"a directory; models/ is not read recursively: move its models up as models/<name>{MODEL_SUFFIX}",
+                    f"a directory; {directory}/ is not read recursively: move its {kind}s up as "
+                    f"{directory}/<name>{suffix}",
                 )
             )
-        elif name.endswith(MODEL_SUFFIX) and len(name) > len(MODEL_SUFFIX):
+        elif name.endswith(suffix) and len(name) > len(suffix):
             paths.append(relative)
         else:
-            stem, suffix = os.path.splitext(name)
-            fix = f"rename it to {stem}{MODEL_SUFFIX}" if suffix.lower() in (".yaml", ".yml") else "move it elsewhere"
-            problems.append(Problem(Location(relative, 1, 1), f"not read as a model: {_ALLOWED_IN_MODELS}; {fix}"))
+            stem, extension = os.path.splitext(name)
+            fix = f"rename it to {stem}{suffix}" if extension.lower() in (".yaml", ".yml") else "move it elsewhere"
+            problems.append(Problem(Location(relative, 1, 1), f"not read as a {kind}: {allowed}; {fix}"))
     return paths, problems
 
 
