@@ -14,15 +14,16 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The sidecar's warm server (cli/warm.py's SOCKET_VARIABLE, spelt out: nothing is imported before it)
+    if argv is None and sys.argv[1:3] == ["cmp", "generate"] and os.environ.get("MLGITOPS_CMP_SERVER"):
+        from mlgitops.cli.warm import run_in_server
+
+        code = run_in_server(sys.argv[1:])
+        if code is not None:  # None: no server took the request, this process runs it
+            return code
     # pydantic looks up third-party plugins through importlib.metadata on first use, which costs
     # tens of milliseconds on every Argo CD refresh; the CLI uses none. Its plugin loader module
     # imports importlib.metadata even then: pydantic_plugins.py stands in for it.
-    if argv is None and sys.argv[1:3] == ["cmp", "generate"] and os.environ.get("MLGITOPS_CMP_SERVER"):
-        from mlgitops.cli.warm import run_in_server  # the sidecar's warm server, when it takes the request
-
-        code = run_in_server(sys.argv[1:])
-        if code is not None:
-            return code
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from mlgitops.util.pydantic_plugins import skip_discovery
 
