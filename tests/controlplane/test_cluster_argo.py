@@ -7,6 +7,7 @@ Running; a Workflow the controller refuses fails at once with its reason."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,26 @@ def started(cluster: Any, objects: list[dict[str, Any]]) -> dict[str, tuple[str,
         return seen
 
     result: dict[str, tuple[str, str]] = cluster.wait_for("the workflow controller", phases, timeout=120)
+    for _ in range(3):
+        # The controller reads templates from its informer: a Workflow submitted as its template is created can be
+        # judged before the informer has it ("... not found" while the API server has it). Submit those again.
+        lagged = [
+            key
+            for key, (phase, message) in result.items()
+            if phase == "Error"
+            and message.endswith("not found")
+            and cluster.get("argoproj.io/v1alpha1", key.partition("/")[0], key.partition("/")[2], submitted[key][1])
+        ]
+        if not lagged:
+            break
+        time.sleep(2)
+        for key in lagged:
+            name, namespace = submitted[key]
+            source = next(o for o in objects if f"{o['kind']}/{o['metadata']['name']}" == key)
+            workflows.delete(name=name, namespace=namespace)
+            created = workflows.create(body=_workflow_from(source), namespace=namespace)
+            submitted[key] = (created.metadata.name, namespace)
+        result = cluster.wait_for("the workflow controller", phases, timeout=120)
     return result
 
 
