@@ -230,11 +230,7 @@ def _scalar(value: Any, column: int, indent: int, *, key: bool = False) -> str:
         return text  # keys never fold (go-yaml writes them as simple keys)
     if column + len(text) <= _WIDTH or " " not in value:
         return text  # no space past column 80: nothing to fold
-    if style == "double":
-        return _folded_double(value, column, indent)
-    if style == "plain":
-        return _folded_plain(value, column, indent)
-    return _folded_single(value, column, indent)
+    return _folded(style, value, column, indent)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -250,76 +246,41 @@ def _string_form(value: str) -> tuple[str, str]:
 
 
 # go-yaml's emitter (yaml_emitter_write_plain / _single_quoted / _double_quoted) breaks a line at a
-# space when the column is past best_width, continuing at the scalar's indent.
+# space when the column is past best_width, continuing at the scalar's indent: only at a single space
+# (plain, single-quoted) or at the first of a run (double-quoted, which escapes the run's next space
+# with a backslash), and inside quotes never at the text's first or last character.
+_SPACE_RUNS = re.compile(r" +|[^ ]+")
 
 
-def _folded_plain(text: str, column: int, indent: int) -> str:
-    if " " not in text or column + len(text) <= _WIDTH:
-        return text
-    out: list[str] = []
-    spaces = False
-    for i, ch in enumerate(text):
-        if ch == " ":
-            if not spaces and column > _WIDTH and text[i + 1 : i + 2] != " ":
-                out.append("\n" + " " * indent)
-                column = indent
-            else:
-                out.append(" ")
-                column += 1
-            spaces = True
-        else:
-            out.append(ch)
-            column += 1
-            spaces = False
-    return "".join(out)
-
-
-def _folded_single(text: str, column: int, indent: int) -> str:
-    out = ["'"]
-    column += 1
-    spaces = False
+@functools.lru_cache(maxsize=1 << 12)
+def _folded(style: str, text: str, column: int, indent: int) -> str:
+    """`text` in `style` ("plain", "single" or "double") starting at `column`, folded as go-yaml folds it."""
+    quote = {"plain": "", "single": "'", "double": '"'}[style]
+    out = [quote]
+    column += len(quote)
     last = len(text) - 1
-    for i, ch in enumerate(text):
-        if ch == " ":
-            if not spaces and column > _WIDTH and 0 < i < last and text[i + 1] != " ":
-                out.append("\n" + " " * indent)
-                column = indent
-            else:
-                out.append(" ")
+    for run in _SPACE_RUNS.finditer(text):
+        start, part = run.start(), run.group()
+        if part[0] != " ":
+            if style == "single":
+                part = part.replace("'", "''")
+            elif style == "double":
+                part = part.replace("\\", "\\\\").replace('"', '\\"')
+            out.append(part)
+            column += len(part)
+            continue
+        inside = style == "plain" or 0 < start < last
+        breakable = len(part) == 1 or style == "double"  # plain and single break only before a non-space
+        if column > _WIDTH and inside and breakable:
+            out.append("\n" + " " * indent)
+            column = indent
+            part = part[1:]  # the break replaces the first space
+            if part:  # double-quoted: the next space would be lost to folding, so it is escaped
+                out.append("\\")
                 column += 1
-            spaces = True
-        else:
-            written = "''" if ch == "'" else ch
-            out.append(written)
-            column += len(written)
-            spaces = False
-    out.append("'")
-    return "".join(out)
-
-
-def _folded_double(text: str, column: int, indent: int) -> str:
-    out = ['"']
-    column += 1
-    spaces = False
-    last = len(text) - 1
-    for i, ch in enumerate(text):
-        if ch == " ":
-            if not spaces and column > _WIDTH and 0 < i < last:
-                out.append("\n" + " " * indent)
-                column = indent
-                if text[i + 1] == " ":
-                    out.append("\\")
-                    column += 1
-            else:
-                out.append(" ")
-                column += 1
-            spaces = True
-        else:
-            written = "\\" + ch if ch in '"\\' else ch
-            out.append(written)
-            column += len(written)
-            spaces = False
-    out.append('"')
+        out.append(part)
+        column += len(part)
+    out.append(quote)
     return "".join(out)
 
 
@@ -350,21 +311,36 @@ def _literal(text: str, indent: int) -> str:
 # --- collections ---------------------------------------------------------------------------------
 
 
-def _emit(value: Any, indent: int, out: list[str]) -> None:
+@functools.lru_cache(maxsize=1 << 12)
+def _key_text(key: Any) -> str:
+    return _scalar(key, 0, 0, key=True)  # a key never folds, so its text depends on nothing else
+
+
+def _emit(value: Any, indent: int, out: list[str], lead: str | None = None) -> None:
+    """Lines for a non-empty mapping or sequence at `indent`; the first starts with `lead` when given (the
+    `- ` of the sequence item it is). The hot loop of every stream: one-line strings are written inline."""
     pad = " " * indent
+    first = pad if lead is None else lead
     if isinstance(value, dict):
         for key in _sorted_keys(value):
-            head = f"{pad}{_scalar(key, indent, indent, key=True)}:"
-            _entry(head, value[key], indent, indent + 2, indent, out)
+            item = value[key]
+            head = f"{first}{_key_text(key)}:"
+            first = pad
+            if type(item) is str and "\n" not in item:
+                style, text = _string_form(item)
+                column = len(head) + 1
+                if column + len(text) > _WIDTH and " " in item:
+                    text = _folded(style, item, column, indent + 2)
+                out.append(f"{head} {text}\n")
+            else:
+                _entry(head, item, indent, indent + 2, indent, out)
     else:
         for item in value:
             if isinstance(item, (dict, list)) and item:
-                lines: list[str] = []
-                _emit(item, indent + 2, lines)
-                lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
-                out.extend(lines)
+                _emit(item, indent + 2, out, f"{first}- ")
             else:
-                _entry(f"{pad}-", item, indent, indent + 2, indent + 2, out)
+                _entry(f"{first}-", item, indent, indent + 2, indent + 2, out)
+            first = pad
 
 
 def _entry(head: str, item: Any, indent: int, map_indent: int, list_indent: int, out: list[str]) -> None:

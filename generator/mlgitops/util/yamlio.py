@@ -493,8 +493,12 @@ def _string_text(value: str) -> str:
     return _quote(value)
 
 
+@functools.lru_cache(maxsize=32)
 def _literal(text: str, indent: str) -> str | None:
-    """A `|` block for multi-line text, when it reads back exactly; else None."""
+    """A `|` block for multi-line text, when it reads back exactly; else None.
+
+    Cached: the smoke checker's 18 KB script is the same block in every model's every environment.
+    """
     if not _LITERAL_SAFE.fullmatch(text) or any(line != line.rstrip() for line in text.split("\n")):
         return None
     body = text[:-1] if text.endswith("\n") else text
@@ -505,7 +509,9 @@ def _literal(text: str, indent: str) -> str | None:
     return f"|{chomp}\n{lines}"
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _key_text(key: Any) -> str:
+    """A mapping key's text (cached: the same keys recur in every object)."""
     if not isinstance(key, str):
         raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
     if key == "<<":
@@ -514,37 +520,51 @@ def _key_text(key: Any) -> str:
     return _scalar_text(key)
 
 
-def _emit(value: Any, indent: int, out: list[str]) -> None:
-    """Append lines for a non-empty mapping or sequence, each starting at `indent` spaces."""
+# The writer below is the hot loop of every render (about a million entries at 1000 models), so it
+# dispatches on exact types first, writes scalars inline, and starts a collection nested in a sequence
+# on the dash's line by passing that line's prefix down (`lead`) instead of rewriting a line afterwards.
+
+
+def _emit(value: Any, indent: int, out: list[str], lead: str | None = None) -> None:
+    """Append lines for a non-empty mapping or sequence, each starting at `indent` spaces; the first line
+    starts with `lead` instead when given (`- ` items of a sequence)."""
     pad = " " * indent
+    first = pad if lead is None else lead
     if isinstance(value, dict):
         for key, item in value.items():
             key_text = _key_text(key)
-            if len(key_text) <= _IMPLICIT_KEY_MAX:
-                _emit_entry(f"{pad}{key_text}:", item, indent, out, nested_indent=indent + 2, list_indent=indent)
+            if type(item) is str and "\n" not in item and len(key_text) <= _IMPLICIT_KEY_MAX:
+                out.append(f"{first}{key_text}: {_string_text(item)}\n")  # the commonest entry, inline
+            elif len(key_text) <= _IMPLICIT_KEY_MAX:
+                _emit_entry(f"{first}{key_text}:", item, indent, out, indent + 2, indent)
             else:
-                out.append(f"{pad}? {key_text}\n")
-                _emit_entry(f"{pad}:", item, indent, out, nested_indent=indent + 2, list_indent=indent + 2)
+                out.append(f"{first}? {key_text}\n")
+                _emit_entry(f"{pad}:", item, indent, out, indent + 2, indent + 2)
+            first = pad
     else:
         for item in value:
-            if isinstance(item, (dict, list)) and item:
+            if (type(item) is dict or type(item) is list or isinstance(item, (dict, list))) and item:
                 # A non-empty collection starts on the dash's line: "- key: value" or "- - value".
-                lines: list[str] = []
-                _emit(item, indent + 2, lines)
-                lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
-                out.extend(lines)
+                _emit(item, indent + 2, out, f"{first}- ")
             else:
-                _emit_entry(f"{pad}-", item, indent, out, nested_indent=indent + 2, list_indent=indent + 2)
+                _emit_entry(f"{first}-", item, indent, out, indent + 2, indent + 2)
+            first = pad
 
 
-def _emit_entry(head: str, item: Any, indent: int, out: list[str], *, nested_indent: int, list_indent: int) -> None:
-    if isinstance(item, (dict, list)):
+def _emit_entry(head: str, item: Any, indent: int, out: list[str], nested_indent: int, list_indent: int) -> None:
+    kind = type(item)
+    if kind is str:
+        if "\n" not in item:
+            out.append(f"{head} {_string_text(item)}\n")
+            return
+    elif kind is dict or kind is list or isinstance(item, (dict, list)):
         if item:
             out.append(head + "\n")
             _emit(item, nested_indent if isinstance(item, dict) else list_indent, out)
         else:
             out.append(head + (" {}\n" if isinstance(item, dict) else " []\n"))
-    elif isinstance(item, str) and "\n" in item and (block := _literal(item, " " * (indent + 2))) is not None:
+        return
+    if isinstance(item, str) and "\n" in item and (block := _literal(item, " " * (indent + 2))) is not None:
         out.append(f"{head} {block}")
     else:
         out.append(f"{head} {_scalar_text(item)}\n")
