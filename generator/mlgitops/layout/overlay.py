@@ -257,8 +257,19 @@ def model_overlay_files(workspace: Workspace, env: str, item: ModelRender) -> di
 def overlay_files(
     workspace: Workspace, env: str, renders: list[ModelRender], *, include_platform: bool, with_namespace: bool = True
 ) -> dict[str, str]:
-    """`overlays/<env>/`: kustomization.yaml listing the Namespace, base/platform and one directory per
-    model and graph (`model_overlay_files`)."""
+    """`overlays/<env>/`: the environment's own files and one directory per model and graph."""
+    files = environment_files(workspace, env, renders, include_platform=include_platform, with_namespace=with_namespace)
+    for item in renders:
+        files.update(model_overlay_files(workspace, env, item))
+    return files
+
+
+def environment_files(
+    workspace: Workspace, env: str, renders: list[ModelRender], *, include_platform: bool, with_namespace: bool = True
+) -> dict[str, str]:
+    """`overlays/<env>/kustomization.yaml`, listing the Namespace (namespace.yaml), base/platform and one
+    directory per model and graph there (`model_overlay_files`). It reads of each render only what
+    rendercache/facts.py lists, so an `outline` of it will do."""
     environment = workspace.project.environment(env)
     folder = f"{OVERLAYS_DIR}/{env}"
     files: dict[str, str] = {}
@@ -271,11 +282,10 @@ def overlay_files(
     cluster_objects: list[Obj] = []
     declared = declared_cluster_kinds(workspace)
     for item in renders:
-        model_files = model_overlay_files(workspace, env, item)
-        if model_files:
+        objects = item.environments.get(env)
+        if objects is not None:
             resources.append(overlay_entry(item))
-            files.update(model_files)
-            cluster_objects += [o for o in item.environments.get(env) or [] if is_cluster_object(o, declared)]
+            cluster_objects += [o for o in objects if is_cluster_object(o, declared)]
     kustomization = environment_kustomization(env, environment.namespace, resources)
     transformers = _unnamespace(cluster_objects, declared)
     if transformers:
@@ -284,12 +294,20 @@ def overlay_files(
     return files
 
 
+def model_files(workspace: Workspace, item: ModelRender) -> dict[str, str]:
+    """One model's (or graph's) own files: its base and its directory in every environment's overlay."""
+    files = base_files(item)
+    for env in workspace.project.environment_names:
+        files.update(model_overlay_files(workspace, env, item))
+    return files
+
+
 def layout_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, str]:
     """Every generated file under base/models/ and overlays/."""
     include_platform = (workspace.root / PLATFORM_DIR).is_dir()
     files: dict[str, str] = {}
     for item in renders:
-        files.update(base_files(item))
+        files.update(model_files(workspace, item))
     for env in workspace.project.environment_names:
-        files.update(overlay_files(workspace, env, renders, include_platform=include_platform))
+        files.update(environment_files(workspace, env, renders, include_platform=include_platform))
     return files

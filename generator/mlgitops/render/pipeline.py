@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from mlgitops.language.clusterfit import features_for
 from mlgitops.language.loader import Workspace
 from mlgitops.language.resolve import ResolvedModel, resolve, spec_location
+from mlgitops.language.workspace import ModelFile
 from mlgitops.render.addons import (
     AddonRequest,
     addon_settings_problem,
@@ -38,13 +39,28 @@ class ModelRender:
     graph: bool = False
 
 
-def render_models(
-    workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None
-) -> list[ModelRender]:
-    """Render the chosen models (default: all) as the base and in the chosen environments (default: all)."""
+@dataclass
+class RenderPlan:
+    """What rendering the chosen models needs beyond each model's spec: every (model, environment) resolved,
+    the addon objects of every pair (one Jsonnet evaluation for all of them) and the base's cluster features.
+    `render_one` renders any chosen model from it, in any order or process."""
+
+    workspace: Workspace
+    chosen: list[ModelFile]
+    env_names: list[str]
+    resolve_envs: list[str]
+    resolved: dict[tuple[str, str], ResolvedModel | None]
+    addons: dict[tuple[str, str], list[tuple[str, Obj]]]
+    same_features: dict[str, bool]
+    locate_addon: AddonLocator
+
+
+def plan_render(workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None) -> RenderPlan:
+    """Resolve the chosen models (default: all) and evaluate their addons, for the chosen environments (default:
+    all)."""
     project = workspace.project
-    chosen = [m for m in workspace.models if names is None or m.name in names]
-    out: list[ModelRender] = []
+    wanted = None if names is None else set(names)
+    chosen = [m for m in workspace.models if wanted is None or m.name in wanted]
     # The base is rendered for the cluster features every environment has; an environment with others
     # may render the same spec differently (Knative placement), so it reuses the base only when they match.
     base_features = features_for(project, None).model_dump()
@@ -55,38 +71,70 @@ def render_models(
     # the overlays patch, add or delete what differs elsewhere (so the equality invariant holds).
     templates = template_names(workspace.root)
     resolve_envs = project.environment_names if templates else env_names
-    resolved_all = {(model.name, env): resolve(workspace, model, env) for model in chosen for env in resolve_envs}
-    addons = model_addons(workspace, resolved_all, templates)
-    locate_addon = _addon_locator(workspace)
-    for model in chosen:
-        model_envs = [env for env in resolve_envs if (model.name, env) in addons]
-        base_addons = addons[(model.name, model_envs[0])] if model_envs else []
-        base = render_model(ResolvedModel(model, None, model.spec), project, base_addons, locate_addon)
-        result = ModelRender(model.name, model.path, base)
-        for env in model_envs:
-            result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
-        for env in env_names:
-            resolved = resolved_all[(model.name, env)]
-            env_addons = addons.get((model.name, env), [])
-            if resolved is None:
-                result.environments[env] = None
-            elif (
-                resolved.spec is model.spec
-                and same_features[env]
-                and env_addons == base_addons
-                and not (
-                    model.spec.patches and model.spec.tests  # the smoke objects are the environment's: patched there
-                )
-            ):
-                result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
-            else:
-                rendered = render_model(resolved, project, env_addons, locate_addon)
-                result.environments[env] = shared_with_base(rendered, base)
-        out.append(result)
+    resolved = {(model.name, env): resolve(workspace, model, env) for model in chosen for env in resolve_envs}
+    addons = model_addons(workspace, resolved, templates)
+    return RenderPlan(
+        workspace, chosen, env_names, resolve_envs, resolved, addons, same_features, addon_locator(workspace)
+    )
+
+
+def render_one(plan: RenderPlan, model: ModelFile) -> ModelRender:
+    """One chosen model as the base and in each of the plan's environments."""
+    project = plan.workspace.project
+    addons = plan.addons
+    model_envs = [env for env in plan.resolve_envs if (model.name, env) in addons]
+    base_addons = addons[(model.name, model_envs[0])] if model_envs else []
+    base = render_model(ResolvedModel(model, None, model.spec), project, base_addons, plan.locate_addon)
+    result = ModelRender(model.name, model.path, base)
+    for env in model_envs:
+        result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
+    for env in plan.env_names:
+        resolved = plan.resolved[(model.name, env)]
+        env_addons = addons.get((model.name, env), [])
+        if resolved is None:
+            result.environments[env] = None
+        elif (
+            resolved.spec is model.spec
+            and plan.same_features[env]
+            and env_addons == base_addons
+            and not (model.spec.patches and model.spec.tests)  # the smoke objects are the environment's: patched there
+        ):
+            result.environments[env] = with_monitoring(base, resolved, project)  # no patch reached it
+        else:
+            rendered = render_model(resolved, project, env_addons, plan.locate_addon)
+            result.environments[env] = shared_with_base(rendered, base)
+    return result
+
+
+def render_models(
+    workspace: Workspace, names: list[str] | None = None, envs: list[str] | None = None
+) -> list[ModelRender]:
+    """Render the chosen models (default: all) as the base and in the chosen environments (default: all);
+    with every model, the inference graphs too, and the identities checked across them."""
+    plan = plan_render(workspace, names, envs)
+    out = [render_one(plan, model) for model in plan.chosen]
     if names is None:
-        out.extend(render_graphs(workspace, env_names))
-        check_unique_objects(workspace, out, env_names, locate_addon)
+        out.extend(render_graphs(workspace, plan.env_names))
+        check_unique_objects(workspace, out, plan.env_names, plan.locate_addon)
     return out
+
+
+def outline(item: ModelRender) -> ModelRender:
+    """`item` with each object cut down to what the environment-wide files and the render cache's facts read
+    of it (rendercache/facts.py): apiVersion, kind, metadata.name and metadata.labels."""
+
+    def cut(objects: list[Obj]) -> list[Obj]:
+        return [
+            {
+                "apiVersion": obj["apiVersion"],
+                "kind": obj["kind"],
+                "metadata": {"name": obj["metadata"]["name"], "labels": obj["metadata"].get("labels") or {}},
+            }
+            for obj in objects
+        ]
+
+    environments = {env: None if objects is None else cut(objects) for env, objects in item.environments.items()}
+    return ModelRender(item.name, item.source, cut(item.base), environments, dict(item.addon_templates), item.graph)
 
 
 def render_graphs(workspace: Workspace, envs: list[str]) -> list[ModelRender]:
@@ -157,7 +205,7 @@ def _name_path(workspace: Workspace, model: str, env: str, key: tuple[str, str, 
     return ("metadata", "name")
 
 
-def _addon_locator(workspace: Workspace) -> AddonLocator:
+def addon_locator(workspace: Workspace) -> AddonLocator:
     """Errors about an addon object point at its `metadata.name` in the template (jsonnet_positions.py)."""
 
     def locate(template: str, obj: Obj) -> Location:

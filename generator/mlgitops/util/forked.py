@@ -1,0 +1,123 @@
+"""Work split over forked copies of this process, for the CPU-bound stages of a large render.
+
+A fork inherits everything already loaded (the workspace, the addon results) at no copying cost, so each
+child only renders its share and sends back what it made, pickled over a pipe. It is an accelerator for
+the case that succeeds: any failure in any share (a spec error, a signal, a child killed for memory)
+makes `map_forked` raise `ForkedWorkError`, and the caller does the whole job in this process, which
+reports the error exactly as a run without workers would.
+
+`MLGITOPS_WORKERS` sets the number of processes (1: never fork); the default is the number of CPUs this
+process may run on.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from mlgitops.util.errors import UsageError
+
+WORKERS_VARIABLE = "MLGITOPS_WORKERS"
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class ForkedWorkError(Exception):
+    """A share of the work failed in a child (or this process): redo the whole job without forking."""
+
+
+def worker_count() -> int:
+    configured = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise UsageError(f"{WORKERS_VARIABLE}={configured!r}: expected a whole number of processes, 1 or more")
+        return int(configured)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def shares(items: Sequence[Item], count: int) -> list[list[Item]]:
+    """`items` cut into at most `count` contiguous runs of near-equal length, in order, none empty."""
+    count = max(1, min(count, len(items)))
+    size, extra = divmod(len(items), count)
+    out: list[list[Item]] = []
+    start = 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return [share for share in out if share]
+
+
+def map_forked(function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """[function(item) for item in items], every item but the last in a forked child; in order.
+
+    Raises ForkedWorkError when any of them fails (the children are stopped and reaped first).
+    """
+    if len(items) <= 1 or not hasattr(os, "fork"):
+        return [function(item) for item in items]
+    children: list[tuple[int, int]] = []
+    try:
+        for item in items[:-1]:
+            children.append(_start(function, item))
+        try:
+            last = function(items[-1])
+        except Exception as exc:
+            raise ForkedWorkError(str(exc)) from exc
+        results: list[Result] = []
+        while children:
+            pid, read = children.pop(0)
+            results.append(_collect(pid, read))
+        return [*results, last]
+    finally:
+        for pid, read in children:  # stopped early: no child outlives the call
+            os.close(read)
+            _stop(pid)
+
+
+def _start(function: Callable[[Item], Result], item: Item) -> tuple[int, int]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, and leave without running the parent's cleanups
+        os.close(read)
+        status = 1
+        try:
+            data = pickle.dumps(function(item), protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view) :]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    return pid, read
+
+
+def _collect(pid: int, read: int) -> Any:
+    chunks: list[bytes] = []
+    try:
+        while chunk := os.read(read, 1 << 20):
+            chunks.append(chunk)
+    except BaseException:
+        _stop(pid)
+        raise
+    finally:
+        os.close(read)
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        raise ForkedWorkError(f"a worker process ended with status {status}")
+    return pickle.loads(b"".join(chunks))
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

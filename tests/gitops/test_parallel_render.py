@@ -1,0 +1,88 @@
+"""A render split over forked workers writes the same tree as one without workers, and fails the same way.
+
+The models are few here, so the share size is lowered to one model: every run below forks.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.genrepo import generate
+from mlgitops.gitops import generate as generate_module
+from mlgitops.gitops.rendercache.render import CACHE_SWITCH
+from mlgitops.util import forked
+from tests.conftest import copy_example, run_cli, snapshot_tree
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every render forks (shares of one model or more); the list counts the workers started."""
+    monkeypatch.setattr(generate_module, "MODELS_PER_WORKER", 1)
+    monkeypatch.setenv(CACHE_SWITCH, "0")
+    started: list[int] = []
+    real = forked._start
+
+    def counted(*args: object) -> tuple[int, int]:
+        pid, read = real(*args)  # type: ignore[arg-type]
+        started.append(pid)
+        return pid, read
+
+    monkeypatch.setattr(forked, "_start", counted)
+    return started
+
+
+def render_with(root: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, dict[str, bytes]]:
+    with monkeypatch.context() as patch:
+        patch.setenv(forked.WORKERS_VARIABLE, str(workers))
+        result = run_cli(["render"], cwd=root)
+    tree = {path: data for path, data in snapshot_tree(root).items() if not path.startswith(".mlgitops-cache")}
+    return result.exit_code, result.stderr, tree
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_the_bundled_example_and_a_generated_project_render_the_same_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], workers: int
+) -> None:
+    for name, make in (("example", copy_example), ("generated", lambda d: generate(d, 11))):
+        alone, split = make(tmp_path / f"{name}-alone"), make(tmp_path / f"{name}-split")
+        for root in (alone, split):
+            for generated in ("base/models", "overlays", "plugins"):
+                shutil.rmtree(root / generated, ignore_errors=True)
+        before = len(forks)
+        expected = render_with(alone, 1, monkeypatch)
+        assert len(forks) == before
+        actual = render_with(split, workers, monkeypatch)
+        assert len(forks) == before + workers - 1, name
+        assert expected[0] == 0, expected[1]
+        assert actual[0] == 0, actual[1]
+        assert sorted(actual[2]) == sorted(expected[2])
+        assert [path for path in expected[2] if actual[2][path] != expected[2][path]] == []
+        assert run_cli(["render", "--check"], cwd=split).exit_code == 0
+
+
+@pytest.mark.parametrize("failing", ["first", "last"])
+def test_an_error_in_any_share_reads_as_without_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], failing: str
+) -> None:
+    """A template that fails for one model: in a child's share or in this process's, the message, exit code
+    and untouched tree are those of a run without workers."""
+    roots = []
+    for label in ("alone", "split"):
+        root = generate(tmp_path / label, 6)
+        assert run_cli(["render"], cwd=root).exit_code == 0
+        victim = sorted(p.stem for p in (root / "models").glob("*.yaml"))[0 if failing == "first" else -1]
+        (root / "templates").mkdir(exist_ok=True)
+        (root / "templates" / "boom.jsonnet").write_text(
+            "function(model, environment, project, settings={})\n"
+            f"  if model.metadata.name == '{victim}' then error 'no {victim}' else []\n"
+        )
+        roots.append(root)
+    alone, split = (render_with(root, workers, monkeypatch) for root, workers in zip(roots, (1, 3), strict=True))
+    assert forks, "the split run forked"
+    assert alone[0] == split[0] == 1
+    assert "no model-" in alone[1]
+    assert split[1].replace(str(roots[1]), "ROOT") == alone[1].replace(str(roots[0]), "ROOT")
+    assert [p for p in alone[2] if alone[2][p] != split[2].get(p)] == []

@@ -1,0 +1,94 @@
+"""map_forked: results in order from real forked children, and every failure reported as ForkedWorkError
+with no child left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from mlgitops.util import forked
+from mlgitops.util.errors import UsageError
+from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+
+
+def test_results_come_back_in_order_and_from_other_processes() -> None:
+    parent = os.getpid()
+    results = map_forked(lambda n: (n * n, os.getpid()), [1, 2, 3, 4])
+    assert [square for square, _ in results] == [1, 4, 9, 16]
+    pids = [pid for _, pid in results]
+    assert pids[-1] == parent  # the last share runs here
+    assert len(set(pids[:-1])) == 3 and parent not in pids[:-1]
+
+
+def test_a_large_result_crosses_the_pipe_whole() -> None:
+    text = "x" * (3 << 20)  # larger than a pipe's buffer: the child writes while the parent reads
+    assert map_forked(lambda n: text * n, [2, 1]) == [text * 2, text]
+
+
+def test_a_failing_child_is_reported(tmp_path: Path) -> None:
+    def work(n: int) -> int:
+        if n == 1:
+            raise ValueError("boom")
+        return n
+
+    with pytest.raises(ForkedWorkError):
+        map_forked(work, [1, 2, 3])
+
+
+def test_a_child_killed_by_a_signal_is_reported() -> None:
+    def work(n: int) -> int:
+        if n == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return n
+
+    with pytest.raises(ForkedWorkError, match="status"):
+        map_forked(work, [0, 1])
+
+
+def test_a_failure_here_stops_and_reaps_the_children(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    started.mkdir()
+
+    def work(n: int) -> int:
+        if n == 2:
+            deadline = time.monotonic() + 30
+            while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise RuntimeError("the parent's share fails")
+        (started / str(os.getpid())).touch()
+        signal.pause()  # would wait for ever: only the parent's kill ends it
+        return n
+
+    with pytest.raises(ForkedWorkError):
+        map_forked(work, [0, 1, 2])
+    assert len(list(started.iterdir())) == 2
+    for pid_file in started.iterdir():  # every child that started is gone (killed and reaped)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(int(pid_file.name), os.WNOHANG)
+
+
+def test_one_share_runs_here_without_forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "_start", lambda *_: pytest.fail("forked for one share"))
+    assert map_forked(lambda n: n + 1, [41]) == [42]
+
+
+@pytest.mark.parametrize(("count", "expected"), [(1, [7]), (2, [4, 3]), (3, [3, 2, 2]), (10, [1] * 7)])
+def test_shares_are_contiguous_and_near_equal(count: int, expected: list[int]) -> None:
+    cut = shares(list(range(7)), count)
+    assert [len(share) for share in cut] == expected
+    assert [item for share in cut for item in share] == list(range(7))
+
+
+def test_worker_count_reads_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forked.WORKERS_VARIABLE, "3")
+    assert worker_count() == 3
+    monkeypatch.delenv(forked.WORKERS_VARIABLE)
+    assert worker_count() == len(os.sched_getaffinity(0))
+    for bad in ("0", "-1", "two", "1.5"):
+        monkeypatch.setenv(forked.WORKERS_VARIABLE, bad)
+        with pytest.raises(UsageError, match=forked.WORKERS_VARIABLE):
+            worker_count()
