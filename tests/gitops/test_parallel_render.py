@@ -42,11 +42,47 @@ def render_with(root: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> tu
     return result.exit_code, result.stderr, tree
 
 
+# Project settings whose environment-wide files read more of each model: its labels (groups), the units
+# of per-model deployment, GPU serving (Flux's health timeout, in every variant).
+VARIANTS = {
+    "as-is": "",
+    "per-model": "deployment: {per: model}\n",
+    "per-group": "deployment: {per: group, groupBy: domain}\n",
+    "with-graph": "",
+}
+GRAPH = """\
+apiVersion: mlgitops.io/v1alpha1
+kind: Graph
+metadata: {name: chain, owner: team-a}
+nodes:
+  root:
+    routerType: Sequence
+    steps:
+    - {name: first, model: fraud-detector}
+    - {name: second, model: support-llm, data: $request}
+"""
+
+
+def example_variant(destination: Path, variant: str) -> Path:
+    root = copy_example(destination)
+    project = root / "mlgitops.yaml"
+    text = project.read_text() + VARIANTS[variant]
+    if variant == "per-group":  # the plugin renders an environment or one model, not a group
+        text = text.replace("  mode: plugin\n", "  mode: rendered\n")
+    project.write_text(text)
+    if variant == "with-graph":  # graphs read the models in this process: the workers only render
+        (root / "graphs").mkdir()
+        (root / "graphs" / "chain.yaml").write_text(GRAPH)
+    return root
+
+
 @pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_bundled_example_and_a_generated_project_render_the_same_tree(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], workers: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], workers: int, variant: str
 ) -> None:
-    for name, make in (("example", copy_example), ("generated", lambda d: generate(d, 11))):
+    makers = {"example": lambda d: example_variant(d, variant), "generated": lambda d: generate(d, 11)}
+    for name, make in makers.items():
         alone, split = make(tmp_path / f"{name}-alone"), make(tmp_path / f"{name}-split")
         for root in (alone, split):
             for generated in ("base/models", "overlays", "plugins"):

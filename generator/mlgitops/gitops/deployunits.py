@@ -51,16 +51,15 @@ class DeployUnit:
 def _groups(workspace: Workspace, renders: list[ModelRender], env: str) -> dict[str, list[str]]:
     """Group value → the models deployed in `env` with it; SpecError for a model without a usable value."""
     key = workspace.project.deployment.groupBy or ""
-    by_name = {m.name: m for m in workspace.models}
     groups: dict[str, list[str]] = {}
     problems = []
     for item in renders:
         if item.environments.get(env) is None or item.graph:  # graphs deploy with the shared unit
             continue
-        model = by_name[item.name]
-        value = model.spec.metadata.labels.get(key)
-        where = model.doc.location(("metadata", "labels", key) if value is not None else ("metadata",))
+        value = item.labels.get(key)
         if value is None or not _is_dns_label(value):
+            doc = workspace.model(item.name).doc
+            where = doc.location(("metadata", "labels", key) if value is not None else ("metadata",))
             problems.append(
                 Problem(
                     where,

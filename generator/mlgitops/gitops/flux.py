@@ -184,10 +184,12 @@ GPU_TIMEOUT = "30m"
 DEFAULT_TIMEOUT = "10m"
 
 
-def serves_gpu_model(workspace: Workspace, env: str) -> bool:
-    """Whether any model enabled in `env` serves on GPUs there."""
+def serves_gpu_model(workspace: Workspace, env: str, renders: list[ModelRender] | None = None) -> bool:
+    """Whether any model enabled in `env` serves on GPUs there (read from `renders` when given: each knows)."""
     from mlgitops.language.resolve import resolve
 
+    if renders is not None:
+        return any(env in item.gpu_environments for item in renders)
     for model in workspace.models:
         resolved = resolve(workspace, model, env)
         serving = resolved.spec.serving if resolved is not None else None
@@ -196,7 +198,7 @@ def serves_gpu_model(workspace: Workspace, env: str) -> bool:
     return False
 
 
-def health_timeout(workspace: Workspace, environment: Environment) -> str:
+def health_timeout(workspace: Workspace, environment: Environment, renders: list[ModelRender] | None = None) -> str:
     """How long Flux waits for the environment to become ready.
 
     `environments[].flux.timeout`, else the project's `flux.timeout`, else 30m where a model serves
@@ -208,7 +210,7 @@ def health_timeout(workspace: Workspace, environment: Environment) -> str:
         return environment.flux.timeout
     if workspace.project.flux.timeout:
         return workspace.project.flux.timeout
-    return GPU_TIMEOUT if serves_gpu_model(workspace, environment.name) else DEFAULT_TIMEOUT
+    return GPU_TIMEOUT if serves_gpu_model(workspace, environment.name, renders) else DEFAULT_TIMEOUT
 
 
 def kustomization_name(workspace: Workspace, env: str) -> str:
@@ -238,7 +240,7 @@ def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = Non
             spec: Obj = {
                 "interval": flux.interval,
                 "retryInterval": flux.retryInterval,
-                "timeout": health_timeout(workspace, environment),
+                "timeout": health_timeout(workspace, environment, renders),
                 "sourceRef": {**source, "name": source_name(workspace, environment)},
                 "path": f"./{unit.path}",
                 "prune": True,

@@ -4,10 +4,14 @@ the project lock (layout.tree). `rendercache` runs the same pipeline for only th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.layout import tree
 from mlgitops.layout.tree import TreeStatus
+from mlgitops.util.paths import GRAPHS_DIR
 
 # Below two shares of this many models, forking costs more than it saves (a worker starts in about 5 ms,
 # and a model renders and lays out in about 2 ms on one core).
@@ -19,68 +23,124 @@ if TYPE_CHECKING:
     from mlgitops.render.pipeline import ModelRender
 
 
+@dataclass
+class Generated:
+    """The generated tree (path → text), the renders it was made from as outlines (`pipeline.outline`:
+    what the environment-wide files read of them), and each model's facts and reads (for the render cache)."""
+
+    files: dict[str, str]
+    renders: list[ModelRender]
+    facts: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+
+
+class _ModelsInWorkers(list):  # type: ignore[type-arg]
+    """`workspace.models` in a process that left the models to its workers. The environment-wide files read
+    models only through their outlines and facts; a reader of this list raises instead of seeing no models,
+    and the tree is made again in-process."""
+
+    def _refuse(self, *_: object) -> Any:
+        raise LookupError("the models were loaded by the workers, not in this process")
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = _refuse
+
+
 def generated_files(workspace: Workspace) -> dict[str, str]:
     """Every file `render` writes, by repository-relative path."""
-    return generated_files_and_renders(workspace)[0]
+    return generated_tree(workspace).files
 
 
-def generated_files_and_renders(workspace: Workspace) -> tuple[dict[str, str], list[ModelRender]]:
-    """`generated_files`, and the model renders they were made from as outlines (`pipeline.outline`: what
-    the environment-wide files and the render cache read of them).
+def generated_tree_at(root: Path) -> Generated:
+    """`generated_tree` of the project at `root`, loading it as fits.
 
-    The models are rendered and laid out in shares over forked workers (util/forked.py) when there are
-    enough of them; the outlines keep the objects out of the pipes between them, and out of memory.
+    With enough models, no inference graphs and more than one CPU, each forked worker loads, validates,
+    renders and lays out its share of the models (util/forked.py), and this process only reads the project
+    and writes the environment-wide files from the outlines and facts the workers send. Anything that
+    fails on that path (a spec error in any share, say) is done again by loading everything here, so that
+    the error reads as without workers.
     """
+    from mlgitops.language.loader import load_project, load_workspace, model_paths
+    from mlgitops.language.workspace import Workspace
+    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+
+    names = sorted(Path(path).stem for path in model_paths(root)[0])
+    workers = worker_count() if len(names) >= MODELS_PER_WORKER * 2 else 1
+    if workers > 1 and not os.path.lexists(root / GRAPHS_DIR):
+
+        def load_and_lay_out(share: list[str]) -> Generated:
+            workspace = load_workspace(root, only_models=share)
+            if [model.name for model in workspace.models] != share:
+                raise LookupError("the models changed while rendering")
+            return laid_out(workspace, workspace.models)
+
+        try:
+            project, project_doc = load_project(root)  # first: its spec classes are then imported once, here
+            import mlgitops.render.pipeline  # noqa: F401  (so is the renderer)
+
+            parts = map_forked(load_and_lay_out, shares(names, workers))
+            return _whole(Workspace(root, project, project_doc, models=_ModelsInWorkers()), parts)
+        except (ForkedWorkError, Exception):
+            pass  # made again below: an error then reads as without workers
+    return generated_tree(load_workspace(root))
+
+
+def generated_tree(workspace: Workspace) -> Generated:
+    """The generated tree of a loaded workspace; its models rendered and laid out in shares over forked
+    workers when there are enough of them."""
+    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+
+    workers = worker_count() if len(workspace.models) >= MODELS_PER_WORKER * 2 else 1
+    try:
+        parts = map_forked(lambda models: laid_out(workspace, models), shares(workspace.models, workers))
+    except ForkedWorkError:
+        parts = [laid_out(workspace, workspace.models)]  # again here, so that an error reads as without workers
+    return _whole(workspace, parts)
+
+
+def laid_out(workspace: Workspace, models: list[ModelFile]) -> Generated:
+    """Some models rendered and laid out (base/models/<m>/, overlays/<env>/<m>/), with outlines and facts."""
+    from mlgitops.gitops.rendercache.facts import model_facts
+    from mlgitops.gitops.rendercache.inputs import model_reads
+    from mlgitops.layout.overlay import model_files
+    from mlgitops.render.pipeline import outline, plan_render, render_one
+
+    plan = plan_render(workspace, [model.name for model in models])  # each share evaluates its own addons
+    out = Generated({}, [])
+    for model in plan.chosen:
+        item = render_one(plan, model)
+        out.files.update(model_files(workspace, item))
+        out.renders.append(outline(item))
+        out.facts[model.name] = (model_facts(workspace, model, item), model_reads(workspace, model))
+    return out
+
+
+def _whole(workspace: Workspace, parts: list[Generated]) -> Generated:
+    """The shares joined, with the graphs and every environment-wide file, after the project-wide checks."""
     from mlgitops.gitops.argocd import argocd_files
     from mlgitops.gitops.deployunits import unit_files
     from mlgitops.gitops.flux import flux_files
     from mlgitops.layout.overlay import environment_files, model_files
-    from mlgitops.render.pipeline import (
-        addon_locator,
-        check_not_empty,
-        check_unique_objects,
-        outline,
-        plan_render,
-        render_graphs,
-        render_one,
-    )
-    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+    from mlgitops.render.pipeline import addon_locator, check_not_empty, check_unique_objects, outline, render_graphs
     from mlgitops.util.paths import PLATFORM_DIR
 
     envs = workspace.project.environment_names
-
-    def laid_out(models: list[ModelFile]) -> tuple[dict[str, str], list[ModelRender]]:
-        plan = plan_render(workspace, [model.name for model in models])  # each share evaluates its own addons
-        files: dict[str, str] = {}
-        outlines: list[ModelRender] = []
-        for model in plan.chosen:
-            item = render_one(plan, model)
-            files.update(model_files(workspace, item))
-            outlines.append(outline(item))
-        return files, outlines
-
-    workers = worker_count() if len(workspace.models) >= MODELS_PER_WORKER * 2 else 1
-    try:
-        parts = map_forked(laid_out, shares(workspace.models, workers))
-    except ForkedWorkError:
-        parts = [laid_out(workspace.models)]  # again here, so that an error reads as without workers
-    files: dict[str, str] = {}
-    renders: list[ModelRender] = []
-    for part_files, part_renders in parts:
-        files.update(part_files)
-        renders += part_renders
+    whole = Generated({}, [])
+    for part in parts:
+        whole.files.update(part.files)
+        whole.renders += part.renders
+        whole.facts.update(part.facts)
     for graph in render_graphs(workspace, envs):
-        files.update(model_files(workspace, graph))
-        renders.append(outline(graph))
-    check_unique_objects(workspace, renders, envs, addon_locator(workspace))
-    check_not_empty(workspace, renders, envs)
+        whole.files.update(model_files(workspace, graph))
+        whole.renders.append(outline(graph))
+    check_unique_objects(workspace, whole.renders, envs, addon_locator(workspace))
+    check_not_empty(workspace, whole.renders, envs)
     include_platform = (workspace.root / PLATFORM_DIR).is_dir()
     for env in envs:
-        files.update(environment_files(workspace, env, renders, include_platform=include_platform))
-    files.update(unit_files(workspace, renders))
-    files.update(argocd_files(workspace, renders))
-    files.update(flux_files(workspace, renders))
-    return dict(sorted(files.items())), renders
+        whole.files.update(environment_files(workspace, env, whole.renders, include_platform=include_platform))
+    whole.files.update(unit_files(workspace, whole.renders))
+    whole.files.update(argocd_files(workspace, whole.renders))
+    whole.files.update(flux_files(workspace, whole.renders))
+    whole.files = dict(sorted(whole.files.items()))
+    return whole
 
 
 def render(workspace: Workspace, *, check: bool = False, command: str | None = None) -> TreeStatus:

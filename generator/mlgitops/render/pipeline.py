@@ -37,6 +37,8 @@ class ModelRender:
     # (group, kind, name) of each addon object → its template's name: `validate` points findings there
     addon_templates: dict[tuple[str, str, str], str] = field(default_factory=dict)
     graph: bool = False
+    labels: dict[str, str] = field(default_factory=dict)  # the model's metadata.labels (deployment.per: group)
+    gpu_environments: list[str] = field(default_factory=list)  # where it serves on GPUs (Flux's health timeout)
 
 
 @dataclass
@@ -85,12 +87,14 @@ def render_one(plan: RenderPlan, model: ModelFile) -> ModelRender:
     model_envs = [env for env in plan.resolve_envs if (model.name, env) in addons]
     base_addons = addons[(model.name, model_envs[0])] if model_envs else []
     base = render_model(ResolvedModel(model, None, model.spec), project, base_addons, plan.locate_addon)
-    result = ModelRender(model.name, model.path, base)
+    result = ModelRender(model.name, model.path, base, labels=dict(model.spec.metadata.labels))
     for env in model_envs:
         result.addon_templates.update((object_key(obj), template) for template, obj in addons[(model.name, env)])
     for env in plan.env_names:
         resolved = plan.resolved[(model.name, env)]
         env_addons = addons.get((model.name, env), [])
+        if resolved is not None and resolved.spec.serving is not None and resolved.spec.serving.gpu.count > 0:
+            result.gpu_environments.append(env)
         if resolved is None:
             result.environments[env] = None
         elif (
@@ -134,7 +138,16 @@ def outline(item: ModelRender) -> ModelRender:
         ]
 
     environments = {env: None if objects is None else cut(objects) for env, objects in item.environments.items()}
-    return ModelRender(item.name, item.source, cut(item.base), environments, dict(item.addon_templates), item.graph)
+    return ModelRender(
+        item.name,
+        item.source,
+        cut(item.base),
+        environments,
+        dict(item.addon_templates),
+        item.graph,
+        item.labels,
+        item.gpu_environments,
+    )
 
 
 def render_graphs(workspace: Workspace, envs: list[str]) -> list[ModelRender]:
@@ -161,8 +174,6 @@ def check_unique_objects(
     """Refuse two objects with one identity in an environment (Kustomize refuses to build the overlay,
     while an in-memory stream would print both): an addon template making the same object for several
     models, or a model object with the name of another's. The error is at the second one's source."""
-    by_name = {model.name: model for model in workspace.models}
-    graphs = {graph.name: graph.doc for graph in workspace.graphs}
     for env in envs:
         namespace = workspace.project.environment(env)
         seen: dict[tuple[str, str, str], str] = {}
@@ -182,10 +193,10 @@ def check_unique_objects(
                 if template is not None:
                     where = locate_addon(template, obj)
                 elif item.graph:
-                    where = graphs[item.name].location(("metadata", "name"))
+                    where = next(g.doc for g in workspace.graphs if g.name == item.name).location(("metadata", "name"))
                 else:
                     where = spec_location(
-                        workspace, by_name[item.name], env, _name_path(workspace, item.name, env, key)
+                        workspace, workspace.model(item.name), env, _name_path(workspace, item.name, env, key)
                     )
                 group = f" ({key[0]})" if key[0] else ""
                 raise SpecError.at(

@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops.gitops.rendercache import store
-from mlgitops.gitops.rendercache.inputs import model_inputs, model_reads, project_key, read_file, reads_unchanged
+from mlgitops.gitops.rendercache.inputs import model_inputs, project_key, read_file, reads_unchanged
 from mlgitops.layout.tree import TreeStatus, compare, locked, swap_unit, write
 
 if TYPE_CHECKING:
-    from mlgitops.language.loader import Workspace
-    from mlgitops.render.pipeline import ModelRender
+    from mlgitops.gitops.generate import Generated
 
 CACHE_SWITCH = "MLGITOPS_RENDER_CACHE"
 
@@ -65,46 +64,32 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
 
 
 def _full(root: Path, key: str) -> TreeStatus:
-    from mlgitops.gitops.generate import generated_files_and_renders
-    from mlgitops.language.loader import load_workspace
+    from mlgitops.gitops.generate import generated_tree_at
 
     inputs = model_inputs(root)
-    workspace = load_workspace(root)
-    files, renders = generated_files_and_renders(workspace)
-    status = write(root, files, compare(root, files))
+    generated = generated_tree_at(root)
+    status = write(root, generated.files, compare(root, generated.files))
     unchanged = inputs is not None and inputs == model_inputs(root) and project_key(root) == key
-    if unchanged and inputs is not None and set(inputs) == {item.name for item in renders if not item.graph}:
-        store.save(root, record(workspace, key, inputs, files, renders))
+    if unchanged and inputs is not None and set(inputs) == set(generated.facts):
+        store.save(root, record(key, inputs, generated))
     else:
         store.forget(root)  # an input changed while rendering: record nothing
     return status
 
 
-def record(
-    workspace: Workspace, key: str, inputs: dict[str, str], files: dict[str, str], renders: list[ModelRender]
-) -> store.RenderCache:
+def record(key: str, inputs: dict[str, str], generated: Generated) -> store.RenderCache:
     """The cache entry of a full render: each model's files, facts and input hash; the rest is shared."""
-    from mlgitops.gitops.rendercache.facts import model_facts
-
     cache = store.RenderCache(key)
-    hashes = {path: store.content_hash(content.encode("utf-8")) for path, content in files.items()}
-    models = [item for item in renders if not item.graph]  # a graph's files are shared: graphs/ is in the key
-    owner = _owners(hashes, [item.name for item in models])
-    by_name = {model.name: model for model in workspace.models}
-    for item in models:
-        model = by_name[item.name]
-        cache.models[item.name] = store.ModelEntry(
-            input=inputs[item.name],
-            files={},
-            facts=model_facts(workspace, model, item),
-            reads=model_reads(workspace, model),
-        )
+    hashes = {path: store.content_hash(content.encode("utf-8")) for path, content in generated.files.items()}
+    owner = _owners(hashes, list(generated.facts))  # a graph's files are shared: graphs/ is in the key
+    for name, (facts, reads) in generated.facts.items():
+        cache.models[name] = store.ModelEntry(input=inputs[name], files={}, facts=facts, reads=reads)
     for path, digest in hashes.items():
-        name = owner.get(path)
-        if name is None:
+        owned_by = owner.get(path)
+        if owned_by is None:
             cache.shared[path] = digest
         else:
-            cache.models[name].files[path] = digest
+            cache.models[owned_by].files[path] = digest
     return cache
 
 
@@ -174,10 +159,8 @@ def _render_changed(
     """Each changed model's own files and facts, rendered from a workspace holding only those models."""
     import json
 
-    from mlgitops.gitops.rendercache.facts import model_facts
+    from mlgitops.gitops.generate import laid_out
     from mlgitops.language.loader import load_workspace
-    from mlgitops.layout.overlay import base_files, model_overlay_files
-    from mlgitops.render.pipeline import render_models
 
     workspace = load_workspace(root, only_models=names)
     if sorted(model.name for model in workspace.models) != names:
@@ -185,12 +168,10 @@ def _render_changed(
     for model in workspace.models:  # the bytes loaded are the bytes hashed (no edit in between)
         if store.content_hash((root / model.path).read_bytes()) != inputs[model.name]:
             return None
-    by_name = {model.name: model for model in workspace.models}
-    out: dict[str, tuple[dict[str, str], dict[str, object], dict[str, str]]] = {}
-    for item in render_models(workspace):
-        files = base_files(item)
-        for env in workspace.project.environment_names:
-            files.update(model_overlay_files(workspace, env, item))
-        facts = json.loads(json.dumps(model_facts(workspace, by_name[item.name], item)))
-        out[item.name] = (files, facts, model_reads(workspace, by_name[item.name]))
-    return out
+    generated = laid_out(workspace, workspace.models)
+    files_of: dict[str, dict[str, str]] = {name: {} for name in names}
+    for path, content in generated.files.items():
+        files_of.setdefault(store.model_of(path) or "", {})[path] = content
+    return {
+        name: (files_of[name], json.loads(json.dumps(facts)), reads) for name, (facts, reads) in generated.facts.items()
+    }
