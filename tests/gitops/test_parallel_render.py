@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bench.genrepo import generate
-from mlgitops.gitops import generate as generate_module
 from mlgitops.gitops.rendercache.render import CACHE_SWITCH
 from mlgitops.util import forked
 from tests.conftest import copy_example, run_cli, snapshot_tree
@@ -20,7 +19,7 @@ from tests.conftest import copy_example, run_cli, snapshot_tree
 @pytest.fixture
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every render forks (shares of one model or more); the list counts the workers started."""
-    monkeypatch.setattr(generate_module, "MODELS_PER_WORKER", 1)
+    monkeypatch.setattr(forked, "MODELS_PER_WORKER", 1)
     monkeypatch.setenv(CACHE_SWITCH, "0")
     started: list[int] = []
     real = forked._start

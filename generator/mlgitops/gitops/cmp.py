@@ -20,7 +20,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +29,7 @@ from mlgitops.util.errors import MlgitopsError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from mlgitops.language.loader import Workspace
+    from mlgitops.language.project import Project
 
 # The plugin parameters, by the names Applications use in `plugin.parameters`.
 ENVIRONMENT = "environment"
@@ -321,17 +322,44 @@ def generate(start: Path, environ: Mapping[str, str]) -> Generated:
 
 def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
     from mlgitops.language.loader import load_workspace
-    from mlgitops.layout.build import build_prepared, check_environment, prepare
+    from mlgitops.layout.build import build_prepared, prepare
     from mlgitops.layout.journal import refuse_leftovers
 
     settings = read_settings(environ)
     root = find_project(start, environ)
     refuse_leftovers(root, "cmp generate")
+    answered = _generate_in_workers(start, environ)
+    if answered is not None:
+        return answered
     workspace = load_workspace(root, only_model=settings.model)
     import gc
 
     gc.freeze()  # the specs live until the answer is printed: the collector need not walk them (cli.command.workspace)
-    names = workspace.project.environment_names
+    env, warnings = _requested_environment(workspace.project, root, start, settings, environ)
+    prepared = prepare(workspace, env, settings.model)
+    verify_committed_files(workspace, env, settings.model, files=lambda: prepared.files)
+    prepared.forget_files()  # the stream is made from the objects; the files' text would only take memory
+    stream = build_prepared(prepared, extra_labels=settings.extra_labels)
+    _refuse_empty(stream, workspace.project, env, settings.model)
+    return Generated(stream=stream, warnings=warnings, environment=env, model=settings.model)
+
+
+def _refuse_empty(stream: str, project: Project, env: str, model: str | None) -> None:
+    if not _has_objects(stream) and not project.environment(env).allowEmpty:
+        what = f"model {model!r} in " if model else ""
+        raise CmpError(
+            f"{what}environment {env!r} renders no objects; refusing an empty render "
+            "(Argo CD would prune everything the Application manages)"
+        )
+
+
+def _requested_environment(
+    project: Project, root: Path, start: Path, settings: Settings, environ: Mapping[str, str]
+) -> tuple[str, list[str]]:
+    """The environment a request renders, and the warnings it gets; CmpError when it names none or two."""
+    from mlgitops.language.loader import unknown_environment
+
+    names = project.environment_names
     from_path = path_environment(root, start)
     env = settings.environment or from_path
     if env is None:
@@ -340,31 +368,72 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
             "or point the Application's path at overlays/<environment>",
             exit_code=2,
         )
-    check_environment(workspace, env)
+    if env not in names:
+        raise UsageError(unknown_environment(env, names))
     if from_path is not None and from_path in names and from_path != env:
         raise CmpError(
             f"plugin parameter 'environment' is {env!r} but the application path is overlays/{from_path}",
             exit_code=2,
         )
     warnings: list[str] = []
-    namespace = workspace.project.environment(env).namespace
+    namespace = project.environment(env).namespace
     requested = environ.get("ARGOCD_APP_NAMESPACE", "")
     if requested and requested != namespace:
         warnings.append(
             f"the Application's destination namespace {requested!r} is not {namespace!r}, the namespace of "
             f"environment {env!r}; the objects keep {namespace!r}"
         )
-    prepared = prepare(workspace, env, settings.model)
-    verify_committed_files(workspace, env, settings.model, files=lambda: prepared.files)
-    prepared.forget_files()  # the stream is made from the objects; the files' text would only take memory
-    stream = build_prepared(prepared, extra_labels=settings.extra_labels)
-    if not _has_objects(stream) and not workspace.project.environment(env).allowEmpty:
-        what = f"model {settings.model!r} in " if settings.model else ""
-        raise CmpError(
-            f"{what}environment {env!r} renders no objects; refusing an empty render "
-            "(Argo CD would prune everything the Application manages)"
-        )
-    return Generated(stream=stream, warnings=warnings, environment=env, model=settings.model)
+    return env, warnings
+
+
+def _generate_in_workers(start: Path, environ: Mapping[str, str]) -> Generated | None:
+    """A whole environment's answer from forked workers, each loading, rendering and building a share of the
+    models (layout/build.py `build_share`), when there are enough models and no inference graphs; None
+    when that does not apply or anything on the way fails (the caller then answers in-process, so an error
+    reads the same)."""
+    from mlgitops.language.loader import load_project, model_paths
+    from mlgitops.language.workspace import ModelsInWorkers, Workspace
+    from mlgitops.layout.build import build_share, environment_stream, same_file, stream_documents
+    from mlgitops.layout.overlay import environment_files, environment_objects
+    from mlgitops.render.pipeline import addon_locator, check_not_empty, check_unique_objects
+    from mlgitops.util.forked import map_forked, shares, workers_for
+    from mlgitops.util.paths import BASE_MODELS_DIR, GRAPHS_DIR, OVERLAYS_DIR, PLATFORM_DIR
+
+    settings = read_settings(environ)
+    root = find_project(start, environ)
+    names = sorted(Path(path).stem for path in model_paths(root)[0])
+    workers = workers_for(len(names))
+    if settings.model is not None or workers < 2 or os.path.lexists(root / GRAPHS_DIR):
+        return None
+    try:
+        project, project_doc = load_project(root)  # first: its spec classes are then imported once, here
+        env, warnings = _requested_environment(project, root, start, settings, environ)
+        workspace = Workspace(root, project, project_doc, models=ModelsInWorkers())
+        compare = (root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()
+        labels = settings.extra_labels
+        parts = map_forked(lambda share: build_share(root, env, share, labels, compare), shares(names, workers))
+        outlines = [item for part in parts for item in part.outlines]
+        check_unique_objects(workspace, outlines, [env], addon_locator(workspace))
+        check_not_empty(workspace, outlines, [env])
+        with_platform = (root / PLATFORM_DIR).is_dir()
+        if compare:
+            own = environment_files(workspace, env, outlines, include_platform=with_platform)
+            rendered = {path for part in parts for path in part.files} | set(own)
+            stale = [path for part in parts for path in part.stale]
+            stale += [path for path, text in own.items() if not same_file(root / path, text)]
+            if stale or _stray_files(root, env, None, rendered):
+                return None  # refused in-process, with the message listing them
+        documents = stream_documents(environment_objects(workspace, env, [], with_namespace=True), labels)
+        if documents is None or any(part.documents is None for part in parts):
+            return None  # outside what the in-memory stream reproduces: the real Kustomize builds it
+        documents += [document for part in parts for document in part.documents or []]
+        stream = environment_stream(workspace, env, documents, with_platform, labels)
+        if stream is None:
+            return None
+        _refuse_empty(stream, project, env, None)
+        return Generated(stream=stream, warnings=warnings, environment=env, model=None)
+    except Exception:
+        return None
 
 
 def _has_objects(stream: str) -> bool:
@@ -449,8 +518,8 @@ def verify_committed_files(
     the files of a render already made (build.Prepared), so generate renders once.
     """
     from mlgitops import __version__
-    from mlgitops.layout.build import build_files
-    from mlgitops.util.paths import BASE_GRAPHS_DIR, BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
+    from mlgitops.layout.build import build_files, same_file
+    from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
 
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):
@@ -463,16 +532,9 @@ def verify_committed_files(
         if model is not None and path == overlay_kustomization:
             expected_entries = _kustomization_entries(content)
             continue
-        if not _same_file(root / path, content):
+        if not same_file(root / path, content):
             stale.append(path)
-    folders = [f"{BASE_MODELS_DIR}/{model}", f"{OVERLAYS_DIR}/{env}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
-    if model is None:
-        bases = (BASE_MODELS_DIR + "/", BASE_GRAPHS_DIR + "/")
-        folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(bases)})
-    for folder in folders:
-        for dirpath, _dirnames, filenames in os.walk(root / folder):
-            prefix = Path(dirpath).relative_to(root).as_posix()
-            stale.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in rendered)
+    stale += _stray_files(root, env, model, rendered)
     if model is not None:
         try:
             committed = (root / overlay_kustomization).read_text(encoding="utf-8")
@@ -491,11 +553,20 @@ def verify_committed_files(
         )
 
 
-def _same_file(path: Path, content: str) -> bool:
-    try:
-        return path.read_bytes() == content.encode("utf-8")
-    except OSError:
-        return False
+def _stray_files(root: Path, env: str, model: str | None, rendered: Collection[str]) -> list[str]:
+    """Files in the directories a render of `env` (or of `model` in it) writes that it does not write."""
+    from mlgitops.util.paths import BASE_GRAPHS_DIR, BASE_MODELS_DIR, OVERLAYS_DIR
+
+    folders = [f"{BASE_MODELS_DIR}/{model}", f"{OVERLAYS_DIR}/{env}/{model}"] if model else [f"{OVERLAYS_DIR}/{env}"]
+    if model is None:
+        bases = (BASE_MODELS_DIR + "/", BASE_GRAPHS_DIR + "/")
+        folders += sorted({p.rpartition("/")[0] for p in rendered if p.startswith(bases)})
+    stray: list[str] = []
+    for folder in folders:
+        for dirpath, _dirnames, filenames in os.walk(root / folder):
+            prefix = Path(dirpath).relative_to(root).as_posix()
+            stray.extend(f"{prefix}/{name}" for name in filenames if f"{prefix}/{name}" not in rendered)
+    return stray
 
 
 def _kustomization_entries(text: str) -> list[str]:

@@ -13,10 +13,6 @@ from mlgitops.layout import tree
 from mlgitops.layout.tree import TreeStatus
 from mlgitops.util.paths import GRAPHS_DIR
 
-# Below two shares of this many models, forking costs more than it saves (a worker starts in about 5 ms,
-# and a model renders and lays out in about 2 ms on one core).
-MODELS_PER_WORKER = 50
-
 if TYPE_CHECKING:
     from mlgitops.language.loader import Workspace
     from mlgitops.language.workspace import ModelFile
@@ -31,17 +27,6 @@ class Generated:
     files: dict[str, str]
     renders: list[ModelRender]
     facts: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
-
-
-class _ModelsInWorkers(list):  # type: ignore[type-arg]
-    """`workspace.models` in a process that left the models to its workers. The environment-wide files read
-    models only through their outlines and facts; a reader of this list raises instead of seeing no models,
-    and the tree is made again in-process."""
-
-    def _refuse(self, *_: object) -> Any:
-        raise LookupError("the models were loaded by the workers, not in this process")
-
-    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = _refuse
 
 
 def generated_files(workspace: Workspace) -> dict[str, str]:
@@ -59,11 +44,11 @@ def generated_tree_at(root: Path) -> Generated:
     the error reads as without workers.
     """
     from mlgitops.language.loader import load_project, load_workspace, model_paths
-    from mlgitops.language.workspace import Workspace
-    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+    from mlgitops.language.workspace import ModelsInWorkers, Workspace
+    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, workers_for
 
     names = sorted(Path(path).stem for path in model_paths(root)[0])
-    workers = worker_count() if len(names) >= MODELS_PER_WORKER * 2 else 1
+    workers = workers_for(len(names))
     if workers > 1 and not os.path.lexists(root / GRAPHS_DIR):
 
         def load_and_lay_out(share: list[str]) -> Generated:
@@ -77,7 +62,7 @@ def generated_tree_at(root: Path) -> Generated:
             import mlgitops.render.pipeline  # noqa: F401  (so is the renderer)
 
             parts = map_forked(load_and_lay_out, shares(names, workers))
-            return _whole(Workspace(root, project, project_doc, models=_ModelsInWorkers()), parts)
+            return _whole(Workspace(root, project, project_doc, models=ModelsInWorkers()), parts)
         except (ForkedWorkError, Exception):
             pass  # made again below: an error then reads as without workers
     return generated_tree(load_workspace(root))
@@ -86,9 +71,9 @@ def generated_tree_at(root: Path) -> Generated:
 def generated_tree(workspace: Workspace) -> Generated:
     """The generated tree of a loaded workspace; its models rendered and laid out in shares over forked
     workers when there are enough of them."""
-    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, workers_for
 
-    workers = worker_count() if len(workspace.models) >= MODELS_PER_WORKER * 2 else 1
+    workers = workers_for(len(workspace.models))
     try:
         parts = map_forked(lambda models: laid_out(workspace, models), shares(workspace.models, workers))
     except ForkedWorkError:

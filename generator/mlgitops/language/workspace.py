@@ -70,6 +70,17 @@ class Workspace:
         raise UsageError(f"unknown model {name!r}{hint}")
 
 
+class ModelsInWorkers(list):  # type: ignore[type-arg]
+    """`Workspace.models` in a process that left loading the models to forked workers (util/forked.py).
+    There, the project-wide steps read models only through what the workers send back; a reader of this
+    list raises instead of seeing no models (the caller then does the whole job in-process)."""
+
+    def _refuse(self, *_: object) -> Any:
+        raise LookupError("the models were loaded by the workers, not in this process")
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = _refuse
+
+
 def unknown_environment(env: str, names: list[str]) -> str:
     """The message for an environment the project does not have."""
     return f"unknown environment {env!r}{did_you_mean(env, names)}; the project has {', '.join(names)}"

@@ -134,33 +134,100 @@ def _labelled(obj: dict[str, Any], extra_labels: Mapping[str, str]) -> dict[str,
     return {**obj, "metadata": metadata}
 
 
+SortKey = tuple[int, str, str]
+
+
+def stream_documents(
+    objects: list[dict[str, Any]], extra_labels: Mapping[str, str]
+) -> list[tuple[SortKey, str]] | None:
+    """Each object's document as Kustomize prints it, with its place in Kustomize's order; None when one is
+    outside what kustomize_stream.py reproduces."""
+    try:
+        return [
+            (kustomize_stream.sort_key(obj), kustomize_stream.document(_labelled(obj, extra_labels))) for obj in objects
+        ]
+    except kustomize_stream.UnsupportedValueError:
+        return None
+
+
 def _from_memory(prepared: Prepared, extra_labels: Mapping[str, str]) -> str | None:
     objects = environment_objects(
         prepared.workspace, prepared.env, prepared.renders, with_namespace=prepared.model is None
     )
-    entries: list[tuple[tuple[int, str, str], str | None, dict[str, Any] | None]] = [
-        (kustomize_stream.sort_key(obj), None, _labelled(obj, extra_labels)) for obj in objects
-    ]
-    if prepared.with_platform:
-        platform = _platform_documents(prepared, extra_labels)
+    documents = stream_documents(objects, extra_labels)
+    if documents is None:
+        return None
+    return environment_stream(prepared.workspace, prepared.env, documents, prepared.with_platform, extra_labels)
+
+
+def environment_stream(
+    workspace: Workspace,
+    env: str,
+    documents: list[tuple[SortKey, str]],
+    with_platform: bool,
+    extra_labels: Mapping[str, str],
+) -> str | None:
+    """The generated objects' documents and base/platform's, in Kustomize's order; None when only the real
+    Kustomize can build it (see the module docstring)."""
+    entries = list(documents)
+    if with_platform:
+        platform = _platform_documents(workspace, env, extra_labels)
         if platform is None:
             return None
-        keys = {key for key, _, _ in entries}
-        for key, text in platform:
-            if key in keys:
-                return None  # Kustomize reports the clash; let it
-            entries.append((key, text, None))
+        keys = {key for key, _ in entries}
+        if any(key in keys for key, _ in platform):
+            return None  # Kustomize reports the clash; let it
+        entries += platform
     entries.sort(key=lambda entry: entry[0])
-    parts: list[str] = []
-    for _key, platform_text, obj in entries:
-        if platform_text is not None:
-            parts.append(platform_text)
+    return "---\n".join(text for _key, text in entries)
+
+
+@dataclass
+class BuiltShare:
+    """Some models of an environment built by a worker (`build_share`) for `cmp generate`."""
+
+    outlines: list[ModelRender]  # pipeline.outline of each render
+    files: list[str]  # the generated files of these models the build reads
+    stale: list[str]  # those that differ from the committed ones (when compared)
+    documents: list[tuple[SortKey, str]] | None  # None: not reproducible in memory
+
+
+def build_share(root: Path, env: str, names: list[str], extra_labels: Mapping[str, str], compare: bool) -> BuiltShare:
+    """Load, render and build these models in `env`: their outlines, their generated files (compared with the
+    committed ones when `compare`) and their documents of the stream. The environment-wide rest (its
+    kustomization.yaml, the Namespace, base/platform) is the caller's."""
+    from mlgitops.language.loader import load_workspace
+    from mlgitops.layout.overlay import model_overlay_files
+    from mlgitops.render.pipeline import outline, plan_render, render_one
+
+    workspace = load_workspace(root, only_models=names)
+    if [model.name for model in workspace.models] != names:
+        raise LookupError("the models changed while building")
+    plan = plan_render(workspace, names, [env])
+    share = BuiltShare([], [], [], [])
+    for model in plan.chosen:
+        item = render_one(plan, model)
+        share.outlines.append(outline(item))
+        if item.environments.get(env) is None:
             continue
-        try:
-            parts.append(kustomize_stream.document(obj))
-        except kustomize_stream.UnsupportedValueError:
-            return None
-    return "---\n".join(parts)
+        files = {**base_files(item), **model_overlay_files(workspace, env, item)}
+        share.files += files
+        if compare:
+            share.stale += [path for path, text in files.items() if not same_file(root / path, text)]
+        documents = stream_documents(environment_objects(workspace, env, [item], with_namespace=False), extra_labels)
+        if documents is None or share.documents is None:
+            share.documents = None
+        else:
+            share.documents += documents
+    return share
+
+
+def same_file(path: Path, content: str) -> bool:
+    """Whether the file at `path` holds exactly `content`."""
+    try:
+        return path.read_bytes() == content.encode("utf-8")
+    except OSError:
+        return False
 
 
 def _platform_renames(root: Path) -> bool:
@@ -176,15 +243,15 @@ def _platform_renames(root: Path) -> bool:
 
 
 def _platform_documents(
-    prepared: Prepared, extra_labels: Mapping[str, str]
-) -> list[tuple[tuple[int, str, str], str]] | None:
+    workspace: Workspace, env: str, extra_labels: Mapping[str, str]
+) -> list[tuple[SortKey, str]] | None:
     """base/platform built alone with the overlay's namespace and labels: (sort key, document text)."""
-    root = prepared.workspace.root
+    root = workspace.root
     check_platform(root)  # confined and well-formed before anything reads it
     if _platform_renames(root):
         return None
-    namespace = prepared.workspace.project.environment(prepared.env).namespace
-    labels = [{"pairs": {ENVIRONMENT_LABEL: prepared.env}, "includeSelectors": False}]
+    namespace = workspace.project.environment(env).namespace
+    labels = [{"pairs": {ENVIRONMENT_LABEL: env}, "includeSelectors": False}]
     if extra_labels:
         labels.append({"pairs": dict(extra_labels), "includeSelectors": False})
     wrapper = {
@@ -204,7 +271,7 @@ def _platform_documents(
         (scratch / PLATFORM_BUILD_DIR).mkdir()
         (scratch / PLATFORM_BUILD_DIR / "kustomization.yaml").write_text(dump(wrapper), encoding="utf-8")
         text = kustomize.build(scratch / PLATFORM_BUILD_DIR)
-    documents: list[tuple[tuple[int, str, str], str]] = []
+    documents: list[tuple[SortKey, str]] = []
     for chunk in _split_stream(text):
         docs = load_plain(chunk)
         if len(docs) != 1 or not isinstance(docs[0], dict):
