@@ -45,7 +45,7 @@ def test_a_child_killed_by_a_signal_is_reported() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return n
 
-    with pytest.raises(ForkedWorkError, match="status"):
+    with pytest.raises(ForkedWorkError, match="no answer"):
         map_forked(work, [0, 1])
 
 
@@ -92,3 +92,16 @@ def test_worker_count_reads_the_variable(monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.setenv(forked.WORKERS_VARIABLE, bad)
         with pytest.raises(UsageError, match=forked.WORKERS_VARIABLE):
             worker_count()
+
+
+def test_a_child_that_answers_and_then_fails_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole answer is not enough: the child must also end well."""
+    real_dump = forked.pickle.dump
+
+    def dump_then_fail(*args: object, **kwargs: object) -> None:
+        real_dump(*args, **kwargs)  # type: ignore[arg-type]
+        raise OSError("failed after answering")
+
+    monkeypatch.setattr(forked.pickle, "dump", dump_then_fail)
+    with pytest.raises(ForkedWorkError, match="status"):
+        map_forked(lambda n: n, [0, 1])

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from mlgitops.util.errors import UsageError
 
 WORKERS_VARIABLE = "MLGITOPS_WORKERS"
+_BUFFER = 1 << 20
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -98,10 +99,9 @@ def _start(function: Callable[[Item], Result], item: Item) -> tuple[int, int]:
         os.close(read)
         status = 1
         try:
-            data = pickle.dumps(function(item), protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(write, view) :]
+            result = function(item)
+            with os.fdopen(write, "wb", buffering=_BUFFER) as stream:  # streamed: no second copy as bytes
+                pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
             status = 0
         finally:
             os._exit(status)
@@ -110,19 +110,20 @@ def _start(function: Callable[[Item], Result], item: Item) -> tuple[int, int]:
 
 
 def _collect(pid: int, read: int) -> Any:
-    chunks: list[bytes] = []
+    """The child's result, read as it arrives (never whole as bytes), once the child has ended well."""
     try:
-        while chunk := os.read(read, 1 << 20):
-            chunks.append(chunk)
+        with os.fdopen(read, "rb", buffering=_BUFFER) as stream:
+            result = pickle.load(stream)
+    except Exception as exc:  # nothing or part of an answer: the child failed
+        _stop(pid)
+        raise ForkedWorkError(f"a worker process sent no answer ({exc.__class__.__name__})") from None
     except BaseException:
         _stop(pid)
         raise
-    finally:
-        os.close(read)
     _, status = os.waitpid(pid, 0)
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         raise ForkedWorkError(f"a worker process ended with status {status}")
-    return pickle.loads(b"".join(chunks))
+    return result
 
 
 def _stop(pid: int) -> None:
