@@ -165,8 +165,7 @@ def test_spec_snippet_renders_and_validates_in_an_init_project(
             (root / path).write_text(template.text)
     _paste(root, snippet)
     try:
-        workspace = load_workspace(root)
-        render(workspace)
+        render(root)
         report = validate_workspace(load_workspace(root), ValidateOptions(crds=(CRDS,), compare_base=False))
     except MlgitopsError as exc:
         pytest.fail(f"{snippet}: pasted into an init project, it fails:\n{exc}")
@@ -213,7 +212,7 @@ def test_jsonnet_snippet_imports_what_init_provides_and_renders(
         )
     (root / _template_path(snippet)).write_text(snippet.text)
     try:
-        render(load_workspace(root))
+        render(root)
         report = validate_workspace(load_workspace(root), ValidateOptions(crds=(CRDS,), compare_base=False))
     except MlgitopsError as exc:
         pytest.fail(f"{snippet}: as {_template_path(snippet)} in an init project, it fails:\n{exc}")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from mlgitops.gitops import generate
-from mlgitops.language.loader import load_workspace
 from mlgitops.layout import tree
 from mlgitops.util.errors import SpecError
 from tests.conftest import run_cli, snapshot_tree
@@ -89,9 +88,8 @@ def test_failed_swap_puts_the_old_tree_back(example: Path, monkeypatch: pytest.M
         real_rename(source, target)
 
     monkeypatch.setattr(os, "rename", flaky_rename)
-    workspace = load_workspace(example)
     with pytest.raises(SpecError, match="No space left on device"):
-        generate.render(workspace)
+        generate.render(example)
     monkeypatch.undo()
     assert snapshot_tree(example) == before
     assert not list(example.glob(tree.STAGING_PREFIX + "*"))
@@ -130,7 +128,6 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
         from pathlib import Path
         from mlgitops.layout import tree
         from mlgitops.gitops import generate
-        from mlgitops.language.loader import load_workspace
         real = os.rename
         calls = []
         def rename(source, target):
@@ -139,7 +136,7 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(source, target)
         os.rename = rename
-        generate.render(load_workspace(Path({str(example)!r})))
+        generate.render(Path({str(example)!r}))
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

@@ -172,4 +172,4 @@ def test_example_renders_unchanged(tmp_path: Path) -> None:
     from mlgitops.gitops.generate import render
 
     root = copy_example(tmp_path)
-    assert render(load_workspace(root), check=True).stale == []
+    assert render(root, check=True).stale == []

@@ -6,7 +6,7 @@ import argparse
 import shlex
 import sys
 
-from mlgitops.cli.command import Command, start, workspace
+from mlgitops.cli.command import Command, start
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,15 +14,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from mlgitops.util.projectroot import find_root
+
+    root = find_root(start(args))
     if args.check:
         from mlgitops.gitops import generate
 
-        status = generate.render(workspace(args), check=True)
+        status = generate.render(root, check=True)
     else:  # the render cache: only changed models are loaded and rendered (rendercache/render.py)
         from mlgitops.gitops.rendercache.render import render_project
-        from mlgitops.util.projectroot import find_root
 
-        status = render_project(find_root(start(args)))
+        status = render_project(root)
     if status.recovered:
         print(status.recovered, file=sys.stderr)
     if args.check:

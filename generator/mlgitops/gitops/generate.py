@@ -4,6 +4,7 @@ the project lock (layout.tree). `rendercache` runs the same pipeline for only th
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ def generated_tree_at(root: Path) -> Generated:
     """
     from mlgitops.language.loader import load_project, load_workspace, model_paths
     from mlgitops.language.workspace import ModelsInWorkers, Workspace
-    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, workers_for
+    from mlgitops.util.forked import map_forked, shares, workers_for
 
     names = sorted(Path(path).stem for path in model_paths(root)[0])
     workers = workers_for(len(names))
@@ -55,6 +56,7 @@ def generated_tree_at(root: Path) -> Generated:
             workspace = load_workspace(root, only_models=share)
             if [model.name for model in workspace.models] != share:
                 raise LookupError("the models changed while rendering")
+            gc.freeze()  # the specs live until the worker ends: the collector need not walk them (cli.command)
             return laid_out(workspace, workspace.models)
 
         try:
@@ -63,8 +65,8 @@ def generated_tree_at(root: Path) -> Generated:
 
             parts = map_forked(load_and_lay_out, shares(names, workers))
             return _whole(Workspace(root, project, project_doc, models=ModelsInWorkers()), parts)
-        except (ForkedWorkError, Exception):
-            pass  # made again below: an error then reads as without workers
+        except Exception:  # ForkedWorkError, or a project-wide check that failed: made again below, so that
+            pass  # an error reads as without workers
     return generated_tree(load_workspace(root))
 
 
@@ -128,15 +130,15 @@ def _whole(workspace: Workspace, parts: list[Generated]) -> Generated:
     return whole
 
 
-def render(workspace: Workspace, *, check: bool = False, command: str | None = None) -> TreeStatus:
-    """Compute the generated tree and write it (or, with `check`, only report what is stale).
+def render(root: Path, *, check: bool = False, command: str | None = None) -> TreeStatus:
+    """Compute the generated tree of the project at `root` and write it (or, with `check`, only report what
+    is stale).
 
     Holds the project lock throughout; `render` first completes an interrupted render, `check` refuses one
     (layout/tree.py).
     """
-    root = workspace.root
     with tree.locked(root, command or ("render --check" if check else "render"), check=check) as (note, _):
-        files = generated_files(workspace)
+        files = generated_tree_at(root).files
         status = tree.compare(root, files)
         if not check:
             status = tree.write(root, files, status)

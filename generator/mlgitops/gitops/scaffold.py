@@ -501,12 +501,11 @@ def _check_image(image: str) -> None:
 
 def _write_and_render(root: Path, name: str, files: dict[str, str]) -> InitResult:
     from mlgitops.gitops.generate import render
-    from mlgitops.language.loader import load_workspace
     from mlgitops.util.lock import project_lock
 
     with project_lock(root, "init"):
         _write(root, files)
-        status = render(load_workspace(root), command="init")
+        status = render(root, command="init")
     return InitResult(root=root, name=name, written=list(files), rendered=status.stale)
 
 

@@ -14,6 +14,7 @@ model objects), or a platform object with a model object's identity (Kustomize r
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def build_share(root: Path, env: str, names: list[str], extra_labels: Mapping[st
     workspace = load_workspace(root, only_models=names)
     if [model.name for model in workspace.models] != names:
         raise LookupError("the models changed while building")
+    gc.freeze()  # the specs live until the worker ends: the collector need not walk them (cli.command)
     plan = plan_render(workspace, names, [env])
     share = BuiltShare([], [], [], [])
     for model in plan.chosen:

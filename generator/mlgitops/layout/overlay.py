@@ -300,14 +300,3 @@ def model_files(workspace: Workspace, item: ModelRender) -> dict[str, str]:
     for env in workspace.project.environment_names:
         files.update(model_overlay_files(workspace, env, item))
     return files
-
-
-def layout_files(workspace: Workspace, renders: list[ModelRender]) -> dict[str, str]:
-    """Every generated file under base/models/ and overlays/."""
-    include_platform = (workspace.root / PLATFORM_DIR).is_dir()
-    files: dict[str, str] = {}
-    for item in renders:
-        files.update(model_files(workspace, item))
-    for env in workspace.project.environment_names:
-        files.update(environment_files(workspace, env, renders, include_platform=include_platform))
-    return files
