@@ -85,7 +85,7 @@ def test_every_environment_of_the_example_and_a_generated_project(
         environ = request(env, ARGOCD_APP_NAMESPACE="somewhere-else")
         before = len(forks)
         result = same_answers(tmp_path / name, monkeypatch, make, environ)
-        assert len(forks) == before + 2
+        assert len(forks) == before + 3
         assert answered_by_workers[-2:] == [False, True], "one worker: in-process; three: the workers' answer"
         assert result[0] != "refused" and "kind: " in result[0]
         assert "'somewhere-else'" in result[1]  # the warning comes through too

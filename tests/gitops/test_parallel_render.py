@@ -90,7 +90,7 @@ def test_the_bundled_example_and_a_generated_project_render_the_same_tree(
         expected = render_with(alone, 1, monkeypatch)
         assert len(forks) == before
         actual = render_with(split, workers, monkeypatch)
-        assert len(forks) == before + workers - 1, name
+        assert len(forks) == before + workers, name
         assert expected[0] == 0, expected[1]
         assert actual[0] == 0, actual[1]
         assert sorted(actual[2]) == sorted(expected[2])

@@ -12,16 +12,42 @@ import pytest
 
 from mlgitops.util import forked
 from mlgitops.util.errors import UsageError
-from mlgitops.util.forked import ForkedWorkError, map_forked, shares, worker_count
+from mlgitops.util.forked import ForkedWorkError, map_forked, model_shares, shares, worker_count
 
 
-def test_results_come_back_in_order_and_from_other_processes() -> None:
+def test_results_come_back_in_order_and_from_other_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forked.WORKERS_VARIABLE, "2")
     parent = os.getpid()
-    results = map_forked(lambda n: (n * n, os.getpid()), [1, 2, 3, 4])
-    assert [square for square, _ in results] == [1, 4, 9, 16]
+    results = map_forked(lambda n: (n * n, os.getpid()), [1, 2, 3, 4, 5])
+    assert [square for square, _ in results] == [1, 4, 9, 16, 25]
     pids = [pid for _, pid in results]
-    assert pids[-1] == parent  # the last share runs here
-    assert len(set(pids[:-1])) == 3 and parent not in pids[:-1]
+    assert len(set(pids)) == 5 and parent not in pids
+
+
+def test_no_more_children_at_once_than_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each child records the children alive beside it (as files); with 2 workers never more than 2."""
+    monkeypatch.setenv(forked.WORKERS_VARIABLE, "2")
+
+    def work(n: int) -> int:
+        mine = tmp_path / str(os.getpid())
+        mine.touch()
+        time.sleep(0.05)
+        alive = sum(1 for f in tmp_path.iterdir() if f.suffix == "" and _alive(int(f.name)))
+        (tmp_path / f"{os.getpid()}.seen").write_text(str(alive))
+        mine.unlink()
+        return n
+
+    assert map_forked(work, list(range(6))) == list(range(6))
+    seen = [int(f.read_text()) for f in tmp_path.glob("*.seen")]
+    assert len(seen) == 6 and max(seen) <= 2 and max(seen) == 2
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_a_large_result_crosses_the_pipe_whole() -> None:
@@ -49,7 +75,8 @@ def test_a_child_killed_by_a_signal_is_reported() -> None:
         map_forked(work, [0, 1])
 
 
-def test_a_failure_here_stops_and_reaps_the_children(tmp_path: Path) -> None:
+def test_a_failing_child_stops_and_reaps_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forked.WORKERS_VARIABLE, "3")
     started = tmp_path / "started"
     started.mkdir()
 
@@ -58,7 +85,7 @@ def test_a_failure_here_stops_and_reaps_the_children(tmp_path: Path) -> None:
             deadline = time.monotonic() + 30
             while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            raise RuntimeError("the parent's share fails")
+            raise RuntimeError("this share fails")
         (started / str(os.getpid())).touch()
         signal.pause()  # would wait for ever: only the parent's kill ends it
         return n
@@ -74,6 +101,24 @@ def test_a_failure_here_stops_and_reaps_the_children(tmp_path: Path) -> None:
 def test_one_share_runs_here_without_forking(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(forked, "_start", lambda *_: pytest.fail("forked for one share"))
     assert map_forked(lambda n: n + 1, [41]) == [42]
+
+
+@pytest.mark.parametrize(
+    ("workers", "models", "expected"),
+    [
+        ("1", 5000, [5000]),  # one worker: one share, done here
+        ("2", 99, [99]),  # too few to fork
+        ("2", 100, [50, 50]),
+        ("2", 1000, [500, 500]),
+        ("2", 1001, [334, 334, 333]),  # none over MODELS_PER_SHARE
+        ("4", 400, [100, 100, 100, 100]),
+    ],
+)
+def test_model_shares(monkeypatch: pytest.MonkeyPatch, workers: str, models: int, expected: list[int]) -> None:
+    monkeypatch.setenv(forked.WORKERS_VARIABLE, workers)
+    cut = model_shares(list(range(models)))
+    assert [len(share) for share in cut] == expected
+    assert [item for share in cut for item in share] == list(range(models))
 
 
 @pytest.mark.parametrize(("count", "expected"), [(1, [7]), (2, [4, 3]), (3, [3, 2, 2]), (10, [1] * 7)])

@@ -396,14 +396,14 @@ def _generate_in_workers(start: Path, environ: Mapping[str, str]) -> Generated |
     from mlgitops.layout.build import build_share, environment_stream, same_file, stream_documents
     from mlgitops.layout.overlay import environment_files, environment_objects
     from mlgitops.render.pipeline import addon_locator, check_not_empty, check_unique_objects
-    from mlgitops.util.forked import map_forked, shares, workers_for
+    from mlgitops.util.forked import map_forked, model_shares
     from mlgitops.util.paths import BASE_MODELS_DIR, GRAPHS_DIR, OVERLAYS_DIR, PLATFORM_DIR
 
     settings = read_settings(environ)
     root = find_project(start, environ)
     names = sorted(Path(path).stem for path in model_paths(root)[0])
-    workers = workers_for(len(names))
-    if settings.model is not None or workers < 2 or os.path.lexists(root / GRAPHS_DIR):
+    cut = model_shares(names)
+    if settings.model is not None or len(cut) < 2 or os.path.lexists(root / GRAPHS_DIR):
         return None
     try:
         project, project_doc = load_project(root)  # first: its spec classes are then imported once, here
@@ -411,7 +411,7 @@ def _generate_in_workers(start: Path, environ: Mapping[str, str]) -> Generated |
         workspace = Workspace(root, project, project_doc, models=ModelsInWorkers())
         compare = (root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()
         labels = settings.extra_labels
-        parts = map_forked(lambda share: build_share(root, env, share, labels, compare), shares(names, workers))
+        parts = map_forked(lambda share: build_share(root, env, share, labels, compare), cut)
         outlines = [item for part in parts for item in part.outlines]
         check_unique_objects(workspace, outlines, [env], addon_locator(workspace))
         check_not_empty(workspace, outlines, [env])

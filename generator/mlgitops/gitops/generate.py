@@ -46,11 +46,11 @@ def generated_tree_at(root: Path) -> Generated:
     """
     from mlgitops.language.loader import load_project, load_workspace, model_paths
     from mlgitops.language.workspace import ModelsInWorkers, Workspace
-    from mlgitops.util.forked import map_forked, shares, workers_for
+    from mlgitops.util.forked import map_forked, model_shares
 
     names = sorted(Path(path).stem for path in model_paths(root)[0])
-    workers = workers_for(len(names))
-    if workers > 1 and not os.path.lexists(root / GRAPHS_DIR):
+    cut = model_shares(names)
+    if len(cut) > 1 and not os.path.lexists(root / GRAPHS_DIR):
 
         def load_and_lay_out(share: list[str]) -> Generated:
             workspace = load_workspace(root, only_models=share)
@@ -63,7 +63,7 @@ def generated_tree_at(root: Path) -> Generated:
             project, project_doc = load_project(root)  # first: its spec classes are then imported once, here
             import mlgitops.render.pipeline  # noqa: F401  (so is the renderer)
 
-            parts = map_forked(load_and_lay_out, shares(names, workers))
+            parts = map_forked(load_and_lay_out, cut)
             return _whole(Workspace(root, project, project_doc, models=ModelsInWorkers()), parts)
         except Exception:  # ForkedWorkError, or a project-wide check that failed: made again below, so that
             pass  # an error reads as without workers
@@ -73,11 +73,10 @@ def generated_tree_at(root: Path) -> Generated:
 def generated_tree(workspace: Workspace) -> Generated:
     """The generated tree of a loaded workspace; its models rendered and laid out in shares over forked
     workers when there are enough of them."""
-    from mlgitops.util.forked import ForkedWorkError, map_forked, shares, workers_for
+    from mlgitops.util.forked import ForkedWorkError, map_forked, model_shares
 
-    workers = workers_for(len(workspace.models))
     try:
-        parts = map_forked(lambda models: laid_out(workspace, models), shares(workspace.models, workers))
+        parts = map_forked(lambda models: laid_out(workspace, models), model_shares(workspace.models))
     except ForkedWorkError:
         parts = [laid_out(workspace, workspace.models)]  # again here, so that an error reads as without workers
     return _whole(workspace, parts)

@@ -1,10 +1,12 @@
 """Work split over forked copies of this process, for the CPU-bound stages of a large render.
 
-A fork inherits everything already loaded (the workspace, the addon results) at no copying cost, so each
-child only renders its share and sends back what it made, pickled over a pipe. It is an accelerator for
-the case that succeeds: any failure in any share (a spec error, a signal, a child killed for memory)
-makes `map_forked` raise `ForkedWorkError`, and the caller does the whole job in this process, which
-reports the error exactly as a run without workers would.
+A fork inherits everything already loaded (the project, the imported code) at no copying cost, so each
+child only does its share and sends back what it made, pickled over a pipe. A share holds at most
+`MODELS_PER_SHARE` models and at most as many children run at once as there are workers, so a child's
+memory does not grow with the project. It is an accelerator for the case that succeeds: any failure in any
+share (a spec error, a signal, a child killed for memory) makes `map_forked` raise `ForkedWorkError`,
+and the caller does the whole job in this process, which reports the error exactly as a run without
+workers would.
 
 `MLGITOPS_WORKERS` sets the number of processes (1: never fork); the default is the number of CPUs this
 process may run on.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -21,6 +24,11 @@ from typing import Any, TypeVar
 from mlgitops.util.errors import UsageError
 
 WORKERS_VARIABLE = "MLGITOPS_WORKERS"
+# Below two shares of this many models, forking costs more than it saves (a worker starts in about 5 ms,
+# and a model loads, renders and lays out in about 7 ms on one core).
+MODELS_PER_WORKER = 50
+# A worker holds its share's specs, renders and files: ~0.1 MiB per realistic model in three environments.
+MODELS_PER_SHARE = 500
 _BUFFER = 1 << 20
 
 Item = TypeVar("Item")
@@ -28,7 +36,7 @@ Result = TypeVar("Result")
 
 
 class ForkedWorkError(Exception):
-    """A share of the work failed in a child (or this process): redo the whole job without forking."""
+    """A share of the work failed in a child: redo the whole job without forking."""
 
 
 def worker_count() -> int:
@@ -43,14 +51,13 @@ def worker_count() -> int:
         return os.cpu_count() or 1
 
 
-# Below two shares of this many models, forking costs more than it saves (a worker starts in about 5 ms,
-# and a model loads, renders and lays out in about 7 ms on one core).
-MODELS_PER_WORKER = 50
-
-
-def workers_for(models: int) -> int:
-    """How many processes to split `models` models over (1: do not fork)."""
-    return worker_count() if models >= MODELS_PER_WORKER * 2 else 1
+def model_shares(names: Sequence[Item]) -> list[list[Item]]:
+    """`names` cut for the workers: one share (do it here) when there are few or one worker, else at least
+    one per worker and none over MODELS_PER_SHARE."""
+    workers = worker_count()
+    if workers < 2 or len(names) < MODELS_PER_WORKER * 2:
+        return [list(names)]
+    return shares(names, max(workers, -(-len(names) // MODELS_PER_SHARE)))
 
 
 def shares(items: Sequence[Item], count: int) -> list[list[Item]]:
@@ -67,27 +74,32 @@ def shares(items: Sequence[Item], count: int) -> list[list[Item]]:
 
 
 def map_forked(function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
-    """[function(item) for item in items], every item but the last in a forked child; in order.
+    """[function(item) for item in items], each in a forked child (a single item: here), in order, with at
+    most `worker_count()` children at once.
 
-    Raises ForkedWorkError when any of them fails (the children are stopped and reaped first).
+    Raises ForkedWorkError when any of them fails (the children still running are stopped and reaped).
     """
     if len(items) <= 1 or not hasattr(os, "fork"):
         return [function(item) for item in items]
-    children: list[tuple[int, int]] = []
+    at_once = worker_count()
+    waiting = list(enumerate(items))
+    running: dict[int, tuple[int, int]] = {}  # pipe → (index, pid)
+    results: dict[int, Result] = {}
+    poll = select.poll()
     try:
-        for item in items[:-1]:
-            children.append(_start(function, item))
-        try:
-            last = function(items[-1])
-        except Exception as exc:
-            raise ForkedWorkError(str(exc)) from exc
-        results: list[Result] = []
-        while children:
-            pid, read = children.pop(0)
-            results.append(_collect(pid, read))
-        return [*results, last]
+        while waiting or running:
+            while waiting and len(running) < at_once:
+                index, item = waiting.pop(0)
+                pid, read = _start(function, item)
+                running[read] = (index, pid)
+                poll.register(read, select.POLLIN)
+            read = poll.poll()[0][0]  # a child that has finished its share and is sending it (or has died)
+            poll.unregister(read)
+            index, pid = running.pop(read)
+            results[index] = _collect(pid, read)
+        return [results[index] for index in range(len(items))]
     finally:
-        for pid, read in children:  # stopped early: no child outlives the call
+        for read, (_index, pid) in running.items():  # stopped early: no child outlives the call
             os.close(read)
             _stop(pid)
 
@@ -110,7 +122,8 @@ def _start(function: Callable[[Item], Result], item: Item) -> tuple[int, int]:
 
 
 def _collect(pid: int, read: int) -> Any:
-    """The child's result, read as it arrives (never whole as bytes), once the child has ended well."""
+    """A child's result, read as it arrives (never whole as bytes: the answer is sent once the share is
+    done, so this does not wait on its work), once the child has ended well."""
     try:
         with os.fdopen(read, "rb", buffering=_BUFFER) as stream:
             result = pickle.load(stream)
