@@ -11,7 +11,9 @@ platform_tree.py) and renders the overlay in memory: it takes no lock and writes
 refuses a checkout holding an interrupted render's journal or staging directory (journal.py).
 
 This module is the sync-time hot path: it imports the loader, the renderer and pydantic only when a
-command actually needs them.
+command actually needs them. A whole environment of many models is loaded, rendered and built in shares
+by forked workers (`_generate_in_workers`, util/forked.py); anything unusual on that way is answered again
+in-process, so that every refusal reads the same.
 """
 
 from __future__ import annotations
@@ -328,7 +330,7 @@ def _generate(start: Path, environ: Mapping[str, str]) -> Generated:
     settings = read_settings(environ)
     root = find_project(start, environ)
     refuse_leftovers(root, "cmp generate")
-    answered = _generate_in_workers(start, environ)
+    answered = _generate_in_workers(root, start, settings, environ)
     if answered is not None:
         return answered
     workspace = load_workspace(root, only_model=settings.model)
@@ -386,7 +388,7 @@ def _requested_environment(
     return env, warnings
 
 
-def _generate_in_workers(start: Path, environ: Mapping[str, str]) -> Generated | None:
+def _generate_in_workers(root: Path, start: Path, settings: Settings, environ: Mapping[str, str]) -> Generated | None:
     """A whole environment's answer from forked workers, each loading, rendering and building a share of the
     models (layout/build.py `build_share`), when there are enough models and no inference graphs; None
     when that does not apply or anything on the way fails (the caller then answers in-process, so an error
@@ -399,8 +401,6 @@ def _generate_in_workers(start: Path, environ: Mapping[str, str]) -> Generated |
     from mlgitops.util.forked import map_forked, model_shares
     from mlgitops.util.paths import BASE_MODELS_DIR, GRAPHS_DIR, OVERLAYS_DIR, PLATFORM_DIR
 
-    settings = read_settings(environ)
-    root = find_project(start, environ)
     names = sorted(Path(path).stem for path in model_paths(root)[0])
     cut = model_shares(names)
     if settings.model is not None or len(cut) < 2 or os.path.lexists(root / GRAPHS_DIR):

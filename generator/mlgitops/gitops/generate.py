@@ -95,7 +95,7 @@ def laid_out(workspace: Workspace, models: list[ModelFile]) -> Generated:
         item = render_one(plan, model)
         out.files.update(model_files(workspace, item))
         out.renders.append(outline(item))
-        out.facts[model.name] = (model_facts(workspace, model, item), model_reads(workspace, model))
+        out.facts[model.name] = (model_facts(workspace, item), model_reads(workspace, model))
     return out
 
 

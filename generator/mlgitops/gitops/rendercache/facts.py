@@ -20,6 +20,12 @@ files (shared), and `graphs/` is part of the project key (inputs.py).
 So when a changed model's facts equal the recorded ones, every environment-wide file is unchanged.
 A new reader of models in those modules must add what it reads here; the randomised equality test
 (tests/gitops/test_render_cache.py) compares incremental and full renders to catch a miss.
+
+The same holds for a render split over forked workers (gitops/generate.py): the process writing the
+environment-wide files has only each model's outline (`pipeline.outline`: the objects' apiVersion, kind,
+name and labels, the model's labels and GPU environments), never the model itself, and a reader of
+`workspace.models` there raises (tests/gitops/test_parallel_render.py compares with a render without
+workers).
 """
 
 from __future__ import annotations
@@ -27,22 +33,15 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.language.loader import Workspace
-from mlgitops.language.resolve import resolve
-from mlgitops.language.workspace import ModelFile
 from mlgitops.render.pipeline import ModelRender
 
 
-def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> dict[str, Any]:
+def model_facts(workspace: Workspace, item: ModelRender) -> dict[str, Any]:
     """JSON-ready facts of one rendered model (equal facts: equal environment-wide files)."""
     presence: dict[str, str] = {}
-    gpu: list[str] = []
     for env in workspace.project.environment_names:
         objects = item.environments.get(env)
         presence[env] = "absent" if objects is None else ("objects" if objects else "empty")
-        resolved = resolve(workspace, model, env)
-        serving = resolved.spec.serving if resolved is not None else None
-        if serving is not None and serving.gpu.count > 0:
-            gpu.append(env)
     kinds = sorted(
         {
             (obj["apiVersion"].rpartition("/")[0], obj["kind"])
@@ -63,8 +62,8 @@ def model_facts(workspace: Workspace, model: ModelFile, item: ModelRender) -> di
         "environments": presence,
         "objects": identities,
         "kinds": [list(kind) for kind in kinds],
-        "labels": dict(sorted(model.spec.metadata.labels.items())),
-        "gpu": gpu,
+        "labels": dict(sorted(item.labels.items())),
+        "gpu": list(item.gpu_environments),
     }
 
 
