@@ -132,7 +132,8 @@ def test_worker_count_reads_the_variable(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv(forked.WORKERS_VARIABLE, "3")
     assert worker_count() == 3
     monkeypatch.delenv(forked.WORKERS_VARIABLE)
-    assert worker_count() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(forked, "cgroup_cpu_quota", lambda: None)
+    assert worker_count() == min(len(os.sched_getaffinity(0)), forked.MAX_WORKERS)
     for bad in ("0", "-1", "two", "1.5"):
         monkeypatch.setenv(forked.WORKERS_VARIABLE, bad)
         with pytest.raises(UsageError, match=forked.WORKERS_VARIABLE):
@@ -150,3 +151,32 @@ def test_a_child_that_answers_and_then_fails_is_reported(monkeypatch: pytest.Mon
     monkeypatch.setattr(forked.pickle, "dump", dump_then_fail)
     with pytest.raises(ForkedWorkError, match="status"):
         map_forked(lambda n: n, [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "150000 100000\n"}, 1.5),
+        ({"cpu.max": "nonsense"}, None),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.0),
+        ({}, None),
+    ],
+)
+def test_cgroup_cpu_quota(tmp_path: Path, files: dict[str, str], expected: float | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert forked.cgroup_cpu_quota(tmp_path) == expected
+
+
+def test_worker_count_keeps_to_the_cgroup_quota_and_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(forked.WORKERS_VARIABLE, raising=False)
+    monkeypatch.setattr(forked.os, "sched_getaffinity", lambda _pid: set(range(64)))
+    monkeypatch.setattr(forked, "cgroup_cpu_quota", lambda: 1.5)
+    assert worker_count() == 2  # a quota of 1.5 CPUs: two processes share it
+    monkeypatch.setattr(forked, "cgroup_cpu_quota", lambda: 0.2)
+    assert worker_count() == 1
+    monkeypatch.setattr(forked, "cgroup_cpu_quota", lambda: None)
+    assert worker_count() == forked.MAX_WORKERS

@@ -14,11 +14,13 @@ process may run on.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import select
 import signal
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from mlgitops.util.errors import UsageError
@@ -29,6 +31,7 @@ WORKERS_VARIABLE = "MLGITOPS_WORKERS"
 MODELS_PER_WORKER = 50
 # A worker holds its share's specs, renders and files: ~0.1 MiB per realistic model in three environments.
 MODELS_PER_SHARE = 500
+MAX_WORKERS = 8  # shares at once: each worker holds one (about 50 MiB), the parent every file's text
 _BUFFER = 1 << 20
 
 Item = TypeVar("Item")
@@ -40,15 +43,37 @@ class ForkedWorkError(Exception):
 
 
 def worker_count() -> int:
+    """`MLGITOPS_WORKERS`, else the CPUs this process may use: the ones it may run on (affinity), no more than
+    its cgroup's CPU quota allows (a container limited to 2 CPUs on a 64-core node gets 2), at most MAX_WORKERS."""
     configured = os.environ.get(WORKERS_VARIABLE, "").strip()
     if configured:
         if not configured.isdigit() or int(configured) < 1:
             raise UsageError(f"{WORKERS_VARIABLE}={configured!r}: expected a whole number of processes, 1 or more")
         return int(configured)
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return min(cpus, MAX_WORKERS)
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs' worth of time per period the cgroup may use (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`), or None
+    when unlimited or unknown. Inside a container the cgroup namespace makes its own cgroup the root."""
+    try:
+        quota, _, period = (root / "cpu.max").read_text().partition(" ")
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
 
 
 def model_shares(names: Sequence[Item]) -> list[list[Item]]:
