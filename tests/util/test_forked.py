@@ -4,6 +4,7 @@ with no child left behind."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import time
 from pathlib import Path
@@ -142,13 +143,13 @@ def test_worker_count_reads_the_variable(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_a_child_that_answers_and_then_fails_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     """A whole answer is not enough: the child must also end well."""
-    real_dump = forked.pickle.dump
+    real_dump = pickle.dump
 
     def dump_then_fail(*args: object, **kwargs: object) -> None:
         real_dump(*args, **kwargs)  # type: ignore[arg-type]
         raise OSError("failed after answering")
 
-    monkeypatch.setattr(forked.pickle, "dump", dump_then_fail)
+    monkeypatch.setattr(pickle, "dump", dump_then_fail)
     with pytest.raises(ForkedWorkError, match="status"):
         map_forked(lambda n: n, [0, 1])
 
@@ -180,3 +181,11 @@ def test_worker_count_keeps_to_the_cgroup_quota_and_the_cap(monkeypatch: pytest.
     assert worker_count() == 1
     monkeypatch.setattr(forked, "cgroup_cpu_quota", lambda: None)
     assert worker_count() == forked.MAX_WORKERS
+
+
+def test_a_worker_knows_it_is_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Addon evaluation runs one Jsonnet child at a time in a worker (render/addons.py reads this)."""
+    monkeypatch.setenv(forked.WORKERS_VARIABLE, "2")
+    assert not forked.in_worker()
+    assert map_forked(lambda _: forked.in_worker(), [0, 1]) == [True, True]
+    assert not forked.in_worker()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
+from mlgitops.util.forked import in_worker
 from mlgitops.util.kubenames import Obj
 from mlgitops.util.limits import MAX_SPEC_BYTES, MAX_TEMPLATE_CPU_SECONDS, MAX_TEMPLATE_MEMORY_BYTES
 from mlgitops.util.paths import TEMPLATES_DIR
@@ -507,7 +508,9 @@ def evaluate_addons(root: Path, project: Obj, requests: Sequence[AddonRequest]) 
         return results
     project_text = json.dumps(project, sort_keys=True)
     pairs = [{"model": r.model, "environment": r.environment, "settings": r.settings} for r in requests]
-    waves = chunked(pairs, min(os.cpu_count() or 1, MAX_CHILDREN) if len(pairs) >= PAIRS_PER_CHILD else 1)
+    # One child at a time in a render worker: the other workers use the other CPUs (util/forked.py).
+    side_by_side = 1 if in_worker() else min(os.cpu_count() or 1, MAX_CHILDREN)
+    waves = chunked(pairs, side_by_side if len(pairs) >= PAIRS_PER_CHILD else 1)
     values: list[Any] = []
     for wave in waves:  # in order: a problem is the first failing chunk's, whatever the timing
         values.extend(_evaluate_bounded(root, names, wave, project_text))

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import select
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +38,14 @@ Result = TypeVar("Result")
 
 class ForkedWorkError(Exception):
     """A share of the work failed in a child: redo the whole job without forking."""
+
+
+_in_worker = False
+
+
+def in_worker() -> bool:
+    """Whether this process is a worker of `map_forked` (its siblings already use the other CPUs)."""
+    return _in_worker
 
 
 def worker_count() -> int:
@@ -106,6 +112,8 @@ def map_forked(function: Callable[[Item], Result], items: Sequence[Item]) -> lis
     """
     if len(items) <= 1 or not hasattr(os, "fork"):
         return [function(item) for item in items]
+    import select
+
     at_once = worker_count()
     waiting = list(enumerate(items))
     running: dict[int, tuple[int, int]] = {}  # pipe → (index, pid)
@@ -130,9 +138,13 @@ def map_forked(function: Callable[[Item], Result], items: Sequence[Item]) -> lis
 
 
 def _start(function: Callable[[Item], Result], item: Item) -> tuple[int, int]:
+    import pickle
+
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, send, and leave without running the parent's cleanups
+        global _in_worker
+        _in_worker = True
         os.close(read)
         status = 1
         try:
@@ -149,6 +161,8 @@ def _start(function: Callable[[Item], Result], item: Item) -> tuple[int, int]:
 def _collect(pid: int, read: int) -> Any:
     """A child's result, read as it arrives (never whole as bytes: the answer is sent once the share is
     done, so this does not wait on its work), once the child has ended well."""
+    import pickle
+
     try:
         with os.fdopen(read, "rb", buffering=_BUFFER) as stream:
             result = pickle.load(stream)
