@@ -1,6 +1,10 @@
 """The whole generated tree, as the pipeline reads: the specs rendered (render.pipeline), laid out as bases and
 overlays (layout.overlay), wired for Argo CD and Flux (this package), then compared with or written to disk under
-the project lock (layout.tree). `rendercache` runs the same pipeline for only the models that changed."""
+the project lock (layout.tree). `rendercache` runs the same pipeline for only the models that changed.
+
+The models' part (load, render, lay out) runs in shares over forked workers when there are many
+(`generated_tree_at`, util/forked.py); the environment-wide part reads only each model's outline and facts
+(rendercache/facts.py), so it runs where the workers' answers meet. docs/architecture.md, "Workers"."""
 
 from __future__ import annotations
 
