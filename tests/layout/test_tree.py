@@ -148,3 +148,36 @@ def test_a_killed_render_loses_nothing_and_its_leftovers_are_cleaned(example: Pa
     assert run_cli(["render", "--check"], cwd=example).exit_code == 0
     patch = example / "overlays/prod/fraud-detector/kustomization.yaml"
     assert "value: 12" in patch.read_text()
+
+
+@pytest.mark.parametrize("change", ["none", "edited", "missing", "stray", "symlink"])
+def test_unchanged_units(tmp_path: Path, change: str) -> None:
+    """A model directory counts as unchanged only when it holds exactly the files, byte for byte."""
+    files = {
+        "overlays/prod/m/kustomization.yaml": "a: 1\n",
+        "overlays/prod/m/resources.yaml": "b: 2\n",
+        "base/models/m/kustomization.yaml": "c: 3\n",
+        "overlays/prod/kustomization.yaml": "d: 4\n",  # a file of its own unit: never reported
+    }
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    target = tmp_path / "overlays/prod/m/resources.yaml"
+    if change == "edited":
+        target.write_text("b: 3\n")
+    elif change == "missing":
+        target.unlink()
+    elif change == "stray":
+        (tmp_path / "overlays/prod/m/extra.yaml").write_text("e: 5\n")
+    elif change == "symlink":
+        target.unlink()
+        (tmp_path / "elsewhere.yaml").write_text("b: 2\n")
+        target.symlink_to(tmp_path / "elsewhere.yaml")
+    expected = {"base/models/m"} | ({"overlays/prod/m"} if change == "none" else set())
+    assert tree.unchanged_units(tmp_path, files) == expected
+
+
+def test_a_file_found_unchanged_that_vanished_is_one_line(tmp_path: Path) -> None:
+    """A worker found the file unchanged (None), and it was gone by the time this process compared."""
+    with pytest.raises(SpecError, match="changed while rendering"):
+        tree.compare(tmp_path, {"overlays/prod/m/resources.yaml": None})

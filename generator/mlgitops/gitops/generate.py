@@ -26,17 +26,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class Generated:
-    """The generated tree (path → text), the renders it was made from as outlines (`pipeline.outline`:
-    what the environment-wide files read of them), and each model's facts and reads (for the render cache)."""
+    """The generated tree (path → text, or None for a file its worker found unchanged on disk:
+    tree.unchanged_units), the renders it was made from as outlines (`pipeline.outline`: what the
+    environment-wide files read of them), each model's facts and reads (for the render cache), and the
+    content hashes a worker computed (of every file it made)."""
 
-    files: dict[str, str]
+    files: dict[str, str | None]
     renders: list[ModelRender]
     facts: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
 
 
 def generated_files(workspace: Workspace) -> dict[str, str]:
     """Every file `render` writes, by repository-relative path."""
-    return generated_tree(workspace).files
+    return {path: text for path, text in generated_tree(workspace).files.items() if text is not None}
 
 
 def generated_tree_at(root: Path) -> Generated:
@@ -61,7 +64,7 @@ def generated_tree_at(root: Path) -> Generated:
             if [model.name for model in workspace.models] != share:
                 raise LookupError("the models changed while rendering")
             gc.freeze()  # the specs live until the worker ends: the collector need not walk them (cli.command)
-            return laid_out(workspace, workspace.models)
+            return laid_out(workspace, workspace.models, against=root)
 
         try:
             project, project_doc = load_project(root)  # first: its spec classes are then imported once, here
@@ -86,20 +89,33 @@ def generated_tree(workspace: Workspace) -> Generated:
     return _whole(workspace, parts)
 
 
-def laid_out(workspace: Workspace, models: list[ModelFile]) -> Generated:
-    """Some models rendered and laid out (base/models/<m>/, overlays/<env>/<m>/), with outlines and facts."""
+def laid_out(workspace: Workspace, models: list[ModelFile], *, against: Path | None = None) -> Generated:
+    """Some models rendered and laid out (base/models/<m>/, overlays/<env>/<m>/), with outlines and facts.
+
+    With `against` (the project root), each model directory the disk already holds exactly keeps only
+    its files' hashes (their text None): a render that changes little then moves and keeps little text.
+    """
     from mlgitops.gitops.rendercache.facts import model_facts
     from mlgitops.gitops.rendercache.inputs import model_reads
+    from mlgitops.gitops.rendercache.store import content_hash
     from mlgitops.layout.overlay import model_files
+    from mlgitops.layout.tree import swap_unit, unchanged_units
     from mlgitops.render.pipeline import outline, plan_render, render_one
 
     plan = plan_render(workspace, [model.name for model in models])  # each share evaluates its own addons
     out = Generated({}, [])
     for model in plan.chosen:
         item = render_one(plan, model)
-        out.files.update(model_files(workspace, item))
+        files = model_files(workspace, item)
         out.renders.append(outline(item))
         out.facts[model.name] = (model_facts(workspace, item), model_reads(workspace, model))
+        if against is None:
+            out.files.update(files)
+            continue
+        clean = unchanged_units(against, files)
+        for path, text in files.items():
+            out.hashes[path] = content_hash(text.encode("utf-8"))
+            out.files[path] = None if swap_unit(path) in clean else text
     return out
 
 
@@ -118,6 +134,7 @@ def _whole(workspace: Workspace, parts: list[Generated]) -> Generated:
         whole.files.update(part.files)
         whole.renders += part.renders
         whole.facts.update(part.facts)
+        whole.hashes.update(part.hashes)
     for graph in render_graphs(workspace, envs):
         whole.files.update(model_files(workspace, graph))
         whole.renders.append(outline(graph))

@@ -41,7 +41,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,13 +159,45 @@ def symlink_problems(root: Path, found: dict[str, str] | None = None) -> list[Pr
     return problems
 
 
-def compare(root: Path, files: dict[str, str]) -> TreeStatus:
+def unchanged_units(root: Path, files: Mapping[str, str]) -> set[str]:
+    """The directory units (`swap_unit`) of `files` the disk already holds exactly: these files, byte for
+    byte, and no other. A render worker checks its own models' units, so that their text need not travel
+    (gitops/generate.py); `compare` and `write` take None for the text of a file in such a unit."""
+    by_unit: dict[str, list[str]] = {}
+    for path in files:
+        unit = swap_unit(path)
+        if unit != path:
+            by_unit.setdefault(unit, []).append(path)
+    clean: set[str] = set()
+    for unit, paths in by_unit.items():
+        on_disk: set[str] = set()
+        for dirpath, _dirnames, filenames in os.walk(root / unit):
+            prefix = Path(dirpath).relative_to(root).as_posix()
+            on_disk.update(f"{prefix}/{name}" for name in filenames)
+        if on_disk == set(paths) and all(_holds(root / path, files[path]) for path in paths):
+            clean.add(unit)
+    return clean
+
+
+def _holds(path: Path, content: str) -> bool:
+    try:
+        return not path.is_symlink() and path.read_bytes() == content.encode("utf-8")
+    except OSError:
+        return False
+
+
+def compare(root: Path, files: Mapping[str, str | None]) -> TreeStatus:
+    """How the disk differs from `files` (None: a file found unchanged already, `unchanged_units`)."""
     existing = _existing(root)
     changed, added = [], []
     for path, content in files.items():
         current = existing.get(path)
         if current is None:
+            if content is None:
+                raise _changed_while_rendering(path)
             added.append(path)
+            continue
+        if content is None:
             continue
         try:
             if current.read_bytes() != content.encode("utf-8"):
@@ -323,7 +355,13 @@ def _check_same_file_system(root: Path, staging: Path, owned_dirs: list[str]) ->
             )
 
 
-def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -> TreeStatus:
+def _changed_while_rendering(path: str) -> SpecError:
+    return SpecError.at(
+        Location(path, 1, 1), "the generated tree changed while rendering (by another program?); render again"
+    )
+
+
+def write(root: Path, files: Mapping[str, str | None], status: TreeStatus | None = None) -> TreeStatus:
     """Bring the generated directories in line with `files`; a no-op when nothing is stale.
 
     The caller holds the project lock (see `render`).
@@ -348,7 +386,10 @@ def write(root: Path, files: dict[str, str], status: TreeStatus | None = None) -
         made: set[str] = set()
         for owned in replaced:
             for path in by_unit[owned]:
-                _write_new(staging / "new", path, files[path].encode("utf-8"), made)
+                content = files[path]
+                if content is None:  # found unchanged, and since then a file of its unit was added or removed
+                    raise _changed_while_rendering(path)
+                _write_new(staging / "new", path, content.encode("utf-8"), made)
         _check_same_file_system(root, staging, dirty)
         _write_journal(root, staging, replaced, removed)
     except OSError as exc:

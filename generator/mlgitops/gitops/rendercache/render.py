@@ -80,7 +80,7 @@ def _full(root: Path, key: str) -> TreeStatus:
 def record(key: str, inputs: dict[str, str], generated: Generated) -> store.RenderCache:
     """The cache entry of a full render: each model's files, facts and input hash; the rest is shared."""
     cache = store.RenderCache(key)
-    hashes = {path: store.content_hash(content.encode("utf-8")) for path, content in generated.files.items()}
+    hashes = {path: _hash_of(path, content, generated.hashes) for path, content in generated.files.items()}
     owner = _owners(hashes, list(generated.facts))  # a graph's files are shared: graphs/ is in the key
     for name, (facts, reads) in generated.facts.items():
         cache.models[name] = store.ModelEntry(input=inputs[name], files={}, facts=facts, reads=reads)
@@ -91,6 +91,15 @@ def record(key: str, inputs: dict[str, str], generated: Generated) -> store.Rend
         else:
             cache.models[owned_by].files[path] = digest
     return cache
+
+
+def _hash_of(path: str, content: str | None, known: dict[str, str]) -> str:
+    """A file's content hash: the one its worker computed, else of its text (always there without one)."""
+    found = known.get(path)
+    if found is not None:
+        return found
+    assert content is not None
+    return store.content_hash(content.encode("utf-8"))
 
 
 def _owners(paths: dict[str, str], names: list[str]) -> dict[str, str]:
@@ -171,6 +180,7 @@ def _render_changed(
     generated = laid_out(workspace, workspace.models)
     files_of: dict[str, dict[str, str]] = {name: {} for name in names}
     for path, content in generated.files.items():
+        assert content is not None  # laid out without comparing: every text is there
         files_of.setdefault(store.model_of(path) or "", {})[path] = content
     return {
         name: (files_of[name], json.loads(json.dumps(facts)), reads) for name, (facts, reads) in generated.facts.items()
