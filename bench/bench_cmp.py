@@ -87,9 +87,8 @@ TARGET_LARGE_S = 2.0
 
 def _render(repo: Path) -> None:
     from mlgitops.gitops import generate
-    from mlgitops.language.loader import load_workspace
 
-    generate.render(load_workspace(repo))
+    generate.render(repo)
 
 
 def _extract_like_argocd(source: Path, destination: Path) -> None:
