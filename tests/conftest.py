@@ -258,3 +258,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cluster)
         if HEAVY_SESSION_FIXTURES.intersection(fixtures):
             item.add_marker(pytest.mark.xdist_group("heavy-session-fixtures"))
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Forked workers for any number of models (util/forked.py: shares of one model or more); the list
+    collects the pid of every worker started, so a test can tell the workers' path from a fallback."""
+    from mlgitops.util import forked
+
+    monkeypatch.setattr(forked, "MODELS_PER_WORKER", 1)
+    started: list[int] = []
+    real = forked._start
+
+    def counted(*args: Any) -> tuple[int, int]:
+        pid, read = real(*args)
+        started.append(pid)
+        return pid, read
+
+    monkeypatch.setattr(forked, "_start", counted)
+    return started

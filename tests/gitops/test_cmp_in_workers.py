@@ -20,21 +20,6 @@ from tests.conftest import copy_example, run_cli
 
 
 @pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    monkeypatch.setattr(forked, "MODELS_PER_WORKER", 1)
-    started: list[int] = []
-    real = forked._start
-
-    def counted(*args: object) -> tuple[int, int]:
-        pid, read = real(*args)  # type: ignore[arg-type]
-        started.append(pid)
-        return pid, read
-
-    monkeypatch.setattr(forked, "_start", counted)
-    return started
-
-
-@pytest.fixture
 def answered_by_workers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """For each request, whether the workers' answer was used (False: it was made again in-process)."""
     seen: list[bool] = []

@@ -17,21 +17,9 @@ from mlgitops.util import forked
 from tests.conftest import copy_example, run_cli, snapshot_tree
 
 
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every render forks (shares of one model or more); the list counts the workers started."""
-    monkeypatch.setattr(forked, "MODELS_PER_WORKER", 1)
-    monkeypatch.setenv(CACHE_SWITCH, "0")
-    started: list[int] = []
-    real = forked._start
-
-    def counted(*args: object) -> tuple[int, int]:
-        pid, read = real(*args)  # type: ignore[arg-type]
-        started.append(pid)
-        return pid, read
-
-    monkeypatch.setattr(forked, "_start", counted)
-    return started
+@pytest.fixture(autouse=True)
+def _no_render_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_SWITCH, "0")  # every render below is a full one
 
 
 def render_with(root: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, dict[str, bytes]]:
