@@ -395,8 +395,9 @@ def _generate_in_workers(root: Path, start: Path, settings: Settings, environ: M
     reads the same)."""
     from mlgitops.language.loader import load_project, model_paths
     from mlgitops.language.workspace import ModelsInWorkers, Workspace
-    from mlgitops.layout.build import build_share, environment_stream, same_file, stream_documents
+    from mlgitops.layout.build import build_share, environment_stream, stream_documents
     from mlgitops.layout.overlay import environment_files, environment_objects
+    from mlgitops.layout.tree import same_file
     from mlgitops.render.pipeline import addon_locator, check_not_empty, check_unique_objects
     from mlgitops.util.forked import map_forked, model_shares
     from mlgitops.util.paths import BASE_MODELS_DIR, GRAPHS_DIR, OVERLAYS_DIR, PLATFORM_DIR
@@ -518,7 +519,8 @@ def verify_committed_files(
     the files of a render already made (build.Prepared), so generate renders once.
     """
     from mlgitops import __version__
-    from mlgitops.layout.build import build_files, same_file
+    from mlgitops.layout.build import build_files
+    from mlgitops.layout.tree import same_file
     from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
 
     root = workspace.root

@@ -26,6 +26,7 @@ from mlgitops.layout import kustomize_stream
 from mlgitops.layout.overlay import base_files, environment_objects, overlay_files
 from mlgitops.layout.platform_tree import KUSTOMIZATION_NAMES, check_platform
 from mlgitops.layout.platform_tree import copy_platform as copy_platform  # re-exported for diff
+from mlgitops.layout.tree import same_file
 from mlgitops.render.pipeline import ModelRender, check_not_empty, render_models
 from mlgitops.util.errors import UsageError
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL
@@ -222,14 +223,6 @@ def build_share(root: Path, env: str, names: list[str], extra_labels: Mapping[st
         else:
             share.documents += documents
     return share
-
-
-def same_file(path: Path, content: str) -> bool:
-    """Whether the file at `path` holds exactly `content`."""
-    try:
-        return path.read_bytes() == content.encode("utf-8")
-    except OSError:
-        return False
 
 
 def _platform_renames(root: Path) -> bool:

@@ -180,8 +180,13 @@ def unchanged_units(root: Path, files: Mapping[str, str]) -> set[str]:
 
 
 def _holds(path: Path, content: str) -> bool:
+    return not path.is_symlink() and same_file(path, content)
+
+
+def same_file(path: Path, content: str) -> bool:
+    """Whether the file at `path` holds exactly `content`."""
     try:
-        return not path.is_symlink() and path.read_bytes() == content.encode("utf-8")
+        return path.read_bytes() == content.encode("utf-8")
     except OSError:
         return False
 
