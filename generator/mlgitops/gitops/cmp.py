@@ -397,10 +397,10 @@ def _generate_in_workers(root: Path, start: Path, settings: Settings, environ: M
     from mlgitops.language.workspace import ModelsInWorkers, Workspace
     from mlgitops.layout.build import build_share, environment_stream, stream_documents
     from mlgitops.layout.overlay import environment_files, environment_objects
-    from mlgitops.layout.tree import same_file
     from mlgitops.render.pipeline import addon_locator, check_not_empty, check_unique_objects
     from mlgitops.util.forked import map_forked, model_shares
     from mlgitops.util.paths import BASE_MODELS_DIR, GRAPHS_DIR, OVERLAYS_DIR, PLATFORM_DIR
+    from mlgitops.util.samefile import same_file
 
     names = sorted(Path(path).stem for path in model_paths(root)[0])
     cut = model_shares(names)
@@ -520,8 +520,8 @@ def verify_committed_files(
     """
     from mlgitops import __version__
     from mlgitops.layout.build import build_files
-    from mlgitops.layout.tree import same_file
     from mlgitops.util.paths import BASE_MODELS_DIR, KUSTOMIZATION, OVERLAYS_DIR
+    from mlgitops.util.samefile import same_file
 
     root = workspace.root
     if not ((root / OVERLAYS_DIR).is_dir() or (root / BASE_MODELS_DIR).is_dir()):

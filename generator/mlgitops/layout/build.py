@@ -26,11 +26,11 @@ from mlgitops.layout import kustomize_stream
 from mlgitops.layout.overlay import base_files, environment_objects, overlay_files
 from mlgitops.layout.platform_tree import KUSTOMIZATION_NAMES, check_platform
 from mlgitops.layout.platform_tree import copy_platform as copy_platform  # re-exported for diff
-from mlgitops.layout.tree import same_file
 from mlgitops.render.pipeline import ModelRender, check_not_empty, render_models
 from mlgitops.util.errors import UsageError
 from mlgitops.util.kubenames import ENVIRONMENT_LABEL
 from mlgitops.util.paths import PLATFORM_DIR
+from mlgitops.util.samefile import same_file
 from mlgitops.util.yamlio import dump, load_plain
 
 EXTRA_LABELS_DIR = "extra-labels"  # beside overlays/ and base/ in the scratch tree

@@ -52,6 +52,7 @@ from mlgitops.util.confine import check_generated_paths
 from mlgitops.util.errors import Location, Problem, SpecError
 from mlgitops.util.lock import project_lock
 from mlgitops.util.paths import GENERATED_ROOTS
+from mlgitops.util.samefile import same_file
 from mlgitops.util.yamlio import GENERATED_MARK
 
 if TYPE_CHECKING:  # the cached render path (rendercache) runs without loading any spec class
@@ -181,14 +182,6 @@ def unchanged_units(root: Path, files: Mapping[str, str]) -> set[str]:
 
 def _holds(path: Path, content: str) -> bool:
     return not path.is_symlink() and same_file(path, content)
-
-
-def same_file(path: Path, content: str) -> bool:
-    """Whether the file at `path` holds exactly `content`."""
-    try:
-        return path.read_bytes() == content.encode("utf-8")
-    except OSError:
-        return False
 
 
 def compare(root: Path, files: Mapping[str, str | None]) -> TreeStatus:
