@@ -393,18 +393,21 @@ def _generate_in_workers(root: Path, start: Path, settings: Settings, environ: M
     models (layout/build.py `build_share`), when there are enough models and no inference graphs; None
     when that does not apply or anything on the way fails (the caller then answers in-process, so an error
     reads the same)."""
+    from mlgitops.util.paths import GRAPHS_DIR
+
+    if settings.model is not None or os.path.lexists(root / GRAPHS_DIR):
+        return None  # first: a one-model request (the hot path) lists and imports nothing more here
     from mlgitops.language.loader import load_project, model_paths
     from mlgitops.language.workspace import ModelsInWorkers, Workspace
     from mlgitops.layout.build import build_share, environment_stream, stream_documents
     from mlgitops.layout.overlay import environment_files, environment_objects
     from mlgitops.render.pipeline import addon_locator, check_not_empty, check_unique_objects
     from mlgitops.util.forked import map_forked, model_shares
-    from mlgitops.util.paths import BASE_MODELS_DIR, GRAPHS_DIR, OVERLAYS_DIR, PLATFORM_DIR
+    from mlgitops.util.paths import BASE_MODELS_DIR, OVERLAYS_DIR, PLATFORM_DIR
     from mlgitops.util.samefile import same_file
 
-    names = sorted(Path(path).stem for path in model_paths(root)[0])
-    cut = model_shares(names)
-    if settings.model is not None or len(cut) < 2 or os.path.lexists(root / GRAPHS_DIR):
+    cut = model_shares(sorted(Path(path).stem for path in model_paths(root)[0]))
+    if len(cut) < 2:
         return None
     try:
         project, project_doc = load_project(root)  # first: its spec classes are then imported once, here

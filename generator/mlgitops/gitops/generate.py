@@ -72,8 +72,9 @@ def generated_tree_at(root: Path) -> Generated:
 
             parts = map_forked(load_and_lay_out, cut)
             return _whole(Workspace(root, project, project_doc, models=ModelsInWorkers()), parts)
-        except Exception:  # ForkedWorkError, or a project-wide check that failed: made again below, so that
-            pass  # an error reads as without workers
+        except Exception:  # ForkedWorkError, or a project-wide check that failed: made again here, without
+            workspace = load_workspace(root)  # workers (they would only fail again), so that an error reads
+            return _whole(workspace, [laid_out(workspace, workspace.models)])  # as it does without them
     return generated_tree(load_workspace(root))
 
 
