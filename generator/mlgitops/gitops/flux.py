@@ -184,21 +184,12 @@ GPU_TIMEOUT = "30m"
 DEFAULT_TIMEOUT = "10m"
 
 
-def serves_gpu_model(workspace: Workspace, env: str, renders: list[ModelRender] | None = None) -> bool:
-    """Whether any model enabled in `env` serves on GPUs there (read from `renders` when given: each knows)."""
-    from mlgitops.language.resolve import resolve
-
-    if renders is not None:
-        return any(env in item.gpu_environments for item in renders)
-    for model in workspace.models:
-        resolved = resolve(workspace, model, env)
-        serving = resolved.spec.serving if resolved is not None else None
-        if serving is not None and serving.gpu.count > 0:
-            return True
-    return False
+def serves_gpu_model(renders: list[ModelRender], env: str) -> bool:
+    """Whether any model enabled in `env` serves on GPUs there (each render knows where it does)."""
+    return any(env in item.gpu_environments for item in renders)
 
 
-def health_timeout(workspace: Workspace, environment: Environment, renders: list[ModelRender] | None = None) -> str:
+def health_timeout(workspace: Workspace, environment: Environment, renders: list[ModelRender]) -> str:
     """How long Flux waits for the environment to become ready.
 
     `environments[].flux.timeout`, else the project's `flux.timeout`, else 30m where a model serves
@@ -210,7 +201,7 @@ def health_timeout(workspace: Workspace, environment: Environment, renders: list
         return environment.flux.timeout
     if workspace.project.flux.timeout:
         return workspace.project.flux.timeout
-    return GPU_TIMEOUT if serves_gpu_model(workspace, environment.name, renders) else DEFAULT_TIMEOUT
+    return GPU_TIMEOUT if serves_gpu_model(renders, environment.name) else DEFAULT_TIMEOUT
 
 
 def kustomization_name(workspace: Workspace, env: str) -> str:
@@ -226,13 +217,13 @@ def kustomizations(workspace: Workspace, renders: list[ModelRender] | None = Non
     project = workspace.project
     flux = project.flux
     source = {"kind": "GitRepository", "name": project.metadata.name, "namespace": flux.namespace}
-    if project.deployment.per != "environment" and renders is None:
+    if renders is None:
         from mlgitops.render.pipeline import render_models
 
         renders = render_models(workspace)
     objects: list[Obj] = []
     previous_in: dict[str, str] = {}  # per cluster: the previous environment's first unit
-    for env, env_units in _units_by_environment(all_units(workspace, renders or [])).items():
+    for env, env_units in _units_by_environment(all_units(workspace, renders)).items():
         environment = project.environment(env)
         previous = previous_in.get(_cluster_identity(environment))
         first = env_units[0].name(project.metadata.name) if env_units else None
