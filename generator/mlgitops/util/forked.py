@@ -27,9 +27,11 @@ WORKERS_VARIABLE = "MLGITOPS_WORKERS"
 # Below two shares of this many models, forking costs more than it saves (a worker starts in about 5 ms,
 # and a model loads, renders and lays out in about 7 ms on one core).
 MODELS_PER_WORKER = 50
-# A worker holds its share's specs, renders and files: ~0.1 MiB per realistic model in three environments.
+# A worker holds its share's specs, renders and files: with shares of 500 realistic models in three
+# environments, no process of a 1000- or 2000-model render passed 250 MiB (bench/bench_scale.py).
 MODELS_PER_SHARE = 500
-MAX_WORKERS = 8  # shares at once: each worker holds one (about 50 MiB), the parent every file's text
+MAX_WORKERS = 8  # shares at once, each worker holding one
+MAX_CONFIGURED_WORKERS = 64  # what MLGITOPS_WORKERS may ask for (more forks than that only cost memory)
 _BUFFER = 1 << 20
 
 Item = TypeVar("Item")
@@ -53,8 +55,11 @@ def worker_count() -> int:
     its cgroup's CPU quota allows (a container limited to 2 CPUs on a 64-core node gets 2), at most MAX_WORKERS."""
     configured = os.environ.get(WORKERS_VARIABLE, "").strip()
     if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            raise UsageError(f"{WORKERS_VARIABLE}={configured!r}: expected a whole number of processes, 1 or more")
+        if not (configured.isdigit() and len(configured) <= 3 and 1 <= int(configured) <= MAX_CONFIGURED_WORKERS):
+            raise UsageError(
+                f"{WORKERS_VARIABLE}={configured[:20]!r}: expected a whole number of processes from 1 to "
+                f"{MAX_CONFIGURED_WORKERS}"
+            )
         return int(configured)
     try:
         cpus = len(os.sched_getaffinity(0))
