@@ -79,10 +79,10 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-def _images(obj: Obj, stage: Stage) -> Iterator[Violation]:
+def _images(obj: Obj, sites: list[PodSite], stage: Stage) -> Iterator[Violation]:
     if stage.is_dev:
         return
-    for site in pod_sites(obj):
+    for site in sites:
         for container in (*site.init_containers, *site.containers):
             image = get_path(obj, (*container, "image"))
             if not isinstance(image, str) or "{{" in image:
@@ -115,10 +115,10 @@ def _spec_gpu_class(obj: Obj, site: PodSite, spec: Model) -> tuple[bool, JsonPat
     return None
 
 
-def _gpus(obj: Obj, project: Project, spec: Model | None) -> Iterator[Violation]:
+def _gpus(obj: Obj, sites: list[PodSite], project: Project, spec: Model | None) -> Iterator[Violation]:
     known = gpu_resources(project)
     classes = ", ".join(sorted(project.gpuClasses)) or "none defined in mlgitops.yaml"
-    for site in pod_sites(obj):
+    for site in sites:
         for container in site.containers:
             request = gpu_request(obj, container, known)
             if request is None:
@@ -147,13 +147,13 @@ def _mode(obj: Obj) -> str | None:
     return {"RawDeployment": "Standard", "Serverless": "Knative"}.get(str(mode), mode) if mode else None
 
 
-def _llm_inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
+def _llm_inference_service(obj: Obj, sites: list[PodSite], project: Project) -> Iterator[Violation]:
     """An LLMInferenceService with `replicas: 0` runs no pod at all and does not scale up on a request."""
     if obj.get("kind") != LLM_KIND or get_path(obj, ("spec", "replicas")) != 0:
         return
     known = gpu_resources(project)
-    sites = [s for s in pod_sites(obj) if s.path == ("spec", "template")]
-    if any(gpu_request(obj, c, known) for site in sites for c in site.containers):
+    templates = [s for s in sites if s.path == ("spec", "template")]
+    if any(gpu_request(obj, c, known) for site in templates for c in site.containers):
         yield Violation(
             GPU_SCALE_TO_ZERO,
             obj,
@@ -163,7 +163,7 @@ def _llm_inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
         )
 
 
-def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
+def _inference_service(obj: Obj, sites: list[PodSite], project: Project) -> Iterator[Violation]:
     if obj.get("kind") != "InferenceService":
         return
     predictor = get_path(obj, ("spec", "predictor"))
@@ -171,7 +171,7 @@ def _inference_service(obj: Obj, project: Project) -> Iterator[Violation]:
         return
     mode = _mode(obj)
     known = gpu_resources(project)
-    site = next((s for s in pod_sites(obj) if s.path == ("spec", "predictor")), None)
+    site = next((s for s in sites if s.path == ("spec", "predictor")), None)
     gpu = site is not None and any(gpu_request(obj, c, known) for c in site.containers)
     if predictor.get("minReplicas") == 0 and gpu:
         yield Violation(
@@ -317,10 +317,10 @@ def _storage(obj: Obj) -> Iterator[Violation]:
             )
 
 
-def _limits(obj: Obj, stage: Stage) -> Iterator[Violation]:
+def _limits(obj: Obj, sites: list[PodSite], stage: Stage) -> Iterator[Violation]:
     if not stage.is_prod:
         return
-    for site in pod_sites(obj):
+    for site in sites:
         if not site.serving:
             continue
         for container in site.containers:
@@ -436,16 +436,17 @@ def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Mode
     rendered them, resolved for that environment, when there is one)."""
     found: list[Violation] = []
     for obj in objects:
-        found.extend(_images(obj, stage))
-        found.extend(_gpus(obj, project, spec))
-        found.extend(_inference_service(obj, project))
-        found.extend(_llm_inference_service(obj, project))
+        sites = pod_sites(obj)  # walks the whole object: once, for every check below
+        found.extend(_images(obj, sites, stage))
+        found.extend(_gpus(obj, sites, project, spec))
+        found.extend(_inference_service(obj, sites, project))
+        found.extend(_llm_inference_service(obj, sites, project))
         found.extend(_storage(obj))
-        found.extend(_limits(obj, stage))
+        found.extend(_limits(obj, sites, stage))
         found.extend(_annotations(obj))
         found.extend(_cluster_fit(obj, stage, project))
-        found.extend(_pod_security(obj, project, stage))
-        found.extend(_gpu_shared_memory(obj, project))
+        found.extend(_pod_security(obj, sites, project, stage))
+        found.extend(_gpu_shared_memory(obj, sites, project))
         found.extend(_argo_when(obj))
         found.extend(Violation(ARGO_EXECUTOR_TOKEN, obj, p, m) for p, m in executor_token_problems(obj))
         found.extend(_retry_max_duration(obj))
@@ -478,14 +479,14 @@ def _workflow_spec(obj: Obj) -> JsonPath | None:
     return ("spec",) if kind in WORKFLOW_KINDS else None
 
 
-def _pod_security(obj: Obj, project: Project, stage: Stage) -> Iterator[Violation]:
+def _pod_security(obj: Obj, sites: list[PodSite], project: Project, stage: Stage) -> Iterator[Violation]:
     """Every pod against the Pod Security level of the environment's namespace (podsecurity.py)."""
     level = pod_security_level(project, stage.environment)
     if level == "privileged":
         return
     where = f"the {level} Pod Security level of {stage.environment} (clusterFeatures.podSecurity)"
     workflow = _workflow_spec(obj)
-    for site in pod_sites(obj):
+    for site in sites:
         containers = (*site.init_containers, *site.containers)
         for path, message in site_problems(obj, site.path, containers, workflow, level):
             yield Violation(POD_SECURITY, obj, path, f"{message}, which {where} forbids")
@@ -510,9 +511,9 @@ def _canary_share(objects: list[Obj], spec: Model) -> Iterator[Violation]:
                 yield Violation(CANARY_SHARE, hpa, ("spec", "minReplicas"), problem, path)
 
 
-def _gpu_shared_memory(obj: Obj, project: Project) -> Iterator[Violation]:
+def _gpu_shared_memory(obj: Obj, sites: list[PodSite], project: Project) -> Iterator[Violation]:
     known = gpu_resources(project)
-    for site in pod_sites(obj):
+    for site in sites:
         for container in site.containers:
             request = gpu_request(obj, container, known)
             if request is None or shared_memory_mounted(obj, site.path, container, _workflow_spec(obj)):
