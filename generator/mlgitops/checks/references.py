@@ -236,11 +236,18 @@ def _message(ref: Reference, namespace: str) -> str:
 
 def check_references(objects: list[Obj], have: dict[str, set[str]], namespace: str) -> list[Violation]:
     """A violation for each reference to an object the environment does not have."""
-    found: list[Violation] = []
+    return [violation for _ref, violation in missing_references(objects, have, namespace)]
+
+
+def missing_references(
+    objects: list[Obj], have: dict[str, set[str]], namespace: str
+) -> list[tuple[Reference, Violation]]:
+    """`check_references`, each violation with the reference it is about."""
+    found: list[tuple[Reference, Violation]] = []
     for obj in objects:
         for ref in references(obj):
             if ref.name not in have[ref.kind]:
                 # An implicit reference points at the artifact that needs the repository: the source map
                 # finds the step that outputs it, or the patch that wrote it.
-                found.append(Violation(MISSING_REFERENCE, obj, ref.path, _message(ref, namespace)))
+                found.append((ref, Violation(MISSING_REFERENCE, obj, ref.path, _message(ref, namespace))))
     return found

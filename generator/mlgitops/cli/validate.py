@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlgitops.cli.command import Command, start, workspace
+from mlgitops.cli.command import Command, start
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,21 +33,22 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from mlgitops.checks.schemas.crd import project_crd_dir
+    from mlgitops.language.loader import find_root
     from mlgitops.util.errors import SpecError
     from mlgitops.util.textsafe import printable
     from mlgitops.validate import output
     from mlgitops.validate.report import ValidateOptions
-    from mlgitops.validate.run import validate_workspace
+    from mlgitops.validate.workers import validate_project
 
     base = start(args)
     try:
-        project = workspace(args)
+        root = find_root(base)
         crd_dirs = tuple(base / d for d in args.crds)
-        default_crds = project_crd_dir(project.root)
+        default_crds = project_crd_dir(root)
         if not crd_dirs and default_crds is not None:
             crd_dirs = (default_crds,)
         options = ValidateOptions(crds=crd_dirs, kube_version=args.kube_version, strict=args.strict, base=args.base)
-        report = validate_workspace(project, options)
+        report = validate_project(root, options)
     except SpecError as exc:
         if args.format == "json":
             sys.stdout.write(output.spec_problems_json(exc.problems))
@@ -59,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(output.format_json(report))
     elif args.format == "github":
-        sys.stdout.write(output.format_github(report, project.root))
+        sys.stdout.write(output.format_github(report, root))
     else:
         sys.stdout.write(output.format_text(report))
     return report.exit_code

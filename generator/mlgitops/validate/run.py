@@ -6,12 +6,12 @@ import dataclasses
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.checks.policies.catalog import POLICY_IDS, Stage, Violation, stage_of
 from mlgitops.checks.policies.checks import check_objects, check_training_schedules
 from mlgitops.checks.policies.promotion import check_promotion
-from mlgitops.checks.references import available, check_references
+from mlgitops.checks.references import available, missing_references
 from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.checks.schemas.dedup import SchemaMemo
 from mlgitops.checks.schemas.kube import KubeSchemas, load_kube_schemas
@@ -30,6 +30,9 @@ from mlgitops.util.yamlio import JsonPath, unwritable
 from mlgitops.validate.base import base_modes
 from mlgitops.validate.locate import Locate, PlatformFiles, graph_locator, model_locator, namespace_locator
 from mlgitops.validate.report import NO_SCHEMA, PLATFORM, SCHEMA, UNWRITABLE, Finding, Report, ValidateOptions, Waived
+
+if TYPE_CHECKING:
+    from mlgitops.checks.modechange import BaseModes
 
 
 @dataclass
@@ -81,8 +84,14 @@ def _finding(env: str, v: Violation, location: Location | None) -> Finding:
     return Finding(policy.severity, policy.id, env, api_version, kind, name, path, v.message, location)
 
 
+Need = tuple[str, str]
+"""A (kind, name) a missing-reference finding is about: dropped when the environment turns out to have it."""
+Segment = tuple[list[tuple[Finding, Need | None]], list[tuple[Waived, Need | None]]]
+"""What some checks added, in order (validate/workers.py joins the workers' segments)."""
+
+
 @dataclass
-class _Run:
+class Run:
     workspace: Workspace | None
     sources: SchemaSources
     strict: bool
@@ -91,6 +100,7 @@ class _Run:
     unchecked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     objects: int = 0
     reported: set[tuple[Location | None, str]] = field(default_factory=set)
+    needs: dict[int, Need] = field(default_factory=dict)  # id of a finding or waived finding → what it is about
 
     def __post_init__(self) -> None:
         self.memo = SchemaMemo(self.sources.violations)  # one jsonschema run per distinct body
@@ -137,12 +147,47 @@ class _Run:
 
     def policies(self, env: str, violations: list[Violation], locate: Locate, model: ModelFile | None) -> None:
         for v in violations:
-            found = _finding(env, v, locate(v.obj, v.path, v.spec_path))
-            waiver = self._waiver(v.policy.id, env, model)
-            if waiver is not None:
-                self.waived.append(Waived(found, waiver[0], waiver[1]))
-            else:
-                self.findings.append(found)
+            self._policy(env, v, locate, model)
+
+    def _policy(self, env: str, v: Violation, locate: Locate, model: ModelFile | None) -> Finding | Waived:
+        found = _finding(env, v, locate(v.obj, v.path, v.spec_path))
+        waiver = self._waiver(v.policy.id, env, model)
+        if waiver is not None:
+            self.waived.append(Waived(found, waiver[0], waiver[1]))
+            return self.waived[-1]
+        self.findings.append(found)
+        return found
+
+    def references(
+        self, env: str, objects: list[Obj], have: dict[str, set[str]], locate: Locate, model: ModelFile | None
+    ) -> None:
+        """References to what `have` lacks, each tagged with what it names (a worker's `have` is partial)."""
+        namespace = self.workspace.project.environment(env).namespace if self.workspace else ""
+        for ref, violation in missing_references(objects, have, namespace):
+            self.needs[id(self._policy(env, violation, locate, model))] = (ref.kind, ref.name)
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.findings), len(self.waived)
+
+    def since(self, mark: tuple[int, int]) -> Segment:
+        """What was added after `mark`, each with its need."""
+        findings = [(f, self.needs.get(id(f))) for f in self.findings[mark[0] :]]
+        waived = [(w, self.needs.get(id(w))) for w in self.waived[mark[1] :]]
+        return findings, waived
+
+    def replay(self, segment: Segment, have: dict[str, set[str]]) -> None:
+        """Add a worker's segment as this run would have made it: without references `have` satisfies, and
+        each unwritable text once per place in the specs."""
+        findings, waived = segment
+        for finding, need in findings:
+            if need is not None and need[1] in have[need[0]]:
+                continue
+            if finding.check == UNWRITABLE:
+                if (finding.location, finding.message) in self.reported:
+                    continue
+                self.reported.add((finding.location, finding.message))
+            self.findings.append(finding)
+        self.waived.extend(w for w, need in waived if need is None or need[1] not in have[need[0]])
 
     def _waiver(self, policy: str, env: str, model: ModelFile | None) -> tuple[str, Location] | None:
         if self.workspace is None:
@@ -217,7 +262,7 @@ def check_delivery_settings(workspace: Workspace) -> None:
     check_manual_environments(workspace)
 
 
-def _platform_objects(workspace: Workspace) -> list[Obj]:
+def platform_objects(workspace: Workspace) -> list[Obj]:
     from mlgitops.layout.kustomize import build
     from mlgitops.layout.platform_tree import copy_platform
     from mlgitops.util.yamlio import load_plain
@@ -238,69 +283,111 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         raise SpecError(problems)
     check_delivery_settings(workspace)
     sources = load_schema_sources(options)
-    project = workspace.project
-    envs = project.environment_names
+    renders = rendered_environments(workspace, sources)
+    run = Run(workspace, sources, options.strict)
+    platform = platform_objects(workspace)
+    notes: list[str] = []
+    base = base_modes(workspace, options.base, notes) if options.compare_base else None
+    by_name = {m.name: m for m in workspace.models}
+    trained: dict[str, list[tuple[str, list[Obj]]]] = {}
+    for env in workspace.project.environment_names:
+        have = available_references(workspace, env, renders, platform)
+        check_namespace(run, workspace, env)
+        for item in renders:
+            if item.environments.get(env) is not None:
+                check_model(run, workspace, env, item, by_name.get(item.name), have, base, trained)
+    for name, per_environment in trained.items():
+        check_schedules(run, workspace, by_name[name], per_environment)
+    check_platform(run, workspace, platform)
+    return finished(run, workspace, len(workspace.models), notes)
+
+
+def rendered_environments(workspace: Workspace, sources: SchemaSources) -> list[ModelRender]:
+    """The workspace's renders in every environment (their base is not checked), with the schemas of the kinds
+    they hold converted ahead."""
     renders = render_models(workspace)
     for item in renders:
         item.base = []  # the base (what base/models/ holds) is not checked here: only the environments
     kinds = {(o["apiVersion"], o["kind"]) for r in renders for objs in r.environments.values() for o in objs or []}
     for schemas in sources.crds:
         schemas.prefetch(kinds)
-    by_name = {m.name: m for m in workspace.models}
-    run = _Run(workspace, sources, options.strict)
-    trained: dict[str, list[tuple[str, list[Obj]]]] = {}
-    platform = _platform_objects(workspace)
-    notes: list[str] = []
-    base = base_modes(workspace, options.base, notes) if options.compare_base else None
-    for env in envs:
-        have = _available_references(workspace, env, renders, platform)
-        stage = stage_of(project, env)
-        namespace = environment_objects(workspace, env, [], with_namespace=True)
-        run.schema(env, namespace, namespace_locator(workspace, env))
-        run.policies(env, check_objects(namespace, stage, project), namespace_locator(workspace, env), None)
-        for item in renders:
-            if item.environments.get(env) is None:
-                continue
-            if item.graph:  # an inference graph: its file has no policies block and no promotion
-                objects = environment_objects(workspace, env, [item], with_namespace=False)
-                locate = graph_locator(workspace, item.name, env)
-                run.schema(env, objects, locate)
-                run.policies(env, check_objects(objects, stage, project), locate, None)
-                run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, None)
-                continue
-            model = by_name[item.name]
-            objects = environment_objects(workspace, env, [item], with_namespace=False)
-            locate = model_locator(workspace, model, env, item.addon_templates)
-            resolved = resolve(workspace, model, env)
-            spec = resolved.spec if resolved is not None else None
-            run.schema(env, objects, locate)
-            run.policies(env, check_objects(objects, stage, project, spec), locate, model)
-            # only CronWorkflows count there (argo_checks.scheduled_environments); keeping every object of
-            # every environment until the end would hold the whole render twice
-            crons = [obj for obj in objects if obj.get("kind") == "CronWorkflow"]
-            trained.setdefault(item.name, []).append((env, crons))
-            run.policies(env, check_references(objects, have, project.environment(env).namespace), locate, model)
-            if base is not None:
-                mode_changes = base.violations(objects, item.name, env, project.environment(env).namespace, spec)
-                run.policies(env, mode_changes, locate, model)
-            if env == envs[-1] and len(envs) > 1 and spec is not None:
-                run.policies(env, _promotion(workspace, model, objects, env), locate, model)
-    for name, per_environment in trained.items():
-        for env, violation in check_training_schedules(name, per_environment):
-            run.policies(env, [violation], model_locator(workspace, by_name[name], env), by_name[name])
+    return renders
+
+
+def check_namespace(run: Run, workspace: Workspace, env: str) -> None:
+    """The environment's Namespace object (when mlgitops creates it)."""
+    namespace = environment_objects(workspace, env, [], with_namespace=True)
+    locate = namespace_locator(workspace, env)
+    run.schema(env, namespace, locate)
+    run.policies(env, check_objects(namespace, stage_of(workspace.project, env), workspace.project), locate, None)
+
+
+def check_model(
+    run: Run,
+    workspace: Workspace,
+    env: str,
+    item: ModelRender,
+    model: ModelFile | None,
+    have: dict[str, set[str]],
+    base: BaseModes | None,
+    trained: dict[str, list[tuple[str, list[Obj]]]],
+) -> None:
+    """One model's (or, without `model`, an inference graph's) objects in one environment; its CronWorkflows
+    kept in `trained`."""
+    project = workspace.project
+    stage = stage_of(project, env)
+    objects = environment_objects(workspace, env, [item], with_namespace=False)
+    if model is None:  # an inference graph: its file has no policies block and no promotion
+        locate = graph_locator(workspace, item.name, env)
+        run.schema(env, objects, locate)
+        run.policies(env, check_objects(objects, stage, project), locate, None)
+        run.references(env, objects, have, locate, None)
+        return
+    locate = model_locator(workspace, model, env, item.addon_templates)
+    resolved = resolve(workspace, model, env)
+    spec = resolved.spec if resolved is not None else None
+    run.schema(env, objects, locate)
+    run.policies(env, check_objects(objects, stage, project, spec), locate, model)
+    # only CronWorkflows count there (argo_checks.scheduled_environments); keeping every object of
+    # every environment until the end would hold the whole render twice
+    trained.setdefault(item.name, []).append((env, [obj for obj in objects if obj.get("kind") == "CronWorkflow"]))
+    run.references(env, objects, have, locate, model)
+    namespace = project.environment(env).namespace
+    if base is not None:
+        run.policies(env, base.violations(objects, item.name, env, namespace, spec), locate, model)
+    envs = project.environment_names
+    if env == envs[-1] and len(envs) > 1 and spec is not None:
+        run.policies(env, _promotion(workspace, model, objects, env), locate, model)
+
+
+def check_schedules(
+    run: Run, workspace: Workspace, model: ModelFile, per_environment: list[tuple[str, list[Obj]]]
+) -> None:
+    """A model's training schedules across its environments (its CronWorkflows in each)."""
+    for env, violation in check_training_schedules(model.name, per_environment):
+        run.policies(env, [violation], model_locator(workspace, model, env), model)
+
+
+def check_platform(run: Run, workspace: Workspace, platform: list[Obj]) -> None:
+    """The hand-written base/platform objects, deployed to every environment."""
     if platform:
         files = PlatformFiles(workspace.root)
         run.schema(PLATFORM, platform, files.locate)
-        platform_stage = Stage(PLATFORM, is_dev=False, is_prod=True)  # deployed to every environment
-        run.policies(PLATFORM, check_objects(platform, platform_stage, project), files.locate, None)
+        platform_stage = Stage(PLATFORM, is_dev=False, is_prod=True)
+        run.policies(PLATFORM, check_objects(platform, platform_stage, workspace.project), files.locate, None)
+
+
+def finished(run: Run, workspace: Workspace, models: int, notes: list[str]) -> Report:
+    """The report of a run whose checks are all done."""
     run.no_schema()
+    sources = run.sources
     if sources.kube is None:
         notes.append("kubernetes-validate (a dependency of mlgitops) is not installed: built-in kinds have no schema")
     return Report(
         findings=run.finish(),
         waived=run.waived,
-        environments=envs,
-        models=len(workspace.models),
+        environments=workspace.project.environment_names,
+        models=models,
         objects=run.objects,
         kube_version=sources.kube.version if sources.kube else None,
         crd_files=sources.crd_files,
@@ -308,7 +395,7 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
     )
 
 
-def _available_references(
+def available_references(
     workspace: Workspace, env: str, renders: list[ModelRender], platform: list[Obj]
 ) -> dict[str, set[str]]:
     """ServiceAccounts, ConfigMaps and Secrets present in `env`: rendered, in base/platform, or provided."""
@@ -338,7 +425,7 @@ def validate_objects(
 ) -> list[Finding]:
     """Schema findings (and, given the project, policy findings) for objects outside a workspace run,
     without spec locations: for addons, tests and other tools."""
-    run = _Run(workspace=None, sources=sources, strict=False)
+    run = Run(workspace=None, sources=sources, strict=False)
 
     def nowhere(obj: Obj, path: JsonPath, spec_path: JsonPath | None) -> Location | None:
         return None
