@@ -10,10 +10,11 @@ wrong is only the disk no longer holding those outputs, which is checked every t
    (`load_workspace(only_models=…)`: a model's validity and render depend only on its own file, the
    files it names and the project). If any of them has other facts (facts.py) than recorded, the
    environment-wide files could change: full render.
-2. Every other expected file is read and hashed against the record; the changed models' files are
-   compared byte for byte. A file that differs from its record (edited by hand, reverted by git,
-   deleted) or a stray file outside the changed models' directories means a full render, which
-   repairs it. Nothing is written from a record: the only files written are freshly rendered.
+2. Every other expected file is read and hashed against the record, unless its group's stamp shows it
+   untouched since it was last found so (stamps.py); the changed models' files are compared byte for
+   byte. A file that differs from its record (edited by hand, reverted by git, deleted) or a stray file
+   outside the changed models' directories means a full render, which repairs it. Nothing is written
+   from a record: the only files written are freshly rendered.
 3. Otherwise the changed models' directories are swapped in with the usual journal (tree.write).
 
 No cache, another key, an added or removed model, anything unusual in `models/`, or
@@ -24,12 +25,14 @@ uses the cache (tree.render), so CI's check is the full comparison.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops.gitops.rendercache import store
 from mlgitops.gitops.rendercache.inputs import model_inputs, project_key, read_file, reads_unchanged
+from mlgitops.gitops.rendercache.stamps import stamp
 from mlgitops.layout.tree import TreeStatus, compare, locked, swap_unit, write
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ class _Plan:
     files: dict[str, str]  # the changed models' files, freshly rendered
     status: TreeStatus
     cache: store.RenderCache
+    restamped: bool  # a group's stamp was recorded or dropped: the cache is worth saving though nothing changed
 
 
 def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
@@ -57,7 +61,7 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
             status = _full(root, key)
         else:
             status = write(root, plan.files, plan.status)
-            if (status.stale or plan.files) and project_key(root) == key:
+            if (status.stale or plan.files or plan.restamped) and project_key(root) == key:
                 store.save(root, plan.cache)
         status.recovered = note
         return status
@@ -66,12 +70,19 @@ def render_project(root: Path, *, command: str | None = None) -> TreeStatus:
 def _full(root: Path, key: str) -> TreeStatus:
     from mlgitops.gitops.generate import generated_tree_at
 
+    started = time.time_ns()
     inputs = model_inputs(root)
     generated = generated_tree_at(root)
     status = write(root, generated.files, compare(root, generated.files))
     unchanged = inputs is not None and inputs == model_inputs(root) and project_key(root) == key
     if unchanged and inputs is not None and set(inputs) == set(generated.facts):
-        store.save(root, record(key, inputs, generated))
+        cache = record(key, inputs, generated)
+        written = {*status.changed, *status.added}
+        # The files left as they were were compared with the render after `started`: settled ones get a stamp.
+        for entry in cache.models.values():
+            entry.stamp = "" if written & entry.files.keys() else stamp(root, entry.files, started) or ""
+        cache.shared_stamp = "" if written & cache.shared.keys() else stamp(root, cache.shared, started) or ""
+        store.save(root, cache)
     else:
         store.forget(root)  # an input changed while rendering: record nothing
     return status
@@ -110,6 +121,7 @@ def _owners(paths: dict[str, str], names: list[str]) -> dict[str, str]:
 
 def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None:
     """Steps 1-2 of the module docstring; None: do the full render."""
+    started = time.time_ns()
     cache = store.load(root)
     inputs = model_inputs(root)
     if cache is None or inputs is None or cache.key != key or set(cache.models) != set(inputs):
@@ -127,23 +139,25 @@ def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None
         for name, (files, facts, reads) in rendered.items():
             if facts != cache.models[name].facts:
                 return None
-            cache.models[name] = store.ModelEntry(inputs[name], {}, facts, reads)
+            cache.models[name] = store.ModelEntry(inputs[name], {}, facts, reads)  # written now: no stamp
             for path, content in files.items():
                 fresh[path] = content
                 cache.models[name].files[path] = store.content_hash(content.encode("utf-8"))
     expected = dict(cache.shared)
+    restamped = False
     for name, entry in cache.models.items():
         if name not in changed:
             expected.update(entry.files)
-    for path, digest in expected.items():
-        full = existing.get(path)
-        if full is None:
-            return None
-        try:
-            if store.content_hash(read_file(full)) != digest:
+            now = _unchanged_stamp(root, entry.files, entry.stamp, existing, started)
+            if now is None:
                 return None
-        except OSError:
-            return None
+            restamped |= now != entry.stamp
+            entry.stamp = now
+    now = _unchanged_stamp(root, cache.shared, cache.shared_stamp, existing, started)
+    if now is None:
+        return None
+    restamped |= now != cache.shared_stamp
+    cache.shared_stamp = now
     changed_paths, added = [], []
     for path, content in fresh.items():
         full = existing.get(path)
@@ -159,7 +173,26 @@ def _incremental(root: Path, key: str, existing: dict[str, str]) -> _Plan | None
     fresh_units = {swap_unit(path) for path in fresh}
     if any(swap_unit(path) not in fresh_units for path in removed):
         return None  # a stray file elsewhere: the full render decides (and refuses hand-written ones)
-    return _Plan(fresh, TreeStatus(changed=changed_paths, added=added, removed=removed), cache)
+    return _Plan(fresh, TreeStatus(changed=changed_paths, added=added, removed=removed), cache, restamped)
+
+
+def _unchanged_stamp(
+    root: Path, files: dict[str, str], recorded: str, existing: dict[str, str], started: int
+) -> str | None:
+    """Whether a group of files still holds its recorded hashes: its stamp now ("" when not settled), or None
+    when a file differs or is missing. A stamp equal to the recorded one vouches for the bytes unread."""
+    if any(path not in existing for path in files):
+        return None
+    now = stamp(root, files, started) or ""
+    if recorded and now == recorded:
+        return now
+    for path, digest in files.items():
+        try:
+            if store.content_hash(read_file(existing[path])) != digest:
+                return None
+        except OSError:
+            return None
+    return now
 
 
 def _render_changed(

@@ -4,7 +4,8 @@ What it records, per model: the hash of its file's bytes, the hashes of the othe
 render read (a smoke test's `bodyFile`), the hash of every file it contributed
 (`base/models/<model>/…`, `overlays/<env>/<model>/…`) and its *facts*, the few values the
 environment-wide files read from it (rendercache.facts). Plus the hashes of those environment-wide
-files, and the key of everything else a render reads (rendercache.inputs).
+files, and the key of everything else a render reads (rendercache.inputs). Each group of files (a model's,
+the shared ones) may also carry a *stamp* of their metadata (rendercache.stamps), to skip reading them.
 
 A cache is only ever a hint. It is read with a size bound, its first line carries the format and a
 SHA-256 of the rest, every value is type-checked and every path must lie inside the generated
@@ -45,6 +46,7 @@ class ModelEntry:
     facts: dict[str, Any]
     # Other project files its render read (a smoke test's bodyFile) → content_hash of the bytes read.
     reads: dict[str, str] = field(default_factory=dict)
+    stamp: str = ""  # rendercache.stamps of `files` when they were last found to hold these hashes ("": none)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class RenderCache:
     key: str  # rendercache.inputs.project_key
     models: dict[str, ModelEntry] = field(default_factory=dict)
     shared: dict[str, str] = field(default_factory=dict)  # environment-wide files: path → content_hash
+    shared_stamp: str = ""  # as ModelEntry.stamp, of `shared`
 
 
 def cache_path(root: Path) -> Path:
@@ -114,21 +117,26 @@ def _model_paths_ok(name: str, paths: dict[str, str]) -> bool:
     return all(model_of(path) == name for path in paths)
 
 
+def _is_stamp(value: object) -> bool:
+    return isinstance(value, str) and len(value) in (0, 40)
+
+
 def _decode(data: dict[str, Any]) -> RenderCache | None:
     key, models, shared = data.get("key"), data.get("models"), _hashes(data.get("shared"))
-    if not isinstance(key, str) or not isinstance(models, dict) or shared is None:
+    shared_stamp = data.get("sharedStamp", "")
+    if not isinstance(key, str) or not isinstance(models, dict) or shared is None or not _is_stamp(shared_stamp):
         return None
-    cache = RenderCache(key, shared=shared)
+    cache = RenderCache(key, shared=shared, shared_stamp=shared_stamp)
     for name, entry in models.items():
         if not isinstance(name, str) or not isinstance(entry, dict):
             return None
         files, digest, facts = _hashes(entry.get("files")), entry.get("input"), entry.get("facts")
-        reads = _read_hashes(entry.get("reads", {}))
+        reads, stamp = _read_hashes(entry.get("reads", {})), entry.get("stamp", "")
         if files is None or not isinstance(digest, str) or not isinstance(facts, dict) or reads is None:
             return None
-        if not _model_paths_ok(name, files) or set(files) & set(shared):
+        if not _model_paths_ok(name, files) or set(files) & set(shared) or not _is_stamp(stamp):
             return None
-        cache.models[name] = ModelEntry(digest, files, facts, reads)
+        cache.models[name] = ModelEntry(digest, files, facts, reads, stamp)
     return cache
 
 
@@ -162,10 +170,11 @@ def save(root: Path, cache: RenderCache) -> None:
         {
             "key": cache.key,
             "models": {
-                name: {"input": e.input, "files": e.files, "facts": e.facts, "reads": e.reads}
+                name: {"input": e.input, "files": e.files, "facts": e.facts, "reads": e.reads, "stamp": e.stamp}
                 for name, e in sorted(cache.models.items())
             },
             "shared": cache.shared,
+            "sharedStamp": cache.shared_stamp,
         },
         sort_keys=True,
         separators=(",", ":"),
