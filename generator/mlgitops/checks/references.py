@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlgitops.checks.policies.catalog import MISSING_REFERENCE, Violation
-from mlgitops.checks.policies.sites import pod_sites
+from mlgitops.checks.policies.sites import PodSite, pod_sites
 from mlgitops.language.project import ProvidedResources
 from mlgitops.util.jsonpointer import get_path
 from mlgitops.util.kubenames import LLM_CERTIFICATE_SUFFIX, Obj, child_name
@@ -202,12 +202,13 @@ def _workflow_level(obj: Obj) -> Iterator[Reference]:
             yield Reference(CONFIG_MAP, DEFAULT_ARTIFACT_REPOSITORY, user, implicit=True)
 
 
-def references(obj: Obj) -> list[Reference]:
-    """Every ServiceAccount, ConfigMap, Secret and PersistentVolumeClaim reference in one rendered object."""
+def references(obj: Obj, sites: list[PodSite] | None = None) -> list[Reference]:
+    """Every ServiceAccount, ConfigMap, Secret and PersistentVolumeClaim reference in one rendered object
+    (`sites`: its `pod_sites`, when the caller has them)."""
     found: list[Reference] = []
     if obj.get("kind") in _WORKFLOW_KINDS:
         found.extend(_workflow_level(obj))
-    for site in pod_sites(obj):
+    for site in pod_sites(obj) if sites is None else sites:
         found.extend(_pod_level(obj, site.path))
         for container in (*site.containers, *site.init_containers):
             found.extend(_container(obj, container))
@@ -240,12 +241,12 @@ def check_references(objects: list[Obj], have: dict[str, set[str]], namespace: s
 
 
 def missing_references(
-    objects: list[Obj], have: dict[str, set[str]], namespace: str
+    objects: list[Obj], have: dict[str, set[str]], namespace: str, sites_of: list[list[PodSite]] | None = None
 ) -> list[tuple[Reference, Violation]]:
-    """`check_references`, each violation with the reference it is about."""
+    """`check_references`, each violation with the reference it is about (`sites_of`: as for `references`)."""
     found: list[tuple[Reference, Violation]] = []
-    for obj in objects:
-        for ref in references(obj):
+    for index, obj in enumerate(objects):
+        for ref in references(obj, None if sites_of is None else sites_of[index]):
             if ref.name not in have[ref.kind]:
                 # An implicit reference points at the artifact that needs the repository: the source map
                 # finds the step that outputs it, or the patch that wrote it.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.checks.policies.catalog import POLICY_IDS, Stage, Violation, stage_of
 from mlgitops.checks.policies.checks import check_objects, check_training_schedules
 from mlgitops.checks.policies.promotion import check_promotion
+from mlgitops.checks.policies.sites import PodSite, pod_sites
 from mlgitops.checks.references import available, missing_references
 from mlgitops.checks.schemas.crd import SchemaSet, load_crd_schemas
 from mlgitops.checks.schemas.dedup import SchemaMemo
@@ -159,11 +160,17 @@ class Run:
         return found
 
     def references(
-        self, env: str, objects: list[Obj], have: dict[str, set[str]], locate: Locate, model: ModelFile | None
+        self,
+        env: str,
+        objects: list[Obj],
+        have: dict[str, set[str]],
+        locate: Locate,
+        model: ModelFile | None,
+        sites_of: list[list[PodSite]] | None = None,
     ) -> None:
         """References to what `have` lacks, each tagged with what it names (a worker's `have` is partial)."""
         namespace = self.workspace.project.environment(env).namespace if self.workspace else ""
-        for ref, violation in missing_references(objects, have, namespace):
+        for ref, violation in missing_references(objects, have, namespace, sites_of):
             self.needs[id(self._policy(env, violation, locate, model))] = (ref.kind, ref.name)
 
     def mark(self) -> tuple[int, int]:
@@ -346,12 +353,13 @@ def check_model(
     locate = model_locator(workspace, model, env, item.addon_templates)
     resolved = resolve(workspace, model, env)
     spec = resolved.spec if resolved is not None else None
+    sites_of = [pod_sites(obj) for obj in objects]  # for the policies and the references alike
     run.schema(env, objects, locate)
-    run.policies(env, check_objects(objects, stage, project, spec), locate, model)
+    run.policies(env, check_objects(objects, stage, project, spec, sites_of), locate, model)
     # only CronWorkflows count there (argo_checks.scheduled_environments); keeping every object of
     # every environment until the end would hold the whole render twice
     trained.setdefault(item.name, []).append((env, [obj for obj in objects if obj.get("kind") == "CronWorkflow"]))
-    run.references(env, objects, have, locate, model)
+    run.references(env, objects, have, locate, model, sites_of)
     namespace = project.environment(env).namespace
     if base is not None:
         run.policies(env, base.violations(objects, item.name, env, namespace, spec), locate, model)

@@ -407,15 +407,17 @@ def annotation_typo(key: str) -> str | None:
 
 
 def _annotation_maps(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    """Every `annotations` map in `node`, depth first (only maps and lists are entered: most values are text)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "annotations" and isinstance(value, dict):
                 yield (*path, key), value
-            else:
+            elif isinstance(value, dict | list):
                 yield from _annotation_maps(value, (*path, key))
-    elif isinstance(node, list):
+    else:
         for i, item in enumerate(node):
-            yield from _annotation_maps(item, (*path, i))
+            if isinstance(item, dict | list):
+                yield from _annotation_maps(item, (*path, i))
 
 
 def _annotations(obj: Obj) -> Iterator[Violation]:
@@ -431,12 +433,19 @@ def _annotations(obj: Obj) -> Iterator[Violation]:
                 )
 
 
-def check_objects(objects: list[Obj], stage: Stage, project: Project, spec: Model | None = None) -> list[Violation]:
+def check_objects(
+    objects: list[Obj],
+    stage: Stage,
+    project: Project,
+    spec: Model | None = None,
+    sites_of: list[list[PodSite]] | None = None,
+) -> list[Violation]:
     """Every per-object policy, on the final objects of one environment (`spec`: the model that
-    rendered them, resolved for that environment, when there is one)."""
+    rendered them, resolved for that environment, when there is one; `sites_of`: each object's
+    `pod_sites`, when the caller has them)."""
     found: list[Violation] = []
-    for obj in objects:
-        sites = pod_sites(obj)  # walks the whole object: once, for every check below
+    for index, obj in enumerate(objects):
+        sites = pod_sites(obj) if sites_of is None else sites_of[index]  # walks the object: once for every check
         found.extend(_images(obj, sites, stage))
         found.extend(_gpus(obj, sites, project, spec))
         found.extend(_inference_service(obj, sites, project))
