@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,14 @@ def _serve(args: argparse.Namespace) -> int:
         print("mlgitops: cmp serve --then needs a program", file=sys.stderr)
         return 2
     path = args.socket or os.environ.get(warm.SOCKET_VARIABLE)
-    code = _start_server(warm, path, background=args.background or bool(then))
+    code = _start_server(warm, path, args.run_command_line, background=args.background or bool(then))
     if then:
         sys.stderr.flush()
         os.execvp(then[0], then)
     return code
 
 
-def _start_server(warm: Any, path: str | None, *, background: bool) -> int:
+def _start_server(warm: Any, path: str | None, run: Callable[[list[str]], int], *, background: bool) -> int:
     if not path:
         print(f"mlgitops: cmp serve needs --socket PATH or ${warm.SOCKET_VARIABLE}", file=sys.stderr)
         return 2
@@ -78,7 +79,7 @@ def _start_server(warm: Any, path: str | None, *, background: bool) -> int:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-    warm.serve(server, key)
+    warm.serve(server, key, run)
     return 0
 
 

@@ -87,6 +87,7 @@ def run(argv: list[str]) -> int:
     from mlgitops.util.textsafe import printable
 
     args = parser().parse_args(argv)
+    args.run_command_line = run  # `cmp serve` answers each request with it (cli/warm.py), without importing this
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Callable
     from pathlib import Path
 
 SOCKET_VARIABLE = "MLGITOPS_CMP_SERVER"
@@ -170,8 +171,9 @@ def listen(path: Path) -> socket.socket:
     return server
 
 
-def serve(server: socket.socket, key: str) -> None:
-    """Answer requests until the process is stopped: each in a fork of this process."""
+def serve(server: socket.socket, key: str, run: Callable[[list[str]], int]) -> None:
+    """Answer requests until the process is stopped: each in a fork of this process, by `run` (the command line's
+    `cli.main.run`, handed in: that module imports this one's command)."""
     import gc
 
     signal.signal(signal.SIGCHLD, _reap)
@@ -186,7 +188,7 @@ def serve(server: socket.socket, key: str) -> None:
         if pid == 0:
             server.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for its own children
-            os._exit(_answer(connection, key))
+            os._exit(_answer(connection, key, run))
         connection.close()
 
 
@@ -197,7 +199,7 @@ def _reap(signum: int, frame: object) -> None:
             pass
 
 
-def _answer(connection: socket.socket, key: str) -> int:
+def _answer(connection: socket.socket, key: str, run: Callable[[list[str]], int]) -> int:
     """Run one request in this fork; the fork's own exit status (the command's goes to the client)."""
     try:
         credentials = connection.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _CREDENTIALS.size)
@@ -219,7 +221,7 @@ def _answer(connection: socket.socket, key: str) -> int:
         import threading
 
         threading.Thread(target=_end_with_caller, args=(connection,), daemon=True).start()
-        code = _run(argv)
+        code = _run(argv, run)
         connection.sendall(_EXIT.pack(code))
         return 0
     except (OSError, ValueError):
@@ -248,11 +250,9 @@ def _end_with_caller(connection: socket.socket) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], run: Callable[[list[str]], int]) -> int:
     """The command's exit code, as the process running it would end (a defect: its traceback and 1). The server
     ran `mlgitops.__main__.main`'s preparations already (it is `mlgitops cmp serve`)."""
-    from mlgitops.cli.main import run
-
     try:
         code = run(argv)
     except SystemExit as exc:  # argparse's usage errors

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from mlgitops.language.llm import llm_fit_problems
+from mlgitops.language.llmfit import llm_fit_problems
 from mlgitops.language.model import Model
 from mlgitops.language.project import ClusterFeatures, KnativeFeatures, Project
 from mlgitops.language.servingfit import storage_scheme_problems

@@ -237,3 +237,16 @@ def duration_seconds(value: str) -> int:
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, allow_inf_nan=False)
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _run_id(value: str) -> str:
+    if not _RUN_ID.match(value):
+        raise ValueError(f"{value!r} is not a run id (letters, digits, '.', '_' and '-', at most 128)")
+    return value
+
+
+# A training run's id as a registry reports it (MLflow: 32 hex digits); rendered as an annotation value.
+RunId = Annotated[str, AfterValidator(_run_id)]

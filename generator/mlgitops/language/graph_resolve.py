@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from mlgitops.language.graph import GRAPH_KIND, PATCHABLE_GRAPH_KEYS, ROOT_NODE, Graph
 from mlgitops.language.resolve import _Layer, _layered_locator, is_enabled, resolve
 from mlgitops.language.schema_errors import validation_problems
+from mlgitops.language.specfiles import refuse_unwritable_text, spec_file_paths
 from mlgitops.language.stepgraph import find_cycle
 from mlgitops.language.workspace import GraphFile, Locator, Workspace, document_locator, unknown_environment
 from mlgitops.util.errors import Location, Problem, SpecError, did_you_mean
@@ -54,15 +55,11 @@ _ALLOWED = f"graphs/ holds only <name>{GRAPH_SUFFIX} graph specs (and dot-files 
 
 def graph_paths(root: Path) -> tuple[list[str], list[Problem]]:
     """The graph files in `graphs/`, and a problem for anything else there (it would be skipped silently)."""
-    from mlgitops.language.loader import spec_file_paths
-
     return spec_file_paths(root, GRAPHS_DIR, GRAPH_SUFFIX, "graph", _ALLOWED)
 
 
 def parse_graph(relative: str, text: str) -> GraphFile:
     """Parse and validate one graph file on its own (no project-level checks)."""
-    from mlgitops.language.loader import refuse_unwritable_text
-
     doc = parse_document(text, relative)
     if not isinstance(doc.data, dict):
         raise SpecError.at(doc.location(()), f"expected a mapping (apiVersion, kind: {GRAPH_KIND}, metadata, nodes)")

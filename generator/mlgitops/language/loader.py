@@ -18,6 +18,7 @@ from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import check_workspace_model
 from mlgitops.language.schema_errors import validation_problems
+from mlgitops.language.specfiles import refuse_unwritable_text, spec_file_paths
 from mlgitops.language.workspace import ModelFile as ModelFile
 from mlgitops.language.workspace import Workspace as Workspace
 from mlgitops.language.workspace import document_locator
@@ -66,15 +67,6 @@ def _read_bounded(real: Path, relative: str) -> bytes:
 
 
 # --- loading -------------------------------------------------------------------------------------
-
-
-def refuse_unwritable_text(doc: Document) -> None:
-    """Text no generated file can carry (yamlio.unwritable_reason), at the line that holds it."""
-    from mlgitops.util.yamlio import unwritable
-
-    problems = [Problem(doc.location(path, key=is_key), reason) for path, reason, is_key in unwritable(doc.data)]
-    if problems:
-        raise SpecError(problems)
 
 
 def load_project(root: Path) -> tuple[Project, Document]:
@@ -136,45 +128,6 @@ def model_paths(root: Path) -> tuple[list[str], list[Problem]]:
     its objects and Argo CD's prune the live model. Dot-files are the one exception.
     """
     return spec_file_paths(root, MODELS_DIR, MODEL_SUFFIX, "model", _ALLOWED_IN_MODELS)
-
-
-def spec_file_paths(
-    root: Path, directory: str, suffix: str, kind: str, allowed: str
-) -> tuple[list[str], list[Problem]]:
-    """The `<name>SUFFIX` files of one spec directory (`models/`, `graphs/`), and a problem for everything else
-    there but dot-files: whatever would be skipped silently is an error. `allowed` says what the directory holds."""
-    from mlgitops.util.confine import escape_problem
-
-    folder = root / directory
-    if not folder.exists() and not folder.is_symlink():
-        return [], []
-    escape = escape_problem(root, directory, f"{directory}/")
-    if escape is not None:
-        return [], [escape]
-    if not folder.is_dir():
-        return [], [Problem(Location(directory, 1, 1), f"not a directory; {allowed}")]
-    paths: list[str] = []
-    problems: list[Problem] = []
-    for entry in sorted(folder.iterdir()):
-        name = entry.name
-        relative = f"{directory}/{name}"
-        if name.startswith("."):
-            continue
-        if entry.is_dir():
-            problems.append(
-                Problem(
-                    Location(relative, 1, 1),
-                    f"a directory; {directory}/ is not read recursively: move its {kind}s up as "
-                    f"{directory}/<name>{suffix}",
-                )
-            )
-        elif name.endswith(suffix) and len(name) > len(suffix):
-            paths.append(relative)
-        else:
-            stem, extension = os.path.splitext(name)
-            fix = f"rename it to {stem}{suffix}" if extension.lower() in (".yaml", ".yml") else "move it elsewhere"
-            problems.append(Problem(Location(relative, 1, 1), f"not read as a {kind}: {allowed}; {fix}"))
-    return paths, problems
 
 
 def parse_model(relative: str, text: str) -> ModelFile:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
@@ -470,17 +469,6 @@ def _registry_url(value: str) -> str:
 
 
 RegistryUrl = Annotated[str, AfterValidator(without_credentials), AfterValidator(_registry_url)]
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-def _run_id(value: str) -> str:
-    if not _RUN_ID.match(value):
-        raise ValueError(f"{value!r} is not a run id (letters, digits, '.', '_' and '-', at most 128)")
-    return value
-
-
-# A training run's id as a registry reports it (MLflow: 32 hex digits); rendered as an annotation value.
-RunId = Annotated[str, AfterValidator(_run_id)]
 
 
 class RegistrySettings(Strict):

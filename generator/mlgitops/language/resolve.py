@@ -15,15 +15,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlgitops.language.clusterfit import Latest, check_cluster_fit
-from mlgitops.language.credentials import credential_problems
-from mlgitops.language.llm import large_model_problems
+from mlgitops.language.credentialcheck import credential_problems
+from mlgitops.language.llmfit import large_model_problems
 from mlgitops.language.model import PATCHABLE_MODEL_KEYS, Model, server_image
 from mlgitops.language.node_classes import node_class_problems
 from mlgitops.language.podspec import check_pods
 from mlgitops.language.project import Project
 from mlgitops.language.schema_errors import validation_problems
 from mlgitops.language.servingfit import serving_problems
-from mlgitops.language.smoketests import smoke_bodies, smoke_problems
+from mlgitops.language.smokecheck import smoke_problems
+from mlgitops.language.smoketests import smoke_bodies
 from mlgitops.language.stepgraph import find_cycle, input_producers
 from mlgitops.language.training import Training
 from mlgitops.language.training_envs import model_problems, trains_in

@@ -18,6 +18,7 @@ from mlgitops.language.fields import (
     ObjectLabelMap,
     Quantity,
     ResourceName,
+    RunId,
     StorageUri,
     Strict,
     Text,
@@ -25,7 +26,6 @@ from mlgitops.language.fields import (
 )
 from mlgitops.language.llm import LlmRouter, Workers
 from mlgitops.language.probes import Ports, Probes
-from mlgitops.language.project import RunId
 
 
 class ModelMetadata(Strict):

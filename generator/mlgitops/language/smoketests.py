@@ -17,7 +17,7 @@ import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -26,9 +26,6 @@ from mlgitops.util.confine import escape_problem
 from mlgitops.util.errors import Location, Problem
 from mlgitops.util.limits import MAX_SMOKE_BODY_BYTES, MAX_SMOKE_TESTS
 from mlgitops.util.yamlio import JsonPath
-
-if TYPE_CHECKING:
-    from mlgitops.language.serving import Serving
 
 # A Python image runs the checker (data/smoke/check.py needs Python 3.8 or later, standard library only).
 DEFAULT_SMOKE_IMAGE = "python:3.12-alpine"
@@ -264,26 +261,6 @@ class SmokeSettings(Strict):
 # --- checks a schema cannot express --------------------------------------------------------------
 
 Locate = Callable[[JsonPath, bool], Location]
-
-
-def smoke_problems(tests: list[SmokeTest], serving: Serving | None, locate: Locate) -> list[Problem]:
-    """Unique names, and a served model that speaks HTTP (`serving` is the model's `serving` block)."""
-    problems: list[Problem] = []
-    if serving is None:
-        return [Problem(locate(("tests",), True), "tests need a served model: add a serving block")]
-    if serving.protocol in ("grpc-v1", "grpc-v2"):
-        return [
-            Problem(
-                locate(("tests",), True),
-                f"tests send HTTP requests; protocol {serving.protocol} serves gRPC only (use v1 or v2)",
-            )
-        ]
-    seen: set[str] = set()
-    for index, test in enumerate(tests):
-        if test.name in seen:
-            problems.append(Problem(locate(("tests", index, "name"), False), f"duplicate test name {test.name!r}"))
-        seen.add(test.name)
-    return problems
 
 
 # --- body files ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Source map (object path → spec line): checks/sourcemap/serving.py.
 from __future__ import annotations
 
 from mlgitops.language.clusterfit import features_for, knative_allows
-from mlgitops.language.llm import pipeline_parallel, tensor_parallel
+from mlgitops.language.llmfit import pipeline_parallel, tensor_parallel
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.language.serving import Serving

@@ -25,7 +25,7 @@ Source map (object path → spec line): checks/sourcemap/llm.py.
 
 from __future__ import annotations
 
-from mlgitops.language.llm import tensor_parallel
+from mlgitops.language.llmfit import tensor_parallel
 from mlgitops.language.project import Project
 from mlgitops.language.resolve import ResolvedModel
 from mlgitops.render.common import gpu_placement, metadata, resources, standard_annotations, standard_labels

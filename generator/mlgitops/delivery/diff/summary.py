@@ -118,7 +118,7 @@ def _server_facts(serving: Serving) -> dict[str, str]:
 def _large_model_facts(serving: Serving) -> dict[str, str]:
     """`workers 2 pods (tensor 4, pipeline 2)` and the LLM router (`gateway and scheduler`): both change how
     many GPUs a replica holds or how requests reach it."""
-    from mlgitops.language.llm import kserve_nodes, pipeline_parallel, tensor_parallel
+    from mlgitops.language.llmfit import kserve_nodes, pipeline_parallel, tensor_parallel
 
     workers = serving.workers
     if workers is None:
