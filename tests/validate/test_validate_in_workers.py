@@ -170,3 +170,26 @@ def test_training_schedules_across_environments_are_joined_in_order(
     scheduled = [(f["environment"], f["name"]) for f in findings if f["id"] == "training-environments"]
     assert scheduled == [(env, f"model-000{i}-train") for i in (1, 4, 7) for env in ("staging", "prod")]
     assert joins == [3]
+
+
+def test_a_base_whose_deleted_model_does_not_load_is_skipped_as_without_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, joins: list[int]
+) -> None:
+    """A model broken at the base and deleted since: no share reads it, yet the base as a whole does not load,
+    so the mode check is skipped with a note, as in one process."""
+    root = generate(tmp_path / "repo", 6)
+    broken = root / "models" / "model-0099.yaml"
+    broken.write_text(
+        generate(tmp_path / "one", 1)
+        .joinpath("models/model-0000.yaml")
+        .read_text()
+        .replace("model-0000", "model-0099")
+        .replace("serving:\n", "serving:\n  replicaz: 3\n", 1)
+    )
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run([*GIT, *argv], cwd=root, check=True)
+    broken.unlink()
+    alone, split = validate_with(root, 1, monkeypatch), validate_with(root, 3, monkeypatch)
+    assert "the serving.mode check against the base was skipped" in alone[2]
+    assert split == alone
+    assert joins == []  # the workers' run gave way to the one in one process

@@ -187,14 +187,14 @@ class Run:
         each unwritable text once per place in the specs."""
         findings, waived = segment
         for finding, need in findings:
-            if need is not None and need[1] in have[need[0]]:
+            if need is not None and need[1] in have.get(need[0], ()):
                 continue
             if finding.check == UNWRITABLE:
                 if (finding.location, finding.message) in self.reported:
                     continue
                 self.reported.add((finding.location, finding.message))
             self.findings.append(finding)
-        self.waived.extend(w for w, need in waived if need is None or need[1] not in have[need[0]])
+        self.waived.extend(w for w, need in waived if need is None or need[1] not in have.get(need[0], ()))
 
     def _waiver(self, policy: str, env: str, model: ModelFile | None) -> tuple[str, Location] | None:
         if self.workspace is None:

@@ -64,10 +64,10 @@ def validate_project(root: Path, options: ValidateOptions) -> Report:
 
 
 def _in_workers(root: Path, cut: list[list[str]], options: ValidateOptions) -> Report:
-    from mlgitops.language.loader import load_project
+    from mlgitops.language.loader import load_project, model_paths
     from mlgitops.language.workspace import ModelsInWorkers, Workspace
     from mlgitops.util.forked import map_forked
-    from mlgitops.validate.base import base_tree
+    from mlgitops.validate.base import base_tree, read_modes
     from mlgitops.validate.run import check_delivery_settings, load_schema_sources, platform_objects
 
     project, project_doc = load_project(root)
@@ -82,6 +82,10 @@ def _in_workers(root: Path, cut: list[list[str]], options: ValidateOptions) -> R
     with base_tree(root, options.base, notes) if options.compare_base else contextlib.nullcontext() as tree:
         if tree is not None and os.path.lexists(tree.root / GRAPHS_DIR):
             raise LookupError("the base has inference graphs: only a whole load of it reads them")
+        if tree is not None:  # the base's models deleted since: no share reads them, but the whole base must load
+            gone = {Path(path).stem for path in model_paths(tree.root)[0]} - {name for share in cut for name in share}
+            if gone:
+                read_modes(tree, gone)  # raises where one does not load: the run in one process then notes it
         parts = map_forked(lambda share: _check_share(root, share, sources, platform, tree), cut)
     return _joined(workspace, parts, sources, platform, notes, options, sum(len(share) for share in cut))
 
