@@ -302,7 +302,8 @@ def validate_workspace(workspace: Workspace, options: ValidateOptions | None = N
         check_namespace(run, workspace, env)
         for item in renders:
             if item.environments.get(env) is not None:
-                check_model(run, workspace, env, item, by_name.get(item.name), have, base, trained)
+                model = None if item.graph else by_name[item.name]
+                check_model(run, workspace, env, item, model, have, base, trained)
     for name, per_environment in trained.items():
         check_schedules(run, workspace, by_name[name], per_environment)
     check_platform(run, workspace, platform)
