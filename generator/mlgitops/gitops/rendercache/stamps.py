@@ -6,9 +6,10 @@ Like Git's index, the render cache keeps, beside each group's content hashes, a 
 files hold the recorded bytes; otherwise they are read and hashed as before.
 
 The stamp is recorded only for files *settled* before the render began to read them: their change time
-(`st_ctime`, which every write moves and no file call sets back: `utime` sets the other two times) is at least `SETTLE_NS` older than that start.
-A write the render could not have seen (during or after its read, or in the same clock tick as an earlier
-write) then always leaves another change time than the one recorded. Files a render has just written are
+(`st_ctime`, which every write moves and no file call sets back: `utime` sets the other two times; only setting
+the system clock back could) is at least `SETTLE_NS` older than that start. A write the render could not have
+seen (during or after its read, or in the same clock tick as an earlier write) then always leaves another change
+time than the one recorded. Files a render has just written are
 therefore stamped by a later render, the first that finds them settled.
 """
 
